@@ -1,0 +1,426 @@
+"""`decide()`: the decision rules of DESIGN.md section 3, and the `Decision` they produce.
+
+Pure: no I/O, no clock, no SDK. The same inputs always give the same `Decision`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import json
+import math
+from collections.abc import Collection, Mapping
+
+import attrs
+
+from aml_promotion._domain import render
+from aml_promotion._domain.metrics import Reading, missing, read_metric
+from aml_promotion._domain.policy import (
+    Goal,
+    MetricRule,
+    OnMissingBaseline,
+    OnMissingBaselineMetric,
+    PromotionPolicy,
+)
+
+REL_TOL = 1e-9
+ABS_TOL = 1e-12
+
+
+class Verdict(enum.Enum):
+    """The outcome of a decision: register (`PROMOTE`, `FORCE`) or not (`REJECT`)."""
+
+    PROMOTE = "promote"
+    REJECT = "reject"
+    FORCE = "force"
+
+
+class CheckOutcome(enum.Enum):
+    """The outcome of one check of one rule."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    """The baseline lacks the metric and the policy says to skip it."""
+    NOT_APPLICABLE = "n/a"
+    """Nothing to check: no threshold set, no baseline, or no usable candidate value."""
+
+
+@attrs.frozen(kw_only=True)
+class Comparison:
+    """How one rule judged the candidate against the baseline (passes are recorded too).
+
+    Attributes:
+        rule: The rule, with its goal and thresholds.
+        candidate: The candidate's usable value, or None (see `reason`).
+        baseline: The baseline's usable value, or None.
+        delta: The improvement Δ (positive is better whatever the goal), when both are usable.
+        relative_delta: Δ / |baseline|; ±inf when the baseline is 0.
+        value_check: Whether the candidate stays within `at_least`/`at_most`.
+        change_check: Whether Δ (and ρ) meet the rule's thresholds.
+        improved: Δ is strictly positive, beyond float tolerance.
+        passed: Nothing in this rule stands in the way of promotion.
+        outcome: A few words on the result ("better", "worse than the baseline"...).
+        reason: One line, for people: the metric, the values and the outcome.
+    """
+
+    rule: MetricRule
+    candidate: float | None
+    baseline: float | None
+    delta: float | None
+    relative_delta: float | None
+    value_check: CheckOutcome
+    change_check: CheckOutcome
+    improved: bool
+    passed: bool
+    outcome: str
+    reason: str
+
+    @property
+    def metric(self) -> str:
+        """The metric's name."""
+        return self.rule.name
+
+    @property
+    def goal(self) -> Goal:
+        """Whether the metric is maximized or minimized."""
+        return self.rule.goal
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the comparison as JSON-ready data (±inf as the strings "inf" and "-inf")."""
+        rule = self.rule
+        return {
+            "metric": rule.name,
+            "goal": rule.goal.value,
+            "aggregate": rule.aggregate.value,
+            "candidate": self.candidate,
+            "baseline": self.baseline,
+            "delta": _json_number(self.delta),
+            "relative_delta": _json_number(self.relative_delta),
+            "min_delta": rule.min_delta,
+            "min_relative_delta": rule.min_relative_delta,
+            "at_least": rule.at_least,
+            "at_most": rule.at_most,
+            "value_check": self.value_check.value,
+            "change_check": self.change_check.value,
+            "improved": self.improved,
+            "passed": self.passed,
+            "outcome": self.outcome,
+            "reason": self.reason,
+        }
+
+
+def _json_number(value: float | None) -> float | str | None:
+    if value is not None and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
+
+
+@attrs.frozen(kw_only=True)
+class Decision:
+    """Why a candidate was or was not registered; immutable.
+
+    Attributes:
+        verdict: `Verdict.PROMOTE`, `Verdict.REJECT` or `Verdict.FORCE`.
+        comparisons: One per rule, in rule order.
+        summary: One line that says why.
+        reasons: Every reason that stands against promotion, first the one that decided.
+        candidate: What the candidate is (a run, a file), for people.
+        baseline: What the baseline is, or None when there is none.
+        policy: The policy that decided.
+        notes: Facts learned around the decision (for example "superseded by version 7").
+    """
+
+    verdict: Verdict
+    comparisons: tuple[Comparison, ...]
+    summary: str
+    reasons: tuple[str, ...] = ()
+    candidate: str | None = None
+    baseline: str | None = None
+    policy: PromotionPolicy
+    notes: tuple[str, ...] = ()
+
+    @property
+    def promote(self) -> bool:
+        """Whether the candidate is to be registered (`PROMOTE` or `FORCE`)."""
+        return self.verdict is not Verdict.REJECT
+
+    def with_note(self, note: str) -> Decision:
+        """Return a copy with `note` added."""
+        return attrs.evolve(self, notes=(*self.notes, note))
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the decision as JSON-ready data."""
+        return {
+            "verdict": self.verdict.value,
+            "promote": self.promote,
+            "summary": self.summary,
+            "reasons": list(self.reasons),
+            "candidate": self.candidate,
+            "baseline": self.baseline,
+            "notes": list(self.notes),
+            "comparisons": [comparison.to_dict() for comparison in self.comparisons],
+            "policy": self.policy.to_dict(),
+        }
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """Return the decision as a JSON document (compact unless `indent` is given)."""
+        separators = (",", ":") if indent is None else None
+        return json.dumps(
+            self.to_dict(),
+            indent=indent,
+            separators=separators,
+            allow_nan=False,
+            ensure_ascii=False,
+        )
+
+    def to_markdown(self) -> str:
+        """Return the decision as Markdown: a headline, the summary and a table of the rules."""
+        return render.as_markdown(self)
+
+    def _repr_html_(self) -> str:
+        return render.as_html(self)
+
+    def __str__(self) -> str:
+        return f"{self.verdict.name}: {self.summary}"
+
+
+def _isclose(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)
+
+
+def improvement(candidate: float, baseline: float, goal: Goal) -> float:
+    """Return Δ: how much better the candidate is (0 when the two are float-equal)."""
+    if _isclose(candidate, baseline):
+        return 0.0
+    return candidate - baseline if goal is Goal.MAXIMIZE else baseline - candidate
+
+
+def relative_improvement(delta: float, baseline: float) -> float:
+    """Return ρ = Δ / |baseline|, or ±inf / 0 when the baseline is 0."""
+    if abs(baseline) <= ABS_TOL:
+        if delta > 0:
+            return math.inf
+        return -math.inf if delta < 0 else 0.0
+    return delta / abs(baseline)
+
+
+def meets(value: float, threshold: float) -> bool:
+    """Return whether `value` reaches `threshold`, float-safely."""
+    return value >= threshold or _isclose(value, threshold)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.6g}"
+
+
+def _close_matches(name: str, available: Collection[str]) -> str:
+    matches = difflib.get_close_matches(name, sorted(available), n=3, cutoff=0.6)
+    folded = [n for n in sorted(available) if n.casefold() == name.casefold() and n not in matches]
+    suggestions = folded + matches
+    if not suggestions:
+        return ""
+    return " (did you mean " + " or ".join(repr(s) for s in suggestions[:3]) + "?)"
+
+
+def _value_check(rule: MetricRule, value: float) -> tuple[CheckOutcome, str | None]:
+    if rule.at_least is None and rule.at_most is None:
+        return CheckOutcome.NOT_APPLICABLE, None
+    if rule.at_least is not None and not meets(value, rule.at_least):
+        return CheckOutcome.FAILED, f"{_fmt(value)} is below at_least {_fmt(rule.at_least)}"
+    if rule.at_most is not None and not meets(-value, -rule.at_most):
+        return CheckOutcome.FAILED, f"{_fmt(value)} is above at_most {_fmt(rule.at_most)}"
+    return CheckOutcome.PASSED, None
+
+
+def _change_check(rule: MetricRule, delta: float, rho: float) -> tuple[CheckOutcome, str | None]:
+    if not meets(delta, rule.effective_min_delta):
+        if rule.min_delta is None:
+            return CheckOutcome.FAILED, "worse than the baseline"
+        return CheckOutcome.FAILED, (
+            f"improvement {_signed(delta)} is short of min_delta {_fmt(rule.min_delta)}"
+        )
+    if rule.min_relative_delta is not None and not meets(rho, rule.min_relative_delta):
+        return CheckOutcome.FAILED, (
+            f"relative improvement {rho:+.4%} is short of min_relative_delta "
+            f"{rule.min_relative_delta:.4%}"
+        )
+    return CheckOutcome.PASSED, None
+
+
+def _compare(
+    rule: MetricRule,
+    candidate: Reading,
+    baseline: Reading | None,
+    policy: PromotionPolicy,
+    available: Collection[str],
+) -> Comparison:
+    name = rule.name
+    if candidate.value is None:
+        hint = _close_matches(name, available) if candidate.problem == "missing" else ""
+        what = (
+            f"missing from the candidate{hint}"
+            if candidate.problem == "missing"
+            else f"the candidate's value is unusable: {candidate.problem}"
+        )
+        baseline_value = None if baseline is None else baseline.value
+        return Comparison(
+            rule=rule, candidate=None, baseline=baseline_value, delta=None, relative_delta=None,
+            value_check=CheckOutcome.NOT_APPLICABLE, change_check=CheckOutcome.NOT_APPLICABLE,
+            improved=False, passed=False, outcome=what, reason=f"{name}: {what}",
+        )  # fmt: skip
+    c = candidate.value
+    value_check, value_problem = _value_check(rule, c)
+    delta = rho = None
+    b = None
+    change_problem: str | None = None
+    if baseline is None:
+        change_check = CheckOutcome.NOT_APPLICABLE
+        detail = f"{_fmt(c)}, no baseline"
+    elif baseline.value is None:
+        b_problem = (
+            "missing from the baseline"
+            if baseline.problem == "missing"
+            else f"the baseline's value is unusable: {baseline.problem}"
+        )
+        if policy.on_missing_baseline_metric is OnMissingBaselineMetric.SKIP:
+            change_check = CheckOutcome.SKIPPED
+            detail = f"{_fmt(c)}; {b_problem}, change check skipped"
+        else:
+            change_check = CheckOutcome.FAILED
+            change_problem = b_problem
+            detail = f"{_fmt(c)}"
+    else:
+        b = baseline.value
+        delta = improvement(c, b, rule.goal)
+        rho = relative_improvement(delta, b)
+        change_check, change_problem = _change_check(rule, delta, rho)
+        detail = f"{_fmt(c)} vs {_fmt(b)}, Δ {_signed(delta)}"
+    problems = [p for p in (value_problem, change_problem) if p]
+    improved = delta is not None and delta > 0
+    if problems:
+        verdict_text = "; ".join(problems)
+    elif delta is None:
+        verdict_text = "ok"
+    else:
+        verdict_text = "better" if improved else "no worse"
+    return Comparison(
+        rule=rule,
+        candidate=c,
+        baseline=b,
+        delta=delta,
+        relative_delta=rho,
+        value_check=value_check,
+        change_check=change_check,
+        improved=improved,
+        passed=not problems,
+        outcome=verdict_text,
+        reason=f"{name}: {detail}: {verdict_text}",
+    )
+
+
+def _unforced_verdict(
+    comparisons: tuple[Comparison, ...], policy: PromotionPolicy, *, has_baseline: bool
+) -> tuple[Verdict, str, tuple[str, ...]]:
+    """Apply steps 2 to 8 of section 3: the verdict, its one-line reason, and every reason."""
+    unusable = [c.reason for c in comparisons if c.candidate is None]
+    out_of_range = [c.reason for c in comparisons if c.value_check is CheckOutcome.FAILED]
+    if unusable or out_of_range:
+        reasons = tuple(unusable + out_of_range)
+        return Verdict.REJECT, reasons[0], reasons
+    if not has_baseline:
+        if policy.on_missing_baseline is OnMissingBaseline.PROMOTE:
+            return Verdict.PROMOTE, "no baseline to compare with: the first model is registered", ()
+        reason = "no baseline to compare with, and on_missing_baseline is 'reject'"
+        return Verdict.REJECT, reason, (reason,)
+    missing_in_baseline = [
+        c.reason for c in comparisons
+        if c.change_check is CheckOutcome.FAILED and c.baseline is None
+    ]  # fmt: skip
+    worse = [
+        c.reason for c in comparisons
+        if c.change_check is CheckOutcome.FAILED and c.baseline is not None
+    ]  # fmt: skip
+    if missing_in_baseline or worse:
+        reasons = tuple(missing_in_baseline + worse)
+        return Verdict.REJECT, reasons[0], reasons
+    if policy.require_improvement and not any(c.improved for c in comparisons):
+        if not comparisons:
+            reason = (
+                "the policy has no metric rules, so no improvement can be shown: add metrics "
+                "(metrics_max / metrics_min), set require_improvement to false, or force"
+            )
+        elif all(c.change_check is CheckOutcome.SKIPPED for c in comparisons):
+            reason = "no improvement: no metric could be compared with the baseline"
+        else:
+            reason = "no improvement: no metric is better than the baseline's"
+        return Verdict.REJECT, reason, (reason,)
+    better = [c.metric for c in comparisons if c.improved]
+    if better:
+        return (
+            Verdict.PROMOTE,
+            "better on " + ", ".join(better) + ", and no metric worse than allowed",
+            (),
+        )
+    if comparisons:
+        return Verdict.PROMOTE, "no metric worse than allowed (improvement not required)", ()
+    return Verdict.PROMOTE, "no metric rules, and improvement not required", ()
+
+
+def decide(
+    candidate: Mapping[str, object],
+    baseline: Mapping[str, object] | None,
+    policy: PromotionPolicy,
+    *,
+    candidate_label: str | None = None,
+    baseline_label: str | None = None,
+    candidate_metric_names: Collection[str] | None = None,
+) -> Decision:
+    """Decide whether the candidate is to be registered, by the rules of DESIGN.md section 3.
+
+    Args:
+        candidate: Metric name → raw value as the candidate run reports it (a number, a list
+            for a series, or anything else a run may hold).
+        baseline: The same for the baseline's run, or None when there is no baseline.
+        policy: The rules.
+        candidate_label: What the candidate is, for people (kept in the decision).
+        baseline_label: What the baseline is, for people.
+        candidate_metric_names: Every metric the candidate logged, if known (used to suggest
+            close matches for a missing metric); defaults to the keys of `candidate`.
+
+    Returns:
+        The decision; "not better" is a `Verdict.REJECT`, never an exception.
+    """
+    available = candidate.keys() if candidate_metric_names is None else candidate_metric_names
+    comparisons = tuple(
+        _compare(
+            rule,
+            read_metric(candidate.get(rule.name, missing()), rule.aggregate),
+            None
+            if baseline is None
+            else read_metric(baseline.get(rule.name, missing()), rule.aggregate),
+            policy,
+            available,
+        )
+        for rule in policy.rules
+    )
+    verdict, summary, reasons = _unforced_verdict(
+        comparisons, policy, has_baseline=baseline is not None
+    )
+    if policy.force:
+        would = "promote" if verdict is Verdict.PROMOTE else f"reject: {summary}"
+        summary = f"registration forced (the policy alone would {would})"
+        verdict = Verdict.FORCE
+    return Decision(
+        verdict=verdict,
+        comparisons=comparisons,
+        summary=summary,
+        reasons=reasons,
+        candidate=candidate_label,
+        baseline=baseline_label,
+        policy=policy,
+    )

@@ -1,0 +1,99 @@
+"""Reading a run's raw metric value into a number, or saying why it cannot be one."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+
+import attrs
+
+from aml_promotion._domain.policy import Aggregate
+
+_MISSING = object()
+"""Stands for "the run has no such metric", which differs from a value of None."""
+
+
+@attrs.frozen
+class Reading:
+    """A metric value read from a run: `value` when usable, else `problem` says why not."""
+
+    value: float | None
+    problem: str | None = None
+
+
+_SHOWN = 60
+
+
+def _describe(raw: object) -> str:
+    text = repr(raw)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
+_KINDS: dict[type, str] = {str: "a string", dict: "a table", type(None): "no value"}
+
+
+def _as_number(raw: object) -> tuple[float | None, str | None]:
+    # bool is an int to Python, but True is no accuracy; numpy scalars register as numbers.Real
+    # (numpy's bool_ does not, but gets the clearer message).
+    if isinstance(raw, bool) or type(raw).__name__ == "bool_":
+        return None, f"a boolean ({_describe(raw)}), not a number"
+    if not isinstance(raw, numbers.Real):
+        kind = _KINDS.get(type(raw), f"a {type(raw).__name__}")
+        return None, f"{kind} ({_describe(raw)}), not a number"
+    try:
+        value = float(raw)
+    except (OverflowError, ValueError, TypeError):
+        return None, f"{_describe(raw)} cannot be read as a float"
+    if math.isnan(value):
+        return None, "NaN, not a number"
+    if math.isinf(value):
+        return None, f"{'+' if value > 0 else '-'}infinity, not a finite number"
+    return value, None
+
+
+def _aggregate(values: Sequence[float], how: Aggregate) -> float:
+    if how is Aggregate.FIRST:
+        return values[0]
+    if how is Aggregate.MAX:
+        return max(values)
+    if how is Aggregate.MIN:
+        return min(values)
+    if how is Aggregate.MEAN:
+        return math.fsum(values) / len(values)
+    return values[-1]
+
+
+def read_metric(raw: object, aggregate: Aggregate = Aggregate.LAST) -> Reading:
+    """Read a raw metric value as a run reports it.
+
+    Args:
+        raw: A number; a series (list or tuple, the metric logged several times); anything else
+            a run may hold, or the module's missing sentinel.
+        aggregate: Which value of a series stands for the run.
+
+    Returns:
+        The usable value, or the reason there is none.
+    """
+    if raw is _MISSING:
+        return Reading(None, "missing")
+    if isinstance(raw, (list, tuple)):
+        if not raw:
+            return Reading(None, "an empty series")
+        values = []
+        for index, item in enumerate(raw):
+            value, problem = _as_number(item)
+            if value is None:
+                return Reading(None, f"a series whose value #{index + 1} is {problem}")
+            values.append(value)
+        result = _aggregate(values, aggregate)
+        if not math.isfinite(result):
+            return Reading(None, f"a series whose {aggregate.value} overflows")
+        return Reading(result)
+    value, problem = _as_number(raw)
+    return Reading(value, problem)
+
+
+def missing() -> object:
+    """Return the sentinel that stands for a metric the run did not log."""
+    return _MISSING

@@ -1,0 +1,128 @@
+"""Rendering a `Decision` for people: Markdown (GitHub step summaries) and HTML (notebooks)."""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aml_promotion._domain.decision import Comparison, Decision
+
+_HEADERS = ("metric", "goal", "candidate", "baseline", "Δ", "relative Δ", "rule", "result")
+_ICON = {"promote": "✅", "force": "⚠️", "reject": "❌"}
+
+
+def _number(value: float | None) -> str:
+    return "–" if value is None else f"{value:.6g}"
+
+
+def _signed(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.6g}"
+
+
+def _percent(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if math.isinf(value):
+        return "+∞" if value > 0 else "−∞"
+    return f"{value:+.2%}"
+
+
+def _rule_text(comparison: Comparison) -> str:
+    rule = comparison.rule
+    parts = [f"Δ ≥ {rule.effective_min_delta:g}"]
+    if rule.min_relative_delta is not None:
+        parts.append(f"ρ ≥ {rule.min_relative_delta:.2%}")
+    if rule.at_least is not None:
+        parts.append(f"≥ {rule.at_least:g}")
+    if rule.at_most is not None:
+        parts.append(f"≤ {rule.at_most:g}")
+    if rule.aggregate.value != "last":
+        parts.append(f"{rule.aggregate.value} of series")
+    return ", ".join(parts)
+
+
+def _result_text(comparison: Comparison) -> str:
+    if comparison.change_check.value == "skipped":
+        return "⏭️ " + comparison.outcome
+    return ("✅ " if comparison.passed else "❌ ") + comparison.outcome
+
+
+def _cells(comparison: Comparison) -> tuple[str, ...]:
+    return (
+        comparison.metric,
+        comparison.goal.value,
+        _number(comparison.candidate),
+        _number(comparison.baseline),
+        _signed(comparison.delta),
+        _percent(comparison.relative_delta),
+        _rule_text(comparison),
+        _result_text(comparison),
+    )
+
+
+def _headline(decision: Decision) -> str:
+    return f"{_ICON[decision.verdict.value]} {decision.verdict.name}"
+
+
+def _subjects(decision: Decision) -> str:
+    candidate = decision.candidate or "the candidate"
+    baseline = decision.baseline or "no baseline"
+    return f"{candidate} vs {baseline}"
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def as_markdown(decision: Decision) -> str:
+    """Return `decision` as Markdown."""
+    lines = [
+        f"### {_headline(decision)}: {_md_escape(decision.summary)}",
+        "",
+        _md_escape(_subjects(decision)),
+        "",
+    ]
+    if decision.comparisons:
+        lines.append("| " + " | ".join(_HEADERS) + " |")
+        lines.append("|" + "---|" * len(_HEADERS))
+        lines.extend(
+            "| " + " | ".join(_md_escape(cell) for cell in _cells(c)) + " |"
+            for c in decision.comparisons
+        )
+    else:
+        lines.append("_The policy has no metric rules._")
+    extra = [*decision.reasons[1:], *decision.notes]
+    if extra:
+        lines.append("")
+        lines.extend(f"- {_md_escape(item)}" for item in extra)
+    return "\n".join(lines) + "\n"
+
+
+def html_table(decision: Decision) -> str:
+    """Return the rules of `decision` as an HTML table."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in _HEADERS)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in _cells(c)) + "</tr>"
+        for c in decision.comparisons
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def as_html(decision: Decision) -> str:
+    """Return `decision` as an HTML fragment, for notebooks."""
+    esc = html.escape
+    body = (
+        html_table(decision)
+        if decision.comparisons
+        else "<p><em>The policy has no metric rules.</em></p>"
+    )
+    extra = [*decision.reasons[1:], *decision.notes]
+    items = "".join(f"<li>{esc(item)}</li>" for item in extra)
+    return (
+        f"<div><p><strong>{esc(_headline(decision))}</strong>: {esc(decision.summary)}</p>"
+        f"<p>{esc(_subjects(decision))}</p>{body}"
+        + (f"<ul>{items}</ul>" if items else "")
+        + "</div>"
+    )

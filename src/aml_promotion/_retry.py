@@ -1,0 +1,169 @@
+"""Retries at the adapter boundary: tenacity behind our own `RetryPolicy`.
+
+Only `TransientRegistryError` is retried, with capped exponential backoff and jitter; a
+``retry_after`` on the error (HTTP 429's Retry-After) is honoured, within the policy's time
+budget. tenacity never shows in a signature. In `testing_mode()` nothing sleeps: the waits that
+would have been slept are recorded instead, so suites stay fast and can still check them.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import TracebackType
+
+import attrs
+import tenacity
+
+from aml_promotion.exceptions import TransientRegistryError
+
+__all__ = ["Attempt", "RetryPolicy", "retrying", "testing_mode"]
+
+logger = logging.getLogger("aml_promotion")
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How transient failures are retried.
+
+    Attributes:
+        attempts: Calls at most, the first included (1 switches retries off).
+        timeout: Seconds at most from the first call to the start of the last.
+        wait_initial: Seconds before the first retry; doubles each time.
+        wait_max: Seconds at most between two calls (unless the service asks for more).
+        jitter: Up to this many seconds added at random to each wait.
+    """
+
+    attempts: int = attrs.field(default=5, validator=attrs.validators.ge(1))
+    timeout: float = attrs.field(default=60.0, validator=attrs.validators.gt(0))
+    wait_initial: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
+    wait_max: float = attrs.field(default=10.0, validator=attrs.validators.ge(0))
+    jitter: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
+
+
+class _TestingSwitch:
+    """Process-wide: whether waits are slept, and the waits recorded while they are not."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.active = 0
+        self.waits: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        if self.active:
+            with self._lock:
+                self.waits.append(seconds)
+            return
+        time.sleep(seconds)
+
+
+_switch = _TestingSwitch()
+
+
+@contextmanager
+def testing_mode() -> Iterator[list[float]]:
+    """Within the block, retries do not sleep; yields the list of waits they would have slept."""
+    with _switch._lock:  # noqa: SLF001 - the switch is this module's own
+        _switch.active += 1
+        start = len(_switch.waits)
+    try:
+        recorded: list[float] = []
+        yield recorded
+    finally:
+        with _switch._lock:  # noqa: SLF001
+            recorded.extend(_switch.waits[start:])
+            _switch.active -= 1
+            if not _switch.active:
+                _switch.waits.clear()
+
+
+def _wait(policy: RetryPolicy) -> tenacity.wait.wait_base:
+    class _Wait(tenacity.wait.wait_base):
+        def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+            backoff = min(
+                policy.wait_max, policy.wait_initial * 2.0 ** (retry_state.attempt_number - 1)
+            )
+            backoff += random.uniform(0, policy.jitter)  # noqa: S311 - jitter, not secrets
+            outcome = retry_state.outcome
+            error = outcome.exception() if outcome is not None else None
+            asked = float(getattr(error, "retry_after", None) or 0.0)
+            remaining = policy.timeout - (time.monotonic() - retry_state.start_time)
+            return max(0.0, min(max(backoff, asked), remaining))
+
+    return _Wait()
+
+
+def _stop(policy: RetryPolicy) -> tenacity.stop.stop_base:
+    class _Stop(tenacity.stop.stop_base):
+        def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+            if retry_state.attempt_number >= policy.attempts:
+                return True
+            outcome = retry_state.outcome
+            error = outcome.exception() if outcome is not None else None
+            asked = getattr(error, "retry_after", None) or 0.0
+            elapsed = time.monotonic() - retry_state.start_time
+            # Give up now rather than sleep past the budget for an answer we would not wait for.
+            return elapsed + asked > policy.timeout
+
+    return _Stop()
+
+
+def _log_retry(retry_state: tenacity.RetryCallState) -> None:
+    outcome = retry_state.outcome
+    error = outcome.exception() if outcome is not None else None
+    wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
+    logger.warning(
+        "transient failure (attempt %d), retrying in %.1f s: %s",
+        retry_state.attempt_number,
+        wait,
+        error,
+    )
+
+
+@attrs.define
+class Attempt:
+    """One attempt of a `retrying()` loop; use it as a context manager around the call."""
+
+    _manager: tenacity.AttemptManager
+
+    @property
+    def number(self) -> int:
+        """1 for the first call, 2 for the first retry, and so on."""
+        return self._manager.retry_state.attempt_number
+
+    def __enter__(self) -> Attempt:  # noqa: PYI034 - Self needs Python 3.11
+        self._manager.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool | None:
+        return self._manager.__exit__(exc_type, exc, traceback)
+
+
+def retrying(policy: RetryPolicy) -> Iterator[Attempt]:
+    """Yield attempts until one succeeds, or re-raise the last `TransientRegistryError`.
+
+    Usage::
+
+        for attempt in retrying(policy):
+            with attempt:
+                result = call_the_service()
+    """
+    controller = tenacity.Retrying(
+        stop=_stop(policy),
+        wait=_wait(policy),
+        retry=tenacity.retry_if_exception_type(TransientRegistryError),
+        sleep=_switch.sleep,
+        reraise=True,
+        before_sleep=_log_retry,
+    )
+    for manager in controller:
+        yield Attempt(manager)

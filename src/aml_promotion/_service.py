@@ -1,0 +1,387 @@
+"""`promote()`: read the candidate and the baseline through the ports, decide, register."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from aml_promotion._domain.decision import Decision, decide
+from aml_promotion._domain.model_files import find_model_file
+from aml_promotion._domain.policy import BaselineStrategy, PromotionPolicy
+from aml_promotion._settings import Settings, default_model_name, load_settings
+from aml_promotion.exceptions import (
+    ModelFileError,
+    RunStateError,
+    SettingsError,
+    SettingsProblem,
+    UsageError,
+)
+from aml_promotion.ports import (
+    Backend,
+    MetricValues,
+    ModelRegistry,
+    ModelVersion,
+    RegistrationRequest,
+    RunRecord,
+    RunStatus,
+    RunStore,
+)
+
+TAG_PREFIX = "promotion."
+TAG_VERDICT = TAG_PREFIX + "verdict"
+TAG_BASELINE_VERSION = TAG_PREFIX + "baseline_version"
+TAG_METRIC_PREFIX = TAG_PREFIX + "metric."
+TAG_DELTA_PREFIX = TAG_PREFIX + "delta."
+NO_BASELINE = "none"
+
+
+@attrs.frozen(kw_only=True)
+class PromotionResult:
+    """What `promote()` did.
+
+    Attributes:
+        decision: Why the candidate was or was not registered.
+        model: The registered version: new, or registered earlier from the same run
+            (`already_registered`); None when nothing is registered.
+        baseline: The version the candidate was compared with, or None.
+        candidate_run: The run the candidate came from (None in local mode).
+        model_path: The model file or folder that was (or would be) registered.
+        dry_run: Nothing was registered because this was a dry run.
+        already_registered: A version of this name was registered from this run before, so
+            nothing new was registered.
+    """
+
+    decision: Decision
+    model: ModelVersion | None
+    baseline: ModelVersion | None
+    candidate_run: RunRecord | None = None
+    model_path: str | None = None
+    dry_run: bool = False
+    already_registered: bool = False
+
+    @property
+    def registered(self) -> bool:
+        """Whether this call registered a new version."""
+        return self.model is not None and not self.already_registered
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the result as JSON-ready data."""
+        return {
+            "promoted": self.model is not None,
+            "registered": self.registered,
+            "already_registered": self.already_registered,
+            "dry_run": self.dry_run,
+            "model": _version_dict(self.model),
+            "baseline": _version_dict(self.baseline),
+            "candidate_run": None if self.candidate_run is None else self.candidate_run.run_id,
+            "model_path": self.model_path,
+            "decision": self.decision.to_dict(),
+        }
+
+
+def _version_dict(version: ModelVersion | None) -> dict[str, object] | None:
+    if version is None:
+        return None
+    return {
+        "name": version.name,
+        "version": version.version,
+        "id": version.id,
+        "run_id": version.run_id,
+    }
+
+
+def _coerce_settings(settings: Settings | str | os.PathLike[str] | Mapping[str, Any]) -> Settings:
+    if isinstance(settings, Settings):
+        return settings
+    return load_settings(settings)
+
+
+def _model_name(settings: Settings) -> str:
+    if settings.model_name is not None:
+        return settings.model_name
+    name = default_model_name(os.environ)
+    if name is None:
+        problem = SettingsProblem(
+            path="$.model_name",
+            message=(
+                "no model_name given, and no GITHUB_REPOSITORY to derive the default "
+                "'<repo>-<branch>' from"
+            ),
+        )
+        raise SettingsError([problem])
+    return name
+
+
+def _tag_key(prefix: str, metric: str) -> str:
+    return prefix + re.sub(r"[^A-Za-z0-9_.\-/ ]", "_", metric)
+
+
+def _tag_number(value: float) -> str:
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return format(value, ".10g")
+
+
+def decision_tags(decision: Decision, baseline: ModelVersion | None) -> dict[str, str]:
+    """Return the short namespaced tags that record `decision` on the version it registers."""
+    tags = {
+        TAG_VERDICT: decision.verdict.value,
+        TAG_BASELINE_VERSION: NO_BASELINE if baseline is None else str(baseline.version),
+    }
+    for comparison in decision.comparisons:
+        if comparison.candidate is not None:
+            tags[_tag_key(TAG_METRIC_PREFIX, comparison.metric)] = _tag_number(comparison.candidate)
+        if comparison.delta is not None:
+            tags[_tag_key(TAG_DELTA_PREFIX, comparison.metric)] = _tag_number(comparison.delta)
+    return tags
+
+
+def _request(
+    settings: Settings,
+    *,
+    name: str,
+    model_path: str,
+    run: RunRecord | None,
+    decision: Decision,
+    baseline: ModelVersion | None,
+) -> RegistrationRequest:
+    return RegistrationRequest(
+        name=name,
+        model_path=model_path,
+        run=run,
+        framework=settings.model_framework,
+        framework_version=settings.model_framework_version,
+        tags={**settings.model_tags, **decision_tags(decision, baseline)},
+        properties=dict(settings.model_properties),
+        description=settings.model_description,
+        datasets=settings.datasets,
+        sample_input_dataset=settings.sample_input_dataset,
+        sample_output_dataset=settings.sample_output_dataset,
+        cpu_cores=settings.cpu_cores,
+        memory_gb=settings.memory_gb,
+    )
+
+
+def _metrics(runs: RunStore, run: RunRecord, policy: PromotionPolicy) -> MetricValues:
+    if not policy.rules:
+        return MetricValues()
+    return runs.get_metrics(run, policy.metric_names, series=policy.series_metric_names)
+
+
+def _baseline_metrics(
+    runs: RunStore, baseline: ModelVersion | None, policy: PromotionPolicy
+) -> Mapping[str, object] | None:
+    if baseline is None or baseline.run_id is None:
+        return None
+    run = runs.get_run(experiment_name=None, run_id=baseline.run_id)
+    return _metrics(runs, run, policy).values
+
+
+def _baseline_label(baseline: ModelVersion | None) -> str | None:
+    if baseline is None:
+        return None
+    if baseline.run_id is None:
+        return f"{baseline} (no linked run)"
+    return f"{baseline} (run {baseline.run_id})"
+
+
+def _find_baseline(
+    registry: ModelRegistry, name: str, strategy: BaselineStrategy, existing: ModelVersion | None
+) -> ModelVersion | None:
+    if existing is not None:
+        # A re-run: compare with what the first registration was compared with, not with itself.
+        recorded = existing.tags.get(TAG_BASELINE_VERSION)
+        if recorded == NO_BASELINE:
+            return None
+        if recorded is not None and recorded.isdigit():
+            return registry.find_baseline(name, BaselineStrategy.version(int(recorded)))
+    found = registry.find_baseline(name, strategy)
+    if existing is not None and found is not None and found.version == existing.version:
+        return None
+    return found
+
+
+def promote(
+    *,
+    settings: Settings | str | os.PathLike[str] | Mapping[str, Any],
+    backend: Backend,
+    experiment_name: str | None = None,
+    run_id: str | None = None,
+    model_path: str | os.PathLike[str] | None = None,
+    metrics: Mapping[str, object] | None = None,
+    dry_run: bool = False,
+) -> PromotionResult:
+    """Register the candidate model only if it beats the baseline under the settings' policy.
+
+    Three ways to name the candidate:
+
+    - ``experiment_name`` and ``run_id``: a run that produced the model file;
+    - neither (and no ``model_path``): the run this code is running in, where the backend knows
+      one (Azure ML's run context);
+    - ``model_path`` (with ``metrics``): a model that no run produced, such as a file in a
+      notebook's folder. With rules but no ``metrics`` the candidate is rejected, never
+      registered unchecked.
+
+    Args:
+        settings: A `Settings`, or a path or mapping for `load_settings`.
+        backend: An object providing the two ports (`runs` and `registry`).
+        experiment_name: The candidate run's experiment (checked when given).
+        run_id: The candidate run's id.
+        model_path: Local mode: the model file or folder to register.
+        metrics: Local mode: the candidate's metrics.
+        dry_run: Decide, but register nothing.
+
+    Returns:
+        The decision, and the registered version if there is one.
+
+    Raises:
+        SettingsError: The settings are invalid, or no model name can be found.
+        UsageError: The arguments name the candidate in two ways at once.
+        RunNotFoundError: The run (or its pipeline step) does not exist.
+        RunStateError: The run did not complete, and registration is not forced.
+        ModelFileError: The model file is not among the run's files, or several match.
+        RegistryError: The backend failed; nothing is taken as "no baseline" on a failure.
+    """
+    resolved = _coerce_settings(settings)
+    if model_path is not None:
+        if run_id is not None or experiment_name is not None:
+            msg = "give either model_path (local mode) or experiment_name/run_id, not both"
+            raise UsageError(msg)
+        return _promote_local(
+            resolved, backend, model_path=Path(model_path), metrics=metrics, dry_run=dry_run
+        )
+    if metrics is not None:
+        msg = "metrics= goes with model_path= (local mode); a run's metrics are read from the run"
+        raise UsageError(msg)
+    return _promote_run(
+        resolved, backend, experiment_name=experiment_name, run_id=run_id, dry_run=dry_run
+    )
+
+
+def _promote_run(
+    settings: Settings,
+    backend: Backend,
+    *,
+    experiment_name: str | None,
+    run_id: str | None,
+    dry_run: bool,
+) -> PromotionResult:
+    name = _model_name(settings)
+    policy = settings.policy
+    runs, registry = backend.runs, backend.registry
+    run = runs.get_run(
+        experiment_name=experiment_name,
+        run_id=run_id,
+        pipeline_step=settings.pipeline_child_run_name,
+    )
+    if run.status is not RunStatus.COMPLETED and not run.is_current and not policy.force:
+        raise RunStateError(run_id=run.run_id, status=run.status_text)
+    candidate = _metrics(runs, run, policy)
+    path = find_model_file(runs.list_files(run), settings.model_file_name)
+    existing = registry.find_by_run(name, run.run_id)
+    baseline = _find_baseline(registry, name, settings.baseline, existing)
+    decision = decide(
+        candidate.values,
+        _baseline_metrics(runs, baseline, policy),
+        policy,
+        candidate_label=_run_label(run),
+        baseline_label=_baseline_label(baseline),
+        candidate_metric_names=candidate.available,
+    )
+    if existing is not None:
+        decision = decision.with_note(
+            f"already registered from run {run.run_id} as version {existing.version}; "
+            "nothing new registered"
+        )
+        return PromotionResult(
+            decision=decision,
+            model=None if dry_run else existing,
+            baseline=baseline,
+            candidate_run=run,
+            model_path=path,
+            dry_run=dry_run,
+            already_registered=True,
+        )
+    if dry_run or not decision.promote:
+        if dry_run:
+            decision = decision.with_note("dry run: nothing registered")
+        return PromotionResult(
+            decision=decision,
+            model=None,
+            baseline=baseline,
+            candidate_run=run,
+            model_path=path,
+            dry_run=dry_run,
+        )
+    request = _request(
+        settings, name=name, model_path=path, run=run, decision=decision, baseline=baseline
+    )
+    model = registry.register(request)
+    return PromotionResult(
+        decision=decision, model=model, baseline=baseline, candidate_run=run, model_path=path
+    )
+
+
+def _run_label(run: RunRecord) -> str:
+    where = f" in experiment {run.experiment_name}" if run.experiment_name else ""
+    return f"run {run.run_id}{where}"
+
+
+def _promote_local(
+    settings: Settings,
+    backend: Backend,
+    *,
+    model_path: Path,
+    metrics: Mapping[str, object] | None,
+    dry_run: bool,
+) -> PromotionResult:
+    name = _model_name(settings)
+    policy = settings.policy
+    if not model_path.exists():
+        raise ModelFileError(
+            f"the local model path {str(model_path)!r} does not exist", wanted=str(model_path)
+        )
+    registry = backend.registry
+    baseline = registry.find_baseline(name, settings.baseline)
+    decision = decide(
+        metrics or {},
+        _baseline_metrics(backend.runs, baseline, policy),
+        policy,
+        candidate_label=f"local model {model_path}",
+        baseline_label=_baseline_label(baseline),
+    )
+    if metrics is None and policy.rules and not policy.force:
+        reason = (
+            "a local model comes with no run to read metrics from, and none were given: "
+            "pass metrics=..., or force registration"
+        )
+        decision = attrs.evolve(decision, summary=reason, reasons=(reason, *decision.reasons))
+    if dry_run or not decision.promote:
+        if dry_run:
+            decision = decision.with_note("dry run: nothing registered")
+        return PromotionResult(
+            decision=decision,
+            model=None,
+            baseline=baseline,
+            model_path=str(model_path),
+            dry_run=dry_run,
+        )
+    request = _request(
+        settings,
+        name=name,
+        model_path=str(model_path.resolve()),
+        run=None,
+        decision=decision,
+        baseline=baseline,
+    )
+    request = attrs.evolve(request, metrics=dict(metrics or {}))
+    model = registry.register(request)
+    return PromotionResult(
+        decision=decision, model=model, baseline=baseline, model_path=str(model_path)
+    )

@@ -1,0 +1,652 @@
+"""Settings: the `registermodel.json` file, read into validated values.
+
+One private cattrs `Converter` structures the file; every problem is collected and reported at
+once with its path (`$.metric_rules.auc.min_delta`), never as a traceback from inside cattrs.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import os
+import re
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, NewType
+
+import attrs
+import cattrs
+from cattrs.v import format_exception as _cattrs_format_exception
+
+from aml_promotion._domain.policy import (
+    Aggregate,
+    BaselineStrategy,
+    Goal,
+    MetricRule,
+    OnMissingBaseline,
+    OnMissingBaselineMetric,
+    PromotionPolicy,
+)
+from aml_promotion.exceptions import SettingsError, SettingsProblem, SettingsWarning
+from aml_promotion.ports import Framework
+
+MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+DEFAULT_MODEL_FILE_NAME = "model.pkl"
+DEFAULT_PIPELINE_CHILD_RUN_NAME = "model_training"
+
+
+def _names_tuple(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _check_model_name(_instance: object, _attribute: object, value: str | None) -> None:
+    if value is not None and not MODEL_NAME_PATTERN.match(value):
+        raise ValueError(_model_name_problem(value))
+
+
+def _model_name_problem(value: str) -> str:
+    if not value:
+        return "model_name is empty"
+    if len(value) > 255:  # noqa: PLR2004 - Azure ML's limit
+        return f"model_name is {len(value)} characters long; at most 255 are allowed"
+    bad = sorted({ch for ch in value if not re.match(r"[A-Za-z0-9._-]", ch)})
+    if bad:
+        shown = " ".join(repr(ch) for ch in bad)
+        return (
+            f"model_name {value!r} has characters that model names cannot have ({shown}); "
+            "use letters, digits, '.', '_' and '-'"
+        )
+    return f"model_name {value!r} must start with a letter or a digit"
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """Everything a promotion needs besides the run: the model's name and metadata, and the policy.
+
+    Build it with `load_settings` from a `registermodel.json`-style file or mapping, or directly.
+
+    Attributes:
+        model_name: The registered model's name; None means the default ``<repo>-<branch>``
+            in GitHub Actions (an error elsewhere).
+        model_file_name: The model file or folder among the run's files.
+        model_framework: The framework, if given.
+        model_framework_version: The framework's version, if given.
+        model_tags: Tags for the new version (decision tags are added to these).
+        model_properties: Properties for the new version.
+        model_description: A description for the new version.
+        datasets: Names of registered datasets the model was trained on.
+        sample_input_dataset: Name of a registered dataset of sample inputs.
+        sample_output_dataset: Name of a registered dataset of sample outputs.
+        pipeline_child_run_name: In a pipeline run, the step that produced the model.
+        cpu_cores: CPU cores to request when deploying (with `memory_gb`, or neither).
+        memory_gb: Memory in GB to request when deploying (with `cpu_cores`, or neither).
+        policy: The promotion policy (from metrics_max, metrics_min, metric_rules...).
+        baseline: How the baseline version is chosen.
+        unknown_keys: Keys of the source that were not understood (and so ignored).
+    """
+
+    model_name: str | None = attrs.field(default=None, validator=_check_model_name)
+    model_file_name: str = DEFAULT_MODEL_FILE_NAME
+    model_framework: Framework | None = None
+    model_framework_version: str | None = None
+    model_tags: Mapping[str, str] = attrs.field(factory=dict)
+    model_properties: Mapping[str, str] = attrs.field(factory=dict)
+    model_description: str | None = None
+    datasets: tuple[str, ...] = attrs.field(default=(), converter=_names_tuple)
+    sample_input_dataset: str | None = None
+    sample_output_dataset: str | None = None
+    pipeline_child_run_name: str = DEFAULT_PIPELINE_CHILD_RUN_NAME
+    cpu_cores: float | None = None
+    memory_gb: float | None = None
+    policy: PromotionPolicy = attrs.field(factory=PromotionPolicy)
+    baseline: BaselineStrategy = attrs.field(factory=BaselineStrategy.latest)
+    unknown_keys: tuple[str, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        if (self.cpu_cores is None) != (self.memory_gb is None):
+            msg = "cpu_cores and memory_gb go together: give both or neither"
+            raise ValueError(msg)
+
+
+# --- The file's shape, and the converter that reads it -----------------------------------------
+
+_Text = NewType("_Text", str)
+_Name = NewType("_Name", str)
+_ModelName = NewType("_ModelName", str)
+_VersionText = NewType("_VersionText", str)
+_Number = NewType("_Number", float)
+_Positive = NewType("_Positive", float)
+_Flag = NewType("_Flag", bool)
+_Names = NewType("_Names", tuple)  # type: ignore[type-arg]
+_Labels = NewType("_Labels", dict)  # type: ignore[type-arg]
+
+
+class _InvalidError(ValueError):
+    """A value that is the wrong kind of thing; its message says what was expected."""
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
+def _text(value: Any, _type: object) -> str:
+    if not isinstance(value, str):
+        raise _InvalidError(f"expected a string, found {_kind(value)}")
+    return value
+
+
+def _name(value: Any, _type: object) -> str:
+    text = _text(value, _type).strip()
+    if not text:
+        raise _InvalidError("expected a non-empty name")
+    return text
+
+
+def _model_name(value: Any, _type: object) -> str:
+    text = _text(value, _type)
+    if not MODEL_NAME_PATTERN.match(text):
+        raise _InvalidError(_model_name_problem(text))
+    return text
+
+
+def _version_text(value: Any, _type: object) -> str:
+    # "model_framework_version": 2.0 is a common slip; a number reads as its text.
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return _text(value, _type)
+
+
+def _number(value: Any, _type: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _InvalidError(f"expected a number, found {_kind(value)}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise _InvalidError("expected a finite number")
+    return number
+
+
+def _positive(value: Any, _type: object) -> float:
+    number = _number(value, _type)
+    if number <= 0:
+        raise _InvalidError(f"expected a number greater than 0, found {number:g}")
+    return number
+
+
+def _flag(value: Any, _type: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
+        return value.strip().lower() == "true"
+    raise _InvalidError(f"expected true or false, found {_kind(value)}")
+
+
+def _names(value: Any, _type: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        # A single name where a list was expected: take it as a list of one.
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise _InvalidError(f"expected a list of names, found {_kind(value)}")
+    problems = [
+        f"item {index} is {_kind(item)}"
+        for index, item in enumerate(value)
+        if not isinstance(item, str) or not item.strip()
+    ]
+    if problems:
+        raise _InvalidError("expected a list of non-empty names: " + ", ".join(problems))
+    return tuple(dict.fromkeys(item.strip() for item in value))
+
+
+def _labels(value: Any, _type: object) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise _InvalidError(f"expected an object of names to values, found {_kind(value)}")
+    labels = {}
+    for key, item in value.items():
+        if isinstance(item, (dict, list)) or item is None:
+            raise _InvalidError(
+                f"the value of {key!r} must be a string, number or boolean, not {_kind(item)}"
+            )
+        labels[str(key)] = str(item).lower() if isinstance(item, bool) else str(item)
+    return labels
+
+
+def _choice(enum_type: type[enum.Enum], what: str) -> Any:
+    allowed = [member.value for member in enum_type]
+
+    def structure(value: Any, _type: object) -> enum.Enum:
+        if isinstance(value, str):
+            for member in enum_type:
+                if member.value == value.strip().lower():
+                    return member
+        found = repr(value) if isinstance(value, str) else _kind(value)
+        raise _InvalidError(f"{what} must be one of {', '.join(allowed)}; found {found}")
+
+    return structure
+
+
+def _strategy(value: Any, _type: object) -> BaselineStrategy:
+    text = _text(value, _type)
+    try:
+        return BaselineStrategy.parse(text)
+    except ValueError as exc:
+        raise _InvalidError(str(exc)) from None
+
+
+@attrs.define(kw_only=True)
+class _RuleFile:
+    goal: Goal | None = None
+    min_delta: _Number | None = None
+    min_relative_delta: _Number | None = None
+    at_least: _Number | None = None
+    at_most: _Number | None = None
+    aggregate: Aggregate | None = None
+
+
+@attrs.define(kw_only=True)
+class _File:
+    model_name: _ModelName | None = None
+    model_file_name: _Name | None = None
+    model_framework: Framework | None = None
+    model_framework_version: _VersionText | None = None
+    model_tags: _Labels | None = None
+    model_properties: _Labels | None = None
+    model_description: _Text | None = None
+    datasets: _Names | None = None
+    sample_input_dataset: _Name | None = None
+    sample_output_dataset: _Name | None = None
+    pipeline_child_run_name: _Name | None = None
+    cpu_cores: _Positive | None = None
+    memory_gb: _Positive | None = None
+    metrics_max: _Names | None = None
+    metrics_min: _Names | None = None
+    force_registration: _Flag | None = None
+    metric_rules: dict[_Name, _RuleFile] | None = None
+    require_improvement: _Flag | None = None
+    on_missing_baseline: OnMissingBaseline | None = None
+    on_missing_baseline_metric: OnMissingBaselineMetric | None = None
+    baseline: BaselineStrategy | None = None
+
+
+KNOWN_KEYS: frozenset[str] = frozenset(attrs.fields_dict(_File))
+_ALIASES = {"cpu": "cpu_cores", "memory": "memory_gb"}
+
+
+def _make_converter() -> cattrs.Converter:
+    converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+    for new_type, hook in (
+        (_Text, _text),
+        (_Name, _name),
+        (_ModelName, _model_name),
+        (_VersionText, _version_text),
+        (_Number, _number),
+        (_Positive, _positive),
+        (_Flag, _flag),
+        (_Names, _names),
+        (_Labels, _labels),
+    ):
+        converter.register_structure_hook(new_type, hook)
+    converter.register_structure_hook(Framework, _choice(Framework, "model_framework"))
+    converter.register_structure_hook(Goal, _choice(Goal, "goal"))
+    converter.register_structure_hook(Aggregate, _choice(Aggregate, "aggregate"))
+    converter.register_structure_hook(
+        OnMissingBaseline, _choice(OnMissingBaseline, "on_missing_baseline")
+    )
+    converter.register_structure_hook(
+        OnMissingBaselineMetric, _choice(OnMissingBaselineMetric, "on_missing_baseline_metric")
+    )
+    converter.register_structure_hook(BaselineStrategy, _strategy)
+    return converter
+
+
+_converter = _make_converter()
+
+
+def _format_exception(exc: BaseException, type_: type | None) -> str:
+    if isinstance(exc, _InvalidError):
+        return str(exc)
+    if isinstance(exc, KeyError):
+        return "required field missing"
+    return _cattrs_format_exception(exc, type_)
+
+
+def _problems_of(exc: Exception) -> list[SettingsProblem]:
+    problems = []
+    for line in cattrs.transform_error(exc, path="$", format_exception=_format_exception):
+        message, _, path = line.rpartition(" @ ")
+        problems.append(SettingsProblem(path=_bracket_paths(path), message=message or line))
+    return problems
+
+
+def _bracket_paths(path: str) -> str:
+    # cattrs writes mapping keys as $.metric_rules['auc']; we write $.metric_rules.auc.
+    return re.sub(r"\['([^'\]]*)'\]", r".\1", path)
+
+
+def _edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, start=1):
+        current = [i]
+        for j, char_b in enumerate(b, start=1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            )
+        previous = current
+    return previous[-1]
+
+
+def _near(key: str) -> str | None:
+    candidates = sorted(KNOWN_KEYS | _ALIASES.keys())
+    folded = key.strip().lower().replace("-", "_").replace(" ", "_")
+    best = min(candidates, key=lambda known: (_edit_distance(folded, known), known))
+    return best if _edit_distance(folded, best) <= 2 else None  # noqa: PLR2004 - DESIGN.md §4
+
+
+# --- Reading the source -------------------------------------------------------------------------
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKeyError(key)
+        result[key] = value
+    return result
+
+
+class _DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(key)
+
+
+def _read_file(path: Path) -> Mapping[str, Any]:
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        problem = SettingsProblem(path="$", message=f"settings file not found: {source}")
+        raise SettingsError([problem], source=source) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = SettingsProblem(path="$", message=f"cannot read the settings file: {exc}")
+        raise SettingsError([problem], source=source) from None
+    try:
+        data = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except json.JSONDecodeError as exc:
+        problem = SettingsProblem(
+            path="$",
+            message=(
+                f"not valid JSON: {exc.msg} at {source}, line {exc.lineno}, column {exc.colno}"
+            ),
+        )
+        raise SettingsError([problem], source=source) from None
+    except _DuplicateKeyError as exc:
+        problem = SettingsProblem(
+            path=f"$.{exc.key}", message=f"the key {exc.key!r} appears more than once"
+        )
+        raise SettingsError([problem], source=source) from None
+    if not isinstance(data, dict):
+        problem = SettingsProblem(path="$", message=f"expected a JSON object, found {_kind(data)}")
+        raise SettingsError([problem], source=source)
+    return data
+
+
+def _split_keys(
+    data: Mapping[str, Any], *, strict: bool
+) -> tuple[dict[str, Any], list[SettingsProblem], list[str]]:
+    known: dict[str, Any] = {}
+    problems: list[SettingsProblem] = []
+    unknown: list[str] = []
+    for raw_key, value in data.items():
+        key = str(raw_key)
+        if key in KNOWN_KEYS:
+            target = key
+        elif key in _ALIASES:
+            target = _ALIASES[key]
+            if target in data:
+                problems.append(
+                    SettingsProblem(
+                        path=f"$.{key}",
+                        message=f"{key!r} and {target!r} are the same setting; give only one",
+                    )
+                )
+                continue
+        else:
+            suggestion = _near(key)
+            if suggestion is not None:
+                problems.append(
+                    SettingsProblem(
+                        path=f"$.{key}",
+                        message=f"unknown key {key!r}; did you mean {suggestion!r}?",
+                    )
+                )
+            elif strict:
+                problems.append(
+                    SettingsProblem(path=f"$.{key}", message=f"unknown key {key!r} (strict mode)")
+                )
+            else:
+                unknown.append(key)
+            continue
+        known[target] = value
+    return known, problems, unknown
+
+
+def _cross_checks(raw: Mapping[str, Any], parsed: _File | None) -> list[SettingsProblem]:
+    """Check what spans several keys, on raw values: reported alongside type errors."""
+    problems: list[SettingsProblem] = []
+    maximized = _names_or_empty(raw.get("metrics_max"))
+    minimized = _names_or_empty(raw.get("metrics_min"))
+    problems.extend(
+        SettingsProblem(
+            path="$.metrics_min",
+            message=f"metric {name!r} is in both metrics_max and metrics_min",
+        )
+        for name in maximized
+        if name in minimized
+    )
+    has_cpu = raw.get("cpu_cores") is not None
+    has_memory = raw.get("memory_gb") is not None
+    if has_cpu != has_memory:
+        given, missing = ("cpu_cores", "memory_gb") if has_cpu else ("memory_gb", "cpu_cores")
+        problems.append(
+            SettingsProblem(
+                path=f"$.{missing}",
+                message=f"{given} is set but {missing} is not: give both or neither",
+            )
+        )
+    if parsed is not None and parsed.metric_rules:
+        for name, rule in parsed.metric_rules.items():
+            path = f"$.metric_rules.{name}"
+            listed = (
+                Goal.MAXIMIZE if name in maximized else Goal.MINIMIZE if name in minimized else None
+            )
+            if listed is None and rule.goal is None:
+                problems.append(
+                    SettingsProblem(
+                        path=path,
+                        message=(
+                            f"metric {name!r} has a rule but no goal: list it in metrics_max or "
+                            'metrics_min, or give "goal": "maximize" or "minimize"'
+                        ),
+                    )
+                )
+            elif listed is not None and rule.goal is not None and rule.goal is not listed:
+                problems.append(
+                    SettingsProblem(
+                        path=f"{path}.goal",
+                        message=f"goal {rule.goal.value!r} contradicts the metric's list",
+                    )
+                )
+            if (
+                rule.at_least is not None
+                and rule.at_most is not None
+                and rule.at_least > rule.at_most
+            ):
+                problems.append(
+                    SettingsProblem(
+                        path=f"{path}.at_least",
+                        message=(
+                            f"at_least ({rule.at_least:g}) is greater than at_most "
+                            f"({rule.at_most:g}): no value could pass"
+                        ),
+                    )
+                )
+    return problems
+
+
+def _names_or_empty(value: Any) -> tuple[str, ...]:
+    try:
+        return _names(value, None) if value is not None else ()
+    except _InvalidError:
+        return ()
+
+
+def _policy(parsed: _File) -> PromotionPolicy:
+    rules_file: dict[str, _RuleFile] = {
+        str(name): rule for name, rule in (parsed.metric_rules or {}).items()
+    }
+    goals: dict[str, Goal] = {}
+    for name in parsed.metrics_max or ():
+        goals[name] = Goal.MAXIMIZE
+    for name in parsed.metrics_min or ():
+        goals[name] = Goal.MINIMIZE
+    for name, rule_file in rules_file.items():
+        if name not in goals and rule_file.goal is not None:
+            goals[name] = rule_file.goal
+    rules: list[MetricRule] = []
+    for name, goal in goals.items():
+        rule_file = rules_file.get(name, _RuleFile())
+        rules.append(
+            MetricRule(
+                name=name,
+                goal=goal,
+                min_delta=rule_file.min_delta,
+                min_relative_delta=rule_file.min_relative_delta,
+                at_least=rule_file.at_least,
+                at_most=rule_file.at_most,
+                aggregate=rule_file.aggregate or Aggregate.LAST,
+            )
+        )
+    defaults = PromotionPolicy()
+    return PromotionPolicy(
+        rules=tuple(rules),
+        force=bool(parsed.force_registration),
+        require_improvement=(
+            defaults.require_improvement
+            if parsed.require_improvement is None
+            else bool(parsed.require_improvement)
+        ),
+        on_missing_baseline=parsed.on_missing_baseline or defaults.on_missing_baseline,
+        on_missing_baseline_metric=(
+            parsed.on_missing_baseline_metric or defaults.on_missing_baseline_metric
+        ),
+    )
+
+
+def _settings(parsed: _File, unknown: list[str]) -> Settings:
+    return Settings(
+        model_name=parsed.model_name,
+        model_file_name=parsed.model_file_name or DEFAULT_MODEL_FILE_NAME,
+        model_framework=parsed.model_framework,
+        model_framework_version=parsed.model_framework_version,
+        model_tags=dict(parsed.model_tags or {}),
+        model_properties=dict(parsed.model_properties or {}),
+        model_description=parsed.model_description,
+        datasets=tuple(parsed.datasets or ()),
+        sample_input_dataset=parsed.sample_input_dataset,
+        sample_output_dataset=parsed.sample_output_dataset,
+        pipeline_child_run_name=parsed.pipeline_child_run_name or DEFAULT_PIPELINE_CHILD_RUN_NAME,
+        cpu_cores=parsed.cpu_cores,
+        memory_gb=parsed.memory_gb,
+        policy=_policy(parsed),
+        baseline=parsed.baseline or BaselineStrategy.latest(),
+        unknown_keys=tuple(unknown),
+    )
+
+
+def load_settings(
+    source: str | os.PathLike[str] | Mapping[str, Any], *, strict: bool = False
+) -> Settings:
+    """Read settings from a ``registermodel.json``-style file or mapping.
+
+    Every key is optional. Unknown keys close to a known one are errors ("did you mean");
+    other unknown keys give a `SettingsWarning` (an error when `strict`).
+
+    Args:
+        source: A path to a JSON file, or a mapping with the same keys.
+        strict: Treat unknown keys as errors.
+
+    Returns:
+        The validated settings.
+
+    Raises:
+        SettingsError: Every problem found, each with its path.
+    """
+    label: str | None
+    if isinstance(source, Mapping):
+        data, label = source, None
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        data, label = _read_file(path), str(path)
+    else:  # callers without type checking reach it
+        problem = SettingsProblem(  # type: ignore[unreachable]
+            path="$", message=f"expected a path or a mapping, found {_kind(source)}"
+        )
+        raise SettingsError([problem])
+    known, problems, unknown = _split_keys(data, strict=strict)
+    parsed: _File | None = None
+    try:
+        parsed = _converter.structure(known, _File)
+    except Exception as exc:  # noqa: BLE001 - cattrs' errors become our problems, with paths
+        problems.extend(_problems_of(exc))
+    problems.extend(_cross_checks(known, parsed))
+    if problems or parsed is None:
+        raise SettingsError(sorted(problems, key=_problem_order(data)), source=label)
+    if unknown:
+        names = ", ".join(repr(key) for key in unknown)
+        warnings.warn(
+            f"unknown settings key(s) ignored{f' in {label}' if label else ''}: {names}",
+            SettingsWarning,
+            stacklevel=2,
+        )
+    return _settings(parsed, unknown)
+
+
+def _problem_order(data: Mapping[str, Any]) -> Any:
+    order = {str(key): index for index, key in enumerate(data)}
+
+    def key(problem: SettingsProblem) -> tuple[int, str]:
+        top = problem.path.removeprefix("$.").split(".", 1)[0]
+        return order.get(top, len(order)), problem.path
+
+    return key
+
+
+def default_model_name(environ: Mapping[str, str]) -> str | None:
+    """Return ``<repo>-<branch>`` from GitHub Actions' variables, sanitized into a model name.
+
+    Returns:
+        The name, or None when the variables are not set.
+    """
+    repository = environ.get("GITHUB_REPOSITORY", "").rsplit("/", 1)[-1]
+    branch = environ.get("GITHUB_REF_NAME") or environ.get("GITHUB_REF", "").removeprefix(
+        "refs/heads/"
+    )
+    if not repository:
+        return None
+    raw = f"{repository}-{branch}" if branch else repository
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", raw)
+    cleaned = re.sub(r"^[^A-Za-z0-9]+", "", cleaned)[:255].rstrip("-")
+    return cleaned or None

@@ -1,0 +1,273 @@
+"""Ports: what `promote()` needs from a backend, as small Protocols and the values they pass.
+
+A backend is any object with a `runs` attribute (a `RunStore`) and a `registry` attribute (a
+`ModelRegistry`). The adapters in `aml_promotion.adapters` implement them for Azure ML and
+MLflow; `aml_promotion.testing.InMemoryBackend` is a public in-memory fake. No SDK type or SDK
+exception crosses a port: adapters translate both.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection, Mapping, Sequence
+from typing import Protocol
+
+import attrs
+
+from aml_promotion._domain.policy import BaselineStrategy
+
+__all__ = [
+    "Backend",
+    "Framework",
+    "MetricValues",
+    "ModelRegistry",
+    "ModelVersion",
+    "RegistrationRequest",
+    "RunRecord",
+    "RunStatus",
+    "RunStore",
+]
+
+
+class Framework(enum.Enum):
+    """The model frameworks a settings file may name (case-insensitive there)."""
+
+    SCIKITLEARN = "scikitlearn"
+    ONNX = "onnx"
+    TENSORFLOW = "tensorflow"
+    KERAS = "keras"
+    CUSTOM = "custom"
+
+
+class RunStatus(enum.Enum):
+    """Where a run is in its life; only `COMPLETED` runs are promoted unless forced."""
+
+    COMPLETED = "Completed"
+    RUNNING = "Running"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+    OTHER = "Other"
+
+
+def _frozen_mapping(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    return dict(value or {})
+
+
+def _values(value: Mapping[str, object] | None) -> Mapping[str, object]:
+    return dict(value or {})
+
+
+@attrs.frozen(kw_only=True)
+class RunRecord:
+    """A run, as a backend found it.
+
+    Attributes:
+        run_id: The run's id (for a pipeline, the step run that holds the model).
+        experiment_name: The experiment it belongs to, if known.
+        status: Its status; `status_text` keeps the backend's own word.
+        status_text: The status as the backend said it.
+        is_current: This is the run the code is running in (it may still be running).
+        handle: The backend's own object for the run, for the adapter's use only.
+    """
+
+    run_id: str
+    experiment_name: str | None = None
+    status: RunStatus = RunStatus.COMPLETED
+    status_text: str = "Completed"
+    is_current: bool = False
+    handle: object = attrs.field(default=None, eq=False, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class MetricValues:
+    """Metric values read from a run.
+
+    Attributes:
+        values: Name → raw value (a number, a list for a series, or whatever the run held), only
+            for the names that were asked for and that the run has.
+        available: Every metric name the run logged, when the backend learned it at no extra cost
+            (used to suggest a close match for a missing metric).
+    """
+
+    values: Mapping[str, object] = attrs.field(factory=dict, converter=_values)
+    available: frozenset[str] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ModelVersion:
+    """A registered model version.
+
+    Attributes:
+        name: The model's name.
+        version: Its version number.
+        id: The backend's id for it (Azure ML: ``name:version``; MLflow: ``name/version``).
+        run_id: The run it was registered from, or None (registered from a local file).
+        experiment_name: That run's experiment, if known.
+        tags: Its tags.
+        source: Where its files are, as the backend says (a URI or a path), if known.
+    """
+
+    name: str
+    version: int
+    id: str
+    run_id: str | None = None
+    experiment_name: str | None = None
+    tags: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
+    source: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.version}"
+
+
+@attrs.frozen(kw_only=True)
+class RegistrationRequest:
+    """Everything needed to register one model version.
+
+    Attributes:
+        name: The model's name.
+        model_path: The model file or folder: a path within the run's files, or (when `run`
+            is None) a local path.
+        run: The run the model comes from, or None for a local file or folder.
+        framework: The model's framework, if known.
+        framework_version: Its version, if known.
+        tags: Tags, including the decision's own tags.
+        properties: Properties (write-once metadata, where the backend has them).
+        description: A description, if any.
+        datasets: Names of registered datasets the model was trained on.
+        sample_input_dataset: Name of a registered dataset of sample inputs.
+        sample_output_dataset: Name of a registered dataset of sample outputs.
+        cpu_cores: CPU cores for deployment (with `memory_gb`), if any.
+        memory_gb: Memory in GB for deployment (with `cpu_cores`), if any.
+        metrics: Local mode only: the candidate's metrics, for a backend that can keep them
+            with the version (for example in a run it creates), so it can serve as a baseline.
+    """
+
+    name: str
+    model_path: str
+    run: RunRecord | None = None
+    framework: Framework | None = None
+    framework_version: str | None = None
+    tags: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
+    properties: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
+    description: str | None = None
+    datasets: tuple[str, ...] = ()
+    sample_input_dataset: str | None = None
+    sample_output_dataset: str | None = None
+    cpu_cores: float | None = None
+    memory_gb: float | None = None
+    metrics: Mapping[str, object] = attrs.field(factory=dict, converter=_values)
+
+
+class RunStore(Protocol):
+    """Where runs, their metrics and their files are read."""
+
+    def get_run(
+        self,
+        *,
+        experiment_name: str | None,
+        run_id: str | None,
+        pipeline_step: str | None = None,
+    ) -> RunRecord:
+        """Return the run, resolved to the run that holds the model.
+
+        Args:
+            experiment_name: The experiment the run must belong to; None to not check.
+            run_id: The run's id; None for the run this code is running in.
+            pipeline_step: For a pipeline run, the name of the step that produced the model.
+                A HyperDrive parent resolves to its best child.
+
+        Raises:
+            RunNotFoundError: No such run, no current run, or no (or several) matching steps.
+            RegistryError: The backend failed.
+        """
+        ...
+
+    def get_metrics(
+        self, run: RunRecord, names: Collection[str], *, series: Collection[str] = ()
+    ) -> MetricValues:
+        """Return the values of the metrics `names` only, never every metric the run logged.
+
+        Args:
+            run: The run.
+            names: The metrics to read.
+            series: Those of `names` whose every logged value is wanted (as a list); for the
+                others the last value is enough, though a backend may return the series anyway.
+
+        Raises:
+            RegistryError: The backend failed.
+        """
+        ...
+
+    def list_files(self, run: RunRecord) -> Sequence[str]:
+        """Return the paths of every file the run holds, relative to the run, with ``/``.
+
+        Raises:
+            RegistryError: The backend failed.
+        """
+        ...
+
+
+class ModelRegistry(Protocol):
+    """Where model versions are looked up and registered."""
+
+    def find_baseline(self, name: str, strategy: BaselineStrategy) -> ModelVersion | None:
+        """Return the version `strategy` picks among the versions of `name`, or None.
+
+        Raises:
+            RegistryError: The backend failed (never taken as "no baseline").
+        """
+        ...
+
+    def find_by_run(self, name: str, run_id: str) -> ModelVersion | None:
+        """Return a version of `name` already registered from `run_id`, or None.
+
+        Raises:
+            RegistryError: The backend failed.
+        """
+        ...
+
+    def find_tagged(self, name: str, key: str, value: str) -> Sequence[ModelVersion]:
+        """Return every version of `name` whose tag `key` is `value`, highest version first.
+
+        Raises:
+            RegistryError: The backend failed.
+        """
+        ...
+
+    def register(self, request: RegistrationRequest) -> ModelVersion:
+        """Register a new version and return it.
+
+        Raises:
+            RegistryError: The backend failed.
+        """
+        ...
+
+    def set_tags(self, version: ModelVersion, tags: Mapping[str, str]) -> None:
+        """Set (add or overwrite) tags on a version.
+
+        Raises:
+            RegistryError: The backend failed.
+        """
+        ...
+
+    def remove_tags(self, version: ModelVersion, keys: Collection[str]) -> None:
+        """Remove tags from a version; a key it does not have is fine.
+
+        Raises:
+            RegistryError: The backend failed.
+        """
+        ...
+
+
+class Backend(Protocol):
+    """A backend provides both ports."""
+
+    @property
+    def runs(self) -> RunStore:
+        """Where runs are read."""
+        ...
+
+    @property
+    def registry(self) -> ModelRegistry:
+        """Where model versions are looked up and registered."""
+        ...
