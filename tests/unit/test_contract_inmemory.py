@@ -1,0 +1,29 @@
+"""The backend contract, over the public in-memory fake."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from contract import BackendContract
+
+from aml_promotion.testing import InMemoryBackend
+
+
+class InMemoryHarness:
+    def __init__(self) -> None:
+        self.backend = InMemoryBackend()
+
+    def add_run(self, experiment_name: str, metrics: dict[str, Any], files: list[str]) -> str:
+        return self.backend.runs.add_run(
+            experiment_name=experiment_name, metrics=metrics, files=files
+        ).run_id
+
+
+@pytest.fixture
+def harness() -> InMemoryHarness:
+    return InMemoryHarness()
+
+
+class TestInMemoryBackend(BackendContract):
+    """The in-memory fake keeps the contract the real backends keep."""
