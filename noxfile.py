@@ -1,0 +1,94 @@
+"""Development sessions: `nox -l` lists them; `nox -s tests` runs the core's tests on every Python."""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["lint", "typing", "tests", "integration", "docs"]
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+# azureml-core and the mlflow server are exercised on one Python: the SDK's own support window.
+INTEGRATION_PYTHON = "3.11"
+
+
+def _group(name: str) -> list[str]:
+    return nox.project.dependency_groups(PYPROJECT, name)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff: lint and formatting."""
+    session.install(*_group("lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=INTEGRATION_PYTHON)
+def typing(session: nox.Session) -> None:
+    """Mypy, strict, on the package (with MLflow, which is typed; azureml-core is not)."""
+    session.install("-e", ".[mlflow]", *_group("typing"))
+    session.run("mypy")
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The core's unit tests, with branch coverage (100% of the domain package is required)."""
+    session.install("-e", ".", *_group("test"))
+    session.run(
+        "pytest",
+        "tests/unit",
+        "--cov=aml_promotion",
+        "--cov-branch",
+        "--cov-report=term-missing:skip-covered",
+        *session.posargs,
+    )
+    session.run(
+        "coverage", "report", "--include=src/aml_promotion/_domain/*", "--fail-under=100"
+    )
+
+
+@nox.session(python=INTEGRATION_PYTHON)
+def integration(session: nox.Session) -> None:
+    """Every test, the adapters' included, against sqlite, an mlflow server and the AML emulator."""
+    session.install("-e", ".[mlflow,azureml]", *_group("test"))
+    env = {}
+    server = _mlflow_server(session)
+    if server:
+        env["AML_PROMOTION_MLFLOW_SERVER"] = server
+    session.run("pytest", "tests", *session.posargs, env=env)
+
+
+def _mlflow_server(session: nox.Session) -> str | None:
+    """Install the full `mlflow` package (the server) in a venv of its own; return its executable."""
+    if os.environ.get("AML_PROMOTION_SKIP_MLFLOW_SERVER"):
+        return None
+    venv = os.path.join(".nox", "mlflow-server")
+    mlflow = os.path.join(venv, "bin", "mlflow")
+    if not os.path.exists(mlflow):
+        session.run("python", "-m", "venv", venv, external=True)
+        session.run(
+            os.path.join(venv, "bin", "python"), "-m", "pip", "install", "-q", "mlflow>=3,<4",
+            "psycopg2-binary", external=True,
+        )
+    return os.path.abspath(mlflow)
+
+
+@nox.session(python=INTEGRATION_PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the docs with warnings as errors."""
+    session.install("-e", ".", *_group("docs"))
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site")
+
+
+@nox.session(python=INTEGRATION_PYTHON)
+def bench(session: nox.Session) -> None:
+    """Run every benchmark under benchmarks/ and print its figures (measurements, not tests)."""
+    session.install("-e", ".[mlflow,azureml]", *_group("test"))
+    for script in sorted(os.listdir("benchmarks")):
+        if script.endswith(".py") and not script.startswith("_"):
+            session.run("python", os.path.join("benchmarks", script), *session.posargs)

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The README's test command: install everything into ./.venv (and the mlflow server into a venv of
+# its own), then run every test. Needs only python3 (3.10+) with venv and pip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade "pip>=25.1"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[mlflow,azureml]" --group test
+
+# The real `mlflow server` needs the full mlflow package (≈850 MB): it lives apart from the library.
+SERVER_VENV=.nox/mlflow-server
+if [ ! -x "$SERVER_VENV/bin/mlflow" ]; then
+  "$PYTHON" -m venv "$SERVER_VENV"
+  "$SERVER_VENV/bin/python" -m pip install -q --disable-pip-version-check "mlflow>=3,<4" psycopg2-binary
+fi
+export AML_PROMOTION_MLFLOW_SERVER="$PWD/$SERVER_VENV/bin/mlflow"
+
+export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-fast}"
+.venv/bin/python -m pytest tests -p no:cacheprovider \
+  --cov=aml_promotion --cov-branch --cov-report=term-missing:skip-covered "$@"
+# The pure domain is fully covered by design (DESIGN.md §6).
+.venv/bin/python -m coverage report --include='src/aml_promotion/_domain/*' --fail-under=100
