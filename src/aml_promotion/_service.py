@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import math
 import os
-import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from aml_promotion._domain import tags
+from aml_promotion._domain.champion import Holder, pick_champion
 from aml_promotion._domain.decision import Decision, decide
 from aml_promotion._domain.model_files import find_model_file
-from aml_promotion._domain.policy import BaselineStrategy, PromotionPolicy
+from aml_promotion._domain.policy import BaselineKind, BaselineStrategy, PromotionPolicy
 from aml_promotion._settings import Settings, default_model_name, load_settings
 from aml_promotion.exceptions import (
     ModelFileError,
@@ -33,13 +33,6 @@ from aml_promotion.ports import (
     RunStore,
 )
 
-TAG_PREFIX = "promotion."
-TAG_VERDICT = TAG_PREFIX + "verdict"
-TAG_BASELINE_VERSION = TAG_PREFIX + "baseline_version"
-TAG_METRIC_PREFIX = TAG_PREFIX + "metric."
-TAG_DELTA_PREFIX = TAG_PREFIX + "delta."
-NO_BASELINE = "none"
-
 
 @attrs.frozen(kw_only=True)
 class PromotionResult:
@@ -55,6 +48,8 @@ class PromotionResult:
         dry_run: Nothing was registered because this was a dry run.
         already_registered: A version of this name was registered from this run before, so
             nothing new was registered.
+        superseded_by: With a tag baseline (a champion tag), the version that kept the tag when
+            a concurrent promotion ranked higher than this one; None when this one kept it.
     """
 
     decision: Decision
@@ -64,6 +59,7 @@ class PromotionResult:
     model_path: str | None = None
     dry_run: bool = False
     already_registered: bool = False
+    superseded_by: ModelVersion | None = None
 
     @property
     def registered(self) -> bool:
@@ -81,6 +77,7 @@ class PromotionResult:
             "baseline": _version_dict(self.baseline),
             "candidate_run": None if self.candidate_run is None else self.candidate_run.run_id,
             "model_path": self.model_path,
+            "superseded_by": _version_dict(self.superseded_by),
             "decision": self.decision.to_dict(),
         }
 
@@ -118,30 +115,6 @@ def _model_name(settings: Settings) -> str:
     return name
 
 
-def _tag_key(prefix: str, metric: str) -> str:
-    return prefix + re.sub(r"[^A-Za-z0-9_.\-/ ]", "_", metric)
-
-
-def _tag_number(value: float) -> str:
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return format(value, ".10g")
-
-
-def decision_tags(decision: Decision, baseline: ModelVersion | None) -> dict[str, str]:
-    """Return the short namespaced tags that record `decision` on the version it registers."""
-    tags = {
-        TAG_VERDICT: decision.verdict.value,
-        TAG_BASELINE_VERSION: NO_BASELINE if baseline is None else str(baseline.version),
-    }
-    for comparison in decision.comparisons:
-        if comparison.candidate is not None:
-            tags[_tag_key(TAG_METRIC_PREFIX, comparison.metric)] = _tag_number(comparison.candidate)
-        if comparison.delta is not None:
-            tags[_tag_key(TAG_DELTA_PREFIX, comparison.metric)] = _tag_number(comparison.delta)
-    return tags
-
-
 def _request(
     settings: Settings,
     *,
@@ -151,13 +124,25 @@ def _request(
     decision: Decision,
     baseline: ModelVersion | None,
 ) -> RegistrationRequest:
+    generation = 1 if baseline is None else tags.generation_of(baseline.tags) + 1
+    new_tags = {
+        **settings.model_tags,
+        **tags.decision_tags(
+            decision,
+            baseline_version=None if baseline is None else baseline.version,
+            generation=generation,
+        ),
+    }
+    champion = _champion_tag(settings.baseline)
+    if champion is not None:
+        new_tags[champion[0]] = champion[1]
     return RegistrationRequest(
         name=name,
         model_path=model_path,
         run=run,
         framework=settings.model_framework,
         framework_version=settings.model_framework_version,
-        tags={**settings.model_tags, **decision_tags(decision, baseline)},
+        tags=new_tags,
         properties=dict(settings.model_properties),
         description=settings.model_description,
         datasets=settings.datasets,
@@ -196,8 +181,8 @@ def _find_baseline(
 ) -> ModelVersion | None:
     if existing is not None:
         # A re-run: compare with what the first registration was compared with, not with itself.
-        recorded = existing.tags.get(TAG_BASELINE_VERSION)
-        if recorded == NO_BASELINE:
+        recorded = existing.tags.get(tags.BASELINE_VERSION)
+        if recorded == tags.NO_BASELINE:
             return None
         if recorded is not None and recorded.isdigit():
             return registry.find_baseline(name, BaselineStrategy.version(int(recorded)))
@@ -323,8 +308,14 @@ def _promote_run(
         settings, name=name, model_path=path, run=run, decision=decision, baseline=baseline
     )
     model = registry.register(request)
+    decision, superseded_by = _settle_champion(registry, settings, decision, model)
     return PromotionResult(
-        decision=decision, model=model, baseline=baseline, candidate_run=run, model_path=path
+        decision=decision,
+        model=model,
+        baseline=baseline,
+        candidate_run=run,
+        model_path=path,
+        superseded_by=superseded_by,
     )
 
 
@@ -382,6 +373,63 @@ def _promote_local(
     )
     request = attrs.evolve(request, metrics=dict(metrics or {}))
     model = registry.register(request)
+    decision, superseded_by = _settle_champion(registry, settings, decision, model)
     return PromotionResult(
-        decision=decision, model=model, baseline=baseline, model_path=str(model_path)
+        decision=decision,
+        model=model,
+        baseline=baseline,
+        model_path=str(model_path),
+        superseded_by=superseded_by,
     )
+
+
+def _champion_tag(strategy: BaselineStrategy) -> tuple[str, str] | None:
+    if strategy.kind is BaselineKind.TAG and strategy.tag_key and strategy.tag_value is not None:
+        return strategy.tag_key, strategy.tag_value
+    return None
+
+
+def _settle_champion(
+    registry: ModelRegistry, settings: Settings, decision: Decision, model: ModelVersion
+) -> tuple[Decision, ModelVersion | None]:
+    """With a tag baseline, leave exactly one holder of the tag: the best-ranked one.
+
+    The new version was registered holding the tag. Re-read every holder and keep the one
+    `pick_champion` ranks first; the others lose the tag and are tagged as superseded. Concurrent
+    promotions each do this, and the ranking is a total order, so they converge on one holder.
+    """
+    champion = _champion_tag(settings.baseline)
+    if champion is None:
+        return decision, None
+    key, value = champion
+    holders = registry.find_tagged(model.name, key, value)
+    winner = resolve_holders(registry, key, holders, model, settings.policy)
+    if winner.version == model.version:
+        return decision, None
+    note = f"superseded by version {winner.version}: a concurrent promotion ranked higher"
+    return decision.with_note(note), winner
+
+
+def resolve_holders(
+    registry: ModelRegistry,
+    key: str,
+    holders: Sequence[ModelVersion],
+    model: ModelVersion,
+    policy: PromotionPolicy,
+) -> ModelVersion:
+    """Keep the tag `key` on the best-ranked of `holders` (read after `model` was tagged).
+
+    Returns:
+        The version that keeps the tag.
+    """
+    seen = list(holders)
+    if all(holder.version != model.version for holder in seen):
+        # A concurrent promotion already took the tag from this version.
+        seen.append(model)
+    best = pick_champion([Holder(version=h.version, tags=h.tags) for h in seen], policy)
+    winner = next(h for h in seen if h.version == best.version)
+    for holder in seen:
+        if holder.version != winner.version:
+            registry.remove_tags(holder, [key])
+            registry.set_tags(holder, {tags.SUPERSEDED_BY: str(winner.version)})
+    return winner

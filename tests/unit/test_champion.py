@@ -1,0 +1,182 @@
+"""The champion tag: one holder, the best, however promotions interleave."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aml_promotion import Goal, MetricRule, PromotionPolicy, promote
+from aml_promotion._domain import tags
+from aml_promotion._domain.champion import Holder, pick_champion, rank
+from aml_promotion._service import resolve_holders
+from aml_promotion.testing import InMemoryBackend, InMemoryRegistry
+
+POLICY = PromotionPolicy(
+    rules=[
+        MetricRule(name="auc", goal=Goal.MAXIMIZE),
+        MetricRule(name="loss", goal=Goal.MINIMIZE),
+    ]
+)
+SETTINGS = {
+    "model_name": "churn",
+    "metrics_max": ["auc"],
+    "metrics_min": ["loss"],
+    "baseline": "tag:champion=true",
+}
+
+
+def _holder(version: int, generation: int, auc: float | None, loss: float | None) -> Holder:
+    held = {tags.GENERATION: str(generation)}
+    if auc is not None:
+        held[tags.metric_tag("auc")] = tags.number(auc)
+    if loss is not None:
+        held[tags.metric_tag("loss")] = tags.number(loss)
+    return Holder(version=version, tags=held)
+
+
+def test_a_later_generation_outranks_better_metrics() -> None:
+    """A version promoted against the champion takes the tag, even if a rule tolerated a regression."""
+    old = _holder(1, 1, auc=0.95, loss=0.1)
+    new = _holder(2, 2, auc=0.90, loss=0.2)
+    assert pick_champion([old, new], POLICY) is new
+
+
+def test_within_a_generation_the_first_rule_decides_then_the_next() -> None:
+    """Concurrent promotions of one generation rank by the policy's metrics in rule order."""
+    a = _holder(2, 2, auc=0.90, loss=0.30)
+    b = _holder(3, 2, auc=0.91, loss=0.40)
+    c = _holder(4, 2, auc=0.91, loss=0.35)
+    assert pick_champion([a, b, c], POLICY) is c
+
+
+def test_minimized_metrics_rank_lower_values_first() -> None:
+    """For a minimized metric a smaller value ranks higher."""
+    a = _holder(2, 2, auc=0.9, loss=0.3)
+    b = _holder(3, 2, auc=0.9, loss=0.2)
+    assert rank(b, POLICY) > rank(a, POLICY)
+
+
+def test_missing_or_unreadable_values_rank_lowest() -> None:
+    """A holder without metric tags (registered by other tools) ranks below one with them."""
+    bare = _holder(2, 2, auc=None, loss=None)
+    junk = Holder(version=3, tags={tags.GENERATION: "2", tags.metric_tag("auc"): "n/a"})
+    scored = _holder(4, 2, auc=0.1, loss=9.0)
+    assert pick_champion([bare, junk, scored], POLICY) is scored
+
+
+def test_between_equals_the_first_registered_keeps_the_tag() -> None:
+    """Equal generations and metrics: the lower version number wins."""
+    a = _holder(5, 2, auc=0.9, loss=0.3)
+    b = _holder(3, 2, auc=0.9, loss=0.3)
+    assert pick_champion([a, b], POLICY) is b
+
+
+def test_no_holders_is_an_error() -> None:
+    """Picking from nothing is a programming error, said plainly."""
+    with pytest.raises(ValueError, match="no holders"):
+        pick_champion([], POLICY)
+
+
+def _add(backend: InMemoryBackend, run_id: str, auc: float, loss: float) -> None:
+    backend.runs.add_run(
+        run_id, experiment_name="train", metrics={"auc": auc, "loss": loss}, files=["model.pkl"]
+    )
+
+
+def test_sequential_promotions_move_the_tag_to_the_newest_promoted_version() -> None:
+    """Each promoted version takes the champion tag; the previous holder loses it."""
+    backend = InMemoryBackend()
+    _add(backend, "r1", 0.80, 0.5)
+    _add(backend, "r2", 0.85, 0.4)
+    _add(backend, "r3", 0.70, 0.6)
+    results = [
+        promote(experiment_name="train", run_id=r, settings=SETTINGS, backend=backend)
+        for r in ("r1", "r2", "r3")
+    ]
+    assert [r.model.version if r.model else None for r in results] == [1, 2, None]
+    holders = backend.registry.find_tagged("churn", "champion", "true")
+    assert [h.version for h in holders] == [2]
+    assert backend.registry.get("churn", 1).tags[tags.SUPERSEDED_BY] == "2"
+    assert results[1].baseline is not None
+    assert results[1].baseline.version == 1
+    assert results[2].baseline is not None
+    assert results[2].baseline.version == 2
+
+
+def test_the_champion_baseline_is_the_tag_holder_not_the_latest_version() -> None:
+    """With a tag baseline, a newer untagged version is not the baseline."""
+    backend = InMemoryBackend()
+    _add(backend, "old", 0.80, 0.5)
+    _add(backend, "manual", 0.99, 0.01)
+    _add(backend, "cand", 0.85, 0.4)
+    backend.registry.add_version(
+        "churn",
+        run_id="old",
+        tags={"champion": "true", tags.GENERATION: "1", tags.metric_tag("auc"): "0.8"},
+    )
+    backend.registry.add_version("churn", run_id="manual")
+    result = promote(experiment_name="train", run_id="cand", settings=SETTINGS, backend=backend)
+    assert result.baseline is not None
+    assert result.baseline.version == 1
+    assert result.model is not None
+    assert result.model.version == 3
+    assert [h.version for h in backend.registry.find_tagged("churn", "champion", "true")] == [3]
+
+
+@st.composite
+def _race(draw: st.DrawFn) -> tuple[list[tuple[float, float]], list[int]]:
+    """Candidates' metrics, and an interleaving of their three steps (write, read, resolve)."""
+    count = draw(st.integers(min_value=2, max_value=6))
+    metrics = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from([0.81, 0.85, 0.9, 0.95]), st.sampled_from([0.1, 0.2, 0.3])
+            ),
+            min_size=count,
+            max_size=count,
+        )
+    )
+    steps = [p for p in range(count) for _ in range(3)]
+    order = draw(st.permutations(steps))
+    return metrics, list(order)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_race())
+def test_any_interleaving_of_concurrent_promotions_leaves_one_champion_the_best(
+    race: tuple[list[tuple[float, float]], list[int]],
+) -> None:
+    """However writes, re-reads and resolutions interleave, exactly the best version keeps the tag."""
+    metrics, order = race
+    registry = InMemoryRegistry()
+    champion = registry.add_version(
+        "m", tags={"champion": "true", tags.GENERATION: "1", tags.metric_tag("auc"): "0.8"}
+    )
+    # Every candidate was compared with the same champion and promoted: generation 2.
+    versions = {}
+    seen: dict[int, list] = {}
+    progress = dict.fromkeys(range(len(metrics)), 0)
+    for process in order:
+        step = progress[process]
+        progress[process] += 1
+        if step == 0:
+            auc, loss = metrics[process]
+            versions[process] = registry.add_version(
+                "m",
+                tags={
+                    "champion": "true",
+                    tags.GENERATION: "2",
+                    tags.metric_tag("auc"): tags.number(auc),
+                    tags.metric_tag("loss"): tags.number(loss),
+                },
+            )
+        elif step == 1:
+            seen[process] = list(registry.find_tagged("m", "champion", "true"))
+        else:
+            resolve_holders(registry, "champion", seen[process], versions[process], POLICY)
+    holders = registry.find_tagged("m", "champion", "true")
+    assert len(holders) == 1
+    candidates = [Holder(version=v.version, tags=v.tags) for v in versions.values()]
+    assert holders[0].version == pick_champion(candidates, POLICY).version
+    assert holders[0].version != champion.version
