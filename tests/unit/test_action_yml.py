@@ -1,0 +1,200 @@
+"""action.yml: a composite drop-in for Azure/aml-registermodel, safe from script injection."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ACTION = Path(__file__).resolve().parents[2] / "action.yml"
+ORIGINAL_INPUTS = {"azure_credentials", "experiment_name", "run_id", "parameters_file"}
+NEW_INPUTS = {"backend", "tracking_uri", "dry_run", "fail_on_reject", "metrics_file"}
+OUTPUTS = {"model_name", "model_version", "model_id", "promoted", "decision"}
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+
+
+@pytest.fixture(scope="module")
+def action() -> dict[str, Any]:
+    """The parsed action.yml."""
+    data = yaml.safe_load(ACTION.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def steps(action: dict[str, Any]) -> list[dict[str, Any]]:
+    result = action["runs"]["steps"]
+    assert isinstance(result, list)
+    return result
+
+
+def step(action: dict[str, Any], step_id: str) -> dict[str, Any]:
+    (found,) = [s for s in steps(action) if s.get("id") == step_id]
+    return found
+
+
+def test_inputs_are_the_originals_plus_the_new_ones(action: dict[str, Any]) -> None:
+    """Every input of Azure/aml-registermodel is kept, so a `uses:` swap is enough."""
+    assert set(action["inputs"]) == ORIGINAL_INPUTS | NEW_INPUTS
+
+
+def test_input_defaults_match_the_original_and_the_cli(action: dict[str, Any]) -> None:
+    """Defaults: registermodel.json, azureml, a real run (not a dry run), and fail on reject."""
+    inputs = action["inputs"]
+    assert inputs["parameters_file"]["default"] == "registermodel.json"
+    assert inputs["backend"]["default"] == "azureml"
+    assert inputs["dry_run"]["default"] == "false"
+    assert inputs["fail_on_reject"]["default"] == "true"
+    assert not any(spec.get("required") for spec in inputs.values())
+    assert all(spec.get("description") for spec in inputs.values())
+
+
+def test_outputs_come_from_the_promote_step(action: dict[str, Any]) -> None:
+    """Each output is the promote step's output of the same name."""
+    outputs = action["outputs"]
+    assert set(outputs) == OUTPUTS
+    for name, spec in outputs.items():
+        assert spec["value"] == f"${{{{ steps.promote.outputs.{name} }}}}"
+        assert spec["description"]
+
+
+def test_it_is_a_composite_action_without_docker(action: dict[str, Any]) -> None:
+    """A composite action: no Docker image to build on every run."""
+    assert action["runs"]["using"] == "composite"
+    assert "image" not in action["runs"]
+
+
+def test_no_run_script_holds_an_expression(action: dict[str, Any]) -> None:
+    """No `${{ }}` in any script: inputs are never pasted into shell code (script injection)."""
+    scripts = [s["run"] for s in steps(action) if "run" in s]
+    assert len(scripts) == 2
+    for script in scripts:
+        assert EXPRESSION.findall(script) == []
+        assert "inputs." not in script
+        assert "github.event" not in script
+
+
+def test_every_input_reaches_the_scripts_through_env(action: dict[str, Any]) -> None:
+    """Every input is passed to a run step as an environment variable, and only there."""
+    seen: set[str] = set()
+    for each in steps(action):
+        for value in (each.get("env") or {}).values():
+            seen.update(
+                e.removeprefix("inputs.")
+                for e in EXPRESSION.findall(str(value))
+                if e.startswith("inputs.")
+            )
+        assert "run" not in each or each.get("shell") == "bash"
+    assert seen == set(action["inputs"])
+
+
+def test_it_installs_itself_from_the_action_checkout_with_the_backend_extra(
+    action: dict[str, Any],
+) -> None:
+    """The package comes from the action's own checkout, with the chosen backend's extra."""
+    script = step(action, "install")["run"]
+    assert '"$GITHUB_ACTION_PATH[$AML_PROMOTE_BACKEND]"' in script
+    assert "-m pip install" in script
+    assert "aml-promote" in step(action, "promote")["run"]
+
+
+# --- the promote step's script, run by bash with a stand-in for aml-promote -------------------
+
+
+@pytest.fixture
+def fake_cli(tmp_path: Path) -> Path:
+    """A folder holding an `aml-promote` that prints its arguments and credentials as JSON."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    script = folder / "aml-promote"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, sys\n"
+        "print(json.dumps({'argv': sys.argv[1:],"
+        " 'credentials': os.environ.get('AZURE_CREDENTIALS'),"
+        " 'leaked': os.environ.get('AML_PROMOTE_AZURE_CREDENTIALS')}))\n",
+        encoding="utf-8",
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return folder
+
+
+def run_promote_step(
+    action: dict[str, Any], fake_cli: Path, cwd: Path, **inputs: str
+) -> subprocess.CompletedProcess[str]:
+    bash = shutil.which("bash")
+    if bash is None:  # pragma: no cover - every CI image has bash
+        pytest.skip("bash is not installed")
+    promote = step(action, "promote")
+    defaults = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
+    values = {**defaults, **inputs}
+    env = {"PATH": os.environ.get("PATH", ""), "AML_PROMOTE_BIN": str(fake_cli)}
+    for name, expression in promote["env"].items():
+        (inner,) = EXPRESSION.findall(expression)
+        if inner.startswith("inputs."):
+            env[name] = values[inner.removeprefix("inputs.")]
+    return subprocess.run(
+        [bash, "-c", promote["run"]],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_promote_step_maps_inputs_to_arguments(
+    action: dict[str, Any], fake_cli: Path, tmp_path: Path
+) -> None:
+    """Inputs become the matching options; empty ones are left out; booleans become flags."""
+    done = run_promote_step(
+        action,
+        fake_cli,
+        tmp_path,
+        experiment_name="train",
+        run_id="run-1",
+        backend="mlflow",
+        tracking_uri="sqlite:///m.db",
+        dry_run="true",
+        fail_on_reject="False",
+        azure_credentials='{"clientSecret": "xyz"}',
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["argv"] == [
+        "--backend", "mlflow", "--parameters-file", "registermodel.json",
+        "--experiment-name", "train", "--run-id", "run-1", "--tracking-uri", "sqlite:///m.db",
+        "--dry-run", "--no-fail-on-reject",
+    ]  # fmt: skip
+    assert seen["credentials"] == '{"clientSecret": "xyz"}'
+    assert seen["leaked"] is None
+
+
+def test_the_promote_step_passes_hostile_inputs_as_plain_text(
+    action: dict[str, Any], fake_cli: Path, tmp_path: Path
+) -> None:
+    """An input holding shell syntax reaches aml-promote verbatim and runs nothing."""
+    hostile = '$(touch pwned1)"; touch pwned2; echo "`touch pwned3`'
+    done = run_promote_step(action, fake_cli, tmp_path, experiment_name=hostile, run_id=hostile)
+    assert done.returncode == 0, done.stderr
+    argv = json.loads(done.stdout)["argv"]
+    assert argv[argv.index("--experiment-name") + 1] == hostile
+    assert argv[argv.index("--run-id") + 1] == hostile
+    assert not list(tmp_path.glob("pwned*"))
+
+
+def test_the_promote_step_refuses_a_boolean_it_cannot_read(
+    action: dict[str, Any], fake_cli: Path, tmp_path: Path
+) -> None:
+    """dry_run: "yes" is an error (exit 2), not silently false."""
+    done = run_promote_step(action, fake_cli, tmp_path, dry_run="yes")
+    assert done.returncode == 2
+    assert "::error title=aml-promote%3A bad input::dry_run must be true or false" in done.stdout
