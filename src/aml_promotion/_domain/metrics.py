@@ -26,7 +26,10 @@ _SHOWN = 60
 
 
 def _describe(raw: object) -> str:
-    text = repr(raw)
+    try:
+        text = repr(raw)
+    except Exception:  # noqa: BLE001 - an int past Python's digit limit, or a broken __repr__
+        text = f"<unprintable {type(raw).__name__}>"
     return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
 
 
@@ -60,7 +63,11 @@ def _aggregate(values: Sequence[float], how: Aggregate) -> float:
     if how is Aggregate.MIN:
         return min(values)
     if how is Aggregate.MEAN:
-        return math.fsum(values) / len(values)
+        try:
+            return math.fsum(values) / len(values)
+        except OverflowError:
+            # The sum overflows though the mean may not (1e308 twice): scale first.
+            return math.fsum(value / len(values) for value in values)
     return values[-1]
 
 
@@ -86,10 +93,8 @@ def read_metric(raw: object, aggregate: Aggregate = Aggregate.LAST) -> Reading:
             if value is None:
                 return Reading(None, f"a series whose value #{index + 1} is {problem}")
             values.append(value)
-        result = _aggregate(values, aggregate)
-        if not math.isfinite(result):
-            return Reading(None, f"a series whose {aggregate.value} overflows")
-        return Reading(result)
+        # Every item is finite, so is any aggregate of them (the mean is computed not to overflow).
+        return Reading(_aggregate(values, aggregate))
     value, problem = _as_number(raw)
     return Reading(value, problem)
 
