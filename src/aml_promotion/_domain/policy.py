@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import math
+import numbers
 import re
 from collections.abc import Iterable
 
@@ -54,7 +55,17 @@ def _optional_finite(
 
 
 def _optional_float(value: float | None) -> float | None:
-    return None if value is None else float(value)
+    # Only real numbers become floats: True or "0.1" must reach the validator as they are, not
+    # as 1.0 and 0.1.
+    raw: object = value  # the annotation is what type checkers see; callers may pass anything
+    if isinstance(raw, bool):
+        return value
+    if isinstance(raw, numbers.Real):
+        try:
+            return float(raw)
+        except OverflowError:
+            pass  # the validator says it is not a finite number
+    return value
 
 
 @attrs.frozen(kw_only=True)
