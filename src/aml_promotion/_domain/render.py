@@ -73,7 +73,11 @@ def _subjects(decision: Decision) -> str:
 
 
 def _md_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    # A lone "\r" ends a Markdown line too, and would cut a table row in two; "<" would open
+    # an HTML tag, which GitHub renders in step summaries.
+    text = text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+    text = html.escape(text, quote=False)
+    return text.replace("\\", "\\\\").replace("|", "\\|")
 
 
 def as_markdown(decision: Decision) -> str:
