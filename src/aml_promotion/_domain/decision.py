@@ -278,6 +278,7 @@ def _compare(
     delta = rho = None
     b = None
     change_problem: str | None = None
+    skipped: str | None = None
     if baseline is None:
         change_check = CheckOutcome.NOT_APPLICABLE
         detail = f"{_fmt(c)}, no baseline"
@@ -289,7 +290,8 @@ def _compare(
         )
         if policy.on_missing_baseline_metric is OnMissingBaselineMetric.SKIP:
             change_check = CheckOutcome.SKIPPED
-            detail = f"{_fmt(c)}; {b_problem}, change check skipped"
+            skipped = f"change check skipped ({b_problem})"
+            detail = _fmt(c)
         else:
             change_check = CheckOutcome.FAILED
             change_problem = b_problem
@@ -304,6 +306,8 @@ def _compare(
     improved = delta is not None and delta > 0
     if problems:
         verdict_text = "; ".join(problems)
+    elif skipped is not None:
+        verdict_text = skipped
     elif delta is None:
         verdict_text = "ok"
     else:
@@ -326,17 +330,14 @@ def _compare(
 def _unforced_verdict(
     comparisons: tuple[Comparison, ...], policy: PromotionPolicy, *, has_baseline: bool
 ) -> tuple[Verdict, str, tuple[str, ...]]:
-    """Apply steps 2 to 8 of section 3: the verdict, its one-line reason, and every reason."""
+    """Apply steps 2 to 8 of section 3: the verdict, its one-line reason, and every reason.
+
+    Every reason against promotion is listed, in the order of the steps, so one run of the
+    pipeline shows every problem; the first is the one that decided.
+    """
     unusable = [c.reason for c in comparisons if c.candidate is None]
     out_of_range = [c.reason for c in comparisons if c.value_check is CheckOutcome.FAILED]
-    if unusable or out_of_range:
-        reasons = tuple(unusable + out_of_range)
-        return Verdict.REJECT, reasons[0], reasons
-    if not has_baseline:
-        if policy.on_missing_baseline is OnMissingBaseline.PROMOTE:
-            return Verdict.PROMOTE, "no baseline to compare with: the first model is registered", ()
-        reason = "no baseline to compare with, and on_missing_baseline is 'reject'"
-        return Verdict.REJECT, reason, (reason,)
+    # Without a baseline no change check ran, so these are empty then.
     missing_in_baseline = [
         c.reason for c in comparisons
         if c.change_check is CheckOutcome.FAILED and c.baseline is None
@@ -345,9 +346,21 @@ def _unforced_verdict(
         c.reason for c in comparisons
         if c.change_check is CheckOutcome.FAILED and c.baseline is not None
     ]  # fmt: skip
-    if missing_in_baseline or worse:
-        reasons = tuple(missing_in_baseline + worse)
-        return Verdict.REJECT, reasons[0], reasons
+    # A rule failing two checks has one reason naming both: list it once.
+    against = tuple(dict.fromkeys(unusable + out_of_range + missing_in_baseline + worse))
+    if unusable or out_of_range:
+        return Verdict.REJECT, against[0], against
+    if not has_baseline:
+        if policy.on_missing_baseline is OnMissingBaseline.PROMOTE:
+            return (
+                Verdict.PROMOTE,
+                "no baseline to compare with, and on_missing_baseline is 'promote'",
+                (),
+            )
+        reason = "no baseline to compare with, and on_missing_baseline is 'reject'"
+        return Verdict.REJECT, reason, (reason,)
+    if against:
+        return Verdict.REJECT, against[0], against
     if policy.require_improvement and not any(c.improved for c in comparisons):
         if not comparisons:
             reason = (
@@ -411,6 +424,9 @@ def decide(
     verdict, summary, reasons = _unforced_verdict(
         comparisons, policy, has_baseline=baseline is not None
     )
+    if baseline_label is None and baseline is not None:
+        # Renderings say "no baseline" when the label is None: never of a baseline that exists.
+        baseline_label = "the baseline"
     if policy.force:
         would = "promote" if verdict is Verdict.PROMOTE else f"reject: {summary}"
         summary = f"registration forced (the policy alone would {would})"
