@@ -173,7 +173,10 @@ def _version_text(value: Any, _type: object) -> str:
 def _number(value: Any, _type: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _InvalidError(f"expected a number, found {_kind(value)}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise _InvalidError("expected a finite number, found one too large") from None
     if not math.isfinite(number):
         raise _InvalidError("expected a finite number")
     return number
@@ -308,6 +311,16 @@ def _make_converter() -> cattrs.Converter:
         OnMissingBaselineMetric, _choice(OnMissingBaselineMetric, "on_missing_baseline_metric")
     )
     converter.register_structure_hook(BaselineStrategy, _strategy)
+    rule_hook = converter.get_structure_hook(_RuleFile)
+
+    def rule(value: Any, _type: object) -> _RuleFile:
+        # Without this, cattrs would name the private class: "expected _RuleFile".
+        if not isinstance(value, Mapping):
+            fields = ", ".join(attrs.fields_dict(_RuleFile))
+            raise _InvalidError(f"expected an object with any of {fields}; found {_kind(value)}")
+        return rule_hook(value, _type)  # type: ignore[no-any-return]
+
+    converter.register_structure_hook(_RuleFile, rule)
     return converter
 
 
@@ -319,7 +332,8 @@ def _format_exception(exc: BaseException, type_: type | None) -> str:
         return str(exc)
     if isinstance(exc, KeyError):
         return "required field missing"
-    return _cattrs_format_exception(exc, type_)
+    # Settings are JSON: say "object" where cattrs says "mapping".
+    return _cattrs_format_exception(exc, type_).replace("a mapping", "a JSON object")
 
 
 def _problems_of(exc: Exception) -> list[SettingsProblem]:
@@ -332,7 +346,7 @@ def _problems_of(exc: Exception) -> list[SettingsProblem]:
 
 def _bracket_paths(path: str) -> str:
     # cattrs writes mapping keys as $.metric_rules['auc']; we write $.metric_rules.auc.
-    return re.sub(r"\['([^'\]]*)'\]", r".\1", path)
+    return re.sub(r"\['([^'\]]+)'\]", r".\1", path)
 
 
 def _edit_distance(a: str, b: str) -> int:
@@ -357,22 +371,38 @@ def _near(key: str) -> str | None:
 # --- Reading the source -------------------------------------------------------------------------
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKeyError(key)
-        result[key] = value
+class _JsonObject(dict[str, Any]):
+    """A JSON object that remembers the keys it was given more than once (the last one wins)."""
+
+    duplicates: tuple[str, ...] = ()
+
+
+def _object_with_duplicates(pairs: list[tuple[str, Any]]) -> _JsonObject:
+    result = _JsonObject(pairs)
+    counts: dict[str, int] = {}
+    for key, _ in pairs:
+        counts[key] = counts.get(key, 0) + 1
+    result.duplicates = tuple(key for key, count in counts.items() if count > 1)
     return result
 
 
-class _DuplicateKeyError(ValueError):
-    def __init__(self, key: str) -> None:
-        self.key = key
-        super().__init__(key)
+def _duplicate_problems(value: object, path: str = "$") -> list[SettingsProblem]:
+    """Return a problem for every key given twice in the same object, at any depth."""
+    problems: list[SettingsProblem] = []
+    if isinstance(value, _JsonObject):
+        problems.extend(
+            SettingsProblem(path=f"{path}.{key}", message=f"the key {key!r} appears more than once")
+            for key in value.duplicates
+        )
+        for key, item in value.items():
+            problems.extend(_duplicate_problems(item, f"{path}.{key}"))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            problems.extend(_duplicate_problems(item, f"{path}[{index}]"))
+    return problems
 
 
-def _read_file(path: Path) -> Mapping[str, Any]:
+def _read_file(path: Path) -> tuple[Mapping[str, Any], list[SettingsProblem]]:
     source = str(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -383,7 +413,7 @@ def _read_file(path: Path) -> Mapping[str, Any]:
         problem = SettingsProblem(path="$", message=f"cannot read the settings file: {exc}")
         raise SettingsError([problem], source=source) from None
     try:
-        data = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        data = json.loads(text, object_pairs_hook=_object_with_duplicates)
     except json.JSONDecodeError as exc:
         problem = SettingsProblem(
             path="$",
@@ -392,15 +422,10 @@ def _read_file(path: Path) -> Mapping[str, Any]:
             ),
         )
         raise SettingsError([problem], source=source) from None
-    except _DuplicateKeyError as exc:
-        problem = SettingsProblem(
-            path=f"$.{exc.key}", message=f"the key {exc.key!r} appears more than once"
-        )
-        raise SettingsError([problem], source=source) from None
     if not isinstance(data, dict):
         problem = SettingsProblem(path="$", message=f"expected a JSON object, found {_kind(data)}")
         raise SettingsError([problem], source=source)
-    return data
+    return data, _duplicate_problems(data)
 
 
 def _split_keys(
@@ -443,7 +468,7 @@ def _split_keys(
     return known, problems, unknown
 
 
-def _cross_checks(raw: Mapping[str, Any], parsed: _File | None) -> list[SettingsProblem]:
+def _cross_checks(raw: Mapping[str, Any]) -> list[SettingsProblem]:
     """Check what spans several keys, on raw values: reported alongside type errors."""
     problems: list[SettingsProblem] = []
     maximized = _names_or_empty(raw.get("metrics_max"))
@@ -466,44 +491,57 @@ def _cross_checks(raw: Mapping[str, Any], parsed: _File | None) -> list[Settings
                 message=f"{given} is set but {missing} is not: give both or neither",
             )
         )
-    if parsed is not None and parsed.metric_rules:
-        for name, rule in parsed.metric_rules.items():
-            path = f"$.metric_rules.{name}"
-            listed = (
-                Goal.MAXIMIZE if name in maximized else Goal.MINIMIZE if name in minimized else None
+    for name, rule in _well_formed_rules(raw.get("metric_rules")).items():
+        path = f"$.metric_rules.{name}"
+        listed = (
+            Goal.MAXIMIZE if name in maximized else Goal.MINIMIZE if name in minimized else None
+        )
+        if listed is None and rule.goal is None:
+            problems.append(
+                SettingsProblem(
+                    path=path,
+                    message=(
+                        f"metric {name!r} has a rule but no goal: list it in metrics_max or "
+                        'metrics_min, or give "goal": "maximize" or "minimize"'
+                    ),
+                )
             )
-            if listed is None and rule.goal is None:
-                problems.append(
-                    SettingsProblem(
-                        path=path,
-                        message=(
-                            f"metric {name!r} has a rule but no goal: list it in metrics_max or "
-                            'metrics_min, or give "goal": "maximize" or "minimize"'
-                        ),
-                    )
+        elif listed is not None and rule.goal is not None and rule.goal is not listed:
+            problems.append(
+                SettingsProblem(
+                    path=f"{path}.goal",
+                    message=f"goal {rule.goal.value!r} contradicts the metric's list",
                 )
-            elif listed is not None and rule.goal is not None and rule.goal is not listed:
-                problems.append(
-                    SettingsProblem(
-                        path=f"{path}.goal",
-                        message=f"goal {rule.goal.value!r} contradicts the metric's list",
-                    )
+            )
+        if rule.at_least is not None and rule.at_most is not None and rule.at_least > rule.at_most:
+            problems.append(
+                SettingsProblem(
+                    path=f"{path}.at_least",
+                    message=(
+                        f"at_least ({rule.at_least:g}) is greater than at_most "
+                        f"({rule.at_most:g}): no value could pass"
+                    ),
                 )
-            if (
-                rule.at_least is not None
-                and rule.at_most is not None
-                and rule.at_least > rule.at_most
-            ):
-                problems.append(
-                    SettingsProblem(
-                        path=f"{path}.at_least",
-                        message=(
-                            f"at_least ({rule.at_least:g}) is greater than at_most "
-                            f"({rule.at_most:g}): no value could pass"
-                        ),
-                    )
-                )
+            )
     return problems
+
+
+def _well_formed_rules(value: Any) -> dict[str, _RuleFile]:
+    """Return the rules of `metric_rules` that structure on their own (the others are reported).
+
+    Each rule is read alone so that one bad rule does not hide another rule's problems.
+    """
+    if not isinstance(value, Mapping):
+        return {}
+    pairs = (_rule_alone(name, rule) for name, rule in value.items())
+    return dict(pair for pair in pairs if pair is not None)
+
+
+def _rule_alone(name: Any, rule: Any) -> tuple[str, _RuleFile] | None:
+    try:
+        return _name(name, None), _converter.structure(rule, _RuleFile)
+    except Exception:  # noqa: BLE001 - already reported by the structuring of the whole file
+        return None
 
 
 def _names_or_empty(value: Any) -> tuple[str, ...]:
@@ -595,23 +633,25 @@ def load_settings(
         SettingsError: Every problem found, each with its path.
     """
     label: str | None
+    duplicates: list[SettingsProblem] = []
     if isinstance(source, Mapping):
         data, label = source, None
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        data, label = _read_file(path), str(path)
+        (data, duplicates), label = _read_file(path), str(path)
     else:  # callers without type checking reach it
         problem = SettingsProblem(  # type: ignore[unreachable]
             path="$", message=f"expected a path or a mapping, found {_kind(source)}"
         )
         raise SettingsError([problem])
     known, problems, unknown = _split_keys(data, strict=strict)
+    problems[:0] = duplicates
     parsed: _File | None = None
     try:
         parsed = _converter.structure(known, _File)
     except Exception as exc:  # noqa: BLE001 - cattrs' errors become our problems, with paths
         problems.extend(_problems_of(exc))
-    problems.extend(_cross_checks(known, parsed))
+    problems.extend(_cross_checks(known))
     if problems or parsed is None:
         raise SettingsError(sorted(problems, key=_problem_order(data)), source=label)
     if unknown:
