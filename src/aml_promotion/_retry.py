@@ -46,18 +46,35 @@ class RetryPolicy:
 
 
 class _TestingSwitch:
-    """Process-wide: whether waits are slept, and the waits recorded while they are not."""
+    """Process-wide: whether waits are slept, and the lists that record them while they are not."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.active = 0
-        self.waits: list[float] = []
+        self._recorders: list[list[float]] = []
+
+    @property
+    def active(self) -> bool:
+        """Whether some `testing_mode()` block is open."""
+        return bool(self._recorders)
+
+    def start(self) -> list[float]:
+        recorder: list[float] = []
+        with self._lock:
+            self._recorders.append(recorder)
+        return recorder
+
+    def stop(self, recorder: list[float]) -> None:
+        with self._lock:
+            # By identity: two recorders with the same waits are equal lists.
+            self._recorders = [r for r in self._recorders if r is not recorder]
 
     def sleep(self, seconds: float) -> None:
-        if self.active:
-            with self._lock:
-                self.waits.append(seconds)
-            return
+        with self._lock:
+            # Every open block sees the wait, as it happens (nested blocks included).
+            for recorder in self._recorders:
+                recorder.append(seconds)
+            if self._recorders:
+                return
         time.sleep(seconds)
 
 
@@ -66,19 +83,15 @@ _switch = _TestingSwitch()
 
 @contextmanager
 def testing_mode() -> Iterator[list[float]]:
-    """Within the block, retries do not sleep; yields the list of waits they would have slept."""
-    with _switch._lock:  # noqa: SLF001 - the switch is this module's own
-        _switch.active += 1
-        start = len(_switch.waits)
+    """Within the block, retries do not sleep; yields the list of waits they would have slept.
+
+    The list fills as retries happen, so it can be checked inside the block or after it.
+    """
+    recorder = _switch.start()
     try:
-        recorded: list[float] = []
-        yield recorded
+        yield recorder
     finally:
-        with _switch._lock:  # noqa: SLF001
-            recorded.extend(_switch.waits[start:])
-            _switch.active -= 1
-            if not _switch.active:
-                _switch.waits.clear()
+        _switch.stop(recorder)
 
 
 def _wait(policy: RetryPolicy) -> tenacity.wait.wait_base:
