@@ -1,0 +1,265 @@
+"""A Decision as data (to_dict / to_json), as Markdown (step summaries) and as HTML (notebooks)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+
+from aml_promotion import (
+    Aggregate,
+    Decision,
+    Goal,
+    MetricRule,
+    OnMissingBaselineMetric,
+    PromotionPolicy,
+    decide,
+)
+
+
+def policy(*rules: MetricRule, **options: Any) -> PromotionPolicy:
+    return PromotionPolicy(rules=rules, **options)
+
+
+AUC = MetricRule(name="auc", goal=Goal.MAXIMIZE)
+LOSS = MetricRule(name="loss", goal=Goal.MINIMIZE)
+
+
+def infinite_rho_decision() -> Decision:
+    """A decision whose ρ is +inf (auc over a zero baseline) and −inf (loss over zero)."""
+    return decide(
+        {"auc": 0.5, "loss": 0.1},
+        {"auc": 0.0, "loss": 0.0},
+        policy(AUC, LOSS),
+        candidate_label="run 7 in experiment churn",
+        baseline_label="churn:3 (run 2)",
+    )
+
+
+# --- to_dict / to_json --------------------------------------------------------------------------
+
+
+def test_to_json_round_trips_through_strict_json_with_infinite_rho() -> None:
+    """±inf ρ is written as "inf"/"-inf", so the document is valid JSON (allow_nan=False)."""
+    decision = infinite_rho_decision()
+    document = decision.to_json()
+    assert json.loads(document) == decision.to_dict()
+    # Strict parsers accept it: no Infinity or NaN tokens.
+    json.loads(document, parse_constant=lambda token: pytest.fail(f"non-JSON token {token}"))
+    rhos = [c["relative_delta"] for c in decision.to_dict()["comparisons"]]  # type: ignore[attr-defined]
+    assert rhos == ["inf", "-inf"]
+
+
+def test_to_dict_holds_the_whole_decision() -> None:
+    """Verdict, promote, summary, reasons, subjects, notes, every comparison and the policy."""
+    decision = infinite_rho_decision().with_note("dry run: nothing registered")
+    data = decision.to_dict()
+    assert data["verdict"] == "reject"
+    assert data["promote"] is False
+    assert data["summary"] == decision.summary
+    assert data["reasons"] == list(decision.reasons)
+    assert data["candidate"] == "run 7 in experiment churn"
+    assert data["baseline"] == "churn:3 (run 2)"
+    assert data["notes"] == ["dry run: nothing registered"]
+    assert data["policy"] == decision.policy.to_dict()
+    assert data["comparisons"] == [
+        {
+            "metric": "auc",
+            "goal": "maximize",
+            "aggregate": "last",
+            "candidate": 0.5,
+            "baseline": 0.0,
+            "delta": 0.5,
+            "relative_delta": "inf",
+            "min_delta": None,
+            "min_relative_delta": None,
+            "at_least": None,
+            "at_most": None,
+            "value_check": "n/a",
+            "change_check": "passed",
+            "improved": True,
+            "passed": True,
+            "outcome": "better",
+            "reason": "auc: 0.5 vs 0, Δ +0.5: better",
+        },
+        {
+            "metric": "loss",
+            "goal": "minimize",
+            "aggregate": "last",
+            "candidate": 0.1,
+            "baseline": 0.0,
+            "delta": -0.1,
+            "relative_delta": "-inf",
+            "min_delta": None,
+            "min_relative_delta": None,
+            "at_least": None,
+            "at_most": None,
+            "value_check": "n/a",
+            "change_check": "failed",
+            "improved": False,
+            "passed": False,
+            "outcome": "worse than the baseline",
+            "reason": "loss: 0.1 vs 0, Δ -0.1: worse than the baseline",
+        },
+    ]
+
+
+def test_to_json_is_compact_unless_indented() -> None:
+    """Compact by default (one line for logs); indent= for people; non-ASCII kept as is."""
+    decision = infinite_rho_decision()
+    compact = decision.to_json()
+    assert "\n" not in compact
+    assert compact.startswith('{"verdict":"reject","promote":false,')
+    indented = decision.to_json(indent=2)
+    assert indented.startswith('{\n  "verdict": "reject"')
+    assert "Δ" in indented
+
+
+def test_unusable_values_serialize_as_null_with_their_reason() -> None:
+    """A NaN candidate is null in JSON (never NaN), and its reason says NaN."""
+    decision = decide({"auc": math.nan}, {"auc": math.inf}, policy(AUC))
+    data = json.loads(decision.to_json())
+    [comparison] = data["comparisons"]
+    assert comparison["candidate"] is None
+    assert comparison["baseline"] is None
+    assert "NaN" in comparison["reason"]
+
+
+# --- Markdown -----------------------------------------------------------------------------------
+
+
+def test_markdown_has_a_headline_the_subjects_and_a_table_row_per_rule() -> None:
+    """Headline with icon and summary, "candidate vs baseline", then the rules' table."""
+    decision = decide(
+        {"auc": 0.9, "loss": 0.2},
+        {"auc": 0.8, "loss": 0.25},
+        policy(AUC, LOSS),
+        candidate_label="run 7",
+        baseline_label="churn:3",
+    )
+    assert decision.to_markdown() == (
+        "### ✅ PROMOTE: better on auc, loss, and no metric worse than allowed\n"
+        "\n"
+        "run 7 vs churn:3\n"
+        "\n"
+        "| metric | goal | candidate | baseline | Δ | relative Δ | rule | result |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+        "| auc | maximize | 0.9 | 0.8 | +0.1 | +12.50% | Δ ≥ 0 | ✅ better |\n"
+        "| loss | minimize | 0.2 | 0.25 | +0.05 | +20.00% | Δ ≥ 0 | ✅ better |\n"
+    )
+
+
+def test_markdown_shows_every_threshold_of_a_rule() -> None:
+    """The rule column lists min_delta, min_relative_delta, the bounds and the aggregate."""
+    rule = MetricRule(
+        name="auc",
+        goal=Goal.MAXIMIZE,
+        min_delta=0.01,
+        min_relative_delta=0.05,
+        at_least=0.5,
+        at_most=1,
+        aggregate=Aggregate.MAX,
+    )
+    markdown = decide({"auc": [0.5, 0.9]}, {"auc": 0.8}, policy(rule)).to_markdown()
+    assert "| Δ ≥ 0.01, ρ ≥ 5.00%, ≥ 0.5, ≤ 1, max of series |" in markdown
+
+
+def test_markdown_shows_infinite_rho_and_missing_values() -> None:
+    """±inf ρ shows as +∞/−∞; values that are not there as a dash."""
+    markdown = infinite_rho_decision().to_markdown()
+    assert "| +∞ |" in markdown
+    assert "| −∞ |" in markdown
+    missing = decide({"auc": "x"}, None, policy(AUC)).to_markdown()
+    assert "| auc | maximize | – | – | – | – | Δ ≥ 0 | ❌ " in missing
+    assert "the candidate vs no baseline" in missing
+
+
+def test_markdown_lists_the_other_reasons_and_the_notes_below_the_table() -> None:
+    """The first reason is the headline; the others and the notes follow as a list."""
+    decision = decide(
+        {"auc": 0.1, "loss": 0.9}, {"auc": 0.5, "loss": 0.5}, policy(AUC, LOSS)
+    ).with_note("already registered as version 4")
+    markdown = decision.to_markdown()
+    assert markdown.startswith("### ❌ REJECT: auc: 0.1 vs 0.5, Δ -0.4: worse than the baseline\n")
+    assert markdown.endswith(
+        "\n- loss: 0.9 vs 0.5, Δ -0.4: worse than the baseline\n- already registered as version 4\n"
+    )
+
+
+def test_markdown_marks_forced_and_skipped() -> None:
+    """FORCE gets a warning icon; a skipped change check a skip icon."""
+    forced = decide({"auc": 0.1}, {"auc": 0.5}, policy(AUC, force=True)).to_markdown()
+    assert forced.startswith("### ⚠️ FORCE: registration forced")
+    skip = OnMissingBaselineMetric.SKIP
+    skipped = decide({"auc": 0.1}, {}, policy(AUC, on_missing_baseline_metric=skip, force=True))
+    assert "| ⏭️ change check skipped (missing from the baseline) |" in skipped.to_markdown()
+
+
+def test_markdown_of_a_policy_without_rules_says_so() -> None:
+    """No rules: no empty table, a sentence instead."""
+    markdown = decide({}, {}, PromotionPolicy()).to_markdown()
+    assert "_The policy has no metric rules._" in markdown
+    assert "|" not in markdown
+
+
+@pytest.mark.parametrize(
+    ("name", "escaped"),
+    [
+        ("a|b", "a\\|b"),
+        ("a\\b", "a\\\\b"),
+        ("a\nb", "a b"),
+        ("a\rb", "a b"),
+        ("a\r\nb", "a b"),
+        ("<b>x</b>", "&lt;b&gt;x&lt;/b&gt;"),
+        ("a&b", "a&amp;b"),
+    ],
+)
+def test_markdown_escapes_what_would_break_the_table(name: str, escaped: str) -> None:
+    """Pipes, backslashes, line breaks and HTML in names cannot break the table or inject tags."""
+    rule = MetricRule(name=name, goal=Goal.MAXIMIZE)
+    decision = decide(
+        {name: 0.9}, {name: 0.8}, policy(rule), candidate_label=f"run {name}", baseline_label="m:1"
+    )
+    lines = decision.to_markdown().splitlines()
+    row = next(line for line in lines if line.startswith(f"| {escaped} |"))
+    assert row.count(" | ") == 7  # eight cells: no extra column, no broken row
+    assert f"run {escaped} vs m:1" in lines
+    assert len(lines) == 7
+
+
+# --- HTML ---------------------------------------------------------------------------------------
+
+
+def test_html_shows_the_verdict_summary_subjects_and_table() -> None:
+    """The notebook view has the same content as the Markdown."""
+    page = infinite_rho_decision()._repr_html_()
+    assert page.startswith("<div><p><strong>❌ REJECT</strong>: loss: 0.1 vs 0, Δ -0.1: ")
+    assert "<p>run 7 in experiment churn vs churn:3 (run 2)</p>" in page
+    assert "<th>relative Δ</th>" in page
+    assert "<td>+∞</td>" in page
+    assert page.endswith("</table></div>")
+
+
+def test_html_escapes_everything_it_shows() -> None:
+    """Names, labels, reasons and notes are escaped: no tag from the data reaches the page."""
+    name = "<script>alert(1)</script>"
+    decision = decide(
+        {name: "<img>"},
+        None,
+        policy(MetricRule(name=name, goal=Goal.MAXIMIZE)),
+        candidate_label="<i>run</i>",
+    ).with_note("<b>note</b>")
+    page = decision._repr_html_()
+    for raw in ("<script>", "<img>", "<i>", "<b>"):
+        assert raw not in page
+    assert "&lt;script&gt;" in page
+    assert "<li>&lt;b&gt;note&lt;/b&gt;</li>" in page
+
+
+def test_html_of_a_policy_without_rules_says_so() -> None:
+    """No rules: a sentence instead of an empty table, and no list when nothing more is said."""
+    page = decide({}, None, PromotionPolicy())._repr_html_()
+    assert "<p><em>The policy has no metric rules.</em></p>" in page
+    assert "<ul>" not in page
