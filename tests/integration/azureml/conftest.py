@@ -1,0 +1,325 @@
+"""The real azureml-core SDK against a local emulator of the Azure ML REST API, and nothing else.
+
+Before azureml is imported (pytest_configure), the SDK is cut off from Azure:
+
+- ``HOME`` points at a temporary folder: the SDK keeps a discovery cache and client info under
+  ``~/.azureml`` (paths fixed at import), and reads the Azure CLI's configuration;
+- ``AZUREML_CURRENT_CLOUD=AzureCloud``: without it, the SDK's authentication classes fetch
+  ``https://management.azure.com/metadata/endpoints``;
+- ``ARM_CLOUD_METADATA_URL`` and every ``AZUREML_*`` variable are removed: the first is fetched
+  at import, the others would make a test find a real run context.
+
+Each test also runs behind a socket guard that refuses any connection (and name lookup) other
+than loopback and records the attempt, so a test fails even when the SDK swallows the error.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aml_promotion import RetryPolicy
+from aml_promotion._retry import testing_mode
+from integration.azureml.emulator import AzureMLEmulator
+
+_SAVED: dict[str, str | None] = {}
+_HOME: list[str] = []
+_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Cut the SDK off from Azure before anything imports it."""
+    if "azureml" in sys.modules:  # pragma: no cover - a plugin imported it first
+        msg = (
+            "azureml was imported before tests/integration/azureml/conftest.py could isolate it "
+            "(HOME, AZUREML_CURRENT_CLOUD): run these tests in a session that does not import it"
+        )
+        raise pytest.UsageError(msg)
+    home = tempfile.mkdtemp(prefix="aml-promotion-azureml-home-")
+    _HOME.append(home)
+    names = [name for name in os.environ if name.startswith("AZUREML_")]
+    for name in [*names, "HOME", "ARM_CLOUD_METADATA_URL", "AZURE_CONFIG_DIR"]:
+        _SAVED[name] = os.environ.pop(name, None)
+    os.environ["HOME"] = home
+    os.environ["AZURE_CONFIG_DIR"] = str(Path(home) / ".azure")
+    os.environ["AZUREML_CURRENT_CLOUD"] = "AzureCloud"
+    _SAVED.setdefault("AZUREML_CURRENT_CLOUD", None)
+    config.addinivalue_line(
+        "filterwarnings",
+        # azureml-core and its dependencies warn about their own deprecations at import.
+        "ignore::DeprecationWarning:azureml.*",
+    )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:  # noqa: ARG001 - the hook's signature
+    """Give the environment back."""
+    for name, value in _SAVED.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    for home in _HOME:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+# --- no network but loopback ----------------------------------------------------------------------
+
+
+class SocketGuard:
+    """Refuses connections and name lookups other than loopback, and records the attempts."""
+
+    def __init__(self) -> None:
+        self.refused: list[str] = []
+        self._connect = socket.socket.connect
+        self._connect_ex = socket.socket.connect_ex
+        self._getaddrinfo = socket.getaddrinfo
+
+    def _allowed(self, address: Any) -> bool:
+        if isinstance(address, (str, bytes)):  # a Unix socket
+            return True
+        host = address[0] if isinstance(address, tuple) else address
+        return str(host) in _LOOPBACK
+
+    def install(self) -> None:
+        guard = self
+
+        def connect(sock: socket.socket, address: Any) -> Any:
+            if sock.family in (socket.AF_INET, socket.AF_INET6) and not guard._allowed(address):
+                guard.refused.append(f"connect {address!r}")
+                raise ConnectionRefusedError(f"the test socket guard refused {address!r}")
+            return guard._connect(sock, address)
+
+        def connect_ex(sock: socket.socket, address: Any) -> Any:
+            if sock.family in (socket.AF_INET, socket.AF_INET6) and not guard._allowed(address):
+                guard.refused.append(f"connect {address!r}")
+                return 111
+            return guard._connect_ex(sock, address)
+
+        def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+            if host is not None and not guard._allowed((host,)):
+                guard.refused.append(f"resolve {host!r}")
+                raise socket.gaierror(f"the test socket guard refused to resolve {host!r}")
+            return guard._getaddrinfo(host, *args, **kwargs)
+
+        socket.socket.connect = connect  # type: ignore[method-assign]
+        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+        socket.getaddrinfo = getaddrinfo
+
+    def uninstall(self) -> None:
+        socket.socket.connect = self._connect  # type: ignore[method-assign]
+        socket.socket.connect_ex = self._connect_ex  # type: ignore[method-assign]
+        socket.getaddrinfo = self._getaddrinfo
+
+
+@pytest.fixture(autouse=True)
+def socket_guard() -> Iterator[SocketGuard]:
+    """Every test: nothing but loopback, and a failure if anything else was even tried."""
+    guard = SocketGuard()
+    guard.install()
+    try:
+        yield guard
+    finally:
+        guard.uninstall()
+    assert not guard.refused, f"tried to reach beyond 127.0.0.1: {guard.refused}"
+
+
+# --- the emulator and a workspace on it -----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[AzureMLEmulator]:
+    """One emulator for the session (the SDK caches runs by id in-process: ids are unique)."""
+    with AzureMLEmulator() as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def fresh_emulator(emulator: AzureMLEmulator) -> Iterator[AzureMLEmulator]:
+    """Each test starts with no faults and no recorded requests, and ends with no unknown ones."""
+    emulator.clear_faults()
+    emulator.clear_requests()
+    known = len(emulator.unhandled)
+    yield emulator
+    emulator.clear_faults()
+    unknown = emulator.unhandled[known:]
+    assert not unknown, f"the emulator did not understand: {[str(r) for r in unknown]}"
+
+
+@pytest.fixture(autouse=True)
+def retry_waits() -> Iterator[list[float]]:
+    """Retries never sleep in tests; the waits they would have slept are recorded."""
+    with testing_mode() as waits:
+        yield waits
+
+
+def _emulator_auth_class() -> Any:
+    """Return an azureml authentication class that sends a fixed token and never calls AAD."""
+    from azureml.core.authentication import AbstractAuthentication  # noqa: PLC0415
+
+    token = _unsigned_jwt(
+        {"exp": int(time.time()) + 10 * 365 * 86400, "tid": "emulated-tenant", "oid": "emulated"}
+    )
+
+    class EmulatorAuthentication(AbstractAuthentication):
+        def __init__(self, subscription_id: str = "") -> None:
+            super().__init__(cloud="AzureCloud")
+            self.subscription_id = subscription_id
+
+        def get_authentication_header(self) -> dict[str, str]:
+            return {"Authorization": f"Bearer {token}"}
+
+        def _get_arm_token(self) -> str:
+            return token
+
+        def _get_graph_token(self) -> str:
+            return token
+
+        def _get_azureml_client_token(self) -> str:
+            return token
+
+        def _get_all_subscription_ids(self) -> tuple[list[Any], str]:
+            from azureml.core.authentication import _SubscriptionInfo  # noqa: PLC0415
+
+            return [_SubscriptionInfo("emulated", self.subscription_id)], "emulated-tenant"
+
+        def _get_workspace(self, *_: object) -> None:
+            return None
+
+    return EmulatorAuthentication
+
+
+@pytest.fixture
+def auth(emulator: AzureMLEmulator) -> Any:
+    """An azureml authentication object for the emulator (its subscription is the only one)."""
+    return _emulator_auth_class()(emulator.subscription_id)
+
+
+@pytest.fixture(scope="session")
+def workspace(emulator: AzureMLEmulator) -> Any:
+    """A Workspace on the emulator, built without any call to Azure Resource Manager."""
+    from azureml._restclient.service_context import ServiceContext  # noqa: PLC0415
+    from azureml.core import Workspace  # noqa: PLC0415
+
+    auth = _emulator_auth_class()(emulator.subscription_id)
+    context = ServiceContext(
+        emulator.subscription_id,
+        emulator.resource_group,
+        emulator.workspace_name,
+        emulator.workspace_id,
+        emulator.discovery_url,
+        auth,
+    )
+    return Workspace._from_service_context(context, "emulated")
+
+
+@pytest.fixture
+def policy() -> RetryPolicy:
+    """A retry policy for tests: a few attempts, no jitter (waits are not slept anyway)."""
+    return RetryPolicy(attempts=4, timeout=60, wait_initial=0.5, jitter=0)
+
+
+@pytest.fixture
+def backend(workspace: Any, policy: RetryPolicy) -> Any:
+    """The backend under test, on the emulator's workspace."""
+    from aml_promotion.adapters.azureml import AzureMLBackend  # noqa: PLC0415
+
+    return AzureMLBackend(workspace=workspace, retry=policy)
+
+
+@pytest.fixture
+def unique() -> str:
+    """A fresh suffix for experiment, run and model names."""
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def arm_on_emulator(emulator: AzureMLEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the SDK's Azure Resource Manager endpoint at the emulator.
+
+    The SDK has no setting for it (the endpoint comes from a hard-coded list of clouds), so the
+    public cloud's entry is patched for the test.
+    """
+    pytest.importorskip("azureml.core")
+    from azureml._vendor.azure_cli_core.azureml_cloud import _Clouds  # noqa: PLC0415
+
+    endpoints = _Clouds.get_cloud_or_default("AzureCloud").endpoints
+    monkeypatch.setattr(endpoints, "resource_manager", emulator.url + "/")
+
+
+# --- inside an Azure ML run -----------------------------------------------------------------------
+
+
+def _unsigned_jwt(claims: dict[str, Any]) -> str:
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
+
+
+@pytest.fixture
+def run_context(
+    emulator: AzureMLEmulator, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[str, str], None]:
+    """Make the process look like an Azure ML job running run `run_id` of `experiment`.
+
+    These are the variables Azure ML sets in a job; ``Run.get_context()`` reads them.
+    """
+
+    def enter(experiment: str, run_id: str) -> None:
+        experiment_id = emulator.add_experiment(experiment)
+        # A long expiry: a token about to expire makes the SDK refresh it at once.
+        token = _unsigned_jwt({"exp": int(time.time()) + 10 * 365 * 86400, "tid": "emulated"})
+        values = {
+            "AZUREML_ARM_SUBSCRIPTION": emulator.subscription_id,
+            "AZUREML_ARM_RESOURCEGROUP": emulator.resource_group,
+            "AZUREML_ARM_WORKSPACE_NAME": emulator.workspace_name,
+            "AZUREML_ARM_PROJECT_NAME": experiment,
+            "AZUREML_EXPERIMENT_ID": experiment_id,
+            "AZUREML_WORKSPACE_ID": emulator.workspace_id,
+            "AZUREML_RUN_ID": run_id,
+            "AZUREML_RUN_TOKEN": token,
+            "AZUREML_SERVICE_ENDPOINT": emulator.url,
+            "AZUREML_DISCOVERY_SERVICE_ENDPOINT": emulator.discovery_url,
+        }
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+
+    return enter
+
+
+# --- local uploads --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def blob_uploads(emulator: AzureMLEmulator, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Send the SDK's blob uploads to the emulator; return the URLs uploaded to.
+
+    Model files are uploaded to Azure Storage (always https, a separate service), not to the
+    Azure ML API: this seam puts the bytes into the emulator instead, so a local registration
+    can be checked end to end.
+    """
+    import requests  # noqa: PLC0415
+    from azureml._restclient import artifacts_client  # noqa: PLC0415
+
+    uploaded: list[str] = []
+
+    def upload_blob_from_stream(stream: Any, url: str, **_: Any) -> None:
+        assert url.startswith(emulator.url), url
+        uploaded.append(url)
+        response = requests.put(url, data=stream.read(), timeout=10)
+        response.raise_for_status()
+
+    monkeypatch.setattr(artifacts_client, "upload_blob_from_stream", upload_blob_from_stream)
+    return uploaded
