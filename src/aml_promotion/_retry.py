@@ -8,22 +8,26 @@ would have been slept are recorded instead, so suites stay fast and can still ch
 
 from __future__ import annotations
 
-import logging
-import random
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import attrs
-import tenacity
 
 from aml_promotion.exceptions import TransientRegistryError
 
+if TYPE_CHECKING:
+    # tenacity (with logging and random) is imported on the first retry loop, not with the
+    # package: `import aml_promotion` must stay fast. (Attempt's annotation names it, but
+    # attrs never evaluates it and nothing structures an Attempt.)
+    import tenacity  # noqa: TC004
+
 __all__ = ["Attempt", "RetryPolicy", "retrying", "testing_mode"]
 
-logger = logging.getLogger("aml_promotion")
+LOGGER_NAME = "aml_promotion"
 
 
 @attrs.frozen(kw_only=True)
@@ -95,6 +99,10 @@ def testing_mode() -> Iterator[list[float]]:
 
 
 def _wait(policy: RetryPolicy) -> tenacity.wait.wait_base:
+    import random  # noqa: PLC0415 - see TYPE_CHECKING above
+
+    import tenacity  # noqa: PLC0415
+
     class _Wait(tenacity.wait.wait_base):
         def __call__(self, retry_state: tenacity.RetryCallState) -> float:
             backoff = min(
@@ -111,6 +119,8 @@ def _wait(policy: RetryPolicy) -> tenacity.wait.wait_base:
 
 
 def _stop(policy: RetryPolicy) -> tenacity.stop.stop_base:
+    import tenacity  # noqa: PLC0415 - see TYPE_CHECKING above
+
     class _Stop(tenacity.stop.stop_base):
         def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
             if retry_state.attempt_number >= policy.attempts:
@@ -126,10 +136,12 @@ def _stop(policy: RetryPolicy) -> tenacity.stop.stop_base:
 
 
 def _log_retry(retry_state: tenacity.RetryCallState) -> None:
+    import logging  # noqa: PLC0415 - see TYPE_CHECKING above
+
     outcome = retry_state.outcome
     error = outcome.exception() if outcome is not None else None
     wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
-    logger.warning(
+    logging.getLogger(LOGGER_NAME).warning(
         "transient failure (attempt %d), retrying in %.1f s: %s",
         retry_state.attempt_number,
         wait,
@@ -170,6 +182,8 @@ def retrying(policy: RetryPolicy) -> Iterator[Attempt]:
             with attempt:
                 result = call_the_service()
     """
+    import tenacity  # noqa: PLC0415 - see TYPE_CHECKING above
+
     controller = tenacity.Retrying(
         stop=_stop(policy),
         wait=_wait(policy),

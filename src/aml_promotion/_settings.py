@@ -7,18 +7,16 @@ once with its path (`$.metric_rules.auc.min_delta`), never as a traceback from i
 from __future__ import annotations
 
 import enum
-import json
+import functools
 import math
 import os
 import re
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, NewType
+from typing import TYPE_CHECKING, Any, NewType
 
 import attrs
-import cattrs
-from cattrs.v import format_exception as _cattrs_format_exception
 
 from aml_promotion._domain.policy import (
     Aggregate,
@@ -31,6 +29,9 @@ from aml_promotion._domain.policy import (
 )
 from aml_promotion.exceptions import SettingsError, SettingsProblem, SettingsWarning
 from aml_promotion.ports import Framework
+
+if TYPE_CHECKING:
+    import cattrs
 
 MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 DEFAULT_MODEL_FILE_NAME = "model.pkl"
@@ -287,7 +288,11 @@ KNOWN_KEYS: frozenset[str] = frozenset(attrs.fields_dict(_File))
 _ALIASES = {"cpu": "cpu_cores", "memory": "memory_gb"}
 
 
-def _make_converter() -> cattrs.Converter:
+@functools.cache
+def _converter() -> cattrs.Converter:
+    """Return the one converter, built on first use: cattrs is not imported with the package."""
+    import cattrs  # noqa: PLC0415 - keeps `import aml_promotion` fast
+
     converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
     for new_type, hook in (
         (_Text, _text),
@@ -324,21 +329,21 @@ def _make_converter() -> cattrs.Converter:
     return converter
 
 
-_converter = _make_converter()
-
-
 def _format_exception(exc: BaseException, type_: type | None) -> str:
+    # (No KeyError case: every field of the file is optional, so none is ever missing.)
     if isinstance(exc, _InvalidError):
         return str(exc)
-    if isinstance(exc, KeyError):
-        return "required field missing"
+    from cattrs.v import format_exception  # noqa: PLC0415 - see _converter()
+
     # Settings are JSON: say "object" where cattrs says "mapping".
-    return _cattrs_format_exception(exc, type_).replace("a mapping", "a JSON object")
+    return format_exception(exc, type_).replace("a mapping", "a JSON object")
 
 
 def _problems_of(exc: Exception) -> list[SettingsProblem]:
     problems = []
-    for line in cattrs.transform_error(exc, path="$", format_exception=_format_exception):
+    from cattrs import transform_error  # noqa: PLC0415 - see _converter()
+
+    for line in transform_error(exc, path="$", format_exception=_format_exception):
         message, _, path = line.rpartition(" @ ")
         problems.append(SettingsProblem(path=_bracket_paths(path), message=message or line))
     return problems
@@ -403,6 +408,8 @@ def _duplicate_problems(value: object, path: str = "$") -> list[SettingsProblem]
 
 
 def _read_file(path: Path) -> tuple[Mapping[str, Any], list[SettingsProblem]]:
+    import json  # noqa: PLC0415 - only files need it; see _converter()
+
     source = str(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -539,7 +546,7 @@ def _well_formed_rules(value: Any) -> dict[str, _RuleFile]:
 
 def _rule_alone(name: Any, rule: Any) -> tuple[str, _RuleFile] | None:
     try:
-        return _name(name, None), _converter.structure(rule, _RuleFile)
+        return _name(name, None), _converter().structure(rule, _RuleFile)
     except Exception:  # noqa: BLE001 - already reported by the structuring of the whole file
         return None
 
@@ -648,7 +655,7 @@ def load_settings(
     problems[:0] = duplicates
     parsed: _File | None = None
     try:
-        parsed = _converter.structure(known, _File)
+        parsed = _converter().structure(known, _File)
     except Exception as exc:  # noqa: BLE001 - cattrs' errors become our problems, with paths
         problems.extend(_problems_of(exc))
     problems.extend(_cross_checks(known))

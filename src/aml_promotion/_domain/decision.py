@@ -5,9 +5,7 @@ Pure: no I/O, no clock, no SDK. The same inputs always give the same `Decision`.
 
 from __future__ import annotations
 
-import difflib
 import enum
-import json
 import math
 from collections.abc import Collection, Mapping
 
@@ -165,6 +163,8 @@ class Decision:
 
     def to_json(self, *, indent: int | None = None) -> str:
         """Return the decision as a JSON document (compact unless `indent` is given)."""
+        import json  # noqa: PLC0415 - `import aml_promotion` stays fast; few callers serialize
+
         separators = (",", ":") if indent is None else None
         return json.dumps(
             self.to_dict(),
@@ -219,6 +219,8 @@ def _signed(value: float) -> str:
 
 
 def _close_matches(name: str, available: Collection[str]) -> str:
+    import difflib  # noqa: PLC0415 - only a missing metric needs it; keeps the import fast
+
     matches = difflib.get_close_matches(name, sorted(available), n=3, cutoff=0.6)
     folded = [n for n in sorted(available) if n.casefold() == name.casefold() and n not in matches]
     suggestions = folded + matches

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import math
 from typing import TYPE_CHECKING
 
@@ -76,7 +75,7 @@ def _md_escape(text: str) -> str:
     # A lone "\r" ends a Markdown line too, and would cut a table row in two; "<" would open
     # an HTML tag, which GitHub renders in step summaries.
     text = text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
-    text = html.escape(text, quote=False)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace("\\", "\\\\").replace("|", "\\|")
 
 
@@ -106,6 +105,8 @@ def as_markdown(decision: Decision) -> str:
 
 def html_table(decision: Decision) -> str:
     """Return the rules of `decision` as an HTML table."""
+    import html  # noqa: PLC0415 - only notebooks need it; keeps `import aml_promotion` fast
+
     head = "".join(f"<th>{html.escape(h)}</th>" for h in _HEADERS)
     rows = "".join(
         "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in _cells(c)) + "</tr>"
@@ -116,6 +117,8 @@ def html_table(decision: Decision) -> str:
 
 def as_html(decision: Decision) -> str:
     """Return `decision` as an HTML fragment, for notebooks."""
+    import html  # noqa: PLC0415 - see html_table()
+
     esc = html.escape
     body = (
         html_table(decision)
