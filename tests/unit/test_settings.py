@@ -364,6 +364,7 @@ BAD_VALUES: list[tuple[str, object, str]] = [
     ("model_tags", {"a": None}, "the value of 'a' must be a string, number or boolean"),
     ("model_properties", {"a": {"b": 1}}, "the value of 'a' must be a string, number or boolean"),
     ("model_description", 1.5, "expected a string, found a number"),
+    ("model_description", {"set"}, "expected a string, found a set"),
     ("datasets", {"a": 1}, "expected a list of names, found an object"),
     ("datasets", ["ok", 3, ""], "expected a list of non-empty names: item 1 is a number, item 2"),
     ("sample_input_dataset", ["x"], "expected a string, found a list"),
