@@ -623,6 +623,7 @@ def test_step7_a_tolerated_regression_with_another_gain_promotes() -> None:
     decision = decide({"auc": 0.9, "latency": 103}, {"auc": 0.8, "latency": 100}, policy(*rules))
     assert decision.verdict is Verdict.PROMOTE
     assert decision.summary == "better on auc, and no metric worse than allowed"
+    assert decision.comparisons[1].outcome == "worse, within min_delta"
 
 
 def test_step8_promote_names_the_metrics_that_are_better() -> None:
@@ -636,7 +637,7 @@ def test_step8_promote_names_the_metrics_that_are_better() -> None:
     assert decision.promote is True
     assert decision.reasons == ()
     assert decision.summary == "better on auc, f1, and no metric worse than allowed"
-    assert [c.outcome for c in decision.comparisons] == ["better", "better", "no worse"]
+    assert [c.outcome for c in decision.comparisons] == ["better", "better", "equal"]
 
 
 def test_every_rule_gets_a_comparison_in_rule_order_passes_included() -> None:

@@ -313,7 +313,9 @@ def _compare(
     elif delta is None:
         verdict_text = "ok"
     else:
-        verdict_text = "better" if improved else "no worse"
+        verdict_text = (
+            "better" if improved else "equal" if delta == 0 else "worse, within min_delta"
+        )
     return Comparison(
         rule=rule,
         candidate=c,
