@@ -72,7 +72,7 @@ def _optional_float(value: float | None) -> float | None:
 class MetricRule:
     """How one metric decides: its goal, the change it must show, the range it must stay in.
 
-    Args:
+    Attributes:
         name: The metric's name as the run logged it.
         goal: Whether larger (`Goal.MAXIMIZE`) or smaller (`Goal.MINIMIZE`) is better.
         min_delta: The improvement Δ the candidate must show over the baseline (default 0,
@@ -145,7 +145,7 @@ def _unique_metrics(
 class PromotionPolicy:
     """The rules a candidate must pass to be registered.
 
-    Args:
+    Attributes:
         rules: One rule per metric; a metric may appear once.
         force: Register whatever the rules say (the decision is still computed and recorded).
         require_improvement: At least one metric must be strictly better (the Pareto rule).
