@@ -8,23 +8,55 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+# typing is not imported at run time: it alone costs more than the rest of `import aml_promotion`.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from aml_promotion import exceptions
+    from aml_promotion._domain.decision import (
+        CheckOutcome,
+        Comparison,
+        Decision,
+        Verdict,
+        decide,
+    )
+    from aml_promotion._domain.policy import (
+        Aggregate,
+        BaselineStrategy,
+        Goal,
+        MetricRule,
+        OnMissingBaseline,
+        OnMissingBaselineMetric,
+        PromotionPolicy,
+    )
+    from aml_promotion._retry import RetryPolicy
+    from aml_promotion._service import PromotionResult, promote
+    from aml_promotion._settings import Settings, load_settings
+    from aml_promotion.ports import Framework, ModelVersion
 
-from aml_promotion import exceptions
-from aml_promotion._domain.decision import CheckOutcome, Comparison, Decision, Verdict, decide
-from aml_promotion._domain.policy import (
-    Aggregate,
-    BaselineStrategy,
-    Goal,
-    MetricRule,
-    OnMissingBaseline,
-    OnMissingBaselineMetric,
-    PromotionPolicy,
-)
-from aml_promotion._retry import RetryPolicy
-from aml_promotion._service import PromotionResult, promote
-from aml_promotion._settings import Settings, load_settings
-from aml_promotion.ports import Framework, ModelVersion
+# Public names and the modules that define them. They are imported on first use (PEP 562), so
+# that `import aml_promotion` stays cheap for tools that only need a part of it (the CLI's --help,
+# a notebook that imports the package but decides later).
+_EXPORTS = {
+    "Aggregate": "aml_promotion._domain.policy",
+    "BaselineStrategy": "aml_promotion._domain.policy",
+    "CheckOutcome": "aml_promotion._domain.decision",
+    "Comparison": "aml_promotion._domain.decision",
+    "Decision": "aml_promotion._domain.decision",
+    "Framework": "aml_promotion.ports",
+    "Goal": "aml_promotion._domain.policy",
+    "MetricRule": "aml_promotion._domain.policy",
+    "ModelVersion": "aml_promotion.ports",
+    "OnMissingBaseline": "aml_promotion._domain.policy",
+    "OnMissingBaselineMetric": "aml_promotion._domain.policy",
+    "PromotionPolicy": "aml_promotion._domain.policy",
+    "PromotionResult": "aml_promotion._service",
+    "RetryPolicy": "aml_promotion._retry",
+    "Settings": "aml_promotion._settings",
+    "Verdict": "aml_promotion._domain.decision",
+    "decide": "aml_promotion._domain.decision",
+    "load_settings": "aml_promotion._settings",
+    "promote": "aml_promotion._service",
+}
 
 __all__ = [
     "Aggregate",
@@ -53,10 +85,22 @@ if TYPE_CHECKING:
     __version__: str
 
 
-def __getattr__(name: str) -> str:
+def __getattr__(name: str) -> object:
+    import importlib  # noqa: PLC0415 - only when a public name is first used
+
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value  # the next lookup is a plain attribute
+        return value
+    if name == "exceptions":
+        return importlib.import_module("aml_promotion.exceptions")
     if name == "__version__":
-        from importlib.metadata import version  # noqa: PLC0415 - only when asked for
+        from importlib.metadata import version  # noqa: PLC0415
 
         return version("aml-promotion")
     msg = f"module {__name__!r} has no attribute {name!r}"
     raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__, "__version__"})

@@ -46,6 +46,20 @@ __all__ = [
 class PromotionError(Exception):
     """Base class of every exception aml-promotion raises on purpose."""
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only constructors: rebuild from the fields, not from args (the message), so
+        # an error raised in a worker process (multiprocessing, joblib) crosses back intact.
+        return _rebuild, (type(self), self.args, self.__dict__)
+
+
+def _rebuild(
+    cls: type[PromotionError], args: tuple[object, ...], state: dict[str, object]
+) -> PromotionError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 @attrs.frozen(kw_only=True)
 class SettingsProblem:

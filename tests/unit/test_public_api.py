@@ -223,26 +223,15 @@ def test_star_import_gives_the_public_names() -> None:
     assert set(namespace) - {"__builtins__"} == set(aml_promotion.__all__)
 
 
-UNPICKLABLE = pytest.mark.xfail(
-    strict=True,
-    reason="exceptions.py rebuilds errors from args (the message) on unpickling; fix proposed",
-)
-
-
 @pytest.mark.parametrize(
     "error",
     [
         exceptions.TransientRegistryError("503", retry_after=2),
         exceptions.RunNotFoundError("no run", run_id="r1"),
-        pytest.param(
-            exceptions.SettingsError([exceptions.SettingsProblem(path="$.a", message="bad")]),
-            marks=UNPICKLABLE,
-        ),
-        pytest.param(exceptions.RunStateError(run_id="r1", status="Failed"), marks=UNPICKLABLE),
-        pytest.param(exceptions.ModelFileError("none", wanted="m.pkl"), marks=UNPICKLABLE),
-        pytest.param(
-            exceptions.BackendNotInstalledError("mlflow", extra="mlflow"), marks=UNPICKLABLE
-        ),
+        exceptions.SettingsError([exceptions.SettingsProblem(path="$.a", message="bad")]),
+        exceptions.RunStateError(run_id="r1", status="Failed"),
+        exceptions.ModelFileError("none", wanted="m.pkl"),
+        exceptions.BackendNotInstalledError("mlflow", extra="mlflow"),
     ],
     ids=lambda error: type(error).__name__,
 )
