@@ -101,7 +101,7 @@ def test_it_installs_itself_from_the_action_checkout_with_the_backend_extra(
 ) -> None:
     """The package comes from the action's own checkout, with the chosen backend's extra."""
     script = step(action, "install")["run"]
-    assert '"$GITHUB_ACTION_PATH[$AML_PROMOTE_BACKEND]"' in script
+    assert '"${GITHUB_ACTION_PATH}[${AML_PROMOTE_BACKEND}]"' in script
     assert "-m pip install" in script
     assert "aml-promote" in step(action, "promote")["run"]
 

@@ -1,0 +1,637 @@
+"""The command line, ``aml-promote``: promote one candidate, print why, exit with a meaningful code.
+
+It is a thin shell over `promote()`: parse the arguments, load the settings file, build a backend,
+promote, then report — a table (or one JSON document) on stdout, warnings and errors on stderr,
+and, in GitHub Actions, step outputs, the step summary and annotations (`aml_promotion._github`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import enum
+import json
+import logging
+import os
+import sys
+import traceback
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+import attrs
+
+from aml_promotion._github import CREDENTIALS_VARIABLE, GitHubActions, Redactor, credential_secrets
+from aml_promotion._service import PromotionResult, promote
+from aml_promotion._settings import Settings, default_model_name, load_settings
+from aml_promotion.exceptions import (
+    BackendNotInstalledError,
+    CredentialsError,
+    ModelFileError,
+    PromotionError,
+    RegistryError,
+    RunNotFoundError,
+    RunStateError,
+    SettingsError,
+    SettingsProblem,
+    SettingsWarning,
+    UsageError,
+)
+from aml_promotion.ports import Backend
+
+__all__ = ["BackendChoice", "ExitCode", "main", "run"]
+
+PROG = "aml-promote"
+DEFAULT_PARAMETERS_FILE = "registermodel.json"
+# Where the Azure/aml-registermodel action looked for its parameters file.
+PARAMETERS_FOLDER = Path(".cloud", ".azure")
+RUN_CONTEXT_VARIABLE = "AZUREML_RUN_ID"
+
+logger = logging.getLogger("aml_promotion")
+
+
+class ExitCode(enum.IntEnum):
+    """What the exit status of ``aml-promote`` means."""
+
+    OK = 0
+    """Registered (or already registered), a dry run, or rejected with ``--no-fail-on-reject``."""
+    REJECTED = 1
+    """The policy rejected the candidate: nothing was registered."""
+    BAD_INPUT = 2
+    """Arguments, settings, credentials, or the run/model they name cannot be used."""
+    BACKEND_FAILURE = 3
+    """The backend failed (after retries), or an unexpected error."""
+
+
+class BackendChoice(enum.Enum):
+    """The backends the command line can build."""
+
+    AZUREML = "azureml"
+    MLFLOW = "mlflow"
+
+
+# Which exit code each error means: the first matching class wins.
+_EXIT_CODES: tuple[tuple[type[BaseException], ExitCode], ...] = (
+    (UsageError, ExitCode.BAD_INPUT),
+    (SettingsError, ExitCode.BAD_INPUT),
+    (CredentialsError, ExitCode.BAD_INPUT),
+    (BackendNotInstalledError, ExitCode.BAD_INPUT),
+    (RunNotFoundError, ExitCode.BAD_INPUT),
+    (RunStateError, ExitCode.BAD_INPUT),
+    (ModelFileError, ExitCode.BAD_INPUT),
+    (RegistryError, ExitCode.BACKEND_FAILURE),
+)
+
+_TITLES = {
+    ExitCode.BAD_INPUT: "aml-promote: bad input",
+    ExitCode.BACKEND_FAILURE: "aml-promote: backend failure",
+}
+
+_EPILOG = """\
+exit status:
+  0  registered (or registered before from the same run), a dry run whatever its verdict,
+     or rejected with --no-fail-on-reject
+  1  rejected by the policy: nothing registered
+  2  bad input: arguments, the settings file, credentials, or what they name — a run that
+     does not exist or did not complete, a model file the run does not hold
+  3  the backend failed (after retries), or an unexpected error
+
+candidate:
+  --experiment-name and --run-id together name a run; neither means local mode: the settings'
+  model_file_name is a file or folder in the working directory (metrics from --metrics-file).
+
+Azure ML credentials (--backend azureml), tried in this order:
+  1. AZURE_CREDENTIALS (the JSON of `az ad sp create-for-rbac --sdk-auth`), for the workspace
+     that --workspace-config names, or config.json / aml_arm_config.json found from the
+     working directory up, in .azureml/ (where Azure/aml-workspace writes it);
+  2. inside an Azure ML job (AZUREML_RUN_ID is set): the job's own workspace and token;
+  3. otherwise the workspace config as in 1, with the SDK's own login (az login).
+"""
+
+
+class _ArgumentsError(UsageError):
+    """Arguments argparse could not parse."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One error path for every bad input: exit 2, an annotation, a JSON error document.
+        self.print_usage(sys.stderr)
+        raise _ArgumentsError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``aml-promote``."""
+    parser = _Parser(
+        prog=PROG,
+        description=(
+            "Register a freshly trained model only when it beats the one in the registry,\n"
+            "and say why. Reads .cloud/.azure/registermodel.json files unchanged."
+        ),
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    candidate = parser.add_argument_group("candidate")
+    candidate.add_argument("--experiment-name", help="the candidate run's experiment")
+    candidate.add_argument("--run-id", help="the candidate run's id (pipeline or HyperDrive too)")
+    candidate.add_argument(
+        "--metrics-file",
+        type=Path,
+        help="local mode only: a JSON object of the candidate's metrics (name → value)",
+    )
+    parser.add_argument(
+        "--parameters-file",
+        default=None,
+        help=(
+            "the settings file; a relative path that does not exist is also looked up in "
+            f"{PARAMETERS_FOLDER.as_posix()}/ (default: {DEFAULT_PARAMETERS_FILE}, and all "
+            "defaults when that file is nowhere)"
+        ),
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="unknown keys in the settings file are errors"
+    )
+    backend = parser.add_argument_group("backend")
+    backend.add_argument(
+        "--backend",
+        type=BackendChoice,
+        choices=list(BackendChoice),
+        default=BackendChoice.AZUREML,
+        metavar="{azureml,mlflow}",
+        help="where runs and models are (default: azureml)",
+    )
+    backend.add_argument(
+        "--tracking-uri",
+        help="--backend mlflow: the tracking URI (default: MLFLOW_TRACKING_URI, else "
+        "sqlite:///mlflow.db)",
+    )
+    backend.add_argument(
+        "--workspace-config",
+        type=Path,
+        help="--backend azureml: the workspace's config file (default: config.json or "
+        "aml_arm_config.json, found from the working directory up)",
+    )
+    behaviour = parser.add_argument_group("behaviour")
+    behaviour.add_argument("--dry-run", action="store_true", help="decide, but register nothing")
+    behaviour.add_argument(
+        "--no-fail-on-reject",
+        dest="fail_on_reject",
+        action="store_false",
+        help="exit 0, not 1, when the candidate is rejected",
+    )
+    behaviour.add_argument(
+        "--json",
+        action="store_true",
+        help="print the result as one JSON document on stdout (logs stay on stderr)",
+    )
+    behaviour.add_argument("-v", "--verbose", action="store_true", help="log what is done")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415 - only on --version
+
+    try:
+        return version("aml-promotion")
+    except PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
+        return "unknown"
+
+
+@attrs.frozen(kw_only=True)
+class Arguments:
+    """The parsed command line, typed."""
+
+    experiment_name: str | None
+    run_id: str | None
+    metrics_file: Path | None
+    parameters_file: str | None
+    strict: bool
+    backend: BackendChoice
+    tracking_uri: str | None
+    workspace_config: Path | None
+    dry_run: bool
+    fail_on_reject: bool
+    json: bool
+    verbose: bool
+
+    @classmethod
+    def parse(cls, argv: Sequence[str]) -> Arguments:
+        """Parse `argv`; raise `UsageError` for arguments that cannot be used together.
+
+        Raises:
+            UsageError: Unknown or malformed arguments, or a combination that cannot work.
+        """
+        namespace = build_parser().parse_args(list(argv))
+        fields = attrs.fields_dict(cls)
+        args = cls(**{name: getattr(namespace, name) for name in fields})
+        args.check()
+        return args
+
+    @property
+    def local(self) -> bool:
+        """Local mode: no run named, the model is a file or folder here."""
+        return self.experiment_name is None and self.run_id is None
+
+    def check(self) -> None:
+        """Raise `UsageError` for a combination that cannot work.
+
+        Raises:
+            UsageError: Only one of experiment and run id; a local-mode or backend option
+                without its mode or backend.
+        """
+        for option, value in (
+            ("--experiment-name", self.experiment_name),
+            ("--run-id", self.run_id),
+        ):
+            if value is not None and not value.strip():
+                msg = f"{option} is empty"
+                raise UsageError(msg)
+        if (self.experiment_name is None) != (self.run_id is None):
+            given, missing = (
+                ("--experiment-name", "--run-id")
+                if self.run_id is None
+                else ("--run-id", "--experiment-name")
+            )
+            msg = (
+                f"{given} is given but {missing} is not: give both to promote a run, or "
+                "neither to register a local file (the old action silently fell back to local "
+                "mode here)"
+            )
+            raise UsageError(msg)
+        if self.metrics_file is not None and not self.local:
+            msg = "--metrics-file is for local mode: a run's metrics are read from the run"
+            raise UsageError(msg)
+        if self.tracking_uri is not None and self.backend is not BackendChoice.MLFLOW:
+            msg = "--tracking-uri is for --backend mlflow (the default backend is azureml)"
+            raise UsageError(msg)
+        if self.workspace_config is not None and self.backend is not BackendChoice.AZUREML:
+            msg = "--workspace-config is for --backend azureml"
+            raise UsageError(msg)
+
+
+# --- Settings ------------------------------------------------------------------------------------
+
+
+def find_parameters_file(given: str | None, *, cwd: Path) -> Path | None:
+    """Return the settings file to read, as the original action found it, or None for defaults.
+
+    A relative path that does not exist as given is also looked up in ``.cloud/.azure/``. The
+    default, ``registermodel.json``, is looked up the same way, and missing everywhere means
+    "all defaults"; an explicitly given file that is nowhere is an error.
+
+    Args:
+        given: The ``--parameters-file`` value, or None for the default.
+        cwd: The working directory relative paths start from.
+
+    Raises:
+        SettingsError: An explicitly given file exists nowhere.
+    """
+    name = DEFAULT_PARAMETERS_FILE if given is None else given
+    path = Path(name).expanduser()
+    candidates = [path if path.is_absolute() else cwd / path]
+    if not path.is_absolute():
+        candidates.append(cwd / PARAMETERS_FOLDER / path)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    if given is None:
+        return None
+    looked = " or ".join(str(candidate) for candidate in candidates)
+    raise SettingsError([SettingsProblem(path="$", message=f"settings file not found: {looked}")])
+
+
+def read_settings(
+    given: str | None, *, cwd: Path, strict: bool, environ: Mapping[str, str]
+) -> tuple[Settings, Path | None, list[str]]:
+    """Load the settings and fill in the default model name.
+
+    Returns:
+        The settings, the file they came from (None: defaults), and the warnings to show.
+
+    Raises:
+        SettingsError: The file is missing (when given), invalid, or no model name can be found.
+    """
+    path = find_parameters_file(given, cwd=cwd)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SettingsWarning)
+        settings = load_settings({} if path is None else path, strict=strict)
+    shown = [str(w.message) for w in caught if issubclass(w.category, SettingsWarning)]
+    if settings.model_name is None:
+        # The CLI's environment, not the process's, so that `run()` is testable in-process.
+        name = default_model_name(environ)
+        if name is not None:
+            settings = attrs.evolve(settings, model_name=name)
+    return settings, path, shown
+
+
+def read_metrics(path: Path, *, cwd: Path) -> dict[str, object]:
+    """Read a local candidate's metrics: a JSON object, metric name → value (or series).
+
+    Raises:
+        UsageError: The file is missing, not JSON, or not an object.
+    """
+    full = path if path.is_absolute() else cwd / path
+    try:
+        data = json.loads(full.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        msg = f"--metrics-file not found: {full}"
+        raise UsageError(msg) from None
+    except (OSError, ValueError) as exc:
+        msg = f"--metrics-file {full} cannot be read as JSON: {exc}"
+        raise UsageError(msg) from None
+    if not isinstance(data, dict):
+        msg = f"--metrics-file {full} must hold a JSON object (metric name → value)"
+        raise UsageError(msg)
+    return {str(key): value for key, value in data.items()}
+
+
+# --- Backends ------------------------------------------------------------------------------------
+
+
+def build_backend(args: Arguments, *, environ: Mapping[str, str], cwd: Path) -> Backend:
+    """Return the backend the arguments and environment name; SDKs are imported only here.
+
+    Azure ML: a service principal from ``AZURE_CREDENTIALS`` when it is set; else, inside an
+    Azure ML job, the job's own workspace and token; else the SDK's own login. The workspace
+    config is ``--workspace-config``, or found from the working directory up.
+
+    Raises:
+        BackendNotInstalledError: The backend's extra is not installed.
+        CredentialsError: The Azure credentials are malformed.
+        UsageError: No workspace config file was found.
+        RegistryError: The backend could not be reached.
+    """
+    if args.backend is BackendChoice.MLFLOW:
+        from aml_promotion.adapters.mlflow import MlflowBackend  # noqa: PLC0415 - lazy SDK
+
+        return MlflowBackend(args.tracking_uri)
+    from aml_promotion.adapters.azureml import AzureMLBackend  # noqa: PLC0415 - lazy SDK
+
+    config = args.workspace_config or cwd
+    credentials = environ.get(CREDENTIALS_VARIABLE, "")
+    if credentials.strip():
+        return AzureMLBackend.from_service_principal(credentials, config=config)
+    if environ.get(RUN_CONTEXT_VARIABLE, "").strip():
+        return AzureMLBackend.from_run_context()
+    return AzureMLBackend.from_config(config)
+
+
+BackendFactory = Callable[[Arguments], Backend]
+
+
+# --- Reporting ------------------------------------------------------------------------------------
+
+
+@attrs.define
+class _Console:
+    """Everything the command line writes, each line through the redactor."""
+
+    stdout: TextIO
+    stderr: TextIO
+    github: GitHubActions
+    redact: Redactor
+
+    def out(self, text: str) -> None:
+        self.stdout.write(self.redact(text).rstrip("\n") + "\n")
+        self.stdout.flush()
+
+    def err(self, text: str) -> None:
+        self.stderr.write(self.redact(text).rstrip("\n") + "\n")
+        self.stderr.flush()
+
+    def warn(self, message: str, *, file: str | None = None) -> None:
+        self.err(f"{PROG}: warning: {message}")
+        self.github.annotate("warning", message, title="aml-promote", file=file)
+
+
+def result_outputs(result: PromotionResult, *, model_name: str | None) -> dict[str, str]:
+    """Return the step outputs for a result."""
+    model = result.model
+    return {
+        "model_name": model.name if model is not None else (model_name or ""),
+        "model_version": "" if model is None else str(model.version),
+        "model_id": "" if model is None else model.id,
+        "promoted": "true" if model is not None else "false",
+        "decision": result.decision.to_json(),
+    }
+
+
+def exit_code_for(result: PromotionResult, *, fail_on_reject: bool) -> ExitCode:
+    """Return the exit code for a result (errors have theirs in `_EXIT_CODES`)."""
+    if result.dry_run or result.model is not None or not fail_on_reject:
+        return ExitCode.OK
+    return ExitCode.REJECTED
+
+
+def exit_code_for_error(error: BaseException) -> ExitCode:
+    """Return the exit code an error means; anything unexpected is a backend failure (3)."""
+    for kind, code in _EXIT_CODES:
+        if isinstance(error, kind):
+            return code
+    return ExitCode.BACKEND_FAILURE
+
+
+def _outcome_line(result: PromotionResult, model_name: str | None) -> str:
+    decision = result.decision
+    model = result.model
+    if result.already_registered and model is not None:
+        return f"Already registered from this run: {model.name} version {model.version}."
+    if model is not None:
+        line = f"Registered {model.name} version {model.version} (id {model.id})."
+        if result.superseded_by is not None:
+            line += f" Another promotion holds the champion tag: {result.superseded_by}."
+        return line
+    name = f" {model_name}" if model_name else ""
+    if result.dry_run:
+        would = "would register" if decision.promote else "would not register"
+        return f"Dry run: {would}{name}; nothing registered."
+    return f"Not registered{name}: {decision.summary}"
+
+
+def _report(
+    console: _Console,
+    result: PromotionResult,
+    *,
+    args: Arguments,
+    model_name: str | None,
+    code: ExitCode,
+) -> None:
+    outcome = _outcome_line(result, model_name)
+    markdown = result.decision.to_markdown()
+    github = console.github
+    github.set_outputs(result_outputs(result, model_name=model_name))
+    github.add_summary(f"{markdown.rstrip()}\n\n**{outcome}**")
+    if args.json:
+        console.out(json.dumps(result.to_dict(), allow_nan=False, ensure_ascii=False))
+    else:
+        console.out(f"{markdown.rstrip()}\n\n{outcome}")
+    if code is ExitCode.REJECTED:
+        github.annotate("error", outcome, title="Model not promoted")
+    elif result.model is None:
+        level = "notice" if result.dry_run else "warning"
+        github.annotate(level, outcome, title="Model not promoted")
+    else:
+        github.annotate("notice", outcome, title="Model promoted")
+
+
+def _report_error(
+    console: _Console, error: BaseException, code: ExitCode, *, as_json: bool
+) -> None:
+    message = str(error) or type(error).__name__
+    if code is ExitCode.BACKEND_FAILURE and not isinstance(error, PromotionError):
+        # Not one of ours: a bug, or an SDK error an adapter did not translate. The traceback is
+        # what a bug report needs; it shows code and messages, never the credentials' values.
+        console.err("".join(traceback.format_exception(error)).rstrip())
+        message = f"unexpected error: {type(error).__name__}: {message}"
+    console.err(f"{PROG}: error: {message}")
+    source = getattr(error, "source", None)
+    console.github.annotate(
+        "error", message, title=_TITLES[code], file=source if isinstance(source, str) else None
+    )
+    if as_json:
+        document = {"error": {"type": type(error).__name__, "message": message, "exit_code": code}}
+        console.out(json.dumps(document, ensure_ascii=False))
+
+
+@contextlib.contextmanager
+def _logging_to(console: _Console, *, verbose: bool) -> Iterator[None]:
+    """Within the block, log records go to the console (so through the redactor).
+
+    The handler sits on the root logger: the SDKs' warnings pass through the redactor too,
+    instead of Python's last-resort handler; ours are shown from INFO on when `verbose`.
+    """
+
+    class _Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            where = "" if record.name.startswith(logger.name) else f"[{record.name}] "
+            console.err(f"{PROG}: {record.levelname.lower()}: {where}{record.getMessage()}")
+
+    handler = _Handler()
+    root = logging.getLogger()
+    previous = logger.level
+    root.addHandler(handler)
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        logger.setLevel(previous)
+
+
+# --- Entry points ---------------------------------------------------------------------------------
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    environ: Mapping[str, str],
+    stdout: TextIO,
+    stderr: TextIO,
+    cwd: Path | None = None,
+    backend_factory: BackendFactory | None = None,
+) -> int:
+    """Run the command line with everything it touches given; return the exit code.
+
+    Args:
+        argv: The arguments, without the program name.
+        environ: The environment (GitHub Actions' variables, AZURE_CREDENTIALS...).
+        stdout: Where the decision goes.
+        stderr: Where warnings, errors, logs and workflow commands go.
+        cwd: The directory relative paths start from (default: the process's).
+        backend_factory: Builds the backend from the arguments (default: `build_backend`).
+
+    Returns:
+        An `ExitCode` value.
+    """
+    redact = Redactor(credential_secrets(environ.get(CREDENTIALS_VARIABLE)))
+    github = GitHubActions.from_environ(environ, stderr, redact=redact)
+    # Before anything else is written, so that the runner hides these values everywhere.
+    github.mask(redact.secrets)
+    console = _Console(stdout=stdout, stderr=stderr, github=github, redact=redact)
+    here = Path.cwd() if cwd is None else cwd
+    as_json = "--json" in argv
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            args = Arguments.parse(argv)
+    except SystemExit as exit_:  # --help and --version
+        return exit_.code if isinstance(exit_.code, int) else ExitCode.OK
+    except UsageError as error:
+        _report_error(console, error, ExitCode.BAD_INPUT, as_json=as_json)
+        return ExitCode.BAD_INPUT
+    factory = backend_factory or (lambda a: build_backend(a, environ=environ, cwd=here))
+    with _logging_to(console, verbose=args.verbose or environ.get("RUNNER_DEBUG") == "1"):
+        try:
+            return _promote(console, args, environ=environ, cwd=here, factory=factory)
+        except Exception as error:  # noqa: BLE001 - every failure becomes an exit code
+            code = exit_code_for_error(error)
+            _report_error(console, error, code, as_json=args.json)
+            return code
+
+
+def _promote(
+    console: _Console,
+    args: Arguments,
+    *,
+    environ: Mapping[str, str],
+    cwd: Path,
+    factory: BackendFactory,
+) -> ExitCode:
+    settings, path, shown = read_settings(
+        args.parameters_file, cwd=cwd, strict=args.strict, environ=environ
+    )
+    source = None if path is None else _relative(path, cwd)
+    for message in shown:
+        console.warn(message, file=source)
+    if path is None:
+        logger.info("no %s found: using default settings", DEFAULT_PARAMETERS_FILE)
+    else:
+        logger.info("settings from %s", source)
+    metrics = None if args.metrics_file is None else read_metrics(args.metrics_file, cwd=cwd)
+    backend = factory(args)
+    if args.local:
+        result = promote(
+            settings=settings,
+            backend=backend,
+            model_path=cwd / settings.model_file_name,
+            metrics=metrics,
+            dry_run=args.dry_run,
+        )
+    else:
+        result = promote(
+            settings=settings,
+            backend=backend,
+            experiment_name=args.experiment_name,
+            run_id=args.run_id,
+            dry_run=args.dry_run,
+        )
+    code = exit_code_for(result, fail_on_reject=args.fail_on_reject)
+    _report(console, result, args=args, model_name=settings.model_name, code=code)
+    return code
+
+
+def _relative(path: Path, cwd: Path) -> str:
+    try:
+        return path.relative_to(cwd).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``aml-promote`` in this process; return the exit code (the console script exits with it).
+
+    Args:
+        argv: The arguments, without the program name (default: ``sys.argv[1:]``).
+    """
+    for stream in (sys.stdout, sys.stderr):
+        # Tables hold ✅ and Δ: a console that cannot show them gets "?" rather than a crash.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
+    return run(
+        sys.argv[1:] if argv is None else argv,
+        environ=os.environ,
+        stdout=sys.stdout,
+        stderr=sys.stderr,
+    )

@@ -1,0 +1,66 @@
+"""What one ``aml-promote`` subprocess did, and the environment it runs in."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import attrs
+
+from aml_promotion._github import parse_outputs
+
+# Kept from the machine's environment; everything else must be given by the test.
+_KEPT = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "TEMP", "TMP")
+
+
+@attrs.frozen
+class CliRun:
+    """One finished ``aml-promote``: its exit code, streams, and GitHub Actions files."""
+
+    code: int
+    stdout: str
+    stderr: str
+    output_file: Path
+    summary_file: Path
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        """The step outputs, read as the runner reads them."""
+        if not self.output_file.exists():
+            return {}
+        return parse_outputs(self.output_file.read_text(encoding="utf-8"))
+
+    @property
+    def summary(self) -> str:
+        """The step summary's Markdown."""
+        return self.summary_file.read_text(encoding="utf-8") if self.summary_file.exists() else ""
+
+    @property
+    def document(self) -> dict[str, object]:
+        """Stdout as the one JSON document ``--json`` promises (fails if it is anything else)."""
+        value = json.loads(self.stdout)
+        assert isinstance(value, dict)
+        return value
+
+    def everything(self) -> str:
+        """Every byte the run wrote: both streams and both files."""
+        files = [p.read_text(encoding="utf-8") for p in (self.output_file, self.summary_file)
+                 if p.exists()]  # fmt: skip
+        return "\n".join([self.stdout, self.stderr, *files])
+
+    def explain(self) -> str:
+        """What to show when an assertion on this run fails."""
+        return f"exit {self.code}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+
+
+Cli = Callable[..., CliRun]
+
+
+def base_environment(home: Path) -> dict[str, str]:
+    """The machine's locale and PATH only, and HOME in the test's scratch directory."""
+    env = {name: os.environ[name] for name in _KEPT if name in os.environ}
+    env["HOME"] = str(home)
+    env["PYTHONIOENCODING"] = "utf-8"
+    return env

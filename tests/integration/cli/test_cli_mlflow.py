@@ -1,0 +1,354 @@
+"""``aml-promote --backend mlflow`` end to end: a subprocess, against a local MLflow sqlite store.
+
+The runs are logged with the real MLflow client, once per module, into a template store (creating
+an MLflow database runs its migrations: seconds); each test promotes against its own copy of the
+database file, and reads the outcome back with the MLflow client.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+import yaml
+
+from integration.cli.clirun import Cli, CliRun
+
+pytest.importorskip("mlflow")
+pytest.importorskip("sqlalchemy")
+
+pytestmark = [
+    pytest.mark.mlflow,
+    # MLflow 3's sqlite store uses a SQLAlchemy 2.1 deprecation (while the template is built).
+    pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated"),
+]
+
+SETTINGS = {
+    "model_name": "churn",
+    "model_file_name": "model.pkl",
+    "metrics_max": ["auc"],
+    "metrics_min": ["log_loss"],
+}
+ACTION = Path(__file__).resolve().parents[3] / "action.yml"
+
+
+@attrs.frozen
+class Store:
+    """The template store: its database file, and the runs logged into it."""
+
+    database: Path
+    runs: dict[str, str]
+    experiment: str = "train"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """Runs logged with the MLflow client; version 1 of `churn` registered from the baseline."""
+    from mlflow import MlflowClient  # noqa: PLC0415 - only once the extra is known to be there
+
+    root = tmp_path_factory.mktemp("mlflow-template")
+    database = root / "mlflow.db"
+    client = MlflowClient(tracking_uri=f"sqlite:///{database}")
+    experiment_id = client.create_experiment("train", artifact_location=(root / "art").as_uri())
+    model_file = root / "model.pkl"
+    model_file.write_bytes(b"a pickled model")
+    runs: dict[str, str] = {}
+    for name, auc, log_loss, status in (
+        ("baseline", 0.80, 0.40, "FINISHED"),
+        ("better", 0.85, 0.35, "FINISHED"),
+        ("worse", 0.75, 0.45, "FINISHED"),
+        ("failed", 0.99, 0.01, "FAILED"),
+    ):
+        run_id = client.create_run(experiment_id, run_name=name).info.run_id
+        client.log_metric(run_id, "auc", auc)
+        client.log_metric(run_id, "log_loss", log_loss)
+        client.log_artifact(run_id, str(model_file), "outputs")
+        client.set_terminated(run_id, status=status)
+        runs[name] = run_id
+    client.create_registered_model("churn")
+    client.create_model_version(
+        "churn", f"runs:/{runs['baseline']}/outputs/model.pkl", run_id=runs["baseline"]
+    )
+    return Store(database=database, runs=runs)
+
+
+@pytest.fixture
+def store(template: Store, tmp_path: Path) -> Store:
+    """This test's copy of the template store (the artifacts stay shared: nothing writes them)."""
+    database = tmp_path / "mlflow.db"
+    shutil.copyfile(template.database, database)
+    return attrs.evolve(template, database=database)
+
+
+@pytest.fixture
+def uri(store: Store) -> str:
+    """This test's tracking URI."""
+    return f"sqlite:///{store.database}"
+
+
+@pytest.fixture
+def versions(uri: str) -> Callable[[str], list[int]]:
+    """The versions of a model in this test's store, read with the MLflow client."""
+
+    def read(name: str) -> list[int]:
+        from mlflow import MlflowClient  # noqa: PLC0415
+
+        found = MlflowClient(tracking_uri=uri).search_model_versions(f"name='{name}'")
+        return sorted(int(v.version) for v in found)
+
+    return read
+
+
+@pytest.fixture(autouse=True)
+def settings(write_settings: Callable[..., Path]) -> Path:
+    """The settings file in .cloud/.azure/registermodel.json."""
+    return write_settings(SETTINGS)
+
+
+@pytest.fixture
+def promote(cli: Cli, store: Store, uri: str) -> Callable[..., CliRun]:
+    """Promote run `name` of the template with the mlflow backend; `args` and `env` add to it."""
+
+    def invoke(name: str | None, *args: str, env: dict[str, str] | None = None) -> CliRun:
+        target = [] if name is None else ["--experiment-name", "train"]
+        if name is not None:
+            target += ["--run-id", store.runs.get(name, name)]
+        return cli("--backend", "mlflow", "--tracking-uri", uri, *target, *args, env=env)
+
+    return invoke
+
+
+# --- exit 0 --------------------------------------------------------------------------------------
+
+
+def test_a_better_run_is_registered_with_outputs_and_summary(
+    promote: Callable[..., CliRun],
+    github_files: dict[str, str],
+    versions: Callable[[str], list[int]],
+) -> None:
+    """A better run becomes version 2: exit 0, the outputs, the summary and the table."""
+    done = promote("better", env=github_files)
+    assert done.code == 0, done.explain()
+    assert done.outputs["model_name"] == "churn"
+    assert done.outputs["model_version"] == "2"
+    assert done.outputs["model_id"]
+    assert done.outputs["promoted"] == "true"
+    decision = json.loads(done.outputs["decision"])
+    assert decision["verdict"] == "promote"
+    assert {c["metric"] for c in decision["comparisons"]} == {"auc", "log_loss"}
+    assert "| auc | maximize | 0.85 | 0.8 |" in done.summary
+    assert "| log_loss | minimize | 0.35 | 0.4 |" in done.summary
+    assert "| auc | maximize | 0.85 | 0.8 |" in done.stdout
+    assert "Registered churn version 2" in done.stdout
+    assert "::notice title=Model promoted::" in done.stderr
+    assert versions("churn") == [1, 2]
+
+
+def test_json_prints_one_document_on_stdout(
+    promote: Callable[..., CliRun], versions: Callable[[str], list[int]]
+) -> None:
+    """--json prints the result as exactly one JSON document, logs going to stderr."""
+    done = promote("better", "--json", "--verbose")
+    assert done.code == 0, done.explain()
+    document = done.document
+    assert document["promoted"] is True
+    assert document["model"]["version"] == 2  # type: ignore[index]
+    assert document["baseline"]["version"] == 1  # type: ignore[index]
+    assert "info:" in done.stderr
+    assert versions("churn") == [1, 2]
+
+
+def test_a_dry_run_exits_0_whatever_the_verdict_and_registers_nothing(
+    promote: Callable[..., CliRun], versions: Callable[[str], list[int]]
+) -> None:
+    """A dry run of a worse run decides, reports and exits 0; nothing is registered."""
+    done = promote("worse", "--dry-run")
+    assert done.code == 0, done.explain()
+    assert "Dry run: would not register churn" in done.stdout
+    assert versions("churn") == [1]
+
+
+def test_local_mode_registers_a_file_of_the_working_directory(
+    promote: Callable[..., CliRun], workdir: Path, versions: Callable[[str], list[int]]
+) -> None:
+    """Neither experiment nor run id: model_file_name here is the candidate, with its metrics."""
+    (workdir / "model.pkl").write_bytes(b"a model trained in the workflow")
+    (workdir / "metrics.json").write_text('{"auc": 0.9, "log_loss": 0.3}', encoding="utf-8")
+    done = promote(None, "--metrics-file", "metrics.json")
+    assert done.code == 0, done.explain()
+    assert "local model" in done.stdout
+    assert versions("churn") == [1, 2]
+
+
+def test_the_default_model_name_comes_from_the_repository_and_branch(
+    promote: Callable[..., CliRun],
+    write_settings: Callable[..., Path],
+    github_files: dict[str, str],
+    versions: Callable[[str], list[int]],
+) -> None:
+    """Without model_name, the model is `<repo>-<branch>` from GitHub's variables, sanitized."""
+    write_settings({key: value for key, value in SETTINGS.items() if key != "model_name"})
+    env = {**github_files, "GITHUB_REF_NAME": "feature/new-model"}
+    done = promote("better", env=env)
+    assert done.code == 0, done.explain()
+    assert done.outputs["model_name"] == "churn-feature-new-model"
+    assert versions("churn-feature-new-model") == [1]
+
+
+# --- exit 1 --------------------------------------------------------------------------------------
+
+
+def test_a_worse_run_exits_1_and_registers_nothing(
+    promote: Callable[..., CliRun],
+    github_files: dict[str, str],
+    versions: Callable[[str], list[int]],
+) -> None:
+    """A worse run exits 1, annotates an error, outputs promoted=false; nothing registered."""
+    done = promote("worse", env=github_files)
+    assert done.code == 1, done.explain()
+    assert done.outputs["promoted"] == "false"
+    assert done.outputs["model_version"] == ""
+    assert json.loads(done.outputs["decision"])["verdict"] == "reject"
+    assert "::error title=Model not promoted::" in done.stderr
+    assert "| auc | maximize | 0.75 | 0.8 |" in done.summary
+    assert versions("churn") == [1]
+
+
+def test_a_worse_run_with_no_fail_on_reject_exits_0(
+    promote: Callable[..., CliRun], versions: Callable[[str], list[int]]
+) -> None:
+    """--no-fail-on-reject: the rejection exits 0, and still nothing is registered."""
+    done = promote("worse", "--no-fail-on-reject")
+    assert done.code == 0, done.explain()
+    assert "Not registered churn" in done.stdout
+    assert versions("churn") == [1]
+
+
+# --- exit 2 --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--run-id", "abc"], "--experiment-name is not"),
+        (["--experiment-name", "train"], "--run-id is not"),
+        (["--no-such-option"], "unrecognized arguments"),
+    ],
+    ids=["run-id-only", "experiment-only", "unknown-option"],
+)
+def test_bad_arguments_exit_2(promote: Callable[..., CliRun], args: list[str], says: str) -> None:
+    """Bad arguments exit 2 and say why; only one of experiment and run id is never local mode."""
+    done = promote(None, *args)
+    assert done.code == 2, done.explain()
+    assert says in done.stderr
+    assert done.stdout == ""
+
+
+def test_invalid_settings_exit_2_naming_file_line_and_column(
+    promote: Callable[..., CliRun], settings: Path, github_files: dict[str, str]
+) -> None:
+    """Settings that are not JSON exit 2 with the file, line and column, and an annotation."""
+    settings.write_text('{\n  "model_name": "churn",,\n}', encoding="utf-8")
+    done = promote("better", env=github_files)
+    assert done.code == 2, done.explain()
+    assert "line 2, column" in done.stderr
+    assert "::error title=aml-promote%3A bad input" in done.stderr
+    assert done.outputs == {}
+
+
+def test_strict_refuses_unknown_settings_keys(
+    promote: Callable[..., CliRun], write_settings: Callable[..., Path]
+) -> None:
+    """With --strict an unknown key (a warning otherwise) is an error: exit 2, naming it."""
+    write_settings({**SETTINGS, "webservice_name": "churn-svc"})
+    done = promote("better", "--dry-run", "--strict")
+    assert done.code == 2, done.explain()
+    assert "webservice_name" in done.stderr
+
+
+def test_a_missing_explicit_settings_file_exits_2(promote: Callable[..., CliRun]) -> None:
+    """A --parameters-file that exists nowhere exits 2 (only the default may be absent)."""
+    done = promote("better", "--parameters-file", "nope.json")
+    assert done.code == 2, done.explain()
+    assert "settings file not found" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("run", "says"), [("no-such-run", "no-such-run"), ("failed", "FAILED")], ids=str
+)
+def test_a_run_that_cannot_be_promoted_exits_2(
+    promote: Callable[..., CliRun], versions: Callable[[str], list[int]], run: str, says: str
+) -> None:
+    """A run that does not exist, or did not complete, is bad input: exit 2, nothing registered."""
+    done = promote(run)
+    assert done.code == 2, done.explain()
+    assert says.lower() in done.stderr.lower()
+    assert versions("churn") == [1]
+
+
+# --- exit 3 --------------------------------------------------------------------------------------
+
+
+def test_a_broken_store_is_a_backend_failure(
+    promote: Callable[..., CliRun], store: Store, github_files: dict[str, str]
+) -> None:
+    """A store that cannot be read exits 3, with an error annotation and no outputs."""
+    store.database.write_bytes(b"this is not a sqlite database" * 100)
+    done = promote("better", "--json", env=github_files)
+    assert done.code == 3, done.explain()
+    assert done.document["error"]["exit_code"] == 3  # type: ignore[index]
+    assert "::error title=aml-promote%3A backend failure::" in done.stderr
+    assert done.outputs == {}
+
+
+# --- the action's own script ---------------------------------------------------------------------
+
+
+def test_the_actions_promote_step_runs_the_installed_console_script(
+    store: Store, uri: str, workdir: Path, github_files: dict[str, str], tmp_path: Path
+) -> None:
+    """action.yml's promote step, run by bash with the inputs in env:, promotes end to end."""
+    bin_dir = Path(sys.executable).parent
+    bash = shutil.which("bash")
+    if bash is None or not (bin_dir / "aml-promote").exists():
+        pytest.skip("needs bash and the aml-promote console script next to this Python")
+    action: dict[str, Any] = yaml.safe_load(ACTION.read_text(encoding="utf-8"))
+    (step,) = [s for s in action["runs"]["steps"] if s.get("id") == "promote"]
+    inputs = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
+    inputs.update(
+        backend="mlflow",
+        tracking_uri=uri,
+        experiment_name="train",
+        run_id=store.runs["better"],
+    )
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "AML_PROMOTE_BIN": str(bin_dir),
+        **github_files,
+    }
+    for name, expression in step["env"].items():
+        inner = expression.strip().removeprefix("${{").removesuffix("}}").strip()
+        if inner.startswith("inputs."):
+            env[name] = inputs[inner.removeprefix("inputs.")]
+    done = subprocess.run(
+        [bash, "-c", step["run"]],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    outputs = CliRun(0, "", "", Path(github_files["GITHUB_OUTPUT"]), tmp_path).outputs
+    assert outputs["model_version"] == "2"
+    assert outputs["promoted"] == "true"
