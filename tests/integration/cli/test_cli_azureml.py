@@ -17,6 +17,7 @@ imports azureml. The fixtures of tests/integration/azureml/conftest.py serve in-
 from __future__ import annotations
 
 import base64
+import importlib.metadata
 import json
 import time
 import uuid
@@ -29,7 +30,12 @@ import pytest
 from integration.azureml.emulator import AzureMLEmulator
 from integration.cli.clirun import Cli, CliRun
 
-pytest.importorskip("azureml.core")
+try:
+    # Asked of the installed distributions, not by importing: this process must not import azureml
+    # (tests/integration/azureml/conftest.py isolates it before its first import, and checks).
+    importlib.metadata.distribution("azureml-core")
+except importlib.metadata.PackageNotFoundError:
+    pytest.skip("the azureml extra is not installed", allow_module_level=True)
 
 pytestmark = pytest.mark.azureml
 
