@@ -1,0 +1,866 @@
+"""MLflow as a backend: runs from its tracking store, versions in its model registry.
+
+>>> from aml_promotion import promote
+>>> from aml_promotion.adapters.mlflow import MlflowBackend
+>>> backend = MlflowBackend("sqlite:///mlflow.db")  # doctest: +SKIP
+>>> promote(experiment_name="train", run_id=run_id, backend=backend,
+...         settings={"model_name": "churn", "metrics_max": ["auc"]})  # doctest: +SKIP
+
+The same code talks to a local sqlite store, any MLflow tracking server, Databricks, or an
+Azure ML workspace's MLflow endpoint: only the tracking URI changes. MLflow is imported when a
+backend is created, never when this module is imported; without the ``[mlflow]`` extra that
+raises `BackendNotInstalledError`.
+
+How MLflow's concepts map onto the ports:
+
+- a run is an MLflow run; a "pipeline step" is a nested (child) run, found by its run name;
+- a model version's id is ``<name>/<version>``; its run is the version's ``run_id``;
+- what MLflow has no field for (properties, framework, datasets, CPU and memory) is kept in
+  the version's tags (see `MlflowBackend.register`);
+- a local model file (no run) is logged into a run the adapter creates in the experiment
+  `LOCAL_EXPERIMENT`, with the candidate's metrics, so it can serve as a baseline later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import os
+import re
+import threading
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+
+from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
+from aml_promotion._retry import RetryPolicy, retrying
+from aml_promotion.exceptions import (
+    BackendNotInstalledError,
+    RegistryError,
+    RunNotFoundError,
+    TransientRegistryError,
+)
+from aml_promotion.ports import (
+    MetricValues,
+    ModelVersion,
+    RegistrationRequest,
+    RunRecord,
+    RunStatus,
+)
+
+__all__ = ["DEFAULT_TRACKING_URI", "LOCAL_EXPERIMENT", "MlflowBackend"]
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+"""The tracking URI used when none is given and none is set: MLflow 3's own default."""
+
+LOCAL_EXPERIMENT = "aml-promotion-local"
+"""The experiment that holds the runs made for local model files (registered with no run)."""
+
+# Tags that carry what MLflow's model versions have no field for.
+TAG_FRAMEWORK = "framework"
+TAG_FRAMEWORK_VERSION = "framework_version"
+TAG_DATASETS = "datasets"
+TAG_SAMPLE_INPUT = "sample_input_dataset"
+TAG_SAMPLE_OUTPUT = "sample_output_dataset"
+TAG_CPU_CORES = "cpu_cores"
+TAG_MEMORY_GB = "memory_gb"
+
+_T = TypeVar("_T")
+
+# A pipeline's steps are its child runs; one page of them is read. A bigger family is searched
+# again by name, so a wide hyperparameter sweep costs one more bounded query, not a full listing.
+_CHILD_PAGE = 100
+_TAGGED_PAGE = 200
+_FALLBACK_PAGE = 200
+_MESSAGE_LIMIT = 600
+
+_STATUS = {
+    "FINISHED": RunStatus.COMPLETED,
+    "RUNNING": RunStatus.RUNNING,
+    "FAILED": RunStatus.FAILED,
+    "KILLED": RunStatus.CANCELED,
+}
+_NOT_FOUND = "RESOURCE_DOES_NOT_EXIST"
+_ALREADY_EXISTS = "RESOURCE_ALREADY_EXISTS"
+_INVALID = "INVALID_PARAMETER_VALUE"
+# TEMPORARILY_UNAVAILABLE is also what MLflow's sqlite store says for "database is locked".
+_TRANSIENT_CODES = frozenset({"TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED"})
+_TRANSIENT_HTTP = frozenset({408, 429, 500, 502, 503, 504})
+_DATABASE_SCHEMES = frozenset({"sqlite", "postgresql", "mysql", "mssql"})
+# MLflow run ids: what MLflow itself accepts, so one can be put in a filter string safely.
+_RUN_ID = re.compile(r"^[A-Za-z0-9][\w\-]{0,255}$")
+_USERINFO = re.compile(r"(?<=//)[^/@\s]+@")
+
+
+class _NotFoundError(RegistryError):
+    """MLflow said RESOURCE_DOES_NOT_EXIST; callers turn it into None or RunNotFoundError."""
+
+
+class _AlreadyExistsError(RegistryError):
+    """MLflow said RESOURCE_ALREADY_EXISTS (someone created it first)."""
+
+
+class _InvalidError(RegistryError):
+    """MLflow said INVALID_PARAMETER_VALUE (for a run id: it cannot name any run)."""
+
+
+def _redact(text: str) -> str:
+    # A tracking URI may carry credentials (https://user:token@host); messages never do.
+    return _USERINFO.sub("***@", text)
+
+
+def _scheme(uri: str) -> str:
+    head, sep, _rest = uri.partition(":")
+    return head.split("+", 1)[0].lower() if sep else ""
+
+
+def _sqlite_path(uri: str | None) -> Path | None:
+    """Return the database file of a sqlite URI, or None (another scheme, or in memory)."""
+    if uri is None or _scheme(uri) != "sqlite":
+        return None
+    from sqlalchemy.engine import make_url  # noqa: PLC0415 - the extra's dependency
+
+    database = make_url(uri).database
+    if not database or database == ":memory:":
+        return None
+    return Path(database).absolute()
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (created if missing) within the block.
+
+    Two processes that open the same *new* sqlite file at once both run MLflow's alembic
+    migrations, and one crashes ("Online migration expected to match one row..."): MLflow
+    creates the tables without a lock. The lock serializes the first opening; the file is
+    kept (deleting a lock file while others wait on it would break the lock).
+    """
+    try:
+        import fcntl  # noqa: PLC0415 - POSIX only
+    except ImportError:  # pragma: no cover - Windows: no flock; MLflow skips its lock there too
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+class _HttpRetriesOff:
+    """Switch MLflow's own HTTP retries off while adapter calls run, then restore them.
+
+    MLflow reads ``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` from the environment at every request and
+    has no per-client setting, so this is the only switch there is. Left on, MLflow retries a
+    refused connection for about four minutes (7 retries, backoff factor 2) under our own
+    retries. The variable is set only while at least one adapter call is running
+    (reference-counted across threads), and never when the user set it: their choice wins.
+    """
+
+    name = "MLFLOW_HTTP_REQUEST_MAX_RETRIES"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._owned = False
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth == 0:
+                self._owned = self.name not in os.environ
+                if self._owned:
+                    os.environ[self.name] = "0"
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0 and self._owned:
+                    os.environ.pop(self.name, None)
+                    self._owned = False
+
+
+_http_retries_off = _HttpRetriesOff()
+
+
+def _quote(value: str) -> str | None:
+    """Quote `value` as a string literal for an MLflow filter, or None if it cannot be."""
+    if "'" not in value:
+        return f"'{value}'"
+    if '"' not in value:
+        return f'"{value}"'
+    return None  # MLflow's filter grammar has no escape for a string holding both quotes
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _exception_chain(error: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+class MlflowBackend:
+    """MLflow's tracking store and model registry, as both ports (`runs` and `registry`).
+
+    Args:
+        tracking_uri: Where runs are: ``sqlite:///path.db``, ``http(s)://host``, ``databricks``,
+            an Azure ML workspace's ``azureml://...`` URI... Default: the URI set for MLflow
+            (``MLFLOW_TRACKING_URI`` or ``mlflow.set_tracking_uri``), else
+            `DEFAULT_TRACKING_URI`.
+        registry_uri: Where model versions are, if not with the runs (MLflow's own default:
+            ``MLFLOW_REGISTRY_URI``, else the tracking URI).
+        retry: How transient failures (HTTP 5xx and 429, dropped connections, a locked sqlite
+            database) are retried. While ours are on (``attempts > 1``) MLflow's own HTTP
+            retries are switched off for the adapter's calls, so the two never compound.
+
+    Raises:
+        BackendNotInstalledError: The ``[mlflow]`` extra is not installed (or, for a sqlite
+            store, SQLAlchemy and alembic are missing).
+        RegistryError: MLflow refused the URIs, or could not open the store.
+    """
+
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        registry_uri: str | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        try:
+            import mlflow  # noqa: PLC0415 - the SDK is imported lazily, by design
+            from mlflow.exceptions import MlflowException  # noqa: PLC0415
+        except ImportError as exc:
+            raise BackendNotInstalledError("MLflow", extra="mlflow") from exc
+        sdk: Any = mlflow  # typed loosely: only touched inside this adapter
+        self._mlflow = sdk
+        if tracking_uri is None:
+            # MLflow's own default would fall back to a ./mlruns file store when one exists,
+            # which MLflow 3 then refuses to open without MLFLOW_ALLOW_FILE_STORE.
+            tracking_uri = (
+                str(sdk.get_tracking_uri())
+                if sdk.tracking.is_tracking_uri_set()
+                else DEFAULT_TRACKING_URI
+            )
+        self.tracking_uri: str = tracking_uri
+        self.registry_uri: str | None = registry_uri
+        self._retry = retry if retry is not None else RetryPolicy()
+        self._sdk_errors = self._sdk_error_types(MlflowException)
+        uris = [tracking_uri, registry_uri or os.environ.get("MLFLOW_REGISTRY_URI")]
+        schemes = {_scheme(uri) for uri in uris if uri}
+        if schemes & {"sqlite"}:
+            self._require_database_support()
+        # Only remote stores retry over HTTP; local database stores never touch the variable.
+        self._owns_http_retries = self._retry.attempts > 1 and bool(schemes - _DATABASE_SCHEMES)
+        self._client: Any = self._call("open the MLflow store", lambda: self._connect(uris))
+
+    # --- the two ports ------------------------------------------------------------------------
+
+    @property
+    def runs(self) -> MlflowBackend:
+        """Where runs are read (this object)."""
+        return self
+
+    @property
+    def registry(self) -> MlflowBackend:
+        """Where model versions are looked up and registered (this object)."""
+        return self
+
+    def __repr__(self) -> str:
+        registry = f", registry_uri={_redact(self.registry_uri)!r}" if self.registry_uri else ""
+        return f"MlflowBackend(tracking_uri={_redact(self.tracking_uri)!r}{registry})"
+
+    # --- connecting ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _require_database_support() -> None:
+        import importlib.util  # noqa: PLC0415
+
+        # mlflow-skinny alone registers no sqlite store and fails with an obscure message.
+        if not all(importlib.util.find_spec(name) for name in ("sqlalchemy", "alembic")):
+            raise BackendNotInstalledError("MLflow (sqlite store)", extra="mlflow")
+
+    @staticmethod
+    def _sdk_error_types(mlflow_exception: type[Exception]) -> tuple[type[Exception], ...]:
+        import requests  # noqa: PLC0415 - a dependency of mlflow-skinny
+
+        types: list[type[Exception]] = [mlflow_exception, requests.RequestException, OSError]
+        with contextlib.suppress(ImportError):
+            import sqlalchemy.exc  # noqa: PLC0415
+
+            types.append(sqlalchemy.exc.SQLAlchemyError)
+        with contextlib.suppress(ImportError):
+            import alembic.util  # noqa: PLC0415
+
+            types.append(alembic.util.CommandError)
+        return tuple(types)
+
+    def _connect(self, uris: Sequence[str | None]) -> Any:
+        from mlflow import MlflowClient  # noqa: PLC0415
+
+        tracking_db = _sqlite_path(uris[0])
+        registry_db = _sqlite_path(uris[1])
+        databases = sorted({db for db in (tracking_db, registry_db) if db is not None})
+        with contextlib.ExitStack() as stack:
+            for database in databases:
+                stack.enter_context(_file_lock(database.with_name(database.name + ".lock")))
+            # Creating the client opens the tracking store, which migrates a new database.
+            client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.registry_uri)
+            if registry_db is not None and registry_db != tracking_db:
+                # The registry store opens lazily: open (and migrate) it under the lock too.
+                client.search_registered_models(max_results=1)
+        return client
+
+    # --- calling MLflow -----------------------------------------------------------------------
+
+    def _translate(self, error: Exception, what: str) -> RegistryError:
+        code = str(getattr(error, "error_code", "") or "")
+        text = str(error).strip()
+        if len(text) > _MESSAGE_LIMIT:
+            text = text[:_MESSAGE_LIMIT] + "..."
+        message = _redact(f"MLflow failed to {what}: {text}")
+        if code == _NOT_FOUND:
+            return _NotFoundError(message)
+        if code == _ALREADY_EXISTS:
+            return _AlreadyExistsError(message)
+        if code == _INVALID:
+            return _InvalidError(message)
+        if self._is_transient(error):
+            return TransientRegistryError(message)
+        return RegistryError(message)
+
+    @staticmethod
+    def _is_transient(error: Exception) -> bool:
+        import requests  # noqa: PLC0415
+        from mlflow.exceptions import RestException  # noqa: PLC0415
+
+        for link in _exception_chain(error):
+            # A refused or dropped connection, a timeout, or retryable statuses that urllib3
+            # gave up on (MLflow wraps these in a plain MlflowException, the cause kept).
+            if isinstance(
+                link,
+                (
+                    requests.exceptions.ConnectionError,
+                    requests.exceptions.Timeout,
+                    requests.exceptions.RetryError,
+                ),
+            ):
+                return True
+            if str(getattr(link, "error_code", "")) in _TRANSIENT_CODES:
+                return True
+            response = getattr(link, "response", None)
+            if getattr(response, "status_code", None) in _TRANSIENT_HTTP:
+                return True
+            if isinstance(link, RestException):
+                rest: Any = link  # MLflow's annotations are partial
+                if rest.get_http_status_code() in _TRANSIENT_HTTP:
+                    return True
+        return False
+
+    def _once(self, what: str, call: Callable[[], _T]) -> _T:
+        """Make one call to MLflow, its errors translated (no retries)."""
+        context = _http_retries_off() if self._owns_http_retries else contextlib.nullcontext()
+        try:
+            with context:
+                return call()
+        except RegistryError:
+            raise
+        except self._sdk_errors as exc:
+            raise self._translate(exc, what) from exc
+
+    def _call(self, what: str, call: Callable[[], _T]) -> _T:
+        """Make a call to MLflow, retried on transient failures, its errors translated."""
+        for attempt in retrying(self._retry):
+            with attempt:
+                return self._once(what, call)
+        raise AssertionError("unreachable: retrying() yields until success or raises")
+
+    # --- RunStore -----------------------------------------------------------------------------
+
+    def get_run(
+        self,
+        *,
+        experiment_name: str | None,
+        run_id: str | None,
+        pipeline_step: str | None = None,
+    ) -> RunRecord:
+        """Return the run, resolved to its child run named `pipeline_step` if it has children.
+
+        Args:
+            experiment_name: The experiment the run must belong to; None to not check.
+            run_id: The run's id; None for MLflow's active run (``mlflow.active_run()``).
+            pipeline_step: The run name of the child run (MLflow's nested runs stand for
+                pipeline steps) that holds the model; a run with no children is used as is.
+
+        Raises:
+            RunNotFoundError: No such run, no active run, a run of another experiment, or no
+                (or several) children named `pipeline_step`.
+            RegistryError: MLflow failed.
+        """
+        current = run_id is None
+        if run_id is None:
+            active = self._mlflow.active_run()
+            if active is None:
+                raise RunNotFoundError(
+                    "no current run: there is no active MLflow run (mlflow.start_run()); "
+                    "pass experiment_name and run_id"
+                )
+            run_id = str(active.info.run_id)
+        run = self._fetch_run(run_id)
+        if experiment_name is not None:
+            self._check_experiment(run, experiment_name)
+        if pipeline_step is not None:
+            child = self._child_step(run, pipeline_step)
+            if child is not None:
+                return self._record(child, experiment_name, current=False)
+        return self._record(run, experiment_name, current=current)
+
+    def _fetch_run(self, run_id: str) -> Any:
+        try:
+            return self._call(f"read run {run_id!r}", lambda: self._client.get_run(run_id))
+        except (_NotFoundError, _InvalidError) as exc:
+            raise RunNotFoundError(
+                f"no MLflow run with id {run_id!r} at {_redact(self.tracking_uri)}", run_id=run_id
+            ) from exc
+
+    def _check_experiment(self, run: Any, experiment_name: str) -> None:
+        experiment_id = run.info.experiment_id
+        experiment = self._call(
+            f"read experiment {experiment_id}",
+            lambda: self._client.get_experiment(experiment_id),
+        )
+        actual = str(experiment.name)
+        if actual != experiment_name:
+            run_id = str(run.info.run_id)
+            raise RunNotFoundError(
+                f"run {run_id!r} belongs to experiment {actual!r}, not {experiment_name!r}",
+                run_id=run_id,
+                experiment_name=experiment_name,
+            )
+
+    def _child_step(self, run: Any, step: str) -> Any | None:
+        run_id = str(run.info.run_id)
+        experiment_ids = [str(run.info.experiment_id)]
+        parent = f"tags.mlflow.parentRunId = '{run_id}'"
+        children = self._call(
+            f"list the child runs of run {run_id!r}",
+            lambda: self._client.search_runs(
+                experiment_ids, filter_string=parent, max_results=_CHILD_PAGE
+            ),
+        )
+        if not children:
+            return None
+        matches = [child for child in children if child.info.run_name == step]
+        quoted = _quote(step)
+        if len(children) >= _CHILD_PAGE and len(matches) < 2 and quoted is not None:  # noqa: PLR2004
+            # More children than one page: ask for the step by name, so none is missed.
+            by_name = f"{parent} AND attributes.run_name = {quoted}"
+            matches = list(
+                self._call(
+                    f"find child run {step!r} of run {run_id!r}",
+                    lambda: self._client.search_runs(
+                        experiment_ids, filter_string=by_name, max_results=2
+                    ),
+                )
+            )
+        if len(matches) == 1:
+            return matches[0]
+        names = sorted({str(child.info.run_name) for child in children})
+        found = "no child run" if not matches else f"{len(matches)} child runs"
+        more = " (first page)" if len(children) >= _CHILD_PAGE else ""
+        raise RunNotFoundError(
+            f"run {run_id!r} has {found} named {step!r}; its child runs{more} are: "
+            f"{', '.join(names)}",
+            run_id=run_id,
+            candidates=names,
+        )
+
+    @staticmethod
+    def _record(run: Any, experiment_name: str | None, *, current: bool) -> RunRecord:
+        status_text = str(run.info.status)
+        return RunRecord(
+            run_id=str(run.info.run_id),
+            experiment_name=experiment_name,
+            status=_STATUS.get(status_text, RunStatus.OTHER),
+            status_text=status_text,
+            is_current=current,
+            handle=run,
+        )
+
+    def _run_of(self, record: RunRecord) -> Any:
+        from mlflow.entities import Run  # noqa: PLC0415
+
+        if isinstance(record.handle, Run):
+            return record.handle
+        return self._fetch_run(record.run_id)
+
+    def get_metrics(
+        self, run: RunRecord, names: Collection[str], *, series: Collection[str] = ()
+    ) -> MetricValues:
+        """Return the last values of the metrics `names`, and the whole series for `series`.
+
+        The last values come with the run (no request when `run` came from `get_run`); one
+        ``get_metric_history`` request is made per name in `series` that the run logged. A
+        series is ordered by (step, timestamp).
+
+        Raises:
+            RegistryError: MLflow failed.
+        """
+        held = self._run_of(run)
+        logged: Mapping[str, float] = held.data.metrics
+        values: dict[str, object] = {name: logged[name] for name in names if name in logged}
+        for name in series:
+            if name in values:
+                history = self._call(
+                    f"read the history of metric {name!r} of run {run.run_id!r}",
+                    functools.partial(self._client.get_metric_history, run.run_id, name),
+                )
+                ordered = sorted(history, key=lambda metric: (metric.step, metric.timestamp))
+                values[name] = [metric.value for metric in ordered]
+        return MetricValues(values=values, available=frozenset(logged))
+
+    def list_files(self, run: RunRecord) -> Sequence[str]:
+        """Return every artifact path of the run, listed recursively (one request per folder).
+
+        Raises:
+            RegistryError: MLflow failed.
+        """
+        files: list[str] = []
+        folders: list[str | None] = [None]
+        while folders:
+            folder = folders.pop()
+            entries = self._call(
+                f"list the artifacts of run {run.run_id!r}",
+                functools.partial(self._client.list_artifacts, run.run_id, folder),
+            )
+            for entry in entries:
+                (folders if entry.is_dir else files).append(str(entry.path))
+        return sorted(path.replace("\\", "/") for path in files)
+
+    # --- ModelRegistry ------------------------------------------------------------------------
+
+    def _version(self, held: Any, experiment_name: str | None = None) -> ModelVersion:
+        name, number = str(held.name), int(held.version)  # a str over HTTP, an int locally
+        return ModelVersion(
+            name=name,
+            version=number,
+            id=f"{name}/{number}",
+            run_id=str(held.run_id) if held.run_id else None,
+            experiment_name=experiment_name,
+            tags={str(key): str(value) for key, value in (held.tags or {}).items()},
+            source=str(held.source) if held.source else None,
+        )
+
+    def _name_filter(self, name: str) -> str:
+        quoted = _quote(name)
+        if quoted is None:
+            raise RegistryError(
+                f"cannot search MLflow for a model name holding both quotes: {name!r}"
+            )
+        return f"name = {quoted}"
+
+    def _first(self, what: str, filter_string: str, *, retry: bool = True) -> ModelVersion | None:
+        # One bounded query: the highest version that matches, never a listing of them all.
+        search = functools.partial(
+            self._client.search_model_versions,
+            filter_string=filter_string,
+            order_by=["version_number DESC"],
+            max_results=1,
+        )
+        found = self._call(what, search) if retry else self._once(what, search)
+        return self._version(found[0]) if found else None
+
+    def find_baseline(self, name: str, strategy: BaselineStrategy) -> ModelVersion | None:
+        """Return the version `strategy` picks among the versions of `name`, or None.
+
+        The latest version is found with one query ordered by version number, limited to one
+        result, never by listing every version; a tag by a filter on the tag; a number directly.
+
+        Raises:
+            RegistryError: MLflow failed (never taken as "no baseline").
+        """
+        if strategy.kind is BaselineKind.VERSION:
+            number = str(strategy.version_number)
+            try:
+                held = self._call(
+                    f"read version {number} of model {name!r}",
+                    lambda: self._client.get_model_version(name, number),
+                )
+            except _NotFoundError:
+                return None
+            return self._version(held)
+        if strategy.kind is BaselineKind.TAG:
+            tagged = self._tagged(name, strategy.tag_key or "", strategy.tag_value or "", limit=1)
+            return tagged[0] if tagged else None
+        return self._first(f"find the latest version of model {name!r}", self._name_filter(name))
+
+    def find_by_run(self, name: str, run_id: str) -> ModelVersion | None:
+        """Return the highest version of `name` registered from `run_id`, or None.
+
+        Raises:
+            RegistryError: MLflow failed.
+        """
+        if not _RUN_ID.match(run_id):
+            return None  # not an id MLflow could have given a run
+        return self._first(
+            f"find the version of model {name!r} registered from run {run_id!r}",
+            f"{self._name_filter(name)} AND run_id = '{run_id}'",
+        )
+
+    def find_tagged(self, name: str, key: str, value: str) -> Sequence[ModelVersion]:
+        """Return every version of `name` whose tag `key` is `value`, highest version first.
+
+        Raises:
+            RegistryError: MLflow failed.
+        """
+        return self._tagged(name, key, value, limit=None)
+
+    def _tagged(self, name: str, key: str, value: str, *, limit: int | None) -> list[ModelVersion]:
+        quoted = _quote(value)
+        if quoted is None or "`" in key:
+            return self._tagged_by_scan(name, key, value, limit=limit)
+        filter_string = f"{self._name_filter(name)} AND tags.`{key}` = {quoted}"
+        return self._search_all(
+            f"find the versions of model {name!r} tagged {key}={value}",
+            filter_string,
+            limit=limit,
+        )
+
+    def _search_all(
+        self, what: str, filter_string: str, *, limit: int | None
+    ) -> list[ModelVersion]:
+        found: list[ModelVersion] = []
+        token: str | None = None
+        while True:
+            page_size = _TAGGED_PAGE if limit is None else min(limit - len(found), _TAGGED_PAGE)
+            page = self._call(
+                what,
+                functools.partial(
+                    self._client.search_model_versions,
+                    filter_string=filter_string,
+                    order_by=["version_number DESC"],
+                    max_results=page_size,
+                    page_token=token,
+                ),
+            )
+            found.extend(self._version(held) for held in page)
+            token = page.token
+            if not token or (limit is not None and len(found) >= limit):
+                return found
+
+    def _tagged_by_scan(
+        self, name: str, key: str, value: str, *, limit: int | None
+    ) -> list[ModelVersion]:
+        # MLflow's filter grammar cannot quote this key or value: read the versions, newest
+        # first, a page at a time, and stop as soon as enough are found.
+        found: list[ModelVersion] = []
+        token: str | None = None
+        filter_string = self._name_filter(name)
+        while True:
+            page = self._call(
+                f"list the versions of model {name!r}",
+                functools.partial(
+                    self._client.search_model_versions,
+                    filter_string=filter_string,
+                    order_by=["version_number DESC"],
+                    max_results=_FALLBACK_PAGE,
+                    page_token=token,
+                ),
+            )
+            for held in page:
+                version = self._version(held)
+                if version.tags.get(key) == value:
+                    found.append(version)
+                    if limit is not None and len(found) >= limit:
+                        return found
+            token = page.token
+            if not token:
+                return found
+
+    def register(self, request: RegistrationRequest) -> ModelVersion:
+        """Register a new version from the request's run (or from a local file or folder).
+
+        The version's source is ``runs:/<run id>/<model path>`` (any file or folder works; no
+        MLmodel file is needed). The registered model is created when missing. Tags are, in
+        order of precedence: the request's tags, then the metadata MLflow has no field for
+        (``framework``, ``framework_version``, ``datasets`` comma-joined,
+        ``sample_input_dataset``, ``sample_output_dataset``, ``cpu_cores``, ``memory_gb``),
+        then the request's properties as they are.
+
+        With no run (local mode), a run is made in the experiment `LOCAL_EXPERIMENT`: the file
+        or folder is logged as its artifact and the request's numeric metrics as its metrics
+        (a list as a series), so the version can serve as a baseline later.
+
+        A registration retried after a transient failure first looks for a version of this
+        name from this run, so a model is never registered twice.
+
+        Raises:
+            RegistryError: MLflow failed.
+        """
+        if request.run is None:
+            run_id, model_path = self._log_local_run(request)
+            experiment_name: str | None = LOCAL_EXPERIMENT
+        else:
+            run_id, model_path = request.run.run_id, request.model_path.strip("/")
+            experiment_name = request.run.experiment_name
+        self._ensure_registered_model(request.name)
+        tags = self._version_tags(request)
+        source = f"runs:/{run_id}/{model_path}"
+        what = f"register model {request.name!r} from {source}"
+        for attempt in retrying(self._retry):
+            with attempt:
+                if attempt.number > 1:
+                    # The failed attempt may have registered it before the answer was lost.
+                    earlier = self._first(
+                        what,
+                        f"{self._name_filter(request.name)} AND run_id = '{run_id}'",
+                        retry=False,  # this loop retries; no retries within a retry
+                    )
+                    if earlier is not None:
+                        return attrs.evolve(earlier, experiment_name=experiment_name)
+                held = self._once(
+                    what,
+                    lambda: self._client.create_model_version(
+                        request.name,
+                        source=source,
+                        run_id=run_id,
+                        tags=tags,
+                        description=request.description,
+                    ),
+                )
+                return self._version(held, experiment_name)
+        raise AssertionError("unreachable: retrying() yields until success or raises")
+
+    def _ensure_registered_model(self, name: str) -> None:
+        try:
+            self._call(
+                f"read registered model {name!r}",
+                lambda: self._client.get_registered_model(name),
+            )
+        except _NotFoundError:
+            # Another process may create it between our look and our create: that is fine.
+            with contextlib.suppress(_AlreadyExistsError):
+                self._call(
+                    f"create registered model {name!r}",
+                    lambda: self._client.create_registered_model(name),
+                )
+
+    @staticmethod
+    def _version_tags(request: RegistrationRequest) -> dict[str, str]:
+        metadata: dict[str, str] = {}
+        if request.framework is not None:
+            metadata[TAG_FRAMEWORK] = request.framework.value
+        if request.framework_version is not None:
+            metadata[TAG_FRAMEWORK_VERSION] = request.framework_version
+        if request.datasets:
+            metadata[TAG_DATASETS] = ",".join(request.datasets)
+        if request.sample_input_dataset is not None:
+            metadata[TAG_SAMPLE_INPUT] = request.sample_input_dataset
+        if request.sample_output_dataset is not None:
+            metadata[TAG_SAMPLE_OUTPUT] = request.sample_output_dataset
+        if request.cpu_cores is not None:
+            metadata[TAG_CPU_CORES] = format(request.cpu_cores, "g")
+        if request.memory_gb is not None:
+            metadata[TAG_MEMORY_GB] = format(request.memory_gb, "g")
+        return {**request.properties, **metadata, **request.tags}
+
+    def _log_local_run(self, request: RegistrationRequest) -> tuple[str, str]:
+        from mlflow.entities import Metric  # noqa: PLC0415
+
+        local = Path(request.model_path)
+        experiment_id = self._local_experiment_id()
+        run = self._call(
+            f"create a run for local model {request.name!r}",
+            lambda: self._client.create_run(
+                experiment_id,
+                run_name=f"local-{request.name}",
+                tags={"aml_promotion.model_name": request.name},
+            ),
+        )
+        run_id = str(run.info.run_id)
+        if local.is_dir():
+            self._call(
+                f"log the model folder {local.name!r}",
+                lambda: self._client.log_artifacts(run_id, str(local), artifact_path=local.name),
+            )
+        else:
+            self._call(
+                f"log the model file {local.name!r}",
+                lambda: self._client.log_artifact(run_id, str(local)),
+            )
+        timestamp = int(run.info.start_time or 0)
+        metrics = [
+            Metric(key=key, value=float(value), timestamp=timestamp, step=step)
+            for key, raw in request.metrics.items()
+            for step, value in enumerate(raw if isinstance(raw, list) else [raw])
+            if _is_number(value)
+        ]
+        if metrics:
+            self._call(
+                "log the local model's metrics",
+                lambda: self._client.log_batch(run_id, metrics=metrics),
+            )
+        self._call(
+            f"finish run {run_id!r}",
+            lambda: self._client.set_terminated(run_id, "FINISHED"),
+        )
+        return run_id, local.name
+
+    def _local_experiment_id(self) -> str:
+        for _ in range(2):
+            experiment = self._call(
+                f"read experiment {LOCAL_EXPERIMENT!r}",
+                lambda: self._client.get_experiment_by_name(LOCAL_EXPERIMENT),
+            )
+            if experiment is not None:
+                return str(experiment.experiment_id)
+            try:
+                return str(
+                    self._call(
+                        f"create experiment {LOCAL_EXPERIMENT!r}",
+                        lambda: self._client.create_experiment(LOCAL_EXPERIMENT),
+                    )
+                )
+            except _AlreadyExistsError:
+                continue  # created by another process meanwhile: read it again
+        raise RegistryError(f"MLflow failed to create or read experiment {LOCAL_EXPERIMENT!r}")
+
+    def set_tags(self, version: ModelVersion, tags: Mapping[str, str]) -> None:
+        """Set (add or overwrite) tags on a version, one request per tag.
+
+        Raises:
+            RegistryError: MLflow failed, or the version does not exist.
+        """
+        number = str(version.version)
+        for key, value in tags.items():
+            self._call(
+                f"tag version {version}",
+                functools.partial(
+                    self._client.set_model_version_tag, version.name, number, key, value
+                ),
+            )
+
+    def remove_tags(self, version: ModelVersion, keys: Collection[str]) -> None:
+        """Remove tags from a version (a key it does not have is fine), one request per key.
+
+        Raises:
+            RegistryError: MLflow failed, or the version does not exist.
+        """
+        number = str(version.version)
+        for key in keys:
+            self._call(
+                f"untag version {version}",
+                functools.partial(self._client.delete_model_version_tag, version.name, number, key),
+            )
