@@ -12,7 +12,8 @@ import attrs
 from aml_promotion._github import parse_outputs
 
 # Kept from the machine's environment; everything else must be given by the test.
-_KEPT = ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "TEMP", "TMP")
+# PYTHONPATH too: the subprocess must import the same aml_promotion as the tests do.
+_KEPT = ("PATH", "PYTHONPATH", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "TEMP", "TMP")
 
 
 @attrs.frozen
