@@ -60,7 +60,7 @@ Cli = Callable[..., CliRun]
 
 
 def base_environment(home: Path) -> dict[str, str]:
-    """The machine's locale and PATH only, and HOME in the test's scratch directory."""
+    """The machine's locale, PATH and PYTHONPATH only, and HOME in the test's scratch folder."""
     env = {name: os.environ[name] for name in _KEPT if name in os.environ}
     env["HOME"] = str(home)
     env["PYTHONIOENCODING"] = "utf-8"
