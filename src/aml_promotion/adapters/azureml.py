@@ -34,6 +34,7 @@ import contextlib
 import email.utils
 import functools
 import http
+import http.client
 import json
 import logging
 import math
@@ -57,6 +58,7 @@ from aml_promotion.adapters._azure_credentials import (
 )
 from aml_promotion.exceptions import (
     BackendNotInstalledError,
+    CredentialsError,
     ModelFileError,
     PromotionError,
     RegistryError,
@@ -70,10 +72,12 @@ from aml_promotion.ports import (
     Backend,
     Framework,
     MetricValues,
+    ModelRegistry,
     ModelVersion,
     RegistrationRequest,
     RunRecord,
     RunStatus,
+    RunStore,
 )
 
 __all__ = [
@@ -332,6 +336,13 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
         pending.extend(link for link in links if isinstance(link, BaseException))
 
 
+def _text(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception:  # noqa: BLE001 - ServiceException.__str__ fails on bodies without details
+        return ""
+
+
 def _response(error: BaseException) -> Any:
     for cause in _causes(error):
         response = getattr(cause, "response", None)
@@ -348,7 +359,7 @@ def _http_status(error: BaseException) -> int | None:
         status = getattr(cause, "status_code", None)
         if isinstance(status, int):
             return status
-        if match := _STATUS_IN_TEXT.search(str(getattr(cause, "message", "")) or str(cause)):
+        if match := _STATUS_IN_TEXT.search(str(getattr(cause, "message", "")) or _text(cause)):
             return int(match[1])
     return None
 
@@ -416,7 +427,7 @@ def _reason(status: int) -> str:
 def _is_not_found(error: BaseException) -> bool:
     if _http_status(error) == 404:  # noqa: PLR2004 - HTTP's "not found"
         return True
-    text = " ".join(str(c) for c in _causes(error))
+    text = " ".join(_text(c) for c in _causes(error))
     return "ModelNotFound" in text or "Cannot find dataset" in text
 
 
@@ -731,18 +742,22 @@ class _Registry:
     def _workspace(self) -> Any:
         return self._backend.workspace
 
-    def _list(self, what: str, **filters: Any) -> list[ModelVersion]:
+    def _models(self, **filters: Any) -> list[ModelVersion]:
+        """List versions, highest first, in one request (``expand=False``: no run loading)."""
         from azureml.core import Model  # noqa: PLC0415
 
-        models = self._gateway.call(
-            what, lambda: Model.list(self._workspace, expand=False, **filters)
-        )
+        models = Model.list(self._workspace, expand=False, **filters)
         return sorted((_version(m) for m in models), key=lambda v: v.version, reverse=True)
+
+    def _list(self, what: str, **filters: Any) -> list[ModelVersion]:
+        return self._gateway.call(what, functools.partial(self._models, **filters))
 
     def find_baseline(self, name: str, strategy: BaselineStrategy) -> ModelVersion | None:
         """Return the version `strategy` picks, or None; one request."""
         if strategy.kind is BaselineKind.VERSION:
-            return self._get(name, int(strategy.version_number or 0))
+            number = strategy.version_number
+            # Model(ws, name, version=0) would answer the latest version: never ask it that.
+            return self._get(name, number) if number is not None and number >= 1 else None
         if strategy.kind is BaselineKind.TAG:
             tagged = self.find_tagged(name, strategy.tag_key or "", strategy.tag_value or "")
             return tagged[0] if tagged else None
@@ -758,12 +773,12 @@ class _Registry:
 
     def find_tagged(self, name: str, key: str, value: str) -> Sequence[ModelVersion]:
         """Return the versions of `name` whose tag `key` is `value`, highest first."""
+        # The service's filter is a text of comma-separated "key=value" clauses: a pair holding
+        # either character is asked by key alone. The exact pair is checked here either way.
+        wanted: list[Any] = [key] if any(c in key + value for c in ",=") else [[key, value]]
         found = self._list(
-            f"finding versions of model {name!r} tagged {key}={value}",
-            name=name,
-            tags=[[key, value]],
+            f"finding versions of model {name!r} tagged {key}={value}", name=name, tags=wanted
         )
-        # The service's filter is a comma-separated "key=value" text: check the exact pair.
         return [v for v in found if v.tags.get(key) == value]
 
     def _get(self, name: str, version: int) -> ModelVersion | None:
@@ -794,22 +809,23 @@ class _Registry:
         options = self._options(request)
         if request.run is None:
             return self._register_local(request, options)
-        run = self._backend.runs._handle(request.run)  # noqa: SLF001
+        run = self._backend._runs._handle(request.run)  # noqa: SLF001 - its sibling port
         run_id = request.run.run_id
         what = f"registering model {request.name!r} from run {run_id!r}"
         for attempt in retrying(self._gateway.policy):
             with attempt:
                 if attempt.number > 1:
+                    # Once: this loop retries it, with the registration.
                     found = self._gateway.once(
                         f"finding versions of model {request.name!r} from run {run_id!r}",
-                        lambda: self._find_by_run_once(request.name, run_id),
+                        functools.partial(self._models, name=request.name, run_id=run_id),
                     )
-                    if found is not None:
+                    if found:
                         logger.info(
                             "model %s was registered by the failed attempt; not registering again",
-                            found,
+                            found[0],
                         )
-                        return found
+                        return found[0]
                 model = self._gateway.once(
                     what,
                     lambda: run.register_model(
@@ -818,14 +834,6 @@ class _Registry:
                 )
                 return _version(model)
         raise AssertionError  # pragma: no cover - retrying() returns or raises
-
-    def _find_by_run_once(self, name: str, run_id: str) -> ModelVersion | None:
-        """Like `find_by_run`, in a single attempt (inside another retry loop)."""
-        from azureml.core import Model  # noqa: PLC0415
-
-        models = Model.list(self._workspace, name=name, run_id=run_id, expand=False)
-        found = sorted((_version(m) for m in models), key=lambda v: v.version, reverse=True)
-        return found[0] if found else None
 
     def _register_local(
         self, request: RegistrationRequest, options: dict[str, Any]
@@ -984,12 +992,12 @@ class AzureMLBackend:
         return f"AzureMLBackend(workspace={name!r})"
 
     @property
-    def runs(self) -> _Runs:
+    def runs(self) -> RunStore:
         """Where runs are read."""
         return self._runs
 
     @property
-    def registry(self) -> _Registry:
+    def registry(self) -> ModelRegistry:
         """Where model versions are looked up and registered."""
         return self._registry
 
@@ -1048,10 +1056,11 @@ class AzureMLBackend:
     ) -> AzureMLBackend:
         """Return the backend of a workspace, signed in as the ``AZURE_CREDENTIALS`` principal.
 
-        The workspace is named by `workspace_name` and `resource_group`; when either is missing
-        both come from the configuration file (`config`, or found as `from_config` finds
-        it). The subscription is, in order: `subscription_id`, the configuration file's, the
-        credentials'. ``resourceManagerEndpointUrl`` in the credentials selects the cloud.
+        The workspace is named by `workspace_name` and `resource_group`; what is not given comes
+        from the configuration file (`config`, or found as `from_config` finds it). The
+        subscription is, in order: `subscription_id`, the configuration file's (when one is
+        read), the credentials'. ``resourceManagerEndpointUrl`` in the credentials selects the
+        cloud.
 
         Args:
             credentials: The ``AZURE_CREDENTIALS`` JSON text, its decoded mapping, or
@@ -1063,9 +1072,10 @@ class AzureMLBackend:
             retry: How transient failures are retried.
 
         Raises:
-            CredentialsError: The credentials are missing keys or malformed (never showing them).
+            CredentialsError: The credentials are missing keys or malformed, or the principal
+                could not sign in (never showing a value).
             UsageError: The workspace is not named and no configuration file says which.
-            RegistryError: The workspace could not be reached (or the principal not signed in).
+            RegistryError: The workspace could not be reached.
         """
         creds = (
             credentials
@@ -1132,16 +1142,27 @@ def _context_run(gateway: _Gateway) -> Any:
 
 def _workspace(config: WorkspaceConfig, auth: Any, retry: RetryPolicy | None) -> Any:
     from azureml.core import Workspace  # noqa: PLC0415
+    from azureml.exceptions import AuthenticationException  # noqa: PLC0415
 
-    gateway = _Gateway(retry or RetryPolicy())
-    return gateway.call(
+    def open_workspace() -> Any:
+        try:
+            return Workspace(
+                subscription_id=config.subscription_id,
+                resource_group=config.resource_group,
+                workspace_name=config.workspace_name,
+                auth=auth,
+            )
+        except AuthenticationException as exc:
+            # Bad input, not a failing service: say so without repeating the SDK's text.
+            msg = (
+                "could not sign in to Azure: check the credentials (tenant, client id, secret, "
+                "cloud) and the principal's access to the subscription"
+            )
+            raise CredentialsError(msg) from exc
+
+    return _Gateway(retry or RetryPolicy()).call(
         f"opening workspace {config.workspace_name!r} (resource group {config.resource_group!r})",
-        lambda: Workspace(
-            subscription_id=config.subscription_id,
-            resource_group=config.resource_group,
-            workspace_name=config.workspace_name,
-            auth=auth,
-        ),
+        open_workspace,
     )
 
 

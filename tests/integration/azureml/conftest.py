@@ -22,6 +22,7 @@ import shutil
 import socket
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -113,13 +114,13 @@ class SocketGuard:
                 raise socket.gaierror(f"the test socket guard refused to resolve {host!r}")
             return guard._getaddrinfo(host, *args, **kwargs)
 
-        socket.socket.connect = connect  # type: ignore[method-assign]
-        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+        socket.socket.connect = connect  # type: ignore[method-assign, assignment]
+        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign, assignment]
         socket.getaddrinfo = getaddrinfo
 
     def uninstall(self) -> None:
-        socket.socket.connect = self._connect  # type: ignore[method-assign]
-        socket.socket.connect_ex = self._connect_ex  # type: ignore[method-assign]
+        socket.socket.connect = self._connect  # type: ignore[method-assign, assignment]
+        socket.socket.connect_ex = self._connect_ex  # type: ignore[method-assign, assignment]
         socket.getaddrinfo = self._getaddrinfo
 
 
@@ -271,10 +272,12 @@ def _unsigned_jwt(claims: dict[str, Any]) -> str:
 @pytest.fixture
 def run_context(
     emulator: AzureMLEmulator, monkeypatch: pytest.MonkeyPatch
-) -> Callable[[str, str], None]:
+) -> Iterator[Callable[[str, str], None]]:
     """Make the process look like an Azure ML job running run `run_id` of `experiment`.
 
-    These are the variables Azure ML sets in a job; ``Run.get_context()`` reads them.
+    These are the variables Azure ML sets in a job; ``Run.get_context()`` reads them. The timer
+    threads the SDK then starts (token refresh, metrics batches) are stopped afterwards: they
+    would wake for the rest of the session, and warn from whatever test is running then.
     """
 
     def enter(experiment: str, run_id: str) -> None:
@@ -296,7 +299,15 @@ def run_context(
         for name, value in values.items():
             monkeypatch.setenv(name, value)
 
-    return enter
+    yield enter
+    from azureml._common.async_utils.daemon import Daemon  # noqa: PLC0415
+    from azureml.core.authentication import AzureMLTokenAuthentication  # noqa: PLC0415
+
+    for thread in threading.enumerate():
+        owner = getattr(getattr(thread, "function", None), "__self__", None)
+        if isinstance(owner, Daemon):
+            owner.stop()
+    AzureMLTokenAuthentication._daemon = None
 
 
 # --- local uploads --------------------------------------------------------------------------------

@@ -403,6 +403,18 @@ def test_a_version_and_a_tag_are_each_one_request(
     assert len(emulator.requests) == 3
 
 
+def test_a_tag_value_with_a_comma_or_an_equals_sign_still_selects_exactly(
+    backend: Any, emulator: AzureMLEmulator, unique: str
+) -> None:
+    """The service's tag filter is comma-separated key=value text: such pairs still match."""
+    name = f"m-{unique}"
+    emulator.add_model(name, tags={"owner": "a,b=c"})
+    emulator.add_model(name, tags={"owner": "a"})
+    found = backend.registry.find_tagged(name, "owner", "a,b=c")
+    assert [v.version for v in found] == [1]
+    assert emulator.requests[-1].query["tags"] == "owner"
+
+
 def test_tags_are_read_then_written_whole(
     backend: Any, emulator: AzureMLEmulator, unique: str
 ) -> None:

@@ -252,3 +252,31 @@ def test_from_service_principal_takes_the_subscription_from_the_credentials_by_d
     )
     assert backend.workspace.subscription_id == emulator.subscription_id
     assert principal_sign_in[0]["cloud"] == "AzureCloud"
+
+
+@pytest.mark.usefixtures("arm_on_emulator")
+def test_a_rejected_sign_in_is_a_credentials_error(
+    emulator: AzureMLEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The principal's sign-in failing is bad input (CredentialsError), not a backend failure."""
+    pytest.importorskip("azureml.core")
+    from azureml.core import authentication  # noqa: PLC0415 - after the skip
+    from azureml.exceptions import AuthenticationException  # noqa: PLC0415
+
+    class Rejected(authentication.AbstractAuthentication):
+        def __init__(self, **_: Any) -> None:
+            super().__init__(cloud="AzureCloud")
+
+        def _fail(self, *_: Any) -> Any:
+            raise AuthenticationException("AADSTS7000215: Invalid client secret provided.")
+
+        get_authentication_header = _get_arm_token = _get_graph_token = _fail
+        _get_azureml_client_token = _get_all_subscription_ids = _get_workspace = _fail
+
+    monkeypatch.setattr(authentication, "ServicePrincipalAuthentication", Rejected)
+    with pytest.raises(CredentialsError, match="could not sign in to Azure") as caught:
+        AzureMLBackend.from_service_principal(
+            good(), workspace_name=emulator.workspace_name, resource_group=emulator.resource_group
+        )
+    assert SECRET not in str(caught.value)
+    assert isinstance(caught.value.__cause__, AuthenticationException)
