@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import math
 import os
 import re
@@ -36,7 +37,7 @@ from typing import Any, TypeVar
 import attrs
 
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
-from aml_promotion._retry import RetryPolicy, retrying
+from aml_promotion._retry import LOGGER_NAME, RetryPolicy, retrying
 from aml_promotion.exceptions import (
     BackendNotInstalledError,
     RegistryError,
@@ -51,13 +52,16 @@ from aml_promotion.ports import (
     RunStatus,
 )
 
-__all__ = ["DEFAULT_TRACKING_URI", "LOCAL_EXPERIMENT", "MlflowBackend"]
+__all__ = ["DEFAULT_TRACKING_URI", "LOCAL_EXPERIMENT", "LOCAL_FOLDER", "MlflowBackend"]
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 """The tracking URI used when none is given and none is set: MLflow 3's own default."""
 
 LOCAL_EXPERIMENT = "aml-promotion-local"
 """The experiment that holds the runs made for local model files (registered with no run)."""
+
+LOCAL_FOLDER = "model"
+"""The artifact folder of such a run that holds the local file (or the local folder's files)."""
 
 # Tags that carry what MLflow's model versions have no field for.
 TAG_FRAMEWORK = "framework"
@@ -75,6 +79,7 @@ _T = TypeVar("_T")
 _CHILD_PAGE = 100
 _TAGGED_PAGE = 200
 _FALLBACK_PAGE = 200
+_LOGGED_MODELS = 50  # MLflow 3 logged models of one run (log_model calls): a handful at most
 _MESSAGE_LIMIT = 600
 
 _STATUS = {
@@ -532,22 +537,71 @@ class MlflowBackend:
         return MetricValues(values=values, available=frozenset(logged))
 
     def list_files(self, run: RunRecord) -> Sequence[str]:
-        """Return every artifact path of the run, listed recursively (one request per folder).
+        """Return every file of the run: its artifacts, and the files of its logged models.
+
+        Artifacts are listed recursively, one request per folder. MLflow 3's ``log_model``
+        keeps a model apart from the run's artifacts, as a "logged model" of the run: its files
+        are listed under the model's name (``model/MLmodel``, ``model/model.pkl``...), the paths
+        that ``runs:/<run id>/<name>/...`` resolves, so they can be registered like artifacts.
+        Finding the run's logged models costs one more request.
 
         Raises:
             RegistryError: MLflow failed.
         """
+        held = self._run_of(run)
+        files = self._tree(str(held.info.artifact_uri), f"list the artifacts of run {run.run_id!r}")
+        for model in self._logged_models(held):
+            what = f"list the files of logged model {model.name!r} of run {run.run_id!r}"
+            files.extend(
+                f"{model.name}/{path}" for path in self._tree(model.artifact_location, what)
+            )
+        return sorted(set(files))
+
+    def _tree(self, artifact_uri: str, what: str) -> list[str]:
+        """Return the paths of every file under `artifact_uri`, relative to it."""
+        repository = self._call(what, functools.partial(self._repository, artifact_uri))
         files: list[str] = []
         folders: list[str | None] = [None]
         while folders:
             folder = folders.pop()
-            entries = self._call(
-                f"list the artifacts of run {run.run_id!r}",
-                functools.partial(self._client.list_artifacts, run.run_id, folder),
-            )
+            entries = self._call(what, functools.partial(repository.list_artifacts, folder))
             for entry in entries:
-                (folders if entry.is_dir else files).append(str(entry.path))
-        return sorted(path.replace("\\", "/") for path in files)
+                (folders if entry.is_dir else files).append(str(entry.path).replace("\\", "/"))
+        return files
+
+    def _repository(self, artifact_uri: str) -> Any:
+        # What MlflowClient.list_artifacts builds, built once: the client's own method reads
+        # the run again (and, in MLflow 3, searches its logged models) for every folder.
+        from mlflow.store.artifact.artifact_repository_registry import (  # noqa: PLC0415
+            get_artifact_repository,
+        )
+        from mlflow.utils.uri import add_databricks_profile_info_to_artifact_uri  # noqa: PLC0415
+
+        with_profile: Any = add_databricks_profile_info_to_artifact_uri  # untyped in MLflow
+        uri = with_profile(artifact_uri, self.tracking_uri)
+        return get_artifact_repository(uri, tracking_uri=self.tracking_uri)
+
+    def _logged_models(self, run: Any) -> list[Any]:
+        run_id = str(run.info.run_id)
+        try:
+            found = self._call(
+                f"find the logged models of run {run_id!r}",
+                functools.partial(
+                    self._client.search_logged_models,
+                    experiment_ids=[str(run.info.experiment_id)],
+                    filter_string=f"source_run_id = '{run_id}'",
+                    max_results=_LOGGED_MODELS,
+                ),
+            )
+        except TransientRegistryError:
+            raise
+        except RegistryError as exc:
+            # Logged models are MLflow 3's: an MLflow 2 server, or a hosted endpoint that lacks
+            # them (or their filter), has none to offer. The run's own artifacts still count.
+            logging.getLogger(LOGGER_NAME).debug("no logged models for run %s: %s", run_id, exc)
+            return []
+        # A model still being logged (PENDING) or whose logging failed has no complete files.
+        return [model for model in found if str(model.status) == "READY"]
 
     # --- ModelRegistry ------------------------------------------------------------------------
 
@@ -699,9 +753,11 @@ class MlflowBackend:
         ``sample_input_dataset``, ``sample_output_dataset``, ``cpu_cores``, ``memory_gb``),
         then the request's properties as they are.
 
-        With no run (local mode), a run is made in the experiment `LOCAL_EXPERIMENT`: the file
-        or folder is logged as its artifact and the request's numeric metrics as its metrics
-        (a list as a series), so the version can serve as a baseline later.
+        With no run (local mode), a run is made in the experiment `LOCAL_EXPERIMENT`: the file,
+        or the folder's contents, logged into its artifact folder `LOCAL_FOLDER` (the version's
+        source, so that ``models:/<name>/<version>`` resolves it), and the request's numeric
+        metrics as its metrics (a list as a series), so the version can serve as a baseline
+        later.
 
         A registration retried after a transient failure first looks for a version of this
         name from this run, so a model is never registered twice.
@@ -790,15 +846,17 @@ class MlflowBackend:
             ),
         )
         run_id = str(run.info.run_id)
+        # Always a folder: MLflow resolves ``models:/<name>/<version>`` only for a folder; for a
+        # version made from a single file it downloads nothing (MLflow 3.17, verified).
         if local.is_dir():
             self._call(
                 f"log the model folder {local.name!r}",
-                lambda: self._client.log_artifacts(run_id, str(local), artifact_path=local.name),
+                lambda: self._client.log_artifacts(run_id, str(local), artifact_path=LOCAL_FOLDER),
             )
         else:
             self._call(
                 f"log the model file {local.name!r}",
-                lambda: self._client.log_artifact(run_id, str(local)),
+                lambda: self._client.log_artifact(run_id, str(local), artifact_path=LOCAL_FOLDER),
             )
         timestamp = int(run.info.start_time or 0)
         metrics = [
@@ -816,7 +874,7 @@ class MlflowBackend:
             f"finish run {run_id!r}",
             lambda: self._client.set_terminated(run_id, "FINISHED"),
         )
-        return run_id, local.name
+        return run_id, LOCAL_FOLDER
 
     def _local_experiment_id(self) -> str:
         for _ in range(2):

@@ -159,6 +159,19 @@ class MlflowHarness:
             self.client.set_terminated(run_id, status)
         return run_id
 
+    def add_logged_model(self, run_id: str, name: str, files: list[str]) -> str:
+        """Log an MLflow 3 logged model of the run (what ``mlflow.<flavor>.log_model`` makes)."""
+        experiment_id = self.client.get_run(run_id).info.experiment_id
+        model = self.client.create_logged_model(experiment_id, name=name, source_run_id=run_id)
+        with tempfile.TemporaryDirectory() as folder:
+            for relative in files:
+                target = Path(folder) / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(f"contents of {relative}\n")
+            self.client.log_model_artifacts(model.model_id, folder)
+        self.client.finalize_logged_model(model.model_id, "READY")
+        return str(model.model_id)
+
 
 @pytest.fixture
 def sqlite_harness(sqlite_uri: str, policy: RetryPolicy, tmp_path: Path) -> MlflowHarness:
@@ -196,7 +209,8 @@ class MlflowServer:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self.output.append(line)
-            if "Application startup complete" in line or "Listening at" in line:
+            # uvicorn says so once its socket listens (its "startup complete" comes before).
+            if "Uvicorn running on" in line or "Listening at" in line:
                 self.ready.set()
         self.ready.set()  # it exited: stop waiting, the health check says the rest
 

@@ -398,6 +398,72 @@ def test_promote_reads_the_history_only_for_aggregated_rules(
     assert histories == [(run_id, "loss")]
 
 
+def test_the_files_of_a_logged_model_are_listed_under_its_name(
+    harness: MlflowHarness, spy: ClientSpy
+) -> None:
+    """MLflow 3's log_model keeps the model apart from the run: its files come under its name."""
+    run_id = harness.add_run("train", {}, ["outputs/notes.txt"], status="RUNNING")
+    harness.add_logged_model(run_id, "model", ["MLmodel", "model.pkl", "env/conda.yaml"])
+    harness.add_logged_model(run_id, "pending", ["MLmodel"])
+    pending = harness.client.search_logged_models(
+        [harness.experiment_id("train")], filter_string="name = 'pending'"
+    )[0]
+    harness.client.finalize_logged_model(pending.model_id, "FAILED")
+    harness.client.set_terminated(run_id)
+    runs = harness.backend.runs
+    run = runs.get_run(experiment_name="train", run_id=run_id)
+    spy.calls.clear()
+    assert runs.list_files(run) == [
+        "model/MLmodel",
+        "model/env/conda.yaml",
+        "model/model.pkl",
+        "outputs/notes.txt",
+    ]
+    assert spy.names() == ["search_logged_models"]
+
+
+def test_registered_versions_can_be_downloaded_with_mlflow(
+    harness: MlflowHarness, sqlite_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Versions made from a run's file, a logged model and a local file download with MLflow.
+
+    ``models:/<name>/<version>`` resolves folders only: a single-file version is downloaded
+    from its source URI (MLflow 3.17 downloads nothing for ``models:/`` there).
+    """
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_uri)
+    first = harness.add_run("train", {"auc": 0.7, "loss": 0.3}, ["outputs/model.pkl"])
+    second = harness.add_run("train", {"auc": 0.8, "loss": 0.2}, [], status="RUNNING")
+    harness.add_logged_model(second, "model", ["MLmodel", "model.pkl"])
+    harness.client.set_terminated(second)
+    for run_id, model_file in [(first, "model.pkl"), (second, "model/")]:
+        settings = {**SETTINGS, "model_file_name": model_file}
+        result = promote(
+            experiment_name="train", run_id=run_id, settings=settings, backend=harness.backend
+        )
+        assert result.registered
+    local = tmp_path / "local.pkl"
+    local.write_text("a local model\n")
+    third = promote(
+        settings=SETTINGS,
+        backend=harness.backend,
+        model_path=local,
+        metrics={"auc": 0.9, "loss": 0.1},
+    )
+    assert third.registered
+
+    def download(uri: str, folder: str) -> Path:
+        return Path(mlflow.artifacts.download_artifacts(uri, dst_path=str(tmp_path / folder)))
+
+    source = harness.client.get_model_version_download_uri("churn", "1")
+    assert source == f"runs:/{first}/outputs/model.pkl"
+    assert download(source, "1").read_text() == "contents of outputs/model.pkl\n"
+    assert harness.client.get_model_version("churn", "2").source == f"runs:/{second}/model"
+    two = download("models:/churn/2", "2")
+    assert {"MLmodel", "model.pkl"} <= {p.name for p in two.rglob("*") if p.is_file()}
+    three = download("models:/churn/3", "3")
+    assert (three / "local.pkl").read_text() == "a local model\n"
+
+
 # --- registry -------------------------------------------------------------------------------------
 
 
@@ -562,11 +628,11 @@ def test_a_local_model_is_logged_in_a_run_of_its_own_and_is_a_baseline_later(
     assert harness.client.get_experiment(run.info.experiment_id).name == LOCAL_EXPERIMENT
     assert run.info.status == "FINISHED"
     assert run.data.metrics == {"auc": 0.8, "loss": 0.4}
-    assert [f.path for f in harness.client.list_artifacts(run.info.run_id)] == ["model.pkl"]
-    assert (
-        harness.client.get_model_version("churn", "1").source
-        == f"runs:/{run.info.run_id}/model.pkl"
-    )
+    assert [f.path for f in harness.client.list_artifacts(run.info.run_id, "model")] == [
+        "model/model.pkl"
+    ]
+    held = harness.client.get_model_version("churn", "1")
+    assert held.source == f"runs:/{run.info.run_id}/model"
 
     worse = promote(
         settings=SETTINGS,
@@ -583,7 +649,7 @@ def test_a_local_model_folder_is_registered_as_a_folder(
     harness: MlflowHarness, tmp_path: Path
 ) -> None:
     """A local folder is logged whole, and the version's source is that folder."""
-    folder = tmp_path / "model"
+    folder = tmp_path / "my-model"
     (folder / "sub").mkdir(parents=True)
     (folder / "MLmodel").write_text("flavors: {}\n")
     (folder / "sub" / "weights.bin").write_text("w\n")

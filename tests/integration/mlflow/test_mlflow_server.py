@@ -215,8 +215,9 @@ def test_a_local_model_is_uploaded_through_the_server(
     assert first.model is not None
     assert first.model.run_id is not None
     assert first.model.experiment_name == LOCAL_EXPERIMENT
-    files = [f.path for f in harness.client.list_artifacts(first.model.run_id)]
-    assert files == ["model.pkl"]
+    files = [f.path for f in harness.client.list_artifacts(first.model.run_id, "model")]
+    assert files == ["model/model.pkl"]
+    assert first.model.source == f"runs:/{first.model.run_id}/model"
     worse = promote(
         settings=settings, backend=harness.backend, model_path=model, metrics={"auc": 0.7}
     )
@@ -245,3 +246,24 @@ def test_a_pipeline_step_is_found_over_http(harness: MlflowHarness) -> None:
     step = harness.add_run("server", {"auc": 0.9}, [], run_name="fit", parent_run_id=parent)
     run = harness.backend.runs.get_run(experiment_name="server", run_id=parent, pipeline_step="fit")
     assert run.run_id == step
+
+
+def test_a_logged_model_is_found_and_registered_over_http(
+    harness: MlflowHarness, unique_name: str
+) -> None:
+    """An MLflow 3 logged model's files are listed through the server and registered by name."""
+    run_id = harness.add_run("server", {"auc": 0.9}, ["outputs/notes.txt"], status="RUNNING")
+    harness.add_logged_model(run_id, "model", ["MLmodel", "model.pkl"])
+    harness.client.set_terminated(run_id)
+    run = harness.backend.runs.get_run(experiment_name="server", run_id=run_id)
+    assert harness.backend.runs.list_files(run) == [
+        "model/MLmodel",
+        "model/model.pkl",
+        "outputs/notes.txt",
+    ]
+    settings = {"model_name": unique_name, "model_file_name": "model/", "metrics_max": ["auc"]}
+    result = promote(
+        experiment_name="server", run_id=run_id, settings=settings, backend=harness.backend
+    )
+    assert result.model is not None
+    assert result.model.source == f"runs:/{run_id}/model"
