@@ -25,9 +25,7 @@ from aml_promotion.ports import Backend, RegistrationRequest, RunStatus
 class Harness(Protocol):
     backend: Backend
 
-    def add_run(
-        self, experiment_name: str, metrics: dict[str, Any], files: list[str]
-    ) -> str: ...
+    def add_run(self, experiment_name: str, metrics: dict[str, Any], files: list[str]) -> str: ...
 
 
 class BackendContract:
@@ -202,3 +200,29 @@ class BackendContract:
         assert latest.version == 2
         assert latest.tags.get("promotion.verdict") == "promote"
         assert latest.tags.get("promotion.baseline_version") == "1"
+
+    def test_the_champion_tag_moves_to_each_promoted_version(
+        self, harness: Harness, unique: str
+    ) -> None:
+        """With a tag baseline, each promoted version takes the tag and only it holds it."""
+        name = f"m-{unique}"
+        settings = {
+            "model_name": name,
+            "metrics_max": ["auc"],
+            "baseline": "tag:champion=true",
+        }
+        exp = f"exp-{unique}"
+        runs = [harness.add_run(exp, {"auc": auc}, ["model.pkl"]) for auc in (0.80, 0.85, 0.83)]
+        results = [
+            promote(experiment_name=exp, run_id=r, settings=settings, backend=harness.backend)
+            for r in runs
+        ]
+        assert [r.model.version if r.model else None for r in results] == [1, 2, None]
+        assert results[2].baseline is not None
+        assert results[2].baseline.version == 2
+        registry = harness.backend.registry
+        assert [v.version for v in registry.find_tagged(name, "champion", "true")] == [2]
+        first = registry.find_baseline(name, BaselineStrategy.version(1))
+        assert first is not None
+        assert first.tags.get("promotion.superseded_by") == "2"
+        assert "champion" not in first.tags
