@@ -42,7 +42,8 @@ EXPERIMENT = "churn-training"
 # The same settings a registermodel.json would hold.
 SETTINGS = {
     "model_name": "churn-demo",
-    "model_file_name": "model.pkl",
+    # A folder, not the file in it: MLflow resolves models:/<name>/<version> for folders only.
+    "model_file_name": "outputs/model/",
     "model_framework": "custom",
     "model_description": "logistic regression on synthetic churn data (aml-promotion demo)",
     "model_tags": {"project": "aml-promotion-demo"},
@@ -115,7 +116,7 @@ def train(epochs: int, learning_rate: float, features: int, seed: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.pkl"
         path.write_bytes(pickle.dumps({"weights": weights, "features": features}))
-        mlflow.log_artifact(str(path), artifact_path="outputs")
+        mlflow.log_artifact(str(path), artifact_path="outputs/model")
 
 
 # --- the demo -------------------------------------------------------------------------------------
@@ -215,6 +216,14 @@ def main() -> None:
             f"baseline {tags.get('promotion.baseline_version')}, auc "
             f"{tags.get('promotion.metric.auc')}, source {held.source}"
         )
+    latest = client.search_model_versions(
+        f"name = '{SETTINGS['model_name']}'", order_by=["version_number DESC"], max_results=1
+    )[0]
+    print(
+        f"\nThe latest version is models:/{latest.name}/{latest.version}; to fetch its files:\n"
+        f"  mlflow.set_tracking_uri({TRACKING_URI!r})\n"
+        f"  mlflow.artifacts.download_artifacts('models:/{latest.name}/{latest.version}')"
+    )
     print(
         "\nThe store stays in ./demo-mlflow. Browse it with MLflow's UI (it needs the full mlflow"
         " package, e.g. in another virtualenv: pip install mlflow):\n"
