@@ -31,7 +31,7 @@ pytest.importorskip("alembic", reason="a sqlite MLflow store needs alembic")
 
 import mlflow
 from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import TEMPORARILY_UNAVAILABLE
+from mlflow.protos.databricks_pb2 import ENDPOINT_NOT_FOUND, TEMPORARILY_UNAVAILABLE
 
 from aml_promotion import BaselineStrategy, RetryPolicy, Verdict, promote
 from aml_promotion.adapters import mlflow as adapter
@@ -47,6 +47,7 @@ from aml_promotion.ports import (
     Backend,
     ModelVersion,
     RegistrationRequest,
+    RunRecord,
     RunStatus,
 )
 
@@ -145,6 +146,29 @@ def test_a_missing_extra_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setitem(sys.modules, "mlflow", None)
     with pytest.raises(BackendNotInstalledError, match=r"aml-promotion\[mlflow\]"):
         MlflowBackend("sqlite:///mlflow.db")
+
+
+def test_a_sqlite_store_without_alembic_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """mlflow-skinny alone cannot open sqlite: the error names the extra, not MLflow's riddle."""
+    monkeypatch.setitem(sys.modules, "alembic", None)
+    with pytest.raises(BackendNotInstalledError, match="sqlite store"):
+        MlflowBackend("sqlite:///mlflow.db")
+
+
+def test_a_registry_in_another_sqlite_file_is_opened_and_used(
+    harness: MlflowHarness, sqlite_uri: str, tmp_path: Path
+) -> None:
+    """Runs in one sqlite file, versions in another (new) one: both work, the versions go there."""
+    registry_uri = f"sqlite:///{tmp_path / 'registry' / 'registry.db'}"
+    backend = MlflowBackend(sqlite_uri, registry_uri)
+    run_id = harness.add_run("train", {"auc": 0.9, "loss": 0.1}, ["model.pkl"])
+    result = promote(experiment_name="train", run_id=run_id, settings=SETTINGS, backend=backend)
+    assert result.registered
+    registry = mlflow.MlflowClient(tracking_uri=sqlite_uri, registry_uri=registry_uri)
+    assert [v.run_id for v in registry.search_model_versions("name = 'churn'")] == [run_id]
+    assert harness.client.search_model_versions("name = 'churn'") == []
 
 
 def test_the_default_store_is_a_sqlite_file_in_the_working_directory(template_db: Path) -> None:
@@ -372,6 +396,13 @@ def test_metrics_come_with_the_run_and_a_history_only_for_a_series(
     ]
 
 
+def test_metrics_of_a_run_known_only_by_id_are_read(harness: MlflowHarness) -> None:
+    """A RunRecord made elsewhere (no MLflow run inside) is read from MLflow first."""
+    run_id = harness.add_run("train", {"auc": 0.9}, [])
+    values = harness.backend.runs.get_metrics(RunRecord(run_id=run_id), ["auc"]).values
+    assert values == {"auc": pytest.approx(0.9)}
+
+
 def test_a_series_is_ordered_by_step_not_by_logging_order(harness: MlflowHarness) -> None:
     """Values logged out of step order come back ordered by step."""
     run_id = harness.add_run("train", {}, [], status="RUNNING")
@@ -420,6 +451,17 @@ def test_the_files_of_a_logged_model_are_listed_under_its_name(
         "outputs/notes.txt",
     ]
     assert spy.names() == ["search_logged_models"]
+
+
+def test_a_store_without_logged_models_still_lists_the_artifacts(
+    harness: MlflowHarness, spy: ClientSpy
+) -> None:
+    """A server that refuses the logged-model search (MLflow 2's) leaves the run's own files."""
+    run_id = harness.add_run("train", {}, ["outputs/model.pkl"])
+    run = harness.backend.runs.get_run(experiment_name=None, run_id=run_id)
+    refusal = MlflowException("no such endpoint", error_code=ENDPOINT_NOT_FOUND)
+    spy.fail("search_logged_models", refusal, after=False)
+    assert harness.backend.runs.list_files(run) == ["outputs/model.pkl"]
 
 
 def test_registered_versions_can_be_downloaded_with_mlflow(
@@ -563,6 +605,12 @@ def test_a_transient_failure_before_registering_is_retried(
     )
     assert version.version == 1
     assert spy.names().count("create_model_version") == 2
+
+
+def test_a_run_id_no_mlflow_run_could_have_has_no_version(harness: MlflowHarness) -> None:
+    """find_by_run with an id MLflow would never give (a quote, a slash) is simply None."""
+    harness.client.create_registered_model("churn")
+    assert harness.backend.registry.find_by_run("churn", "it's/no-id") is None
 
 
 def test_a_tag_value_with_both_quotes_is_still_found(harness: MlflowHarness) -> None:
