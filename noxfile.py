@@ -1,4 +1,4 @@
-"""Development sessions: `nox -l` lists them; `nox -s tests` runs the core's tests on every Python."""
+"""Development sessions: `nox -l` lists them; `nox -s tests` runs the core on every Python."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ nox.options.sessions = ["lint", "typing", "tests", "integration", "docs"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+PYTHON_PATHS = ["src", "tests", "benchmarks", "examples", "noxfile.py"]
 # azureml-core and the mlflow server are exercised on one Python: the SDK's own support window.
 INTEGRATION_PYTHON = "3.11"
 
@@ -24,8 +25,9 @@ def _group(name: str) -> list[str]:
 def lint(session: nox.Session) -> None:
     """Ruff: lint and formatting."""
     session.install(*_group("lint"))
-    session.run("ruff", "check", ".")
-    session.run("ruff", "format", "--check", ".")
+    # Python files only: the Markdown docs keep their examples as written.
+    session.run("ruff", "check", *PYTHON_PATHS)
+    session.run("ruff", "format", "--check", *PYTHON_PATHS)
 
 
 @nox.session(python=INTEGRATION_PYTHON)
@@ -54,14 +56,12 @@ def tests(session: nox.Session) -> None:
         "--cov-report=term-missing:skip-covered",
         *session.posargs,
     )
-    session.run(
-        "coverage", "report", "--include=src/aml_promotion/_domain/*", "--fail-under=100"
-    )
+    session.run("coverage", "report", "--include=src/aml_promotion/_domain/*", "--fail-under=100")
 
 
 @nox.session(python=INTEGRATION_PYTHON)
 def integration(session: nox.Session) -> None:
-    """Every test, the adapters' included, against sqlite, an mlflow server and the AML emulator."""
+    """Every test, adapters included: sqlite, an mlflow server and the Azure ML emulator."""
     session.install("-e", ".[mlflow,azureml]", *_group("test"))
     env = {}
     server = _mlflow_server(session)
@@ -71,7 +71,7 @@ def integration(session: nox.Session) -> None:
 
 
 def _mlflow_server(session: nox.Session) -> str | None:
-    """Install the full `mlflow` package (the server) in a venv of its own; return its executable."""
+    """Install the full `mlflow` package (the server) in a venv of its own; return its path."""
     if os.environ.get("AML_PROMOTION_SKIP_MLFLOW_SERVER"):
         return None
     venv = os.path.join(".nox", "mlflow-server")
@@ -79,8 +79,14 @@ def _mlflow_server(session: nox.Session) -> str | None:
     if not os.path.exists(mlflow):
         session.run("python", "-m", "venv", venv, external=True)
         session.run(
-            os.path.join(venv, "bin", "python"), "-m", "pip", "install", "-q", "mlflow>=3,<4",
-            "psycopg2-binary", external=True,
+            os.path.join(venv, "bin", "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "mlflow>=3,<4",
+            "psycopg2-binary",
+            external=True,
         )
     return os.path.abspath(mlflow)
 

@@ -36,7 +36,7 @@ def _holder(version: int, generation: int, auc: float | None, loss: float | None
 
 
 def test_a_later_generation_outranks_better_metrics() -> None:
-    """A version promoted against the champion takes the tag, even if a rule tolerated a regression."""
+    """A version promoted against the champion takes the tag, even with a tolerated regression."""
     old = _holder(1, 1, auc=0.95, loss=0.1)
     new = _holder(2, 2, auc=0.90, loss=0.2)
     assert pick_champion([old, new], POLICY) is new
@@ -130,9 +130,7 @@ def _race(draw: st.DrawFn) -> tuple[list[tuple[float, float]], list[int]]:
     count = draw(st.integers(min_value=2, max_value=6))
     metrics = draw(
         st.lists(
-            st.tuples(
-                st.sampled_from([0.81, 0.85, 0.9, 0.95]), st.sampled_from([0.1, 0.2, 0.3])
-            ),
+            st.tuples(st.sampled_from([0.81, 0.85, 0.9, 0.95]), st.sampled_from([0.1, 0.2, 0.3])),
             min_size=count,
             max_size=count,
         )
@@ -147,7 +145,7 @@ def _race(draw: st.DrawFn) -> tuple[list[tuple[float, float]], list[int]]:
 def test_any_interleaving_of_concurrent_promotions_leaves_one_champion_the_best(
     race: tuple[list[tuple[float, float]], list[int]],
 ) -> None:
-    """However writes, re-reads and resolutions interleave, exactly the best version keeps the tag."""
+    """However writes, re-reads and resolutions interleave, only the best keeps the tag."""
     metrics, order = race
     registry = InMemoryRegistry()
     champion = registry.add_version(

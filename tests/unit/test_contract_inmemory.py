@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from contract import BackendContract
 
 from aml_promotion.testing import InMemoryBackend
+from contract import BackendContract
 
 
 class InMemoryHarness:
