@@ -293,29 +293,15 @@ def _promote_run(
             dry_run=dry_run,
             already_registered=True,
         )
-    if dry_run or not decision.promote:
-        if dry_run:
-            decision = decision.with_note("dry run: nothing registered")
-        return PromotionResult(
-            decision=decision,
-            model=None,
-            baseline=baseline,
-            candidate_run=run,
-            model_path=path,
-            dry_run=dry_run,
-        )
-    request = _request(
-        settings, name=name, model_path=path, run=run, decision=decision, baseline=baseline
-    )
-    model = registry.register(request)
-    decision, superseded_by = _settle_champion(registry, settings, decision, model)
-    return PromotionResult(
+    return _register_if_promoted(
+        registry,
+        settings,
+        _request(
+            settings, name=name, model_path=path, run=run, decision=decision, baseline=baseline
+        ),
         decision=decision,
-        model=model,
         baseline=baseline,
-        candidate_run=run,
-        model_path=path,
-        superseded_by=superseded_by,
+        dry_run=dry_run,
     )
 
 
@@ -353,16 +339,6 @@ def _promote_local(
             "pass metrics=..., or force registration"
         )
         decision = attrs.evolve(decision, summary=reason, reasons=(reason, *decision.reasons))
-    if dry_run or not decision.promote:
-        if dry_run:
-            decision = decision.with_note("dry run: nothing registered")
-        return PromotionResult(
-            decision=decision,
-            model=None,
-            baseline=baseline,
-            model_path=str(model_path),
-            dry_run=dry_run,
-        )
     request = _request(
         settings,
         name=name,
@@ -371,14 +347,48 @@ def _promote_local(
         decision=decision,
         baseline=baseline,
     )
-    request = attrs.evolve(request, metrics=dict(metrics or {}))
+    return _register_if_promoted(
+        registry,
+        settings,
+        attrs.evolve(request, metrics=dict(metrics or {})),
+        decision=decision,
+        baseline=baseline,
+        dry_run=dry_run,
+        shown_path=str(model_path),
+    )
+
+
+def _register_if_promoted(
+    registry: ModelRegistry,
+    settings: Settings,
+    request: RegistrationRequest,
+    *,
+    decision: Decision,
+    baseline: ModelVersion | None,
+    dry_run: bool,
+    shown_path: str | None = None,
+) -> PromotionResult:
+    """Register `request` if `decision` promotes and this is no dry run; settle the champion."""
+    shown = request.model_path if shown_path is None else shown_path
+    if dry_run or not decision.promote:
+        if dry_run:
+            decision = decision.with_note("dry run: nothing registered")
+        return PromotionResult(
+            decision=decision,
+            model=None,
+            baseline=baseline,
+            candidate_run=request.run,
+            model_path=shown,
+            dry_run=dry_run,
+        )
     model = registry.register(request)
     decision, superseded_by = _settle_champion(registry, settings, decision, model)
     return PromotionResult(
         decision=decision,
         model=model,
         baseline=baseline,
-        model_path=str(model_path),
+        candidate_run=request.run,
+        model_path=shown,
         superseded_by=superseded_by,
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -178,3 +180,38 @@ def test_any_interleaving_of_concurrent_promotions_leaves_one_champion_the_best(
     candidates = [Holder(version=v.version, tags=v.tags) for v in versions.values()]
     assert holders[0].version == pick_champion(candidates, POLICY).version
     assert holders[0].version != champion.version
+
+
+def test_a_promotion_that_loses_a_race_says_it_was_superseded() -> None:
+    """A concurrent, better promotion keeps the tag: the loser's result and tags say so."""
+    backend = InMemoryBackend()
+    _add(backend, "seed", 0.80, 0.5)
+    _add(backend, "mine", 0.85, 0.4)
+    promote(experiment_name="train", run_id="seed", settings=SETTINGS, backend=backend)
+    registry = backend.registry
+    plain_register = registry.register
+
+    def register_then_lose_the_race(request: Any) -> Any:
+        mine = plain_register(request)
+        # Another pipeline promoted a better candidate against the same champion meanwhile.
+        registry.add_version(
+            "churn",
+            tags={
+                "champion": "true",
+                tags.GENERATION: "2",
+                tags.metric_tag("auc"): "0.9",
+                tags.metric_tag("loss"): "0.3",
+            },
+        )
+        return mine
+
+    registry.register = register_then_lose_the_race  # type: ignore[method-assign]
+    result = promote(experiment_name="train", run_id="mine", settings=SETTINGS, backend=backend)
+
+    assert result.model is not None
+    assert result.model.version == 2
+    assert result.superseded_by is not None
+    assert result.superseded_by.version == 3
+    assert "superseded by version 3" in " ".join(result.decision.notes)
+    assert registry.get("churn", 2).tags[tags.SUPERSEDED_BY] == "3"
+    assert [h.version for h in registry.find_tagged("churn", "champion", "true")] == [3]
