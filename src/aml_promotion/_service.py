@@ -17,6 +17,7 @@ from aml_promotion._domain.policy import BaselineKind, BaselineStrategy, Promoti
 from aml_promotion._settings import Settings, default_model_name, load_settings
 from aml_promotion.exceptions import (
     ModelFileError,
+    RunNotFoundError,
     RunStateError,
     SettingsError,
     SettingsProblem,
@@ -164,7 +165,17 @@ def _baseline_metrics(
 ) -> Mapping[str, object] | None:
     if baseline is None or baseline.run_id is None:
         return None
-    run = runs.get_run(experiment_name=None, run_id=baseline.run_id)
+    try:
+        run = runs.get_run(experiment_name=None, run_id=baseline.run_id)
+    except RunNotFoundError as exc:
+        if policy.force:
+            return {}  # forced: every rule records the baseline's metric as missing
+        # Fail closed: a baseline that cannot be read is never taken as "no baseline".
+        msg = (
+            f"the run {baseline.run_id!r} behind the baseline {baseline} was not found, so the "
+            f"candidate cannot be compared with it (force registration to register anyway): {exc}"
+        )
+        raise RunNotFoundError(msg, run_id=baseline.run_id) from exc
     return _metrics(runs, run, policy).values
 
 
@@ -184,7 +195,7 @@ def _find_baseline(
         recorded = existing.tags.get(tags.BASELINE_VERSION)
         if recorded == tags.NO_BASELINE:
             return None
-        if recorded is not None and recorded.isdigit():
+        if recorded is not None and recorded.isdecimal() and recorded.isascii():
             return registry.find_baseline(name, BaselineStrategy.version(int(recorded)))
     found = registry.find_baseline(name, strategy)
     if existing is not None and found is not None and found.version == existing.version:
@@ -284,6 +295,11 @@ def _promote_run(
             f"already registered from run {run.run_id} as version {existing.version}; "
             "nothing new registered"
         )
+        superseded_by = None
+        if not dry_run:
+            # Settling is idempotent: a re-run repairs a champion tag that an earlier run
+            # registered but failed to settle.
+            decision, superseded_by = _settle_champion(registry, settings, decision, existing)
         return PromotionResult(
             decision=decision,
             model=None if dry_run else existing,
@@ -292,6 +308,7 @@ def _promote_run(
             model_path=path,
             dry_run=dry_run,
             already_registered=True,
+            superseded_by=superseded_by,
         )
     return _register_if_promoted(
         registry,
@@ -413,7 +430,9 @@ def _settle_champion(
         return decision, None
     key, value = champion
     holders = registry.find_tagged(model.name, key, value)
-    winner = resolve_holders(registry, key, holders, model, settings.policy)
+    winner = resolve_holders(
+        registry, key=key, value=value, holders=holders, model=model, policy=settings.policy
+    )
     if winner.version == model.version:
         return decision, None
     note = f"superseded by version {winner.version}: a concurrent promotion ranked higher"
@@ -422,24 +441,35 @@ def _settle_champion(
 
 def resolve_holders(
     registry: ModelRegistry,
+    *,
     key: str,
+    value: str,
     holders: Sequence[ModelVersion],
     model: ModelVersion,
     policy: PromotionPolicy,
 ) -> ModelVersion:
-    """Keep the tag `key` on the best-ranked of `holders` (read after `model` was tagged).
+    """Keep the tag `key` (= `value`) on the best-ranked of `holders`, read after `model` got it.
+
+    Every process ranks a set of holders the same way (given the same policy), and the
+    best-ranked version ever tagged is never removed: concurrent promotions converge on it.
 
     Returns:
         The version that keeps the tag.
     """
     seen = list(holders)
-    if all(holder.version != model.version for holder in seen):
-        # A concurrent promotion already took the tag from this version.
-        seen.append(model)
+    if not seen:
+        # Nobody holds the tag: only possible when concurrent promotions ranked differently
+        # (different policies). Take it back rather than leave the model without a champion.
+        registry.set_tags(model, {key: value})
+        return model
+    # When `model` is not among the holders, a concurrent promotion already took the tag from
+    # it: it cannot win back, and only the real holders are ranked.
     best = pick_champion([Holder(version=h.version, tags=h.tags) for h in seen], policy)
     winner = next(h for h in seen if h.version == best.version)
     for holder in seen:
         if holder.version != winner.version:
             registry.remove_tags(holder, [key])
             registry.set_tags(holder, {tags.SUPERSEDED_BY: str(winner.version)})
+    if winner.version != model.version and all(h.version != model.version for h in seen):
+        registry.set_tags(model, {tags.SUPERSEDED_BY: str(winner.version)})
     return winner

@@ -12,6 +12,7 @@ from aml_promotion import Goal, MetricRule, PromotionPolicy, promote
 from aml_promotion._domain import tags
 from aml_promotion._domain.champion import Holder, pick_champion, rank
 from aml_promotion._service import resolve_holders
+from aml_promotion.exceptions import RegistryError
 from aml_promotion.testing import InMemoryBackend, InMemoryRegistry
 
 POLICY = PromotionPolicy(
@@ -174,7 +175,14 @@ def test_any_interleaving_of_concurrent_promotions_leaves_one_champion_the_best(
         elif step == 1:
             seen[process] = list(registry.find_tagged("m", "champion", "true"))
         else:
-            resolve_holders(registry, "champion", seen[process], versions[process], POLICY)
+            resolve_holders(
+                registry,
+                key="champion",
+                value="true",
+                holders=seen[process],
+                model=versions[process],
+                policy=POLICY,
+            )
     holders = registry.find_tagged("m", "champion", "true")
     assert len(holders) == 1
     candidates = [Holder(version=v.version, tags=v.tags) for v in versions.values()]
@@ -215,3 +223,31 @@ def test_a_promotion_that_loses_a_race_says_it_was_superseded() -> None:
     assert "superseded by version 3" in " ".join(result.decision.notes)
     assert registry.get("churn", 2).tags[tags.SUPERSEDED_BY] == "3"
     assert [h.version for h in registry.find_tagged("churn", "champion", "true")] == [3]
+
+
+def test_a_rerun_settles_a_champion_tag_an_earlier_run_failed_to_settle() -> None:
+    """Registered holding the tag, then the settle failed: re-running leaves one holder."""
+    backend = InMemoryBackend()
+    _add(backend, "r1", 0.80, 0.5)
+    _add(backend, "r2", 0.85, 0.4)
+    promote(experiment_name="train", run_id="r1", settings=SETTINGS, backend=backend)
+    backend.fail_next("remove_tags", RegistryError("the registry is down"))
+    with pytest.raises(RegistryError):
+        promote(experiment_name="train", run_id="r2", settings=SETTINGS, backend=backend)
+    assert len(backend.registry.find_tagged("churn", "champion", "true")) == 2
+
+    again = promote(experiment_name="train", run_id="r2", settings=SETTINGS, backend=backend)
+
+    assert again.already_registered
+    assert [h.version for h in backend.registry.find_tagged("churn", "champion", "true")] == [2]
+
+
+def test_when_nobody_holds_the_tag_the_promotion_takes_it_back() -> None:
+    """Concurrent settles that ranked differently (different policies) never leave no champion."""
+    registry = InMemoryRegistry()
+    mine = registry.add_version("m", tags={tags.GENERATION: "2"})
+    winner = resolve_holders(
+        registry, key="champion", value="true", holders=[], model=mine, policy=POLICY
+    )
+    assert winner.version == mine.version
+    assert [h.version for h in registry.find_tagged("m", "champion", "true")] == [1]

@@ -124,7 +124,18 @@ def test_baseline_strategies_parse(text: str, expected: BaselineStrategy) -> Non
 
 
 @pytest.mark.parametrize(
-    "text", ["", "newest", "version:0", "version:-1", "version:x", "tag:=v", "tag:novalue", "v:1"]
+    "text",
+    [
+        "",
+        "newest",
+        "version:0",
+        "version:-1",
+        "version:x",
+        "tag:=v",
+        "tag: =v",
+        "tag:novalue",
+        "v:1",
+    ],
 )
 def test_other_baseline_strategies_are_refused(text: str) -> None:
     """Anything else is a ValueError that shows the accepted forms."""

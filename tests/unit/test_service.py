@@ -454,9 +454,20 @@ def test_a_baseline_whose_run_is_gone_fails_closed(backend: InMemoryBackend) -> 
     """The baseline's run cannot be read: RunNotFoundError, never "no baseline"."""
     backend.registry.add_version(NAME, run_id="deleted-run")
     add_run(backend, "cand", {"auc": 0.9})
-    with pytest.raises(RunNotFoundError):
+    with pytest.raises(RunNotFoundError, match="behind the baseline churn:1") as caught:
         run_promote(backend)
+    assert caught.value.run_id == "deleted-run"
     assert "register" not in backend.operations()
+
+
+def test_forcing_registers_past_a_baseline_whose_run_is_gone(backend: InMemoryBackend) -> None:
+    """force_registration wins (DESIGN.md §3, step 1): the missing baseline metrics are recorded."""
+    backend.registry.add_version(NAME, run_id="deleted-run")
+    add_run(backend, "cand", {"auc": 0.9})
+    result = run_promote(backend, settings={**SETTINGS, "force_registration": True})
+    assert result.decision.verdict is Verdict.FORCE
+    assert result.model is not None
+    assert result.decision.comparisons[0].baseline is None
 
 
 @pytest.mark.parametrize(

@@ -243,7 +243,7 @@ class BaselineStrategy:
         stripped = text.strip()
         if stripped == "latest":
             return cls.latest()
-        if match := _TAG_STRATEGY.match(stripped):
+        if (match := _TAG_STRATEGY.match(stripped)) and match["key"].strip():
             return cls.tagged(match["key"].strip(), match["value"].strip())
         if match := _VERSION_STRATEGY.match(stripped):
             return cls.version(int(match["version"]))

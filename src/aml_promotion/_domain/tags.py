@@ -43,7 +43,7 @@ def number(value: float) -> str:
 def generation_of(tags: Mapping[str, str]) -> int:
     """Return a version's generation from its tags (0 when it has none)."""
     text = tags.get(GENERATION, "")
-    return int(text) if text.isdigit() else 0
+    return int(text) if text.isdecimal() and text.isascii() else 0
 
 
 def decision_tags(
