@@ -170,9 +170,8 @@ def test_the_promote_step_maps_inputs_to_arguments(
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout)
     assert seen["argv"] == [
-        "--backend", "mlflow", "--parameters-file", "registermodel.json",
-        "--experiment-name", "train", "--run-id", "run-1", "--tracking-uri", "sqlite:///m.db",
-        "--dry-run", "--no-fail-on-reject",
+        "--backend=mlflow", "--experiment-name=train", "--run-id=run-1",
+        "--tracking-uri=sqlite:///m.db", "--dry-run", "--no-fail-on-reject",
     ]  # fmt: skip
     assert seen["credentials"] == '{"clientSecret": "xyz"}'
     assert seen["leaked"] is None
@@ -186,8 +185,8 @@ def test_the_promote_step_passes_hostile_inputs_as_plain_text(
     done = run_promote_step(action, fake_cli, tmp_path, experiment_name=hostile, run_id=hostile)
     assert done.returncode == 0, done.stderr
     argv = json.loads(done.stdout)["argv"]
-    assert argv[argv.index("--experiment-name") + 1] == hostile
-    assert argv[argv.index("--run-id") + 1] == hostile
+    assert f"--experiment-name={hostile}" in argv
+    assert f"--run-id={hostile}" in argv
     assert not list(tmp_path.glob("pwned*"))
 
 
@@ -198,3 +197,15 @@ def test_the_promote_step_refuses_a_boolean_it_cannot_read(
     done = run_promote_step(action, fake_cli, tmp_path, dry_run="yes")
     assert done.returncode == 2
     assert "::error title=aml-promote%3A bad input::dry_run must be true or false" in done.stdout
+
+
+def test_the_default_settings_file_is_optional_and_a_named_one_is_passed(
+    action: dict[str, Any], fake_cli: Path, tmp_path: Path
+) -> None:
+    """The default name is left to the CLI's lookup (absent: all defaults); others are passed."""
+    default = run_promote_step(action, fake_cli, tmp_path, parameters_file="registermodel.json")
+    named = run_promote_step(action, fake_cli, tmp_path, parameters_file="-odd name.json")
+    assert default.returncode == 0, default.stderr
+    assert named.returncode == 0, named.stderr
+    assert not any(a.startswith("--parameters-file") for a in json.loads(default.stdout)["argv"])
+    assert "--parameters-file=-odd name.json" in json.loads(named.stdout)["argv"]
