@@ -191,6 +191,26 @@ class _HttpRetriesOff:
                     os.environ.pop(self.name, None)
                     self._owned = False
 
+    @contextlib.contextmanager
+    def forced(self) -> Iterator[None]:
+        """Switch them off even when the user set the variable, then put it back as it was.
+
+        For a registration: MLflow's HTTP session retries POSTs too, and a POST re-sent after
+        a lost answer registers the same run twice. Our own retry looks the version up first.
+        """
+        with self._lock:
+            saved = os.environ.get(self.name)
+            os.environ[self.name] = "0"
+        try:
+            yield
+        finally:
+            with self._lock:
+                if saved is None:
+                    if self._depth == 0:
+                        os.environ.pop(self.name, None)
+                else:
+                    os.environ[self.name] = saved
+
 
 _http_retries_off = _HttpRetriesOff()
 
@@ -786,16 +806,17 @@ class MlflowBackend:
                     )
                     if earlier is not None:
                         return attrs.evolve(earlier, experiment_name=experiment_name)
-                held = self._once(
-                    what,
-                    lambda: self._client.create_model_version(
-                        request.name,
-                        source=source,
-                        run_id=run_id,
-                        tags=tags,
-                        description=request.description,
-                    ),
-                )
+                with _http_retries_off.forced():
+                    held = self._once(
+                        what,
+                        lambda: self._client.create_model_version(
+                            request.name,
+                            source=source,
+                            run_id=run_id,
+                            tags=tags,
+                            description=request.description,
+                        ),
+                    )
                 return self._version(held, experiment_name)
         raise AssertionError("unreachable: retrying() yields until success or raises")
 

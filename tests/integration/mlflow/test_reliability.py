@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from attrs import evolve as attrs_evolve
 
 pytest.importorskip("mlflow", reason="the [mlflow] extra is not installed")
 
 from aml_promotion import RetryPolicy, promote
 from aml_promotion._domain.champion import Holder, pick_champion
+from aml_promotion.exceptions import RegistryError
 from faultproxy import FaultProxy
 from integration.mlflow.conftest import MlflowHarness, MlflowServer, free_port
 from race_worker import promote_one
@@ -312,3 +314,38 @@ def test_eight_processes_racing_on_a_postgres_backed_server_leave_one_champion_t
     harness = MlflowHarness(MlflowBackend(url, retry=FAST_RETRIES), MlflowClient(url), None)
     results, versions = _race(harness, url)
     _check_race(results, versions)
+
+
+@pytest.mark.mlflow_server
+@pytest.mark.parametrize(
+    ("attempts", "user_retries"),
+    [(1, None), (4, "3")],
+    ids=["no-retries", "user-set-mlflow-retries"],
+)
+def test_mlflow_never_resends_a_registration_on_its_own(
+    server_harness: MlflowHarness,
+    proxy: FaultProxy,
+    monkeypatch: pytest.MonkeyPatch,
+    attempts: int,
+    user_retries: str | None,
+) -> None:
+    """MLflow's HTTP session retries POSTs; for a registration it is off whatever the settings."""
+    from aml_promotion.adapters.mlflow import MlflowBackend  # noqa: PLC0415
+
+    if user_retries is not None:
+        monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", user_retries)
+        monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0")
+    exp = f"faults-resend-{attempts}"
+    run_id = server_harness.add_run(exp, {"auc": 0.8}, ["model.pkl"])
+    settings = {"model_name": f"churn-resend-{attempts}", "metrics_max": ["auc"]}
+    proxy.fail("POST", rf"{API}/model-versions/create$", status=503, commit=True)
+    backend = MlflowBackend(proxy.url, retry=attrs_evolve(FAST_RETRIES, attempts=attempts))
+
+    try:
+        promote(experiment_name=exp, run_id=run_id, settings=settings, backend=backend)
+    except RegistryError:
+        assert attempts == 1, "with retries of ours, the registration is found, not failed"
+
+    assert proxy.count("POST", rf"{API}/model-versions/create$") == 1
+    assert len(_versions_of(server_harness.client, settings["model_name"], run_id)) == 1
+    assert os.environ.get("MLFLOW_HTTP_REQUEST_MAX_RETRIES") == user_retries
