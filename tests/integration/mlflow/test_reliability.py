@@ -181,8 +181,14 @@ def _check_race(results: list[dict[str, Any]], versions: list[Any]) -> None:
     assert len(promoted) == len(registered)
     best = pick_champion(promoted, _policy())
     assert int(holders[0].version) == best.version, "the champion is the best promoted one"
-    losers = [r for r in results if r["version"] != best.version]
-    assert all(r["superseded_by"] in (None, best.version) for r in losers)
+    # A loser names the version that beat it when it settled: the final champion, or one that
+    # lost to it later in the same race. Every promoted version but the champion is tagged so.
+    for result in results:
+        if result["superseded_by"] is not None:
+            assert result["superseded_by"] in registered - {result["version"]}
+    for version in versions:
+        if int(version.version) in registered and int(version.version) != best.version:
+            assert version.tags.get("promotion.superseded_by"), version.version
 
 
 def _policy() -> Any:
