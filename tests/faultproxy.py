@@ -49,6 +49,7 @@ class Fault:
     retry_after: float | None = None
     drop: bool = False
     commit: bool = False
+    body: bytes = b'{"error_code": "TEMPORARILY_UNAVAILABLE", "message": "injected"}'
 
     def matches(self, method: str, path: str) -> bool:
         return self.times > 0 and method == self.method and bool(self.path.search(path))
@@ -86,12 +87,14 @@ class FaultProxy:
         retry_after: float | None = None,
         drop: bool = False,
         commit: bool = False,
+        body: bytes | None = None,
     ) -> None:
         """Break the next `times` matching requests (see the module's docstring)."""
+        fault = Fault(method, re.compile(path), times, status, retry_after, drop, commit)
+        if body is not None:
+            fault.body = body
         with self._lock:
-            self.faults.append(
-                Fault(method, re.compile(path), times, status, retry_after, drop, commit)
-            )
+            self.faults.append(fault)
 
     def clear(self) -> None:
         """Forget every rule and every recorded request."""
@@ -163,7 +166,7 @@ class FaultProxy:
                     headers = [("Content-Type", "application/json")]
                     if fault.retry_after is not None:
                         headers.append(("Retry-After", f"{fault.retry_after:g}"))
-                    payload = b'{"error_code": "TEMPORARILY_UNAVAILABLE", "message": "injected"}'
+                    payload = fault.body
                     proxy._record(self.command, path, fault.status)
                     self._reply(fault.status, headers, payload)
                     return

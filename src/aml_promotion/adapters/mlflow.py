@@ -94,6 +94,15 @@ _INVALID = "INVALID_PARAMETER_VALUE"
 # TEMPORARILY_UNAVAILABLE is also what MLflow's sqlite store says for "database is locked".
 _TRANSIENT_CODES = frozenset({"TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED"})
 _TRANSIENT_HTTP = frozenset({408, 429, 500, 502, 503, 504})
+# A write that collided with a concurrent one (two promotions tagging the same version at once:
+# the server's insert-or-update is not atomic on PostgreSQL). Done again, it is an update.
+_WRITE_CONFLICTS = (
+    "UniqueViolation",
+    "duplicate key value violates unique constraint",
+    "UNIQUE constraint failed",
+    "database is locked",
+    "deadlock detected",
+)
 _DATABASE_SCHEMES = frozenset({"sqlite", "postgresql", "mysql", "mssql"})
 # MLflow run ids: what MLflow itself accepts, so one can be put in a filter string safely.
 _RUN_ID = re.compile(r"^[A-Za-z0-9][\w\-]{0,255}$")
@@ -356,6 +365,10 @@ class MlflowBackend:
         if len(text) > _MESSAGE_LIMIT:
             text = text[:_MESSAGE_LIMIT] + "..."
         message = _redact(f"MLflow failed to {what}: {text}")
+        if any(
+            marker in str(link) for link in _exception_chain(error) for marker in _WRITE_CONFLICTS
+        ):
+            return TransientRegistryError(message)
         if code == _NOT_FOUND:
             return _NotFoundError(message)
         if code == _ALREADY_EXISTS:

@@ -355,3 +355,30 @@ def test_mlflow_never_resends_a_registration_on_its_own(
     assert proxy.count("POST", rf"{API}/model-versions/create$") == 1
     assert len(_versions_of(server_harness.client, settings["model_name"], run_id)) == 1
     assert os.environ.get("MLFLOW_HTTP_REQUEST_MAX_RETRIES") == user_retries
+
+
+@pytest.mark.mlflow_server
+def test_a_tag_write_that_collides_with_a_concurrent_one_is_retried(
+    server_harness: MlflowHarness, proxy: FaultProxy
+) -> None:
+    """Two promotions tagging one version at once: the server's insert collides; done again."""
+    from aml_promotion.adapters.mlflow import MlflowBackend  # noqa: PLC0415
+
+    exp = "faults-conflict"
+    first = server_harness.add_run(exp, {"auc": 0.80, "loss": 0.5}, ["model.pkl"])
+    better = server_harness.add_run(exp, {"auc": 0.85, "loss": 0.4}, ["model.pkl"])
+    settings = {**SETTINGS, "model_name": "churn-conflict"}
+    promote(experiment_name=exp, run_id=first, settings=settings, backend=server_harness.backend)
+    conflict = (
+        b'{"error_code": "BAD_REQUEST", "message": "(psycopg2.errors.UniqueViolation) '
+        b'duplicate key value violates unique constraint \\"model_version_tag_pk\\""}'
+    )
+    proxy.fail("POST", rf"{API}/model-versions/set-tag$", status=400, body=conflict)
+    flaky = MlflowBackend(proxy.url, retry=FAST_RETRIES)
+
+    result = promote(experiment_name=exp, run_id=better, settings=settings, backend=flaky)
+
+    assert result.model is not None
+    assert proxy.count("POST", rf"{API}/model-versions/set-tag$") >= 2
+    holders = _holders(server_harness.client, "churn-conflict")
+    assert [h.version for h in holders] == [str(result.model.version)]
