@@ -149,13 +149,8 @@ def emulator() -> Iterator[AzureMLEmulator]:
 @pytest.fixture(autouse=True)
 def fresh_emulator(emulator: AzureMLEmulator) -> Iterator[AzureMLEmulator]:
     """Each test starts with no faults and no recorded requests, and ends with no unknown ones."""
-    emulator.clear_faults()
-    emulator.clear_requests()
-    known = len(emulator.unhandled)
-    yield emulator
-    emulator.clear_faults()
-    unknown = emulator.unhandled[known:]
-    assert not unknown, f"the emulator did not understand: {[str(r) for r in unknown]}"
+    with emulator.checked():
+        yield emulator
 
 
 @pytest.fixture(autouse=True)

@@ -17,13 +17,14 @@ and kept in `unhandled`, so a test can assert that there were none.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -271,6 +272,17 @@ class AzureMLEmulator:
         """Forget the faults not yet used up."""
         with self._lock:
             self._faults.clear()
+
+    @contextlib.contextmanager
+    def checked(self) -> Iterator[AzureMLEmulator]:
+        """Run a test with no faults or recorded requests; fail on any request not understood."""
+        self.clear_faults()
+        self.clear_requests()
+        known = len(self.unhandled)
+        yield self
+        self.clear_faults()
+        unknown = self.unhandled[known:]
+        assert not unknown, f"the emulator did not understand: {[str(r) for r in unknown]}"
 
     def _add_fault(self, fault: Fault) -> Fault:
         with self._lock:
