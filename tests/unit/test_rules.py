@@ -651,21 +651,25 @@ def test_every_rule_gets_a_comparison_in_rule_order_passes_included() -> None:
 # --- Policies without rules, and policies that cannot be ------------------------------------
 
 
-def test_a_policy_without_rules_rejects_against_a_baseline_and_says_why() -> None:
-    """No rules: improvement cannot be shown, so REJECT, with advice."""
-    decision = decide({"auc": 0.9}, {"auc": 0.8}, PromotionPolicy())
-    assert decision.verdict is Verdict.REJECT
-    assert decision.comparisons == ()
-    assert "the policy has no metric rules" in decision.summary
-    assert "require_improvement" in decision.summary
-    assert "force" in decision.summary
-
-
-def test_a_policy_without_rules_promotes_when_improvement_is_not_required() -> None:
-    """No rules and require_improvement=False: PROMOTE."""
-    decision = decide({}, {}, PromotionPolicy(require_improvement=False))
+def test_a_policy_without_rules_promotes_against_a_baseline_without_comparing() -> None:
+    """No rules, no gate (the seed registered every model without metrics_max/metrics_min)."""
+    decision = decide({"auc": 0.8}, {"auc": 0.9}, PromotionPolicy())
     assert decision.verdict is Verdict.PROMOTE
-    assert decision.summary == "no metric rules, and improvement not required"
+    assert decision.comparisons == ()
+    assert decision.reasons == ()
+    assert decision.summary == "no metric rules: registered without comparison"
+
+
+def test_a_policy_without_rules_promotes_whatever_the_other_switches_say() -> None:
+    """require_improvement and on_missing_baseline have nothing to act on without rules."""
+    for policy_ in (
+        PromotionPolicy(require_improvement=False),
+        PromotionPolicy(on_missing_baseline=OnMissingBaseline.REJECT),
+    ):
+        for baseline in ({}, None):
+            decision = decide({}, baseline, policy_)
+            assert decision.verdict is Verdict.PROMOTE
+            assert decision.summary == "no metric rules: registered without comparison"
 
 
 def test_a_policy_without_rules_promotes_the_first_model_and_forced_ones() -> None:

@@ -331,6 +331,9 @@ def _compare(
     )
 
 
+NO_RULES_SUMMARY = "no metric rules: registered without comparison"
+
+
 def _unforced_verdict(
     comparisons: tuple[Comparison, ...], policy: PromotionPolicy, *, has_baseline: bool
 ) -> tuple[Verdict, str, tuple[str, ...]]:
@@ -352,6 +355,10 @@ def _unforced_verdict(
     ]  # fmt: skip
     # A rule failing two checks has one reason naming both: list it once.
     against = tuple(dict.fromkeys(unusable + out_of_range + missing_in_baseline + worse))
+    if not comparisons:
+        # The seed registered every model when metrics_max / metrics_min were absent, and most
+        # real settings files have none: no rules means no gate, whatever the baseline.
+        return Verdict.PROMOTE, NO_RULES_SUMMARY, ()
     if unusable or out_of_range:
         return Verdict.REJECT, against[0], against
     if not has_baseline:
@@ -366,12 +373,7 @@ def _unforced_verdict(
     if against:
         return Verdict.REJECT, against[0], against
     if policy.require_improvement and not any(c.improved for c in comparisons):
-        if not comparisons:
-            reason = (
-                "the policy has no metric rules, so no improvement can be shown: add metrics "
-                "(metrics_max / metrics_min), set require_improvement to false, or force"
-            )
-        elif all(c.change_check is CheckOutcome.SKIPPED for c in comparisons):
+        if all(c.change_check is CheckOutcome.SKIPPED for c in comparisons):
             reason = "no improvement: no metric could be compared with the baseline"
         else:
             reason = "no improvement: no metric is better than the baseline's"
@@ -383,9 +385,7 @@ def _unforced_verdict(
             "better on " + ", ".join(better) + ", and no metric worse than allowed",
             (),
         )
-    if comparisons:
-        return Verdict.PROMOTE, "no metric worse than allowed (improvement not required)", ()
-    return Verdict.PROMOTE, "no metric rules, and improvement not required", ()
+    return Verdict.PROMOTE, "no metric worse than allowed (improvement not required)", ()
 
 
 def decide(
