@@ -55,6 +55,15 @@ def _as_number(raw: object) -> tuple[float | None, str | None]:
     return value, None
 
 
+def is_usable_number(raw: object) -> bool:
+    """Whether `raw` is a usable metric value: a real, finite number (numpy's too), not a bool.
+
+    The one definition adapters share with `decide()`, so that what an adapter keeps (a local
+    model's metrics, a sweep's scores) is what the rules would accept.
+    """
+    return _as_number(raw)[0] is not None
+
+
 def _aggregate(values: Sequence[float], how: Aggregate) -> float:
     if how is Aggregate.FIRST:
         return values[0]

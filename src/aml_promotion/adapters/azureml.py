@@ -31,24 +31,22 @@ MLflow backend against the workspace's MLflow tracking URI.
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import functools
 import http
 import http.client
 import json
 import logging
-import math
 import os
 import re
 import sys
 import threading
-import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from aml_promotion._domain.metrics import is_usable_number
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
 from aml_promotion._retry import RetryPolicy, retrying
 from aml_promotion.adapters._azure_credentials import (
@@ -56,6 +54,9 @@ from aml_promotion.adapters._azure_credentials import (
     ServicePrincipalCredentials,
     parse_credentials,
 )
+from aml_promotion.adapters._errors import exception_chain, http_response, retry_after
+from aml_promotion.adapters._registration import register_once
+from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
 from aml_promotion.exceptions import (
     BackendNotInstalledError,
     CredentialsError,
@@ -217,42 +218,38 @@ class _SdkRetries:
     the dataset helpers' own loop (5). They compound: one 503 became 16 requests. Here each layer
     is given zero retries while the switch is on, so one failure is one request and our own
     `RetryPolicy` is the only one. The switch is process-wide (the SDK pages on worker threads,
-    which a thread-local switch would miss), so an SDK call that another thread makes at the same
-    moment runs without the SDK's retries too; outside adapter calls the SDK is unchanged.
+    which a thread-local switch would miss): see `SdkRetrySwitch`.
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._depth = 0
         self._installed = False
         self._saved_default: int | None = None
+        self._switch = SdkRetrySwitch(self._switch_off, self._restore)
 
     @property
     def active(self) -> bool:
         """Whether the SDK's retries are off right now."""
-        return self._depth > 0
+        return self._switch.active
 
-    @contextlib.contextmanager
-    def off(self) -> Iterator[None]:
+    def off(self) -> contextlib.AbstractContextManager[None]:
         """Within the block, the SDK does not retry."""
+        return self._switch.off()
+
+    def _switch_off(self) -> None:
         from azureml._restclient import clientbase  # noqa: PLC0415 - the SDK is lazy
 
-        with self._lock:
-            if not self._installed:
-                self._install()
-                self._installed = True
-            self._depth += 1
-            if self._depth == 1:
-                self._saved_default = clientbase.DEFAULT_RETRIES
-                # Read at call time by ClientBase._execute_func (model management, uploads).
-                clientbase.DEFAULT_RETRIES = 0
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._depth -= 1
-                if self._depth == 0 and self._saved_default is not None:
-                    clientbase.DEFAULT_RETRIES = self._saved_default
+        if not self._installed:
+            self._install()
+            self._installed = True
+        self._saved_default = clientbase.DEFAULT_RETRIES
+        # Read at call time by ClientBase._execute_func (model management, uploads).
+        clientbase.DEFAULT_RETRIES = 0
+
+    def _restore(self) -> None:
+        from azureml._restclient import clientbase  # noqa: PLC0415
+
+        if self._saved_default is not None:
+            clientbase.DEFAULT_RETRIES = self._saved_default
 
     def _install(self) -> None:
         try:
@@ -317,25 +314,6 @@ _TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504, 530})
 _STATUS_IN_TEXT = re.compile(r"Response Code: (\d{3})")
 
 
-def _causes(error: BaseException) -> Iterator[BaseException]:
-    """Yield `error` and everything chained to it (cause, context, the SDK's inner exception)."""
-    seen: set[int] = set()
-    pending = [error]
-    while pending:
-        current = pending.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        links = (
-            current.__cause__,
-            current.__context__,
-            getattr(current, "inner_exception", None),
-            getattr(current, "_inner_exception", None),
-        )
-        pending.extend(link for link in links if isinstance(link, BaseException))
-
-
 def _text(error: BaseException) -> str:
     try:
         return str(error)
@@ -343,42 +321,17 @@ def _text(error: BaseException) -> str:
         return ""
 
 
-def _response(error: BaseException) -> Any:
-    for cause in _causes(error):
-        response = getattr(cause, "response", None)
-        if isinstance(getattr(response, "status_code", None), int):
-            return response
-    return None
-
-
 def _http_status(error: BaseException) -> int | None:
-    response = _response(error)
+    response = http_response(error)
     if response is not None:
         return int(response.status_code)
-    for cause in _causes(error):
+    for cause in exception_chain(error):
         status = getattr(cause, "status_code", None)
         if isinstance(status, int):
             return status
         if match := _STATUS_IN_TEXT.search(str(getattr(cause, "message", "")) or _text(cause)):
             return int(match[1])
     return None
-
-
-def _retry_after(error: BaseException) -> float | None:
-    response = _response(error)
-    headers = getattr(response, "headers", None) or {}
-    value = headers.get("Retry-After") if hasattr(headers, "get") else None
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _is_connection_error(error: BaseException) -> bool:
@@ -392,10 +345,10 @@ def _is_connection_error(error: BaseException) -> bool:
         ConnectionError,
         TimeoutError,
     )
-    for cause in _causes(error):
+    for cause in exception_chain(error):
         if isinstance(cause, kinds):
             return True
-        if isinstance(cause, ClientRequestError) and _response(cause) is None:
+        if isinstance(cause, ClientRequestError) and http_response(cause) is None:
             return True
     return False
 
@@ -406,7 +359,7 @@ def _translate(error: Exception, what: str) -> RegistryError:
         reason = _reason(status)
         if status in _TRANSIENT_STATUS or status >= 500:  # noqa: PLR2004 - server errors
             return TransientRegistryError(
-                f"{what} failed: HTTP {status} {reason}", retry_after=_retry_after(error)
+                f"{what} failed: HTTP {status} {reason}", retry_after=retry_after(error)
             )
         hint = ""
         if status in (401, 403):
@@ -427,7 +380,7 @@ def _reason(status: int) -> str:
 def _is_not_found(error: BaseException) -> bool:
     if _http_status(error) == 404:  # noqa: PLR2004 - HTTP's "not found"
         return True
-    text = " ".join(_text(c) for c in _causes(error))
+    text = " ".join(_text(c) for c in exception_chain(error))
     return "ModelNotFound" in text or "Cannot find dataset" in text
 
 
@@ -713,7 +666,8 @@ class _Runs:
                 functools.partial(child.get_metrics, name=metric),
             )
             value = got.get(metric)
-            numbers = [v for v in (value if isinstance(value, list) else [value]) if _number(v)]
+            values = value if isinstance(value, list) else [value]
+            numbers = [float(v) for v in values if is_usable_number(v)]
             if numbers:
                 scored.append((pick(numbers), child))
         if not scored:
@@ -725,10 +679,6 @@ class _Runs:
                 candidates=[c.id for c in children],
             )
         return pick(scored, key=lambda pair: pair[0])[1]
-
-
-def _number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class _Registry:
@@ -812,28 +762,24 @@ class _Registry:
         run = self._backend._runs._handle(request.run)  # noqa: SLF001 - its sibling port
         run_id = request.run.run_id
         what = f"registering model {request.name!r} from run {run_id!r}"
-        for attempt in retrying(self._gateway.policy):
-            with attempt:
-                if attempt.number > 1:
-                    # Once: this loop retries it, with the registration.
-                    found = self._gateway.once(
-                        f"finding versions of model {request.name!r} from run {run_id!r}",
-                        functools.partial(self._models, name=request.name, run_id=run_id),
-                    )
-                    if found:
-                        logger.info(
-                            "model %s was registered by the failed attempt; not registering again",
-                            found[0],
-                        )
-                        return found[0]
-                model = self._gateway.once(
-                    what,
-                    lambda: run.register_model(
-                        model_name=request.name, model_path=request.model_path, **options
-                    ),
-                )
-                return _version(model)
-        raise AssertionError  # pragma: no cover - retrying() returns or raises
+
+        def find_earlier() -> ModelVersion | None:
+            found = self._gateway.once(
+                f"finding versions of model {request.name!r} from run {run_id!r}",
+                functools.partial(self._models, name=request.name, run_id=run_id),
+            )
+            return found[0] if found else None
+
+        def register() -> ModelVersion:
+            model = self._gateway.once(
+                what,
+                lambda: run.register_model(
+                    model_name=request.name, model_path=request.model_path, **options
+                ),
+            )
+            return _version(model)
+
+        return register_once(self._gateway.policy, register=register, find_earlier=find_earlier)
 
     def _register_local(
         self, request: RegistrationRequest, options: dict[str, Any]

@@ -26,18 +26,20 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import math
 import os
 import re
-import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
 
+from aml_promotion._domain.metrics import is_usable_number
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
 from aml_promotion._retry import LOGGER_NAME, RetryPolicy, retrying
+from aml_promotion.adapters._errors import exception_chain
+from aml_promotion.adapters._registration import register_once
+from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
 from aml_promotion.exceptions import (
     BackendNotInstalledError,
     RegistryError,
@@ -172,33 +174,29 @@ class _HttpRetriesOff:
     MLflow reads ``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` from the environment at every request and
     has no per-client setting, so this is the only switch there is. Left on, MLflow retries a
     refused connection for about four minutes (7 retries, backoff factor 2) under our own
-    retries. The variable is set only while at least one adapter call is running
-    (reference-counted across threads), and never when the user set it: their choice wins.
+    retries. The variable is set only while at least one adapter call is running (see
+    `SdkRetrySwitch`), and never when the user set it: their choice wins.
     """
 
     name = "MLFLOW_HTTP_REQUEST_MAX_RETRIES"
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._depth = 0
         self._owned = False
+        self._switch = SdkRetrySwitch(self._switch_off, self._restore)
 
-    @contextlib.contextmanager
-    def __call__(self) -> Iterator[None]:
-        with self._lock:
-            if self._depth == 0:
-                self._owned = self.name not in os.environ
-                if self._owned:
-                    os.environ[self.name] = "0"
-            self._depth += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._depth -= 1
-                if self._depth == 0 and self._owned:
-                    os.environ.pop(self.name, None)
-                    self._owned = False
+    def __call__(self) -> contextlib.AbstractContextManager[None]:
+        """Within the block, MLflow does not retry, unless the user set the variable."""
+        return self._switch.off()
+
+    def _switch_off(self) -> None:
+        self._owned = self.name not in os.environ
+        if self._owned:
+            os.environ[self.name] = "0"
+
+    def _restore(self) -> None:
+        if self._owned:
+            os.environ.pop(self.name, None)
+            self._owned = False
 
     @contextlib.contextmanager
     def forced(self) -> Iterator[None]:
@@ -207,15 +205,15 @@ class _HttpRetriesOff:
         For a registration: MLflow's HTTP session retries POSTs too, and a POST re-sent after
         a lost answer registers the same run twice. Our own retry looks the version up first.
         """
-        with self._lock:
+        with self._switch.lock:
             saved = os.environ.get(self.name)
             os.environ[self.name] = "0"
         try:
             yield
         finally:
-            with self._lock:
+            with self._switch.lock:
                 if saved is None:
-                    if self._depth == 0:
+                    if not self._switch.active:
                         os.environ.pop(self.name, None)
                 else:
                     os.environ[self.name] = saved
@@ -231,19 +229,6 @@ def _quote(value: str) -> str | None:
     if '"' not in value:
         return f'"{value}"'
     return None  # MLflow's filter grammar has no escape for a string holding both quotes
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _exception_chain(error: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
 
 
 class MlflowBackend:
@@ -366,7 +351,7 @@ class MlflowBackend:
             text = text[:_MESSAGE_LIMIT] + "..."
         message = _redact(f"MLflow failed to {what}: {text}")
         if any(
-            marker in str(link) for link in _exception_chain(error) for marker in _WRITE_CONFLICTS
+            marker in str(link) for link in exception_chain(error) for marker in _WRITE_CONFLICTS
         ):
             return TransientRegistryError(message)
         if code == _NOT_FOUND:
@@ -384,7 +369,7 @@ class MlflowBackend:
         import requests  # noqa: PLC0415
         from mlflow.exceptions import RestException  # noqa: PLC0415
 
-        for link in _exception_chain(error):
+        for link in exception_chain(error):
             # A refused or dropped connection, a timeout, or retryable statuses that urllib3
             # gave up on (MLflow wraps these in a plain MlflowException, the cause kept).
             if isinstance(
@@ -808,30 +793,33 @@ class MlflowBackend:
         tags = self._version_tags(request)
         source = f"runs:/{run_id}/{model_path}"
         what = f"register model {request.name!r} from {source}"
-        for attempt in retrying(self._retry):
-            with attempt:
-                if attempt.number > 1:
-                    # The failed attempt may have registered it before the answer was lost.
-                    earlier = self._first(
-                        what,
-                        f"{self._name_filter(request.name)} AND run_id = '{run_id}'",
-                        retry=False,  # this loop retries; no retries within a retry
-                    )
-                    if earlier is not None:
-                        return attrs.evolve(earlier, experiment_name=experiment_name)
-                with _http_retries_off.forced():
-                    held = self._once(
-                        what,
-                        lambda: self._client.create_model_version(
-                            request.name,
-                            source=source,
-                            run_id=run_id,
-                            tags=tags,
-                            description=request.description,
-                        ),
-                    )
-                return self._version(held, experiment_name)
-        raise AssertionError("unreachable: retrying() yields until success or raises")
+
+        def find_earlier() -> ModelVersion | None:
+            # The failed attempt may have registered it before the answer was lost.
+            earlier = self._first(
+                what,
+                f"{self._name_filter(request.name)} AND run_id = '{run_id}'",
+                retry=False,  # register_once retries; no retries within a retry
+            )
+            return (
+                None if earlier is None else attrs.evolve(earlier, experiment_name=experiment_name)
+            )
+
+        def register() -> ModelVersion:
+            with _http_retries_off.forced():
+                held = self._once(
+                    what,
+                    lambda: self._client.create_model_version(
+                        request.name,
+                        source=source,
+                        run_id=run_id,
+                        tags=tags,
+                        description=request.description,
+                    ),
+                )
+            return self._version(held, experiment_name)
+
+        return register_once(self._retry, register=register, find_earlier=find_earlier)
 
     def _ensure_registered_model(self, name: str) -> None:
         try:
@@ -897,7 +885,7 @@ class MlflowBackend:
             Metric(key=key, value=float(value), timestamp=timestamp, step=step)
             for key, raw in request.metrics.items()
             for step, value in enumerate(raw if isinstance(raw, list) else [raw])
-            if _is_number(value)
+            if is_usable_number(value)
         ]
         if metrics:
             self._call(

@@ -1,0 +1,166 @@
+"""The machinery every adapter shares: the SDK-retry switch, register-once, error chains."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from aml_promotion import RetryPolicy
+from aml_promotion.adapters._errors import exception_chain, http_response, retry_after
+from aml_promotion.adapters._registration import register_once
+from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
+from aml_promotion.exceptions import RegistryError, TransientRegistryError
+from aml_promotion.ports import ModelVersion
+
+
+def test_the_switch_turns_off_once_for_nested_and_concurrent_blocks_and_restores_once() -> None:
+    """Only the first block in switches off and only the last one out restores, across threads."""
+    events: list[str] = []
+    switch = SdkRetrySwitch(lambda: events.append("off"), lambda: events.append("on"))
+    inside = threading.Barrier(2)
+    leave = threading.Event()
+
+    def worker() -> None:
+        with switch.off():
+            inside.wait()
+            leave.wait()
+
+    thread = threading.Thread(target=worker)
+    with switch.off():
+        thread.start()
+        inside.wait()
+        with switch.off():
+            assert switch.active
+    assert switch.active  # the worker is still inside
+    leave.set()
+    thread.join()
+    assert not switch.active
+    assert events == ["off", "on"]
+
+
+def test_the_switch_restores_when_the_block_raises() -> None:
+    """An exception inside the block still puts the SDK's retries back."""
+    events: list[str] = []
+    switch = SdkRetrySwitch(lambda: events.append("off"), lambda: events.append("on"))
+    with pytest.raises(ValueError, match="boom"), switch.off():
+        raise ValueError("boom")
+    assert events == ["off", "on"]
+    assert not switch.active
+
+
+VERSION = ModelVersion(name="churn", version=3, id="churn:3", run_id="r1")
+
+
+def test_register_once_never_looks_up_before_the_first_attempt() -> None:
+    """A registration that succeeds at once makes no look-up."""
+    lookups: list[int] = []
+
+    def find() -> ModelVersion | None:
+        lookups.append(1)
+        return None
+
+    assert register_once(RetryPolicy(), register=lambda: VERSION, find_earlier=find) is VERSION
+    assert lookups == []
+
+
+def test_register_once_returns_what_a_lost_attempt_registered_instead_of_registering_again(
+    retry_waits: list[float],
+) -> None:
+    """After a transient failure the version is looked up by run first; found, it is returned."""
+    calls: list[str] = []
+
+    def register() -> ModelVersion:
+        calls.append("register")
+        raise TransientRegistryError("the answer was lost")
+
+    def find() -> ModelVersion | None:
+        calls.append("find")
+        return VERSION
+
+    assert register_once(RetryPolicy(), register=register, find_earlier=find) is VERSION
+    assert calls == ["register", "find"]
+    assert len(retry_waits) == 1
+
+
+def test_register_once_registers_again_when_the_failed_attempt_left_nothing(
+    retry_waits: list[float],
+) -> None:
+    """Nothing found after a failure: the registration is sent again."""
+    outcomes: list[ModelVersion | Exception] = [TransientRegistryError("503"), VERSION]
+
+    def register() -> ModelVersion:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    got = register_once(RetryPolicy(), register=register, find_earlier=lambda: None)
+    assert got is VERSION
+    assert outcomes == []
+    assert len(retry_waits) == 1
+
+
+def test_register_once_does_not_retry_a_permanent_failure() -> None:
+    """A non-transient error surfaces at once, with no look-up."""
+    lookups: list[int] = []
+
+    def register() -> ModelVersion:
+        raise RegistryError("HTTP 403 Forbidden")
+
+    def find() -> ModelVersion | None:
+        lookups.append(1)
+        return None
+
+    with pytest.raises(RegistryError, match="403"):
+        register_once(RetryPolicy(), register=register, find_earlier=find)
+    assert lookups == []
+
+
+class _Response:
+    def __init__(self, status: int, headers: dict[str, str]) -> None:
+        self.status_code = status
+        self.headers = headers
+
+
+class _SdkError(Exception):
+    def __init__(self, message: str, inner: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.inner_exception = inner
+
+
+def test_the_chain_follows_cause_context_and_inner_exceptions_once_each() -> None:
+    """Causes, contexts and an SDK's inner_exception are all followed; loops end."""
+    root = ConnectionError("refused")
+    inner = _SdkError("wrapped", inner=root)
+    try:
+        try:
+            raise inner
+        except _SdkError as exc:
+            raise RuntimeError("outer") from exc
+    except RuntimeError as outer:
+        chain = list(exception_chain(outer))
+    assert [type(e) for e in chain] == [RuntimeError, _SdkError, ConnectionError]
+    root.__context__ = inner  # a loop
+    assert len(list(exception_chain(inner))) == 2
+
+
+def test_retry_after_reads_seconds_from_the_first_response_in_the_chain() -> None:
+    """Retry-After in seconds is read from the response however deep it is wrapped."""
+    error = _SdkError("429")
+    error.response = _Response(429, {"Retry-After": "7"})  # type: ignore[attr-defined]
+    outer = _SdkError("outer", inner=error)
+    assert http_response(outer) is error.response  # type: ignore[attr-defined]
+    assert retry_after(outer) == 7.0
+
+
+def test_retry_after_reads_a_date_and_ignores_junk_or_absence() -> None:
+    """An HTTP date in the past waits 0 s; junk and a missing header are None."""
+    error = _SdkError("429")
+    error.response = _Response(429, {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})  # type: ignore[attr-defined]
+    assert retry_after(error) == 0.0
+    error.response = _Response(429, {"Retry-After": "soon"})  # type: ignore[attr-defined]
+    assert retry_after(error) is None
+    error.response = _Response(503, {})  # type: ignore[attr-defined]
+    assert retry_after(error) is None
+    assert retry_after(ValueError("no response")) is None
