@@ -15,6 +15,7 @@ from typing import Protocol
 import attrs
 
 from aml_promotion._domain.policy import BaselineStrategy
+from aml_promotion.exceptions import SettingsError, SettingsProblem
 
 __all__ = [
     "Backend",
@@ -26,6 +27,7 @@ __all__ = [
     "RunRecord",
     "RunStatus",
     "RunStore",
+    "unsupported_strategy",
 ]
 
 
@@ -271,3 +273,23 @@ class Backend(Protocol):
     def registry(self) -> ModelRegistry:
         """Where model versions are looked up and registered."""
         ...
+
+
+def unsupported_strategy(strategy: BaselineStrategy, registry: str) -> SettingsError:
+    """Return the error for a baseline strategy that `registry` has no notion of.
+
+    For implementations of `ModelRegistry.find_baseline`: an alias or a stage on a registry
+    without them is a settings problem, never "no baseline".
+    """
+    kind = strategy.kind.value
+    return SettingsError(
+        [
+            SettingsProblem(
+                path="$.baseline",
+                message=(
+                    f"{registry} has no model {kind}s, so {str(strategy)!r} cannot select a "
+                    "baseline: use 'latest', 'tag:KEY=VALUE' or 'version:N'"
+                ),
+            )
+        ]
+    )

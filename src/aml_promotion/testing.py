@@ -31,6 +31,7 @@ from aml_promotion.ports import (
     RegistrationRequest,
     RunRecord,
     RunStatus,
+    unsupported_strategy,
 )
 
 __all__ = [
@@ -248,6 +249,8 @@ class InMemoryRegistry:
     def find_baseline(self, name: str, strategy: BaselineStrategy) -> ModelVersion | None:
         """Return the version `strategy` picks, or None."""
         self._faults.call("find_baseline", name, str(strategy))
+        if strategy.kind in (BaselineKind.ALIAS, BaselineKind.STAGE):
+            raise unsupported_strategy(strategy, "the in-memory backend")
         versions = self._of(name)
         if strategy.kind is BaselineKind.VERSION:
             return next((v for v in versions if v.version == strategy.version_number), None)

@@ -116,6 +116,10 @@ def test_policy_to_dict_lists_every_setting() -> None:
         ("tag:k=a=b", BaselineStrategy.tagged("k", "a=b")),
         ("tag:approved=", BaselineStrategy.tagged("approved", "")),
         ("version:7", BaselineStrategy.version(7)),
+        ("alias:champion", BaselineStrategy.alias("champion")),
+        ("Alias: champion ", BaselineStrategy.alias("champion")),
+        ("stage:Production", BaselineStrategy.stage("Production")),
+        ("STAGE:Staging", BaselineStrategy.stage("Staging")),
     ],
 )
 def test_baseline_strategies_parse(text: str, expected: BaselineStrategy) -> None:
@@ -135,15 +139,19 @@ def test_baseline_strategies_parse(text: str, expected: BaselineStrategy) -> Non
         "tag: =v",
         "tag:novalue",
         "v:1",
+        "alias:",
+        "stage: ",
     ],
 )
 def test_other_baseline_strategies_are_refused(text: str) -> None:
     """Anything else is a ValueError that shows the accepted forms."""
-    with pytest.raises(ValueError, match="'latest', 'tag:KEY=VALUE' or 'version:N'"):
+    with pytest.raises(ValueError, match=r"'version:N' .* 'alias:NAME' or 'stage:NAME'"):
         BaselineStrategy.parse(text)
 
 
-@pytest.mark.parametrize("text", ["latest", "tag:stage=production", "version:12"])
+@pytest.mark.parametrize(
+    "text", ["latest", "tag:stage=production", "version:12", "alias:champion", "stage:Production"]
+)
 def test_a_baseline_strategy_prints_as_it_is_written(text: str) -> None:
     """str() of a strategy is the text it parses from."""
     assert str(BaselineStrategy.parse(text)) == text
@@ -155,6 +163,10 @@ def test_baseline_strategy_kinds() -> None:
     tagged = BaselineStrategy.tagged("k", "v")
     assert (tagged.kind, tagged.tag_key, tagged.tag_value) == (BaselineKind.TAG, "k", "v")
     assert BaselineStrategy.version(3).version_number == 3
+    alias = BaselineStrategy.alias("champion")
+    assert (alias.kind, alias.name, alias.tag_key) == (BaselineKind.ALIAS, "champion", None)
+    stage = BaselineStrategy.stage("Production")
+    assert (stage.kind, stage.name) == (BaselineKind.STAGE, "Production")
 
 
 def test_any_real_number_is_a_threshold_but_not_one_too_large_for_a_float() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aml_promotion import BaselineStrategy
-from aml_promotion.exceptions import RegistryError, RunNotFoundError
+from aml_promotion.exceptions import RegistryError, RunNotFoundError, SettingsError
 from aml_promotion.ports import ModelVersion, RegistrationRequest, RunStatus
 from aml_promotion.testing import InMemoryBackend, InMemoryRegistry, InMemoryRunStore
 
@@ -111,3 +111,12 @@ def test_fail_next_fails_the_named_operation_that_many_times() -> None:
             backend.registry.find_baseline("m", BaselineStrategy.latest())
     assert backend.registry.find_baseline("m", BaselineStrategy.latest()) is None
     assert backend.operations() == ["find_baseline"] * 3
+
+
+@pytest.mark.parametrize("strategy", ["alias:champion", "stage:Production"])
+def test_the_fake_registry_refuses_alias_and_stage_baselines(strategy: str) -> None:
+    """The in-memory registry has no aliases or stages: a SettingsError, never "no baseline"."""
+    registry = InMemoryBackend().registry
+    with pytest.raises(SettingsError, match="the in-memory backend has no model") as caught:
+        registry.find_baseline("m", BaselineStrategy.parse(strategy))
+    assert caught.value.problems[0].path == "$.baseline"

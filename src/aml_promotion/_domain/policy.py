@@ -200,23 +200,31 @@ class BaselineKind(enum.Enum):
     LATEST = "latest"
     TAG = "tag"
     VERSION = "version"
+    ALIAS = "alias"
+    STAGE = "stage"
 
 
 _TAG_STRATEGY = re.compile(r"^tag:(?P<key>[^=]+)=(?P<value>.*)$", re.DOTALL)
 _VERSION_STRATEGY = re.compile(r"^version:(?P<version>[1-9][0-9]*)$")
+_NAMED_STRATEGY = re.compile(r"^(?P<kind>alias|stage):(?P<name>.+)$", re.DOTALL | re.IGNORECASE)
 
 
 @attrs.frozen(kw_only=True)
 class BaselineStrategy:
-    """Which registered version is the baseline: the latest, the latest with a tag, or a number.
+    """Which registered version is the baseline.
 
-    Build one with :meth:`latest`, :meth:`tagged`, :meth:`version` or :meth:`parse`.
+    The latest, the latest with a tag, a number, the holder of a registered-model alias
+    (MLflow), or the latest version in a stage (MLflow 2 registries, read-only). Build one with
+    :meth:`latest`, :meth:`tagged`, :meth:`version`, :meth:`alias`, :meth:`stage` or
+    :meth:`parse`.
     """
 
     kind: BaselineKind = BaselineKind.LATEST
     tag_key: str | None = None
     tag_value: str | None = None
     version_number: int | None = None
+    name: str | None = None
+    """The alias (``ALIAS``) or the stage (``STAGE``)."""
 
     @classmethod
     def latest(cls) -> BaselineStrategy:
@@ -234,8 +242,18 @@ class BaselineStrategy:
         return cls(kind=BaselineKind.VERSION, version_number=number)
 
     @classmethod
+    def alias(cls, name: str) -> BaselineStrategy:
+        """Return the strategy "the version that holds the registered-model alias `name`"."""
+        return cls(kind=BaselineKind.ALIAS, name=name)
+
+    @classmethod
+    def stage(cls, name: str) -> BaselineStrategy:
+        """Return the strategy "the highest-numbered version in stage `name`" (MLflow 2)."""
+        return cls(kind=BaselineKind.STAGE, name=name)
+
+    @classmethod
     def parse(cls, text: str) -> BaselineStrategy:
-        """Parse ``latest``, ``tag:KEY=VALUE`` or ``version:N``.
+        """Parse ``latest``, ``tag:KEY=VALUE``, ``version:N``, ``alias:NAME`` or ``stage:NAME``.
 
         Raises:
             ValueError: `text` is none of these.
@@ -247,7 +265,13 @@ class BaselineStrategy:
             return cls.tagged(match["key"].strip(), match["value"].strip())
         if match := _VERSION_STRATEGY.match(stripped):
             return cls.version(int(match["version"]))
-        msg = f"expected 'latest', 'tag:KEY=VALUE' or 'version:N' (N ≥ 1), not {text!r}"
+        if (match := _NAMED_STRATEGY.match(stripped)) and match["name"].strip():
+            kind = BaselineKind(match["kind"].lower())
+            return cls(kind=kind, name=match["name"].strip())
+        msg = (
+            "expected 'latest', 'tag:KEY=VALUE', 'version:N' (N ≥ 1), 'alias:NAME' or "
+            f"'stage:NAME', not {text!r}"
+        )
         raise ValueError(msg)
 
     def __str__(self) -> str:
@@ -255,4 +279,6 @@ class BaselineStrategy:
             return f"tag:{self.tag_key}={self.tag_value}"
         if self.kind is BaselineKind.VERSION:
             return f"version:{self.version_number}"
+        if self.kind in (BaselineKind.ALIAS, BaselineKind.STAGE):
+            return f"{self.kind.value}:{self.name}"
         return "latest"

@@ -79,6 +79,7 @@ from aml_promotion.ports import (
     RunRecord,
     RunStatus,
     RunStore,
+    unsupported_strategy,
 )
 
 __all__ = [
@@ -703,7 +704,13 @@ class _Registry:
         return self._gateway.call(what, functools.partial(self._models, **filters))
 
     def find_baseline(self, name: str, strategy: BaselineStrategy) -> ModelVersion | None:
-        """Return the version `strategy` picks, or None; one request."""
+        """Return the version `strategy` picks, or None; one request.
+
+        Raises:
+            SettingsError: An alias or stage strategy: Azure ML (SDK v1) has neither.
+        """
+        if strategy.kind in (BaselineKind.ALIAS, BaselineKind.STAGE):
+            raise unsupported_strategy(strategy, "Azure ML (SDK v1)")
         if strategy.kind is BaselineKind.VERSION:
             number = strategy.version_number
             # Model(ws, name, version=0) would answer the latest version: never ask it that.

@@ -52,6 +52,7 @@ from aml_promotion.ports import (
     RegistrationRequest,
     RunRecord,
     RunStatus,
+    unsupported_strategy,
 )
 
 __all__ = ["DEFAULT_TRACKING_URI", "LOCAL_EXPERIMENT", "LOCAL_FOLDER", "MlflowBackend"]
@@ -663,6 +664,8 @@ class MlflowBackend:
         Raises:
             RegistryError: MLflow failed (never taken as "no baseline").
         """
+        if strategy.kind in (BaselineKind.ALIAS, BaselineKind.STAGE):
+            raise unsupported_strategy(strategy, "this MLflow backend")
         if strategy.kind is BaselineKind.VERSION:
             number = str(strategy.version_number)
             try:

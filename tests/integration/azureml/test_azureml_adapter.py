@@ -415,6 +415,18 @@ def test_a_tag_value_with_a_comma_or_an_equals_sign_still_selects_exactly(
     assert emulator.requests[-1].query["tags"] == "owner"
 
 
+@pytest.mark.parametrize("strategy", ["alias:champion", "stage:Production"])
+def test_an_alias_or_stage_baseline_is_a_settings_error_without_a_request(
+    backend: Any, emulator: AzureMLEmulator, unique: str, strategy: str
+) -> None:
+    """Azure ML (SDK v1) has no aliases or stages: never "no baseline", and nothing is asked."""
+    emulator.clear_requests()
+    with pytest.raises(SettingsError, match=r"Azure ML \(SDK v1\) has no model") as caught:
+        backend.registry.find_baseline(f"m-{unique}", BaselineStrategy.parse(strategy))
+    assert caught.value.problems[0].path == "$.baseline"
+    assert emulator.requests == []
+
+
 def test_tags_are_read_then_written_whole(
     backend: Any, emulator: AzureMLEmulator, unique: str
 ) -> None:
