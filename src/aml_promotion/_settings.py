@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NewType
 
 import attrs
 
+from aml_promotion._domain.choices import choice
 from aml_promotion._domain.policy import (
     Aggregate,
     BaselineStrategy,
@@ -43,8 +44,26 @@ def _names_tuple(value: Iterable[str]) -> tuple[str, ...]:
 
 
 def _check_model_name(_instance: object, _attribute: object, value: str | None) -> None:
-    if value is not None and not MODEL_NAME_PATTERN.match(value):
+    raw: object = value
+    if raw is not None and not isinstance(raw, str):
+        msg = f"model_name must be a string or None, not {type(raw).__name__} {raw!r}"
+        raise TypeError(msg)
+    if value is not None and not MODEL_NAME_PATTERN.fullmatch(value):
         raise ValueError(_model_name_problem(value))
+
+
+def _optional_framework(value: Framework | str | None) -> Framework | None:
+    return None if value is None else choice(Framework, "model_framework", value)
+
+
+def _baseline_strategy(value: BaselineStrategy | str) -> BaselineStrategy:
+    raw: object = value
+    if isinstance(raw, BaselineStrategy):
+        return raw
+    if isinstance(raw, str):
+        return BaselineStrategy.parse(raw)
+    msg = f"baseline must be a BaselineStrategy or a string such as 'latest', not {raw!r}"
+    raise TypeError(msg)
 
 
 def _model_name_problem(value: str) -> str:
@@ -52,7 +71,7 @@ def _model_name_problem(value: str) -> str:
         return "model_name is empty"
     if len(value) > 255:  # noqa: PLR2004 - Azure ML's limit
         return f"model_name is {len(value)} characters long; at most 255 are allowed"
-    bad = sorted({ch for ch in value if not re.match(r"[A-Za-z0-9._-]", ch)})
+    bad = sorted({ch for ch in value if not re.fullmatch(r"[A-Za-z0-9._-]", ch)})
     if bad:
         shown = " ".join(repr(ch) for ch in bad)
         return (
@@ -90,7 +109,7 @@ class Settings:
 
     model_name: str | None = attrs.field(default=None, validator=_check_model_name)
     model_file_name: str = DEFAULT_MODEL_FILE_NAME
-    model_framework: Framework | None = None
+    model_framework: Framework | None = attrs.field(default=None, converter=_optional_framework)
     model_framework_version: str | None = None
     model_tags: Mapping[str, str] = attrs.field(factory=dict)
     model_properties: Mapping[str, str] = attrs.field(factory=dict)
@@ -101,8 +120,12 @@ class Settings:
     pipeline_child_run_name: str = DEFAULT_PIPELINE_CHILD_RUN_NAME
     cpu_cores: float | None = None
     memory_gb: float | None = None
-    policy: PromotionPolicy = attrs.field(factory=PromotionPolicy)
-    baseline: BaselineStrategy = attrs.field(factory=BaselineStrategy.latest)
+    policy: PromotionPolicy = attrs.field(
+        factory=PromotionPolicy, validator=attrs.validators.instance_of(PromotionPolicy)
+    )
+    baseline: BaselineStrategy = attrs.field(
+        factory=BaselineStrategy.latest, converter=_baseline_strategy
+    )
     unknown_keys: tuple[str, ...] = ()
 
     def __attrs_post_init__(self) -> None:
@@ -159,7 +182,7 @@ def _name(value: Any, _type: object) -> str:
 
 def _model_name(value: Any, _type: object) -> str:
     text = _text(value, _type)
-    if not MODEL_NAME_PATTERN.match(text):
+    if not MODEL_NAME_PATTERN.fullmatch(text):
         raise _InvalidError(_model_name_problem(text))
     return text
 

@@ -43,13 +43,25 @@ def test_at_least_above_at_most_is_refused() -> None:
 
 
 def test_a_rule_needs_a_name_and_a_goal() -> None:
-    """An empty name or a goal that is not a Goal is refused."""
-    with pytest.raises(ValueError, match="name"):
+    """A blank name, or a goal / aggregate that is no choice of theirs, is refused by name."""
+    with pytest.raises(ValueError, match="name is blank"):
         MetricRule(name="", goal=Goal.MAXIMIZE)
-    with pytest.raises(TypeError, match="goal"):
-        MetricRule(name="auc", goal="maximize")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="aggregate"):
-        MetricRule(name="auc", goal=Goal.MAXIMIZE, aggregate="max")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="name is blank"):
+        MetricRule(name="  ", goal=Goal.MAXIMIZE)
+    with pytest.raises(ValueError, match="goal must be one of 'maximize', 'minimize', not 'max'"):
+        MetricRule(name="auc", goal="max")
+    with pytest.raises(TypeError, match="goal must be a Goal or one of"):
+        MetricRule(name="auc", goal=1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="aggregate must be one of 'last', 'first'"):
+        MetricRule(name="auc", goal=Goal.MAXIMIZE, aggregate="median")
+
+
+def test_a_rule_takes_its_choices_as_strings_in_any_case() -> None:
+    """goal="maximize" and aggregate="MAX" are the enums they name."""
+    rule = MetricRule(name="auc", goal=" Maximize", aggregate="MAX")
+    assert rule.goal is Goal.MAXIMIZE
+    assert rule.aggregate is Aggregate.MAX
+    assert rule == MetricRule(name="auc", goal=Goal.MAXIMIZE, aggregate=Aggregate.MAX)
 
 
 def test_the_effective_min_delta_defaults_to_no_worse() -> None:
@@ -101,6 +113,7 @@ def test_policy_to_dict_lists_every_setting() -> None:
                 "at_least": 0.5,
                 "at_most": None,
                 "aggregate": "last",
+                "dataset": None,
             }
         ],
     }
@@ -139,7 +152,9 @@ def test_baseline_strategies_parse(text: str, expected: BaselineStrategy) -> Non
 )
 def test_other_baseline_strategies_are_refused(text: str) -> None:
     """Anything else is a ValueError that shows the accepted forms."""
-    with pytest.raises(ValueError, match="'latest', 'tag:KEY=VALUE' or 'version:N'"):
+    with pytest.raises(
+        ValueError, match="'latest', 'tag:KEY=VALUE', 'alias:NAME', 'stage:NAME' or 'version:N'"
+    ):
         BaselineStrategy.parse(text)
 
 

@@ -380,7 +380,11 @@ BAD_VALUES: list[tuple[str, object, str]] = [
     ("require_improvement", "sometimes", "expected true or false, found a string"),
     ("on_missing_baseline", "skip", "on_missing_baseline must be one of promote, reject"),
     ("on_missing_baseline_metric", "promote", "on_missing_baseline_metric must be one of"),
-    ("baseline", "best", "expected 'latest', 'tag:KEY=VALUE' or 'version:N'"),
+    (
+        "baseline",
+        "best",
+        "expected 'latest', 'tag:KEY=VALUE', 'alias:NAME', 'stage:NAME' or 'version:N'",
+    ),
     ("baseline", 3, "expected a string, found a number"),
     ("cpu_cores", 10**400, "expected a finite number, found one too large"),
 ]

@@ -8,10 +8,12 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Collection, Mapping
+from typing import TypeVar
 
 import attrs
 
 from aml_promotion._domain import render
+from aml_promotion._domain.choices import choice, flag
 from aml_promotion._domain.metrics import Reading, missing, read_metric
 from aml_promotion._domain.policy import (
     Goal,
@@ -21,16 +23,28 @@ from aml_promotion._domain.policy import (
     PromotionPolicy,
 )
 
+_T = TypeVar("_T")
+
 REL_TOL = 1e-9
 ABS_TOL = 1e-12
 
 
-class Verdict(enum.Enum):
-    """The outcome of a decision: register (`PROMOTE`, `FORCE`) or not (`REJECT`)."""
+class Verdict(str, enum.Enum):
+    """The outcome of a decision: register (`PROMOTE`, `FORCE`) or not (`REJECT`).
+
+    A `str` enum: ``Verdict.PROMOTE == "promote"``, as a notebook or a JSON record compares it.
+    """
 
     PROMOTE = "promote"
     REJECT = "reject"
     FORCE = "force"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, format_spec: str) -> str:
+        # The same on every Python: 3.11 changed what format() gives for a mixed-in enum.
+        return format(self.value, format_spec)
 
 
 class CheckOutcome(enum.Enum):
@@ -42,6 +56,18 @@ class CheckOutcome(enum.Enum):
     """The baseline lacks the metric and the policy says to skip it."""
     NOT_APPLICABLE = "n/a"
     """Nothing to check: no threshold set, no baseline, or no usable candidate value."""
+
+
+def _value_check_outcome(value: CheckOutcome | str) -> CheckOutcome:
+    return choice(CheckOutcome, "value_check", value)
+
+
+def _change_check_outcome(value: CheckOutcome | str) -> CheckOutcome:
+    return choice(CheckOutcome, "change_check", value)
+
+
+def _verdict(value: Verdict | str) -> Verdict:
+    return choice(Verdict, "verdict", value)
 
 
 @attrs.frozen(kw_only=True)
@@ -62,15 +88,15 @@ class Comparison:
         reason: One line, for people: the metric, the values and the outcome.
     """
 
-    rule: MetricRule
+    rule: MetricRule = attrs.field(validator=attrs.validators.instance_of(MetricRule))
     candidate: float | None
     baseline: float | None
     delta: float | None
     relative_delta: float | None
-    value_check: CheckOutcome
-    change_check: CheckOutcome
-    improved: bool
-    passed: bool
+    value_check: CheckOutcome = attrs.field(converter=_value_check_outcome)
+    change_check: CheckOutcome = attrs.field(converter=_change_check_outcome)
+    improved: bool = attrs.field(validator=flag)
+    passed: bool = attrs.field(validator=flag)
     outcome: str
     reason: str
 
@@ -107,6 +133,66 @@ class Comparison:
             "reason": self.reason,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Comparison:
+        """Return the comparison that `to_dict()` gave `data`.
+
+        Raises:
+            ValueError: `data` is not what `to_dict()` returns.
+        """
+        rule = MetricRule(
+            name=_field(data, "metric", str),
+            goal=_field(data, "goal", str),
+            aggregate=_field(data, "aggregate", str),
+            min_delta=_number_field(data, "min_delta"),
+            min_relative_delta=_number_field(data, "min_relative_delta"),
+            at_least=_number_field(data, "at_least"),
+            at_most=_number_field(data, "at_most"),
+            dataset=_optional_field(data, "dataset", str),
+        )
+        return cls(
+            rule=rule,
+            candidate=_number_field(data, "candidate"),
+            baseline=_number_field(data, "baseline"),
+            delta=_number_field(data, "delta"),
+            relative_delta=_number_field(data, "relative_delta"),
+            value_check=_field(data, "value_check", str),
+            change_check=_field(data, "change_check", str),
+            improved=_field(data, "improved", bool),
+            passed=_field(data, "passed", bool),
+            outcome=_field(data, "outcome", str),
+            reason=_field(data, "reason", str),
+        )
+
+
+def _field(data: Mapping[str, object], key: str, kind: type[_T]) -> _T:
+    if key not in data:
+        msg = f"{key!r} is missing: expected a {kind.__name__}"
+        raise ValueError(msg)
+    value = data[key]
+    if not isinstance(value, kind):
+        msg = f"{key!r} must be a {kind.__name__}, not {type(value).__name__} {value!r}"
+        raise ValueError(msg)  # noqa: TRY004 - a record of the wrong shape is a bad value
+    return value
+
+
+def _optional_field(data: Mapping[str, object], key: str, kind: type[_T]) -> _T | None:
+    if data.get(key) is None:
+        return None
+    return _field(data, key, kind)
+
+
+def _number_field(data: Mapping[str, object], key: str) -> float | None:
+    value = data.get(key)
+    if value in ("inf", "-inf"):
+        return float(str(value))
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        msg = f"{key!r} must be a number, 'inf', '-inf' or null, not {value!r}"
+        raise ValueError(msg)  # noqa: TRY004 - a record of the wrong shape is a bad value
+    return float(value)
+
 
 def _json_number(value: float | None) -> float | str | None:
     if value is not None and math.isinf(value):
@@ -129,13 +215,13 @@ class Decision:
         notes: Facts learned around the decision (for example "superseded by version 7").
     """
 
-    verdict: Verdict
+    verdict: Verdict = attrs.field(converter=_verdict)
     comparisons: tuple[Comparison, ...]
     summary: str
     reasons: tuple[str, ...] = ()
     candidate: str | None = None
     baseline: str | None = None
-    policy: PromotionPolicy
+    policy: PromotionPolicy = attrs.field(validator=attrs.validators.instance_of(PromotionPolicy))
     notes: tuple[str, ...] = ()
 
     @property
@@ -174,6 +260,43 @@ class Decision:
             ensure_ascii=False,
         )
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Decision:
+        """Return the decision that `to_dict()` gave `data` (a JSON record read back).
+
+        Raises:
+            ValueError: `data` is not what `to_dict()` returns; the message names the key.
+        """
+        comparisons = _field(data, "comparisons", list)
+        return cls(
+            verdict=_field(data, "verdict", str),
+            comparisons=tuple(
+                Comparison.from_dict(_field({"comparison": item}, "comparison", dict))
+                for item in comparisons
+            ),
+            summary=_field(data, "summary", str),
+            reasons=tuple(_texts(data, "reasons")),
+            candidate=_optional_field(data, "candidate", str),
+            baseline=_optional_field(data, "baseline", str),
+            policy=PromotionPolicy.from_dict(_field(data, "policy", dict)),
+            notes=tuple(_texts(data, "notes")),
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Decision:
+        """Return the decision that `to_json()` gave `text`.
+
+        Raises:
+            ValueError: `text` is not JSON, or not what `to_json()` returns.
+        """
+        import json  # noqa: PLC0415 - see to_json()
+
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            msg = f"expected a JSON object, not {type(data).__name__}"
+            raise ValueError(msg)  # noqa: TRY004 - a document of the wrong shape is a bad value
+        return cls.from_dict(data)
+
     def to_markdown(self) -> str:
         """Return the decision as Markdown: a headline, the summary and a table of the rules."""
         return render.as_markdown(self)
@@ -183,6 +306,15 @@ class Decision:
 
     def __str__(self) -> str:
         return f"{self.verdict.name}: {self.summary}"
+
+
+def _texts(data: Mapping[str, object], key: str) -> list[str]:
+    items = _field(data, key, list)
+    for item in items:
+        if not isinstance(item, str):
+            msg = f"{key!r} must be a list of strings, not one holding {item!r}"
+            raise ValueError(msg)  # noqa: TRY004 - a record of the wrong shape is a bad value
+    return items
 
 
 def _isclose(a: float, b: float) -> bool:

@@ -6,10 +6,12 @@ import enum
 import math
 import numbers
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import attrs
 
+from aml_promotion._domain.choices import choice, flag, is_bool
 from aml_promotion.exceptions import SettingsError, SettingsProblem
 
 
@@ -49,8 +51,17 @@ def _optional_finite(
 ) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        msg = f"{attribute.name} must be a finite number or None, not {value!r}"
+    if is_bool(value):
+        msg = f"{attribute.name} must be a finite number or None, not the boolean {value!r}"
+        raise TypeError(msg)
+    if not isinstance(value, numbers.Real):
+        msg = f"{attribute.name} must be a finite number or None, not {type(value).__name__}"
+        raise TypeError(msg)
+    number: object = value  # the converter made every real number a float, when it could
+    if not isinstance(number, float) or not math.isfinite(number):
+        # A real number is still no float here only when it is too large for one (10**400).
+        shown = repr(number) if isinstance(number, float) else "a number too large for a float"
+        msg = f"{attribute.name} must be a finite number or None, not {shown}"
         raise ValueError(msg)
 
 
@@ -58,7 +69,7 @@ def _optional_float(value: float | None) -> float | None:
     # Only real numbers become floats: True or "0.1" must reach the validator as they are, not
     # as 1.0 and 0.1.
     raw: object = value  # the annotation is what type checkers see; callers may pass anything
-    if isinstance(raw, bool):
+    if is_bool(raw):
         return value
     if isinstance(raw, numbers.Real):
         try:
@@ -66,6 +77,44 @@ def _optional_float(value: float | None) -> float | None:
         except OverflowError:
             pass  # the validator says it is not a finite number
     return value
+
+
+def _goal(value: Goal | str) -> Goal:
+    return choice(Goal, "goal", value)
+
+
+def _aggregate(value: Aggregate | str) -> Aggregate:
+    return choice(Aggregate, "aggregate", value)
+
+
+def _on_missing_baseline(value: OnMissingBaseline | str) -> OnMissingBaseline:
+    return choice(OnMissingBaseline, "on_missing_baseline", value)
+
+
+def _on_missing_baseline_metric(value: OnMissingBaselineMetric | str) -> OnMissingBaselineMetric:
+    return choice(OnMissingBaselineMetric, "on_missing_baseline_metric", value)
+
+
+def _metric_name(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str):
+        msg = f"{attribute.name} must be a metric name (a string), not {type(value).__name__}"
+        raise TypeError(msg)
+    if not value.strip():
+        msg = f"{attribute.name} is blank: give the metric's name as the run logged it"
+        raise ValueError(msg)
+
+
+def _optional_dataset(
+    _instance: object, attribute: attrs.Attribute[str | None], value: object
+) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str):
+        msg = f"{attribute.name} must be a dataset name (a string) or None, not {value!r}"
+        raise TypeError(msg)
+    if not value.strip():
+        msg = f"{attribute.name} is blank: give the evaluation dataset's name, or None"
+        raise ValueError(msg)
 
 
 @attrs.frozen(kw_only=True)
@@ -81,10 +130,12 @@ class MetricRule:
         at_least: If set, the candidate's value must be at least this, baseline or not.
         at_most: If set, the candidate's value must be at most this, baseline or not.
         aggregate: Which value of a series stands for the run (default the last one).
+        dataset: If set, the metric's value logged for this evaluation dataset (MLflow 3
+            dataset-scoped metrics); None reads the value logged without a dataset.
     """
 
-    name: str = attrs.field(validator=attrs.validators.min_len(1))
-    goal: Goal = attrs.field(validator=attrs.validators.instance_of(Goal))
+    name: str = attrs.field(validator=_metric_name)
+    goal: Goal = attrs.field(converter=_goal)
     min_delta: float | None = attrs.field(
         default=None, converter=_optional_float, validator=_optional_finite
     )
@@ -97,9 +148,8 @@ class MetricRule:
     at_most: float | None = attrs.field(
         default=None, converter=_optional_float, validator=_optional_finite
     )
-    aggregate: Aggregate = attrs.field(
-        default=Aggregate.LAST, validator=attrs.validators.instance_of(Aggregate)
-    )
+    aggregate: Aggregate = attrs.field(default=Aggregate.LAST, converter=_aggregate)
+    dataset: str | None = attrs.field(default=None, validator=_optional_dataset)
 
     def __attrs_post_init__(self) -> None:
         if self.at_least is not None and self.at_most is not None and self.at_least > self.at_most:
@@ -116,7 +166,17 @@ class MetricRule:
 
 
 def _rules_tuple(rules: Iterable[MetricRule]) -> tuple[MetricRule, ...]:
-    return tuple(rules)
+    raw: object = rules
+    if isinstance(raw, (str, bytes, MetricRule)) or not isinstance(raw, Iterable):
+        msg = f"rules must be a list of MetricRule, not {type(raw).__name__}"
+        raise TypeError(msg)
+    converted = tuple(rules)
+    for index, rule in enumerate(converted):
+        item: object = rule
+        if not isinstance(item, MetricRule):
+            msg = f"rules[{index}] must be a MetricRule, not {type(item).__name__} {item!r}"
+            raise TypeError(msg)
+    return converted
 
 
 def _unique_metrics(
@@ -157,10 +217,16 @@ class PromotionPolicy:
     rules: tuple[MetricRule, ...] = attrs.field(
         default=(), converter=_rules_tuple, validator=_unique_metrics
     )
-    force: bool = False
-    require_improvement: bool = True
-    on_missing_baseline: OnMissingBaseline = OnMissingBaseline.PROMOTE
-    on_missing_baseline_metric: OnMissingBaselineMetric = OnMissingBaselineMetric.REJECT
+    force: bool = attrs.field(default=False, validator=flag)
+    require_improvement: bool = attrs.field(default=True, validator=flag)
+    on_missing_baseline: OnMissingBaseline = attrs.field(
+        default=OnMissingBaseline.PROMOTE,
+        converter=_on_missing_baseline,
+    )
+    on_missing_baseline_metric: OnMissingBaselineMetric = attrs.field(
+        default=OnMissingBaselineMetric.REJECT,
+        converter=_on_missing_baseline_metric,
+    )
 
     @property
     def metric_names(self) -> tuple[str, ...]:
@@ -188,10 +254,44 @@ class PromotionPolicy:
                     "at_least": rule.at_least,
                     "at_most": rule.at_most,
                     "aggregate": rule.aggregate.value,
+                    "dataset": rule.dataset,
                 }
                 for rule in self.rules
             ],
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PromotionPolicy:
+        """Return the policy that `to_dict()` gave `data`.
+
+        Raises:
+            ValueError: `data` is not what `to_dict()` returns; the message names the key.
+        """
+        rules = data.get("rules", [])
+        if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
+            msg = f"'rules' must be a list of objects, not {rules!r}"
+            raise ValueError(msg)
+        known = ("min_delta", "min_relative_delta", "at_least", "at_most", "dataset")
+        try:
+            return cls(
+                rules=tuple(
+                    MetricRule(
+                        name=rule.get("metric"),
+                        goal=rule.get("goal"),
+                        aggregate=rule.get("aggregate", Aggregate.LAST.value),
+                        **{key: rule.get(key) for key in known},
+                    )
+                    for rule in rules
+                ),
+                force=data.get("force", False),
+                require_improvement=data.get("require_improvement", True),
+                on_missing_baseline=data.get("on_missing_baseline", OnMissingBaseline.PROMOTE),
+                on_missing_baseline_metric=data.get(
+                    "on_missing_baseline_metric", OnMissingBaselineMetric.REJECT
+                ),
+            )
+        except TypeError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class BaselineKind(enum.Enum):
@@ -200,23 +300,82 @@ class BaselineKind(enum.Enum):
     LATEST = "latest"
     TAG = "tag"
     VERSION = "version"
+    ALIAS = "alias"
+    """An MLflow registered-model alias (``@champion``)."""
+    STAGE = "stage"
+    """An MLflow 2 stage (``Production``), read-only."""
 
 
-_TAG_STRATEGY = re.compile(r"^tag:(?P<key>[^=]+)=(?P<value>.*)$", re.DOTALL)
-_VERSION_STRATEGY = re.compile(r"^version:(?P<version>[1-9][0-9]*)$")
+# The kind is case-insensitive ("Latest", "Tag:stage=prod"), like the other choices; what
+# follows it (a tag, an alias) is kept as written.
+_TAG_STRATEGY = re.compile(r"tag:(?P<key>[^=]+)=(?P<value>.*)", re.DOTALL | re.IGNORECASE)
+_VERSION_STRATEGY = re.compile(r"version:(?P<version>[1-9][0-9]{0,17})", re.IGNORECASE)
+_NAMED_STRATEGY = re.compile(r"(?P<kind>alias|stage):(?P<name>.*)", re.DOTALL | re.IGNORECASE)
+
+
+def _optional_text(
+    _instance: object, attribute: attrs.Attribute[str | None], value: object
+) -> None:
+    if value is not None and not isinstance(value, str):
+        msg = f"{attribute.name} must be a string or None, not {type(value).__name__} {value!r}"
+        raise TypeError(msg)
+
+
+def _optional_version(
+    _instance: object, attribute: attrs.Attribute[int | None], value: object
+) -> None:
+    if value is None:
+        return
+    if is_bool(value) or not isinstance(value, int):
+        msg = f"{attribute.name} must be an int or None, not {type(value).__name__} {value!r}"
+        raise TypeError(msg)
+    if value < 1:
+        msg = f"{attribute.name} must be at least 1 (versions count from 1), not {value}"
+        raise ValueError(msg)
+
+
+def _kind(value: BaselineKind | str) -> BaselineKind:
+    return choice(BaselineKind, "kind", value)
+
+
+# What each kind needs set: the others must be None.
+_NEEDS = {
+    BaselineKind.LATEST: (),
+    BaselineKind.TAG: ("tag_key", "tag_value"),
+    BaselineKind.VERSION: ("version_number",),
+    BaselineKind.ALIAS: ("alias",),
+    BaselineKind.STAGE: ("stage",),
+}
 
 
 @attrs.frozen(kw_only=True)
 class BaselineStrategy:
-    """Which registered version is the baseline: the latest, the latest with a tag, or a number.
+    """Which registered version is the baseline: the latest, a tag's, an alias's, a stage's...
 
-    Build one with :meth:`latest`, :meth:`tagged`, :meth:`version` or :meth:`parse`.
+    Build one with :meth:`latest`, :meth:`tagged`, :meth:`version`, :meth:`aliased`,
+    :meth:`staged` or :meth:`parse`.
     """
 
-    kind: BaselineKind = BaselineKind.LATEST
-    tag_key: str | None = None
-    tag_value: str | None = None
-    version_number: int | None = None
+    kind: BaselineKind = attrs.field(default=BaselineKind.LATEST, converter=_kind)
+    tag_key: str | None = attrs.field(default=None, validator=_optional_text)
+    tag_value: str | None = attrs.field(default=None, validator=_optional_text)
+    version_number: int | None = attrs.field(default=None, validator=_optional_version)
+    alias: str | None = attrs.field(default=None, validator=_optional_text)
+    stage: str | None = attrs.field(default=None, validator=_optional_text)
+
+    def __attrs_post_init__(self) -> None:
+        needs = _NEEDS[self.kind]
+        for name in ("tag_key", "tag_value", "version_number", "alias", "stage"):
+            given = getattr(self, name) is not None
+            if given != (name in needs):
+                what = "needs" if not given else "takes no"
+                msg = f"a {self.kind.value!r} baseline strategy {what} {name}"
+                raise ValueError(msg)
+        for name in ("tag_key", "alias", "stage"):
+            value = getattr(self, name)
+            if value is not None and not value.strip():
+                msg = f"{name} of a {self.kind.value!r} baseline strategy is blank"
+                raise ValueError(msg)
 
     @classmethod
     def latest(cls) -> BaselineStrategy:
@@ -234,25 +393,70 @@ class BaselineStrategy:
         return cls(kind=BaselineKind.VERSION, version_number=number)
 
     @classmethod
+    def aliased(cls, alias: str) -> BaselineStrategy:
+        """Return the strategy "the version that holds the MLflow alias `alias`"."""
+        return cls(kind=BaselineKind.ALIAS, alias=alias)
+
+    @classmethod
+    def staged(cls, stage: str) -> BaselineStrategy:
+        """Return the strategy "the latest version in the MLflow 2 stage `stage`"."""
+        return cls(kind=BaselineKind.STAGE, stage=stage)
+
+    @classmethod
     def parse(cls, text: str) -> BaselineStrategy:
-        """Parse ``latest``, ``tag:KEY=VALUE`` or ``version:N``.
+        """Parse ``latest``, ``tag:KEY=VALUE``, ``alias:NAME``, ``stage:NAME`` or ``version:N``.
+
+        The kind is case-insensitive (``Latest``); the rest is kept as written.
 
         Raises:
+            TypeError: `text` is not a string.
             ValueError: `text` is none of these.
         """
+        raw: object = text
+        if not isinstance(raw, str):
+            msg = f"baseline must be a string such as 'latest', not {type(raw).__name__}"
+            raise TypeError(msg)
         stripped = text.strip()
-        if stripped == "latest":
+        if stripped.casefold() == "latest":
             return cls.latest()
-        if (match := _TAG_STRATEGY.match(stripped)) and match["key"].strip():
+        if (match := _TAG_STRATEGY.fullmatch(stripped)) and match["key"].strip():
             return cls.tagged(match["key"].strip(), match["value"].strip())
-        if match := _VERSION_STRATEGY.match(stripped):
+        if match := _VERSION_STRATEGY.fullmatch(stripped):
             return cls.version(int(match["version"]))
-        msg = f"expected 'latest', 'tag:KEY=VALUE' or 'version:N' (N ≥ 1), not {text!r}"
+        if (match := _NAMED_STRATEGY.fullmatch(stripped)) and match["name"].strip():
+            name = match["name"].strip()
+            if match["kind"].casefold() == "alias":
+                return cls.aliased(name.removeprefix("@"))
+            return cls.staged(name)
+        msg = (
+            "expected 'latest', 'tag:KEY=VALUE', 'alias:NAME', 'stage:NAME' or 'version:N' "
+            f"(N ≥ 1), not {text!r}"
+        )
         raise ValueError(msg)
+
+    def describe_missing(self, model: str) -> str:
+        """Return what was looked for and not found, for a decision's summary.
+
+        Args:
+            model: The model's name.
+        """
+        if self.kind is BaselineKind.TAG:
+            return f"no version of {model} holds the tag {self.tag_key}={self.tag_value}"
+        if self.kind is BaselineKind.ALIAS:
+            return f"no version of {model} holds the alias @{self.alias}"
+        if self.kind is BaselineKind.STAGE:
+            return f"no version of {model} is in the stage {self.stage}"
+        if self.kind is BaselineKind.VERSION:
+            return f"{model} has no version {self.version_number}"
+        return f"{model} has no registered version yet"
 
     def __str__(self) -> str:
         if self.kind is BaselineKind.TAG:
             return f"tag:{self.tag_key}={self.tag_value}"
         if self.kind is BaselineKind.VERSION:
             return f"version:{self.version_number}"
+        if self.kind is BaselineKind.ALIAS:
+            return f"alias:{self.alias}"
+        if self.kind is BaselineKind.STAGE:
+            return f"stage:{self.stage}"
         return "latest"
