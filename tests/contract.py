@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import pytest
 
 from aml_promotion import BaselineStrategy, decide, load_settings, promote
-from aml_promotion.exceptions import RunNotFoundError
+from aml_promotion.exceptions import BaselineNotFoundError, RunNotFoundError
 from aml_promotion.ports import Backend, RegistrationRequest, RunStatus
 
 
@@ -129,7 +129,8 @@ class BackendContract:
         second = registry.find_baseline(name, BaselineStrategy.version(2))
         assert second is not None
         assert second.run_id == ids[1]
-        assert registry.find_baseline(name, BaselineStrategy.version(9)) is None
+        with pytest.raises(BaselineNotFoundError, match="'version:9'"):
+            registry.find_baseline(name, BaselineStrategy.version(9))
 
     def test_registration_keeps_tags_and_is_found_by_run(
         self, harness: Harness, unique: str

@@ -16,6 +16,7 @@ from aml_promotion._domain.model_files import find_model_file
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy, PromotionPolicy
 from aml_promotion._settings import Settings, default_model_name, load_settings
 from aml_promotion.exceptions import (
+    BaselineNotFoundError,
     ModelFileError,
     RunNotFoundError,
     RunStateError,
@@ -179,6 +180,15 @@ def _baseline_metrics(
     return _metrics(runs, run, policy).values
 
 
+def _no_baseline(
+    name: str, strategy: BaselineStrategy, baseline: ModelVersion | None
+) -> str | None:
+    """Return what was looked for and not found, for the summary when there is no baseline."""
+    if baseline is None:
+        return strategy.describe_missing(name)
+    return f"version {baseline.version} has no linked run to read its metrics from"
+
+
 def _baseline_label(baseline: ModelVersion | None) -> str | None:
     if baseline is None:
         return None
@@ -196,7 +206,10 @@ def _find_baseline(
         if recorded == tags.NO_BASELINE:
             return None
         if recorded is not None and recorded.isdecimal() and recorded.isascii():
-            return registry.find_baseline(name, BaselineStrategy.version(int(recorded)))
+            try:
+                return registry.find_baseline(name, BaselineStrategy.version(int(recorded)))
+            except BaselineNotFoundError:
+                return None  # deleted since: nothing is registered on a re-run anyway
     found = registry.find_baseline(name, strategy)
     if existing is not None and found is not None and found.version == existing.version:
         return None
@@ -282,13 +295,15 @@ def _promote_run(
     path = find_model_file(runs.list_files(run), settings.model_file_name)
     existing = registry.find_by_run(name, run.run_id)
     baseline = _find_baseline(registry, name, settings.baseline, existing)
+    baseline_metrics = _baseline_metrics(runs, baseline, policy)
     decision = decide(
         candidate.values,
-        _baseline_metrics(runs, baseline, policy),
+        baseline_metrics,
         policy,
         candidate_label=_run_label(run),
         baseline_label=_baseline_label(baseline),
         candidate_metric_names=candidate.available,
+        no_baseline=_no_baseline(name, settings.baseline, baseline),
     )
     if existing is not None:
         decision = decision.with_note(
@@ -314,7 +329,13 @@ def _promote_run(
         registry,
         settings,
         _request(
-            settings, name=name, model_path=path, run=run, decision=decision, baseline=baseline
+            settings,
+            name=name,
+            model_path=path,
+            run=run,
+            decision=decision,
+            # The tag says "none" whenever the decision had no baseline to compare with.
+            baseline=None if baseline_metrics is None else baseline,
         ),
         decision=decision,
         baseline=baseline,
@@ -343,12 +364,14 @@ def _promote_local(
         )
     registry = backend.registry
     baseline = registry.find_baseline(name, settings.baseline)
+    baseline_metrics = _baseline_metrics(backend.runs, baseline, policy)
     decision = decide(
         metrics or {},
-        _baseline_metrics(backend.runs, baseline, policy),
+        baseline_metrics,
         policy,
         candidate_label=f"local model {model_path}",
         baseline_label=_baseline_label(baseline),
+        no_baseline=_no_baseline(name, settings.baseline, baseline),
     )
     if metrics is None and policy.rules and not policy.force:
         reason = (
@@ -362,7 +385,7 @@ def _promote_local(
         model_path=str(model_path.resolve()),
         run=None,
         decision=decision,
-        baseline=baseline,
+        baseline=None if baseline_metrics is None else baseline,
     )
     return _register_if_promoted(
         registry,

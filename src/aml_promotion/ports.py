@@ -213,7 +213,12 @@ class ModelRegistry(Protocol):
     def find_baseline(self, name: str, strategy: BaselineStrategy) -> ModelVersion | None:
         """Return the version `strategy` picks among the versions of `name`, or None.
 
+        None means no version is selected (no version yet, no holder of the tag or alias).
+
         Raises:
+            BaselineNotFoundError: The strategy pins a version (``version:N``) that does not
+                exist: an error, never "no baseline".
+            SettingsError: The registry has no notion of the strategy (an alias or a stage).
             RegistryError: The backend failed (never taken as "no baseline").
         """
         ...

@@ -5,6 +5,7 @@ Each test here names a call that once gave a silent wrong verdict or a confusing
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import attrs
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from aml_promotion import (
     Aggregate,
     BaselineStrategy,
+    Decision,
     Framework,
     Goal,
     MetricRule,
@@ -22,9 +24,12 @@ from aml_promotion import (
     OnMissingBaselineMetric,
     PromotionPolicy,
     Settings,
+    Verdict,
     decide,
+    load_settings,
 )
 from aml_promotion._domain.policy import BaselineKind
+from aml_promotion.exceptions import BaselineNotFoundError, SettingsError
 
 # --- item 1: public value types convert or refuse ------------------------------------------------
 
@@ -195,3 +200,133 @@ def test_a_policy_built_from_strings_decides_as_the_one_built_from_enums(  # noq
     )
     assert from_strings == from_enums
     assert decide(candidate, baseline, from_strings) == decide(candidate, baseline, from_enums)
+
+
+# --- item 2: a pinned baseline that does not exist is an error -----------------------------------
+
+
+def test_a_missing_pinned_baseline_is_a_settings_error_that_pickles() -> None:
+    """BaselineNotFoundError is a SettingsError (exit 2) that carries the model and strategy."""
+    import pickle  # noqa: PLC0415
+
+    error = BaselineNotFoundError(model_name="churn", strategy="version:7")
+    assert isinstance(error, SettingsError)
+    assert "the baseline 'version:7' of model 'churn' does not exist" in str(error)
+    again = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own object
+    assert (again.model_name, again.strategy, str(again)) == ("churn", "version:7", str(error))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("alias:champion", BaselineStrategy.aliased("champion")),
+        ("ALIAS:@champion", BaselineStrategy.aliased("champion")),
+        ("stage:Production", BaselineStrategy.staged("Production")),
+        ("Stage: Staging ", BaselineStrategy.staged("Staging")),
+        ("Latest", BaselineStrategy.latest()),
+        ("VERSION:3", BaselineStrategy.version(3)),
+    ],
+)
+def test_alias_and_stage_strategies_parse_and_print(text: str, expected: BaselineStrategy) -> None:
+    """alias:NAME and stage:NAME parse (kind in any case) and print back as written."""
+    parsed = BaselineStrategy.parse(text)
+    assert parsed == expected
+    assert BaselineStrategy.parse(str(parsed)) == parsed
+
+
+@pytest.mark.parametrize(
+    ("strategy", "said"),
+    [
+        (BaselineStrategy.latest(), "churn has no registered version yet"),
+        (BaselineStrategy.tagged("stage", "prod"), "no version of churn holds the tag stage=prod"),
+        (BaselineStrategy.aliased("champion"), "no version of churn holds the alias @champion"),
+        (BaselineStrategy.staged("Production"), "no version of churn is in the stage Production"),
+        (BaselineStrategy.version(7), "churn has no version 7"),
+    ],
+)
+def test_a_strategy_says_what_it_looked_for(strategy: BaselineStrategy, said: str) -> None:
+    """The decision's summary says what was looked for when nothing was found."""
+    assert strategy.describe_missing("churn") == said
+    policy = PromotionPolicy(rules=[MetricRule(name="auc", goal="maximize")])
+    decision = decide({"auc": 0.9}, None, policy, no_baseline=strategy.describe_missing("churn"))
+    assert decision.summary == (
+        f"no baseline to compare with ({said}), and on_missing_baseline is 'promote'"
+    )
+
+
+def test_alias_and_stage_settings_load() -> None:
+    """A settings file's "baseline": "alias:champion" is the alias strategy."""
+    assert load_settings({"baseline": "alias:champion"}).baseline.alias == "champion"
+    assert load_settings({"baseline": "stage:Production"}).baseline.kind is BaselineKind.STAGE
+    assert load_settings({"baseline": "Latest"}).baseline == BaselineStrategy.latest()
+
+
+# --- item 6: notebook ergonomics ---------------------------------------------------------------
+
+
+def test_decide_given_settings_points_at_settings_policy() -> None:
+    """decide(c, b, settings) is a TypeError that says to pass settings.policy."""
+    settings = load_settings({"metrics_max": ["auc"]})
+    with pytest.raises(TypeError, match=r"not Settings: pass settings.policy"):
+        decide({"auc": 0.9}, None, settings)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"takes a PromotionPolicy as policy, not dict$"):
+        decide({"auc": 0.9}, None, {"rules": []})  # type: ignore[arg-type]
+
+
+def test_a_verdict_is_a_string() -> None:
+    """Verdict.PROMOTE == "promote", and it prints and formats as its value on every Python."""
+    assert Verdict.PROMOTE == "promote"
+    assert str(Verdict.REJECT) == "reject"
+    assert f"{Verdict.FORCE:>6}" == " force"
+    assert Verdict("promote") is Verdict.PROMOTE
+
+
+def test_a_decision_round_trips_through_json() -> None:
+    """Decision.from_json(d.to_json()) == d, with ±inf, skipped checks and a forced policy."""
+    policy = PromotionPolicy(
+        rules=[
+            MetricRule(name="auc", goal="maximize", min_relative_delta=0.01, at_least=0.5),
+            MetricRule(name="loss", goal="minimize", aggregate="mean", dataset="test"),
+            MetricRule(name="f1", goal="maximize"),
+        ],
+        force=True,
+        on_missing_baseline_metric="skip",
+    )
+    decision = decide(
+        {"auc": 0.9, "loss": [0.2, 0.3], "f1": "bad"},
+        {"auc": 0.0, "f1": 0.4},
+        policy,
+        candidate_label="run 1",
+        baseline_label="churn:1",
+    ).with_note("a note")
+    assert Decision.from_json(decision.to_json()) == decision
+    assert Decision.from_dict(decision.to_dict()) == decision
+    assert Decision.from_json(decision.to_json(indent=2)).comparisons[0].relative_delta == math.inf
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.pop("verdict"), "'verdict' is missing"),
+        (lambda d: d.update(verdict="maybe"), "verdict must be one of"),
+        (lambda d: d.update(comparisons={}), "'comparisons' must be a list"),
+        (lambda d: d["comparisons"][0].update(delta="big"), "'delta' must be a number"),
+        (lambda d: d["comparisons"][0].update(improved="yes"), "'improved' must be a bool"),
+        (lambda d: d["policy"].update(force="false"), "force must be True or False"),
+        (lambda d: d["policy"].update(rules=["auc"]), "'rules' must be a list of objects"),
+        (lambda d: d.update(notes=[1]), "'notes' must be a list of strings"),
+    ],
+)
+def test_a_decision_record_of_the_wrong_shape_is_a_value_error(change: Any, message: str) -> None:
+    """from_dict names the key that is wrong, as a ValueError."""
+    policy = PromotionPolicy(rules=[MetricRule(name="auc", goal="maximize")])
+    data = decide({"auc": 0.9}, {"auc": 0.8}, policy).to_dict()
+    change(data)
+    with pytest.raises(ValueError, match=message):
+        Decision.from_dict(data)
+
+
+def test_from_json_refuses_a_document_that_is_no_object() -> None:
+    """A JSON list is not a decision."""
+    with pytest.raises(ValueError, match="expected a JSON object, not list"):
+        Decision.from_json("[]")

@@ -117,6 +117,7 @@ class Comparison:
             "metric": rule.name,
             "goal": rule.goal.value,
             "aggregate": rule.aggregate.value,
+            "dataset": rule.dataset,
             "candidate": self.candidate,
             "baseline": self.baseline,
             "delta": _json_number(self.delta),
@@ -467,7 +468,11 @@ NO_RULES_SUMMARY = "no metric rules: registered without comparison"
 
 
 def _unforced_verdict(
-    comparisons: tuple[Comparison, ...], policy: PromotionPolicy, *, has_baseline: bool
+    comparisons: tuple[Comparison, ...],
+    policy: PromotionPolicy,
+    *,
+    has_baseline: bool,
+    no_baseline: str | None = None,
 ) -> tuple[Verdict, str, tuple[str, ...]]:
     """Apply steps 2 to 8 of section 3: the verdict, its one-line reason, and every reason.
 
@@ -494,13 +499,11 @@ def _unforced_verdict(
     if unusable or out_of_range:
         return Verdict.REJECT, against[0], against
     if not has_baseline:
+        why = f" ({no_baseline})" if no_baseline else ""
+        choice = policy.on_missing_baseline.value
+        reason = f"no baseline to compare with{why}, and on_missing_baseline is {choice!r}"
         if policy.on_missing_baseline is OnMissingBaseline.PROMOTE:
-            return (
-                Verdict.PROMOTE,
-                "no baseline to compare with, and on_missing_baseline is 'promote'",
-                (),
-            )
-        reason = "no baseline to compare with, and on_missing_baseline is 'reject'"
+            return Verdict.PROMOTE, reason, ()
         return Verdict.REJECT, reason, (reason,)
     if against:
         return Verdict.REJECT, against[0], against
@@ -528,6 +531,7 @@ def decide(
     candidate_label: str | None = None,
     baseline_label: str | None = None,
     candidate_metric_names: Collection[str] | None = None,
+    no_baseline: str | None = None,
 ) -> Decision:
     """Decide whether the candidate is to be registered, by the rules of DESIGN.md section 3.
 
@@ -540,10 +544,22 @@ def decide(
         baseline_label: What the baseline is, for people.
         candidate_metric_names: Every metric the candidate logged, if known (used to suggest
             close matches for a missing metric); defaults to the keys of `candidate`.
+        no_baseline: When `baseline` is None, what was looked for and not found ("no version
+            of churn holds the alias @champion"), said in the summary.
 
     Returns:
         The decision; "not better" is a `Verdict.REJECT`, never an exception.
+
+    Raises:
+        TypeError: `policy` is not a `PromotionPolicy` (given `Settings`, pass
+            ``settings.policy``).
     """
+    raw: object = policy
+    if not isinstance(raw, PromotionPolicy):
+        has_policy = isinstance(getattr(raw, "policy", None), PromotionPolicy)
+        hint = ": pass settings.policy" if has_policy else ""
+        msg = f"decide() takes a PromotionPolicy as policy, not {type(raw).__name__}{hint}"
+        raise TypeError(msg)
     available = candidate.keys() if candidate_metric_names is None else candidate_metric_names
     comparisons = tuple(
         _compare(
@@ -558,7 +574,7 @@ def decide(
         for rule in policy.rules
     )
     verdict, summary, reasons = _unforced_verdict(
-        comparisons, policy, has_baseline=baseline is not None
+        comparisons, policy, has_baseline=baseline is not None, no_baseline=no_baseline
     )
     if baseline_label is None and baseline is not None:
         # Renderings say "no baseline" when the label is None: never of a baseline that exists.

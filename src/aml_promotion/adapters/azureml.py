@@ -58,6 +58,7 @@ from aml_promotion.adapters._azure_credentials import (
 )
 from aml_promotion.exceptions import (
     BackendNotInstalledError,
+    BaselineNotFoundError,
     CredentialsError,
     ModelFileError,
     PromotionError,
@@ -753,11 +754,26 @@ class _Registry:
         return self._gateway.call(what, functools.partial(self._models, **filters))
 
     def find_baseline(self, name: str, strategy: BaselineStrategy) -> ModelVersion | None:
-        """Return the version `strategy` picks, or None; one request."""
+        """Return the version `strategy` picks, or None; one request.
+
+        Raises:
+            BaselineNotFoundError: The strategy pins a version that does not exist.
+            SettingsError: The strategy is an MLflow alias or stage, which SDK v1 lacks.
+        """
         if strategy.kind is BaselineKind.VERSION:
             number = strategy.version_number
             # Model(ws, name, version=0) would answer the latest version: never ask it that.
-            return self._get(name, number) if number is not None and number >= 1 else None
+            found = self._get(name, number) if number is not None and number >= 1 else None
+            if found is None:
+                raise BaselineNotFoundError(model_name=name, strategy=str(strategy))
+            return found
+        if strategy.kind in {BaselineKind.ALIAS, BaselineKind.STAGE}:
+            what = "aliases" if strategy.kind is BaselineKind.ALIAS else "stages"
+            message = (
+                f"the baseline {str(strategy)!r} is an MLflow notion: the Azure ML (SDK v1) "
+                f"registry has no {what}; use 'latest', 'tag:KEY=VALUE' or 'version:N'"
+            )
+            raise SettingsError([SettingsProblem(path="$.baseline", message=message)])
         if strategy.kind is BaselineKind.TAG:
             tagged = self.find_tagged(name, strategy.tag_key or "", strategy.tag_value or "")
             return tagged[0] if tagged else None
