@@ -257,13 +257,18 @@ def promote(
         ModelFileError: The model file is not among the run's files, or several match.
         RegistryError: The backend failed; nothing is taken as "no baseline" on a failure.
     """
+    _check_arguments(backend=backend, metrics=metrics, dry_run=dry_run, model_path=model_path)
     resolved = _coerce_settings(settings)
     if model_path is not None:
         if run_id is not None or experiment_name is not None:
             msg = "give either model_path (local mode) or experiment_name/run_id, not both"
             raise UsageError(msg)
         return _promote_local(
-            resolved, backend, model_path=Path(model_path), metrics=metrics, dry_run=dry_run
+            resolved,
+            backend,
+            model_path=Path(model_path).expanduser(),
+            metrics=metrics,
+            dry_run=dry_run,
         )
     if metrics is not None:
         msg = "metrics= goes with model_path= (local mode); a run's metrics are read from the run"
@@ -271,6 +276,37 @@ def promote(
     return _promote_run(
         resolved, backend, experiment_name=experiment_name, run_id=run_id, dry_run=dry_run
     )
+
+
+def _check_arguments(
+    *, backend: object, metrics: object, dry_run: object, model_path: object
+) -> None:
+    """Refuse arguments of the wrong kind at once, saying what was expected.
+
+    Raises:
+        TypeError: `backend`, `metrics` or `dry_run` is the wrong kind of thing.
+        UsageError: `model_path` is empty (it would name the working directory).
+    """
+    if isinstance(backend, str) or not (hasattr(backend, "runs") and hasattr(backend, "registry")):
+        msg = (
+            "backend must be a backend object with .runs and .registry, such as "
+            "AzureMLBackend.from_config() from aml_promotion.adapters.azureml or "
+            "MlflowBackend(...) from aml_promotion.adapters.mlflow, "
+            f"not {type(backend).__name__} {backend!r}"
+        )
+        raise TypeError(msg)
+    if metrics is not None and not isinstance(metrics, Mapping):
+        msg = (
+            "metrics must be a mapping of metric name to value, such as {'auc': 0.91}, "
+            f"not {type(metrics).__name__}"
+        )
+        raise TypeError(msg)
+    if not isinstance(dry_run, bool):
+        msg = f"dry_run must be True or False, not {type(dry_run).__name__} {dry_run!r}"
+        raise TypeError(msg)
+    if isinstance(model_path, (str, os.PathLike)) and not os.fspath(model_path).strip():
+        msg = "model_path is empty: give the model file or folder to register"
+        raise UsageError(msg)
 
 
 def _promote_run(

@@ -6,6 +6,7 @@ Each test here names a call that once gave a silent wrong verdict or a confusing
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -27,9 +28,11 @@ from aml_promotion import (
     Verdict,
     decide,
     load_settings,
+    promote,
 )
 from aml_promotion._domain.policy import BaselineKind
-from aml_promotion.exceptions import BaselineNotFoundError, SettingsError
+from aml_promotion.exceptions import BaselineNotFoundError, SettingsError, UsageError
+from aml_promotion.testing import InMemoryBackend
 
 # --- item 1: public value types convert or refuse ------------------------------------------------
 
@@ -330,3 +333,43 @@ def test_from_json_refuses_a_document_that_is_no_object() -> None:
     """A JSON list is not a decision."""
     with pytest.raises(ValueError, match="expected a JSON object, not list"):
         Decision.from_json("[]")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"backend": "azureml"}, "backend must be a backend object with .runs and .registry"),
+        ({"model_path": "m.pkl", "metrics": [("auc", 0.9)]}, "metrics must be a mapping"),
+        ({"dry_run": "false"}, "dry_run must be True or False, not str 'false'"),
+        ({"dry_run": None}, "dry_run must be True or False"),
+    ],
+)
+def test_promote_refuses_arguments_of_the_wrong_kind(
+    backend: InMemoryBackend, arguments: dict[str, Any], message: str
+) -> None:
+    """backend="azureml", metrics=[...], dry_run="false": TypeErrors saying what is expected."""
+    call: dict[str, Any] = {"settings": {"model_name": "churn"}, "backend": backend, **arguments}
+    with pytest.raises(TypeError, match=message):
+        promote(**call)
+    assert backend.calls == []
+
+
+@pytest.mark.parametrize("path", ["", "  "])
+def test_an_empty_model_path_is_refused_not_the_working_directory(
+    backend: InMemoryBackend, path: str
+) -> None:
+    """model_path="" would name the working directory: a UsageError, nothing registered."""
+    with pytest.raises(UsageError, match="model_path is empty"):
+        promote(settings={"model_name": "churn"}, backend=backend, model_path=path)
+    assert backend.registry.requests == []
+
+
+def test_a_local_model_path_expands_the_home_folder(
+    backend: InMemoryBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """model_path="~/model.pkl" is the file in the home folder."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "model.pkl").write_bytes(b"model")
+    result = promote(settings={"model_name": "churn"}, backend=backend, model_path="~/model.pkl")
+    assert result.model is not None
+    assert backend.registry.requests[0].model_path == str(tmp_path / "model.pkl")

@@ -179,14 +179,36 @@ def _rules_tuple(rules: Iterable[MetricRule]) -> tuple[MetricRule, ...]:
     return converted
 
 
+# Characters a tag key keeps on every backend (MLflow allows these, Azure ML more); the others
+# become "_" in the tags that record a decision (promotion.metric.<name>).
+_TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-/ ]")
+
+
+def tag_safe(metric: str) -> str:
+    """Return the form of a metric's name used in tag keys (odd characters become ``_``)."""
+    return _TAG_UNSAFE.sub("_", metric)
+
+
 def _unique_metrics(
     _instance: object,
     _attribute: attrs.Attribute[tuple[MetricRule, ...]],
     rules: tuple[MetricRule, ...],
 ) -> None:
     seen: dict[str, MetricRule] = {}
+    tagged: dict[str, str] = {}
     problems = []
     for rule in rules:
+        other = tagged.setdefault(tag_safe(rule.name), rule.name)
+        if other != rule.name:
+            problems.append(
+                SettingsProblem(
+                    path="$.rules",
+                    message=(
+                        f"metrics {other!r} and {rule.name!r} would be recorded under the same "
+                        f"tag (promotion.metric.{tag_safe(rule.name)}): rename one"
+                    ),
+                )
+            )
         if rule.name in seen:
             first = seen[rule.name]
             what = (
