@@ -347,9 +347,12 @@ def _promote_run(
             "nothing new registered"
         )
         superseded_by = None
-        if not dry_run:
+        champion = _champion_tag(settings.baseline)
+        holds = champion is not None and existing.tags.get(champion[0]) == champion[1]
+        if not dry_run and holds:
             # Settling is idempotent: a re-run repairs a champion tag that an earlier run
-            # registered but failed to settle.
+            # registered but failed to settle. A version that no longer holds the tag lost it
+            # to a later promotion: its record (superseded_by) stays as that promotion wrote it.
             decision, superseded_by = _settle_champion(registry, settings, decision, existing)
         return PromotionResult(
             decision=decision,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NewType
 
 import attrs
 
-from aml_promotion._domain.choices import choice
+from aml_promotion._domain.choices import choice, is_bool
 from aml_promotion._domain.policy import (
     Aggregate,
     BaselineStrategy,
@@ -157,6 +157,8 @@ def _kind(value: object) -> str:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
+    if is_bool(value):
+        return "a numpy boolean (pass bool(value))"
     if isinstance(value, (int, float)):
         return "a number"
     if isinstance(value, str):
@@ -250,7 +252,7 @@ def _labels(value: Any, _type: object) -> dict[str, str]:
             raise _InvalidError(
                 f"the value of {key!r} must be a string, number or boolean, not {_kind(item)}"
             )
-        labels[str(key)] = str(item).lower() if isinstance(item, bool) else str(item)
+        labels[str(key)] = str(item).lower() if is_bool(item) else str(item)
     return labels
 
 

@@ -231,3 +231,14 @@ def test_a_rule_reads_its_dataset() -> None:
     assert rule.dataset == "test"
     with pytest.raises(SettingsError, match="blank"):
         load_settings({"metric_rules": {"auc": {"goal": "maximize", "dataset": " "}}})
+
+
+def test_a_numpy_bool_in_settings_gets_the_bool_message() -> None:
+    """force_registration=np.bool_(True) from a notebook: refused as a numpy boolean."""
+
+    class bool_:  # noqa: N801 - numpy's name, which is how its bools are recognized
+        def __bool__(self) -> bool:
+            return True
+
+    with pytest.raises(SettingsError, match=r"found a numpy boolean \(pass bool\(value\)\)"):
+        load_settings({"force_registration": bool_()})

@@ -43,7 +43,8 @@ def _rule_text(comparison: Comparison) -> str:
 
 
 def _result_text(comparison: Comparison) -> str:
-    if comparison.change_check.value == "skipped":
+    # A failed value check is a failure even when the change check was skipped.
+    if comparison.passed and comparison.change_check.value == "skipped":
         return "⏭️ " + comparison.outcome
     return ("✅ " if comparison.passed else "❌ ") + comparison.outcome
 
