@@ -68,10 +68,27 @@ class PromotionResult:
         """Whether this call registered a new version."""
         return self.model is not None and not self.already_registered
 
+    @property
+    def promoted(self) -> bool:
+        """Whether the candidate is in the registry now: registered by this call or before."""
+        return self.model is not None
+
+    def _repr_html_(self) -> str:
+        """Return the result as HTML, for notebooks: what was registered, then the decision."""
+        import html  # noqa: PLC0415 - only notebooks need it
+
+        if self.model is None:
+            what = "nothing registered" + (" (dry run)" if self.dry_run else "")
+        elif self.already_registered:
+            what = f"already registered as {self.model}"
+        else:
+            what = f"registered {self.model}"
+        return f"<div><p>{html.escape(what)}</p>{self.decision._repr_html_()}</div>"
+
     def to_dict(self) -> dict[str, object]:
         """Return the result as JSON-ready data."""
         return {
-            "promoted": self.model is not None,
+            "promoted": self.promoted,
             "registered": self.registered,
             "already_registered": self.already_registered,
             "dry_run": self.dry_run,

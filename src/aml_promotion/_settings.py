@@ -832,9 +832,25 @@ def load_settings(
         warnings.warn(
             f"unknown settings key(s) ignored{f' in {label}' if label else ''}: {names}",
             SettingsWarning,
-            stacklevel=2,
+            stacklevel=_caller_stacklevel(),
         )
     return _settings(parsed, unknown)
+
+
+def _caller_stacklevel() -> int:
+    """Return the stacklevel of the first frame outside this package, for `warnings.warn`.
+
+    A warning points at the user's line that called `load_settings` or `promote()` (whichever
+    way it came through the package), not at a line of ours.
+    """
+    import sys  # noqa: PLC0415 - already loaded; the import statement is only a lookup
+
+    package = __name__.rpartition(".")[0] + "."
+    frame = sys._getframe(1)  # noqa: SLF001 - the cheap way to walk the stack
+    level = 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(package):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level
 
 
 def _problem_order(data: Mapping[str, Any]) -> Any:

@@ -31,7 +31,12 @@ from aml_promotion import (
     promote,
 )
 from aml_promotion._domain.policy import BaselineKind
-from aml_promotion.exceptions import BaselineNotFoundError, SettingsError, UsageError
+from aml_promotion.exceptions import (
+    BaselineNotFoundError,
+    SettingsError,
+    SettingsWarning,
+    UsageError,
+)
 from aml_promotion.testing import InMemoryBackend
 
 # --- item 1: public value types convert or refuse ------------------------------------------------
@@ -373,3 +378,53 @@ def test_a_local_model_path_expands_the_home_folder(
     result = promote(settings={"model_name": "churn"}, backend=backend, model_path="~/model.pkl")
     assert result.model is not None
     assert backend.registry.requests[0].model_path == str(tmp_path / "model.pkl")
+
+
+def test_a_result_says_whether_the_candidate_was_promoted(backend: InMemoryBackend) -> None:
+    """result.promoted, and an HTML rendering for notebooks that says what was registered."""
+    backend.runs.add_run("r1", experiment_name="e", metrics={"auc": 0.9}, files=["model.pkl"])
+    backend.runs.add_run("r2", experiment_name="e", metrics={"auc": 0.8}, files=["model.pkl"])
+    settings = {"model_name": "churn", "metrics_max": ["auc"]}
+    first = promote(settings=settings, backend=backend, experiment_name="e", run_id="r1")
+    worse = promote(settings=settings, backend=backend, experiment_name="e", run_id="r2")
+    again = promote(settings=settings, backend=backend, experiment_name="e", run_id="r1")
+    assert (first.promoted, worse.promoted, again.promoted) == (True, False, True)
+    assert first.to_dict()["promoted"] is True
+    assert first._repr_html_().startswith("<div><p>registered churn:1</p><div>")
+    assert "nothing registered" in worse._repr_html_()
+    assert "❌ REJECT" in worse._repr_html_()
+    assert "already registered as churn:1" in again._repr_html_()
+
+
+def test_dir_of_the_package_lists_the_public_names_only() -> None:
+    """dir(aml_promotion) is __all__ and __version__, whatever was imported before."""
+    import aml_promotion  # noqa: PLC0415
+
+    _ = aml_promotion.promote  # a lazy import puts names in the module's globals
+    assert dir(aml_promotion) == sorted({*aml_promotion.__all__, "__version__"})
+
+
+def test_an_unknown_key_warning_points_at_the_callers_line(backend: InMemoryBackend) -> None:
+    """The SettingsWarning names this file, whether from load_settings() or from promote()."""
+    with pytest.warns(SettingsWarning) as caught:
+        load_settings({"model_name": "churn", "webservice_name": "svc"})
+    assert caught[0].filename == __file__
+    with pytest.warns(SettingsWarning) as caught:
+        promote(
+            settings={"model_name": "churn", "webservice_name": "svc"},
+            backend=backend,
+            model_path=__file__,
+            dry_run=True,
+        )
+    assert caught[0].filename == __file__
+
+
+def test_a_table_shows_enough_digits_to_tell_the_values_apart() -> None:
+    """0.91234564 vs 0.91234561 differ in the table, not both "0.912346"."""
+    policy = PromotionPolicy(rules=[MetricRule(name="auc", goal="maximize")])
+    decision = decide({"auc": 0.91234564}, {"auc": 0.91234561}, policy)
+    row = decision.to_markdown().splitlines()[-1]
+    assert "| 0.91234564 | 0.91234561 |" in row
+    assert "<td>0.91234564</td><td>0.91234561</td>" in decision._repr_html_()
+    same = decide({"auc": 0.5}, {"auc": 0.5}, policy).to_markdown().splitlines()[-1]
+    assert "| 0.5 | 0.5 |" in same
