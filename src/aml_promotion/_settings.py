@@ -848,8 +848,8 @@ def _caller_stacklevel() -> int:
     package = __name__.rpartition(".")[0] + "."
     frame = sys._getframe(1)  # noqa: SLF001 - the cheap way to walk the stack
     level = 1
-    while frame is not None and frame.f_globals.get("__name__", "").startswith(package):
-        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    while frame.f_globals.get("__name__", "").startswith(package) and frame.f_back is not None:
+        frame, level = frame.f_back, level + 1
     return level
 
 
