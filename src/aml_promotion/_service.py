@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from aml_promotion._domain import tags
-from aml_promotion._domain.champion import Holder, pick_champion
 from aml_promotion._domain.decision import Decision, decide
-from aml_promotion._domain.model_files import find_model_file
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy, PromotionPolicy
 from aml_promotion._settings import Settings, default_model_name, load_settings
 from aml_promotion.exceptions import (
@@ -34,6 +31,9 @@ from aml_promotion.ports import (
     RunStatus,
     RunStore,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @attrs.frozen(kw_only=True)
@@ -283,7 +283,7 @@ def promote(
         return _promote_local(
             resolved,
             backend,
-            model_path=Path(model_path).expanduser(),
+            model_path=_local_path(model_path),
             metrics=metrics,
             dry_run=dry_run,
         )
@@ -293,6 +293,13 @@ def promote(
     return _promote_run(
         resolved, backend, experiment_name=experiment_name, run_id=run_id, dry_run=dry_run
     )
+
+
+def _local_path(model_path: str | os.PathLike[str]) -> Path:
+    # pathlib (with urllib and ipaddress) is a tenth of the import's cost: only local mode pays.
+    from pathlib import Path  # noqa: PLC0415
+
+    return Path(model_path).expanduser()
 
 
 def _check_arguments(
@@ -345,6 +352,8 @@ def _promote_run(
     if run.status is not RunStatus.COMPLETED and not run.is_current and not policy.force:
         raise RunStateError(run_id=run.run_id, status=run.status_text)
     candidate = _metrics(runs, run, policy)
+    from aml_promotion._domain.model_files import find_model_file  # noqa: PLC0415 - import time
+
     path = find_model_file(runs.list_files(run), settings.model_file_name)
     existing = registry.find_by_run(name, run.run_id)
     baseline = _find_baseline(registry, name, settings.baseline, existing)
@@ -543,6 +552,8 @@ def resolve_holders(
         return model
     # When `model` is not among the holders, a concurrent promotion already took the tag from
     # it: it cannot win back, and only the real holders are ranked.
+    from aml_promotion._domain.champion import Holder, pick_champion  # noqa: PLC0415 - tags only
+
     best = pick_champion([Holder(version=h.version, tags=h.tags) for h in seen], policy)
     winner = next(h for h in seen if h.version == best.version)
     for holder in seen:

@@ -13,7 +13,6 @@ import os
 import re
 import warnings
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NewType
 
 import attrs
@@ -33,6 +32,8 @@ from aml_promotion.exceptions import SettingsError, SettingsProblem, SettingsWar
 from aml_promotion.ports import Framework
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import cattrs
 
 MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
@@ -278,7 +279,8 @@ def _strategy(value: Any, _type: object) -> BaselineStrategy:
         raise _InvalidError(str(exc)) from None
 
 
-@attrs.define(kw_only=True)
+# The file's shapes are only structured and read: no generated repr or eq (import time).
+@attrs.define(kw_only=True, repr=False, eq=False)
 class _RuleFile:
     goal: Goal | None = None
     min_delta: _Number | None = None
@@ -289,7 +291,7 @@ class _RuleFile:
     dataset: _Name | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, repr=False, eq=False)
 class _File:
     model_name: _ModelName | None = None
     model_file_name: _Name | None = None
@@ -810,6 +812,8 @@ def load_settings(
     if isinstance(source, Mapping):
         data, label = source, None
     elif isinstance(source, (str, os.PathLike)):
+        from pathlib import Path  # noqa: PLC0415 - only files need it; see _converter()
+
         path = Path(source).expanduser()
         (data, duplicates), label = _read_file(path), str(path)
     else:  # callers without type checking reach it

@@ -12,7 +12,6 @@ from typing import TypeVar
 
 import attrs
 
-from aml_promotion._domain import render
 from aml_promotion._domain.choices import choice, flag
 from aml_promotion._domain.metrics import Reading, missing, read_metric
 from aml_promotion._domain.policy import (
@@ -300,9 +299,13 @@ class Decision:
 
     def to_markdown(self) -> str:
         """Return the decision as Markdown: a headline, the summary and a table of the rules."""
+        from aml_promotion._domain import render  # noqa: PLC0415 - import time, see __init__
+
         return render.as_markdown(self)
 
     def _repr_html_(self) -> str:
+        from aml_promotion._domain import render  # noqa: PLC0415 - import time, see __init__
+
         return render.as_html(self)
 
     def __str__(self) -> str:
