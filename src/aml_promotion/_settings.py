@@ -279,8 +279,8 @@ def _strategy(value: Any, _type: object) -> BaselineStrategy:
         raise _InvalidError(str(exc)) from None
 
 
-# The file's shapes are only structured and read: no generated repr or eq (import time).
-@attrs.define(kw_only=True, repr=False, eq=False)
+# The file's shapes become attrs classes in _converter(), on first use: attrs compiles a class's
+# methods when it decorates it, a cost that only load_settings() needs to pay (import time).
 class _RuleFile:
     goal: Goal | None = None
     min_delta: _Number | None = None
@@ -291,7 +291,6 @@ class _RuleFile:
     dataset: _Name | None = None
 
 
-@attrs.define(kw_only=True, repr=False, eq=False)
 class _File:
     model_name: _ModelName | None = None
     model_file_name: _Name | None = None
@@ -316,8 +315,14 @@ class _File:
     baseline: BaselineStrategy | None = None
 
 
-KNOWN_KEYS: frozenset[str] = frozenset(attrs.fields_dict(_File))
-_RULE_KEYS: frozenset[str] = frozenset(attrs.fields_dict(_RuleFile))
+KNOWN_KEYS: frozenset[str] = frozenset(_File.__annotations__)
+_RULE_KEYS: frozenset[str] = frozenset(_RuleFile.__annotations__)
+
+
+def _define_shapes() -> None:
+    # In place (slots=False), so that every reference to the classes sees the attrs class.
+    for shape in (_RuleFile, _File):
+        attrs.define(kw_only=True, slots=False, repr=False, eq=False)(shape)
 _ALIASES = {"cpu": "cpu_cores", "memory": "memory_gb"}
 
 
@@ -326,6 +331,7 @@ def _converter() -> cattrs.Converter:
     """Return the one converter, built on first use: cattrs is not imported with the package."""
     import cattrs  # noqa: PLC0415 - keeps `import aml_promotion` fast
 
+    _define_shapes()
     converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
     for new_type, hook in (
         (_Text, _text),
@@ -354,7 +360,7 @@ def _converter() -> cattrs.Converter:
     def rule(value: Any, _type: object) -> _RuleFile:
         # Without this, cattrs would name the private class: "expected _RuleFile".
         if not isinstance(value, Mapping):
-            fields = ", ".join(attrs.fields_dict(_RuleFile))
+            fields = ", ".join(_RuleFile.__annotations__)
             raise _InvalidError(f"expected an object with any of {fields}; found {_kind(value)}")
         # Unknown keys are reported by _cross_checks, each at its own path ("did you mean").
         known = {key: item for key, item in value.items() if key in _RULE_KEYS}
