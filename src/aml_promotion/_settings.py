@@ -323,6 +323,8 @@ def _define_shapes() -> None:
     # In place (slots=False), so that every reference to the classes sees the attrs class.
     for shape in (_RuleFile, _File):
         attrs.define(kw_only=True, slots=False, repr=False, eq=False)(shape)
+
+
 _ALIASES = {"cpu": "cpu_cores", "memory": "memory_gb"}
 
 

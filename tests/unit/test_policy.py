@@ -177,3 +177,26 @@ def test_any_real_number_is_a_threshold_but_not_one_too_large_for_a_float() -> N
     assert MetricRule(name="a", goal=Goal.MAXIMIZE, min_delta=Fraction(1, 4)).min_delta == 0.25
     with pytest.raises(ValueError, match="min_delta must be a finite number"):
         MetricRule(name="a", goal=Goal.MAXIMIZE, min_delta=Fraction(10**400, 1))
+
+
+def test_a_rule_name_and_dataset_must_be_text() -> None:
+    """A name that is no string, and a dataset that is no string or is blank, are refused."""
+    with pytest.raises(TypeError, match="name must be a metric name"):
+        MetricRule(name=1, goal=Goal.MAXIMIZE)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="dataset must be a dataset name"):
+        MetricRule(name="auc", goal=Goal.MAXIMIZE, dataset=1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="dataset is blank"):
+        MetricRule(name="auc", goal=Goal.MAXIMIZE, dataset=" ")
+    assert MetricRule(name="auc", goal=Goal.MAXIMIZE, dataset="test").dataset == "test"
+
+
+def test_a_baseline_strategy_refuses_what_is_not_text() -> None:
+    """A tag key, alias or stage that is not a string, or is blank, and parse() of a non-string."""
+    with pytest.raises(TypeError, match="alias must be a string or None"):
+        BaselineStrategy.aliased(7)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="alias of the 'alias' baseline strategy is blank"):
+        BaselineStrategy.aliased(" ")
+    with pytest.raises(ValueError, match="stage of the 'stage' baseline strategy is blank"):
+        BaselineStrategy.staged("")
+    with pytest.raises(TypeError, match="baseline must be a string such as 'latest', not int"):
+        BaselineStrategy.parse(3)  # type: ignore[arg-type]

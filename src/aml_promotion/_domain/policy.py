@@ -391,12 +391,12 @@ class BaselineStrategy:
             given = getattr(self, name) is not None
             if given != (name in needs):
                 what = "needs" if not given else "takes no"
-                msg = f"a {self.kind.value!r} baseline strategy {what} {name}"
+                msg = f"the {self.kind.value!r} baseline strategy {what} {name}"
                 raise ValueError(msg)
         for name in ("tag_key", "alias", "stage"):
             value = getattr(self, name)
             if value is not None and not value.strip():
-                msg = f"{name} of a {self.kind.value!r} baseline strategy is blank"
+                msg = f"{name} of the {self.kind.value!r} baseline strategy is blank"
                 raise ValueError(msg)
 
     @classmethod
