@@ -24,6 +24,7 @@ from aml_promotion import (
     OnMissingBaseline,
     OnMissingBaselineMetric,
     PromotionPolicy,
+    RetryPolicy,
     Settings,
     Verdict,
     decide,
@@ -428,3 +429,12 @@ def test_a_table_shows_enough_digits_to_tell_the_values_apart() -> None:
     assert "<td>0.91234564</td><td>0.91234561</td>" in decision._repr_html_()
     same = decide({"auc": 0.5}, {"auc": 0.5}, policy).to_markdown().splitlines()[-1]
     assert "| 0.5 | 0.5 |" in same
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("attempts", True), ("attempts", "5"), ("timeout", None)]
+)
+def test_a_retry_policy_takes_numbers_only(field: str, value: object) -> None:
+    """RetryPolicy(attempts=True) is no 1 attempt, and "5" is refused naming the field."""
+    with pytest.raises(TypeError, match=f"{field} must be a number"):
+        RetryPolicy(**{field: value})
