@@ -5,6 +5,7 @@ Each test here names a call that once gave a silent wrong verdict or a confusing
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -438,3 +439,31 @@ def test_a_retry_policy_takes_numbers_only(field: str, value: object) -> None:
     """RetryPolicy(attempts=True) is no 1 attempt, and "5" is refused naming the field."""
     with pytest.raises(TypeError, match=f"{field} must be a number"):
         RetryPolicy(**{field: value})
+
+
+def test_the_command_line_exits_2_on_a_pinned_baseline_that_does_not_exist(
+    tmp_path: Path, backend: InMemoryBackend
+) -> None:
+    """aml-promote with "baseline": "version:7" and no version 7: exit 2, nothing registered."""
+    import io  # noqa: PLC0415
+
+    from aml_promotion._cli import ExitCode, run  # noqa: PLC0415
+
+    folder = tmp_path / ".cloud" / ".azure"
+    folder.mkdir(parents=True)
+    settings = {"model_name": "churn", "metrics_max": ["auc"], "baseline": "version:7"}
+    (folder / "registermodel.json").write_text(json.dumps(settings), encoding="utf-8")
+    backend.registry.add_version("churn")
+    run_id = backend.runs.add_run(metrics={"auc": 0.5}, files=["outputs/model.pkl"]).run_id
+    stderr = io.StringIO()
+    code = run(
+        ["--experiment-name", "default", "--run-id", run_id],
+        environ={},
+        stdout=io.StringIO(),
+        stderr=stderr,
+        cwd=tmp_path,
+        backend_factory=lambda _args: backend,
+    )
+    assert code == ExitCode.BAD_INPUT == 2
+    assert "the baseline 'version:7' of model 'churn' does not exist" in stderr.getvalue()
+    assert backend.registry.requests == []
