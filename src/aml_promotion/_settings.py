@@ -253,7 +253,10 @@ def _labels(value: Any, _type: object) -> dict[str, str]:
             raise _InvalidError(
                 f"the value of {key!r} must be a string, number or boolean, not {_kind(item)}"
             )
-        labels[str(key)] = str(item).lower() if is_bool(item) else str(item)
+        try:
+            labels[str(key)] = str(item).lower() if is_bool(item) else str(item)
+        except ValueError:  # an int past Python's 4300-digit limit for text
+            raise _InvalidError(f"the value of {key!r} is a number too long to use") from None
     return labels
 
 

@@ -242,3 +242,9 @@ def test_a_numpy_bool_in_settings_gets_the_bool_message() -> None:
 
     with pytest.raises(SettingsError, match=r"found a numpy boolean \(pass bool\(value\)\)"):
         load_settings({"force_registration": bool_()})
+
+
+def test_a_tag_value_too_long_to_write_is_a_settings_problem() -> None:
+    """A 5001-digit integer as a tag value (a mapping from Python) names the tag."""
+    with pytest.raises(SettingsError, match="the value of 'a' is a number too long to use"):
+        load_settings({"model_tags": {"a": 10**5000}})
