@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from aml_promotion._domain import tags
+from aml_promotion._domain.choices import flag
 from aml_promotion._domain.decision import Decision, decide
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy, PromotionPolicy
 from aml_promotion._settings import Settings, default_model_name, load_settings
@@ -59,8 +60,8 @@ class PromotionResult:
     baseline: ModelVersion | None
     candidate_run: RunRecord | None = None
     model_path: str | None = None
-    dry_run: bool = False
-    already_registered: bool = False
+    dry_run: bool = attrs.field(default=False, validator=flag)
+    already_registered: bool = attrs.field(default=False, validator=flag)
     superseded_by: ModelVersion | None = None
 
     @property

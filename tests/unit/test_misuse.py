@@ -25,6 +25,7 @@ from aml_promotion import (
     OnMissingBaseline,
     OnMissingBaselineMetric,
     PromotionPolicy,
+    PromotionResult,
     RetryPolicy,
     Settings,
     Verdict,
@@ -39,6 +40,7 @@ from aml_promotion.exceptions import (
     SettingsWarning,
     UsageError,
 )
+from aml_promotion.ports import RegistrationRequest, RunRecord, RunStatus
 from aml_promotion.testing import InMemoryBackend
 
 # --- item 1: public value types convert or refuse ------------------------------------------------
@@ -467,3 +469,21 @@ def test_the_command_line_exits_2_on_a_pinned_baseline_that_does_not_exist(
     assert code == ExitCode.BAD_INPUT == 2
     assert "the baseline 'version:7' of model 'churn' does not exist" in stderr.getvalue()
     assert backend.registry.requests == []
+
+
+def test_port_values_convert_their_choices_and_refuse_the_rest() -> None:
+    """RunRecord(status="completed"), RegistrationRequest(framework="ONNX"); flags are bools."""
+    assert RunRecord(run_id="r", status="completed").status is RunStatus.COMPLETED
+    assert RegistrationRequest(name="m", model_path="p", framework="ONNX").framework is (
+        Framework.ONNX
+    )
+    with pytest.raises(ValueError, match="status must be one of 'Completed', 'Running'"):
+        RunRecord(run_id="r", status="done")
+    with pytest.raises(TypeError, match="is_current must be True or False"):
+        RunRecord(run_id="r", is_current="yes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="framework must be one of 'scikitlearn'"):
+        RegistrationRequest(name="m", model_path="p", framework="sklearn")
+    policy = PromotionPolicy()
+    decision = decide({}, None, policy)
+    with pytest.raises(TypeError, match="dry_run must be True or False"):
+        PromotionResult(decision=decision, model=None, baseline=None, dry_run="false")  # type: ignore[arg-type]
