@@ -375,6 +375,23 @@ def test_a_rerun_compares_with_the_first_runs_baseline_not_with_itself(
     assert again.decision.verdict is Verdict.PROMOTE
 
 
+def test_a_rerun_whose_recorded_baseline_was_deleted_still_reports_the_registration(
+    backend: InMemoryBackend,
+) -> None:
+    """The version compared with first is gone: a re-run is no BaselineNotFoundError."""
+    add_run(backend, "first", {"auc": 0.5})
+    add_run(backend, "cand", {"auc": 0.6})
+    run_promote(backend, "first")
+    registered = run_promote(backend)
+    assert registered.model is not None
+    assert registered.model.tags["promotion.baseline_version"] == "1"
+    del backend.registry.versions[NAME][0]  # version 1, deleted by hand
+    again = run_promote(backend)
+    assert again.already_registered
+    assert again.baseline is None
+    assert again.model == registered.model
+
+
 def test_a_rerun_of_a_first_model_has_no_baseline(backend: InMemoryBackend) -> None:
     """A first registration recorded "no baseline"; its re-run has none either."""
     add_run(backend, "cand", {"auc": 0.9})
