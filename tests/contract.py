@@ -12,13 +12,14 @@ Each test uses fresh names (``unique``), so a harness may share one store betwee
 
 from __future__ import annotations
 
+import math
 import uuid
 from typing import Any, Protocol
 
 import pytest
 
-from aml_promotion import BaselineStrategy, promote
-from aml_promotion.exceptions import RunNotFoundError
+from aml_promotion import BaselineStrategy, decide, load_settings, promote
+from aml_promotion.exceptions import BaselineNotFoundError, RunNotFoundError
 from aml_promotion.ports import Backend, RegistrationRequest, RunStatus
 
 
@@ -128,7 +129,8 @@ class BackendContract:
         second = registry.find_baseline(name, BaselineStrategy.version(2))
         assert second is not None
         assert second.run_id == ids[1]
-        assert registry.find_baseline(name, BaselineStrategy.version(9)) is None
+        with pytest.raises(BaselineNotFoundError, match="'version:9'"):
+            registry.find_baseline(name, BaselineStrategy.version(9))
 
     def test_registration_keeps_tags_and_is_found_by_run(
         self, harness: Harness, unique: str
@@ -226,3 +228,38 @@ class BackendContract:
         assert first is not None
         assert first.tags.get("promotion.superseded_by") == "2"
         assert "champion" not in first.tags
+
+    @pytest.mark.parametrize(
+        ("series", "aggregate", "promoted"),
+        [
+            ([math.nan, 0.95], "last", True),
+            ([0.95, math.nan], "last", False),
+            ([0.95, math.nan], "first", True),
+            ([math.nan, 0.95], "max", False),
+        ],
+    )
+    def test_the_same_logged_series_gets_the_same_verdict_on_every_backend(
+        self, harness: Harness, unique: str, series: list[float], aggregate: str, promoted: bool
+    ) -> None:
+        """last/first read one element of a series (a NaN elsewhere does not count); max needs all.
+
+        Whether a backend fetches only the last value or the whole series, the verdict on the
+        same logged data is the one `decide()` gives (DESIGN §3, reading a metric value).
+        """
+        settings = {
+            "model_name": f"m-{unique}",
+            "metrics_max": ["auc"],
+            "metric_rules": {"auc": {"aggregate": aggregate}},
+        }
+        exp = f"exp-{unique}"
+        first = harness.add_run(exp, {"auc": 0.9}, ["model.pkl"])
+        candidate = harness.add_run(exp, {"auc": series}, ["model.pkl"])
+        backend = harness.backend
+        promote(experiment_name=exp, run_id=first, settings=settings, backend=backend)
+        result = promote(experiment_name=exp, run_id=candidate, settings=settings, backend=backend)
+        assert result.decision.promote is promoted
+        assert decide({"auc": series}, {"auc": 0.9}, load_settings(settings).policy).promote is (
+            promoted
+        )
+        if not promoted:
+            assert "NaN" in result.decision.summary

@@ -103,4 +103,5 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__, "__version__"})
+    # The public names only: not the lazy-import machinery, nor the modules imported so far.
+    return sorted({*__all__, "__version__"})

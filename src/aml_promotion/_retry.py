@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -30,6 +30,14 @@ __all__ = ["Attempt", "RetryPolicy", "retrying", "testing_mode"]
 LOGGER_NAME = "aml_promotion"
 
 
+def _a_number(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    # Checked before the bound: "5" would fail the comparison with a TypeError naming no field,
+    # and True would pass as 1.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        msg = f"{attribute.name} must be a number, not {type(value).__name__} {value!r}"
+        raise TypeError(msg)
+
+
 @attrs.frozen(kw_only=True)
 class RetryPolicy:
     """How transient failures are retried.
@@ -42,11 +50,11 @@ class RetryPolicy:
         jitter: Up to this many seconds added at random to each wait.
     """
 
-    attempts: int = attrs.field(default=5, validator=attrs.validators.ge(1))
-    timeout: float = attrs.field(default=60.0, validator=attrs.validators.gt(0))
-    wait_initial: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
-    wait_max: float = attrs.field(default=10.0, validator=attrs.validators.ge(0))
-    jitter: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
+    attempts: int = attrs.field(default=5, validator=[_a_number, attrs.validators.ge(1)])
+    timeout: float = attrs.field(default=60.0, validator=[_a_number, attrs.validators.gt(0)])
+    wait_initial: float = attrs.field(default=0.5, validator=[_a_number, attrs.validators.ge(0)])
+    wait_max: float = attrs.field(default=10.0, validator=[_a_number, attrs.validators.ge(0)])
+    jitter: float = attrs.field(default=0.5, validator=[_a_number, attrs.validators.ge(0)])
 
 
 class _TestingSwitch:

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from aml_promotion._domain import tags
-from aml_promotion._domain.champion import Holder, pick_champion
+from aml_promotion._domain.choices import flag
 from aml_promotion._domain.decision import Decision, decide
-from aml_promotion._domain.model_files import find_model_file
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy, PromotionPolicy
 from aml_promotion._settings import Settings, default_model_name, load_settings
 from aml_promotion.exceptions import (
+    BaselineNotFoundError,
     ModelFileError,
     RunNotFoundError,
     RunStateError,
@@ -33,6 +32,9 @@ from aml_promotion.ports import (
     RunStatus,
     RunStore,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @attrs.frozen(kw_only=True)
@@ -58,8 +60,8 @@ class PromotionResult:
     baseline: ModelVersion | None
     candidate_run: RunRecord | None = None
     model_path: str | None = None
-    dry_run: bool = False
-    already_registered: bool = False
+    dry_run: bool = attrs.field(default=False, validator=flag)
+    already_registered: bool = attrs.field(default=False, validator=flag)
     superseded_by: ModelVersion | None = None
 
     @property
@@ -67,10 +69,27 @@ class PromotionResult:
         """Whether this call registered a new version."""
         return self.model is not None and not self.already_registered
 
+    @property
+    def promoted(self) -> bool:
+        """Whether the candidate is in the registry now: registered by this call or before."""
+        return self.model is not None
+
+    def _repr_html_(self) -> str:
+        """Return the result as HTML, for notebooks: what was registered, then the decision."""
+        import html  # noqa: PLC0415 - only notebooks need it
+
+        if self.model is None:
+            what = "nothing registered" + (" (dry run)" if self.dry_run else "")
+        elif self.already_registered:
+            what = f"already registered as {self.model}"
+        else:
+            what = f"registered {self.model}"
+        return f"<div><p>{html.escape(what)}</p>{self.decision._repr_html_()}</div>"
+
     def to_dict(self) -> dict[str, object]:
         """Return the result as JSON-ready data."""
         return {
-            "promoted": self.model is not None,
+            "promoted": self.promoted,
             "registered": self.registered,
             "already_registered": self.already_registered,
             "dry_run": self.dry_run,
@@ -179,6 +198,15 @@ def _baseline_metrics(
     return _metrics(runs, run, policy).values
 
 
+def _no_baseline(
+    name: str, strategy: BaselineStrategy, baseline: ModelVersion | None
+) -> str | None:
+    """Return what was looked for and not found, for the summary when there is no baseline."""
+    if baseline is None:
+        return strategy.describe_missing(name)
+    return f"version {baseline.version} has no linked run to read its metrics from"
+
+
 def _baseline_label(baseline: ModelVersion | None) -> str | None:
     if baseline is None:
         return None
@@ -196,7 +224,10 @@ def _find_baseline(
         if recorded == tags.NO_BASELINE:
             return None
         if recorded is not None and recorded.isdecimal() and recorded.isascii():
-            return registry.find_baseline(name, BaselineStrategy.version(int(recorded)))
+            try:
+                return registry.find_baseline(name, BaselineStrategy.version(int(recorded)))
+            except BaselineNotFoundError:
+                return None  # deleted since: nothing is registered on a re-run anyway
     found = registry.find_baseline(name, strategy)
     if existing is not None and found is not None and found.version == existing.version:
         return None
@@ -244,13 +275,18 @@ def promote(
         ModelFileError: The model file is not among the run's files, or several match.
         RegistryError: The backend failed; nothing is taken as "no baseline" on a failure.
     """
+    _check_arguments(backend=backend, metrics=metrics, dry_run=dry_run, model_path=model_path)
     resolved = _coerce_settings(settings)
     if model_path is not None:
         if run_id is not None or experiment_name is not None:
             msg = "give either model_path (local mode) or experiment_name/run_id, not both"
             raise UsageError(msg)
         return _promote_local(
-            resolved, backend, model_path=Path(model_path), metrics=metrics, dry_run=dry_run
+            resolved,
+            backend,
+            model_path=_local_path(model_path),
+            metrics=metrics,
+            dry_run=dry_run,
         )
     if metrics is not None:
         msg = "metrics= goes with model_path= (local mode); a run's metrics are read from the run"
@@ -258,6 +294,44 @@ def promote(
     return _promote_run(
         resolved, backend, experiment_name=experiment_name, run_id=run_id, dry_run=dry_run
     )
+
+
+def _local_path(model_path: str | os.PathLike[str]) -> Path:
+    # pathlib (with urllib and ipaddress) is a tenth of the import's cost: only local mode pays.
+    from pathlib import Path  # noqa: PLC0415
+
+    return Path(model_path).expanduser()
+
+
+def _check_arguments(
+    *, backend: object, metrics: object, dry_run: object, model_path: object
+) -> None:
+    """Refuse arguments of the wrong kind at once, saying what was expected.
+
+    Raises:
+        TypeError: `backend`, `metrics` or `dry_run` is the wrong kind of thing.
+        UsageError: `model_path` is empty (it would name the working directory).
+    """
+    if isinstance(backend, str) or not (hasattr(backend, "runs") and hasattr(backend, "registry")):
+        msg = (
+            "backend must be a backend object with .runs and .registry, such as "
+            "AzureMLBackend.from_config() from aml_promotion.adapters.azureml or "
+            "MlflowBackend(...) from aml_promotion.adapters.mlflow, "
+            f"not {type(backend).__name__} {backend!r}"
+        )
+        raise TypeError(msg)
+    if metrics is not None and not isinstance(metrics, Mapping):
+        msg = (
+            "metrics must be a mapping of metric name to value, such as {'auc': 0.91}, "
+            f"not {type(metrics).__name__}"
+        )
+        raise TypeError(msg)
+    if not isinstance(dry_run, bool):
+        msg = f"dry_run must be True or False, not {type(dry_run).__name__} {dry_run!r}"
+        raise TypeError(msg)
+    if isinstance(model_path, (str, os.PathLike)) and not os.fspath(model_path).strip():
+        msg = "model_path is empty: give the model file or folder to register"
+        raise UsageError(msg)
 
 
 def _promote_run(
@@ -279,16 +353,20 @@ def _promote_run(
     if run.status is not RunStatus.COMPLETED and not run.is_current and not policy.force:
         raise RunStateError(run_id=run.run_id, status=run.status_text)
     candidate = _metrics(runs, run, policy)
+    from aml_promotion._domain.model_files import find_model_file  # noqa: PLC0415 - import time
+
     path = find_model_file(runs.list_files(run), settings.model_file_name)
     existing = registry.find_by_run(name, run.run_id)
     baseline = _find_baseline(registry, name, settings.baseline, existing)
+    baseline_metrics = _baseline_metrics(runs, baseline, policy)
     decision = decide(
         candidate.values,
-        _baseline_metrics(runs, baseline, policy),
+        baseline_metrics,
         policy,
         candidate_label=_run_label(run),
         baseline_label=_baseline_label(baseline),
         candidate_metric_names=candidate.available,
+        no_baseline=_no_baseline(name, settings.baseline, baseline),
     )
     if existing is not None:
         decision = decision.with_note(
@@ -296,9 +374,12 @@ def _promote_run(
             "nothing new registered"
         )
         superseded_by = None
-        if not dry_run:
+        champion = _champion_tag(settings.baseline)
+        holds = champion is not None and existing.tags.get(champion[0]) == champion[1]
+        if not dry_run and holds:
             # Settling is idempotent: a re-run repairs a champion tag that an earlier run
-            # registered but failed to settle.
+            # registered but failed to settle. A version that no longer holds the tag lost it
+            # to a later promotion: its record (superseded_by) stays as that promotion wrote it.
             decision, superseded_by = _settle_champion(registry, settings, decision, existing)
         return PromotionResult(
             decision=decision,
@@ -314,7 +395,13 @@ def _promote_run(
         registry,
         settings,
         _request(
-            settings, name=name, model_path=path, run=run, decision=decision, baseline=baseline
+            settings,
+            name=name,
+            model_path=path,
+            run=run,
+            decision=decision,
+            # The tag says "none" whenever the decision had no baseline to compare with.
+            baseline=None if baseline_metrics is None else baseline,
         ),
         decision=decision,
         baseline=baseline,
@@ -343,12 +430,14 @@ def _promote_local(
         )
     registry = backend.registry
     baseline = registry.find_baseline(name, settings.baseline)
+    baseline_metrics = _baseline_metrics(backend.runs, baseline, policy)
     decision = decide(
         metrics or {},
-        _baseline_metrics(backend.runs, baseline, policy),
+        baseline_metrics,
         policy,
         candidate_label=f"local model {model_path}",
         baseline_label=_baseline_label(baseline),
+        no_baseline=_no_baseline(name, settings.baseline, baseline),
     )
     if metrics is None and policy.rules and not policy.force:
         reason = (
@@ -362,7 +451,7 @@ def _promote_local(
         model_path=str(model_path.resolve()),
         run=None,
         decision=decision,
-        baseline=baseline,
+        baseline=None if baseline_metrics is None else baseline,
     )
     return _register_if_promoted(
         registry,
@@ -464,6 +553,8 @@ def resolve_holders(
         return model
     # When `model` is not among the holders, a concurrent promotion already took the tag from
     # it: it cannot win back, and only the real holders are ranked.
+    from aml_promotion._domain.champion import Holder, pick_champion  # noqa: PLC0415 - tags only
+
     best = pick_champion([Holder(version=h.version, tags=h.tags) for h in seen], policy)
     winner = next(h for h in seen if h.version == best.version)
     for holder in seen:

@@ -13,11 +13,11 @@ import os
 import re
 import warnings
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NewType
 
 import attrs
 
+from aml_promotion._domain.choices import choice, is_bool
 from aml_promotion._domain.policy import (
     Aggregate,
     BaselineStrategy,
@@ -26,11 +26,14 @@ from aml_promotion._domain.policy import (
     OnMissingBaseline,
     OnMissingBaselineMetric,
     PromotionPolicy,
+    tag_safe,
 )
 from aml_promotion.exceptions import SettingsError, SettingsProblem, SettingsWarning
 from aml_promotion.ports import Framework
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import cattrs
 
 MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
@@ -43,8 +46,26 @@ def _names_tuple(value: Iterable[str]) -> tuple[str, ...]:
 
 
 def _check_model_name(_instance: object, _attribute: object, value: str | None) -> None:
-    if value is not None and not MODEL_NAME_PATTERN.match(value):
+    raw: object = value
+    if raw is not None and not isinstance(raw, str):
+        msg = f"model_name must be a string or None, not {type(raw).__name__} {raw!r}"
+        raise TypeError(msg)
+    if value is not None and not MODEL_NAME_PATTERN.fullmatch(value):
         raise ValueError(_model_name_problem(value))
+
+
+def _optional_framework(value: Framework | str | None) -> Framework | None:
+    return None if value is None else choice(Framework, "model_framework", value)
+
+
+def _baseline_strategy(value: BaselineStrategy | str) -> BaselineStrategy:
+    raw: object = value
+    if isinstance(raw, BaselineStrategy):
+        return raw
+    if isinstance(raw, str):
+        return BaselineStrategy.parse(raw)
+    msg = f"baseline must be a BaselineStrategy or a string such as 'latest', not {raw!r}"
+    raise TypeError(msg)
 
 
 def _model_name_problem(value: str) -> str:
@@ -52,7 +73,7 @@ def _model_name_problem(value: str) -> str:
         return "model_name is empty"
     if len(value) > 255:  # noqa: PLR2004 - Azure ML's limit
         return f"model_name is {len(value)} characters long; at most 255 are allowed"
-    bad = sorted({ch for ch in value if not re.match(r"[A-Za-z0-9._-]", ch)})
+    bad = sorted({ch for ch in value if not re.fullmatch(r"[A-Za-z0-9._-]", ch)})
     if bad:
         shown = " ".join(repr(ch) for ch in bad)
         return (
@@ -90,7 +111,7 @@ class Settings:
 
     model_name: str | None = attrs.field(default=None, validator=_check_model_name)
     model_file_name: str = DEFAULT_MODEL_FILE_NAME
-    model_framework: Framework | None = None
+    model_framework: Framework | None = attrs.field(default=None, converter=_optional_framework)
     model_framework_version: str | None = None
     model_tags: Mapping[str, str] = attrs.field(factory=dict)
     model_properties: Mapping[str, str] = attrs.field(factory=dict)
@@ -101,8 +122,12 @@ class Settings:
     pipeline_child_run_name: str = DEFAULT_PIPELINE_CHILD_RUN_NAME
     cpu_cores: float | None = None
     memory_gb: float | None = None
-    policy: PromotionPolicy = attrs.field(factory=PromotionPolicy)
-    baseline: BaselineStrategy = attrs.field(factory=BaselineStrategy.latest)
+    policy: PromotionPolicy = attrs.field(
+        factory=PromotionPolicy, validator=attrs.validators.instance_of(PromotionPolicy)
+    )
+    baseline: BaselineStrategy = attrs.field(
+        factory=BaselineStrategy.latest, converter=_baseline_strategy
+    )
     unknown_keys: tuple[str, ...] = ()
 
     def __attrs_post_init__(self) -> None:
@@ -133,6 +158,8 @@ def _kind(value: object) -> str:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
+    if is_bool(value):
+        return "a numpy boolean (pass bool(value))"
     if isinstance(value, (int, float)):
         return "a number"
     if isinstance(value, str):
@@ -153,21 +180,24 @@ def _text(value: Any, _type: object) -> str:
 def _name(value: Any, _type: object) -> str:
     text = _text(value, _type).strip()
     if not text:
-        raise _InvalidError("expected a non-empty name")
+        raise _InvalidError("expected a non-empty name, found a blank one")
     return text
 
 
 def _model_name(value: Any, _type: object) -> str:
     text = _text(value, _type)
-    if not MODEL_NAME_PATTERN.match(text):
+    if not MODEL_NAME_PATTERN.fullmatch(text):
         raise _InvalidError(_model_name_problem(text))
     return text
 
 
 def _version_text(value: Any, _type: object) -> str:
-    # "model_framework_version": 2.0 is a common slip; a number reads as its text.
+    # A version is text: as a JSON number, 1.10 has already become 1.1 by the time we see it.
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
+        raise _InvalidError(
+            f"expected a string, found the number {value!r}: quote the version "
+            f'("model_framework_version": "1.10"), as a number 1.10 reads as 1.1'
+        )
     return _text(value, _type)
 
 
@@ -223,7 +253,10 @@ def _labels(value: Any, _type: object) -> dict[str, str]:
             raise _InvalidError(
                 f"the value of {key!r} must be a string, number or boolean, not {_kind(item)}"
             )
-        labels[str(key)] = str(item).lower() if isinstance(item, bool) else str(item)
+        try:
+            labels[str(key)] = str(item).lower() if is_bool(item) else str(item)
+        except ValueError:  # an int past Python's 4300-digit limit for text
+            raise _InvalidError(f"the value of {key!r} is a number too long to use") from None
     return labels
 
 
@@ -249,7 +282,8 @@ def _strategy(value: Any, _type: object) -> BaselineStrategy:
         raise _InvalidError(str(exc)) from None
 
 
-@attrs.define(kw_only=True)
+# The file's shapes become attrs classes in _converter(), on first use: attrs compiles a class's
+# methods when it decorates it, a cost that only load_settings() needs to pay (import time).
 class _RuleFile:
     goal: Goal | None = None
     min_delta: _Number | None = None
@@ -257,9 +291,9 @@ class _RuleFile:
     at_least: _Number | None = None
     at_most: _Number | None = None
     aggregate: Aggregate | None = None
+    dataset: _Name | None = None
 
 
-@attrs.define(kw_only=True)
 class _File:
     model_name: _ModelName | None = None
     model_file_name: _Name | None = None
@@ -284,7 +318,16 @@ class _File:
     baseline: BaselineStrategy | None = None
 
 
-KNOWN_KEYS: frozenset[str] = frozenset(attrs.fields_dict(_File))
+KNOWN_KEYS: frozenset[str] = frozenset(_File.__annotations__)
+_RULE_KEYS: frozenset[str] = frozenset(_RuleFile.__annotations__)
+
+
+def _define_shapes() -> None:
+    # In place (slots=False), so that every reference to the classes sees the attrs class.
+    for shape in (_RuleFile, _File):
+        attrs.define(kw_only=True, slots=False, repr=False, eq=False)(shape)
+
+
 _ALIASES = {"cpu": "cpu_cores", "memory": "memory_gb"}
 
 
@@ -293,6 +336,7 @@ def _converter() -> cattrs.Converter:
     """Return the one converter, built on first use: cattrs is not imported with the package."""
     import cattrs  # noqa: PLC0415 - keeps `import aml_promotion` fast
 
+    _define_shapes()
     converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
     for new_type, hook in (
         (_Text, _text),
@@ -321,9 +365,11 @@ def _converter() -> cattrs.Converter:
     def rule(value: Any, _type: object) -> _RuleFile:
         # Without this, cattrs would name the private class: "expected _RuleFile".
         if not isinstance(value, Mapping):
-            fields = ", ".join(attrs.fields_dict(_RuleFile))
+            fields = ", ".join(_RuleFile.__annotations__)
             raise _InvalidError(f"expected an object with any of {fields}; found {_kind(value)}")
-        return rule_hook(value, _type)  # type: ignore[no-any-return]
+        # Unknown keys are reported by _cross_checks, each at its own path ("did you mean").
+        known = {key: item for key, item in value.items() if key in _RULE_KEYS}
+        return rule_hook(known, _type)  # type: ignore[no-any-return]
 
     converter.register_structure_hook(_RuleFile, rule)
     return converter
@@ -344,14 +390,39 @@ def _problems_of(exc: Exception) -> list[SettingsProblem]:
     from cattrs import transform_error  # noqa: PLC0415 - see _converter()
 
     for line in transform_error(exc, path="$", format_exception=_format_exception):
-        message, _, path = line.rpartition(" @ ")
+        # The path may hold " @ " itself (a metric named "top1 @ k"): split at the first one.
+        message, found, rest = line.partition(" @ $")
+        path = "$" + rest if found else "$"
         problems.append(SettingsProblem(path=_bracket_paths(path), message=message or line))
     return problems
 
 
+_CATTRS_KEY = re.compile(r"""\[('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")\]""")
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def key_path(parent: str, key: str) -> str:
+    """Return the path of `key` under `parent`: ``$.metric_rules.auc``, or quoted when odd.
+
+    A key that is not plain letters, digits, ``_`` and ``-`` is quoted, so that a metric named
+    ``top1 @ k`` or ``acc.top1`` reads unambiguously: ``$.metric_rules["top1 @ k"]``.
+    """
+    if _PLAIN_KEY.fullmatch(key):
+        return f"{parent}.{key}"
+    import json  # noqa: PLC0415 - only odd keys need it; see _converter()
+
+    return f"{parent}[{json.dumps(key, ensure_ascii=False)}]"
+
+
 def _bracket_paths(path: str) -> str:
-    # cattrs writes mapping keys as $.metric_rules['auc']; we write $.metric_rules.auc.
-    return re.sub(r"\['([^'\]]+)'\]", r".\1", path)
+    # cattrs writes mapping keys as $.metric_rules['auc'] (a repr); we write $.metric_rules.auc.
+    import ast  # noqa: PLC0415 - only error paths need it
+
+    parts = _CATTRS_KEY.split(path)
+    result = parts[0]
+    for quoted, rest in zip(parts[1::2], parts[2::2], strict=True):
+        result = key_path(result, str(ast.literal_eval(quoted))) + rest
+    return result
 
 
 def _edit_distance(a: str, b: str) -> int:
@@ -396,11 +467,13 @@ def _duplicate_problems(value: object, path: str = "$") -> list[SettingsProblem]
     problems: list[SettingsProblem] = []
     if isinstance(value, _JsonObject):
         problems.extend(
-            SettingsProblem(path=f"{path}.{key}", message=f"the key {key!r} appears more than once")
+            SettingsProblem(
+                path=key_path(path, key), message=f"the key {key!r} appears more than once"
+            )
             for key in value.duplicates
         )
         for key, item in value.items():
-            problems.extend(_duplicate_problems(item, f"{path}.{key}"))
+            problems.extend(_duplicate_problems(item, key_path(path, key)))
     elif isinstance(value, list):
         for index, item in enumerate(value):
             problems.extend(_duplicate_problems(item, f"{path}[{index}]"))
@@ -420,7 +493,10 @@ def _read_file(path: Path) -> tuple[Mapping[str, Any], list[SettingsProblem]]:
         problem = SettingsProblem(path="$", message=f"cannot read the settings file: {exc}")
         raise SettingsError([problem], source=source) from None
     try:
-        data = json.loads(text, object_pairs_hook=_object_with_duplicates)
+        data = json.loads(
+            text, object_pairs_hook=_object_with_duplicates, parse_constant=_refuse_constant
+        )
+        duplicates = _duplicate_problems(data)
     except json.JSONDecodeError as exc:
         problem = SettingsProblem(
             path="$",
@@ -429,10 +505,37 @@ def _read_file(path: Path) -> tuple[Mapping[str, Any], list[SettingsProblem]]:
             ),
         )
         raise SettingsError([problem], source=source) from None
+    except _NonJsonTokenError as exc:
+        problem = SettingsProblem(
+            path="$",
+            message=f"not valid JSON: {exc.token} is no JSON value (in {source}); use a number",
+        )
+        raise SettingsError([problem], source=source) from None
+    except RecursionError:
+        problem = SettingsProblem(
+            path="$", message=f"not a settings file: nested too deeply to read ({source})"
+        )
+        raise SettingsError([problem], source=source) from None
+    except ValueError as exc:
+        # Python refuses to read an integer of more than 4300 digits (CVE-2020-10735).
+        problem = SettingsProblem(path="$", message=f"not a settings file: {exc} ({source})")
+        raise SettingsError([problem], source=source) from None
     if not isinstance(data, dict):
         problem = SettingsProblem(path="$", message=f"expected a JSON object, found {_kind(data)}")
         raise SettingsError([problem], source=source)
-    return data, _duplicate_problems(data)
+    return data, duplicates
+
+
+class _NonJsonTokenError(ValueError):
+    """NaN, Infinity or -Infinity: Python's json reads them, but they are no JSON."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        super().__init__(token)
+
+
+def _refuse_constant(token: str) -> Any:
+    raise _NonJsonTokenError(token)
 
 
 def _split_keys(
@@ -498,8 +601,10 @@ def _cross_checks(raw: Mapping[str, Any]) -> list[SettingsProblem]:
                 message=f"{given} is set but {missing} is not: give both or neither",
             )
         )
+    problems.extend(_name_clashes(raw))
+    problems.extend(_unknown_rule_keys(raw.get("metric_rules")))
     for name, rule in _well_formed_rules(raw.get("metric_rules")).items():
-        path = f"$.metric_rules.{name}"
+        path = key_path("$.metric_rules", name)
         listed = (
             Goal.MAXIMIZE if name in maximized else Goal.MINIMIZE if name in minimized else None
         )
@@ -528,6 +633,79 @@ def _cross_checks(raw: Mapping[str, Any]) -> list[SettingsProblem]:
                         f"at_least ({rule.at_least:g}) is greater than at_most "
                         f"({rule.at_most:g}): no value could pass"
                     ),
+                )
+            )
+    return problems
+
+
+def _name_clashes(raw: Mapping[str, Any]) -> list[SettingsProblem]:
+    """Return a problem for names that would silently become one metric, or share one tag.
+
+    ``"auc"`` and ``" auc"`` are one metric once trimmed; ``acc@1`` and ``acc#1`` would be
+    recorded under the same decision tag.
+    """
+    problems: list[SettingsProblem] = []
+    given: dict[str, str] = {}
+    tagged: dict[str, str] = {}
+    rules = raw.get("metric_rules")
+    sources = [
+        ("$.metrics_max", raw.get("metrics_max")),
+        ("$.metrics_min", raw.get("metrics_min")),
+        ("$.metric_rules", list(rules) if isinstance(rules, Mapping) else None),
+    ]
+    for path, names in sources:
+        if not isinstance(names, (list, tuple)):
+            continue
+        for written in names:
+            if not isinstance(written, str) or not written.strip():
+                continue  # reported by the structuring
+            name = written.strip()
+            first = given.setdefault(name, written)
+            if first != written:
+                problems.append(
+                    SettingsProblem(
+                        path=path,
+                        message=(
+                            f"{first!r} and {written!r} are the same metric once surrounding "
+                            "spaces are trimmed: write it one way"
+                        ),
+                    )
+                )
+                continue
+            other = tagged.setdefault(tag_safe(name), name)
+            if other != name:
+                problems.append(
+                    SettingsProblem(
+                        path=path,
+                        message=(
+                            f"metrics {other!r} and {name!r} would be recorded under the same "
+                            f"tag (promotion.metric.{tag_safe(name)}): rename one"
+                        ),
+                    )
+                )
+    return problems
+
+
+def _unknown_rule_keys(rules: Any) -> list[SettingsProblem]:
+    """Return a problem for every unknown key of a rule, with "did you mean" when one is near."""
+    if not isinstance(rules, Mapping):
+        return []
+    problems = []
+    known = sorted(_RULE_KEYS)
+    for name, rule in rules.items():
+        if not isinstance(rule, Mapping):
+            continue
+        for key in rule:
+            if key in _RULE_KEYS:
+                continue
+            text = str(key)
+            best = min(known, key=lambda field: (_edit_distance(text, field), field))
+            near = _edit_distance(text, best) <= 2  # noqa: PLR2004 - as for top-level keys
+            hint = f"; did you mean {best!r}?" if near else f"; a rule takes {', '.join(known)}"
+            problems.append(
+                SettingsProblem(
+                    path=key_path(key_path("$.metric_rules", str(name)), text),
+                    message=f"unknown key {text!r} in the rule of {str(name)!r}{hint}",
                 )
             )
     return problems
@@ -582,6 +760,7 @@ def _policy(parsed: _File) -> PromotionPolicy:
                 at_least=rule_file.at_least,
                 at_most=rule_file.at_most,
                 aggregate=rule_file.aggregate or Aggregate.LAST,
+                dataset=rule_file.dataset,
             )
         )
     defaults = PromotionPolicy()
@@ -644,7 +823,9 @@ def load_settings(
     if isinstance(source, Mapping):
         data, label = source, None
     elif isinstance(source, (str, os.PathLike)):
-        path = Path(source)
+        from pathlib import Path  # noqa: PLC0415 - only files need it; see _converter()
+
+        path = Path(source).expanduser()
         (data, duplicates), label = _read_file(path), str(path)
     else:  # callers without type checking reach it
         problem = SettingsProblem(  # type: ignore[unreachable]
@@ -666,9 +847,25 @@ def load_settings(
         warnings.warn(
             f"unknown settings key(s) ignored{f' in {label}' if label else ''}: {names}",
             SettingsWarning,
-            stacklevel=2,
+            stacklevel=_caller_stacklevel(),
         )
     return _settings(parsed, unknown)
+
+
+def _caller_stacklevel() -> int:
+    """Return the stacklevel of the first frame outside this package, for `warnings.warn`.
+
+    A warning points at the user's line that called `load_settings` or `promote()` (whichever
+    way it came through the package), not at a line of ours.
+    """
+    import sys  # noqa: PLC0415 - already loaded; the import statement is only a lookup
+
+    package = __name__.rpartition(".")[0] + "."
+    frame = sys._getframe(1)  # noqa: SLF001 - the cheap way to walk the stack
+    level = 1
+    while frame.f_globals.get("__name__", "").startswith(package) and frame.f_back is not None:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _problem_order(data: Mapping[str, Any]) -> Any:

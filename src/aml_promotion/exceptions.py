@@ -9,6 +9,7 @@ The hierarchy::
 
     PromotionError
     ├── SettingsError (ValueError)          bad settings: every problem, each with its path
+    │   └── BaselineNotFoundError           the pinned baseline (version:N) does not exist
     ├── CredentialsError (ValueError)       missing or malformed credentials (never shows a secret)
     ├── UsageError (ValueError)             arguments that contradict each other
     ├── BackendNotInstalledError (ImportError)  an optional extra is missing
@@ -29,6 +30,7 @@ import attrs
 
 __all__ = [
     "BackendNotInstalledError",
+    "BaselineNotFoundError",
     "CredentialsError",
     "ModelFileError",
     "PromotionError",
@@ -90,6 +92,25 @@ class SettingsError(PromotionError, ValueError):
         count = len(self.problems)
         head = f"{count} problem{'s' if count != 1 else ''} with the settings{where}:"
         return "\n".join([head, *(f"  - {problem}" for problem in self.problems)])
+
+
+class BaselineNotFoundError(SettingsError):
+    """The baseline the settings pin does not exist (``"baseline": "version:7"``, no version 7).
+
+    Never taken as "no baseline": that would register a candidate compared with nothing.
+
+    Attributes:
+        model_name: The model whose version was looked for.
+        strategy: The baseline strategy, as written in the settings (``version:7``).
+    """
+
+    def __init__(self, *, model_name: str, strategy: str, detail: str | None = None) -> None:
+        self.model_name = model_name
+        self.strategy = strategy
+        message = f"the baseline {strategy!r} of model {model_name!r} does not exist"
+        advice = detail or "pin a version that exists, or use 'latest' or a tag"
+        problem = SettingsProblem(path="$.baseline", message=f"{message}: {advice}")
+        super().__init__([problem])
 
 
 class SettingsWarning(UserWarning):

@@ -14,6 +14,7 @@ from typing import Protocol
 
 import attrs
 
+from aml_promotion._domain.choices import choice, flag
 from aml_promotion._domain.policy import BaselineStrategy
 from aml_promotion.exceptions import SettingsError, SettingsProblem
 
@@ -51,6 +52,14 @@ class RunStatus(enum.Enum):
     OTHER = "Other"
 
 
+def _status(value: RunStatus | str) -> RunStatus:
+    return choice(RunStatus, "status", value)
+
+
+def _optional_framework(value: Framework | str | None) -> Framework | None:
+    return None if value is None else choice(Framework, "framework", value)
+
+
 def _frozen_mapping(value: Mapping[str, str] | None) -> Mapping[str, str]:
     return dict(value or {})
 
@@ -74,9 +83,9 @@ class RunRecord:
 
     run_id: str
     experiment_name: str | None = None
-    status: RunStatus = RunStatus.COMPLETED
+    status: RunStatus = attrs.field(default=RunStatus.COMPLETED, converter=_status)
     status_text: str = "Completed"
-    is_current: bool = False
+    is_current: bool = attrs.field(default=False, validator=flag)
     handle: object = attrs.field(default=None, eq=False, repr=False)
 
 
@@ -147,7 +156,7 @@ class RegistrationRequest:
     name: str
     model_path: str
     run: RunRecord | None = None
-    framework: Framework | None = None
+    framework: Framework | None = attrs.field(default=None, converter=_optional_framework)
     framework_version: str | None = None
     tags: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
     properties: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
@@ -215,7 +224,12 @@ class ModelRegistry(Protocol):
     def find_baseline(self, name: str, strategy: BaselineStrategy) -> ModelVersion | None:
         """Return the version `strategy` picks among the versions of `name`, or None.
 
+        None means no version is selected (no version yet, no holder of the tag or alias).
+
         Raises:
+            BaselineNotFoundError: The strategy pins a version (``version:N``) that does not
+                exist: an error, never "no baseline".
+            SettingsError: The registry has no notion of the strategy (an alias or a stage).
             RegistryError: The backend failed (never taken as "no baseline").
         """
         ...

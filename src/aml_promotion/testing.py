@@ -24,7 +24,11 @@ import attrs
 
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
 from aml_promotion._retry import testing_mode
-from aml_promotion.exceptions import RegistryError, RunNotFoundError
+from aml_promotion.exceptions import (
+    BaselineNotFoundError,
+    RegistryError,
+    RunNotFoundError,
+)
 from aml_promotion.ports import (
     MetricValues,
     ModelVersion,
@@ -247,13 +251,21 @@ class InMemoryRegistry:
         return sorted(self.versions.get(name, []), key=lambda v: v.version, reverse=True)
 
     def find_baseline(self, name: str, strategy: BaselineStrategy) -> ModelVersion | None:
-        """Return the version `strategy` picks, or None."""
+        """Return the version `strategy` picks, or None.
+
+        Raises:
+            BaselineNotFoundError: The strategy pins a version that does not exist.
+            SettingsError: The strategy is an alias or a stage, which this registry lacks.
+        """
         self._faults.call("find_baseline", name, str(strategy))
         if strategy.kind in (BaselineKind.ALIAS, BaselineKind.STAGE):
             raise unsupported_strategy(strategy, "the in-memory backend")
         versions = self._of(name)
         if strategy.kind is BaselineKind.VERSION:
-            return next((v for v in versions if v.version == strategy.version_number), None)
+            found = next((v for v in versions if v.version == strategy.version_number), None)
+            if found is None:
+                raise BaselineNotFoundError(model_name=name, strategy=str(strategy))
+            return found
         if strategy.kind is BaselineKind.TAG:
             return next(
                 (v for v in versions if v.tags.get(strategy.tag_key or "") == strategy.tag_value),

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from aml_promotion import RetryPolicy
+from aml_promotion._domain.metrics import is_usable_number
 from aml_promotion.adapters._errors import exception_chain, http_response, retry_after
 from aml_promotion.adapters._registration import register_once
 from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
@@ -164,3 +165,12 @@ def test_retry_after_reads_a_date_and_ignores_junk_or_absence() -> None:
     error.response = _Response(503, {})  # type: ignore[attr-defined]
     assert retry_after(error) is None
     assert retry_after(ValueError("no response")) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "usable"),
+    [(0.5, True), (3, True), (float("nan"), False), (float("inf"), False), (True, False)],
+)
+def test_adapters_keep_what_the_rules_would_accept(value: object, usable: bool) -> None:
+    """is_usable_number is the rules' own test: finite real numbers, never bools or NaN."""
+    assert is_usable_number(value) is usable

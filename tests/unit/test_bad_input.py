@@ -5,12 +5,23 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aml_promotion import Decision, Settings, decide, load_settings, promote
+from aml_promotion import (
+    Decision,
+    MetricRule,
+    PromotionPolicy,
+    Settings,
+    decide,
+    load_settings,
+    promote,
+)
 from aml_promotion._settings import KNOWN_KEYS
 from aml_promotion.exceptions import PromotionError, SettingsError
 from aml_promotion.testing import InMemoryBackend
@@ -119,3 +130,121 @@ def test_a_non_finite_threshold_is_a_settings_error(value: float) -> None:
     else:
         assert isinstance(loaded, SettingsError)
         assert loaded.problems[0].path == "$.metric_rules.auc.min_delta"
+
+
+# --- Input that once reached a traceback or a silent accept -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('{"cpu_cores": ' + "9" * 5001 + ', "memory_gb": 1}', "not a settings file: Exceeds"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply to read"),
+        ('{"metric_rules": {"auc": {"min_delta": NaN}}}', "NaN is no JSON value"),
+        ('{"cpu_cores": Infinity, "memory_gb": 1}', "Infinity is no JSON value"),
+        ('{"cpu_cores": -Infinity, "memory_gb": 1}', "-Infinity is no JSON value"),
+    ],
+)
+def test_a_file_python_can_barely_read_is_a_settings_error(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    """A 5001-digit integer, 100,000 nested arrays, NaN/Infinity tokens: SettingsError."""
+    path = tmp_path / "registermodel.json"
+    path.write_text(text)
+    with pytest.raises(SettingsError, match=said) as info:
+        load_settings(path)
+    assert info.value.__cause__ is None
+    assert info.value.problems[0].path == "$"
+
+
+def test_a_settings_path_expands_the_home_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A settings path "~/registermodel.json" is read from the home folder."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "registermodel.json").write_text('{"model_name": "churn"}')
+    assert load_settings("~/registermodel.json").model_name == "churn"
+
+
+@pytest.mark.parametrize("name", ["churn\n", "churn\r\n", "\nchurn"])
+def test_a_model_name_is_matched_whole(name: str) -> None:
+    """A trailing newline is no model name: the pattern matches the whole name."""
+    with pytest.raises(SettingsError, match="model_name"):
+        load_settings({"model_name": name})
+    with pytest.raises(ValueError, match="model_name"):
+        Settings(model_name=name)
+
+
+def test_two_metrics_that_share_a_decision_tag_are_refused() -> None:
+    """acc@1 and acc#1 would both be recorded as promotion.metric.acc_1: refused."""
+    with pytest.raises(SettingsError, match=r"'acc@1' and 'acc#1' would be recorded under the"):
+        load_settings({"metrics_max": ["acc@1", "acc#1"]})
+    with pytest.raises(SettingsError, match=r"promotion.metric.acc_1\): rename one"):
+        PromotionPolicy(
+            rules=[
+                MetricRule(name="acc@1", goal="maximize"),
+                MetricRule(name="acc#1", goal="maximize"),
+            ]
+        )
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400), Fraction(10**400, 3)])
+def test_a_threshold_too_large_for_a_float_is_a_value_error(value: object) -> None:
+    """MetricRule(min_delta=10**400) raises ValueError, not OverflowError."""
+    with pytest.raises(ValueError, match="min_delta must be a finite number or None, not a number"):
+        MetricRule(name="auc", goal="maximize", min_delta=value)  # type: ignore[arg-type]
+
+
+def test_an_odd_metric_name_is_quoted_in_a_problem_path() -> None:
+    """$.metric_rules["top1 @ k"].min_delta, never an ambiguous dotted path."""
+    with pytest.raises(SettingsError) as info:
+        load_settings(
+            {"metrics_max": ["top1 @ k"], "metric_rules": {"top1 @ k": {"min_delta": "x"}}}
+        )
+    assert [p.path for p in info.value.problems] == ['$.metric_rules["top1 @ k"].min_delta']
+
+
+def test_a_blank_metric_name_says_blank() -> None:
+    """A metric named "  " is called blank, in a rule and in a list."""
+    with pytest.raises(SettingsError, match="found a blank one"):
+        load_settings({"metric_rules": {"  ": {"goal": "maximize"}}})
+    with pytest.raises(ValueError, match="name is blank"):
+        MetricRule(name=" ", goal="maximize")
+
+
+def test_a_misspelt_key_inside_a_rule_gets_did_you_mean() -> None:
+    """min_detla inside a rule is an error at its own path, with the likely key."""
+    with pytest.raises(SettingsError) as info:
+        load_settings({"metrics_max": ["auc"], "metric_rules": {"auc": {"min_detla": 0.1}}})
+    [problem] = info.value.problems
+    assert problem.path == "$.metric_rules.auc.min_detla"
+    assert (
+        problem.message == "unknown key 'min_detla' in the rule of 'auc'; did you mean 'min_delta'?"
+    )
+
+
+def test_a_rule_reads_its_dataset() -> None:
+    """A rule's "dataset" picks a dataset-scoped value (MLflow 3); blank is refused."""
+    [rule] = load_settings(
+        {"metric_rules": {"auc": {"goal": "maximize", "dataset": "test"}}}
+    ).policy.rules
+    assert rule.dataset == "test"
+    with pytest.raises(SettingsError, match="blank"):
+        load_settings({"metric_rules": {"auc": {"goal": "maximize", "dataset": " "}}})
+
+
+def test_a_numpy_bool_in_settings_gets_the_bool_message() -> None:
+    """force_registration=np.bool_(True) from a notebook: refused as a numpy boolean."""
+
+    class bool_:  # noqa: N801 - numpy's name, which is how its bools are recognized
+        def __bool__(self) -> bool:
+            return True
+
+    with pytest.raises(SettingsError, match=r"found a numpy boolean \(pass bool\(value\)\)"):
+        load_settings({"force_registration": bool_()})
+
+
+def test_a_tag_value_too_long_to_write_is_a_settings_problem() -> None:
+    """A 5001-digit integer as a tag value (a mapping from Python) names the tag."""
+    with pytest.raises(SettingsError, match="the value of 'a' is a number too long to use"):
+        load_settings({"model_tags": {"a": 10**5000}})

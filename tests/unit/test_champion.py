@@ -242,6 +242,28 @@ def test_a_rerun_settles_a_champion_tag_an_earlier_run_failed_to_settle() -> Non
     assert [h.version for h in backend.registry.find_tagged("churn", "champion", "true")] == [2]
 
 
+def test_rerunning_an_old_champions_run_leaves_its_record_alone() -> None:
+    """v1 lost the tag to v2, then v3: re-running v1's run rewrites nothing and claims no race."""
+    backend = InMemoryBackend()
+    _add(backend, "r1", 0.80, 0.5)
+    _add(backend, "r2", 0.85, 0.4)
+    _add(backend, "r3", 0.90, 0.3)
+    for run_id in ("r1", "r2", "r3"):
+        promote(experiment_name="train", run_id=run_id, settings=SETTINGS, backend=backend)
+    assert backend.registry.get("churn", 1).tags[tags.SUPERSEDED_BY] == "2"
+    before = len(backend.calls)
+
+    again = promote(experiment_name="train", run_id="r1", settings=SETTINGS, backend=backend)
+
+    assert again.already_registered
+    assert again.superseded_by is None
+    assert not any("concurrent" in note for note in again.decision.notes)
+    assert backend.registry.get("churn", 1).tags[tags.SUPERSEDED_BY] == "2"
+    assert [h.version for h in backend.registry.find_tagged("churn", "champion", "true")] == [3]
+    written = {"set_tags", "remove_tags", "register"}
+    assert not [call for call in backend.calls[before:] if call[0] in written]
+
+
 def test_when_nobody_holds_the_tag_the_promotion_takes_it_back() -> None:
     """Concurrent settles that ranked differently (different policies) never leave no champion."""
     registry = InMemoryRegistry()

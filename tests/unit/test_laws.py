@@ -77,12 +77,14 @@ unusable = st.one_of(
     st.none(),
     st.dictionaries(st.text(max_size=4), values, max_size=2),
     st.just([]),
+    # Unusable at both ends, so under every aggregate (last and first read one element only).
     st.lists(values, max_size=3).flatmap(
-        lambda head: st.sampled_from([math.nan, "x", None, True, [1.0]]).map(
-            lambda bad: [*head, bad]
+        lambda middle: st.sampled_from([math.nan, "x", None, True, [1.0]]).map(
+            lambda bad: [bad, *middle, bad]
         )
     ),
 )
+junk = st.sampled_from([math.nan, math.inf, "x", None, True, [1.0], {}])
 
 json_like = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
@@ -185,6 +187,33 @@ def test_unusable_candidate_values_always_reject_unless_forced(
     decision = decide(candidate, baseline, policy)
     assert decision.verdict is (Verdict.FORCE if policy.force else Verdict.REJECT)
     assert any(c.metric == name and c.candidate is None for c in decision.comparisons)
+
+
+@given(
+    policy=policies(force=None, min_rules=1),
+    candidate=metrics,
+    baseline=st.none() | metrics,
+    padding=st.lists(junk | values, max_size=3),
+    data=st.data(),
+)
+def test_last_and_first_read_one_element_whatever_the_rest_of_the_series_holds(
+    policy: PromotionPolicy,
+    candidate: dict[str, Any],
+    baseline: dict[str, Any] | None,
+    padding: list[object],
+    data: st.DataObject,
+) -> None:
+    """A series decides as its last (or first) value alone: what a backend fetching it sees."""
+    rule = data.draw(st.sampled_from(policy.rules))
+    one = data.draw(values)
+    if rule.aggregate is Aggregate.LAST:
+        series = [*padding, one]
+    elif rule.aggregate is Aggregate.FIRST:
+        series = [one, *padding]
+    else:
+        return
+    alone = decide({**candidate, rule.name: one}, baseline, policy)
+    assert decide({**candidate, rule.name: series}, baseline, policy) == alone
 
 
 @given(

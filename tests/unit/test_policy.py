@@ -43,13 +43,25 @@ def test_at_least_above_at_most_is_refused() -> None:
 
 
 def test_a_rule_needs_a_name_and_a_goal() -> None:
-    """An empty name or a goal that is not a Goal is refused."""
-    with pytest.raises(ValueError, match="name"):
+    """A blank name, or a goal / aggregate that is no choice of theirs, is refused by name."""
+    with pytest.raises(ValueError, match="name is blank"):
         MetricRule(name="", goal=Goal.MAXIMIZE)
-    with pytest.raises(TypeError, match="goal"):
-        MetricRule(name="auc", goal="maximize")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="aggregate"):
-        MetricRule(name="auc", goal=Goal.MAXIMIZE, aggregate="max")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="name is blank"):
+        MetricRule(name="  ", goal=Goal.MAXIMIZE)
+    with pytest.raises(ValueError, match="goal must be one of 'maximize', 'minimize', not 'max'"):
+        MetricRule(name="auc", goal="max")
+    with pytest.raises(TypeError, match="goal must be a Goal or one of"):
+        MetricRule(name="auc", goal=1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="aggregate must be one of 'last', 'first'"):
+        MetricRule(name="auc", goal=Goal.MAXIMIZE, aggregate="median")
+
+
+def test_a_rule_takes_its_choices_as_strings_in_any_case() -> None:
+    """goal="maximize" and aggregate="MAX" are the enums they name."""
+    rule = MetricRule(name="auc", goal=" Maximize", aggregate="MAX")
+    assert rule.goal is Goal.MAXIMIZE
+    assert rule.aggregate is Aggregate.MAX
+    assert rule == MetricRule(name="auc", goal=Goal.MAXIMIZE, aggregate=Aggregate.MAX)
 
 
 def test_the_effective_min_delta_defaults_to_no_worse() -> None:
@@ -101,6 +113,7 @@ def test_policy_to_dict_lists_every_setting() -> None:
                 "at_least": 0.5,
                 "at_most": None,
                 "aggregate": "last",
+                "dataset": None,
             }
         ],
     }
@@ -145,7 +158,9 @@ def test_baseline_strategies_parse(text: str, expected: BaselineStrategy) -> Non
 )
 def test_other_baseline_strategies_are_refused(text: str) -> None:
     """Anything else is a ValueError that shows the accepted forms."""
-    with pytest.raises(ValueError, match=r"'version:N' .* 'alias:NAME' or 'stage:NAME'"):
+    with pytest.raises(
+        ValueError, match="'latest', 'tag:KEY=VALUE', 'alias:NAME', 'stage:NAME' or 'version:N'"
+    ):
         BaselineStrategy.parse(text)
 
 
@@ -174,3 +189,26 @@ def test_any_real_number_is_a_threshold_but_not_one_too_large_for_a_float() -> N
     assert MetricRule(name="a", goal=Goal.MAXIMIZE, min_delta=Fraction(1, 4)).min_delta == 0.25
     with pytest.raises(ValueError, match="min_delta must be a finite number"):
         MetricRule(name="a", goal=Goal.MAXIMIZE, min_delta=Fraction(10**400, 1))
+
+
+def test_a_rule_name_and_dataset_must_be_text() -> None:
+    """A name that is no string, and a dataset that is no string or is blank, are refused."""
+    with pytest.raises(TypeError, match="name must be a metric name"):
+        MetricRule(name=1, goal=Goal.MAXIMIZE)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="dataset must be a dataset name"):
+        MetricRule(name="auc", goal=Goal.MAXIMIZE, dataset=1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="dataset is blank"):
+        MetricRule(name="auc", goal=Goal.MAXIMIZE, dataset=" ")
+    assert MetricRule(name="auc", goal=Goal.MAXIMIZE, dataset="test").dataset == "test"
+
+
+def test_a_baseline_strategy_refuses_what_is_not_text() -> None:
+    """A tag key, alias or stage that is not a string, or is blank, and parse() of a non-string."""
+    with pytest.raises(TypeError, match="name must be a string or None"):
+        BaselineStrategy.alias(7)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="alias of the 'alias' baseline strategy is blank"):
+        BaselineStrategy.alias(" ")
+    with pytest.raises(ValueError, match="stage of the 'stage' baseline strategy is blank"):
+        BaselineStrategy.stage("")
+    with pytest.raises(TypeError, match="baseline must be a string such as 'latest', not int"):
+        BaselineStrategy.parse(3)  # type: ignore[arg-type]

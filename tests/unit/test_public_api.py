@@ -216,6 +216,20 @@ def test_import_aml_promotion_leaves_its_heavy_dependencies_for_later() -> None:
     assert result.stdout.split() == []
 
 
+def test_the_users_import_leaves_what_only_some_calls_need_for_later() -> None:
+    """The user's import loads no pathlib, json, cattrs...: each comes with its call (#10)."""
+    wanted = ("pathlib", "json", "cattrs", "tenacity", "logging", "difflib", "html")
+    code = (
+        "import sys\n"
+        "from aml_promotion import promote, decide, load_settings\n"
+        f"print(' '.join(m for m in {wanted!r} if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    )
+    assert result.stdout.split() == []
+
+
 def test_star_import_gives_the_public_names() -> None:
     """A star import binds exactly __all__."""
     namespace: dict[str, object] = {}

@@ -10,6 +10,7 @@ import pytest
 
 from aml_promotion import (
     Aggregate,
+    CheckOutcome,
     Decision,
     Goal,
     MetricRule,
@@ -69,6 +70,7 @@ def test_to_dict_holds_the_whole_decision() -> None:
             "metric": "auc",
             "goal": "maximize",
             "aggregate": "last",
+            "dataset": None,
             "candidate": 0.5,
             "baseline": 0.0,
             "delta": 0.5,
@@ -88,6 +90,7 @@ def test_to_dict_holds_the_whole_decision() -> None:
             "metric": "loss",
             "goal": "minimize",
             "aggregate": "last",
+            "dataset": None,
             "candidate": 0.1,
             "baseline": 0.0,
             "delta": -0.1,
@@ -263,3 +266,20 @@ def test_html_of_a_policy_without_rules_says_so() -> None:
     page = decide({}, None, PromotionPolicy())._repr_html_()
     assert "<p><em>The policy has no metric rules.</em></p>" in page
     assert "<ul>" not in page
+
+
+def test_a_failed_value_check_shows_a_cross_even_when_the_change_check_was_skipped() -> None:
+    """at_least failed and the baseline lacked the metric (skip): ❌, not ⏭️, in both renderings."""
+    policy = PromotionPolicy(
+        rules=[MetricRule(name="auc", goal=Goal.MAXIMIZE, at_least=0.95)],
+        on_missing_baseline_metric=OnMissingBaselineMetric.SKIP,
+    )
+    decision = decide({"auc": 0.9}, {}, policy)
+    assert decision.comparisons[0].change_check is CheckOutcome.SKIPPED
+    row = decision.to_markdown().splitlines()[-1]
+    assert "❌" in row
+    assert "⏭️" not in row
+    assert "❌" in decision._repr_html_()
+    assert "⏭️" not in decision._repr_html_()
+    passed = decide({"auc": 0.97}, {}, policy)
+    assert "⏭️" in passed.to_markdown()

@@ -110,6 +110,31 @@ def test_a_series_is_read_through_its_aggregate(aggregate: Aggregate, expected: 
     assert read_metric(tuple(series), aggregate).value == pytest.approx(expected)
 
 
+@pytest.mark.parametrize(
+    ("series", "aggregate", "usable"),
+    [
+        ([math.nan, 0.95], Aggregate.LAST, True),
+        ([0.95, math.nan], Aggregate.LAST, False),
+        ([0.95, math.nan], Aggregate.FIRST, True),
+        ([math.nan, 0.95], Aggregate.FIRST, False),
+        (["warming up", 0.95], Aggregate.LAST, True),
+        ([math.nan, 0.95], Aggregate.MAX, False),
+        ([0.95, math.inf], Aggregate.MIN, False),
+        ([0.9, None, 0.95], Aggregate.MEAN, False),
+    ],
+)
+def test_last_and_first_read_one_element_and_the_others_need_every_element(
+    series: list[object], aggregate: Aggregate, usable: bool
+) -> None:
+    """An earlier NaN in a training curve does not matter to last; max/min/mean need them all."""
+    reading = read_metric(series, aggregate)
+    assert (reading.value is not None) is usable
+    if usable:
+        assert reading.value == 0.95
+    decision = decide({"auc": series}, {"auc": 0.9}, policy(rule(aggregate=aggregate)))
+    assert decision.verdict is (Verdict.PROMOTE if usable else Verdict.REJECT)
+
+
 def test_the_default_aggregate_is_the_last_value() -> None:
     """Without an aggregate, a series is read as its last value, in decide() too."""
     assert MetricRule(name="auc", goal=Goal.MAXIMIZE).aggregate is Aggregate.LAST
@@ -148,10 +173,10 @@ def test_a_single_value_series_is_that_value() -> None:
         (None, "no value (None)"),
         ([], "an empty series"),
         ((), "an empty series"),
-        ([0.5, "x"], "value #2 is a string ('x')"),
-        ([0.5, math.nan], "value #2 is NaN"),
-        ([True], "value #1 is a boolean"),
-        ([[0.5]], "value #1 is a list ([0.5])"),
+        ([0.5, "x"], "last value is a string ('x')"),
+        ([0.5, math.nan], "last value is NaN"),
+        ([True], "last value is a boolean"),
+        ([[0.5]], "last value is a list ([0.5])"),
         ({0.5}, "a set ({0.5})"),
         (10**400, "cannot be read as a float"),
         (Fraction(10**400, 3), "cannot be read as a float"),

@@ -17,6 +17,7 @@ from aml_promotion import (
     promote,
 )
 from aml_promotion.exceptions import (
+    BaselineNotFoundError,
     ModelFileError,
     PromotionError,
     RegistryError,
@@ -374,6 +375,23 @@ def test_a_rerun_compares_with_the_first_runs_baseline_not_with_itself(
     assert again.decision.verdict is Verdict.PROMOTE
 
 
+def test_a_rerun_whose_recorded_baseline_was_deleted_still_reports_the_registration(
+    backend: InMemoryBackend,
+) -> None:
+    """The version compared with first is gone: a re-run is no BaselineNotFoundError."""
+    add_run(backend, "first", {"auc": 0.5})
+    add_run(backend, "cand", {"auc": 0.6})
+    run_promote(backend, "first")
+    registered = run_promote(backend)
+    assert registered.model is not None
+    assert registered.model.tags["promotion.baseline_version"] == "1"
+    del backend.registry.versions[NAME][0]  # version 1, deleted by hand
+    again = run_promote(backend)
+    assert again.already_registered
+    assert again.baseline is None
+    assert again.model == registered.model
+
+
 def test_a_rerun_of_a_first_model_has_no_baseline(backend: InMemoryBackend) -> None:
     """A first registration recorded "no baseline"; its re-run has none either."""
     add_run(backend, "cand", {"auc": 0.9})
@@ -426,14 +444,54 @@ def test_the_baseline_is_chosen_by_the_strategy(
     assert ("find_baseline", NAME, strategy) in three_versions.calls
 
 
-@pytest.mark.parametrize("strategy", ["tag:stage=canary", "version:9"])
-def test_a_strategy_that_finds_nothing_means_no_baseline(
-    three_versions: InMemoryBackend, strategy: str
+def test_a_tag_that_no_version_holds_means_no_baseline_and_says_what_was_looked_for(
+    three_versions: InMemoryBackend,
 ) -> None:
-    """No version matches: no baseline, so on_missing_baseline decides (promote by default)."""
-    result = run_promote(three_versions, settings={**SETTINGS, "baseline": strategy}, dry_run=True)
+    """No holder: no baseline, so on_missing_baseline decides; the summary names the tag."""
+    settings = {**SETTINGS, "baseline": "tag:stage=canary"}
+    result = run_promote(three_versions, settings=settings, dry_run=True)
     assert result.baseline is None
     assert result.decision.verdict is Verdict.PROMOTE
+    assert result.decision.summary == (
+        "no baseline to compare with (no version of churn holds the tag stage=canary), "
+        "and on_missing_baseline is 'promote'"
+    )
+
+
+def test_a_pinned_version_that_does_not_exist_is_an_error_not_no_baseline(
+    three_versions: InMemoryBackend,
+) -> None:
+    """version:9 of a model with 3 versions: BaselineNotFoundError, a SettingsError; no register."""
+    settings = {**SETTINGS, "baseline": "version:9"}
+    with pytest.raises(BaselineNotFoundError, match="'version:9' of model 'churn' does not exist"):
+        run_promote(three_versions, settings=settings)
+    with pytest.raises(SettingsError) as info:
+        run_promote(three_versions, settings=settings)
+    assert info.value.problems[0].path == "$.baseline"
+    assert isinstance(info.value, BaselineNotFoundError)
+    assert info.value.model_name == "churn"
+    assert info.value.strategy == "version:9"
+    assert "register" not in three_versions.operations()
+
+
+@pytest.mark.parametrize("strategy", ["alias:champion", "stage:Production"])
+def test_an_alias_or_stage_on_the_in_memory_registry_is_a_settings_error(
+    three_versions: InMemoryBackend, strategy: str
+) -> None:
+    """The in-memory registry has no aliases or stages: it says so, never picks "latest"."""
+    with pytest.raises(SettingsError, match="the in-memory backend has no model"):
+        run_promote(three_versions, settings={**SETTINGS, "baseline": strategy})
+
+
+def test_the_baseline_version_tag_says_none_when_the_decision_had_no_baseline(
+    backend: InMemoryBackend,
+) -> None:
+    """A version passed over (no linked run) is not recorded as the baseline compared with."""
+    backend.registry.add_version(NAME)
+    add_run(backend, "cand", {"auc": 0.5})
+    result = run_promote(backend)
+    assert result.model is not None
+    assert result.model.tags["promotion.baseline_version"] == "none"
 
 
 def test_a_baseline_without_a_linked_run_counts_as_no_baseline(backend: InMemoryBackend) -> None:
@@ -445,6 +503,7 @@ def test_a_baseline_without_a_linked_run_counts_as_no_baseline(backend: InMemory
     assert result.decision.verdict is Verdict.PROMOTE
     assert result.decision.baseline == "churn:1 (no linked run)"
     assert result.decision.comparisons[0].baseline is None
+    assert "version 1 has no linked run" in result.decision.summary
     strict = run_promote(backend, settings={**SETTINGS, "on_missing_baseline": "reject"})
     assert strict.decision.verdict is Verdict.REJECT
     assert strict.model is None

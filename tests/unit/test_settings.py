@@ -376,11 +376,19 @@ BAD_VALUES: list[tuple[str, object, str]] = [
     ("metric_rules", ["auc"], "expected a JSON object"),
     ("metric_rules", {"auc": 0.05}, "expected an object with any of goal, min_delta, "),
     ("metric_rules", {"auc": {"min_delta": math.nan, "goal": "maximize"}}, "expected a finite"),
-    ("metric_rules", {"auc": {"min_detla": 0.1, "goal": "maximize"}}, "extra fields found"),
+    (
+        "metric_rules",
+        {"auc": {"min_detla": 0.1, "goal": "maximize"}},
+        "unknown key 'min_detla' in the rule of 'auc'; did you mean 'min_delta'?",
+    ),
     ("require_improvement", "sometimes", "expected true or false, found a string"),
     ("on_missing_baseline", "skip", "on_missing_baseline must be one of promote, reject"),
     ("on_missing_baseline_metric", "promote", "on_missing_baseline_metric must be one of"),
-    ("baseline", "best", "expected 'latest', 'tag:KEY=VALUE', 'version:N'"),
+    (
+        "baseline",
+        "best",
+        "expected 'latest', 'tag:KEY=VALUE', 'alias:NAME', 'stage:NAME' or 'version:N'",
+    ),
     ("baseline", 3, "expected a string, found a number"),
     ("cpu_cores", 10**400, "expected a finite number, found one too large"),
 ]
@@ -411,9 +419,9 @@ def test_bad_values_are_problems_never_a_traceback_from_cattrs(
 
 
 def test_a_mapping_key_that_is_empty_keeps_a_readable_path() -> None:
-    """An empty metric name is shown as $.metric_rules[''] rather than a dangling dot."""
+    """An empty metric name is shown as $.metric_rules[""] rather than a dangling dot."""
     assert problems_of({"metric_rules": {"": {"goal": "maximize"}}}) == [
-        ("$.metric_rules['']", "expected a non-empty name")
+        ('$.metric_rules[""]', "expected a non-empty name, found a blank one")
     ]
 
 
@@ -513,9 +521,14 @@ def test_the_framework_is_case_insensitive(text: str, framework: Framework) -> N
     assert load_settings({"model_framework": text}).model_framework is framework
 
 
-def test_a_numeric_framework_version_reads_as_text() -> None:
-    """A numeric model_framework_version (2.0) is taken as its text ("2.0")."""
-    assert load_settings({"model_framework_version": 2.0}).model_framework_version == "2.0"
+def test_a_numeric_framework_version_is_an_error_that_says_to_quote_it() -> None:
+    """1.10 as a JSON number is 1.1 already: the version must be quoted, and the error says so."""
+    [(path, message)] = problems_of({"model_framework_version": 1.10})
+    assert path == "$.model_framework_version"
+    assert 'found the number 1.1: quote the version ("model_framework_version": "1.10")' in (
+        message
+    )
+    assert load_settings({"model_framework_version": "1.10"}).model_framework_version == "1.10"
 
 
 def test_a_single_dataset_name_is_a_list_of_one_and_names_are_deduplicated() -> None:
@@ -525,9 +538,27 @@ def test_a_single_dataset_name_is_a_list_of_one_and_names_are_deduplicated() -> 
 
 
 def test_metric_lists_are_stripped_and_deduplicated() -> None:
-    """A metric listed twice gives one rule."""
-    policy = load_settings({"metrics_max": [" auc", "auc"]}).policy
+    """A metric listed twice gives one rule; " auc" beside "auc" is refused, not collapsed."""
+    policy = load_settings({"metrics_max": ["auc ", "auc "]}).policy
     assert policy.metric_names == ("auc",)
+    assert problems_of({"metrics_max": [" auc", "auc"]}) == [
+        (
+            "$.metrics_max",
+            (
+                "' auc' and 'auc' are the same metric once surrounding spaces are trimmed: "
+                "write it one way"
+            ),
+        )
+    ]
+    assert problems_of({"metrics_max": ["auc"], "metric_rules": {" auc": {"at_least": 0.5}}})[
+        0
+    ] == (
+        "$.metric_rules",
+        (
+            "'auc' and ' auc' are the same metric once surrounding spaces are trimmed: "
+            "write it one way"
+        ),
+    )
 
 
 def test_force_registration_accepts_a_boolean_string() -> None:

@@ -8,10 +8,11 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Collection, Mapping
+from typing import TypeVar
 
 import attrs
 
-from aml_promotion._domain import render
+from aml_promotion._domain.choices import choice, flag
 from aml_promotion._domain.metrics import Reading, missing, read_metric
 from aml_promotion._domain.policy import (
     Goal,
@@ -21,16 +22,28 @@ from aml_promotion._domain.policy import (
     PromotionPolicy,
 )
 
+_T = TypeVar("_T")
+
 REL_TOL = 1e-9
 ABS_TOL = 1e-12
 
 
-class Verdict(enum.Enum):
-    """The outcome of a decision: register (`PROMOTE`, `FORCE`) or not (`REJECT`)."""
+class Verdict(str, enum.Enum):
+    """The outcome of a decision: register (`PROMOTE`, `FORCE`) or not (`REJECT`).
+
+    A `str` enum: ``Verdict.PROMOTE == "promote"``, as a notebook or a JSON record compares it.
+    """
 
     PROMOTE = "promote"
     REJECT = "reject"
     FORCE = "force"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, format_spec: str) -> str:
+        # The same on every Python: 3.11 changed what format() gives for a mixed-in enum.
+        return format(self.value, format_spec)
 
 
 class CheckOutcome(enum.Enum):
@@ -42,6 +55,18 @@ class CheckOutcome(enum.Enum):
     """The baseline lacks the metric and the policy says to skip it."""
     NOT_APPLICABLE = "n/a"
     """Nothing to check: no threshold set, no baseline, or no usable candidate value."""
+
+
+def _value_check_outcome(value: CheckOutcome | str) -> CheckOutcome:
+    return choice(CheckOutcome, "value_check", value)
+
+
+def _change_check_outcome(value: CheckOutcome | str) -> CheckOutcome:
+    return choice(CheckOutcome, "change_check", value)
+
+
+def _verdict(value: Verdict | str) -> Verdict:
+    return choice(Verdict, "verdict", value)
 
 
 @attrs.frozen(kw_only=True)
@@ -62,15 +87,15 @@ class Comparison:
         reason: One line, for people: the metric, the values and the outcome.
     """
 
-    rule: MetricRule
+    rule: MetricRule = attrs.field(validator=attrs.validators.instance_of(MetricRule))
     candidate: float | None
     baseline: float | None
     delta: float | None
     relative_delta: float | None
-    value_check: CheckOutcome
-    change_check: CheckOutcome
-    improved: bool
-    passed: bool
+    value_check: CheckOutcome = attrs.field(converter=_value_check_outcome)
+    change_check: CheckOutcome = attrs.field(converter=_change_check_outcome)
+    improved: bool = attrs.field(validator=flag)
+    passed: bool = attrs.field(validator=flag)
     outcome: str
     reason: str
 
@@ -91,6 +116,7 @@ class Comparison:
             "metric": rule.name,
             "goal": rule.goal.value,
             "aggregate": rule.aggregate.value,
+            "dataset": rule.dataset,
             "candidate": self.candidate,
             "baseline": self.baseline,
             "delta": _json_number(self.delta),
@@ -106,6 +132,66 @@ class Comparison:
             "outcome": self.outcome,
             "reason": self.reason,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Comparison:
+        """Return the comparison that `to_dict()` gave `data`.
+
+        Raises:
+            ValueError: `data` is not what `to_dict()` returns.
+        """
+        rule = MetricRule(
+            name=_field(data, "metric", str),
+            goal=_field(data, "goal", str),
+            aggregate=_field(data, "aggregate", str),
+            min_delta=_number_field(data, "min_delta"),
+            min_relative_delta=_number_field(data, "min_relative_delta"),
+            at_least=_number_field(data, "at_least"),
+            at_most=_number_field(data, "at_most"),
+            dataset=_optional_field(data, "dataset", str),
+        )
+        return cls(
+            rule=rule,
+            candidate=_number_field(data, "candidate"),
+            baseline=_number_field(data, "baseline"),
+            delta=_number_field(data, "delta"),
+            relative_delta=_number_field(data, "relative_delta"),
+            value_check=_field(data, "value_check", str),
+            change_check=_field(data, "change_check", str),
+            improved=_field(data, "improved", bool),
+            passed=_field(data, "passed", bool),
+            outcome=_field(data, "outcome", str),
+            reason=_field(data, "reason", str),
+        )
+
+
+def _field(data: Mapping[str, object], key: str, kind: type[_T]) -> _T:
+    if key not in data:
+        msg = f"{key!r} is missing: expected a {kind.__name__}"
+        raise ValueError(msg)
+    value = data[key]
+    if not isinstance(value, kind):
+        msg = f"{key!r} must be a {kind.__name__}, not {type(value).__name__} {value!r}"
+        raise ValueError(msg)  # noqa: TRY004 - a record of the wrong shape is a bad value
+    return value
+
+
+def _optional_field(data: Mapping[str, object], key: str, kind: type[_T]) -> _T | None:
+    if data.get(key) is None:
+        return None
+    return _field(data, key, kind)
+
+
+def _number_field(data: Mapping[str, object], key: str) -> float | None:
+    value = data.get(key)
+    if value in ("inf", "-inf"):
+        return float(str(value))
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        msg = f"{key!r} must be a number, 'inf', '-inf' or null, not {value!r}"
+        raise ValueError(msg)  # noqa: TRY004 - a record of the wrong shape is a bad value
+    return float(value)
 
 
 def _json_number(value: float | None) -> float | str | None:
@@ -129,13 +215,13 @@ class Decision:
         notes: Facts learned around the decision (for example "superseded by version 7").
     """
 
-    verdict: Verdict
+    verdict: Verdict = attrs.field(converter=_verdict)
     comparisons: tuple[Comparison, ...]
     summary: str
     reasons: tuple[str, ...] = ()
     candidate: str | None = None
     baseline: str | None = None
-    policy: PromotionPolicy
+    policy: PromotionPolicy = attrs.field(validator=attrs.validators.instance_of(PromotionPolicy))
     notes: tuple[str, ...] = ()
 
     @property
@@ -174,15 +260,65 @@ class Decision:
             ensure_ascii=False,
         )
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Decision:
+        """Return the decision that `to_dict()` gave `data` (a JSON record read back).
+
+        Raises:
+            ValueError: `data` is not what `to_dict()` returns; the message names the key.
+        """
+        comparisons = _field(data, "comparisons", list)
+        return cls(
+            verdict=_field(data, "verdict", str),
+            comparisons=tuple(
+                Comparison.from_dict(_field({"comparison": item}, "comparison", dict))
+                for item in comparisons
+            ),
+            summary=_field(data, "summary", str),
+            reasons=tuple(_texts(data, "reasons")),
+            candidate=_optional_field(data, "candidate", str),
+            baseline=_optional_field(data, "baseline", str),
+            policy=PromotionPolicy.from_dict(_field(data, "policy", dict)),
+            notes=tuple(_texts(data, "notes")),
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Decision:
+        """Return the decision that `to_json()` gave `text`.
+
+        Raises:
+            ValueError: `text` is not JSON, or not what `to_json()` returns.
+        """
+        import json  # noqa: PLC0415 - see to_json()
+
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            msg = f"expected a JSON object, not {type(data).__name__}"
+            raise ValueError(msg)  # noqa: TRY004 - a document of the wrong shape is a bad value
+        return cls.from_dict(data)
+
     def to_markdown(self) -> str:
         """Return the decision as Markdown: a headline, the summary and a table of the rules."""
+        from aml_promotion._domain import render  # noqa: PLC0415 - import time, see __init__
+
         return render.as_markdown(self)
 
     def _repr_html_(self) -> str:
+        from aml_promotion._domain import render  # noqa: PLC0415 - import time, see __init__
+
         return render.as_html(self)
 
     def __str__(self) -> str:
         return f"{self.verdict.name}: {self.summary}"
+
+
+def _texts(data: Mapping[str, object], key: str) -> list[str]:
+    items = _field(data, key, list)
+    for item in items:
+        if not isinstance(item, str):
+            msg = f"{key!r} must be a list of strings, not one holding {item!r}"
+            raise ValueError(msg)  # noqa: TRY004 - a record of the wrong shape is a bad value
+    return items
 
 
 def _isclose(a: float, b: float) -> bool:
@@ -335,7 +471,11 @@ NO_RULES_SUMMARY = "no metric rules: registered without comparison"
 
 
 def _unforced_verdict(
-    comparisons: tuple[Comparison, ...], policy: PromotionPolicy, *, has_baseline: bool
+    comparisons: tuple[Comparison, ...],
+    policy: PromotionPolicy,
+    *,
+    has_baseline: bool,
+    no_baseline: str | None = None,
 ) -> tuple[Verdict, str, tuple[str, ...]]:
     """Apply steps 2 to 8 of section 3: the verdict, its one-line reason, and every reason.
 
@@ -362,13 +502,11 @@ def _unforced_verdict(
     if unusable or out_of_range:
         return Verdict.REJECT, against[0], against
     if not has_baseline:
+        why = f" ({no_baseline})" if no_baseline else ""
+        choice = policy.on_missing_baseline.value
+        reason = f"no baseline to compare with{why}, and on_missing_baseline is {choice!r}"
         if policy.on_missing_baseline is OnMissingBaseline.PROMOTE:
-            return (
-                Verdict.PROMOTE,
-                "no baseline to compare with, and on_missing_baseline is 'promote'",
-                (),
-            )
-        reason = "no baseline to compare with, and on_missing_baseline is 'reject'"
+            return Verdict.PROMOTE, reason, ()
         return Verdict.REJECT, reason, (reason,)
     if against:
         return Verdict.REJECT, against[0], against
@@ -396,6 +534,7 @@ def decide(
     candidate_label: str | None = None,
     baseline_label: str | None = None,
     candidate_metric_names: Collection[str] | None = None,
+    no_baseline: str | None = None,
 ) -> Decision:
     """Decide whether the candidate is to be registered, by the rules of DESIGN.md section 3.
 
@@ -408,10 +547,22 @@ def decide(
         baseline_label: What the baseline is, for people.
         candidate_metric_names: Every metric the candidate logged, if known (used to suggest
             close matches for a missing metric); defaults to the keys of `candidate`.
+        no_baseline: When `baseline` is None, what was looked for and not found ("no version
+            of churn holds the alias @champion"), said in the summary.
 
     Returns:
         The decision; "not better" is a `Verdict.REJECT`, never an exception.
+
+    Raises:
+        TypeError: `policy` is not a `PromotionPolicy` (given `Settings`, pass
+            ``settings.policy``).
     """
+    raw: object = policy
+    if not isinstance(raw, PromotionPolicy):
+        has_policy = isinstance(getattr(raw, "policy", None), PromotionPolicy)
+        hint = ": pass settings.policy" if has_policy else ""
+        msg = f"decide() takes a PromotionPolicy as policy, not {type(raw).__name__}{hint}"
+        raise TypeError(msg)
     available = candidate.keys() if candidate_metric_names is None else candidate_metric_names
     comparisons = tuple(
         _compare(
@@ -426,7 +577,7 @@ def decide(
         for rule in policy.rules
     )
     verdict, summary, reasons = _unforced_verdict(
-        comparisons, policy, has_baseline=baseline is not None
+        comparisons, policy, has_baseline=baseline is not None, no_baseline=no_baseline
     )
     if baseline_label is None and baseline is not None:
         # Renderings say "no baseline" when the label is None: never of a baseline that exists.

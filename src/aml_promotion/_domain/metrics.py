@@ -65,19 +65,16 @@ def is_usable_number(raw: object) -> bool:
 
 
 def _aggregate(values: Sequence[float], how: Aggregate) -> float:
-    if how is Aggregate.FIRST:
-        return values[0]
+    """Return the max, min or mean of `values` (last and first never get here)."""
     if how is Aggregate.MAX:
         return max(values)
     if how is Aggregate.MIN:
         return min(values)
-    if how is Aggregate.MEAN:
-        try:
-            return math.fsum(values) / len(values)
-        except OverflowError:
-            # The sum overflows though the mean may not (1e308 twice): scale first.
-            return math.fsum(value / len(values) for value in values)
-    return values[-1]
+    try:
+        return math.fsum(values) / len(values)
+    except OverflowError:
+        # The sum overflows though the mean may not (1e308 twice): scale first.
+        return math.fsum(value / len(values) for value in values)
 
 
 def read_metric(raw: object, aggregate: Aggregate = Aggregate.LAST) -> Reading:
@@ -86,7 +83,8 @@ def read_metric(raw: object, aggregate: Aggregate = Aggregate.LAST) -> Reading:
     Args:
         raw: A number; a series (list or tuple, the metric logged several times); anything else
             a run may hold, or the module's missing sentinel.
-        aggregate: Which value of a series stands for the run.
+        aggregate: Which value of a series stands for the run: `last` and `first` read that
+            one element only; `max`, `min` and `mean` need every element usable.
 
     Returns:
         The usable value, or the reason there is none.
@@ -96,6 +94,15 @@ def read_metric(raw: object, aggregate: Aggregate = Aggregate.LAST) -> Reading:
     if isinstance(raw, (list, tuple)):
         if not raw:
             return Reading(None, "an empty series")
+        if aggregate in {Aggregate.LAST, Aggregate.FIRST}:
+            # That one element only, as a backend that fetches only the last value sees it: an
+            # earlier NaN in a training curve does not matter; a NaN as the last value does.
+            index = len(raw) - 1 if aggregate is Aggregate.LAST else 0
+            value, problem = _as_number(raw[index])
+            if value is None:
+                which = "last" if aggregate is Aggregate.LAST else "first"
+                return Reading(None, f"a series whose {which} value is {problem}")
+            return Reading(value)
         values = []
         for index, item in enumerate(raw):
             value, problem = _as_number(item)

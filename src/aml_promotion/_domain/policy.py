@@ -6,10 +6,12 @@ import enum
 import math
 import numbers
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import attrs
 
+from aml_promotion._domain.choices import choice, flag, is_bool
 from aml_promotion.exceptions import SettingsError, SettingsProblem
 
 
@@ -49,8 +51,17 @@ def _optional_finite(
 ) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        msg = f"{attribute.name} must be a finite number or None, not {value!r}"
+    if is_bool(value):
+        msg = f"{attribute.name} must be a finite number or None, not the boolean {value!r}"
+        raise TypeError(msg)
+    if not isinstance(value, numbers.Real):
+        msg = f"{attribute.name} must be a finite number or None, not {type(value).__name__}"
+        raise TypeError(msg)
+    number: object = value  # the converter made every real number a float, when it could
+    if not isinstance(number, float) or not math.isfinite(number):
+        # A real number is still no float here only when it is too large for one (10**400).
+        shown = repr(number) if isinstance(number, float) else "a number too large for a float"
+        msg = f"{attribute.name} must be a finite number or None, not {shown}"
         raise ValueError(msg)
 
 
@@ -58,7 +69,7 @@ def _optional_float(value: float | None) -> float | None:
     # Only real numbers become floats: True or "0.1" must reach the validator as they are, not
     # as 1.0 and 0.1.
     raw: object = value  # the annotation is what type checkers see; callers may pass anything
-    if isinstance(raw, bool):
+    if is_bool(raw):
         return value
     if isinstance(raw, numbers.Real):
         try:
@@ -66,6 +77,44 @@ def _optional_float(value: float | None) -> float | None:
         except OverflowError:
             pass  # the validator says it is not a finite number
     return value
+
+
+def _goal(value: Goal | str) -> Goal:
+    return choice(Goal, "goal", value)
+
+
+def _aggregate(value: Aggregate | str) -> Aggregate:
+    return choice(Aggregate, "aggregate", value)
+
+
+def _on_missing_baseline(value: OnMissingBaseline | str) -> OnMissingBaseline:
+    return choice(OnMissingBaseline, "on_missing_baseline", value)
+
+
+def _on_missing_baseline_metric(value: OnMissingBaselineMetric | str) -> OnMissingBaselineMetric:
+    return choice(OnMissingBaselineMetric, "on_missing_baseline_metric", value)
+
+
+def _metric_name(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str):
+        msg = f"{attribute.name} must be a metric name (a string), not {type(value).__name__}"
+        raise TypeError(msg)
+    if not value.strip():
+        msg = f"{attribute.name} is blank: give the metric's name as the run logged it"
+        raise ValueError(msg)
+
+
+def _optional_dataset(
+    _instance: object, attribute: attrs.Attribute[str | None], value: object
+) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str):
+        msg = f"{attribute.name} must be a dataset name (a string) or None, not {value!r}"
+        raise TypeError(msg)
+    if not value.strip():
+        msg = f"{attribute.name} is blank: give the evaluation dataset's name, or None"
+        raise ValueError(msg)
 
 
 @attrs.frozen(kw_only=True)
@@ -81,10 +130,12 @@ class MetricRule:
         at_least: If set, the candidate's value must be at least this, baseline or not.
         at_most: If set, the candidate's value must be at most this, baseline or not.
         aggregate: Which value of a series stands for the run (default the last one).
+        dataset: If set, the metric's value logged for this evaluation dataset (MLflow 3
+            dataset-scoped metrics); None reads the value logged without a dataset.
     """
 
-    name: str = attrs.field(validator=attrs.validators.min_len(1))
-    goal: Goal = attrs.field(validator=attrs.validators.instance_of(Goal))
+    name: str = attrs.field(validator=_metric_name)
+    goal: Goal = attrs.field(converter=_goal)
     min_delta: float | None = attrs.field(
         default=None, converter=_optional_float, validator=_optional_finite
     )
@@ -97,9 +148,8 @@ class MetricRule:
     at_most: float | None = attrs.field(
         default=None, converter=_optional_float, validator=_optional_finite
     )
-    aggregate: Aggregate = attrs.field(
-        default=Aggregate.LAST, validator=attrs.validators.instance_of(Aggregate)
-    )
+    aggregate: Aggregate = attrs.field(default=Aggregate.LAST, converter=_aggregate)
+    dataset: str | None = attrs.field(default=None, validator=_optional_dataset)
 
     def __attrs_post_init__(self) -> None:
         if self.at_least is not None and self.at_most is not None and self.at_least > self.at_most:
@@ -116,7 +166,27 @@ class MetricRule:
 
 
 def _rules_tuple(rules: Iterable[MetricRule]) -> tuple[MetricRule, ...]:
-    return tuple(rules)
+    raw: object = rules
+    if isinstance(raw, (str, bytes, MetricRule)) or not isinstance(raw, Iterable):
+        msg = f"rules must be a list of MetricRule, not {type(raw).__name__}"
+        raise TypeError(msg)
+    converted = tuple(rules)
+    for index, rule in enumerate(converted):
+        item: object = rule
+        if not isinstance(item, MetricRule):
+            msg = f"rules[{index}] must be a MetricRule, not {type(item).__name__} {item!r}"
+            raise TypeError(msg)
+    return converted
+
+
+# Characters a tag key keeps on every backend (MLflow allows these, Azure ML more); the others
+# become "_" in the tags that record a decision (promotion.metric.<name>).
+_TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-/ ]")
+
+
+def tag_safe(metric: str) -> str:
+    """Return the form of a metric's name used in tag keys (odd characters become ``_``)."""
+    return _TAG_UNSAFE.sub("_", metric)
 
 
 def _unique_metrics(
@@ -125,8 +195,20 @@ def _unique_metrics(
     rules: tuple[MetricRule, ...],
 ) -> None:
     seen: dict[str, MetricRule] = {}
+    tagged: dict[str, str] = {}
     problems = []
     for rule in rules:
+        other = tagged.setdefault(tag_safe(rule.name), rule.name)
+        if other != rule.name:
+            problems.append(
+                SettingsProblem(
+                    path="$.rules",
+                    message=(
+                        f"metrics {other!r} and {rule.name!r} would be recorded under the same "
+                        f"tag (promotion.metric.{tag_safe(rule.name)}): rename one"
+                    ),
+                )
+            )
         if rule.name in seen:
             first = seen[rule.name]
             what = (
@@ -157,10 +239,16 @@ class PromotionPolicy:
     rules: tuple[MetricRule, ...] = attrs.field(
         default=(), converter=_rules_tuple, validator=_unique_metrics
     )
-    force: bool = False
-    require_improvement: bool = True
-    on_missing_baseline: OnMissingBaseline = OnMissingBaseline.PROMOTE
-    on_missing_baseline_metric: OnMissingBaselineMetric = OnMissingBaselineMetric.REJECT
+    force: bool = attrs.field(default=False, validator=flag)
+    require_improvement: bool = attrs.field(default=True, validator=flag)
+    on_missing_baseline: OnMissingBaseline = attrs.field(
+        default=OnMissingBaseline.PROMOTE,
+        converter=_on_missing_baseline,
+    )
+    on_missing_baseline_metric: OnMissingBaselineMetric = attrs.field(
+        default=OnMissingBaselineMetric.REJECT,
+        converter=_on_missing_baseline_metric,
+    )
 
     @property
     def metric_names(self) -> tuple[str, ...]:
@@ -188,10 +276,44 @@ class PromotionPolicy:
                     "at_least": rule.at_least,
                     "at_most": rule.at_most,
                     "aggregate": rule.aggregate.value,
+                    "dataset": rule.dataset,
                 }
                 for rule in self.rules
             ],
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PromotionPolicy:
+        """Return the policy that `to_dict()` gave `data`.
+
+        Raises:
+            ValueError: `data` is not what `to_dict()` returns; the message names the key.
+        """
+        rules = data.get("rules", [])
+        if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
+            msg = f"'rules' must be a list of objects, not {rules!r}"
+            raise ValueError(msg)
+        known = ("min_delta", "min_relative_delta", "at_least", "at_most", "dataset")
+        try:
+            return cls(
+                rules=tuple(
+                    MetricRule(
+                        name=rule.get("metric"),
+                        goal=rule.get("goal"),
+                        aggregate=rule.get("aggregate", Aggregate.LAST.value),
+                        **{key: rule.get(key) for key in known},
+                    )
+                    for rule in rules
+                ),
+                force=data.get("force", False),
+                require_improvement=data.get("require_improvement", True),
+                on_missing_baseline=data.get("on_missing_baseline", OnMissingBaseline.PROMOTE),
+                on_missing_baseline_metric=data.get(
+                    "on_missing_baseline_metric", OnMissingBaselineMetric.REJECT
+                ),
+            )
+        except TypeError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class BaselineKind(enum.Enum):
@@ -201,12 +323,51 @@ class BaselineKind(enum.Enum):
     TAG = "tag"
     VERSION = "version"
     ALIAS = "alias"
+    """An MLflow registered-model alias (``@champion``)."""
     STAGE = "stage"
+    """An MLflow 2 stage (``Production``), read-only."""
 
 
-_TAG_STRATEGY = re.compile(r"^tag:(?P<key>[^=]+)=(?P<value>.*)$", re.DOTALL)
-_VERSION_STRATEGY = re.compile(r"^version:(?P<version>[1-9][0-9]*)$")
-_NAMED_STRATEGY = re.compile(r"^(?P<kind>alias|stage):(?P<name>.+)$", re.DOTALL | re.IGNORECASE)
+# The kind is case-insensitive ("Latest", "Tag:stage=prod"), like the other choices; what
+# follows it (a tag, an alias) is kept as written.
+_TAG_STRATEGY = re.compile(r"tag:(?P<key>[^=]+)=(?P<value>.*)", re.DOTALL | re.IGNORECASE)
+_VERSION_STRATEGY = re.compile(r"version:(?P<version>[1-9][0-9]{0,17})", re.IGNORECASE)
+_NAMED_STRATEGY = re.compile(r"(?P<kind>alias|stage):(?P<name>.*)", re.DOTALL | re.IGNORECASE)
+
+
+def _optional_text(
+    _instance: object, attribute: attrs.Attribute[str | None], value: object
+) -> None:
+    if value is not None and not isinstance(value, str):
+        msg = f"{attribute.name} must be a string or None, not {type(value).__name__} {value!r}"
+        raise TypeError(msg)
+
+
+def _optional_version(
+    _instance: object, attribute: attrs.Attribute[int | None], value: object
+) -> None:
+    if value is None:
+        return
+    if is_bool(value) or not isinstance(value, int):
+        msg = f"{attribute.name} must be an int or None, not {type(value).__name__} {value!r}"
+        raise TypeError(msg)
+    if value < 1:
+        msg = f"{attribute.name} must be at least 1 (versions count from 1), not {value}"
+        raise ValueError(msg)
+
+
+def _kind(value: BaselineKind | str) -> BaselineKind:
+    return choice(BaselineKind, "kind", value)
+
+
+# What each kind needs set: the others must be None.
+_NEEDS = {
+    BaselineKind.LATEST: (),
+    BaselineKind.TAG: ("tag_key", "tag_value"),
+    BaselineKind.VERSION: ("version_number",),
+    BaselineKind.ALIAS: ("name",),
+    BaselineKind.STAGE: ("name",),
+}
 
 
 @attrs.frozen(kw_only=True)
@@ -219,12 +380,28 @@ class BaselineStrategy:
     :meth:`parse`.
     """
 
-    kind: BaselineKind = BaselineKind.LATEST
-    tag_key: str | None = None
-    tag_value: str | None = None
-    version_number: int | None = None
-    name: str | None = None
+    kind: BaselineKind = attrs.field(default=BaselineKind.LATEST, converter=_kind)
+    tag_key: str | None = attrs.field(default=None, validator=_optional_text)
+    tag_value: str | None = attrs.field(default=None, validator=_optional_text)
+    version_number: int | None = attrs.field(default=None, validator=_optional_version)
+    name: str | None = attrs.field(default=None, validator=_optional_text)
     """The alias (``ALIAS``) or the stage (``STAGE``)."""
+
+    def __attrs_post_init__(self) -> None:
+        needs = _NEEDS[self.kind]
+        for name in ("tag_key", "tag_value", "version_number", "name"):
+            given = getattr(self, name) is not None
+            if given != (name in needs):
+                what = "needs" if not given else "takes no"
+                msg = f"the {self.kind.value!r} baseline strategy {what} {name}"
+                raise ValueError(msg)
+        for name in ("tag_key", "name"):
+            value = getattr(self, name)
+            if value is not None and not value.strip():
+                # The name is the alias or the stage: say which.
+                what = self.kind.value if name == "name" else name
+                msg = f"{what} of the {self.kind.value!r} baseline strategy is blank"
+                raise ValueError(msg)
 
     @classmethod
     def latest(cls) -> BaselineStrategy:
@@ -253,26 +430,51 @@ class BaselineStrategy:
 
     @classmethod
     def parse(cls, text: str) -> BaselineStrategy:
-        """Parse ``latest``, ``tag:KEY=VALUE``, ``version:N``, ``alias:NAME`` or ``stage:NAME``.
+        """Parse ``latest``, ``tag:KEY=VALUE``, ``alias:NAME``, ``stage:NAME`` or ``version:N``.
+
+        The kind is case-insensitive (``Latest``); the rest is kept as written.
 
         Raises:
+            TypeError: `text` is not a string.
             ValueError: `text` is none of these.
         """
+        raw: object = text
+        if not isinstance(raw, str):
+            msg = f"baseline must be a string such as 'latest', not {type(raw).__name__}"
+            raise TypeError(msg)
         stripped = text.strip()
-        if stripped == "latest":
+        if stripped.casefold() == "latest":
             return cls.latest()
-        if (match := _TAG_STRATEGY.match(stripped)) and match["key"].strip():
+        if (match := _TAG_STRATEGY.fullmatch(stripped)) and match["key"].strip():
             return cls.tagged(match["key"].strip(), match["value"].strip())
-        if match := _VERSION_STRATEGY.match(stripped):
+        if match := _VERSION_STRATEGY.fullmatch(stripped):
             return cls.version(int(match["version"]))
-        if (match := _NAMED_STRATEGY.match(stripped)) and match["name"].strip():
-            kind = BaselineKind(match["kind"].lower())
-            return cls(kind=kind, name=match["name"].strip())
+        if (match := _NAMED_STRATEGY.fullmatch(stripped)) and match["name"].strip():
+            name = match["name"].strip()
+            if match["kind"].casefold() == "alias":
+                return cls.alias(name.removeprefix("@"))
+            return cls.stage(name)
         msg = (
-            "expected 'latest', 'tag:KEY=VALUE', 'version:N' (N ≥ 1), 'alias:NAME' or "
-            f"'stage:NAME', not {text!r}"
+            "expected 'latest', 'tag:KEY=VALUE', 'alias:NAME', 'stage:NAME' or 'version:N' "
+            f"(N ≥ 1), not {text!r}"
         )
         raise ValueError(msg)
+
+    def describe_missing(self, model: str) -> str:
+        """Return what was looked for and not found, for a decision's summary.
+
+        Args:
+            model: The model's name.
+        """
+        if self.kind is BaselineKind.TAG:
+            return f"no version of {model} holds the tag {self.tag_key}={self.tag_value}"
+        if self.kind is BaselineKind.ALIAS:
+            return f"no version of {model} holds the alias @{self.name}"
+        if self.kind is BaselineKind.STAGE:
+            return f"no version of {model} is in the stage {self.name}"
+        if self.kind is BaselineKind.VERSION:
+            return f"{model} has no version {self.version_number}"
+        return f"{model} has no registered version yet"
 
     def __str__(self) -> str:
         if self.kind is BaselineKind.TAG:

@@ -12,8 +12,8 @@ _HEADERS = ("metric", "goal", "candidate", "baseline", "Δ", "relative Δ", "rul
 _ICON = {"promote": "✅", "force": "⚠️", "reject": "❌"}
 
 
-def _number(value: float | None) -> str:
-    return "–" if value is None else f"{value:.6g}"
+def _number(value: float | None, digits: int = 6) -> str:
+    return "–" if value is None else f"{value:.{digits}g}"
 
 
 def _signed(value: float | None) -> str:
@@ -43,17 +43,29 @@ def _rule_text(comparison: Comparison) -> str:
 
 
 def _result_text(comparison: Comparison) -> str:
-    if comparison.change_check.value == "skipped":
+    # A failed value check is a failure even when the change check was skipped.
+    if comparison.passed and comparison.change_check.value == "skipped":
         return "⏭️ " + comparison.outcome
     return ("✅ " if comparison.passed else "❌ ") + comparison.outcome
 
 
+def _digits(candidate: float | None, baseline: float | None) -> int:
+    """Return the significant digits that tell two different values apart (6 at least)."""
+    digits = 6
+    if candidate is None or baseline is None or candidate == baseline:
+        return digits
+    while digits < 17 and f"{candidate:.{digits}g}" == f"{baseline:.{digits}g}":  # noqa: PLR2004 - a float's digits
+        digits += 1
+    return digits
+
+
 def _cells(comparison: Comparison) -> tuple[str, ...]:
+    digits = _digits(comparison.candidate, comparison.baseline)
     return (
         comparison.metric,
         comparison.goal.value,
-        _number(comparison.candidate),
-        _number(comparison.baseline),
+        _number(comparison.candidate, digits),
+        _number(comparison.baseline, digits),
         _signed(comparison.delta),
         _percent(comparison.relative_delta),
         _rule_text(comparison),

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 
 from aml_promotion._domain.decision import Decision
+from aml_promotion._domain.policy import tag_safe
 
 PREFIX = "promotion."
 VERDICT = PREFIX + "verdict"
@@ -19,8 +19,8 @@ NO_BASELINE = "none"
 
 
 def _safe(metric: str) -> str:
-    # Tag keys must survive every backend's rules (MLflow allows these characters, Azure ML more).
-    return re.sub(r"[^A-Za-z0-9_.\-/ ]", "_", metric)
+    # Tag keys must survive every backend's rules; a policy never holds two names alike here.
+    return tag_safe(metric)
 
 
 def metric_tag(metric: str) -> str:

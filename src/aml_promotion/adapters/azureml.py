@@ -59,6 +59,7 @@ from aml_promotion.adapters._registration import register_once
 from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
 from aml_promotion.exceptions import (
     BackendNotInstalledError,
+    BaselineNotFoundError,
     CredentialsError,
     ModelFileError,
     PromotionError,
@@ -707,14 +708,18 @@ class _Registry:
         """Return the version `strategy` picks, or None; one request.
 
         Raises:
-            SettingsError: An alias or stage strategy: Azure ML (SDK v1) has neither.
+            BaselineNotFoundError: The strategy pins a version that does not exist.
+            SettingsError: The strategy is an MLflow alias or stage, which SDK v1 lacks.
         """
-        if strategy.kind in (BaselineKind.ALIAS, BaselineKind.STAGE):
-            raise unsupported_strategy(strategy, "Azure ML (SDK v1)")
         if strategy.kind is BaselineKind.VERSION:
             number = strategy.version_number
             # Model(ws, name, version=0) would answer the latest version: never ask it that.
-            return self._get(name, number) if number is not None and number >= 1 else None
+            found = self._get(name, number) if number is not None and number >= 1 else None
+            if found is None:
+                raise BaselineNotFoundError(model_name=name, strategy=str(strategy))
+            return found
+        if strategy.kind in {BaselineKind.ALIAS, BaselineKind.STAGE}:
+            raise unsupported_strategy(strategy, "Azure ML (SDK v1)")
         if strategy.kind is BaselineKind.TAG:
             tagged = self.find_tagged(name, strategy.tag_key or "", strategy.tag_value or "")
             return tagged[0] if tagged else None

@@ -42,6 +42,7 @@ from aml_promotion.adapters._registration import register_once
 from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
 from aml_promotion.exceptions import (
     BackendNotInstalledError,
+    BaselineNotFoundError,
     RegistryError,
     RunNotFoundError,
     TransientRegistryError,
@@ -662,6 +663,7 @@ class MlflowBackend:
         result, never by listing every version; a tag by a filter on the tag; a number directly.
 
         Raises:
+            BaselineNotFoundError: The strategy pins a version that does not exist.
             RegistryError: MLflow failed (never taken as "no baseline").
         """
         if strategy.kind in (BaselineKind.ALIAS, BaselineKind.STAGE):
@@ -674,7 +676,7 @@ class MlflowBackend:
                     lambda: self._client.get_model_version(name, number),
                 )
             except _NotFoundError:
-                return None
+                raise BaselineNotFoundError(model_name=name, strategy=str(strategy)) from None
             return self._version(held)
         if strategy.kind is BaselineKind.TAG:
             tagged = self._tagged(name, strategy.tag_key or "", strategy.tag_value or "", limit=1)

@@ -24,6 +24,7 @@ from aml_promotion import BaselineStrategy, Framework, RetryPolicy, promote
 from aml_promotion.adapters.azureml import AzureMLBackend
 from aml_promotion.exceptions import (
     BackendNotInstalledError,
+    BaselineNotFoundError,
     ModelFileError,
     RegistryError,
     RunNotFoundError,
@@ -386,7 +387,7 @@ def test_the_latest_version_costs_one_request_however_many_versions(
 def test_a_version_and_a_tag_are_each_one_request(
     backend: Any, emulator: AzureMLEmulator, unique: str
 ) -> None:
-    """version:N and tag:K=V baselines cost one request each; a missing version is None."""
+    """version:N and tag:K=V baselines cost one request each; a missing version is an error."""
     name = f"m-{unique}"
     emulator.add_model(name, tags={"stage": "prod"})
     emulator.add_model(name, tags={"stage": "prod"})
@@ -394,13 +395,26 @@ def test_a_version_and_a_tag_are_each_one_request(
     emulator.clear_requests()
     version = backend.registry.find_baseline(name, BaselineStrategy.version(1))
     tagged = backend.registry.find_baseline(name, BaselineStrategy.tagged("stage", "prod"))
-    missing = backend.registry.find_baseline(name, BaselineStrategy.version(7))
+    with pytest.raises(BaselineNotFoundError, match="'version:7'"):
+        backend.registry.find_baseline(name, BaselineStrategy.version(7))
     assert version is not None
     assert version.version == 1
     assert tagged is not None
     assert tagged.version == 2
-    assert missing is None
     assert len(emulator.requests) == 3
+
+
+@pytest.mark.parametrize("strategy", ["alias:champion", "stage:Production"])
+def test_an_alias_or_a_stage_is_a_settings_error_on_sdk_v1(
+    backend: Any, emulator: AzureMLEmulator, unique: str, strategy: str
+) -> None:
+    """SDK v1 has no aliases or stages: a SettingsError that says so, never the latest version."""
+    name = f"m-{unique}"
+    emulator.add_model(name)
+    emulator.clear_requests()
+    with pytest.raises(SettingsError, match="MLflow notion"):
+        backend.registry.find_baseline(name, BaselineStrategy.parse(strategy))
+    assert emulator.requests == []
 
 
 def test_a_tag_value_with_a_comma_or_an_equals_sign_still_selects_exactly(
