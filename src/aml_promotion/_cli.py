@@ -408,7 +408,7 @@ def find_local_model(name: str, *, environ: Mapping[str, str], cwd: Path) -> Pat
     where = "GITHUB_WORKSPACE" if workspace else "the working directory"
     shown = [_relative(path, root) for path in found]
     if found:
-        listing = ", ".join(shown[:_SHOWN_MATCHES])
+        listing = ", ".join(repr(path) for path in shown[:_SHOWN_MATCHES])
         more = f" and {len(shown) - _SHOWN_MATCHES} more" if len(shown) > _SHOWN_MATCHES else ""
         msg = (
             f"{len(found)} files or folders named model_file_name {name!r} in {root} "
