@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -394,7 +393,7 @@ def test_a_folder_digest_covers_names_and_contents_not_location(tmp_path: Path) 
     first = content_digest(tmp_path / "a" / "model")
     assert first == content_digest(tmp_path / "b" / "model")
     assert first.startswith("sha256:")
-    os.rename(tmp_path / "b" / "model" / "MLmodel", tmp_path / "b" / "model" / "MLmodel2")
+    (tmp_path / "b" / "model" / "MLmodel").rename(tmp_path / "b" / "model" / "MLmodel2")
     assert content_digest(tmp_path / "b" / "model") != first
     write(tmp_path / "a" / "model" / "weights.bin", b"changed")
     assert content_digest(tmp_path / "a" / "model") != first
