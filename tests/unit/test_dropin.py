@@ -397,3 +397,35 @@ def test_a_folder_digest_covers_names_and_contents_not_location(tmp_path: Path) 
     assert content_digest(tmp_path / "b" / "model") != first
     write(tmp_path / "a" / "model" / "weights.bin", b"changed")
     assert content_digest(tmp_path / "a" / "model") != first
+
+
+# --- item 4: the workspace file that Azure/aml-workspace writes wins ------------------------------
+
+SCOPE = "/subscriptions/S/resourceGroups/R/providers/Microsoft.MachineLearningServices/workspaces/"
+
+
+def test_aml_arm_config_wins_over_a_committed_config_json(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A developer's config.json beside the CI's aml_arm_config.json never redirects CI: logged."""
+    from aml_promotion.adapters.azureml import find_workspace_config  # noqa: PLC0415
+
+    keys = {"subscription_id": "S", "resource_group": "R", "workspace_name": "dev-workspace"}
+    (tmp_path / "config.json").write_text(json.dumps(keys), encoding="utf-8")
+    (tmp_path / ".azureml").mkdir()
+    (tmp_path / ".azureml" / "config.json").write_text(json.dumps(keys), encoding="utf-8")
+    arm = tmp_path / ".cloud" / ".azure"
+    arm.mkdir(parents=True)
+    # Deeper than both config.json files: precedence is by file, not by folder.
+    (arm / "aml_arm_config.json").write_text(json.dumps({"Scope": SCOPE + "ci"}))
+    with caplog.at_level("INFO", logger="aml_promotion"):
+        found = find_workspace_config(arm)
+    assert found.workspace_name == "ci"
+    assert found.path == arm.resolve() / "aml_arm_config.json"
+    assert "workspace configuration from" in caplog.text
+    assert str(arm.resolve() / "aml_arm_config.json") in caplog.text
+    assert str(tmp_path / "config.json") in caplog.text, "the config.json passed over is named"
+    caplog.clear()
+    with caplog.at_level("INFO", logger="aml_promotion"):
+        assert find_workspace_config(tmp_path).workspace_name == "dev-workspace"
+    assert f"workspace configuration from {tmp_path / '.azureml' / 'config.json'}" in caplog.text
