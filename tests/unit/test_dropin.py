@@ -429,3 +429,48 @@ def test_aml_arm_config_wins_over_a_committed_config_json(
     with caplog.at_level("INFO", logger="aml_promotion"):
         assert find_workspace_config(tmp_path).workspace_name == "dev-workspace"
     assert f"workspace configuration from {tmp_path / '.azureml' / 'config.json'}" in caplog.text
+
+
+def test_a_relative_github_workspace_is_taken_from_the_working_directory(tmp_path: Path) -> None:
+    """GITHUB_WORKSPACE=checkout (relative) is searched under the working directory."""
+    model = write(tmp_path / "checkout" / "model.pkl")
+    write(tmp_path / "elsewhere" / "model.pkl")
+    found = find_local_model("model.pkl", environ={"GITHUB_WORKSPACE": "checkout"}, cwd=tmp_path)
+    assert found == model
+
+
+def test_many_matches_are_listed_up_to_twenty(tmp_path: Path) -> None:
+    """A long list of matches is cut after twenty, saying how many more there are."""
+    for index in range(23):
+        write(tmp_path / f"copy{index:02}" / "model.pkl")
+    with pytest.raises(ModelFileError, match="and 3 more") as caught:
+        find_local_model("model.pkl", environ={}, cwd=tmp_path)
+    assert len(caught.value.matches) == 23
+
+
+def test_without_rules_a_runless_baseline_is_kept_as_the_baseline(
+    backend: InMemoryBackend,
+) -> None:
+    """No rules: a hand-registered latest version stays the recorded baseline; registered."""
+    backend.registry.add_version(NAME)
+    cand = backend.runs.add_run(experiment_name="t", files=["model.pkl"])
+    result = promote(
+        settings={"model_name": NAME}, backend=backend, experiment_name="t", run_id=cand.run_id
+    )
+    assert result.registered
+    assert result.baseline is not None
+    assert result.model is not None
+    assert result.model.tags[tags.BASELINE_VERSION] == "1"
+    assert "passed over" not in result.decision.summary
+
+
+def test_a_local_model_passes_over_a_hand_registered_version(tmp_path: Path) -> None:
+    """Local mode against a version with no run and no recorded metrics: no baseline, said so."""
+    backend = _RunlessBackend()
+    backend.registry.add_version(NAME)
+    result = promote(
+        settings=RULES, backend=backend, model_path=write(tmp_path / "m.pkl"), metrics={"auc": 0.5}
+    )
+    assert result.registered
+    assert result.baseline is None
+    assert "version 1 of churn was passed over as the baseline" in result.decision.summary
