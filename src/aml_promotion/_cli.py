@@ -99,7 +99,7 @@ exit status:
 
 candidate:
   --experiment-name and --run-id together name a run; neither means local mode: the settings'
-  model_file_name is a file or folder in the working directory (metrics from --metrics-file).
+  model_file_name is a file or folder in the checkout (metrics from --metrics-file).
 
 Azure ML credentials (--backend azureml), tried in this order:
   1. AZURE_CREDENTIALS (the JSON of `az ad sp create-for-rbac --sdk-auth`), for the workspace
