@@ -315,17 +315,9 @@ def test_recorded_metrics_read_numbers_and_skip_what_is_not_one() -> None:
     assert tags.recorded_metrics({"team": "risk"}, ["auc"]) is None
 
 
-class _RunlessBackend(InMemoryBackend):
-    """Azure ML's shape: a local registration keeps no run, only the version and its tags."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.registry._runs = None
-
-
 def test_local_versions_are_baselines_for_later_local_models(tmp_path: Path) -> None:
     """Local mode on a backend without runs: a worse local model is rejected, a better one in."""
-    backend = _RunlessBackend()
+    backend = InMemoryBackend(local_runs=False)
     first = promote(
         settings=RULES,
         backend=backend,
@@ -354,7 +346,7 @@ def test_local_versions_are_baselines_for_later_local_models(tmp_path: Path) -> 
 
 def test_a_rerun_of_the_same_local_model_is_already_registered(tmp_path: Path) -> None:
     """Same content again: "already registered", not a "no improvement" rejection."""
-    backend = _RunlessBackend()
+    backend = InMemoryBackend(local_runs=False)
     model = write(tmp_path / "model.pkl", b"weights")
     first = promote(settings=RULES, backend=backend, model_path=model, metrics={"auc": 0.8})
     assert first.model is not None
@@ -466,7 +458,7 @@ def test_without_rules_a_runless_baseline_is_kept_as_the_baseline(
 
 def test_a_local_model_passes_over_a_hand_registered_version(tmp_path: Path) -> None:
     """Local mode against a version with no run and no recorded metrics: no baseline, said so."""
-    backend = _RunlessBackend()
+    backend = InMemoryBackend(local_runs=False)
     backend.registry.add_version(NAME)
     result = promote(
         settings=RULES, backend=backend, model_path=write(tmp_path / "m.pkl"), metrics={"auc": 0.5}
