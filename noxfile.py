@@ -23,11 +23,13 @@ def _group(name: str) -> list[str]:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Ruff: lint and formatting."""
+    """Ruff: lint and formatting; zizmor: the action's security audit (offline)."""
     session.install(*_group("lint"))
     # Python files only: the Markdown docs keep their examples as written.
     session.run("ruff", "check", *PYTHON_PATHS)
     session.run("ruff", "format", "--check", *PYTHON_PATHS)
+    # Offline: no GitHub API calls (and no token); pinning, injection and the other local audits.
+    session.run("zizmor", "--offline", "action.yml")
 
 
 @nox.session(python=INTEGRATION_PYTHON)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
@@ -263,3 +264,47 @@ class BackendContract:
         )
         if not promoted:
             assert "NaN" in result.decision.summary
+
+    def test_a_local_model_version_is_a_baseline_and_its_rerun_is_already_registered(
+        self,
+        harness: Harness,
+        unique: str,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """Local versions are baselines; the same local model again is "already registered".
+
+        A worse local model is rejected and a better one registered, whether the backend keeps
+        a run for a local version (MLflow) or only the version and its tags (Azure ML); a re-run
+        of the same content is found by its digest, not rejected for "no improvement".
+        """
+        # Azure ML registers local files only from under the working directory.
+        monkeypatch.chdir(tmp_path)
+        settings = {"model_name": f"m-{unique}", "metrics_max": ["auc"]}
+        backend = harness.backend
+
+        def local(name: str, auc: float) -> Any:
+            path = tmp_path / name
+            path.write_bytes(f"model {name}".encode())
+            return promote(
+                settings=settings, backend=backend, model_path=path, metrics={"auc": auc}
+            )
+
+        first = local("v1.pkl", 0.80)
+        worse = local("v2.pkl", 0.70)
+        better = local("v3.pkl", 0.90)
+        again = local("v3.pkl", 0.90)
+
+        assert first.registered
+        assert not worse.decision.promote
+        assert worse.model is None
+        assert worse.decision.comparisons[0].baseline == pytest.approx(0.80)
+        assert better.registered
+        assert better.model is not None
+        assert better.model.version == 2
+        assert again.already_registered
+        assert again.model is not None
+        assert again.model.version == 2
+        latest = backend.registry.find_baseline(f"m-{unique}", BaselineStrategy.latest())
+        assert latest is not None
+        assert latest.version == 2

@@ -99,14 +99,21 @@ exit status:
 
 candidate:
   --experiment-name and --run-id together name a run; neither means local mode: the settings'
-  model_file_name is a file or folder in the working directory (metrics from --metrics-file).
+  model_file_name is a file or folder in the checkout (metrics from --metrics-file).
 
 Azure ML credentials (--backend azureml), tried in this order:
   1. AZURE_CREDENTIALS (the JSON of `az ad sp create-for-rbac --sdk-auth`), for the workspace
-     that --workspace-config names, or config.json / aml_arm_config.json found from the
-     working directory up, in .azureml/ (where Azure/aml-workspace writes it);
+     that --workspace-config names, or aml_arm_config.json (what Azure/aml-workspace writes,
+     in .azureml/) else config.json, found from the working directory up;
   2. inside an Azure ML job (AZUREML_RUN_ID is set): the job's own workspace and token;
-  3. otherwise the workspace config as in 1, with the SDK's own login (az login).
+  3. at an interactive terminal only: the workspace config as in 1, with the SDK's own login
+     (az login). In CI (CI or GITHUB_ACTIONS set) or without a terminal, no credentials is
+     exit 2: never an interactive or device-code login that would hang the job.
+
+local mode:
+  a model_file_name without a path separator is searched for in the checkout (GITHUB_WORKSPACE,
+  else the working directory; .git and virtualenv folders skipped): one match is registered,
+  several or none is exit 2. A name with a separator is a path from the working directory.
 """
 
 
@@ -347,19 +354,99 @@ def read_metrics(path: Path, *, cwd: Path) -> dict[str, object]:
     return {str(key): value for key, value in data.items()}
 
 
+# --- Local mode: the model file in the checkout ---------------------------------------------------
+
+# Never searched: version control, and virtualenvs (which hold other projects' model files).
+_SKIPPED_FOLDERS = frozenset({".git", ".venv", "venv", ".nox", ".tox"})
+_SHOWN_MATCHES = 20
+
+
+def _is_skipped(folder: Path) -> bool:
+    return folder.name in _SKIPPED_FOLDERS or (folder / "pyvenv.cfg").is_file()
+
+
+def find_local_model(name: str, *, environ: Mapping[str, str], cwd: Path) -> Path:
+    """Return the local model that ``model_file_name`` names, found as the original action did.
+
+    A name with a path separator is a path from the working directory, used as given. A bare
+    name is searched for in the checkout (``GITHUB_WORKSPACE``, else the working directory),
+    skipping ``.git`` and virtualenv folders: a file or folder of that name. The original took
+    the first match silently; here exactly one must match.
+
+    Args:
+        name: The settings' ``model_file_name``.
+        environ: The environment (``GITHUB_WORKSPACE``).
+        cwd: The working directory.
+
+    Returns:
+        The model file or folder.
+
+    Raises:
+        ModelFileError: Several files or folders match (all are listed), or none does (the
+            message says where the search looked).
+    """
+    if "/" in name or "\\" in name:
+        return cwd / name
+    workspace = environ.get("GITHUB_WORKSPACE", "").strip()
+    root = Path(workspace) if workspace else cwd
+    if not root.is_absolute():
+        root = cwd / root
+    matches: list[Path] = []
+    for folder, subfolders, files in os.walk(root):
+        here = Path(folder)
+        kept = []
+        for sub in sorted(subfolders):
+            if sub == name:
+                matches.append(here / sub)  # a model folder: its own contents are the model
+            elif not _is_skipped(here / sub):
+                kept.append(sub)
+        subfolders[:] = kept
+        matches.extend(here / file for file in files if file == name)
+    found = sorted(matches)
+    if len(found) == 1:
+        return found[0]
+    where = "GITHUB_WORKSPACE" if workspace else "the working directory"
+    shown = [_relative(path, root) for path in found]
+    if found:
+        listing = ", ".join(repr(path) for path in shown[:_SHOWN_MATCHES])
+        more = f" and {len(shown) - _SHOWN_MATCHES} more" if len(shown) > _SHOWN_MATCHES else ""
+        msg = (
+            f"{len(found)} files or folders named model_file_name {name!r} in {root} "
+            f"({where}): {listing}{more}; give the path of the one to register (for example "
+            f"{shown[0]!r}) as model_file_name"
+        )
+        raise ModelFileError(msg, wanted=name, matches=shown)
+    msg = (
+        f"no file or folder named model_file_name {name!r} in {root} ({where}) or below it "
+        f"(.git and virtualenv folders are not searched); give its path from the working "
+        "directory, or check that the step that makes the model ran before this one"
+    )
+    raise ModelFileError(msg, wanted=name)
+
+
 # --- Backends ------------------------------------------------------------------------------------
 
 
-def build_backend(args: Arguments, *, environ: Mapping[str, str], cwd: Path) -> Backend:
+def build_backend(
+    args: Arguments, *, environ: Mapping[str, str], cwd: Path, interactive: bool | None = None
+) -> Backend:
     """Return the backend the arguments and environment name; SDKs are imported only here.
 
     Azure ML: a service principal from ``AZURE_CREDENTIALS`` when it is set; else, inside an
-    Azure ML job, the job's own workspace and token; else the SDK's own login. The workspace
-    config is ``--workspace-config``, or found from the working directory up.
+    Azure ML job, the job's own workspace and token; else, at an interactive terminal only, the
+    SDK's own login. The workspace config is ``--workspace-config``, or found from the working
+    directory up (``aml_arm_config.json`` before ``config.json``).
+
+    Args:
+        args: The parsed command line.
+        environ: The environment.
+        cwd: Where the workspace config search starts.
+        interactive: Whether stdin is a terminal (default: ask ``sys.stdin``).
 
     Raises:
         BackendNotInstalledError: The backend's extra is not installed.
-        CredentialsError: The Azure credentials are malformed.
+        CredentialsError: The Azure credentials are malformed, or missing in a
+            non-interactive run (CI, or no terminal).
         UsageError: No workspace config file was found.
         RegistryError: The backend could not be reached.
     """
@@ -367,15 +454,45 @@ def build_backend(args: Arguments, *, environ: Mapping[str, str], cwd: Path) -> 
         from aml_promotion.adapters.mlflow import MlflowBackend  # noqa: PLC0415 - lazy SDK
 
         return MlflowBackend(args.tracking_uri)
+    credentials = environ.get(CREDENTIALS_VARIABLE, "")
+    in_job = bool(environ.get(RUN_CONTEXT_VARIABLE, "").strip())
+    if not credentials.strip() and not in_job and not is_interactive(environ, terminal=interactive):
+        raise CredentialsError(NO_CREDENTIALS_IN_CI, missing=(CREDENTIALS_VARIABLE,))
     from aml_promotion.adapters.azureml import AzureMLBackend  # noqa: PLC0415 - lazy SDK
 
     config = args.workspace_config or cwd
-    credentials = environ.get(CREDENTIALS_VARIABLE, "")
     if credentials.strip():
         return AzureMLBackend.from_service_principal(credentials, config=config)
-    if environ.get(RUN_CONTEXT_VARIABLE, "").strip():
+    if in_job:
         return AzureMLBackend.from_run_context()
     return AzureMLBackend.from_config(config)
+
+
+NO_CREDENTIALS_IN_CI = (
+    "no Azure credentials: the action's azure_credentials input (the AZURE_CREDENTIALS "
+    "variable) is empty or missing, and this is not an interactive terminal (CI, "
+    "GITHUB_ACTIONS, or no TTY), so no interactive or device-code login is tried. Set "
+    "azure_credentials: ${{ secrets.AZURE_CREDENTIALS }}, a secret holding the JSON that "
+    "`az ad sp create-for-rbac --sdk-auth` prints: an object with clientId, clientSecret, "
+    "subscriptionId and tenantId"
+)
+
+
+def is_interactive(environ: Mapping[str, str], *, terminal: bool | None = None) -> bool:
+    """Return whether a person could answer a login prompt: no CI variables, and a terminal.
+
+    Args:
+        environ: The environment; ``CI`` (any value but ``false``/``0``) or
+            ``GITHUB_ACTIONS`` set means a CI job.
+        terminal: Whether stdin is a terminal (default: ask ``sys.stdin``).
+    """
+    ci = environ.get("CI", "").strip().lower()
+    if (ci and ci not in {"false", "0"}) or environ.get("GITHUB_ACTIONS", "").strip():
+        return False
+    if terminal is None:
+        stdin = sys.stdin
+        terminal = stdin is not None and stdin.isatty()
+    return terminal
 
 
 BackendFactory = Callable[[Arguments], Backend]
@@ -437,7 +554,8 @@ def _outcome_line(result: PromotionResult, model_name: str | None) -> str:
     decision = result.decision
     model = result.model
     if result.already_registered and model is not None:
-        return f"Already registered from this run: {model.name} version {model.version}."
+        origin = "this run" if result.candidate_run is not None else "the same model content"
+        return f"Already registered from {origin}: {model.name} version {model.version}."
     if model is not None:
         line = f"Registered {model.name} version {model.version} (id {model.id})."
         if result.superseded_by is not None:
@@ -594,7 +712,7 @@ def _promote(
         result = promote(
             settings=settings,
             backend=backend,
-            model_path=cwd / settings.model_file_name,
+            model_path=find_local_model(settings.model_file_name, environ=environ, cwd=cwd),
             metrics=metrics,
             dry_run=args.dry_run,
         )
@@ -608,7 +726,17 @@ def _promote(
         )
     code = exit_code_for(result, fail_on_reject=args.fail_on_reject)
     _report(console, result, args=args, model_name=settings.model_name, code=code)
+    if not settings.policy.rules:
+        console.github.annotate("notice", NO_RULES_NOTICE, title="No metric rules", file=source)
+        logger.info("%s", NO_RULES_NOTICE)
     return code
+
+
+NO_RULES_NOTICE = (
+    "no metric rules: every model is registered without comparison, as the original action "
+    "did. Add metrics_max / metrics_min (or metric_rules) to the settings file to register "
+    "only models that beat the registered one"
+)
 
 
 def _relative(path: Path, cwd: Path) -> str:

@@ -182,8 +182,14 @@ def _metrics(runs: RunStore, run: RunRecord, policy: PromotionPolicy) -> MetricV
 def _baseline_metrics(
     runs: RunStore, baseline: ModelVersion | None, policy: PromotionPolicy
 ) -> Mapping[str, object] | None:
-    if baseline is None or baseline.run_id is None:
+    if baseline is None:
         return None
+    if baseline.run_id is None:
+        # Registered in local mode on a backend that keeps no run for it (Azure ML): what the
+        # promotion recorded on the version. None (no such record) passes the version over.
+        if not policy.rules:
+            return {}
+        return tags.recorded_metrics(baseline.tags, policy.metric_names)
     try:
         run = runs.get_run(experiment_name=None, run_id=baseline.run_id)
     except RunNotFoundError as exc:
@@ -198,13 +204,51 @@ def _baseline_metrics(
     return _metrics(runs, run, policy).values
 
 
-def _no_baseline(
-    name: str, strategy: BaselineStrategy, baseline: ModelVersion | None
-) -> str | None:
+def _no_baseline(name: str, strategy: BaselineStrategy) -> str:
     """Return what was looked for and not found, for the summary when there is no baseline."""
-    if baseline is None:
-        return strategy.describe_missing(name)
-    return f"version {baseline.version} has no linked run to read its metrics from"
+    return strategy.describe_missing(name)
+
+
+def _passed_over(baseline: ModelVersion | None, values: Mapping[str, object] | None) -> str | None:
+    """Return why `baseline` cannot be compared with (no run, no recorded metrics), or None."""
+    if baseline is None or values is not None:
+        return None
+    return (
+        f"version {baseline.version} of {baseline.name} was passed over as the baseline: it has "
+        "no linked run and no metrics recorded by a promotion (promotion.metric.*), as a model "
+        "registered by hand"
+    )
+
+
+def content_digest(path: Path) -> str:
+    """Return a digest of a local model's content: a file's bytes, or a folder's files.
+
+    A folder's digest covers each file's path (relative, with ``/``) and content, so renaming
+    or moving a file inside it changes the digest, and where the folder is does not.
+
+    Returns:
+        ``sha256:`` and the hex digest.
+    """
+    import hashlib  # noqa: PLC0415 - only local mode needs it: keep it out of the import
+
+    digest = hashlib.sha256()
+    if path.is_file():
+        digest.update(_file_digest(path))
+    else:
+        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            digest.update(file.relative_to(path).as_posix().encode("utf-8") + b"\0")
+            digest.update(_file_digest(file))
+    return f"sha256:{digest.hexdigest()}"
+
+
+def _file_digest(path: Path) -> bytes:
+    import hashlib  # noqa: PLC0415
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.digest()
 
 
 def _baseline_label(baseline: ModelVersion | None) -> str | None:
@@ -358,15 +402,18 @@ def _promote_run(
     path = find_model_file(runs.list_files(run), settings.model_file_name)
     existing = registry.find_by_run(name, run.run_id)
     baseline = _find_baseline(registry, name, settings.baseline, existing)
-    baseline_metrics = _baseline_metrics(runs, baseline, policy)
+    baseline_values = _baseline_metrics(runs, baseline, policy)
+    passed_over = _passed_over(baseline, baseline_values)
+    if passed_over is not None:
+        baseline = None
     decision = decide(
         candidate.values,
-        baseline_metrics,
+        baseline_values,
         policy,
         candidate_label=_run_label(run),
         baseline_label=_baseline_label(baseline),
         candidate_metric_names=candidate.available,
-        no_baseline=_no_baseline(name, settings.baseline, baseline),
+        no_baseline=passed_over or _no_baseline(name, settings.baseline),
     )
     if existing is not None:
         decision = decision.with_note(
@@ -401,7 +448,7 @@ def _promote_run(
             run=run,
             decision=decision,
             # The tag says "none" whenever the decision had no baseline to compare with.
-            baseline=None if baseline_metrics is None else baseline,
+            baseline=None if baseline_values is None else baseline,
         ),
         decision=decision,
         baseline=baseline,
@@ -429,15 +476,21 @@ def _promote_local(
             f"the local model path {str(model_path)!r} does not exist", wanted=str(model_path)
         )
     registry = backend.registry
-    baseline = registry.find_baseline(name, settings.baseline)
-    baseline_metrics = _baseline_metrics(backend.runs, baseline, policy)
+    # The same content registered before (a re-run): "already registered", as a run's re-run is.
+    digest = content_digest(model_path)
+    existing = next(iter(registry.find_tagged(name, tags.MODEL_DIGEST, digest)), None)
+    baseline = _find_baseline(registry, name, settings.baseline, existing)
+    baseline_values = _baseline_metrics(backend.runs, baseline, policy)
+    passed_over = _passed_over(baseline, baseline_values)
+    if passed_over is not None:
+        baseline = None
     decision = decide(
         metrics or {},
-        baseline_metrics,
+        baseline_values,
         policy,
         candidate_label=f"local model {model_path}",
         baseline_label=_baseline_label(baseline),
-        no_baseline=_no_baseline(name, settings.baseline, baseline),
+        no_baseline=passed_over or _no_baseline(name, settings.baseline),
     )
     if metrics is None and policy.rules and not policy.force:
         reason = (
@@ -445,22 +498,63 @@ def _promote_local(
             "pass metrics=..., or force registration"
         )
         decision = attrs.evolve(decision, summary=reason, reasons=(reason, *decision.reasons))
+    if existing is not None:
+        return _local_already_registered(
+            registry,
+            settings,
+            decision,
+            existing,
+            baseline=baseline,
+            model_path=model_path,
+            dry_run=dry_run,
+        )
     request = _request(
         settings,
         name=name,
         model_path=str(model_path.resolve()),
         run=None,
         decision=decision,
-        baseline=None if baseline_metrics is None else baseline,
+        baseline=None if baseline_values is None else baseline,
     )
     return _register_if_promoted(
         registry,
         settings,
-        attrs.evolve(request, metrics=dict(metrics or {})),
+        attrs.evolve(
+            request, metrics=dict(metrics or {}), tags={**request.tags, tags.MODEL_DIGEST: digest}
+        ),
         decision=decision,
         baseline=baseline,
         dry_run=dry_run,
         shown_path=str(model_path),
+    )
+
+
+def _local_already_registered(
+    registry: ModelRegistry,
+    settings: Settings,
+    decision: Decision,
+    existing: ModelVersion,
+    *,
+    baseline: ModelVersion | None,
+    model_path: Path,
+    dry_run: bool,
+) -> PromotionResult:
+    """Report a local model whose content `existing` already holds; register nothing new."""
+    decision = decision.with_note(
+        f"already registered with the same content as version {existing.version}; "
+        "nothing new registered"
+    )
+    superseded_by = None
+    if not dry_run:
+        decision, superseded_by = _settle_champion(registry, settings, decision, existing)
+    return PromotionResult(
+        decision=decision,
+        model=None if dry_run else existing,
+        baseline=baseline,
+        model_path=str(model_path),
+        dry_run=dry_run,
+        already_registered=True,
+        superseded_by=superseded_by,
     )
 
 

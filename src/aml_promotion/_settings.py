@@ -881,6 +881,10 @@ def _problem_order(data: Mapping[str, Any]) -> Any:
 def default_model_name(environ: Mapping[str, str]) -> str | None:
     """Return ``<repo>-<branch>`` from GitHub Actions' variables, sanitized into a model name.
 
+    On a pull request (``GITHUB_REF`` is ``refs/pull/N/merge``) the branch is the one the pull
+    request targets (``GITHUB_BASE_REF``): a dry run then answers "would this beat the model of
+    the branch it merges into?", not "...of a model named after the pull request's number".
+
     Returns:
         The name, or None when the variables are not set.
     """
@@ -888,6 +892,9 @@ def default_model_name(environ: Mapping[str, str]) -> str | None:
     branch = environ.get("GITHUB_REF_NAME") or environ.get("GITHUB_REF", "").removeprefix(
         "refs/heads/"
     )
+    base = environ.get("GITHUB_BASE_REF", "").strip()
+    if base and environ.get("GITHUB_REF", "").startswith("refs/pull/"):
+        branch = base
     if not repository:
         return None
     raw = f"{repository}-{branch}" if branch else repository

@@ -342,12 +342,19 @@ class InMemoryBackend:
         calls: Every port call made, in order, as ``(operation, *details)``.
     """
 
-    def __init__(self) -> None:
-        """Create an empty backend."""
+    def __init__(self, *, local_runs: bool = True) -> None:
+        """Create an empty backend.
+
+        Args:
+            local_runs: Whether a model registered in local mode gets a run of its own holding
+                its metrics (as on MLflow). False keeps only the version and its tags, as Azure
+                ML (SDK v1) does: the promotion's ``promotion.metric.*`` tags are then what makes
+                it a baseline.
+        """
         self._faults = _Faults()
         self.calls = self._faults.calls
         self.runs = InMemoryRunStore(self._faults)
-        self.registry = InMemoryRegistry(self.runs, self._faults)
+        self.registry = InMemoryRegistry(self.runs if local_runs else None, self._faults)
 
     def fail_next(self, operation: str, error: Exception, *, times: int = 1) -> None:
         """Make the next `times` calls of `operation` (a port method's name) raise `error`."""

@@ -11,8 +11,8 @@ from contract import BackendContract
 
 
 class InMemoryHarness:
-    def __init__(self) -> None:
-        self.backend = InMemoryBackend()
+    def __init__(self, *, local_runs: bool = True) -> None:
+        self.backend = InMemoryBackend(local_runs=local_runs)
 
     def add_run(self, experiment_name: str, metrics: dict[str, Any], files: list[str]) -> str:
         return self.backend.runs.add_run(
@@ -27,3 +27,11 @@ def harness() -> InMemoryHarness:
 
 class TestInMemoryBackend(BackendContract):
     """The in-memory fake keeps the contract the real backends keep."""
+
+
+class TestInMemoryBackendWithoutLocalRuns(BackendContract):
+    """Shaped like Azure ML (no run for a local model), the fake keeps the contract too."""
+
+    @pytest.fixture
+    def harness(self) -> InMemoryHarness:
+        return InMemoryHarness(local_runs=False)

@@ -495,15 +495,16 @@ def test_the_baseline_version_tag_says_none_when_the_decision_had_no_baseline(
 
 
 def test_a_baseline_without_a_linked_run_counts_as_no_baseline(backend: InMemoryBackend) -> None:
-    """The latest version was registered from a file: nothing to compare with (step 4)."""
+    """Registered by hand (no run, no recorded metrics): passed over, and the summary says so."""
     backend.registry.add_version(NAME)
     add_run(backend, "cand", {"auc": 0.5})
     result = run_promote(backend, dry_run=True)
-    assert result.baseline is not None
+    assert result.baseline is None
     assert result.decision.verdict is Verdict.PROMOTE
-    assert result.decision.baseline == "churn:1 (no linked run)"
+    assert result.decision.baseline is None
+    assert "version 1 of churn was passed over" in result.decision.summary
+    assert "no linked run and no metrics recorded" in result.decision.summary
     assert result.decision.comparisons[0].baseline is None
-    assert "version 1 has no linked run" in result.decision.summary
     strict = run_promote(backend, settings={**SETTINGS, "on_missing_baseline": "reject"})
     assert strict.decision.verdict is Verdict.REJECT
     assert strict.model is None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from aml_promotion._domain.decision import Decision
 from aml_promotion._domain.policy import tag_safe
@@ -15,6 +15,7 @@ GENERATION = PREFIX + "generation"
 SUPERSEDED_BY = PREFIX + "superseded_by"
 METRIC_PREFIX = PREFIX + "metric."
 DELTA_PREFIX = PREFIX + "delta."
+MODEL_DIGEST = PREFIX + "model_digest"
 NO_BASELINE = "none"
 
 
@@ -38,6 +39,32 @@ def number(value: float) -> str:
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
     return format(value, ".10g")
+
+
+def recorded_metrics(tags: Mapping[str, str], names: Iterable[str]) -> dict[str, float] | None:
+    """Return the metric values a promotion recorded on a version (``promotion.metric.*``).
+
+    Args:
+        tags: The version's tags.
+        names: The metrics wanted.
+
+    Returns:
+        Name → value for each wanted metric the tags record (a value that is not a number is
+        left out, so it reads as missing); None when the version records no metric at all (it
+        was not registered by a promotion that compared metrics).
+    """
+    if not any(key.startswith(METRIC_PREFIX) for key in tags):
+        return None
+    values: dict[str, float] = {}
+    for name in names:
+        text = tags.get(metric_tag(name))
+        if text is None:
+            continue
+        try:
+            values[name] = float(text)
+        except ValueError:
+            continue
+    return values
 
 
 def generation_of(tags: Mapping[str, str]) -> int:

@@ -99,8 +99,10 @@ _T = TypeVar("_T")
 # --- Workspace configuration files ------------------------------------------------------------
 
 _CONFIG_DIRS = (".azureml", "aml_config", "")
-# config.json first: a file the user wrote wins over one an action generated.
-_CONFIG_FILES = ("config.json", "project.json", "aml_arm_config.json")
+# aml_arm_config.json first, wherever it is: the file Azure/aml-workspace writes in CI names the
+# workspace this job was given, and a committed config.json (often a developer's own workspace)
+# must never redirect a CI promotion. The original action read aml_arm_config.json only.
+_CONFIG_FILES = ("aml_arm_config.json", "config.json", "project.json")
 _SCOPE = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
     r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws>[^/]+)/?$",
@@ -176,21 +178,39 @@ def find_workspace_config(start: str | os.PathLike[str] | None = None) -> Worksp
     """Find and read the workspace configuration, as `Workspace.from_config` would find it.
 
     `start` may be the file itself, or a folder to search from (default: the current
-    directory); the search looks in ``.azureml/``, ``aml_config/`` and the folder itself for
-    ``config.json``, ``project.json`` and ``aml_arm_config.json``, then in each parent folder.
+    directory). The search looks for ``aml_arm_config.json`` (what the aml-workspace action
+    writes) in ``.azureml/``, ``aml_config/`` and the folder itself, then in each parent folder;
+    only when there is none anywhere, for ``config.json``, then ``project.json``, the same way.
+    The file used is logged, and so is a ``config.json`` it took precedence over.
 
     Raises:
         UsageError: No such file was found, or it cannot be used.
     """
     origin = Path(start) if start is not None else Path.cwd()
     if origin.is_file():
+        logger.info("workspace configuration from %s (given)", origin)
         return WorkspaceConfig.read(origin)
-    for folder in (origin.resolve(), *origin.resolve().parents):
-        for sub in _CONFIG_DIRS:
-            for name in _CONFIG_FILES:
-                candidate = folder / sub / name
-                if candidate.is_file():
-                    return WorkspaceConfig.read(candidate)
+    found = [
+        candidate
+        for name in _CONFIG_FILES
+        for folder in (origin.resolve(), *origin.resolve().parents)
+        for sub in _CONFIG_DIRS
+        if (candidate := folder / sub / name).is_file()
+    ]
+    if found:
+        chosen = found[0]
+        passed = [str(path) for path in found[1:] if path.name != chosen.name]
+        if passed:
+            logger.warning(
+                "workspace configuration from %s; not from %s (%s, written by Azure/aml-workspace, "
+                "takes precedence)",
+                chosen,
+                ", ".join(passed),
+                chosen.name,
+            )
+        else:
+            logger.info("workspace configuration from %s", chosen)
+        return WorkspaceConfig.read(chosen)
     msg = (
         f"no workspace configuration (config.json or aml_arm_config.json, in .azureml/ or "
         f"aml_config/) in {str(origin)!r} or its parents: download config.json from the Azure "

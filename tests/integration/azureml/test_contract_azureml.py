@@ -26,7 +26,12 @@ class EmulatorHarness:
 
 
 @pytest.fixture
-def harness(backend: Any, emulator: AzureMLEmulator) -> EmulatorHarness:
+def harness(
+    backend: Any,
+    emulator: AzureMLEmulator,
+    blob_uploads: list[str],  # local-mode registrations upload their files into the emulator
+) -> EmulatorHarness:
+    del blob_uploads
     return EmulatorHarness(backend, emulator)
 
 

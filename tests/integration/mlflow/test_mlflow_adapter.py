@@ -682,6 +682,7 @@ def test_a_local_model_is_logged_in_a_run_of_its_own_and_is_a_baseline_later(
     held = harness.client.get_model_version("churn", "1")
     assert held.source == f"runs:/{run.info.run_id}/model"
 
+    model.write_text("second\n")  # the same content again would be "already registered"
     worse = promote(
         settings=SETTINGS,
         backend=harness.backend,

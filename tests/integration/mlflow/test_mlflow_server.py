@@ -218,6 +218,7 @@ def test_a_local_model_is_uploaded_through_the_server(
     files = [f.path for f in harness.client.list_artifacts(first.model.run_id, "model")]
     assert files == ["model/model.pkl"]
     assert first.model.source == f"runs:/{first.model.run_id}/model"
+    model.write_text("another model\n")  # the same content again would be "already registered"
     worse = promote(
         settings=settings, backend=harness.backend, model_path=model, metrics={"auc": 0.7}
     )
