@@ -404,19 +404,6 @@ def test_a_version_and_a_tag_are_each_one_request(
     assert len(emulator.requests) == 3
 
 
-@pytest.mark.parametrize("strategy", ["alias:champion", "stage:Production"])
-def test_an_alias_or_a_stage_is_a_settings_error_on_sdk_v1(
-    backend: Any, emulator: AzureMLEmulator, unique: str, strategy: str
-) -> None:
-    """SDK v1 has no aliases or stages: a SettingsError that says so, never the latest version."""
-    name = f"m-{unique}"
-    emulator.add_model(name)
-    emulator.clear_requests()
-    with pytest.raises(SettingsError, match="MLflow notion"):
-        backend.registry.find_baseline(name, BaselineStrategy.parse(strategy))
-    assert emulator.requests == []
-
-
 def test_a_tag_value_with_a_comma_or_an_equals_sign_still_selects_exactly(
     backend: Any, emulator: AzureMLEmulator, unique: str
 ) -> None:
