@@ -101,8 +101,10 @@ def test_policy_to_dict_lists_every_setting() -> None:
                 "at_least": 0.5,
                 "at_most": None,
                 "aggregate": "last",
+                "significance": None,
             }
         ],
+        "evaluation_data": None,
     }
 
 

@@ -68,6 +68,32 @@ def _optional_float(value: float | None) -> float | None:
     return value
 
 
+def _alpha(_instance: object, attribute: attrs.Attribute[float], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 0.5:  # noqa: PLR2004
+        msg = f"{attribute.name} must be a number in (0, 0.5], not {value!r}"
+        raise ValueError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class Significance:
+    """A significance test on a rule whose values are series of scores (DESIGN.md section 3).
+
+    The candidate's and the baseline's series (per-fold, per-seed or bootstrap scores logged
+    under one name) are compared by a permutation test: paired when they have the same length,
+    unpaired otherwise. The rule's change check passes only when p ≤ `alpha`.
+
+    Attributes:
+        alpha: The significance level, in (0, 0.5].
+    """
+
+    alpha: float = attrs.field(default=0.05, validator=_alpha)
+
+
+def _default_aggregate(rule: MetricRule) -> Aggregate:
+    # A rule with a significance test compares whole series: its value is their mean.
+    return Aggregate.LAST if rule.significance is None else Aggregate.MEAN
+
+
 @attrs.frozen(kw_only=True)
 class MetricRule:
     """How one metric decides: its goal, the change it must show, the range it must stay in.
@@ -80,7 +106,10 @@ class MetricRule:
         min_relative_delta: If set, the relative improvement Δ/|baseline| must reach it too.
         at_least: If set, the candidate's value must be at least this, baseline or not.
         at_most: If set, the candidate's value must be at most this, baseline or not.
-        aggregate: Which value of a series stands for the run (default the last one).
+        aggregate: Which value of a series stands for the run (default the last one; the mean,
+            the only one allowed, with `significance`).
+        significance: If set, the candidate's and the baseline's series are compared by a
+            significance test, and the change check also needs p ≤ alpha.
     """
 
     name: str = attrs.field(validator=attrs.validators.min_len(1))
@@ -97,8 +126,13 @@ class MetricRule:
     at_most: float | None = attrs.field(
         default=None, converter=_optional_float, validator=_optional_finite
     )
+    significance: Significance | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(attrs.validators.instance_of(Significance)),
+    )
     aggregate: Aggregate = attrs.field(
-        default=Aggregate.LAST, validator=attrs.validators.instance_of(Aggregate)
+        default=attrs.Factory(_default_aggregate, takes_self=True),
+        validator=attrs.validators.instance_of(Aggregate),
     )
 
     def __attrs_post_init__(self) -> None:
@@ -106,6 +140,12 @@ class MetricRule:
             msg = (
                 f"metric {self.name!r}: at_least ({self.at_least:g}) is greater than "
                 f"at_most ({self.at_most:g}), so no value could pass"
+            )
+            raise ValueError(msg)
+        if self.significance is not None and self.aggregate is not Aggregate.MEAN:
+            msg = (
+                f"metric {self.name!r}: a rule with significance compares the means of the "
+                f"series, so its aggregate is 'mean', not {self.aggregate.value!r}"
             )
             raise ValueError(msg)
 
@@ -141,6 +181,55 @@ def _unique_metrics(
         raise SettingsError(problems)
 
 
+class OnMismatch(enum.Enum):
+    """What to do when the candidate and the baseline were not evaluated on the same data."""
+
+    REJECT = "reject"
+    WARN = "warn"
+
+
+def _optional_name(
+    _instance: object, attribute: attrs.Attribute[str | None], value: object
+) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        msg = f"{attribute.name} must be a non-empty string or None, not {value!r}"
+        raise ValueError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class EvaluationData:
+    """How a run names the data it was evaluated on (DESIGN.md section 3, "Same evaluation data").
+
+    Give exactly one of `context` and `tag`.
+
+    Attributes:
+        context: The datasets a run logged as inputs with this context (MLflow dataset inputs
+            tagged ``mlflow.data.context``; Azure ML v1 input datasets of this input name):
+            name → digest or version.
+        tag: A run tag or parameter both runs carry, such as a hash of the test set.
+        on_mismatch: `OnMismatch.REJECT` (default) or `OnMismatch.WARN` (decide anyway, and
+            record the mismatch).
+    """
+
+    context: str | None = attrs.field(default=None, validator=_optional_name)
+    tag: str | None = attrs.field(default=None, validator=_optional_name)
+    on_mismatch: OnMismatch = attrs.field(
+        default=OnMismatch.REJECT, validator=attrs.validators.instance_of(OnMismatch)
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if (self.context is None) == (self.tag is None):
+            msg = "evaluation_data needs exactly one of context and tag"
+            raise ValueError(msg)
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the setting as JSON-ready data."""
+        return {"context": self.context, "tag": self.tag, "on_mismatch": self.on_mismatch.value}
+
+    def __str__(self) -> str:
+        return f"context {self.context!r}" if self.context is not None else f"tag {self.tag!r}"
+
+
 @attrs.frozen(kw_only=True)
 class PromotionPolicy:
     """The rules a candidate must pass to be registered.
@@ -152,6 +241,8 @@ class PromotionPolicy:
         on_missing_baseline: What to do when there is no baseline.
         on_missing_baseline_metric: What to do when the baseline lacks a metric, or its value
             is unusable.
+        evaluation_data: If set, the candidate is compared with the baseline only when both
+            were evaluated on the same data.
     """
 
     rules: tuple[MetricRule, ...] = attrs.field(
@@ -161,6 +252,10 @@ class PromotionPolicy:
     require_improvement: bool = True
     on_missing_baseline: OnMissingBaseline = OnMissingBaseline.PROMOTE
     on_missing_baseline_metric: OnMissingBaselineMetric = OnMissingBaselineMetric.REJECT
+    evaluation_data: EvaluationData | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(attrs.validators.instance_of(EvaluationData)),
+    )
 
     @property
     def metric_names(self) -> tuple[str, ...]:
@@ -188,9 +283,15 @@ class PromotionPolicy:
                     "at_least": rule.at_least,
                     "at_most": rule.at_most,
                     "aggregate": rule.aggregate.value,
+                    "significance": (
+                        None if rule.significance is None else {"alpha": rule.significance.alpha}
+                    ),
                 }
                 for rule in self.rules
             ],
+            "evaluation_data": (
+                None if self.evaluation_data is None else self.evaluation_data.to_dict()
+            ),
         }
 
 

@@ -39,7 +39,27 @@ def _rule_text(comparison: Comparison) -> str:
         parts.append(f"≤ {rule.at_most:g}")
     if rule.aggregate.value != "last":
         parts.append(f"{rule.aggregate.value} of series")
+    if rule.significance is not None:
+        parts.append(f"p ≤ {rule.significance.alpha:g}")
     return ", ".join(parts)
+
+
+def _test_text(comparison: Comparison) -> str:
+    """Return the significance test's cell: "p 0.031 (paired, n 5 vs 5)", or "–"."""
+    if comparison.n_candidate is None and comparison.p_value is None:
+        return "–"
+    p = "–" if comparison.p_value is None else f"{comparison.p_value:.4g}"
+    how = [] if comparison.method is None else [comparison.method.value]
+    n_baseline = "–" if comparison.n_baseline is None else comparison.n_baseline
+    how.append(f"n {comparison.n_candidate} vs {n_baseline}")
+    return f"{p} ({', '.join(how)})"
+
+
+def _headers(decision: Decision) -> tuple[str, ...]:
+    # The p column shows only when a rule has a significance test: other tables stay as they were.
+    if any(c.rule.significance is not None for c in decision.comparisons):
+        return (*_HEADERS[:-1], "p", _HEADERS[-1])
+    return _HEADERS
 
 
 def _result_text(comparison: Comparison) -> str:
@@ -48,7 +68,7 @@ def _result_text(comparison: Comparison) -> str:
     return ("✅ " if comparison.passed else "❌ ") + comparison.outcome
 
 
-def _cells(comparison: Comparison) -> tuple[str, ...]:
+def _cells(comparison: Comparison, *, tested: bool = False) -> tuple[str, ...]:
     return (
         comparison.metric,
         comparison.goal.value,
@@ -57,6 +77,7 @@ def _cells(comparison: Comparison) -> tuple[str, ...]:
         _signed(comparison.delta),
         _percent(comparison.relative_delta),
         _rule_text(comparison),
+        *((_test_text(comparison),) if tested else ()),
         _result_text(comparison),
     )
 
@@ -88,10 +109,12 @@ def as_markdown(decision: Decision) -> str:
         "",
     ]
     if decision.comparisons:
-        lines.append("| " + " | ".join(_HEADERS) + " |")
-        lines.append("|" + "---|" * len(_HEADERS))
+        headers = _headers(decision)
+        tested = len(headers) > len(_HEADERS)
+        lines.append("| " + " | ".join(headers) + " |")
+        lines.append("|" + "---|" * len(headers))
         lines.extend(
-            "| " + " | ".join(_md_escape(cell) for cell in _cells(c)) + " |"
+            "| " + " | ".join(_md_escape(cell) for cell in _cells(c, tested=tested)) + " |"
             for c in decision.comparisons
         )
     else:
@@ -107,9 +130,13 @@ def html_table(decision: Decision) -> str:
     """Return the rules of `decision` as an HTML table."""
     import html  # noqa: PLC0415 - only notebooks need it; keeps `import aml_promotion` fast
 
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in _HEADERS)
+    headers = _headers(decision)
+    tested = len(headers) > len(_HEADERS)
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in _cells(c)) + "</tr>"
+        "<tr>"
+        + "".join(f"<td>{html.escape(cell)}</td>" for cell in _cells(c, tested=tested))
+        + "</tr>"
         for c in decision.comparisons
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"

@@ -94,7 +94,7 @@ def smallest_p(n_candidate: int, n_baseline: int) -> float:
     """
     if n_candidate == n_baseline:
         if n_candidate <= EXACT_PAIRED_MAX:
-            return 1.0 / 2**n_candidate
+            return 0.5**n_candidate
         return 1.0 / (1 + SAMPLED_DRAWS)
     splits = math.comb(n_candidate + n_baseline, n_candidate)
     if splits <= EXACT_SPLITS_MAX:
