@@ -179,6 +179,32 @@ def _baseline_metrics(
     return _metrics(runs, run, policy).values
 
 
+def _evaluation_data(
+    runs: RunStore, run: RunRecord | None, policy: PromotionPolicy
+) -> Mapping[str, str | None] | None:
+    if policy.evaluation_data is None or run is None:
+        return None
+    return runs.get_evaluation_data(run, policy.evaluation_data)
+
+
+def _baseline_data(
+    runs: RunStore, baseline: ModelVersion | None, policy: PromotionPolicy
+) -> Mapping[str, str | None] | None:
+    """Return what the baseline was evaluated on: from its run, else from its tags."""
+    if policy.evaluation_data is None or baseline is None:
+        return None
+    data: Mapping[str, str | None] = {}
+    if baseline.run_id is not None:
+        try:
+            run = runs.get_run(experiment_name=None, run_id=baseline.run_id)
+        except RunNotFoundError:
+            run = None  # only when forced: unforced, reading its metrics failed already
+        if run is not None:
+            data = runs.get_evaluation_data(run, policy.evaluation_data)
+    # A version registered by a promotion records it, so a run-less baseline still has it.
+    return data or tags.evaluation_data_of(baseline.tags) or None
+
+
 def _baseline_label(baseline: ModelVersion | None) -> str | None:
     if baseline is None:
         return None
@@ -289,6 +315,8 @@ def _promote_run(
         candidate_label=_run_label(run),
         baseline_label=_baseline_label(baseline),
         candidate_metric_names=candidate.available,
+        candidate_data=_evaluation_data(runs, run, policy),
+        baseline_data=_baseline_data(runs, baseline, policy),
     )
     if existing is not None:
         decision = decision.with_note(
@@ -349,6 +377,7 @@ def _promote_local(
         policy,
         candidate_label=f"local model {model_path}",
         baseline_label=_baseline_label(baseline),
+        baseline_data=_baseline_data(backend.runs, baseline, policy),
     )
     if metrics is None and policy.rules and not policy.force:
         reason = (

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import attrs
 
-from aml_promotion._domain.policy import BaselineStrategy
+from aml_promotion._domain.policy import BaselineStrategy, EvaluationData
 
 __all__ = [
     "Backend",
@@ -200,6 +200,25 @@ class RunStore(Protocol):
 
     def list_files(self, run: RunRecord) -> Sequence[str]:
         """Return the paths of every file the run holds, relative to the run, with ``/``.
+
+        Raises:
+            RegistryError: The backend failed.
+        """
+        ...
+
+    def get_evaluation_data(
+        self, run: RunRecord, source: EvaluationData
+    ) -> Mapping[str, str | None]:
+        """Return what the run was evaluated on, as `source` says to find it.
+
+        With `source.context`: the datasets the run took as inputs with that context (MLflow
+        dataset inputs tagged ``mlflow.data.context``; Azure ML input datasets of that input
+        name), name → digest or version. With `source.tag`: the run's tag (else parameter) of
+        that name, as ``{name: value}``.
+
+        Returns:
+            Name → digest or version (None where the backend does not know it); empty when
+            the run names no such data.
 
         Raises:
             RegistryError: The backend failed.
