@@ -22,7 +22,6 @@ from __future__ import annotations
 import bisect
 import enum
 import math
-import random
 from collections.abc import Sequence
 
 import attrs
@@ -210,6 +209,8 @@ def _paired_sampled(differences: list[int]) -> float:
     tables = [_subset_sums(differences[i : i + 8]) for i in range(0, n, 8)]
     shifts = [8 * i for i in range(len(tables))]
     pairs = list(zip(shifts, tables, strict=True))
+    import random  # noqa: PLC0415 - only sampled tests need it; keeps `import aml_promotion` fast
+
     rng = random.Random(SEED)  # noqa: S311 - reproducible sampling, not secrecy
     bits = rng.getrandbits
     count = 0
@@ -266,6 +267,8 @@ def _unpaired_sampled(pooled: list[int], n_candidate: int, observed: int) -> flo
         pool = pooled[n_candidate:] + pooled[:n_candidate]
         size, candidate_side = n_baseline, False
     total = sum(pool)
+    import random  # noqa: PLC0415 - only sampled tests need it; keeps `import aml_promotion` fast
+
     rng = random.Random(SEED)  # noqa: S311 - reproducible sampling, not secrecy
     sample = rng.sample
     count = 0
