@@ -506,3 +506,19 @@ def test_a_local_candidate_has_unknown_evaluation_data(
     result = promote(settings=SETTINGS, backend=backend, model_path=model, metrics={"auc": 0.9})
     assert result.decision.verdict is Verdict.REJECT
     assert "evaluated on unknown data, the baseline on test-set@1a2b" in result.decision.summary
+
+
+def test_the_renderings_name_the_evaluation_data() -> None:
+    decision = decide(
+        {"auc": 0.9},
+        {"auc": 0.8},
+        gated(),
+        candidate_data={"eval": "1a2b", "extra": None},
+        baseline_data=None,
+    )
+    line = "evaluated on: eval@1a2b, extra@? (candidate), unknown (baseline)"
+    assert f"\n\n{line}\n\n|" in decision.to_markdown()
+    assert f"<p>{line}</p><table>" in decision._repr_html_()
+    plain = decide({"auc": 0.9}, {"auc": 0.8}, PromotionPolicy(rules=gated().rules))
+    assert "evaluated on" not in plain.to_markdown()
+    assert "evaluated on" not in plain._repr_html_()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -92,6 +93,22 @@ def _subjects(decision: Decision) -> str:
     return f"{candidate} vs {baseline}"
 
 
+def _data_text(data: Mapping[str, str | None] | None) -> str:
+    if not data:
+        return "unknown"
+    return ", ".join(f"{name}@{digest or '?'}" for name, digest in sorted(data.items()))
+
+
+def _evaluation_data(decision: Decision) -> str | None:
+    """Return the line naming what each side was evaluated on, when the policy checks it."""
+    if decision.policy.evaluation_data is None:
+        return None
+    return (
+        f"evaluated on: {_data_text(decision.candidate_data)} (candidate), "
+        f"{_data_text(decision.baseline_data)} (baseline)"
+    )
+
+
 def _md_escape(text: str) -> str:
     # A lone "\r" ends a Markdown line too, and would cut a table row in two; "<" would open
     # an HTML tag, which GitHub renders in step summaries.
@@ -108,6 +125,9 @@ def as_markdown(decision: Decision) -> str:
         _md_escape(_subjects(decision)),
         "",
     ]
+    data = _evaluation_data(decision)
+    if data is not None:
+        lines[-1:-1] = ["", _md_escape(data)]
     if decision.comparisons:
         headers = _headers(decision)
         tested = len(headers) > len(_HEADERS)
@@ -156,7 +176,9 @@ def as_html(decision: Decision) -> str:
     items = "".join(f"<li>{esc(item)}</li>" for item in extra)
     return (
         f"<div><p><strong>{esc(_headline(decision))}</strong>: {esc(decision.summary)}</p>"
-        f"<p>{esc(_subjects(decision))}</p>{body}"
+        f"<p>{esc(_subjects(decision))}</p>"
+        + ("" if (data := _evaluation_data(decision)) is None else f"<p>{esc(data)}</p>")
+        + body
         + (f"<ul>{items}</ul>" if items else "")
         + "</div>"
     )
