@@ -295,3 +295,13 @@ def test_a_better_candidate_never_raises_p_when_sampled(
     with few_draws():
         _constant_never_raises_p(candidate, candidate[::-1], goal, constant)  # paired
         _constant_never_raises_p(candidate, baseline[:20], goal, constant)  # unpaired
+
+
+@pytest.mark.parametrize("min_delta", [0.0, 0.02, 0.05, -0.05])
+def test_unpaired_min_delta_shifts_the_candidates_scores(min_delta: float) -> None:
+    candidate = [0.84, 0.85, 0.86]
+    baseline = [0.80, 0.81, 0.82, 0.83, 0.79]
+    result = significance_test(candidate, baseline, goal=Goal.MAXIMIZE, min_delta=min_delta)
+    assert result.p_value == brute_unpaired([c - min_delta for c in candidate], baseline)
+    if min_delta == 0.05:
+        assert result.p_value > 0.5  # a gain of about 0.045 is no gain of more than 0.05

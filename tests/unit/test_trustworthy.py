@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aml_promotion import (
     Aggregate,
@@ -522,3 +524,22 @@ def test_the_renderings_name_the_evaluation_data() -> None:
     plain = decide({"auc": 0.9}, {"auc": 0.8}, PromotionPolicy(rules=gated().rules))
     assert "evaluated on" not in plain.to_markdown()
     assert "evaluated on" not in plain._repr_html_()
+
+
+fold_scores = st.lists(
+    st.floats(min_value=0.0, max_value=1.0, allow_nan=False), min_size=2, max_size=8
+)
+
+
+@given(first=fold_scores, second=fold_scores, goal=st.sampled_from(Goal))
+def test_swapping_never_promotes_both_ways(
+    first: list[float], second: list[float], goal: Goal
+) -> None:
+    """A significant gain one way is never a significant gain the other way too."""
+    policy = significant(goal=goal)
+    forward = decide({"auc": first}, {"auc": second}, policy)
+    backward = decide({"auc": second}, {"auc": first}, policy)
+    assert not (forward.promote and backward.promote)
+    for decision in (forward, backward):
+        p = decision.comparisons[0].p_value
+        assert p is None or 0 < p <= 1
