@@ -543,3 +543,10 @@ def test_swapping_never_promotes_both_ways(
     for decision in (forward, backward):
         p = decision.comparisons[0].p_value
         assert p is None or 0 < p <= 1
+
+
+def test_p_equal_to_alpha_passes() -> None:
+    """The change check passes when p ≤ alpha: 5 winning folds give p = 1/32 exactly."""
+    decision = decide({"auc": FOLDS_BETTER}, {"auc": FOLDS_BASE}, significant(alpha=1 / 32))
+    assert decision.comparisons[0].p_value == 1 / 32
+    assert decision.verdict is Verdict.PROMOTE
