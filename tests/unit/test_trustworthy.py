@@ -550,3 +550,11 @@ def test_p_equal_to_alpha_passes() -> None:
     decision = decide({"auc": FOLDS_BETTER}, {"auc": FOLDS_BASE}, significant(alpha=1 / 32))
     assert decision.comparisons[0].p_value == 1 / 32
     assert decision.verdict is Verdict.PROMOTE
+
+
+def test_on_mismatch_takes_its_names_and_nothing_else() -> None:
+    assert EvaluationData(context="e", on_mismatch="WARN ").on_mismatch is OnMismatch.WARN
+    with pytest.raises(ValueError, match="on_mismatch must be one of reject, warn; not 'ignore'"):
+        EvaluationData(context="e", on_mismatch="ignore")
+    with pytest.raises(TypeError, match="on_mismatch"):
+        EvaluationData(context="e", on_mismatch=True)  # type: ignore[arg-type]

@@ -188,6 +188,17 @@ class OnMismatch(enum.Enum):
     WARN = "warn"
 
 
+def _on_mismatch(value: OnMismatch | str) -> OnMismatch:
+    # A plausible string ("warn", "Reject") is taken; anything else reaches the validator.
+    if isinstance(value, str):
+        for member in OnMismatch:
+            if member.value == value.strip().lower():
+                return member
+        msg = f"on_mismatch must be one of reject, warn; not {value!r}"
+        raise ValueError(msg)
+    return value
+
+
 def _optional_name(
     _instance: object, attribute: attrs.Attribute[str | None], value: object
 ) -> None:
@@ -214,7 +225,9 @@ class EvaluationData:
     context: str | None = attrs.field(default=None, validator=_optional_name)
     tag: str | None = attrs.field(default=None, validator=_optional_name)
     on_mismatch: OnMismatch = attrs.field(
-        default=OnMismatch.REJECT, validator=attrs.validators.instance_of(OnMismatch)
+        default=OnMismatch.REJECT,
+        converter=_on_mismatch,
+        validator=attrs.validators.instance_of(OnMismatch),
     )
 
     def __attrs_post_init__(self) -> None:
