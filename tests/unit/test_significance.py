@@ -26,8 +26,11 @@ goals = st.sampled_from(Goal)
 
 
 def brute_paired(candidate: list[float], baseline: list[float], min_delta: float) -> float:
-    """Count every sign pattern, pattern by pattern, summing the float differences exactly."""
-    differences = [Fraction((c - b) - min_delta) for c, b in zip(candidate, baseline, strict=True)]
+    """Count every sign pattern, pattern by pattern, in exact fractions."""
+    differences = [
+        Fraction(c) - Fraction(b) - Fraction(min_delta)
+        for c, b in zip(candidate, baseline, strict=True)
+    ]
     observed = sum(differences)
     patterns = list(itertools.product((1, -1), repeat=len(differences)))
     hits = sum(
@@ -38,9 +41,10 @@ def brute_paired(candidate: list[float], baseline: list[float], min_delta: float
     return hits / len(patterns)
 
 
-def brute_unpaired(candidate: list[float], baseline: list[float]) -> float:
-    """Count every split of the pooled scores, summing exactly."""
-    pooled = [Fraction(v) for v in candidate + baseline]
+def brute_unpaired(candidate: list[float], baseline: list[float], min_delta: float = 0.0) -> float:
+    """Count every split of the pooled scores (the candidate's shifted by -min_delta), exactly."""
+    shift = Fraction(min_delta)
+    pooled = [Fraction(v) - shift for v in candidate] + [Fraction(v) for v in baseline]
     observed = sum(pooled[: len(candidate)])
     splits = list(itertools.combinations(range(len(pooled)), len(candidate)))
     hits = sum(1 for split in splits if sum(pooled[i] for i in split) >= observed)
@@ -302,6 +306,16 @@ def test_unpaired_min_delta_shifts_the_candidates_scores(min_delta: float) -> No
     candidate = [0.84, 0.85, 0.86]
     baseline = [0.80, 0.81, 0.82, 0.83, 0.79]
     result = significance_test(candidate, baseline, goal=Goal.MAXIMIZE, min_delta=min_delta)
-    assert result.p_value == brute_unpaired([c - min_delta for c in candidate], baseline)
+    assert result.p_value == brute_unpaired(candidate, baseline, min_delta)
     if min_delta == 0.05:
         assert result.p_value > 0.5  # a gain of about 0.045 is no gain of more than 0.05
+
+
+def test_extreme_scores_are_summed_exactly_without_overflow() -> None:
+    """1.5e308 minus -1.5e308 overflows a float; the test's integer sums do not."""
+    big = [1.5e308, 1.6e308, 1.7e308]
+    small = [-1.5e308, -1.6e308, -1.7e308]
+    assert significance_test(big, small, goal=Goal.MAXIMIZE).p_value == 1 / 8
+    assert significance_test(big, [*small, -1e308], goal=Goal.MAXIMIZE).p_value == 1 / 35
+    tiny = [5e-324, 1e-323, 1.5e-323]
+    assert significance_test(tiny, [0.0, 0.0, 0.0], goal=Goal.MAXIMIZE).p_value == 1.0

@@ -39,6 +39,8 @@ SEED = 20_240_917
 
 _REL_TOL = 1e-9
 _ABS_TOL = 1e-12
+_INVERSE_REL_TOL = 10**9
+_INVERSE_ABS_TOL = 10**12
 
 
 class SignificanceMethod(enum.Enum):
@@ -101,18 +103,21 @@ def smallest_p(n_candidate: int, n_baseline: int) -> float:
     return 1.0 / (1 + SAMPLED_DRAWS)
 
 
-def _shifted(value: float, shift: float) -> float:
-    # Float-safe like the rest of section 3: a value within tolerance of the shift counts as it.
-    if math.isclose(value, shift, rel_tol=_REL_TOL, abs_tol=_ABS_TOL):
-        return 0.0
-    return value - shift
+def _as_integers(values: Sequence[float]) -> tuple[list[int], int]:
+    """Scale finite floats by one power of two into exact integers; return them and the scale.
 
-
-def _as_integers(values: Sequence[float]) -> list[int]:
-    """Scale finite floats by one power of two into exact integers (order and sums kept)."""
+    Differences and sums of the integers are exact: no rounding, and no overflow to infinity
+    (1e308 minus -1e308 is a number here).
+    """
     ratios = [value.as_integer_ratio() for value in values]
-    denominator = max(den for _, den in ratios)  # every denominator is a power of two
-    return [num * (denominator // den) for num, den in ratios]
+    scale = max(den for _, den in ratios)  # every denominator is a power of two
+    return [num * (scale // den) for num, den in ratios], scale
+
+
+def _close_scaled(a: int, b: int, scale: int) -> bool:
+    """`math.isclose(a / scale, b / scale, rel_tol=1e-9, abs_tol=1e-12)`, in exact integers."""
+    gap = abs(a - b)
+    return gap * _INVERSE_REL_TOL <= max(abs(a), abs(b)) or gap * _INVERSE_ABS_TOL <= scale
 
 
 def significance_test(
@@ -155,17 +160,22 @@ def significance_test(
             f"above alpha {alpha:g}; log more scores"
         )
         raise SignificanceError(msg, n_candidate=n_c, n_baseline=n_b)
-    sign = 1.0 if goal is Goal.MAXIMIZE else -1.0
+    sign = 1 if goal is Goal.MAXIMIZE else -1
+    scaled, scale = _as_integers([*candidate, *baseline, min_delta])
+    shift = scaled[-1]
     if method is SignificanceMethod.PAIRED:
-        differences = [
-            _shifted(sign * c - sign * b if not _close(c, b) else 0.0, min_delta)
-            for c, b in zip(candidate, baseline, strict=True)
-        ]
-        p, exact = _paired(_as_integers(differences))
+        # Float-safe like the rest of section 3: scores within tolerance of each other differ by
+        # 0, and a difference within tolerance of min_delta counts as min_delta.
+        differences = []
+        pairs = zip(candidate, baseline, scaled[:n_c], scaled[n_c:-1], strict=True)
+        for c, b, c_int, b_int in pairs:
+            gain = 0 if _close(c, b) else sign * (c_int - b_int)
+            differences.append(0 if _close_scaled(gain, shift, scale) else gain - shift)
+        p, exact = _paired(differences)
     else:
         # The candidate's scores carry the shift: under the null they are min_delta better.
-        shifted = [sign * c - min_delta for c in candidate]
-        p, exact = _unpaired(_as_integers(shifted + [sign * b for b in baseline]), n_c)
+        pooled = [sign * v - shift for v in scaled[:n_c]] + [sign * v for v in scaled[n_c:-1]]
+        p, exact = _unpaired(pooled, n_c)
     return SignificanceResult(
         method=method, n_candidate=n_c, n_baseline=n_b, p_value=p, exact=exact, smallest_p=floor
     )
