@@ -319,3 +319,17 @@ def test_extreme_scores_are_summed_exactly_without_overflow() -> None:
     assert significance_test(big, [*small, -1e308], goal=Goal.MAXIMIZE).p_value == 1 / 35
     tiny = [5e-324, 1e-323, 1.5e-323]
     assert significance_test(tiny, [0.0, 0.0, 0.0], goal=Goal.MAXIMIZE).p_value == 1.0
+
+
+def test_unpaired_exact_counts_by_the_smaller_side() -> None:
+    """600 scores against 2: 179,700 splits, counted as pairs, not as 600-subsets."""
+    many = [0.80 + 0.0001 * (i % 97) for i in range(600)]
+    few = [0.79, 0.805]
+    forward = significance_test(many, few, goal=Goal.MAXIMIZE)
+    backward = significance_test(few, many, goal=Goal.MAXIMIZE)
+    assert forward.exact
+    assert backward.exact
+    assert forward.p_value + backward.p_value >= 1
+    assert significance_test(many[:5], few, goal=Goal.MAXIMIZE).p_value == brute_unpaired(
+        many[:5], few
+    )

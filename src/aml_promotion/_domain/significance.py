@@ -251,20 +251,32 @@ def _unpaired(pooled: list[int], n_candidate: int) -> tuple[float, bool]:
     total = len(pooled)
     observed = sum(pooled[:n_candidate])
     splits = math.comb(total, n_candidate)
-    if splits <= EXACT_SPLITS_MAX:
-        half = total // 2
-        left = _sums_by_size(pooled[:half], n_candidate)
-        right = [sorted(sums) for sums in _sums_by_size(pooled[half:], n_candidate)]
-        count = 0
-        for k, sums in enumerate(left):
-            rest = n_candidate - k
-            if not sums or rest > total - half:
-                continue
-            others = right[rest]
-            size = len(others)
-            count += sum(size - bisect.bisect_left(others, observed - s) for s in sums)
-        return count / splits, True
-    return _unpaired_sampled(pooled, n_candidate, observed), False
+    if splits > EXACT_SPLITS_MAX:
+        return _unpaired_sampled(pooled, n_candidate, observed), False
+    n_baseline = total - n_candidate
+    if n_candidate <= n_baseline:
+        return _count_splits(pooled, n_candidate, observed) / splits, True
+    # Count by the smaller side: the candidate's side sums to at least the observed sum exactly
+    # when the baseline's side sums to at most its own, that is, negated, at least its own.
+    flipped = [-v for v in pooled[n_candidate:]] + [-v for v in pooled[:n_candidate]]
+    return _count_splits(flipped, n_baseline, observed - sum(pooled)) / splits, True
+
+
+def _count_splits(pooled: list[int], size: int, observed: int) -> int:
+    """Count the `size`-subsets of `pooled` whose sum is at least `observed`, half by half."""
+    total = len(pooled)
+    half = total // 2
+    left = _sums_by_size(pooled[:half], size)
+    right = [sorted(sums) for sums in _sums_by_size(pooled[half:], size)]
+    count = 0
+    for k, sums in enumerate(left):
+        rest = size - k
+        if not sums or rest > total - half:
+            continue
+        others = right[rest]
+        found = len(others)
+        count += sum(found - bisect.bisect_left(others, observed - s) for s in sums)
+    return count
 
 
 def _unpaired_sampled(pooled: list[int], n_candidate: int, observed: int) -> float:
