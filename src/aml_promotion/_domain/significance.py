@@ -213,20 +213,21 @@ def _paired(differences: list[int]) -> tuple[float, bool]:
 
 
 def _paired_sampled(differences: list[int]) -> float:
-    # A random pattern is n random bits; the flipped sum is read byte by byte from tables of the
-    # 256 subset sums of each byte's eight positions.
+    # A random pattern is n random bits; the flipped sum is read byte by byte (little-endian:
+    # byte j holds the bits of positions 8j to 8j+7) from tables of the 256 subset sums of each
+    # byte's eight positions, all in C: map() over the tables and the pattern's bytes.
     n = len(differences)
     tables = [_subset_sums(differences[i : i + 8]) for i in range(0, n, 8)]
-    shifts = [8 * i for i in range(len(tables))]
-    pairs = list(zip(shifts, tables, strict=True))
+    width = len(tables)
     import random  # noqa: PLC0415 - only sampled tests need it; keeps `import aml_promotion` fast
 
     rng = random.Random(SEED)  # noqa: S311 - reproducible sampling, not secrecy
     bits = rng.getrandbits
+    look_up = list.__getitem__
     count = 0
     for _ in range(SAMPLED_DRAWS):
-        pattern = bits(n)
-        if sum(table[(pattern >> shift) & 0xFF] for shift, table in pairs) <= 0:
+        pattern = bits(n).to_bytes(width, "little")
+        if sum(map(look_up, tables, pattern)) <= 0:
             count += 1
     return (1 + count) / (1 + SAMPLED_DRAWS)
 
