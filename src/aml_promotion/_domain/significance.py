@@ -265,16 +265,14 @@ def _unpaired(pooled: list[int], n_candidate: int) -> tuple[float, bool]:
 
 def _count_splits(pooled: list[int], size: int, observed: int) -> int:
     """Count the `size`-subsets of `pooled` whose sum is at least `observed`, half by half."""
-    total = len(pooled)
-    half = total // 2
+    half = len(pooled) // 2
     left = _sums_by_size(pooled[:half], size)
     right = [sorted(sums) for sums in _sums_by_size(pooled[half:], size)]
+    # `size` is at most half of `total` (the smaller side), so each half has subsets of every
+    # size up to it, and a k-subset of the left pairs with the (size - k)-subsets of the right.
     count = 0
     for k, sums in enumerate(left):
-        rest = size - k
-        if not sums or rest > total - half:
-            continue
-        others = right[rest]
+        others = right[size - k]
         found = len(others)
         count += sum(found - bisect.bisect_left(others, observed - s) for s in sums)
     return count
