@@ -251,6 +251,32 @@ def _file_digest(path: Path) -> bytes:
     return digest.digest()
 
 
+def _evaluation_data(
+    runs: RunStore, run: RunRecord | None, policy: PromotionPolicy
+) -> Mapping[str, str | None] | None:
+    if policy.evaluation_data is None or run is None:
+        return None
+    return runs.get_evaluation_data(run, policy.evaluation_data)
+
+
+def _baseline_data(
+    runs: RunStore, baseline: ModelVersion | None, policy: PromotionPolicy
+) -> Mapping[str, str | None] | None:
+    """Return what the baseline was evaluated on: from its run, else from its tags."""
+    if policy.evaluation_data is None or baseline is None:
+        return None
+    data: Mapping[str, str | None] = {}
+    if baseline.run_id is not None:
+        try:
+            run = runs.get_run(experiment_name=None, run_id=baseline.run_id)
+        except RunNotFoundError:
+            run = None  # only when forced: unforced, reading its metrics failed already
+        if run is not None:
+            data = runs.get_evaluation_data(run, policy.evaluation_data)
+    # A version registered by a promotion records it, so a run-less baseline still has it.
+    return data or tags.evaluation_data_of(baseline.tags) or None
+
+
 def _baseline_label(baseline: ModelVersion | None) -> str | None:
     if baseline is None:
         return None
@@ -414,6 +440,8 @@ def _promote_run(
         baseline_label=_baseline_label(baseline),
         candidate_metric_names=candidate.available,
         no_baseline=passed_over or _no_baseline(name, settings.baseline),
+        candidate_data=_evaluation_data(runs, run, policy),
+        baseline_data=_baseline_data(runs, baseline, policy),
     )
     if existing is not None:
         decision = decision.with_note(
@@ -491,6 +519,7 @@ def _promote_local(
         candidate_label=f"local model {model_path}",
         baseline_label=_baseline_label(baseline),
         no_baseline=passed_over or _no_baseline(name, settings.baseline),
+        baseline_data=_baseline_data(backend.runs, baseline, policy),
     )
     if metrics is None and policy.rules and not policy.force:
         reason = (

@@ -21,11 +21,14 @@ from aml_promotion._domain.choices import choice, is_bool
 from aml_promotion._domain.policy import (
     Aggregate,
     BaselineStrategy,
+    EvaluationData,
     Goal,
     MetricRule,
+    OnMismatch,
     OnMissingBaseline,
     OnMissingBaselineMetric,
     PromotionPolicy,
+    Significance,
     tag_safe,
 )
 from aml_promotion.exceptions import SettingsError, SettingsProblem, SettingsWarning
@@ -147,6 +150,7 @@ _Positive = NewType("_Positive", float)
 _Flag = NewType("_Flag", bool)
 _Names = NewType("_Names", tuple)  # type: ignore[type-arg]
 _Labels = NewType("_Labels", dict)  # type: ignore[type-arg]
+_Alpha = NewType("_Alpha", float)
 
 
 class _InvalidError(ValueError):
@@ -220,6 +224,13 @@ def _positive(value: Any, _type: object) -> float:
     return number
 
 
+def _alpha(value: Any, _type: object) -> float:
+    number = _number(value, _type)
+    if not 0 < number <= 0.5:  # noqa: PLR2004 - above 0.5, a gain and its mirror both pass
+        raise _InvalidError(f"expected a number in (0, 0.5], found {number:g}")
+    return number
+
+
 def _flag(value: Any, _type: object) -> bool:
     if isinstance(value, bool):
         return value
@@ -284,6 +295,16 @@ def _strategy(value: Any, _type: object) -> BaselineStrategy:
 
 # The file's shapes become attrs classes in _converter(), on first use: attrs compiles a class's
 # methods when it decorates it, a cost that only load_settings() needs to pay (import time).
+class _SignificanceFile:
+    alpha: _Alpha | None = None
+
+
+class _EvaluationDataFile:
+    context: _Name | None = None
+    tag: _Name | None = None
+    on_mismatch: OnMismatch | None = None
+
+
 class _RuleFile:
     goal: Goal | None = None
     min_delta: _Number | None = None
@@ -292,6 +313,7 @@ class _RuleFile:
     at_most: _Number | None = None
     aggregate: Aggregate | None = None
     dataset: _Name | None = None
+    significance: _SignificanceFile | None = None
 
 
 class _File:
@@ -316,6 +338,7 @@ class _File:
     on_missing_baseline: OnMissingBaseline | None = None
     on_missing_baseline_metric: OnMissingBaselineMetric | None = None
     baseline: BaselineStrategy | None = None
+    evaluation_data: _EvaluationDataFile | None = None
 
 
 KNOWN_KEYS: frozenset[str] = frozenset(_File.__annotations__)
@@ -324,7 +347,7 @@ _RULE_KEYS: frozenset[str] = frozenset(_RuleFile.__annotations__)
 
 def _define_shapes() -> None:
     # In place (slots=False), so that every reference to the classes sees the attrs class.
-    for shape in (_RuleFile, _File):
+    for shape in (_SignificanceFile, _EvaluationDataFile, _RuleFile, _File):
         attrs.define(kw_only=True, slots=False, repr=False, eq=False)(shape)
 
 
@@ -348,6 +371,7 @@ def _converter() -> cattrs.Converter:
         (_Flag, _flag),
         (_Names, _names),
         (_Labels, _labels),
+        (_Alpha, _alpha),
     ):
         converter.register_structure_hook(new_type, hook)
     converter.register_structure_hook(Framework, _choice(Framework, "model_framework"))
@@ -360,6 +384,9 @@ def _converter() -> cattrs.Converter:
         OnMissingBaselineMetric, _choice(OnMissingBaselineMetric, "on_missing_baseline_metric")
     )
     converter.register_structure_hook(BaselineStrategy, _strategy)
+    converter.register_structure_hook(OnMismatch, _choice(OnMismatch, "on_mismatch"))
+    for shape in (_SignificanceFile, _EvaluationDataFile):
+        converter.register_structure_hook(shape, _object_of(shape, converter))
     rule_hook = converter.get_structure_hook(_RuleFile)
 
     def rule(value: Any, _type: object) -> _RuleFile:
@@ -373,6 +400,19 @@ def _converter() -> cattrs.Converter:
 
     converter.register_structure_hook(_RuleFile, rule)
     return converter
+
+
+def _object_of(shape: type, converter: cattrs.Converter) -> Any:
+    hook = converter.get_structure_hook(shape)
+
+    def structure(value: Any, _type: object) -> Any:
+        # Without this, cattrs would name the private class.
+        if not isinstance(value, Mapping):
+            fields = ", ".join(attrs.fields_dict(shape))
+            raise _InvalidError(f"expected an object with any of {fields}; found {_kind(value)}")
+        return hook(value, _type)
+
+    return structure
 
 
 def _format_exception(exc: BaseException, type_: type | None) -> str:
@@ -625,6 +665,16 @@ def _cross_checks(raw: Mapping[str, Any]) -> list[SettingsProblem]:
                     message=f"goal {rule.goal.value!r} contradicts the metric's list",
                 )
             )
+        if rule.significance is not None and rule.aggregate not in {None, Aggregate.MEAN}:
+            problems.append(
+                SettingsProblem(
+                    path=f"{path}.aggregate",
+                    message=(
+                        "a rule with significance compares the means of the series: its "
+                        f"aggregate is 'mean', not {rule.aggregate.value!r}"
+                    ),
+                )
+            )
         if rule.at_least is not None and rule.at_most is not None and rule.at_least > rule.at_most:
             problems.append(
                 SettingsProblem(
@@ -635,6 +685,7 @@ def _cross_checks(raw: Mapping[str, Any]) -> list[SettingsProblem]:
                     ),
                 )
             )
+    problems.extend(_evaluation_data_problems(raw.get("evaluation_data")))
     return problems
 
 
@@ -711,6 +762,24 @@ def _unknown_rule_keys(rules: Any) -> list[SettingsProblem]:
     return problems
 
 
+def _evaluation_data_problems(value: Any) -> list[SettingsProblem]:
+    try:
+        parsed = _converter().structure(value, _EvaluationDataFile) if value is not None else None
+    except Exception:  # noqa: BLE001 - already reported by the structuring of the whole file
+        return []
+    if parsed is not None and (parsed.context is None) == (parsed.tag is None):
+        return [
+            SettingsProblem(
+                path="$.evaluation_data",
+                message=(
+                    'give exactly one of "context" (the datasets logged as inputs with that '
+                    'context) and "tag" (a run tag or parameter naming the data)'
+                ),
+            )
+        ]
+    return []
+
+
 def _well_formed_rules(value: Any) -> dict[str, _RuleFile]:
     """Return the rules of `metric_rules` that structure on their own (the others are reported).
 
@@ -759,8 +828,10 @@ def _policy(parsed: _File) -> PromotionPolicy:
                 min_relative_delta=rule_file.min_relative_delta,
                 at_least=rule_file.at_least,
                 at_most=rule_file.at_most,
-                aggregate=rule_file.aggregate or Aggregate.LAST,
+                aggregate=rule_file.aggregate
+                or (Aggregate.LAST if rule_file.significance is None else Aggregate.MEAN),
                 dataset=rule_file.dataset,
+                significance=_significance(rule_file.significance),
             )
         )
     defaults = PromotionPolicy()
@@ -776,6 +847,23 @@ def _policy(parsed: _File) -> PromotionPolicy:
         on_missing_baseline_metric=(
             parsed.on_missing_baseline_metric or defaults.on_missing_baseline_metric
         ),
+        evaluation_data=_evaluation_data(parsed.evaluation_data),
+    )
+
+
+def _significance(parsed: _SignificanceFile | None) -> Significance | None:
+    if parsed is None:
+        return None
+    return Significance() if parsed.alpha is None else Significance(alpha=parsed.alpha)
+
+
+def _evaluation_data(parsed: _EvaluationDataFile | None) -> EvaluationData | None:
+    if parsed is None:
+        return None
+    return EvaluationData(
+        context=parsed.context,
+        tag=parsed.tag,
+        on_mismatch=parsed.on_mismatch or OnMismatch.REJECT,
     )
 
 

@@ -15,7 +15,7 @@ from typing import Protocol
 import attrs
 
 from aml_promotion._domain.choices import choice, flag
-from aml_promotion._domain.policy import BaselineStrategy
+from aml_promotion._domain.policy import BaselineStrategy, EvaluationData
 from aml_promotion.exceptions import SettingsError, SettingsProblem
 
 __all__ = [
@@ -217,6 +217,25 @@ class RunStore(Protocol):
         """
         ...
 
+    def get_evaluation_data(
+        self, run: RunRecord, source: EvaluationData
+    ) -> Mapping[str, str | None]:
+        """Return what the run was evaluated on, as `source` says to find it.
+
+        With `source.context`: the datasets the run took as inputs with that context (MLflow
+        dataset inputs tagged ``mlflow.data.context``; Azure ML input datasets of that input
+        name), name → digest or version. With `source.tag`: the run's tag (else parameter) of
+        that name, as ``{name: value}``.
+
+        Returns:
+            Name → digest or version (None where the backend does not know it); empty when
+            the run names no such data.
+
+        Raises:
+            RegistryError: The backend failed.
+        """
+        ...
+
 
 class ModelRegistry(Protocol):
     """Where model versions are looked up and registered."""
@@ -295,13 +314,13 @@ def unsupported_strategy(strategy: BaselineStrategy, registry: str) -> SettingsE
     For implementations of `ModelRegistry.find_baseline`: an alias or a stage on a registry
     without them is a settings problem, never "no baseline".
     """
-    kind = strategy.kind.value
+    kind = {"alias": "aliases", "stage": "stages"}.get(strategy.kind.value, strategy.kind.value)
     return SettingsError(
         [
             SettingsProblem(
                 path="$.baseline",
                 message=(
-                    f"{registry} has no model {kind}s, so {str(strategy)!r} cannot select a "
+                    f"{registry} has no model {kind}, so {str(strategy)!r} cannot select a "
                     "baseline: use 'latest', 'tag:KEY=VALUE' or 'version:N'"
                 ),
             )

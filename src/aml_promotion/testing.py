@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 import attrs
 
-from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
+from aml_promotion._domain.policy import BaselineKind, BaselineStrategy, EvaluationData
 from aml_promotion._retry import testing_mode
 from aml_promotion.exceptions import (
     BaselineNotFoundError,
@@ -60,6 +60,8 @@ class FakeRun:
         steps: For a pipeline run: step name → child run id.
         best_child: For a HyperDrive parent: the id of its best child, or None if it has none.
         is_hyperdrive: Whether this is a HyperDrive parent.
+        inputs: The datasets it took as inputs: context → {dataset name → digest or version}.
+        tags: Its tags (and parameters): name → value.
     """
 
     run_id: str
@@ -70,6 +72,8 @@ class FakeRun:
     steps: dict[str, list[str]] = attrs.field(factory=dict)
     best_child: str | None = None
     is_hyperdrive: bool = False
+    inputs: dict[str, dict[str, str | None]] = attrs.field(factory=dict)
+    tags: dict[str, str] = attrs.field(factory=dict)
 
 
 def _status(text: str) -> RunStatus:
@@ -118,6 +122,8 @@ class InMemoryRunStore:
         steps: Mapping[str, str | Sequence[str]] | None = None,
         best_child: str | None = None,
         is_hyperdrive: bool = False,
+        inputs: Mapping[str, Mapping[str, str | None]] | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> FakeRun:
         """Add a run and return it; `run_id` defaults to a fresh ``run-N``."""
         rid = run_id if run_id is not None else f"run-{next(self._ids)}"
@@ -133,6 +139,8 @@ class InMemoryRunStore:
             },
             best_child=best_child,
             is_hyperdrive=is_hyperdrive,
+            inputs={context: dict(data) for context, data in (inputs or {}).items()},
+            tags=dict(tags or {}),
         )
         self.runs[rid] = run
         return run
@@ -212,6 +220,17 @@ class InMemoryRunStore:
         """Return the run's file paths."""
         self._faults.call("list_files", run.run_id)
         return list(self._lookup(run.run_id).files)
+
+    def get_evaluation_data(
+        self, run: RunRecord, source: EvaluationData
+    ) -> Mapping[str, str | None]:
+        """Return the run's inputs of `source.context`, or its tag `source.tag`."""
+        self._faults.call("get_evaluation_data", run.run_id, str(source))
+        held = self._lookup(run.run_id)
+        if source.context is not None:
+            return dict(held.inputs.get(source.context, {}))
+        tag = source.tag or ""
+        return {tag: held.tags[tag]} if tag in held.tags else {}
 
 
 class InMemoryRegistry:

@@ -340,6 +340,53 @@ def test_a_decision_record_of_the_wrong_shape_is_a_value_error(change: Any, mess
         Decision.from_dict(data)
 
 
+def _noisy_decision() -> Decision:
+    settings = {
+        "metrics_max": ["auc"],
+        "metric_rules": {"auc": {"significance": {"alpha": 0.1}}},
+        "evaluation_data": {"context": "eval", "on_mismatch": "warn"},
+    }
+    return decide(
+        {"auc": [0.90, 0.91, 0.92, 0.93, 0.94]},
+        {"auc": [0.80, 0.81, 0.82, 0.83, 0.84]},
+        load_settings(settings).policy,
+        candidate_data={"test": "sha256:1a2b"},
+        baseline_data={"test": None},
+    )
+
+
+def test_a_decision_with_significance_and_evaluation_data_round_trips() -> None:
+    """The test's method, n, p and alpha, and what each side was evaluated on, come back."""
+    decision = _noisy_decision()
+    back = Decision.from_json(decision.to_json())
+    assert back == decision
+    assert back.comparisons[0].p_value == decision.comparisons[0].p_value
+    assert back.comparisons[0].method is decision.comparisons[0].method
+    assert back.baseline_data == {"test": None}
+    assert back.policy.evaluation_data == decision.policy.evaluation_data
+    unknown = decision.to_dict()
+    unknown["evaluation_data"]["candidate"] = None  # type: ignore[index]
+    assert Decision.from_dict(unknown).candidate_data is None
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["policy"]["rules"][0].update(significance=0.1), "'significance' must be"),
+        (lambda d: d["policy"].update(evaluation_data="eval"), "'evaluation_data' must be"),
+        (lambda d: d["evaluation_data"].update(candidate={"test": 1}), "must map dataset names"),
+    ],
+)
+def test_a_noisy_decision_record_of_the_wrong_shape_is_a_value_error(
+    change: Any, message: str
+) -> None:
+    """Significance and evaluation data of the wrong shape are named, as ValueErrors."""
+    data = _noisy_decision().to_dict()
+    change(data)
+    with pytest.raises(ValueError, match=message):
+        Decision.from_dict(data)
+
+
 def test_from_json_refuses_a_document_that_is_no_object() -> None:
     """A JSON list is not a decision."""
     with pytest.raises(ValueError, match="expected a JSON object, not list"):

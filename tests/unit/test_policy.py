@@ -114,8 +114,10 @@ def test_policy_to_dict_lists_every_setting() -> None:
                 "at_most": None,
                 "aggregate": "last",
                 "dataset": None,
+                "significance": None,
             }
         ],
+        "evaluation_data": None,
     }
 
 

@@ -85,6 +85,11 @@ def test_to_dict_holds_the_whole_decision() -> None:
             "passed": True,
             "outcome": "better",
             "reason": "auc: 0.5 vs 0, Δ +0.5: better",
+            "alpha": None,
+            "method": None,
+            "n_candidate": None,
+            "n_baseline": None,
+            "p_value": None,
         },
         {
             "metric": "loss",
@@ -105,6 +110,11 @@ def test_to_dict_holds_the_whole_decision() -> None:
             "passed": False,
             "outcome": "worse than the baseline",
             "reason": "loss: 0.1 vs 0, Δ -0.1: worse than the baseline",
+            "alpha": None,
+            "method": None,
+            "n_candidate": None,
+            "n_baseline": None,
+            "p_value": None,
         },
     ]
 

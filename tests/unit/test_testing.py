@@ -117,6 +117,8 @@ def test_fail_next_fails_the_named_operation_that_many_times() -> None:
 def test_the_fake_registry_refuses_alias_and_stage_baselines(strategy: str) -> None:
     """The in-memory registry has no aliases or stages: a SettingsError, never "no baseline"."""
     registry = InMemoryBackend().registry
-    with pytest.raises(SettingsError, match="the in-memory backend has no model") as caught:
+    with pytest.raises(
+        SettingsError, match="the in-memory backend has no model (aliases|stages), so"
+    ) as caught:
         registry.find_baseline("m", BaselineStrategy.parse(strategy))
     assert caught.value.problems[0].path == "$.baseline"

@@ -13,13 +13,22 @@ from typing import TypeVar
 import attrs
 
 from aml_promotion._domain.choices import choice, flag
-from aml_promotion._domain.metrics import Reading, missing, read_metric
+from aml_promotion._domain.metrics import Reading, missing, read_metric, read_series
 from aml_promotion._domain.policy import (
+    Aggregate,
     Goal,
     MetricRule,
+    OnMismatch,
     OnMissingBaseline,
     OnMissingBaselineMetric,
     PromotionPolicy,
+    Significance,
+)
+from aml_promotion._domain.significance import (
+    SignificanceError,
+    SignificanceMethod,
+    method_for,
+    significance_test,
 )
 
 _T = TypeVar("_T")
@@ -85,6 +94,10 @@ class Comparison:
         passed: Nothing in this rule stands in the way of promotion.
         outcome: A few words on the result ("better", "worse than the baseline"...).
         reason: One line, for people: the metric, the values and the outcome.
+        method: With a significance test, whether it was paired or unpaired; else None.
+        n_candidate: With a significance test, how many candidate scores there were.
+        n_baseline: With a significance test, how many baseline scores there were.
+        p_value: The test's p-value, when it ran; else None.
     """
 
     rule: MetricRule = attrs.field(validator=attrs.validators.instance_of(MetricRule))
@@ -98,6 +111,10 @@ class Comparison:
     passed: bool = attrs.field(validator=flag)
     outcome: str
     reason: str
+    method: SignificanceMethod | None = None
+    n_candidate: int | None = None
+    n_baseline: int | None = None
+    p_value: float | None = None
 
     @property
     def metric(self) -> str:
@@ -131,6 +148,11 @@ class Comparison:
             "passed": self.passed,
             "outcome": self.outcome,
             "reason": self.reason,
+            "alpha": None if rule.significance is None else rule.significance.alpha,
+            "method": None if self.method is None else self.method.value,
+            "n_candidate": self.n_candidate,
+            "n_baseline": self.n_baseline,
+            "p_value": self.p_value,
         }
 
     @classmethod
@@ -149,9 +171,19 @@ class Comparison:
             at_least=_number_field(data, "at_least"),
             at_most=_number_field(data, "at_most"),
             dataset=_optional_field(data, "dataset", str),
+            significance=(
+                None
+                if data.get("alpha") is None
+                else Significance(alpha=_field(data, "alpha", float))
+            ),
         )
+        method = _optional_field(data, "method", str)
         return cls(
             rule=rule,
+            method=None if method is None else SignificanceMethod(method),
+            n_candidate=_optional_field(data, "n_candidate", int),
+            n_baseline=_optional_field(data, "n_baseline", int),
+            p_value=_number_field(data, "p_value"),
             candidate=_number_field(data, "candidate"),
             baseline=_number_field(data, "baseline"),
             delta=_number_field(data, "delta"),
@@ -174,6 +206,24 @@ def _field(data: Mapping[str, object], key: str, kind: type[_T]) -> _T:
         msg = f"{key!r} must be a {kind.__name__}, not {type(value).__name__} {value!r}"
         raise ValueError(msg)  # noqa: TRY004 - a record of the wrong shape is a bad value
     return value
+
+
+def _data_field(data: Mapping[str, object], side: str) -> dict[str, str | None] | None:
+    """Read one side of ``evaluation_data`` back: dataset name → digest or version."""
+    record = _optional_field(data, "evaluation_data", dict)
+    if record is None:
+        return None
+    identity = _optional_field(record, side, dict)
+    if identity is None:
+        return None
+    if not all(
+        isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in identity.items()
+    ):
+        msg = (
+            f"'evaluation_data.{side}' must map dataset names to strings or null, not {identity!r}"
+        )
+        raise ValueError(msg)
+    return dict(identity)
 
 
 def _optional_field(data: Mapping[str, object], key: str, kind: type[_T]) -> _T | None:
@@ -200,6 +250,14 @@ def _json_number(value: float | None) -> float | str | None:
     return value
 
 
+def _data_or_none(value: Mapping[str, str | None] | None) -> Mapping[str, str | None] | None:
+    return None if value is None else dict(value)
+
+
+def _data_dict(value: Mapping[str, str | None] | None) -> dict[str, str | None] | None:
+    return None if value is None else dict(sorted(value.items()))
+
+
 @attrs.frozen(kw_only=True)
 class Decision:
     """Why a candidate was or was not registered; immutable.
@@ -213,6 +271,9 @@ class Decision:
         baseline: What the baseline is, or None when there is none.
         policy: The policy that decided.
         notes: Facts learned around the decision (for example "superseded by version 7").
+        candidate_data: The data the candidate was evaluated on (name → digest or version; a
+            None digest is unknown), when the policy asks for it; None when not read.
+        baseline_data: The same for the baseline.
     """
 
     verdict: Verdict = attrs.field(converter=_verdict)
@@ -223,6 +284,12 @@ class Decision:
     baseline: str | None = None
     policy: PromotionPolicy = attrs.field(validator=attrs.validators.instance_of(PromotionPolicy))
     notes: tuple[str, ...] = ()
+    candidate_data: Mapping[str, str | None] | None = attrs.field(
+        default=None, converter=_data_or_none
+    )
+    baseline_data: Mapping[str, str | None] | None = attrs.field(
+        default=None, converter=_data_or_none
+    )
 
     @property
     def promote(self) -> bool:
@@ -245,6 +312,14 @@ class Decision:
             "notes": list(self.notes),
             "comparisons": [comparison.to_dict() for comparison in self.comparisons],
             "policy": self.policy.to_dict(),
+            "evaluation_data": (
+                None
+                if self.policy.evaluation_data is None
+                else {
+                    "candidate": _data_dict(self.candidate_data),
+                    "baseline": _data_dict(self.baseline_data),
+                }
+            ),
         }
 
     def to_json(self, *, indent: int | None = None) -> str:
@@ -280,6 +355,8 @@ class Decision:
             baseline=_optional_field(data, "baseline", str),
             policy=PromotionPolicy.from_dict(_field(data, "policy", dict)),
             notes=tuple(_texts(data, "notes")),
+            candidate_data=_data_field(data, "candidate"),
+            baseline_data=_data_field(data, "baseline"),
         )
 
     @classmethod
@@ -467,6 +544,98 @@ def _compare(
     )
 
 
+def _compare_series(
+    rule: MetricRule,
+    candidate_raw: object,
+    baseline_raw: object | None,
+    policy: PromotionPolicy,
+    available: Collection[str],
+) -> Comparison:
+    """Compare the means of two series, and test whether the gain is more than noise."""
+    assert rule.significance is not None  # noqa: S101 - decide() sends only such rules here
+    plain = _compare(
+        rule,
+        read_metric(candidate_raw, Aggregate.MEAN),
+        None if baseline_raw is None else read_metric(baseline_raw, Aggregate.MEAN),
+        policy,
+        available,
+    )
+    candidate_values = read_series(candidate_raw)[0] if plain.candidate is not None else None
+    n_candidate = None if candidate_values is None else len(candidate_values)
+    if plain.delta is None or plain.candidate is None or plain.baseline is None:
+        # Nothing to test: the candidate is unusable, or there is no usable baseline value.
+        return attrs.evolve(plain, n_candidate=n_candidate)
+    baseline_values = read_series(baseline_raw)[0] or ()
+    assert candidate_values is not None  # noqa: S101 - its mean is usable, so are its values
+    n_baseline = len(baseline_values)
+    alpha = rule.significance.alpha
+    p_value: float | None = None
+    method = method_for(n_candidate or 0, n_baseline)
+    try:
+        result = significance_test(
+            candidate_values,
+            baseline_values,
+            goal=rule.goal,
+            min_delta=rule.effective_min_delta,
+            alpha=alpha,
+        )
+    except SignificanceError as exc:
+        test_problem: str | None = str(exc)
+    else:
+        p_value = result.p_value
+        test_problem = (
+            None if p_value <= alpha else f"not significant: p = {p_value:.4g} > alpha {alpha:g}"
+        )
+    c, b, delta = plain.candidate, plain.baseline, plain.delta
+    value_check, value_problem = _value_check(rule, c)
+    change_check, change_problem = _change_check(rule, delta, plain.relative_delta or 0.0)
+    if test_problem is not None:
+        change_check = CheckOutcome.FAILED
+    problems = [p for p in (value_problem, change_problem, test_problem) if p]
+    tested = "" if p_value is None else f", {method.value} p = {p_value:.4g}"
+    detail = (
+        f"mean {_fmt(c)} vs {_fmt(b)}, Δ {_signed(delta)}{tested} "
+        f"(n = {n_candidate} vs {n_baseline})"
+    )
+    if problems:
+        outcome = "; ".join(problems)
+    else:
+        outcome = "significantly better" if delta > 0 else f"within min_delta (p ≤ alpha {alpha:g})"
+    return attrs.evolve(
+        plain,
+        value_check=value_check,
+        change_check=change_check,
+        passed=not problems,
+        outcome=outcome,
+        reason=f"{rule.name}: {detail}: {outcome}",
+        method=method,
+        n_candidate=n_candidate,
+        n_baseline=n_baseline,
+        p_value=p_value,
+    )
+
+
+def _identity(data: Mapping[str, str | None] | None) -> str | None:
+    """Return evaluation data as text ("eval@1a2b"), or None when unknown or incomplete."""
+    if not data or any(digest is None for digest in data.values()):
+        return None
+    return ", ".join(f"{name}@{digest}" for name, digest in sorted(data.items()))
+
+
+def _data_mismatch(
+    candidate_data: Mapping[str, str | None] | None,
+    baseline_data: Mapping[str, str | None] | None,
+) -> str | None:
+    """Return why the two were not evaluated on the same data, or None when they were."""
+    candidate, baseline = _identity(candidate_data), _identity(baseline_data)
+    if candidate is not None and candidate == baseline:
+        return None
+    return (
+        f"the candidate was evaluated on {candidate or 'unknown data'}, the baseline on "
+        f"{baseline or 'unknown data'}: not comparable"
+    )
+
+
 NO_RULES_SUMMARY = "no metric rules: registered without comparison"
 
 
@@ -535,6 +704,8 @@ def decide(
     baseline_label: str | None = None,
     candidate_metric_names: Collection[str] | None = None,
     no_baseline: str | None = None,
+    candidate_data: Mapping[str, str | None] | None = None,
+    baseline_data: Mapping[str, str | None] | None = None,
 ) -> Decision:
     """Decide whether the candidate is to be registered, by the rules of DESIGN.md section 3.
 
@@ -549,6 +720,9 @@ def decide(
             close matches for a missing metric); defaults to the keys of `candidate`.
         no_baseline: When `baseline` is None, what was looked for and not found ("no version
             of churn holds the alias @champion"), said in the summary.
+        candidate_data: The data the candidate was evaluated on, when the policy's
+            `evaluation_data` asks: dataset name → digest or version (None: unknown).
+        baseline_data: The same for the baseline.
 
     Returns:
         The decision; "not better" is a `Verdict.REJECT`, never an exception.
@@ -574,11 +748,39 @@ def decide(
             policy,
             available,
         )
+        if rule.significance is None
+        else _compare_series(
+            rule,
+            candidate.get(rule.name, missing()),
+            None if baseline is None else baseline.get(rule.name, missing()),
+            policy,
+            available,
+        )
         for rule in policy.rules
     )
     verdict, summary, reasons = _unforced_verdict(
         comparisons, policy, has_baseline=baseline is not None, no_baseline=no_baseline
     )
+    notes: tuple[str, ...] = ()
+    mismatch = (
+        _data_mismatch(candidate_data, baseline_data)
+        if policy.evaluation_data is not None and baseline is not None and comparisons
+        else None
+    )
+    if mismatch is not None and policy.evaluation_data is not None:
+        if policy.evaluation_data.on_mismatch is OnMismatch.WARN:
+            notes = (f"{mismatch} (on_mismatch is 'warn': decided anyway)",)
+        else:
+            # After the candidate's own checks (steps 2 and 3), before any comparison with the
+            # baseline: numbers from different data say nothing about each other.
+            early = [
+                c.reason
+                for c in comparisons
+                if c.candidate is None or c.value_check is CheckOutcome.FAILED
+            ]
+            first = len(dict.fromkeys(early))
+            reasons = (*reasons[:first], mismatch, *reasons[first:])
+            verdict, summary = Verdict.REJECT, reasons[0]
     if baseline_label is None and baseline is not None:
         # Renderings say "no baseline" when the label is None: never of a baseline that exists.
         baseline_label = "the baseline"
@@ -594,4 +796,7 @@ def decide(
         candidate=candidate_label,
         baseline=baseline_label,
         policy=policy,
+        notes=notes,
+        candidate_data=None if policy.evaluation_data is None else candidate_data,
+        baseline_data=None if policy.evaluation_data is None else baseline_data,
     )

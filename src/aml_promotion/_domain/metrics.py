@@ -118,3 +118,22 @@ def read_metric(raw: object, aggregate: Aggregate = Aggregate.LAST) -> Reading:
 def missing() -> object:
     """Return the sentinel that stands for a metric the run did not log."""
     return _MISSING
+
+
+def read_series(raw: object) -> tuple[tuple[float, ...] | None, str | None]:
+    """Read every value of a series (a number is a series of one), for a significance test.
+
+    Args:
+        raw: A number, or a list or tuple of them, as a run reports a metric.
+
+    Returns:
+        The values, or None and the reason they are unusable (any unusable element spoils it).
+    """
+    items = raw if isinstance(raw, (list, tuple)) else [raw]
+    values = []
+    for index, item in enumerate(items):
+        value, problem = _as_number(item)
+        if value is None:
+            return None, f"value #{index + 1} is {problem}"
+        values.append(value)
+    return tuple(values), None

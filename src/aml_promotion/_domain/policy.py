@@ -117,6 +117,32 @@ def _optional_dataset(
         raise ValueError(msg)
 
 
+def _alpha(_instance: object, attribute: attrs.Attribute[float], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 0.5:  # noqa: PLR2004
+        msg = f"{attribute.name} must be a number in (0, 0.5], not {value!r}"
+        raise ValueError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class Significance:
+    """A significance test on a rule whose values are series of scores (DESIGN.md section 3).
+
+    The candidate's and the baseline's series (per-fold, per-seed or bootstrap scores logged
+    under one name) are compared by a permutation test: paired when they have the same length,
+    unpaired otherwise. The rule's change check passes only when p ≤ `alpha`.
+
+    Attributes:
+        alpha: The significance level, in (0, 0.5].
+    """
+
+    alpha: float = attrs.field(default=0.05, validator=_alpha)
+
+
+def _default_aggregate(rule: MetricRule) -> Aggregate:
+    # A rule with a significance test compares whole series: its value is their mean.
+    return Aggregate.LAST if rule.significance is None else Aggregate.MEAN
+
+
 @attrs.frozen(kw_only=True)
 class MetricRule:
     """How one metric decides: its goal, the change it must show, the range it must stay in.
@@ -129,9 +155,12 @@ class MetricRule:
         min_relative_delta: If set, the relative improvement Δ/|baseline| must reach it too.
         at_least: If set, the candidate's value must be at least this, baseline or not.
         at_most: If set, the candidate's value must be at most this, baseline or not.
-        aggregate: Which value of a series stands for the run (default the last one).
+        aggregate: Which value of a series stands for the run (default the last one; the mean,
+            the only one allowed, with `significance`).
         dataset: If set, the metric's value logged for this evaluation dataset (MLflow 3
             dataset-scoped metrics); None reads the value logged without a dataset.
+        significance: If set, the candidate's and the baseline's series are compared by a
+            significance test, and the change check also needs p ≤ alpha.
     """
 
     name: str = attrs.field(validator=_metric_name)
@@ -148,7 +177,14 @@ class MetricRule:
     at_most: float | None = attrs.field(
         default=None, converter=_optional_float, validator=_optional_finite
     )
-    aggregate: Aggregate = attrs.field(default=Aggregate.LAST, converter=_aggregate)
+    significance: Significance | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(attrs.validators.instance_of(Significance)),
+    )
+    # After significance: its default depends on it.
+    aggregate: Aggregate = attrs.field(
+        default=attrs.Factory(_default_aggregate, takes_self=True), converter=_aggregate
+    )
     dataset: str | None = attrs.field(default=None, validator=_optional_dataset)
 
     def __attrs_post_init__(self) -> None:
@@ -156,6 +192,12 @@ class MetricRule:
             msg = (
                 f"metric {self.name!r}: at_least ({self.at_least:g}) is greater than "
                 f"at_most ({self.at_most:g}), so no value could pass"
+            )
+            raise ValueError(msg)
+        if self.significance is not None and self.aggregate is not Aggregate.MEAN:
+            msg = (
+                f"metric {self.name!r}: a rule with significance compares the means of the "
+                f"series, so its aggregate is 'mean', not {self.aggregate.value!r}"
             )
             raise ValueError(msg)
 
@@ -223,6 +265,68 @@ def _unique_metrics(
         raise SettingsError(problems)
 
 
+class OnMismatch(enum.Enum):
+    """What to do when the candidate and the baseline were not evaluated on the same data."""
+
+    REJECT = "reject"
+    WARN = "warn"
+
+
+def _on_mismatch(value: OnMismatch | str) -> OnMismatch:
+    # A plausible string ("warn", "Reject") is taken; anything else reaches the validator.
+    if isinstance(value, str):
+        for member in OnMismatch:
+            if member.value == value.strip().lower():
+                return member
+        msg = f"on_mismatch must be one of reject, warn; not {value!r}"
+        raise ValueError(msg)
+    return value
+
+
+def _optional_name(
+    _instance: object, attribute: attrs.Attribute[str | None], value: object
+) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        msg = f"{attribute.name} must be a non-empty string or None, not {value!r}"
+        raise ValueError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class EvaluationData:
+    """How a run names the data it was evaluated on (DESIGN.md section 3, "Same evaluation data").
+
+    Give exactly one of `context` and `tag`.
+
+    Attributes:
+        context: The datasets a run logged as inputs with this context (MLflow dataset inputs
+            tagged ``mlflow.data.context``; Azure ML v1 input datasets of this input name):
+            name → digest or version.
+        tag: A run tag or parameter both runs carry, such as a hash of the test set.
+        on_mismatch: `OnMismatch.REJECT` (default) or `OnMismatch.WARN` (decide anyway, and
+            record the mismatch).
+    """
+
+    context: str | None = attrs.field(default=None, validator=_optional_name)
+    tag: str | None = attrs.field(default=None, validator=_optional_name)
+    on_mismatch: OnMismatch = attrs.field(
+        default=OnMismatch.REJECT,
+        converter=_on_mismatch,
+        validator=attrs.validators.instance_of(OnMismatch),
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if (self.context is None) == (self.tag is None):
+            msg = "evaluation_data needs exactly one of context and tag"
+            raise ValueError(msg)
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the setting as JSON-ready data."""
+        return {"context": self.context, "tag": self.tag, "on_mismatch": self.on_mismatch.value}
+
+    def __str__(self) -> str:
+        return f"context {self.context!r}" if self.context is not None else f"tag {self.tag!r}"
+
+
 @attrs.frozen(kw_only=True)
 class PromotionPolicy:
     """The rules a candidate must pass to be registered.
@@ -234,6 +338,8 @@ class PromotionPolicy:
         on_missing_baseline: What to do when there is no baseline.
         on_missing_baseline_metric: What to do when the baseline lacks a metric, or its value
             is unusable.
+        evaluation_data: If set, the candidate is compared with the baseline only when both
+            were evaluated on the same data.
     """
 
     rules: tuple[MetricRule, ...] = attrs.field(
@@ -248,6 +354,10 @@ class PromotionPolicy:
     on_missing_baseline_metric: OnMissingBaselineMetric = attrs.field(
         default=OnMissingBaselineMetric.REJECT,
         converter=_on_missing_baseline_metric,
+    )
+    evaluation_data: EvaluationData | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(attrs.validators.instance_of(EvaluationData)),
     )
 
     @property
@@ -277,9 +387,15 @@ class PromotionPolicy:
                     "at_most": rule.at_most,
                     "aggregate": rule.aggregate.value,
                     "dataset": rule.dataset,
+                    "significance": (
+                        None if rule.significance is None else {"alpha": rule.significance.alpha}
+                    ),
                 }
                 for rule in self.rules
             ],
+            "evaluation_data": (
+                None if self.evaluation_data is None else self.evaluation_data.to_dict()
+            ),
         }
 
     @classmethod
@@ -301,10 +417,12 @@ class PromotionPolicy:
                         name=rule.get("metric"),
                         goal=rule.get("goal"),
                         aggregate=rule.get("aggregate", Aggregate.LAST.value),
+                        significance=_significance_from(rule.get("significance")),
                         **{key: rule.get(key) for key in known},
                     )
                     for rule in rules
                 ),
+                evaluation_data=_evaluation_data_from(data.get("evaluation_data")),
                 force=data.get("force", False),
                 require_improvement=data.get("require_improvement", True),
                 on_missing_baseline=data.get("on_missing_baseline", OnMissingBaseline.PROMOTE),
@@ -314,6 +432,28 @@ class PromotionPolicy:
             )
         except TypeError as exc:
             raise ValueError(str(exc)) from None
+
+
+def _significance_from(data: object) -> Significance | None:
+    if data is None:
+        return None
+    if not isinstance(data, Mapping):
+        msg = f"'significance' must be an object such as {{'alpha': 0.05}}, not {data!r}"
+        raise ValueError(msg)  # noqa: TRY004 - a record of the wrong shape is a bad value
+    return Significance(alpha=data.get("alpha", 0.05))
+
+
+def _evaluation_data_from(data: object) -> EvaluationData | None:
+    if data is None:
+        return None
+    if not isinstance(data, Mapping):
+        msg = f"'evaluation_data' must be an object, not {data!r}"
+        raise ValueError(msg)  # noqa: TRY004 - a record of the wrong shape is a bad value
+    return EvaluationData(
+        context=data.get("context"),
+        tag=data.get("tag"),
+        on_mismatch=data.get("on_mismatch", OnMismatch.REJECT),
+    )
 
 
 class BaselineKind(enum.Enum):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -39,7 +40,27 @@ def _rule_text(comparison: Comparison) -> str:
         parts.append(f"≤ {rule.at_most:g}")
     if rule.aggregate.value != "last":
         parts.append(f"{rule.aggregate.value} of series")
+    if rule.significance is not None:
+        parts.append(f"p ≤ {rule.significance.alpha:g}")
     return ", ".join(parts)
+
+
+def _test_text(comparison: Comparison) -> str:
+    """Return the significance test's cell: "p 0.031 (paired, n 5 vs 5)", or "–"."""
+    if comparison.n_candidate is None and comparison.p_value is None:
+        return "–"
+    p = "–" if comparison.p_value is None else f"{comparison.p_value:.4g}"
+    how = [] if comparison.method is None else [comparison.method.value]
+    n_baseline = "–" if comparison.n_baseline is None else comparison.n_baseline
+    how.append(f"n {comparison.n_candidate} vs {n_baseline}")
+    return f"{p} ({', '.join(how)})"
+
+
+def _headers(decision: Decision) -> tuple[str, ...]:
+    # The p column shows only when a rule has a significance test: other tables stay as they were.
+    if any(c.rule.significance is not None for c in decision.comparisons):
+        return (*_HEADERS[:-1], "p", _HEADERS[-1])
+    return _HEADERS
 
 
 def _result_text(comparison: Comparison) -> str:
@@ -59,7 +80,7 @@ def _digits(candidate: float | None, baseline: float | None) -> int:
     return digits
 
 
-def _cells(comparison: Comparison) -> tuple[str, ...]:
+def _cells(comparison: Comparison, *, tested: bool = False) -> tuple[str, ...]:
     digits = _digits(comparison.candidate, comparison.baseline)
     return (
         comparison.metric,
@@ -69,6 +90,7 @@ def _cells(comparison: Comparison) -> tuple[str, ...]:
         _signed(comparison.delta),
         _percent(comparison.relative_delta),
         _rule_text(comparison),
+        *((_test_text(comparison),) if tested else ()),
         _result_text(comparison),
     )
 
@@ -81,6 +103,22 @@ def _subjects(decision: Decision) -> str:
     candidate = decision.candidate or "the candidate"
     baseline = decision.baseline or "no baseline"
     return f"{candidate} vs {baseline}"
+
+
+def _data_text(data: Mapping[str, str | None] | None) -> str:
+    if not data:
+        return "unknown"
+    return ", ".join(f"{name}@{digest or '?'}" for name, digest in sorted(data.items()))
+
+
+def _evaluation_data(decision: Decision) -> str | None:
+    """Return the line naming what each side was evaluated on, when the policy checks it."""
+    if decision.policy.evaluation_data is None:
+        return None
+    return (
+        f"evaluated on: {_data_text(decision.candidate_data)} (candidate), "
+        f"{_data_text(decision.baseline_data)} (baseline)"
+    )
 
 
 def _md_escape(text: str) -> str:
@@ -99,11 +137,16 @@ def as_markdown(decision: Decision) -> str:
         _md_escape(_subjects(decision)),
         "",
     ]
+    data = _evaluation_data(decision)
+    if data is not None:
+        lines[-1:-1] = ["", _md_escape(data)]
     if decision.comparisons:
-        lines.append("| " + " | ".join(_HEADERS) + " |")
-        lines.append("|" + "---|" * len(_HEADERS))
+        headers = _headers(decision)
+        tested = len(headers) > len(_HEADERS)
+        lines.append("| " + " | ".join(headers) + " |")
+        lines.append("|" + "---|" * len(headers))
         lines.extend(
-            "| " + " | ".join(_md_escape(cell) for cell in _cells(c)) + " |"
+            "| " + " | ".join(_md_escape(cell) for cell in _cells(c, tested=tested)) + " |"
             for c in decision.comparisons
         )
     else:
@@ -119,9 +162,13 @@ def html_table(decision: Decision) -> str:
     """Return the rules of `decision` as an HTML table."""
     import html  # noqa: PLC0415 - only notebooks need it; keeps `import aml_promotion` fast
 
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in _HEADERS)
+    headers = _headers(decision)
+    tested = len(headers) > len(_HEADERS)
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in _cells(c)) + "</tr>"
+        "<tr>"
+        + "".join(f"<td>{html.escape(cell)}</td>" for cell in _cells(c, tested=tested))
+        + "</tr>"
         for c in decision.comparisons
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
@@ -141,7 +188,9 @@ def as_html(decision: Decision) -> str:
     items = "".join(f"<li>{esc(item)}</li>" for item in extra)
     return (
         f"<div><p><strong>{esc(_headline(decision))}</strong>: {esc(decision.summary)}</p>"
-        f"<p>{esc(_subjects(decision))}</p>{body}"
+        f"<p>{esc(_subjects(decision))}</p>"
+        + ("" if (data := _evaluation_data(decision)) is None else f"<p>{esc(data)}</p>")
+        + body
         + (f"<ul>{items}</ul>" if items else "")
         + "</div>"
     )

@@ -16,6 +16,7 @@ SUPERSEDED_BY = PREFIX + "superseded_by"
 METRIC_PREFIX = PREFIX + "metric."
 DELTA_PREFIX = PREFIX + "delta."
 MODEL_DIGEST = PREFIX + "model_digest"
+DATA_PREFIX = PREFIX + "data."
 NO_BASELINE = "none"
 
 
@@ -32,6 +33,18 @@ def metric_tag(metric: str) -> str:
 def delta_tag(metric: str) -> str:
     """Return the tag key that records a metric's improvement Δ over the baseline."""
     return DELTA_PREFIX + _safe(metric)
+
+
+def data_tag(name: str) -> str:
+    """Return the tag key that records the digest of a dataset the candidate was evaluated on."""
+    return DATA_PREFIX + _safe(name)
+
+
+def evaluation_data_of(tags: Mapping[str, str]) -> dict[str, str | None]:
+    """Return the evaluation data a version's tags record (name → digest), as written."""
+    return {
+        key[len(DATA_PREFIX) :]: value for key, value in tags.items() if key.startswith(DATA_PREFIX)
+    }
 
 
 def number(value: float) -> str:
@@ -93,4 +106,7 @@ def decision_tags(
             tags[metric_tag(comparison.metric)] = number(comparison.candidate)
         if comparison.delta is not None:
             tags[delta_tag(comparison.metric)] = number(comparison.delta)
+    for name, digest in (decision.candidate_data or {}).items():
+        if digest is not None:
+            tags[data_tag(name)] = digest
     return tags

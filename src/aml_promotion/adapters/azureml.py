@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 
 from aml_promotion._domain.metrics import is_usable_number
-from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
+from aml_promotion._domain.policy import BaselineKind, BaselineStrategy, EvaluationData
 from aml_promotion._retry import RetryPolicy, retrying
 from aml_promotion.adapters._azure_credentials import (
     AzureCloud,
@@ -565,6 +565,45 @@ class _Runs:
         return list(
             self._gateway.call(f"listing the files of run {run.run_id!r}", handle.get_file_names)
         )
+
+    def get_evaluation_data(
+        self, run: RunRecord, source: EvaluationData
+    ) -> Mapping[str, str | None]:
+        """Return the run's input datasets named `source.context` (dataset name → version).
+
+        The input name is the one a job gave the dataset (``dataset.as_named_input("eval")``).
+        A registered dataset is named by its name and version; an unregistered one by the input
+        name and its snapshot id. One request for the run's details, one per input dataset.
+        With `source.tag`, the run's tag of that name, else its property.
+        """
+        handle = self._handle(run)
+        if source.tag is not None:
+            tags = self._gateway.call(f"reading the tags of run {run.run_id!r}", handle.get_tags)
+            value = tags.get(source.tag)
+            if value is None:
+                properties = self._gateway.call(
+                    f"reading the properties of run {run.run_id!r}", handle.get_properties
+                )
+                value = properties.get(source.tag)
+            return {} if value is None else {source.tag: str(value)}
+
+        def inputs() -> list[tuple[str, str | None]]:
+            found = []
+            for entry in handle.get_details().get("inputDatasets") or ():
+                details = entry.get("consumptionDetails") or {}
+                if details.get("inputName") != source.context:
+                    continue
+                dataset = entry.get("dataset")
+                name = getattr(dataset, "name", None)
+                version = getattr(dataset, "version", None)
+                if name:
+                    found.append((str(name), None if version is None else str(version)))
+                else:
+                    saved = getattr(dataset, "id", None)
+                    found.append((str(source.context), None if saved is None else str(saved)))
+            return found
+
+        return dict(self._gateway.call(f"reading the input datasets of run {run.run_id!r}", inputs))
 
     # --- helpers -------------------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 import attrs
 
 from aml_promotion._domain.metrics import is_usable_number
-from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
+from aml_promotion._domain.policy import BaselineKind, BaselineStrategy, EvaluationData
 from aml_promotion._retry import LOGGER_NAME, RetryPolicy, retrying
 from aml_promotion.adapters._errors import exception_chain
 from aml_promotion.adapters._registration import register_once
@@ -123,6 +123,10 @@ class _AlreadyExistsError(RegistryError):
 
 class _InvalidError(RegistryError):
     """MLflow said INVALID_PARAMETER_VALUE (for a run id: it cannot name any run)."""
+
+
+_DATA_CONTEXT_TAG = "mlflow.data.context"
+"""The input tag MLflow gives a dataset input logged with ``context=...``."""
 
 
 def _redact(text: str) -> str:
@@ -576,6 +580,34 @@ class MlflowBackend:
                 f"{model.name}/{path}" for path in self._tree(model.artifact_location, what)
             )
         return sorted(set(files))
+
+    def get_evaluation_data(
+        self, run: RunRecord, source: EvaluationData
+    ) -> Mapping[str, str | None]:
+        """Return the run's dataset inputs of context `source.context` (name → digest).
+
+        A dataset input's context is its input tag ``mlflow.data.context`` (``mlflow.log_input
+        (dataset, context="eval")``). With `source.tag`, the run's tag of that name, else its
+        parameter. The inputs and tags come with the run: no request when `run` came from
+        `get_run`.
+
+        Raises:
+            RegistryError: MLflow failed.
+        """
+        held = self._run_of(run)
+        if source.tag is not None:
+            value = held.data.tags.get(source.tag, held.data.params.get(source.tag))
+            return {} if value is None else {source.tag: str(value)}
+        found: dict[str, str | None] = {}
+        inputs = getattr(held, "inputs", None)
+        for dataset_input in getattr(inputs, "dataset_inputs", None) or ():
+            contexts = {
+                tag.value for tag in dataset_input.tags or () if tag.key == _DATA_CONTEXT_TAG
+            }
+            if source.context in contexts:
+                dataset = dataset_input.dataset
+                found[str(dataset.name)] = str(dataset.digest) if dataset.digest else None
+        return found
 
     def _tree(self, artifact_uri: str, what: str) -> list[str]:
         """Return the paths of every file under `artifact_uri`, relative to it."""

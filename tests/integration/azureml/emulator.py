@@ -437,6 +437,22 @@ class AzureMLEmulator:
             }
             return saved
 
+    def add_input_dataset(self, run_id: str, dataset: str, *, input_name: str) -> None:
+        """Record that a run took the registered dataset `dataset` as the input `input_name`."""
+        with self._lock:
+            registered = self._datasets[dataset]
+            self._runs[run_id].input_datasets.append(
+                {
+                    "identifier": {
+                        "savedId": registered["savedDatasetId"],
+                        "registeredId": registered["datasetId"],
+                        "registeredVersion": "1",
+                    },
+                    "consumptionType": "RunInput",
+                    "inputDetails": {"inputName": input_name, "mechanism": "Direct"},
+                }
+            )
+
     def add_model(
         self,
         name: str,
@@ -728,7 +744,7 @@ class AzureMLEmulator:
         return {
             **self._run_dto(found),
             "logFiles": {},
-            "inputDatasets": [],
+            "inputDatasets": list(found.input_datasets),
             "outputDatasets": [],
             "runDefinition": {},
         }
