@@ -480,7 +480,7 @@ def test_an_alias_or_stage_on_the_in_memory_registry_is_a_settings_error(
 ) -> None:
     """The in-memory registry has no aliases or stages: it says so, never picks "latest"."""
     with pytest.raises(
-        SettingsError, match="the in-memory backend has no model (aliases|stages), so"
+        SettingsError, match=r"the in-memory backend has no model (aliases|stages), so"
     ):
         run_promote(three_versions, settings={**SETTINGS, "baseline": strategy})
 

@@ -118,7 +118,7 @@ def test_the_fake_registry_refuses_alias_and_stage_baselines(strategy: str) -> N
     """The in-memory registry has no aliases or stages: a SettingsError, never "no baseline"."""
     registry = InMemoryBackend().registry
     with pytest.raises(
-        SettingsError, match="the in-memory backend has no model (aliases|stages), so"
+        SettingsError, match=r"the in-memory backend has no model (aliases|stages), so"
     ) as caught:
         registry.find_baseline("m", BaselineStrategy.parse(strategy))
     assert caught.value.problems[0].path == "$.baseline"
