@@ -279,8 +279,8 @@ def _status_text(job: Any) -> str:
     return str(getattr(status, "value", status) or "Unknown")
 
 
-def _job_output_uri(job_name: str, path: str) -> str:
-    return f"azureml://jobs/{job_name}/outputs/artifacts/paths/{path.strip('/')}/"
+def _job_output_uri(job_name: str, path: str, *, folder: bool) -> str:
+    return f"azureml://jobs/{job_name}/outputs/artifacts/paths/{path}{'/' if folder else ''}"
 
 
 def _version(model: Any) -> ModelVersion:
@@ -598,7 +598,8 @@ class _Registry:
         run = request.run
         files = self._backend.runs.list_files(run)
         path = request.model_path.strip("/")
-        is_mlflow = f"{path}/MLmodel" in files or path == "MLmodel"
+        is_folder = any(f.startswith(path + "/") for f in files)
+        is_mlflow = is_folder and f"{path}/MLmodel" in files
         decision = {k: v for k, v in request.tags.items() if k.startswith("promotion.")}
         properties = {**decision, **request.properties}
         if request.framework is not None:
@@ -607,7 +608,7 @@ class _Registry:
             properties.setdefault("framework_version", request.framework_version)
         model = Model(
             name=request.name,
-            path=_job_output_uri(run.run_id, "" if path == "MLmodel" else path),
+            path=_job_output_uri(run.run_id, path, folder=is_folder),
             type="mlflow_model" if is_mlflow else "custom_model",
             tags=dict(request.tags) or None,
             properties=properties or None,

@@ -747,6 +747,8 @@ class AzureMLV2Emulator:
             numbers = [v for v in numbers if not held[v]["properties"].get("isArchived")]
         elif view == "ArchivedOnly":
             numbers = [v for v in numbers if held[v]["properties"].get("isArchived")]
+        if query.get("stage"):
+            numbers = [v for v in numbers if held[v]["properties"].get("stage") == query["stage"]]
         tags = query.get("tags")
         if tags:
             wanted = dict(pair.split("=", 1) if "=" in pair else (pair, None) for pair in tags.split(","))
