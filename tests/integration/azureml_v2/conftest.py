@@ -41,10 +41,14 @@ _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
 def _available() -> bool:
-    return all(
-        importlib.util.find_spec(name) is not None
-        for name in ("azure.ai.ml", "azure.identity", "mlflow")
-    ) and importlib.util.find_spec("azureml") is not None
+    """Whether the v2 SDKs are installed (found without importing them)."""
+    try:
+        return all(
+            importlib.util.find_spec(name) is not None
+            for name in ("azure.ai.ml", "azure.identity", "mlflow", "azureml")
+        )
+    except ModuleNotFoundError:  # a parent package (azure.ai) is missing
+        return False
 
 
 def _certificate(folder: Path) -> tuple[str, str]:

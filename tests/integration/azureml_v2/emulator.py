@@ -260,6 +260,10 @@ class AzureMLV2Emulator:
         """Serve the next matching requests (their change is made), then answer `status`."""
         return self._add_fault(Fault(method, pattern, status=status, times=times, commit=True))
 
+    def commit_then_drop(self, method: str, pattern: str, *, times: int = 1) -> Fault:
+        """Serve the next matching requests (their change is made), then close without answering."""
+        return self._add_fault(Fault(method, pattern, times=times, commit=True, drop=True))
+
     def drop_next(self, method: str, pattern: str, *, times: int = 1) -> Fault:
         """Close the connection of the next matching requests without answering."""
         return self._add_fault(Fault(method, pattern, times=times, drop=True))
@@ -423,6 +427,8 @@ class AzureMLV2Emulator:
         with self._lock:
             self._requests.append(record)
         fault = self._take_fault(handler.command, path)
+        if fault is not None and fault.drop and fault.commit:
+            self._dispatch(handler.command, path, query, body, record)
         if fault is not None and fault.drop:
             record.status = -1
             handler.close_connection = True
