@@ -26,7 +26,9 @@ from the job's output path (``azureml://jobs/<job>/outputs/artifacts/paths/<path
 from __future__ import annotations
 
 import contextlib
+import functools
 import http
+import http.client
 import logging
 import os
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -307,6 +309,9 @@ class _Runs:
         # A finished job's files do not change: registering reads the listing made for the
         # model-file check again instead of asking twice.
         self._files: dict[str, list[str]] = {}
+        # The MLflow run read to list a job's files carries its metrics too: the next metrics
+        # read of that job takes it (once) instead of asking again.
+        self._fresh_runs: dict[str, Any] = {}
 
     @property
     def _jobs(self) -> Any:
@@ -357,7 +362,7 @@ class _Runs:
         ``metrics/get-history`` request is made per name in `series` that the job logged.
         """
         client = self._backend._mlflow()  # noqa: SLF001
-        held = self._gateway.call(
+        held = self._fresh_runs.pop(run.run_id, None) or self._gateway.call(
             f"reading the metrics of job {run.run_id!r}",
             lambda: client.get_run(run.run_id),
         )
@@ -367,7 +372,7 @@ class _Runs:
             if name in values:
                 history = self._gateway.call(
                     f"reading the history of metric {name!r} of job {run.run_id!r}",
-                    lambda name=name: client.get_metric_history(run.run_id, name),  # type: ignore[misc]
+                    functools.partial(client.get_metric_history, run.run_id, name),
                 )
                 ordered = sorted(history, key=lambda metric: (metric.step, metric.timestamp))
                 values[name] = [metric.value for metric in ordered]
@@ -387,6 +392,7 @@ class _Runs:
             )
 
             held = client.get_run(run.run_id)
+            self._fresh_runs[run.run_id] = held
             repository: Any = get_artifact_repository(held.info.artifact_uri)
             files = getattr(repository, "artifacts", None)
             if files is not None and hasattr(files, "get_file_paths"):
@@ -398,10 +404,13 @@ class _Runs:
                 return paths
             return _walk(repository)  # pragma: no cover - another artifact store
 
-        if run.run_id not in self._files:
-            paths = self._gateway.call(f"listing the files of job {run.run_id!r}", listing)
-            self._files[run.run_id] = sorted({p.replace("\\", "/") for p in paths})
-        return list(self._files[run.run_id])
+        if run.run_id in self._files:
+            return list(self._files[run.run_id])
+        paths = self._gateway.call(f"listing the files of job {run.run_id!r}", listing)
+        files = sorted({p.replace("\\", "/") for p in paths})
+        if run.status is RunStatus.COMPLETED:
+            self._files[run.run_id] = files
+        return files
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -465,14 +474,16 @@ class _Runs:
                 f"sweep job {sweep.name!r} records neither its best trial nor its primary metric",
                 run_id=str(sweep.name),
             )
-        trials = [t for t in self._children(sweep) if _status(_status_text(t)) is RunStatus.COMPLETED]
+        trials = [
+            t for t in self._children(sweep) if _status(_status_text(t)) is RunStatus.COMPLETED
+        ]
         pick = max if goal == "maximize" else min
         scored: list[tuple[float, Any]] = []
         for trial in trials:
             record = RunRecord(run_id=str(trial.name))
-            value = self.get_metrics(record, [metric]).values.get(metric)
+            value: Any = self.get_metrics(record, [metric]).values.get(metric)
             if is_usable_number(value):
-                scored.append((float(value), trial))  # type: ignore[arg-type]
+                scored.append((float(value), trial))
         if not scored:
             raise RunNotFoundError(
                 f"sweep job {sweep.name!r} has no best trial: none of its {len(trials)} "
@@ -715,7 +726,9 @@ class AzureMLV2Backend:
         return self._registry
 
     @classmethod
-    def from_ml_client(cls, ml_client: Any, *, retry: RetryPolicy | None = None) -> AzureMLV2Backend:
+    def from_ml_client(
+        cls, ml_client: Any, *, retry: RetryPolicy | None = None
+    ) -> AzureMLV2Backend:
         """Return the backend of the workspace an ``MLClient`` is bound to.
 
         Raises:
@@ -848,4 +861,3 @@ if TYPE_CHECKING:
 
     def _is_a_backend(backend: AzureMLV2Backend) -> Backend:
         return backend  # mypy checks here that AzureMLV2Backend provides both ports exactly
-

@@ -163,7 +163,9 @@ class AzureMLV2Emulator:
         server.socket = context.wrap_socket(server.socket, server_side=True)
         server.daemon_threads = True
         self._server = server
-        threading.Thread(target=server.serve_forever, name="azureml-v2-emulator", daemon=True).start()
+        threading.Thread(
+            target=server.serve_forever, name="azureml-v2-emulator", daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -558,7 +560,7 @@ class AzureMLV2Emulator:
 
     def _discovery(self, **_: Any) -> Any:
         keys = ("api", "catalog", "experimentation", "gallery", "history", "hyperdrive")
-        return {key: self.url for key in (*keys, "labeling", "modelmanagement", "pipelines")}
+        return dict.fromkeys((*keys, "labeling", "modelmanagement", "pipelines"), self.url)
 
     # --- jobs ---------------------------------------------------------------------------------
 
@@ -639,9 +641,7 @@ class AzureMLV2Emulator:
 
     def _children(self, run: str, **_: Any) -> Any:
         self._find(run)
-        kids = sorted(
-            (j for j in self._jobs.values() if j.parent == run), key=lambda j: j.created
-        )
+        kids = sorted((j for j in self._jobs.values() if j.parent == run), key=lambda j: j.created)
         return {"value": [self._run_dto(j) for j in kids], "continuationToken": None}
 
     def _artifacts(self, exp: str, run: str, **_: Any) -> Any:
@@ -757,7 +757,9 @@ class AzureMLV2Emulator:
             numbers = [v for v in numbers if held[v]["properties"].get("stage") == query["stage"]]
         tags = query.get("tags")
         if tags:
-            wanted = dict(pair.split("=", 1) if "=" in pair else (pair, None) for pair in tags.split(","))
+            wanted = dict(
+                pair.split("=", 1) if "=" in pair else (pair, None) for pair in tags.split(",")
+            )
             numbers = [
                 v
                 for v in numbers

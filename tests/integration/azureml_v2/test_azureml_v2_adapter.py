@@ -11,8 +11,8 @@ import pytest
 pytest.importorskip("azure.ai.ml")
 pytest.importorskip("azureml.mlflow")
 
-from aml_promotion import BaselineStrategy, promote  # noqa: E402
-from aml_promotion.exceptions import (  # noqa: E402
+from aml_promotion import BaselineStrategy, promote
+from aml_promotion.exceptions import (
     CredentialsError,
     ModelFileError,
     RunNotFoundError,
@@ -20,7 +20,7 @@ from aml_promotion.exceptions import (  # noqa: E402
     SettingsError,
     UsageError,
 )
-from integration.azureml_v2.emulator import AzureMLV2Emulator  # noqa: E402
+from integration.azureml_v2.emulator import AzureMLV2Emulator
 
 pytestmark = pytest.mark.azureml_v2
 
@@ -135,7 +135,7 @@ def test_a_job_that_did_not_complete_is_refused_unless_forced(
 def test_the_model_file_must_be_among_the_jobs_outputs(
     backend: Any, emulator: AzureMLV2Emulator, unique: str
 ) -> None:
-    """A model file the job does not hold: ModelFileError naming what it holds; nothing registered."""
+    """A model file the job does not hold: ModelFileError listing its files; nothing registered."""
     exp = f"exp-{unique}"
     job = emulator.add_job(exp, metrics={"auc": 0.9}, files=["outputs/other.pkl"])
     settings = {"model_name": f"m-{unique}", "model_file_name": "model.pkl"}
@@ -177,9 +177,12 @@ def test_metrics_cost_one_request_and_the_history_only_when_a_rule_needs_it(
 def test_a_max_aggregate_reads_the_whole_history(
     backend: Any, emulator: AzureMLV2Emulator, unique: str
 ) -> None:
-    """aggregate "max": the best of the series counts, not the last value."""
+    """Aggregate "max": the best of the series counts, not the last value."""
     exp, name = f"exp-{unique}", f"m-{unique}"
-    settings = {"model_name": name, "metric_rules": {"auc": {"goal": "maximize", "aggregate": "max"}}}
+    settings = {
+        "model_name": name,
+        "metric_rules": {"auc": {"goal": "maximize", "aggregate": "max"}},
+    }
     first = emulator.add_job(exp, metrics={"auc": [0.5, 0.8, 0.6]}, files=["model.pkl"])
     second = emulator.add_job(exp, metrics={"auc": [0.7, 0.75]}, files=["model.pkl"])
     promote(experiment_name=exp, run_id=first, settings=settings, backend=backend)
@@ -194,7 +197,7 @@ def test_a_max_aggregate_reads_the_whole_history(
 def test_registration_from_the_job_output_with_the_settings_metadata(
     backend: Any, emulator: AzureMLV2Emulator, unique: str
 ) -> None:
-    """A folder with an MLmodel is an mlflow_model at the job's output path, with the settings' metadata."""
+    """A folder with an MLmodel: an mlflow_model at the job output path, with the metadata."""
     exp, name = f"exp-{unique}", f"m-{unique}"
     job = emulator.add_job(
         exp, metrics={"auc": 0.9}, files=["model/MLmodel", "model/model.pkl", "log.txt"]

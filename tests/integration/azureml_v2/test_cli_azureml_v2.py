@@ -12,9 +12,9 @@ import pytest
 pytest.importorskip("azure.ai.ml")
 pytest.importorskip("azureml.mlflow")
 
-from aml_promotion._cli import Arguments, build_backend, run  # noqa: E402
-from aml_promotion.exceptions import UsageError  # noqa: E402
-from integration.azureml_v2.emulator import AzureMLV2Emulator  # noqa: E402
+from aml_promotion._cli import Arguments, build_backend, run
+from aml_promotion.exceptions import UsageError
+from integration.azureml_v2.emulator import AzureMLV2Emulator
 
 pytestmark = pytest.mark.azureml_v2
 

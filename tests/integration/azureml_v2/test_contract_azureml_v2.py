@@ -9,8 +9,8 @@ import pytest
 pytest.importorskip("azure.ai.ml")
 pytest.importorskip("azureml.mlflow")
 
-from contract import BackendContract  # noqa: E402 - only once the SDKs are known to be there
-from integration.azureml_v2.emulator import AzureMLV2Emulator  # noqa: E402
+from contract import BackendContract
+from integration.azureml_v2.emulator import AzureMLV2Emulator
 
 pytestmark = pytest.mark.azureml_v2
 

@@ -18,9 +18,9 @@ import pytest
 pytest.importorskip("azure.ai.ml")
 pytest.importorskip("azureml.mlflow")
 
-from aml_promotion import RetryPolicy, promote  # noqa: E402
-from aml_promotion.exceptions import TransientRegistryError  # noqa: E402
-from integration.azureml_v2.emulator import AzureMLV2Emulator  # noqa: E402
+from aml_promotion import RetryPolicy, promote
+from aml_promotion.exceptions import TransientRegistryError
+from integration.azureml_v2.emulator import AzureMLV2Emulator
 
 pytestmark = pytest.mark.azureml_v2
 
@@ -61,7 +61,7 @@ def champion(backend: Any, emulator: AzureMLV2Emulator, unique: str) -> tuple[st
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("step", list(STEPS))
-def test_a_fault_at_any_step_is_retried_once_and_the_champion_moves(
+def test_a_fault_at_any_step_is_retried_once_and_the_champion_moves(  # noqa: PLR0917 - parametrized
     ml_client: Any,
     policy: RetryPolicy,
     emulator: AzureMLV2Emulator,
