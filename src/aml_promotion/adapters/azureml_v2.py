@@ -223,6 +223,18 @@ def _is_not_found(error: BaseException) -> bool:
     return False
 
 
+def _version_taken(error: BaseException) -> bool:
+    """Whether a PUT met a version that another client registered at the same number.
+
+    The service refuses to change a version's path ("Asset paths cannot be updated."), so a
+    version number two registrations both read as ``nextVersion`` fails the second one.
+    """
+    for link in exception_chain(error):
+        if _status_of(link) == 409 or "Asset paths cannot be updated" in str(link):  # noqa: PLR2004
+            return True
+    return False
+
+
 class _Gateway:
     """Every SDK call passes here: the SDKs' retries off, ours on, their errors translated."""
 
@@ -261,6 +273,10 @@ _ACTIVE_STATES = frozenset(
         "cancelrequested",
     }
 )
+
+
+# What azure-ai-ml calls a job it read from run history (a pipeline's child step).
+_CHILD_JOB = "base"
 
 
 def _status(text: str | None) -> RunStatus:
@@ -338,14 +354,16 @@ class _Runs:
             )
             raise RunNotFoundError(msg, experiment_name=experiment_name)
         job = self._load(run_id)
+        kind = str(getattr(job, "type", "") or "").lower()
         experiment = getattr(job, "experiment_name", None)
-        if experiment_name is not None and experiment != experiment_name:
+        if kind == _CHILD_JOB:
+            experiment = self._child_experiment(job, experiment_name)
+        elif experiment_name is not None and experiment != experiment_name:
             raise RunNotFoundError(
                 f"job {run_id!r} belongs to experiment {experiment!r}, not {experiment_name!r}",
                 run_id=run_id,
                 experiment_name=experiment_name,
             )
-        kind = str(getattr(job, "type", "") or "").lower()
         if kind == "pipeline" and pipeline_step is not None:
             child = self._step(job, pipeline_step)
             return self._record(child, experiment)
@@ -438,6 +456,28 @@ class _Runs:
                 raise
 
         return self._gateway.call(f"reading job {name!r}", load)
+
+    def _child_experiment(self, job: Any, experiment_name: str | None) -> str | None:
+        """Check a pipeline child's experiment, which the SDK gives by id, against a name.
+
+        ``jobs.get`` reads a pipeline's child from run history, where the SDK puts the
+        experiment's id in ``experiment_name``; the name is looked up through MLflow (one
+        request), and only when there is one to check.
+        """
+        if experiment_name is None:
+            return None
+        client = self._backend._mlflow()  # noqa: SLF001
+        found = self._gateway.call(
+            f"reading experiment {experiment_name!r}",
+            functools.partial(client.get_experiment_by_name, experiment_name),
+        )
+        if found is None or str(found.experiment_id) != str(job.experiment_name):
+            raise RunNotFoundError(
+                f"job {job.name!r} does not belong to experiment {experiment_name!r}",
+                run_id=str(job.name),
+                experiment_name=experiment_name,
+            )
+        return experiment_name
 
     def _children(self, parent: Any) -> list[Any]:
         return self._gateway.call(
@@ -617,14 +657,18 @@ class _Registry:
             properties.setdefault("framework", request.framework.value)
         if request.framework_version is not None:
             properties.setdefault("framework_version", request.framework_version)
-        model = Model(
-            name=request.name,
-            path=_job_output_uri(run.run_id, path, folder=is_folder),
-            type="mlflow_model" if is_mlflow else "custom_model",
-            tags=dict(request.tags) or None,
-            properties=properties or None,
-            description=request.description,
-        )
+
+        def model() -> Any:
+            # A new entity each attempt: create_or_update writes the version it chose into it.
+            return Model(
+                name=request.name,
+                path=_job_output_uri(run.run_id, path, folder=is_folder),
+                type="mlflow_model" if is_mlflow else "custom_model",
+                tags=dict(request.tags) or None,
+                properties=properties or None,
+                description=request.description,
+            )
+
         if request.datasets or request.sample_input_dataset or request.sample_output_dataset:
             logger.warning(
                 "the Azure ML (SDK v2) registry has no datasets on a model: datasets, "
@@ -637,11 +681,19 @@ class _Registry:
                 lambda: self._by_job(request.name, run.run_id),
             )
 
+        what = f"registering model {request.name!r} from job {run.run_id!r}"
+
         def register() -> ModelVersion:
-            return self._gateway.once(
-                f"registering model {request.name!r} from job {run.run_id!r}",
-                lambda: _version(self._models.create_or_update(model)),
-            )
+            try:
+                return self._gateway.once(
+                    what, lambda: _version(self._models.create_or_update(model()))
+                )
+            except RegistryError as exc:
+                if not _version_taken(exc):
+                    raise
+                # Another registration took the number the SDK read as nextVersion: ask again.
+                msg = f"{what}: its version number was taken by a concurrent registration"
+                raise TransientRegistryError(msg) from exc
 
         return register_once(self._gateway.policy, register=register, find_earlier=find_earlier)
 

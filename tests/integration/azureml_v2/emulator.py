@@ -144,6 +144,7 @@ class AzureMLV2Emulator:
         # name -> version -> REST body of the version
         self._models: dict[str, dict[int, dict[str, Any]]] = {}
         self._next_version: dict[str, int] = {}
+        self._races: dict[str, str] = {}
         self._clock = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._routes = self._route_table()
@@ -404,6 +405,16 @@ class AzureMLV2Emulator:
             self._put_version(name, str(version), body)
             return version
 
+    def race_next_registration(self, name: str, job: str) -> None:
+        """Let another client win the next new version of `name`, registered from `job`.
+
+        The next PUT of a version of `name` that does not exist yet finds it just taken (as when
+        two promotions read the same ``nextVersion``): the other client's version is stored at
+        that number first, so the PUT meets a different ``modelUri`` there.
+        """
+        with self._lock:
+            self._races[name] = job
+
     def set_archived(self, name: str, version: int, *, archived: bool = True) -> None:
         """Archive (or restore) a version, as ``models.archive`` would."""
         with self._lock:
@@ -522,6 +533,7 @@ class AzureMLV2Emulator:
             ("GET", mlflow + r"/runs/get", self._mlflow_run),
             ("GET", mlflow + r"/metrics/get-history", self._mlflow_history),
             ("GET", mlflow + r"/experiments/get", self._mlflow_experiment),
+            ("GET", mlflow + r"/experiments/get-by-name", self._mlflow_experiment_by_name),
         ]
         return [_Route(m, re.compile(p), h) for m, p, h in table]
 
@@ -714,6 +726,18 @@ class AzureMLV2Emulator:
                 }
         raise _MlflowError(404, "RESOURCE_DOES_NOT_EXIST", f"experiment {wanted} not found")
 
+    def _mlflow_experiment_by_name(self, query: dict[str, str], **_: Any) -> Any:
+        wanted = query["experiment_name"]
+        if not any(job.experiment == wanted for job in self._jobs.values()):
+            raise _MlflowError(404, "RESOURCE_DOES_NOT_EXIST", f"experiment {wanted!r} not found")
+        return {
+            "experiment": {
+                "experiment_id": str(uuid.uuid5(uuid.NAMESPACE_URL, wanted)),
+                "name": wanted,
+                "lifecycle_stage": "active",
+            }
+        }
+
     # --- models -------------------------------------------------------------------------------
 
     def _container(self, name: str) -> dict[str, Any]:
@@ -781,6 +805,10 @@ class AzureMLV2Emulator:
         return self._version_body(name, number)
 
     def _put_version_route(self, name: str, version: str, body: Any, **_: Any) -> Any:
+        if name in self._races and int(version) not in self._models.get(name, {}):
+            job = self._races.pop(name)
+            uri = f"azureml://jobs/{job}/outputs/artifacts/paths/model.pkl"
+            self._put_version(name, version, {"properties": {"modelUri": uri, "tags": {}}})
         return self._put_version(name, version, body)
 
     def _put_version(self, name: str, version: str, body: Any) -> tuple[int, Any]:

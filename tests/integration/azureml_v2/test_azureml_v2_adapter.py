@@ -46,6 +46,22 @@ def test_a_pipeline_resolves_to_its_step_by_node_name(
     assert by_node.experiment_name == exp
 
 
+def test_a_pipeline_step_named_directly_is_checked_against_the_experiment_by_name(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str
+) -> None:
+    """A child job given by name: the SDK gives its experiment by id; it is checked by name."""
+    exp = f"exp-{unique}"
+    train = emulator.add_job(exp, metrics={"auc": 0.8})
+    emulator.add_pipeline_job(exp, {"model_training": train})
+    emulator.add_job(f"other-{unique}")
+    run = backend.runs.get_run(experiment_name=exp, run_id=train)
+    assert (run.run_id, run.experiment_name) == (train, exp)
+    for wrong in (f"other-{unique}", f"missing-{unique}"):
+        with pytest.raises(RunNotFoundError, match=f"does not belong to experiment '{wrong}'"):
+            backend.runs.get_run(experiment_name=wrong, run_id=train)
+    assert backend.runs.get_run(experiment_name=None, run_id=train).experiment_name is None
+
+
 def test_a_pipeline_without_the_step_names_the_steps_it_has(
     backend: Any, emulator: AzureMLV2Emulator, unique: str
 ) -> None:
@@ -376,3 +392,18 @@ def test_from_ml_client_needs_a_workspace(emulator: AzureMLV2Emulator, credentia
     client = MLClient(credential, subscription_id=emulator.subscription_id)
     with pytest.raises(UsageError, match="workspace"):
         AzureMLV2Backend.from_ml_client(client)
+
+
+def test_datasets_are_not_registered_and_a_warning_says_so(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A v2 model has no datasets: the version is registered without them, with a warning."""
+    exp, name = f"exp-{unique}", f"m-{unique}"
+    job = emulator.add_job(exp, files=["model.pkl"])
+    settings = {"model_name": name, "datasets": ["train-data"], "cpu_cores": 1, "memory_gb": 2}
+    result = promote(experiment_name=exp, run_id=job, settings=settings, backend=backend)
+    assert result.model is not None
+    assert "datasets" in caplog.text
+    assert "not registered" in caplog.text
+    (held,) = emulator.versions(name)
+    assert "train-data" not in json.dumps(held)

@@ -119,6 +119,21 @@ def test_a_registration_committed_before_its_answer_is_lost_is_one_version(
     assert emulator.count("PUT", put) == 1
 
 
+def test_a_version_number_taken_by_a_concurrent_registration_is_asked_again(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str
+) -> None:
+    """Another client wins the version number: ours becomes the next one, theirs stays."""
+    exp, name = f"exp-{unique}", f"m-{unique}"
+    job = emulator.add_job(exp, metrics={"auc": 0.8}, files=["outputs/model.pkl"])
+    other = emulator.add_job(exp)
+    emulator.race_next_registration(name, other)
+    settings = {"model_name": name, "model_file_name": "model.pkl", "metrics_max": ["auc"]}
+    result = promote(experiment_name=exp, run_id=job, settings=settings, backend=backend)
+    assert result.model is not None
+    assert result.model.version == 2
+    assert [v["properties"]["jobName"] for v in emulator.versions(name)] == [other, job]
+
+
 def test_a_service_that_stays_down_fails_within_the_policy(
     backend: Any, emulator: AzureMLV2Emulator, unique: str, policy: RetryPolicy
 ) -> None:
