@@ -414,12 +414,8 @@ class _Runs:
             repository: Any = get_artifact_repository(held.info.artifact_uri)
             files = getattr(repository, "artifacts", None)
             if files is not None and hasattr(files, "get_file_paths"):
-                prefix = getattr(files, "path", None)
-                paths = [str(p) for p in files.get_file_paths()]
-                if prefix:
-                    cut = prefix.rstrip("/") + "/"
-                    paths = [p[len(cut) :] for p in paths if p.startswith(cut)]
-                return paths
+                # A run's artifact URI names its root: the paths are relative to the run.
+                return [str(p) for p in files.get_file_paths()]
             return _walk(repository)  # pragma: no cover - another artifact store
 
         if run.run_id in self._files:

@@ -407,3 +407,61 @@ def test_datasets_are_not_registered_and_a_warning_says_so(
     assert "not registered" in caplog.text
     (held,) = emulator.versions(name)
     assert "train-data" not in json.dumps(held)
+
+
+@pytest.mark.parametrize("logged", [5, 500])
+def test_requests_per_promotion_stay_flat_in_the_number_of_logged_metrics(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str, logged: int
+) -> None:
+    """2 gated metrics against the latest version: 10 requests, whether 5 or 500 were logged.
+
+    (benchmarks/azureml_v2_requests.py prints the breakdown; the cloud-metadata document the SDK
+    re-reads is not a request of the promotion.)
+    """
+    exp, name = f"exp-{unique}", f"m-{unique}"
+    settings = {"model_name": name, "metrics_max": ["metric_00", "metric_01"]}
+
+    def job(base: float) -> str:
+        metrics = {f"metric_{i:02d}": base + i / 1000 for i in range(logged)}
+        return emulator.add_job(exp, metrics=metrics, files=["outputs/model.pkl"])
+
+    promote(experiment_name=exp, run_id=job(0.5), settings=settings, backend=backend)
+    candidate = job(0.6)
+    emulator.clear_requests()
+    result = promote(experiment_name=exp, run_id=candidate, settings=settings, backend=backend)
+    assert result.model is not None
+    assert result.model.version == 2
+    counted = [r for r in emulator.requests if r.path != "/metadata/endpoints"]
+    assert len(counted) == 10, [str(r) for r in counted]
+
+
+def test_local_mode_is_refused_with_advice(
+    backend: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unique: str
+) -> None:
+    """No job: the v2 backend registers from job outputs only, and says what to do instead."""
+    (tmp_path / "model.pkl").write_bytes(b"model")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError, match="from a job's outputs only"):
+        promote(
+            settings={"model_name": f"m-{unique}", "model_file_name": "model.pkl"},
+            backend=backend,
+            model_path=tmp_path / "model.pkl",
+        )
+
+
+def test_from_config_never_falls_back_to_an_interactive_login(
+    tmp_path: Path, emulator: AzureMLV2Emulator
+) -> None:
+    """Without a credential: DefaultAzureCredential without its browser login, and no request."""
+    from azure.identity import DefaultAzureCredential, InteractiveBrowserCredential  # noqa: PLC0415
+
+    from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend  # noqa: PLC0415
+
+    (tmp_path / "config.json").write_text(
+        json.dumps({"subscription_id": "s", "resource_group": "r", "workspace_name": "w"})
+    )
+    backend = AzureMLV2Backend.from_config(tmp_path)
+    credential = backend.ml_client._credential
+    assert isinstance(credential, DefaultAzureCredential)
+    assert not any(isinstance(c, InteractiveBrowserCredential) for c in credential.credentials)
+    assert [r for r in emulator.requests if r.path != "/metadata/endpoints"] == []

@@ -94,6 +94,7 @@ def test_build_backend_signs_in_with_azure_credentials_for_the_config_workspace(
         "rg-1",
         "ws-1",
     )
+    assert type(client._credential).__name__ == "ClientSecretCredential"
     assert [r for r in emulator.requests if r.path != "/metadata/endpoints"] == []
 
 
