@@ -15,11 +15,14 @@ from aml_promotion import BaselineStrategy, promote
 from aml_promotion.exceptions import (
     CredentialsError,
     ModelFileError,
+    RegistryError,
     RunNotFoundError,
     RunStateError,
     SettingsError,
+    TransientRegistryError,
     UsageError,
 )
+from aml_promotion.ports import RunStatus
 from integration.azureml_v2.emulator import AzureMLV2Emulator
 
 pytestmark = pytest.mark.azureml_v2
@@ -148,6 +151,37 @@ def test_a_job_that_did_not_complete_is_refused_unless_forced(
     assert forced.model.version == 1
 
 
+@pytest.mark.parametrize(
+    ("service", "status"),
+    [
+        ("Running", RunStatus.RUNNING),
+        ("Queued", RunStatus.RUNNING),
+        ("Canceled", RunStatus.CANCELED),
+        ("Failed", RunStatus.FAILED),
+        ("Paused", RunStatus.OTHER),
+    ],
+)
+def test_a_jobs_status_is_read_with_the_services_word_kept(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str, service: str, status: RunStatus
+) -> None:
+    """Each job status maps to a RunStatus; the service's own word is kept beside it."""
+    job = emulator.add_job(f"exp-{unique}", status=service)
+    run = backend.runs.get_run(experiment_name=None, run_id=job)
+    assert (run.status, run.status_text) == (status, service)
+
+
+def test_a_refused_credential_is_not_retried_and_says_what_to_check(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str
+) -> None:
+    """HTTP 403: a RegistryError (not transient) naming the credentials, after one request."""
+    job = emulator.add_job(f"exp-{unique}")
+    emulator.fail_next("GET", r"/jobs/", status=403, times=10)
+    with pytest.raises(RegistryError, match="HTTP 403 Forbidden: check the credentials") as info:
+        backend.runs.get_run(experiment_name=None, run_id=job)
+    assert not isinstance(info.value, TransientRegistryError)
+    assert emulator.count("GET", r"/jobs/") == 1
+
+
 def test_the_model_file_must_be_among_the_jobs_outputs(
     backend: Any, emulator: AzureMLV2Emulator, unique: str
 ) -> None:
@@ -224,6 +258,8 @@ def test_registration_from_the_job_output_with_the_settings_metadata(
         "model_tags": {"team": "risk"},
         "model_properties": {"owner": "ml"},
         "model_description": "churn model",
+        "model_framework": "ScikitLearn",
+        "model_framework_version": "1.5.2",
         "metrics_max": ["auc"],
     }
     result = promote(experiment_name=exp, run_id=job, settings=settings, backend=backend)
@@ -237,6 +273,10 @@ def test_registration_from_the_job_output_with_the_settings_metadata(
     assert props["tags"]["promotion.verdict"] == "promote"
     assert props["properties"]["owner"] == "ml"
     assert props["properties"]["promotion.verdict"] == "promote"
+    assert (props["properties"]["framework"], props["properties"]["framework_version"]) == (
+        "scikitlearn",
+        "1.5.2",
+    )
     assert result.model.run_id == job
 
 
