@@ -46,6 +46,7 @@ from aml_promotion.adapters._errors import exception_chain, http_response, retry
 from aml_promotion.adapters._registration import register_once
 from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
 from aml_promotion.adapters.azureml import WorkspaceConfig, find_workspace_config
+from aml_promotion.adapters.mlflow import _http_retries_off
 from aml_promotion.exceptions import (
     BackendNotInstalledError,
     PromotionError,
@@ -88,44 +89,36 @@ def _require_sdk() -> None:
 
 
 class _SdkRetries:
-    """Switches azure-core's and MLflow's own retries off while adapter calls are in flight.
+    """Switches azure-core's own retries off while adapter calls are in flight.
 
     azure-core's `RetryPolicy` retries 5xx and 429 on GET and PUT (the first retry at once,
-    Retry-After honoured) and reads its counts per request from ``configure_retries``; MLflow's
-    HTTP session reads ``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` at each request. Neither has a
-    per-call setting that reaches every request the SDKs make (azureml-mlflow builds its own
-    pipelines), so both are switched process-wide, reference-counted (see `SdkRetrySwitch`).
+    Retry-After honoured) and reads its counts per request from ``configure_retries``; there is
+    no per-call setting that reaches every request the SDKs make (azureml-mlflow builds its own
+    pipelines), so the count is switched process-wide, reference-counted (see `SdkRetrySwitch`).
+    MLflow's HTTP retries are switched by the MLflow backend's own switch, the one owner of
+    ``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` in the process.
     """
-
-    _mlflow_variable = "MLFLOW_HTTP_REQUEST_MAX_RETRIES"
 
     def __init__(self) -> None:
         self._installed = False
-        self._owned_variable = False
         self._switch = SdkRetrySwitch(self._switch_off, self._restore)
 
     @property
     def active(self) -> bool:
-        """Whether the SDKs' retries are off right now."""
+        """Whether azure-core's retries are off right now."""
         return self._switch.active
 
     def off(self) -> contextlib.AbstractContextManager[None]:
-        """Within the block, neither SDK retries."""
+        """Within the block, azure-core does not retry."""
         return self._switch.off()
 
     def _switch_off(self) -> None:
         if not self._installed:
             self._install()
             self._installed = True
-        # The user's own setting wins, as in the MLflow backend.
-        self._owned_variable = self._mlflow_variable not in os.environ
-        if self._owned_variable:
-            os.environ[self._mlflow_variable] = "0"
 
     def _restore(self) -> None:
-        if self._owned_variable:
-            os.environ.pop(self._mlflow_variable, None)
-            self._owned_variable = False
+        """Nothing to put back: the installed hook reads `active` at each request."""
 
     def _install(self) -> None:
         from azure.core.pipeline.policies import _retry  # noqa: PLC0415 - the SDK is lazy
@@ -243,7 +236,7 @@ class _Gateway:
 
     def once(self, what: str, call: Callable[[], _T]) -> _T:
         """Make `call` once; translate what it raises."""
-        with _SDK_RETRIES.off():
+        with _SDK_RETRIES.off(), _http_retries_off():
             try:
                 return call()
             except PromotionError:
