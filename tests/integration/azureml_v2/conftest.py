@@ -90,7 +90,7 @@ def _certificate(folder: Path) -> tuple[str, str]:
     return str(cert_file), str(key_file)
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def pytest_configure(config: pytest.Config) -> None:  # noqa: ARG001 - the hook's signature
     """Start the emulator and point the SDKs at it before anything imports them."""
     if not _available():
         return
@@ -110,12 +110,6 @@ def pytest_configure(config: pytest.Config) -> None:
     for name in [*names, *values]:
         _SAVED.setdefault(name, os.environ.pop(name, None))
     os.environ.update(values)
-    config.addinivalue_line(
-        "filterwarnings",
-        # The v2 SDKs warn about their own dependencies' deprecations (marshmallow, pydantic).
-        "ignore::DeprecationWarning",
-    )
-    config.addinivalue_line("filterwarnings", "ignore::FutureWarning")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:  # noqa: ARG001 - the hook's signature
