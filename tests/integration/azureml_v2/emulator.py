@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 __all__ = ["AzureMLV2Emulator", "Fault", "Recorded"]
 
@@ -127,6 +127,9 @@ class AzureMLV2Emulator:
         keyfile: Its private key (PEM).
         latency: Seconds to wait before answering each request.
     """
+
+    page_size = 100
+    """How many versions a list answers per page."""
 
     subscription_id = "00000000-0000-0000-0000-000000000000"
     resource_group = "emulated-rg"
@@ -795,8 +798,17 @@ class AzureMLV2Emulator:
             ]
         if query.get("$top"):
             numbers = numbers[: int(query["$top"])]
-        # One page only: the emulated registries stay small.
-        return {"value": [self._version_body(name, v) for v in numbers]}
+        # Pages of `page_size`, the next one named by a nextLink with a $skipToken.
+        start = int(query.get("$skipToken") or 0)
+        page = numbers[start : start + self.page_size]
+        body: dict[str, Any] = {"value": [self._version_body(name, v) for v in page]}
+        if start + self.page_size < len(numbers):
+            rest = {k: v for k, v in query.items() if k != "$skipToken"}
+            rest["$skipToken"] = str(start + self.page_size)
+            body["nextLink"] = (
+                f"{self.url}{self.workspace_path}/models/{name}/versions?{urlencode(rest)}"
+            )
+        return body
 
     def _get_version(self, name: str, version: str, **_: Any) -> Any:
         number = int(version)

@@ -505,3 +505,22 @@ def test_from_config_never_falls_back_to_an_interactive_login(
     assert isinstance(credential, DefaultAzureCredential)
     assert not any(isinstance(c, InteractiveBrowserCredential) for c in credential.credentials)
     assert [r for r in emulator.requests if r.path != "/metadata/endpoints"] == []
+
+
+def test_version_lists_are_read_to_their_last_page(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str
+) -> None:
+    """A tag held by the oldest of 150 versions (on the second page) is found; so is its job."""
+    name = f"m-{unique}"
+    jobs = [emulator.add_job(f"exp-{unique}") for _ in range(150)]
+    emulator.add_model_version(name, job=jobs[0], tags={"champion": "true"})
+    for job in jobs[1:]:
+        emulator.add_model_version(name, job=job)
+    emulator.clear_requests()
+    found = backend.registry.find_baseline(name, BaselineStrategy.tagged("champion", "true"))
+    assert found is not None
+    assert (found.version, found.run_id) == (1, jobs[0])
+    assert emulator.count("GET", r"/versions$") == 2
+    by_job = backend.registry.find_by_run(name, jobs[0])
+    assert by_job is not None
+    assert by_job.version == 1
