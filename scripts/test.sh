@@ -24,3 +24,13 @@ export HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-fast}"
   --cov=aml_promotion --cov-branch --cov-report=term-missing:skip-covered "$@"
 # The pure domain is fully covered by design (DESIGN.md §6).
 .venv/bin/python -m coverage report --include='src/aml_promotion/_domain/*' --fail-under=100
+
+# Azure ML SDK v2 (azure-ai-ml, azureml-mlflow) pins mlflow-skinny apart from azureml-core's pins:
+# its tests run in a venv of their own (in .venv they skip themselves), coverage appended.
+if [ ! -x .venv-v2/bin/python ]; then
+  "$PYTHON" -m venv .venv-v2
+fi
+.venv-v2/bin/python -m pip install -q --disable-pip-version-check --upgrade "pip>=25.1"
+.venv-v2/bin/python -m pip install -q --disable-pip-version-check -e ".[azureml-v2]" --group test
+.venv-v2/bin/python -m pytest tests/integration/azureml_v2 -p no:cacheprovider \
+  --cov=aml_promotion --cov-branch --cov-append --cov-report=term-missing:skip-covered "$@"

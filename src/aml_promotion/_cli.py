@@ -69,6 +69,7 @@ class BackendChoice(enum.Enum):
 
     AZUREML = "azureml"
     MLFLOW = "mlflow"
+    AZUREML_V2 = "azureml-v2"
 
 
 # Which exit code each error means: the first matching class wins.
@@ -165,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=BackendChoice,
         choices=list(BackendChoice),
         default=BackendChoice.AZUREML,
-        metavar="{azureml,mlflow}",
+        metavar="{azureml,azureml-v2,mlflow}",
         help="where runs and models are (default: azureml)",
     )
     backend.add_argument(
@@ -273,8 +274,9 @@ class Arguments:
         if self.tracking_uri is not None and self.backend is not BackendChoice.MLFLOW:
             msg = "--tracking-uri is for --backend mlflow (the default backend is azureml)"
             raise UsageError(msg)
-        if self.workspace_config is not None and self.backend is not BackendChoice.AZUREML:
-            msg = "--workspace-config is for --backend azureml"
+        azure = (BackendChoice.AZUREML, BackendChoice.AZUREML_V2)
+        if self.workspace_config is not None and self.backend not in azure:
+            msg = "--workspace-config is for --backend azureml or azureml-v2"
             raise UsageError(msg)
 
 
@@ -454,6 +456,8 @@ def build_backend(
         from aml_promotion.adapters.mlflow import MlflowBackend  # noqa: PLC0415 - lazy SDK
 
         return MlflowBackend(args.tracking_uri)
+    if args.backend is BackendChoice.AZUREML_V2:
+        return _azureml_v2_backend(args, environ=environ, cwd=cwd)
     credentials = environ.get(CREDENTIALS_VARIABLE, "")
     in_job = bool(environ.get(RUN_CONTEXT_VARIABLE, "").strip())
     if not credentials.strip() and not in_job and not is_interactive(environ, terminal=interactive):
@@ -493,6 +497,17 @@ def is_interactive(environ: Mapping[str, str], *, terminal: bool | None = None) 
         stdin = sys.stdin
         terminal = stdin is not None and stdin.isatty()
     return terminal
+
+
+def _azureml_v2_backend(args: Arguments, *, environ: Mapping[str, str], cwd: Path) -> Backend:
+    """Azure ML SDK v2: ``AZURE_CREDENTIALS`` if set, else DefaultAzureCredential (no prompt)."""
+    from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend  # noqa: PLC0415 - lazy SDK
+
+    config = args.workspace_config or cwd
+    credentials = environ.get(CREDENTIALS_VARIABLE, "")
+    if credentials.strip():
+        return AzureMLV2Backend.from_service_principal(credentials, config=config)
+    return AzureMLV2Backend.from_config(config)
 
 
 BackendFactory = Callable[[Arguments], Backend]

@@ -1,0 +1,147 @@
+"""HTTP requests of one promotion on Azure ML SDK v2 (jobs, the v2 registry, MLflow metrics).
+
+One promotion: a candidate job that logged N metrics, gated on 2 of them, against a baseline
+(the latest registered version, whose job also logged N metrics); the candidate wins and is
+registered. The real azure-ai-ml and azureml-mlflow SDKs drive the local HTTPS emulator
+(tests/integration/azureml_v2/emulator.py) on 127.0.0.1. Requests are counted per promotion on
+a backend that has already read its workspace (the tracking URI, once per backend) and apart
+from the cloud-metadata document that azure-ai-ml fetches again on some operations (a client-side
+cache miss in the SDK, not a service call of the promotion).
+
+Run with the azureml-v2 extra installed: ``python benchmarks/azureml_v2_requests.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from integration.azureml_v2.emulator import AzureMLV2Emulator
+
+GATED = ("metric_00", "metric_01")
+
+
+def _certificate(folder: Path) -> tuple[str, str]:
+    from cryptography import x509  # noqa: PLC0415
+    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+    from cryptography.x509.oid import NameOID  # noqa: PLC0415
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_file), str(key_file)
+
+
+class _Credential:
+    def get_token(self, *_: Any, **__: Any) -> Any:
+        from azure.core.credentials import AccessToken  # noqa: PLC0415
+
+        return AccessToken("benchmark", int(time.time()) + 3600)
+
+    def get_token_info(self, *_: Any, **__: Any) -> Any:
+        from azure.core.credentials import AccessTokenInfo  # noqa: PLC0415
+
+        return AccessTokenInfo("benchmark", int(time.time()) + 3600)
+
+
+def main() -> None:
+    home = Path(tempfile.mkdtemp(prefix="aml-promotion-bench-v2-"))
+    cert, key = _certificate(home)
+    emulator = AzureMLV2Emulator(certfile=cert, keyfile=key).start()
+    # Before the SDKs are imported (azureml-mlflow reads the cloud list at import).
+    os.environ.update(
+        HOME=str(home),
+        SSL_CERT_FILE=cert,
+        REQUESTS_CA_BUNDLE=cert,
+        ARM_CLOUD_METADATA_URL=emulator.metadata_url,
+        AZUREML_CURRENT_CLOUD=emulator.cloud_name,
+    )
+    from azure.ai.ml import MLClient  # noqa: PLC0415
+
+    from aml_promotion import promote  # noqa: PLC0415
+    from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend  # noqa: PLC0415
+
+    client = MLClient(
+        _Credential(),
+        subscription_id=emulator.subscription_id,
+        resource_group_name=emulator.resource_group,
+        workspace_name=emulator.workspace_name,
+    )
+    print("| logged metrics | requests per promotion | by kind |")
+    print("|---|---|---|")
+    for logged in (5, 500):
+        backend = AzureMLV2Backend.from_ml_client(client)
+        backend._mlflow()  # the workspace's tracking URI: once per backend  # noqa: SLF001
+        unique = uuid.uuid4().hex[:8]
+        exp, name = f"bench-{unique}", f"bench-{unique}"
+        settings = {"model_name": name, "model_file_name": "model.pkl", "metrics_max": list(GATED)}
+
+        def job(base: float, exp: str = exp, logged: int = logged) -> str:
+            metrics = {f"metric_{i:02d}": base + i / 1000 for i in range(logged)}
+            return emulator.add_job(exp, metrics=metrics, files=["outputs/model.pkl"])
+
+        promote(experiment_name=exp, run_id=job(0.5), settings=settings, backend=backend)
+        candidate = job(0.6)
+        emulator.clear_requests()
+        result = promote(experiment_name=exp, run_id=candidate, settings=settings, backend=backend)
+        assert result.model is not None
+        assert result.model.version == 2
+        counted = [r for r in emulator.requests if r.path != "/metadata/endpoints"]
+        kinds = Counter(f"{r.method} {_kind(r.path)}" for r in counted)
+        detail = ", ".join(f"{n}× {k}" for k, n in kinds.most_common())
+        print(f"| {logged} | {len(counted)} | {detail} |")
+    emulator.stop()
+
+
+def _kind(path: str) -> str:
+    for marker, label in (
+        ("/mlflow/runs/get", "MLflow runs/get"),
+        ("/get-history", "MLflow metric history"),
+        ("/artifacts", "file listing"),
+        ("/jobs/", "job"),
+        ("/versions/", "model version"),
+        ("/versions", "version list"),
+        ("/models/", "model container"),
+    ):
+        if marker in path:
+            return label
+    return path
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""Every SDK call of the Azure ML v2 backend passes here: the SDKs' retries off, ours on.
+
+What azure-ai-ml, azure-core and MLflow raise is translated into our errors
+(`TransientRegistryError` for what a retry may cure), with the SDK's exception as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http
+import http.client
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aml_promotion._retry import RetryPolicy, retrying
+from aml_promotion.adapters._errors import exception_chain, http_response, retry_after
+from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
+from aml_promotion.adapters.mlflow import _http_retries_off
+from aml_promotion.exceptions import (
+    BackendNotInstalledError,
+    PromotionError,
+    RegistryError,
+    TransientRegistryError,
+)
+
+__all__ = ["Gateway", "is_not_found", "require_sdk", "version_taken"]
+
+
+_T = TypeVar("_T")
+
+_EXTRA = "azureml-v2"
+
+
+def require_sdk() -> None:
+    try:
+        import azure.ai.ml  # noqa: F401, PLC0415 - imported lazily, only for this backend
+        import azureml.mlflow  # noqa: F401, PLC0415
+        import mlflow  # noqa: F401, PLC0415
+    except ImportError as exc:
+        raise BackendNotInstalledError("azureml-v2", extra=_EXTRA) from exc
+
+
+# --- The SDKs' own retries, switched off --------------------------------------------------------
+
+
+class _SdkRetries:
+    """Switches azure-core's own retries off while adapter calls are in flight.
+
+    azure-core's `RetryPolicy` retries 5xx and 429 on GET and PUT (the first retry at once,
+    Retry-After honoured) and reads its counts per request from ``configure_retries``; there is
+    no per-call setting that reaches every request the SDKs make (azureml-mlflow builds its own
+    pipelines), so the count is switched process-wide, reference-counted (see `SdkRetrySwitch`).
+    MLflow's HTTP retries are switched by the MLflow backend's own switch, the one owner of
+    ``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` in the process.
+    """
+
+    def __init__(self) -> None:
+        self._installed = False
+        self._switch = SdkRetrySwitch(self._switch_off, self._restore)
+
+    @property
+    def active(self) -> bool:
+        """Whether azure-core's retries are off right now."""
+        return self._switch.active
+
+    def off(self) -> contextlib.AbstractContextManager[None]:
+        """Within the block, azure-core does not retry."""
+        return self._switch.off()
+
+    def _switch_off(self) -> None:
+        if not self._installed:
+            self._install()
+            self._installed = True
+
+    def _restore(self) -> None:
+        """Nothing to put back: the installed hook reads `active` at each request."""
+
+    def _install(self) -> None:
+        from azure.core.pipeline.policies import _retry  # noqa: PLC0415 - the SDK is lazy
+
+        switch = self
+        base: Any = _retry.RetryPolicyBase
+        configure = base.configure_retries
+
+        def configure_retries(self: Any, options: dict[str, Any]) -> dict[str, Any]:
+            settings: dict[str, Any] = configure(self, options)
+            if switch.active:
+                settings["total"] = 0
+            return settings
+
+        base.configure_retries = configure_retries
+
+
+_SDK_RETRIES = _SdkRetries()
+
+
+# --- SDK errors, translated ---------------------------------------------------------------------
+
+_TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def _status_of(error: BaseException) -> int | None:
+    response = http_response(error)
+    if response is not None:
+        return int(response.status_code)
+    for link in exception_chain(error):
+        for attribute in ("status_code", "status"):
+            status = getattr(link, attribute, None)
+            if isinstance(status, int) and 100 <= status < 600:  # noqa: PLR2004 - HTTP statuses
+                return status
+        get_status = getattr(link, "get_http_status_code", None)
+        if callable(get_status):
+            with contextlib.suppress(Exception):
+                status = get_status()
+                if isinstance(status, int):
+                    return status
+    return None
+
+
+def _is_connection_error(error: BaseException) -> bool:
+    import requests  # noqa: PLC0415 - a dependency of the SDKs, loaded with them
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseError  # noqa: PLC0415
+
+    kinds = (
+        requests.ConnectionError,
+        requests.Timeout,
+        requests.exceptions.RetryError,
+        ServiceRequestError,
+        ServiceResponseError,
+        http.client.HTTPException,
+        ConnectionError,
+        TimeoutError,
+    )
+    return any(isinstance(link, kinds) for link in exception_chain(error))
+
+
+def _reason(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _translate(error: Exception, what: str) -> RegistryError:
+    status = _status_of(error)
+    if status is not None:
+        reason = _reason(status)
+        if status in _TRANSIENT_STATUS or status >= 500:  # noqa: PLR2004 - server errors
+            return TransientRegistryError(
+                f"{what} failed: HTTP {status} {reason}", retry_after=retry_after(error)
+            )
+        hint = ""
+        if status in (401, 403):
+            hint = ": check the credentials, and the principal's role on the workspace"
+        return RegistryError(f"{what} failed: HTTP {status} {reason}{hint}")
+    if _is_connection_error(error):
+        return TransientRegistryError(f"{what} failed: the connection to Azure ML failed")
+    return RegistryError(f"{what} failed: {type(error).__name__}")
+
+
+def is_not_found(error: BaseException) -> bool:
+    from azure.ai.ml.exceptions import ValidationErrorType  # noqa: PLC0415
+    from azure.core.exceptions import ResourceNotFoundError  # noqa: PLC0415
+
+    for link in exception_chain(error):
+        if isinstance(link, ResourceNotFoundError) or _status_of(link) == 404:  # noqa: PLR2004
+            return True
+        # label="latest" on a model without (active) versions: the SDK's own "not found".
+        if getattr(link, "error_type", None) is ValidationErrorType.RESOURCE_NOT_FOUND:
+            return True
+    return False
+
+
+def version_taken(error: BaseException) -> bool:
+    """Whether a PUT met a version that another client registered at the same number.
+
+    The service refuses to change a version's path ("Asset paths cannot be updated."), so a
+    version number two registrations both read as ``nextVersion`` fails the second one.
+    """
+    for link in exception_chain(error):
+        if _status_of(link) == 409 or "Asset paths cannot be updated" in str(link):  # noqa: PLR2004
+            return True
+    return False
+
+
+class Gateway:
+    """Every SDK call passes here: the SDKs' retries off, ours on, their errors translated."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+
+    def once(self, what: str, call: Callable[[], _T]) -> _T:
+        """Make `call` once; translate what it raises."""
+        with _SDK_RETRIES.off(), _http_retries_off():
+            try:
+                return call()
+            except PromotionError:
+                raise
+            except Exception as exc:
+                raise _translate(exc, what) from exc
+
+    def call(self, what: str, call: Callable[[], _T]) -> _T:
+        """Make `call`, retrying transient failures under the policy."""
+        for attempt in retrying(self.policy):
+            with attempt:
+                return self.once(what, call)
+        raise AssertionError  # pragma: no cover - retrying() returns or raises

@@ -1,0 +1,227 @@
+"""`ModelRegistry` over the Azure ML v2 model registry (``ml_client.models``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
+from aml_promotion.adapters._registration import register_once
+from aml_promotion.adapters.azureml_v2._gateway import Gateway, is_not_found, version_taken
+from aml_promotion.exceptions import RegistryError, TransientRegistryError, UsageError
+from aml_promotion.ports import ModelVersion, RegistrationRequest, unsupported_strategy
+
+if TYPE_CHECKING:
+    from aml_promotion.adapters.azureml_v2._backend import AzureMLV2Backend
+
+__all__ = ["Registry"]
+
+logger = logging.getLogger("aml_promotion")
+
+
+def _job_output_uri(job_name: str, path: str, *, folder: bool) -> str:
+    return f"azureml://jobs/{job_name}/outputs/artifacts/paths/{path}{'/' if folder else ''}"
+
+
+def _version(model: Any) -> ModelVersion:
+    name = str(model.name)
+    return ModelVersion(
+        name=name,
+        version=int(model.version),
+        id=f"{name}:{model.version}",
+        run_id=getattr(model, "job_name", None) or None,
+        tags={str(k): str(v) for k, v in (model.tags or {}).items()},
+        source=str(model.path) if model.path else None,
+    )
+
+
+class Registry:
+    """`ModelRegistry` over the v2 model registry (``ml_client.models``)."""
+
+    def __init__(self, backend: AzureMLV2Backend) -> None:
+        self._backend = backend
+        self._gateway: Gateway = backend._gateway  # noqa: SLF001 - the backend's own parts
+
+    @property
+    def _models(self) -> Any:
+        return self._backend.ml_client.models
+
+    def _list(self, what: str, name: str, stage: str | None = None) -> list[ModelVersion]:
+        """List the active versions of `name` (archived ones are not listed), highest first."""
+
+        def listing() -> list[ModelVersion]:
+            try:
+                found = list(self._models.list(name=name, stage=stage))
+            except Exception as exc:
+                if is_not_found(exc):
+                    return []
+                raise
+            return sorted((_version(m) for m in found), key=lambda v: v.version, reverse=True)
+
+        return self._gateway.call(what, listing)
+
+    def _get(self, name: str, **which: str) -> ModelVersion | None:
+        def get() -> ModelVersion | None:
+            try:
+                return _version(self._models.get(name, **which))
+            except Exception as exc:
+                if is_not_found(exc):
+                    return None
+                raise
+
+        return self._gateway.call(f"reading model {name!r} ({which})", get)
+
+    def find_baseline(self, name: str, strategy: BaselineStrategy) -> ModelVersion | None:
+        """Return the version `strategy` picks, or None; one request.
+
+        Raises:
+            SettingsError: An alias strategy: the v2 registry has stages, not aliases.
+        """
+        if strategy.kind is BaselineKind.ALIAS:
+            raise unsupported_strategy(strategy, "Azure ML (SDK v2)")
+        if strategy.kind is BaselineKind.VERSION:
+            number = strategy.version_number
+            if number is None or number < 1:
+                return None
+            found = self._get(name, version=str(number))
+            if found is not None and self._archived(name, found.version):
+                return None
+            return found
+        if strategy.kind is BaselineKind.TAG:
+            tagged = self.find_tagged(name, strategy.tag_key or "", strategy.tag_value or "")
+            return tagged[0] if tagged else None
+        if strategy.kind is BaselineKind.STAGE:
+            staged = self._list(
+                f"finding the versions of model {name!r} in stage {strategy.name!r}",
+                name,
+                stage=strategy.name,
+            )
+            return staged[0] if staged else None
+        return self._get(name, label="latest")
+
+    def _archived(self, name: str, version: int) -> bool:
+        """Whether `version` of `name` is archived: absent from the active versions' list.
+
+        The v2 ``Model`` entity has no archived flag; only the list's view type tells.
+        """
+        active = self._list(f"listing the active versions of model {name!r}", name)
+        return all(v.version != version for v in active)
+
+    def find_by_run(self, name: str, run_id: str) -> ModelVersion | None:
+        """Return the highest active version of `name` registered from job `run_id`, or None."""
+        found = self._list(f"finding versions of model {name!r} from job {run_id!r}", name)
+        matches = [v for v in found if v.run_id == run_id]
+        return matches[0] if matches else None
+
+    def find_tagged(self, name: str, key: str, value: str) -> Sequence[ModelVersion]:
+        """Return the active versions of `name` whose tag `key` is `value`, highest first."""
+        found = self._list(f"finding versions of model {name!r} tagged {key}={value}", name)
+        return [v for v in found if v.tags.get(key) == value]
+
+    def register(self, request: RegistrationRequest) -> ModelVersion:
+        """Register a version from the job's output path with ``models.create_or_update``.
+
+        The type is ``mlflow_model`` when the path holds an ``MLmodel`` file, else
+        ``custom_model``. A transient failure is retried, but never blindly: the version is
+        first looked up by job, in case the failed call had been committed.
+
+        Raises:
+            UsageError: Local mode (no job): not supported by this backend yet.
+            RegistryError: The registration failed.
+        """
+        if request.run is None:
+            msg = (
+                "the Azure ML (SDK v2) backend registers models from a job's outputs only: "
+                "pass the job's name (run_id), or use --backend azureml for a local file"
+            )
+            raise UsageError(msg)
+        from azure.ai.ml.entities import Model  # noqa: PLC0415 - the SDK is lazy
+
+        run = request.run
+        files = self._backend.runs.list_files(run)
+        path = request.model_path.strip("/")
+        is_folder = any(f.startswith(path + "/") for f in files)
+        is_mlflow = is_folder and f"{path}/MLmodel" in files
+        decision = {k: v for k, v in request.tags.items() if k.startswith("promotion.")}
+        properties = {**decision, **request.properties}
+        if request.framework is not None:
+            properties.setdefault("framework", request.framework.value)
+        if request.framework_version is not None:
+            properties.setdefault("framework_version", request.framework_version)
+
+        def model() -> Any:
+            # A new entity each attempt: create_or_update writes the version it chose into it.
+            return Model(
+                name=request.name,
+                path=_job_output_uri(run.run_id, path, folder=is_folder),
+                type="mlflow_model" if is_mlflow else "custom_model",
+                tags=dict(request.tags) or None,
+                properties=properties or None,
+                description=request.description,
+            )
+
+        if request.datasets or request.sample_input_dataset or request.sample_output_dataset:
+            logger.warning(
+                "the Azure ML (SDK v2) registry has no datasets on a model: datasets, "
+                "sample_input_dataset and sample_output_dataset are not registered"
+            )
+
+        def find_earlier() -> ModelVersion | None:
+            return self._gateway.once(
+                f"finding versions of model {request.name!r} from job {run.run_id!r}",
+                lambda: self._by_job(request.name, run.run_id),
+            )
+
+        what = f"registering model {request.name!r} from job {run.run_id!r}"
+
+        def register() -> ModelVersion:
+            try:
+                return self._gateway.once(
+                    what, lambda: _version(self._models.create_or_update(model()))
+                )
+            except RegistryError as exc:
+                if not version_taken(exc):
+                    raise
+                # Another registration took the number the SDK read as nextVersion: ask again.
+                msg = f"{what}: its version number was taken by a concurrent registration"
+                raise TransientRegistryError(msg) from exc
+
+        return register_once(self._gateway.policy, register=register, find_earlier=find_earlier)
+
+    def _by_job(self, name: str, job: str) -> ModelVersion | None:
+        try:
+            found = [_version(m) for m in self._models.list(name=name)]
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise
+        matches = sorted((v for v in found if v.run_id == job), key=lambda v: -v.version)
+        return matches[0] if matches else None
+
+    def _update_tags(self, version: ModelVersion, change: Callable[[dict[str, str]], None]) -> None:
+        def update() -> None:
+            # Read, change, write back: a PUT replaces the version's whole tag set.
+            model = self._models.get(version.name, version=str(version.version))
+            tags = {str(k): str(v) for k, v in (model.tags or {}).items()}
+            before = dict(tags)
+            change(tags)
+            if tags == before:
+                return
+            model.tags = tags
+            self._models.create_or_update(model)
+
+        self._gateway.call(f"updating the tags of model {version}", update)
+
+    def set_tags(self, version: ModelVersion, tags: Mapping[str, str]) -> None:
+        """Set tags on a version (read, then write the version back)."""
+        self._update_tags(version, lambda held: held.update(tags))
+
+    def remove_tags(self, version: ModelVersion, keys: Collection[str]) -> None:
+        """Remove tags from a version; a key it does not have is fine."""
+
+        def drop(held: dict[str, str]) -> None:
+            for key in keys:
+                held.pop(key, None)
+
+        self._update_tags(version, drop)

@@ -1,0 +1,282 @@
+"""`RunStore` over azure-ai-ml jobs, with metrics and files through the workspace's MLflow."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from aml_promotion._domain.metrics import is_usable_number
+from aml_promotion.adapters.azureml_v2._gateway import Gateway, is_not_found
+from aml_promotion.exceptions import RunNotFoundError
+from aml_promotion.ports import MetricValues, RunRecord, RunStatus
+
+if TYPE_CHECKING:
+    from aml_promotion.adapters.azureml_v2._backend import AzureMLV2Backend
+
+__all__ = ["Runs"]
+
+
+# --- Values -------------------------------------------------------------------------------------
+
+_ACTIVE_STATES = frozenset(
+    {
+        "notstarted",
+        "queued",
+        "preparing",
+        "provisioning",
+        "starting",
+        "running",
+        "finalizing",
+        "cancelrequested",
+    }
+)
+
+
+# What azure-ai-ml calls a job it read from run history (a pipeline's child step).
+_CHILD_JOB = "base"
+
+
+def _status(text: str | None) -> RunStatus:
+    word = (text or "").replace(" ", "").lower()
+    if word == "completed":
+        return RunStatus.COMPLETED
+    if word == "failed":
+        return RunStatus.FAILED
+    if word in ("canceled", "cancelled"):
+        return RunStatus.CANCELED
+    if word in _ACTIVE_STATES:
+        return RunStatus.RUNNING
+    return RunStatus.OTHER
+
+
+def _status_text(job: Any) -> str:
+    status = getattr(job, "status", None)
+    return str(getattr(status, "value", status) or "Unknown")
+
+
+# --- The ports ----------------------------------------------------------------------------------
+
+
+class Runs:
+    """`RunStore` over azure-ai-ml jobs, with metrics and files through the workspace's MLflow."""
+
+    def __init__(self, backend: AzureMLV2Backend) -> None:
+        self._backend = backend
+        self._gateway: Gateway = backend._gateway  # noqa: SLF001 - the backend's own parts
+        # A finished job's files do not change: registering reads the listing made for the
+        # model-file check again instead of asking twice.
+        self._files: dict[str, list[str]] = {}
+        # The MLflow run read to list a job's files carries its metrics too: the next metrics
+        # read of that job takes it (once) instead of asking again.
+        self._fresh_runs: dict[str, Any] = {}
+
+    @property
+    def _jobs(self) -> Any:
+        return self._backend.ml_client.jobs
+
+    def get_run(
+        self,
+        *,
+        experiment_name: str | None,
+        run_id: str | None,
+        pipeline_step: str | None = None,
+    ) -> RunRecord:
+        """Return the job, resolved to a pipeline's step or a sweep's best trial.
+
+        Raises:
+            RunNotFoundError: No such job, another experiment, no current job, or no (or
+                several) matching steps.
+            RegistryError: Azure ML failed.
+        """
+        if run_id is None:
+            msg = (
+                "the Azure ML (SDK v2) backend needs the job's name (run_id): inside a job, "
+                "pass the MLFLOW_RUN_ID that Azure ML sets"
+            )
+            raise RunNotFoundError(msg, experiment_name=experiment_name)
+        job = self._load(run_id)
+        kind = str(getattr(job, "type", "") or "").lower()
+        experiment = getattr(job, "experiment_name", None)
+        if kind == _CHILD_JOB:
+            experiment = self._child_experiment(job, experiment_name)
+        elif experiment_name is not None and experiment != experiment_name:
+            raise RunNotFoundError(
+                f"job {run_id!r} belongs to experiment {experiment!r}, not {experiment_name!r}",
+                run_id=run_id,
+                experiment_name=experiment_name,
+            )
+        if kind == "pipeline" and pipeline_step is not None:
+            child = self._step(job, pipeline_step)
+            return self._record(child, experiment)
+        if kind == "sweep":
+            return self._record(self._best_trial(job), experiment)
+        return self._record(job, experiment)
+
+    def get_metrics(
+        self, run: RunRecord, names: Collection[str], *, series: Collection[str] = ()
+    ) -> MetricValues:
+        """Return the metrics `names`: their latest values in one request, series on demand.
+
+        The latest value of every metric comes with one MLflow ``runs/get``; one
+        ``metrics/get-history`` request is made per name in `series` that the job logged.
+        """
+        client = self._backend._mlflow()  # noqa: SLF001
+        held = self._fresh_runs.pop(run.run_id, None) or self._gateway.call(
+            f"reading the metrics of job {run.run_id!r}",
+            lambda: client.get_run(run.run_id),
+        )
+        logged: Mapping[str, float] = held.data.metrics
+        values: dict[str, object] = {name: logged[name] for name in names if name in logged}
+        for name in series:
+            if name in values:
+                history = self._gateway.call(
+                    f"reading the history of metric {name!r} of job {run.run_id!r}",
+                    functools.partial(client.get_metric_history, run.run_id, name),
+                )
+                ordered = sorted(history, key=lambda metric: (metric.step, metric.timestamp))
+                values[name] = [metric.value for metric in ordered]
+        return MetricValues(values=values, available=frozenset(logged))
+
+    def list_files(self, run: RunRecord) -> Sequence[str]:
+        """Return the job's files (its MLflow artifacts), in one request.
+
+        azureml-mlflow lists every file of a job with one request and filters by folder on the
+        client; that list is read once here rather than once per folder.
+        """
+        client = self._backend._mlflow()  # noqa: SLF001
+
+        def listing() -> list[str]:
+            from mlflow.store.artifact.artifact_repository_registry import (  # noqa: PLC0415
+                get_artifact_repository,
+            )
+
+            held = client.get_run(run.run_id)
+            self._fresh_runs[run.run_id] = held
+            repository: Any = get_artifact_repository(held.info.artifact_uri)
+            files = getattr(repository, "artifacts", None)
+            if files is not None and hasattr(files, "get_file_paths"):
+                # A run's artifact URI names its root: the paths are relative to the run.
+                return [str(p) for p in files.get_file_paths()]
+            return _walk(repository)  # pragma: no cover - another artifact store
+
+        if run.run_id in self._files:
+            return list(self._files[run.run_id])
+        paths = self._gateway.call(f"listing the files of job {run.run_id!r}", listing)
+        files = sorted({p.replace("\\", "/") for p in paths})
+        if run.status is RunStatus.COMPLETED:
+            self._files[run.run_id] = files
+        return files
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _record(self, job: Any, experiment: str | None) -> RunRecord:
+        text = _status_text(job)
+        return RunRecord(
+            run_id=str(job.name),
+            experiment_name=experiment,
+            status=_status(text),
+            status_text=text,
+            handle=job,
+        )
+
+    def _load(self, name: str) -> Any:
+        def load() -> Any:
+            try:
+                return self._jobs.get(name)
+            except Exception as exc:
+                if is_not_found(exc):
+                    raise RunNotFoundError(
+                        f"no job named {name!r} in workspace "
+                        f"{self._backend.ml_client.workspace_name!r}",
+                        run_id=name,
+                    ) from exc
+                raise
+
+        return self._gateway.call(f"reading job {name!r}", load)
+
+    def _child_experiment(self, job: Any, experiment_name: str | None) -> str | None:
+        """Check a pipeline child's experiment, which the SDK gives by id, against a name.
+
+        ``jobs.get`` reads a pipeline's child from run history, where the SDK puts the
+        experiment's id in ``experiment_name``; the name is looked up through MLflow (one
+        request), and only when there is one to check.
+        """
+        if experiment_name is None:
+            return None
+        client = self._backend._mlflow()  # noqa: SLF001
+        found = self._gateway.call(
+            f"reading experiment {experiment_name!r}",
+            functools.partial(client.get_experiment_by_name, experiment_name),
+        )
+        if found is None or str(found.experiment_id) != str(job.experiment_name):
+            raise RunNotFoundError(
+                f"job {job.name!r} does not belong to experiment {experiment_name!r}",
+                run_id=str(job.name),
+                experiment_name=experiment_name,
+            )
+        return experiment_name
+
+    def _children(self, parent: Any) -> list[Any]:
+        return self._gateway.call(
+            f"listing the child jobs of {parent.name!r}",
+            lambda: list(self._jobs.list(parent_job_name=parent.name)),
+        )
+
+    def _step(self, pipeline: Any, step: str) -> Any:
+        children = self._children(pipeline)
+        names = sorted({str(c.display_name) for c in children if c.display_name})
+        matches = [c for c in children if step in (c.name, c.display_name)]
+        if len(matches) != 1:
+            found = "no step" if not matches else f"{len(matches)} steps"
+            raise RunNotFoundError(
+                f"pipeline job {pipeline.name!r} has {found} named {step!r} "
+                f"(pipeline_child_run_name); its steps are: {', '.join(names) or 'none'}",
+                run_id=str(pipeline.name),
+                experiment_name=getattr(pipeline, "experiment_name", None),
+                candidates=names,
+            )
+        return matches[0]
+
+    def _best_trial(self, sweep: Any) -> Any:
+        """Return a sweep's best trial: the one the service recorded, else the best completed."""
+        properties = dict(getattr(sweep, "properties", None) or {})
+        best = properties.get("best_child_run_id")
+        if best:
+            return self._load(str(best))
+        objective = getattr(sweep, "objective", None)
+        metric = getattr(objective, "primary_metric", None)
+        goal = str(getattr(objective, "goal", "maximize") or "maximize").lower()
+        if not metric:
+            raise RunNotFoundError(
+                f"sweep job {sweep.name!r} records neither its best trial nor its primary metric",
+                run_id=str(sweep.name),
+            )
+        trials = [
+            t for t in self._children(sweep) if _status(_status_text(t)) is RunStatus.COMPLETED
+        ]
+        pick = max if goal == "maximize" else min
+        scored: list[tuple[float, Any]] = []
+        for trial in trials:
+            record = RunRecord(run_id=str(trial.name))
+            value: Any = self.get_metrics(record, [metric]).values.get(metric)
+            if is_usable_number(value):
+                scored.append((float(value), trial))
+        if not scored:
+            raise RunNotFoundError(
+                f"sweep job {sweep.name!r} has no best trial: none of its {len(trials)} "
+                f"completed trials logged its primary metric {metric!r}",
+                run_id=str(sweep.name),
+                candidates=[str(t.name) for t in trials],
+            )
+        return pick(scored, key=lambda pair: pair[0])[1]
+
+
+def _walk(repository: Any) -> list[str]:  # pragma: no cover - another artifact store
+    files: list[str] = []
+    folders: list[str | None] = [None]
+    while folders:
+        folder = folders.pop()
+        for entry in repository.list_artifacts(folder):
+            (folders if entry.is_dir else files).append(str(entry.path))
+    return files

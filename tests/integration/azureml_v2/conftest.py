@@ -1,0 +1,263 @@
+"""The real azure-ai-ml and azureml-mlflow SDKs against a local HTTPS emulator, and nothing else.
+
+When the SDKs are installed (the ``azureml-v2`` extra; `scripts/test.sh` runs these tests in a
+venv of their own), this file, before either SDK is imported:
+
+- makes a self-signed certificate for 127.0.0.1 and trusts it through ``SSL_CERT_FILE`` and
+  ``REQUESTS_CA_BUNDLE`` (azure-core's bearer-token policy refuses plain http);
+- starts the emulator and names it as the cloud: ``ARM_CLOUD_METADATA_URL`` points at its
+  metadata document and ``AZUREML_CURRENT_CLOUD`` at the cloud that document describes, so both
+  SDKs take it for Azure Resource Manager (azureml-mlflow reads the cloud list at import);
+- points ``HOME`` at a temporary folder and removes the other ``AZUREML_*`` variables.
+
+Each test runs behind a socket guard that refuses any connection or name lookup other than
+loopback. Without the SDKs, every test module here skips itself (``pytest.importorskip``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import ipaddress
+import os
+import shutil
+import socket
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aml_promotion import RetryPolicy
+from aml_promotion._retry import testing_mode
+from integration.azureml_v2.emulator import AzureMLV2Emulator
+
+_SAVED: dict[str, str | None] = {}
+_STATE: dict[str, Any] = {}
+_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def _available() -> bool:
+    """Whether the v2 SDKs are installed (found without importing them)."""
+    try:
+        return all(
+            importlib.util.find_spec(name) is not None
+            for name in ("azure.ai.ml", "azure.identity", "mlflow", "azureml")
+        )
+    except ModuleNotFoundError:  # a parent package (azure.ai) is missing
+        return False
+
+
+def _certificate(folder: Path) -> tuple[str, str]:
+    """Make a self-signed certificate for 127.0.0.1 (valid two days); return (cert, key)."""
+    from cryptography import x509  # noqa: PLC0415 - comes with azure-identity (msal)
+    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+    from cryptography.x509.oid import NameOID  # noqa: PLC0415
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_file), str(key_file)
+
+
+def pytest_configure(config: pytest.Config) -> None:  # noqa: ARG001 - the hook's signature
+    """Start the emulator and point the SDKs at it before anything imports them."""
+    if not _available():
+        return
+    home = Path(tempfile.mkdtemp(prefix="aml-promotion-azureml-v2-"))
+    cert, key = _certificate(home)
+    emulator = AzureMLV2Emulator(certfile=cert, keyfile=key).start()
+    _STATE.update(home=home, emulator=emulator)
+    names = [name for name in os.environ if name.startswith(("AZUREML_", "MLFLOW_"))]
+    values = {
+        "HOME": str(home),
+        "AZURE_CONFIG_DIR": str(home / ".azure"),
+        "SSL_CERT_FILE": cert,
+        "REQUESTS_CA_BUNDLE": cert,
+        "ARM_CLOUD_METADATA_URL": emulator.metadata_url,
+        "AZUREML_CURRENT_CLOUD": emulator.cloud_name,
+    }
+    for name in [*names, *values]:
+        _SAVED.setdefault(name, os.environ.pop(name, None))
+    os.environ.update(values)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:  # noqa: ARG001 - the hook's signature
+    """Stop the emulator and give the environment back."""
+    emulator = _STATE.pop("emulator", None)
+    if emulator is not None:
+        emulator.stop()
+    for name, value in _SAVED.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    home = _STATE.pop("home", None)
+    if home is not None:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+# --- no network but loopback --------------------------------------------------------------------
+
+
+class SocketGuard:
+    """Refuses connections and name lookups other than loopback, and records the attempts."""
+
+    def __init__(self) -> None:
+        self.refused: list[str] = []
+        self._connect = socket.socket.connect
+        self._getaddrinfo = socket.getaddrinfo
+
+    def _allowed(self, address: Any) -> bool:
+        if isinstance(address, (str, bytes)):  # a Unix socket
+            return True
+        host = address[0] if isinstance(address, tuple) else address
+        return str(host) in _LOOPBACK
+
+    def install(self) -> None:
+        guard = self
+
+        def connect(sock: socket.socket, address: Any) -> Any:
+            if sock.family in (socket.AF_INET, socket.AF_INET6) and not guard._allowed(address):
+                guard.refused.append(f"connect {address!r}")
+                raise ConnectionRefusedError(f"the test socket guard refused {address!r}")
+            return guard._connect(sock, address)
+
+        def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+            if host is not None and not guard._allowed((host,)):
+                guard.refused.append(f"resolve {host!r}")
+                raise socket.gaierror(f"the test socket guard refused to resolve {host!r}")
+            return guard._getaddrinfo(host, *args, **kwargs)
+
+        socket.socket.connect = connect  # type: ignore[method-assign, assignment]
+        socket.getaddrinfo = getaddrinfo
+
+    def uninstall(self) -> None:
+        socket.socket.connect = self._connect  # type: ignore[method-assign, assignment]
+        socket.getaddrinfo = self._getaddrinfo
+
+
+@pytest.fixture(autouse=True)
+def socket_guard() -> Iterator[SocketGuard]:
+    """Every test: nothing but loopback, and a failure if anything else was even tried."""
+    guard = SocketGuard()
+    guard.install()
+    try:
+        yield guard
+    finally:
+        guard.uninstall()
+    assert not guard.refused, f"tried to reach beyond 127.0.0.1: {guard.refused}"
+
+
+# --- the emulator, a client and the backend -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def emulator() -> AzureMLV2Emulator:
+    """The session's emulator (started in pytest_configure)."""
+    if "emulator" not in _STATE:
+        pytest.skip("the azureml-v2 extra is not installed")
+    running: AzureMLV2Emulator = _STATE["emulator"]
+    return running
+
+
+@pytest.fixture(autouse=True)
+def fresh_emulator(emulator: AzureMLV2Emulator) -> Iterator[AzureMLV2Emulator]:
+    """Each test starts with no faults and no recorded requests, and ends with no unknown ones."""
+    with emulator.checked():
+        yield emulator
+
+
+@pytest.fixture(autouse=True)
+def retry_waits() -> Iterator[list[float]]:
+    """Retries never sleep in tests; the waits they would have slept are recorded."""
+    with testing_mode() as waits:
+        yield waits
+
+
+class StaticCredential:
+    """An ``azure.core.credentials.TokenCredential`` that hands out a fixed token, offline."""
+
+    def __init__(self) -> None:
+        self.scopes: list[tuple[str, ...]] = []
+
+    def get_token(self, *scopes: str, **_: Any) -> Any:
+        from azure.core.credentials import AccessToken  # noqa: PLC0415
+
+        self.scopes.append(scopes)
+        return AccessToken("emulated-token", int(time.time()) + 3600)
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> Any:  # noqa: ARG002
+        from azure.core.credentials import AccessTokenInfo  # noqa: PLC0415
+
+        self.scopes.append(scopes)
+        return AccessTokenInfo("emulated-token", int(time.time()) + 3600)
+
+
+@pytest.fixture(scope="session")
+def credential() -> StaticCredential:
+    """A credential that never calls Entra ID."""
+    return StaticCredential()
+
+
+@pytest.fixture(scope="session")
+def ml_client(emulator: AzureMLV2Emulator, credential: StaticCredential) -> Any:
+    """A real ``MLClient`` on the emulated workspace."""
+    from azure.ai.ml import MLClient  # noqa: PLC0415
+
+    return MLClient(
+        credential,
+        subscription_id=emulator.subscription_id,
+        resource_group_name=emulator.resource_group,
+        workspace_name=emulator.workspace_name,
+    )
+
+
+@pytest.fixture
+def policy() -> RetryPolicy:
+    """A retry policy for tests: a few attempts, no jitter (waits are not slept anyway)."""
+    return RetryPolicy(attempts=4, timeout=60, wait_initial=0.5, jitter=0)
+
+
+@pytest.fixture
+def backend(ml_client: Any, policy: RetryPolicy) -> Any:
+    """The backend under test, on the emulated workspace."""
+    from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend  # noqa: PLC0415
+
+    return AzureMLV2Backend.from_ml_client(ml_client, retry=policy)
+
+
+@pytest.fixture
+def unique() -> str:
+    """A fresh suffix for experiment, job and model names."""
+    return uuid.uuid4().hex[:8]

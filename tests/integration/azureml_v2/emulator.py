@@ -1,0 +1,898 @@
+"""A local emulator of the endpoints the Azure ML SDK v2 calls, served over HTTPS on 127.0.0.1.
+
+It drives the real ``azure-ai-ml`` and ``azureml-mlflow`` SDKs (no patching): a cloud-metadata
+document (``ARM_CLOUD_METADATA_URL`` with ``AZUREML_CURRENT_CLOUD``) makes this server the
+Resource Manager of an emulated cloud, so every request the SDKs make comes here:
+
+- Resource Manager: the workspace, jobs (command, pipeline, sweep), model containers and
+  versions (api-versions as ``reference/azureml-v2.md`` lists them);
+- run history: a pipeline's children, a pipeline child's run, and the artifact listing that
+  azureml-mlflow makes for ``list_artifacts``;
+- the workspace's MLflow endpoint (``/mlflow/v2.0/<workspace>/api/2.0/mlflow/...``): ``runs/get``
+  and ``metrics/get-history``. These few MLflow REST calls are implemented here rather than
+  proxied to a real ``mlflow server``: a job and its MLflow run are one record in Azure ML (same
+  id, same metrics, same files), and a second process would have to be seeded in step with the
+  jobs; the wire format is MLflow's documented REST API.
+
+TLS is mandatory (azure-core's bearer-token policy refuses http): the server uses a certificate
+the test session makes and trusts through ``SSL_CERT_FILE``/``REQUESTS_CA_BUNDLE``.
+
+What no SDK code shows, assumed here (as the reference notes say): ``listViewType`` defaults to
+ActiveOnly; ``nextVersion`` is one more than the highest version ever created, archived ones
+included; a PUT on an existing version replaces its description, tags, properties, stage and
+archived flag (200) but refuses another ``modelUri`` (400); a new version answers 201.
+
+Every request is recorded; faults (a status with Retry-After, commit-then-fail, a dropped
+connection) can be injected per route, as in the v1 emulator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import re
+import socket
+import ssl
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+
+__all__ = ["AzureMLV2Emulator", "Fault", "Recorded"]
+
+_WS = (
+    r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
+    r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws>[^/]+)"
+)
+_CLOUD = "EmulatedCloud"
+_EPOCH_MS = 1_700_000_000_000
+
+
+class _EmulatorError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Recorded:
+    """One request as the emulator received it, and the status it answered."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    status: int = 0
+
+    def __str__(self) -> str:
+        query = "&".join(f"{k}={v}" for k, v in self.query.items())
+        return f"{self.method} {self.path}{'?' + query if query else ''} -> {self.status}"
+
+
+@dataclass
+class Fault:
+    """What to do instead of (or after) serving the next matching requests."""
+
+    method: str
+    pattern: str
+    status: int = 503
+    times: int = 1
+    retry_after: float | None = None
+    commit: bool = False
+    drop: bool = False
+    hits: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        return (
+            self.hits < self.times and method == self.method and bool(re.search(self.pattern, path))
+        )
+
+
+@dataclass
+class _Job:
+    name: str
+    experiment: str
+    status: str = "Completed"
+    job_type: str = "Command"
+    display_name: str | None = None
+    parent: str | None = None
+    properties: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, list[float]] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    created: int = 0
+    sweep_metric: str | None = None
+    sweep_goal: str = "Maximize"
+
+
+@dataclass
+class _Route:
+    method: str
+    regex: re.Pattern[str]
+    handler: Callable[..., Any]
+
+
+class AzureMLV2Emulator:
+    """The emulator: start it with a certificate, seed jobs, point the SDKs at it.
+
+    Args:
+        certfile: The server's certificate (PEM), trusted by the client.
+        keyfile: Its private key (PEM).
+        latency: Seconds to wait before answering each request.
+    """
+
+    page_size = 100
+    """How many versions a list answers per page."""
+
+    subscription_id = "00000000-0000-0000-0000-000000000000"
+    resource_group = "emulated-rg"
+    workspace_name = "emulated-ws"
+
+    def __init__(self, *, certfile: str, keyfile: str, latency: float = 0.0) -> None:
+        self._certfile = certfile
+        self._keyfile = keyfile
+        self.latency = latency
+        self._lock = threading.RLock()
+        self._requests: list[Recorded] = []
+        self._unhandled: list[Recorded] = []
+        self._faults: list[Fault] = []
+        self._jobs: dict[str, _Job] = {}
+        # name -> version -> REST body of the version
+        self._models: dict[str, dict[int, dict[str, Any]]] = {}
+        self._next_version: dict[str, int] = {}
+        self._races: dict[str, str] = {}
+        self._clock = itertools.count(1)
+        self._server: ThreadingHTTPServer | None = None
+        self._routes = self._route_table()
+
+    # --- life cycle ---------------------------------------------------------------------------
+
+    def start(self) -> AzureMLV2Emulator:
+        """Listen on 127.0.0.1 (a free port), TLS, in a daemon thread."""
+        emulator = self
+
+        class Handler(_Handler):
+            owner = emulator
+
+        server = _TlsServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self._certfile, self._keyfile)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        server.daemon_threads = True
+        self._server = server
+        threading.Thread(
+            target=server.serve_forever, name="azureml-v2-emulator", daemon=True
+        ).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> AzureMLV2Emulator:  # noqa: PYI034 - Self needs Python 3.11
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    @property
+    def host(self) -> str:
+        """``127.0.0.1:PORT``."""
+        if self._server is None:
+            msg = "the emulator is not started"
+            raise RuntimeError(msg)
+        return f"127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def url(self) -> str:
+        """``https://127.0.0.1:PORT``: the emulated cloud's Resource Manager."""
+        return f"https://{self.host}"
+
+    @property
+    def metadata_url(self) -> str:
+        """The cloud-metadata document's URL (for ``ARM_CLOUD_METADATA_URL``)."""
+        return self.url + "/metadata/endpoints"
+
+    cloud_name = _CLOUD
+
+    @property
+    def workspace_path(self) -> str:
+        """The ``/subscriptions/.../workspaces/NAME`` part of workspace-scoped paths."""
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/Microsoft.MachineLearningServices/workspaces/{self.workspace_name}"
+        )
+
+    # --- what was asked -----------------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[Recorded]:
+        """Every request received so far, in order."""
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def unhandled(self) -> list[Recorded]:
+        """Requests the emulator did not understand (answered 400)."""
+        with self._lock:
+            return list(self._unhandled)
+
+    def clear_requests(self) -> None:
+        """Forget the requests recorded so far."""
+        with self._lock:
+            self._requests.clear()
+
+    def count(self, method: str | None = None, pattern: str = "") -> int:
+        """Return how many recorded requests have `method` and a path matching `pattern`."""
+        return len(self.matching(method, pattern))
+
+    def matching(self, method: str | None = None, pattern: str = "") -> list[Recorded]:
+        """Return the recorded requests with `method` and a path matching `pattern`."""
+        return [
+            r
+            for r in self.requests
+            if (method is None or r.method == method) and re.search(pattern, r.path)
+        ]
+
+    # --- faults -------------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        pattern: str,
+        *,
+        status: int = 503,
+        times: int = 1,
+        retry_after: float | None = None,
+    ) -> Fault:
+        """Answer the next `times` matching requests with `status` instead of serving them."""
+        return self._add_fault(
+            Fault(method, pattern, status=status, times=times, retry_after=retry_after)
+        )
+
+    def commit_then_fail(
+        self, method: str, pattern: str, *, status: int = 503, times: int = 1
+    ) -> Fault:
+        """Serve the next matching requests (their change is made), then answer `status`."""
+        return self._add_fault(Fault(method, pattern, status=status, times=times, commit=True))
+
+    def commit_then_drop(self, method: str, pattern: str, *, times: int = 1) -> Fault:
+        """Serve the next matching requests (their change is made), then close without answering."""
+        return self._add_fault(Fault(method, pattern, times=times, commit=True, drop=True))
+
+    def drop_next(self, method: str, pattern: str, *, times: int = 1) -> Fault:
+        """Close the connection of the next matching requests without answering."""
+        return self._add_fault(Fault(method, pattern, times=times, drop=True))
+
+    def clear_faults(self) -> None:
+        """Forget the faults not yet used up."""
+        with self._lock:
+            self._faults.clear()
+
+    @contextlib.contextmanager
+    def checked(self) -> Iterator[AzureMLV2Emulator]:
+        """Run a test with no faults or recorded requests; fail on any request not understood."""
+        self.clear_faults()
+        self.clear_requests()
+        known = len(self.unhandled)
+        yield self
+        self.clear_faults()
+        unknown = self.unhandled[known:]
+        assert not unknown, f"the emulator did not understand: {[str(r) for r in unknown]}"
+
+    def _add_fault(self, fault: Fault) -> Fault:
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(method, path):
+                    fault.hits += 1
+                    return fault
+        return None
+
+    # --- seeding ------------------------------------------------------------------------------
+
+    def add_job(
+        self,
+        experiment: str,
+        *,
+        metrics: Mapping[str, Any] | None = None,
+        files: list[str] | None = None,
+        status: str = "Completed",
+        name: str | None = None,
+        display_name: str | None = None,
+        parent: str | None = None,
+        properties: Mapping[str, str] | None = None,
+    ) -> str:
+        """Add a command job (or a pipeline child when `parent` is given); return its name.
+
+        A metric given as a list was logged once per value, in order.
+        """
+        job = _Job(
+            name=name or f"job_{uuid.uuid4().hex[:12]}",
+            experiment=experiment,
+            status=status,
+            display_name=display_name,
+            parent=parent,
+            properties=dict(properties or {}),
+            metrics={
+                k: [float(x) for x in (v if isinstance(v, list) else [v])]
+                for k, v in (metrics or {}).items()
+            },
+            files=list(files or []),
+            created=next(self._clock),
+        )
+        with self._lock:
+            self._jobs[job.name] = job
+        return job.name
+
+    def add_pipeline_job(self, experiment: str, steps: Mapping[str, str]) -> str:
+        """Add a pipeline job whose children are the jobs `steps` (node name → job name)."""
+        name = self.add_job(experiment)
+        with self._lock:
+            self._jobs[name].job_type = "Pipeline"
+            for node, child in steps.items():
+                self._jobs[child].parent = name
+                self._jobs[child].display_name = node
+        return name
+
+    def add_sweep_job(
+        self,
+        experiment: str,
+        trials: list[str],
+        *,
+        metric: str,
+        goal: str = "Maximize",
+        best: str | None = None,
+        status: str = "Completed",
+    ) -> str:
+        """Add a sweep job over the jobs `trials`, recording `best` as its best trial if given."""
+        name = self.add_job(experiment, status=status)
+        with self._lock:
+            sweep = self._jobs[name]
+            sweep.job_type = "Sweep"
+            sweep.sweep_metric = metric
+            sweep.sweep_goal = goal
+            if best is not None:
+                sweep.properties["best_child_run_id"] = best
+            for trial in trials:
+                self._jobs[trial].parent = name
+        return name
+
+    def versions(self, name: str) -> list[dict[str, Any]]:
+        """Return the REST bodies of every version of model `name`, archived ones included."""
+        with self._lock:
+            return [self._models[name][v] for v in sorted(self._models.get(name, {}))]
+
+    def add_model_version(
+        self,
+        name: str,
+        *,
+        job: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        stage: str | None = None,
+        archived: bool = False,
+    ) -> int:
+        """Register a version directly in the emulator's store (as another client would)."""
+        with self._lock:
+            version = self._next_version.get(name, 1)
+            uri = (
+                f"azureml://jobs/{job}/outputs/artifacts/paths/model.pkl"
+                if job
+                else "azureml://datastores/workspaceblobstore/paths/by-hand/model.pkl"
+            )
+            body = {
+                "properties": {
+                    "modelUri": uri,
+                    "modelType": "custom_model",
+                    "tags": dict(tags or {}),
+                    "properties": {},
+                    "stage": stage,
+                    "isArchived": archived,
+                    "jobName": job,
+                }
+            }
+            self._put_version(name, str(version), body)
+            return version
+
+    def race_next_registration(self, name: str, job: str) -> None:
+        """Let another client win the next new version of `name`, registered from `job`.
+
+        The next PUT of a version of `name` that does not exist yet finds it just taken (as when
+        two promotions read the same ``nextVersion``): the other client's version is stored at
+        that number first, so the PUT meets a different ``modelUri`` there.
+        """
+        with self._lock:
+            self._races[name] = job
+
+    def set_archived(self, name: str, version: int, *, archived: bool = True) -> None:
+        """Archive (or restore) a version, as ``models.archive`` would."""
+        with self._lock:
+            self._models[name][version]["properties"]["isArchived"] = archived
+
+    # --- request handling ---------------------------------------------------------------------
+
+    def _handle(self, handler: _Handler) -> None:
+        if self.latency:
+            time.sleep(self.latency)
+        split = urlsplit(handler.path)
+        path = unquote(split.path)
+        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        body: Any = raw
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = raw
+        record = Recorded(handler.command, path, query, body)
+        with self._lock:
+            self._requests.append(record)
+        fault = self._take_fault(handler.command, path)
+        if fault is not None and fault.drop and fault.commit:
+            self._dispatch(handler.command, path, query, body, record)
+        if fault is not None and fault.drop:
+            record.status = -1
+            handler.close_connection = True
+            with contextlib.suppress(OSError):
+                handler.connection.shutdown(socket.SHUT_RDWR)
+            handler.connection.close()
+            return
+        if fault is not None and not fault.commit:
+            self._answer_error(handler, record, fault)
+            return
+        status, payload = self._dispatch(handler.command, path, query, body, record)
+        if fault is not None:  # commit, then fail
+            self._answer_error(handler, record, fault)
+            return
+        record.status = status
+        handler.send_json(status, payload, {})
+
+    def _answer_error(self, handler: _Handler, record: Recorded, fault: Fault) -> None:
+        record.status = fault.status
+        headers = {}
+        if fault.retry_after is not None:
+            headers["Retry-After"] = f"{fault.retry_after:g}"
+        handler.send_json(
+            fault.status,
+            _error_body("InjectedFault", f"injected {fault.status} for {record.path}"),
+            headers,
+        )
+
+    def _dispatch(
+        self, method: str, path: str, query: dict[str, str], body: Any, record: Recorded
+    ) -> tuple[int, Any]:
+        for route in self._routes:
+            if route.method != method:
+                continue
+            match = route.regex.fullmatch(path)
+            if match is None:
+                continue
+            try:
+                with self._lock:
+                    self._check_workspace(match.groupdict())
+                    result = route.handler(
+                        query=query,
+                        body=body,
+                        **{k: v for k, v in match.groupdict().items() if k not in _SCOPE},
+                    )
+            except _EmulatorError as error:
+                return error.status, _error_body(error.code, error.message)
+            except (KeyError, TypeError, ValueError, AttributeError) as error:
+                with self._lock:
+                    self._unhandled.append(record)
+                return 400, _error_body("EmulatorError", f"{type(error).__name__}: {error}")
+            if isinstance(result, tuple):
+                return result
+            return 200, result
+        with self._lock:
+            self._unhandled.append(record)
+        return 400, _error_body("EmulatorUnknownRoute", f"no route for {method} {path}")
+
+    def _check_workspace(self, groups: Mapping[str, str | None]) -> None:
+        expected = {
+            "sub": self.subscription_id,
+            "rg": self.resource_group,
+            "ws": self.workspace_name,
+        }
+        for key, value in expected.items():
+            if groups.get(key) is not None and groups[key] != value:
+                raise _EmulatorError(404, "ResourceNotFound", f"no workspace {groups[key]!r}")
+
+    def _route_table(self) -> list[_Route]:
+        models = _WS + r"/models/(?P<name>[^/]+)"
+        mlflow = r"/mlflow/v2\.0" + _WS + r"/api/2\.0/mlflow"
+        history = r"/history/v1\.0" + _WS
+        table: list[tuple[str, str, Callable[..., Any]]] = [
+            ("GET", r"/metadata/endpoints", self._metadata),
+            ("GET", _WS, self._workspace),
+            ("GET", r"/discovery", self._discovery),
+            ("GET", _WS + r"/jobs/(?P<job>[^/]+)", self._get_job),
+            ("GET", history + r"/runs/(?P<run>[^/]+)", self._history_run),
+            ("GET", history + r"/runs/(?P<run>[^/]+)/children", self._children),
+            (
+                "GET",
+                history + r"/experiments/(?P<exp>[^/]+)/runs/(?P<run>[^/]+)/artifacts",
+                self._artifacts,
+            ),
+            ("GET", models, self._get_container),
+            ("GET", models + r"/versions", self._list_versions),
+            ("GET", models + r"/versions/(?P<version>[^/]+)", self._get_version),
+            ("PUT", models + r"/versions/(?P<version>[^/]+)", self._put_version_route),
+            ("GET", mlflow + r"/runs/get", self._mlflow_run),
+            ("GET", mlflow + r"/metrics/get-history", self._mlflow_history),
+            ("GET", mlflow + r"/experiments/get", self._mlflow_experiment),
+            ("GET", mlflow + r"/experiments/get-by-name", self._mlflow_experiment_by_name),
+        ]
+        return [_Route(m, re.compile(p), h) for m, p, h in table]
+
+    # --- cloud and workspace ------------------------------------------------------------------
+
+    def _metadata(self, **_: Any) -> Any:
+        return [
+            {
+                "name": _CLOUD,
+                "portal": "https://portal.emulated.test",
+                "resourceManager": self.url + "/",
+                "authentication": {
+                    "loginEndpoint": self.url + "/login/",
+                    "audiences": [self.url + "/"],
+                    "tenant": "common",
+                },
+                "suffixes": {"storage": "emulated.test"},
+            }
+        ]
+
+    def _workspace(self, **_: Any) -> Any:
+        ws = self.workspace_path
+        return {
+            "id": ws,
+            "name": self.workspace_name,
+            "type": "Microsoft.MachineLearningServices/workspaces",
+            "location": "emulated",
+            "kind": "Default",
+            "properties": {
+                "friendlyName": self.workspace_name,
+                "discoveryUrl": self.url + "/discovery",
+                "mlFlowTrackingUri": f"azureml://{self.host}/mlflow/v1.0{ws}",
+                "workspaceId": str(uuid.uuid5(uuid.NAMESPACE_URL, self.workspace_name)),
+            },
+        }
+
+    def _discovery(self, **_: Any) -> Any:
+        keys = ("api", "catalog", "experimentation", "gallery", "history", "hyperdrive")
+        return dict.fromkeys((*keys, "labeling", "modelmanagement", "pipelines"), self.url)
+
+    # --- jobs ---------------------------------------------------------------------------------
+
+    def _find(self, name: str) -> _Job:
+        job = self._jobs.get(name)
+        if job is None:
+            raise _EmulatorError(404, "UserError", f"job {name!r} not found")
+        return job
+
+    def _get_job(self, job: str, **_: Any) -> Any:
+        found = self._find(job)
+        if found.parent is not None and self._jobs[found.parent].job_type == "Pipeline":
+            # A pipeline child: the service answers without properties (job.py reads run history).
+            return {"id": f"{self.workspace_path}/jobs/{job}", "name": job, "properties": None}
+        return self._job_body(found)
+
+    def _job_body(self, job: _Job) -> dict[str, Any]:
+        ws = self.workspace_path
+        common: dict[str, Any] = {
+            "jobType": job.job_type,
+            "status": job.status,
+            "experimentName": job.experiment,
+            "displayName": job.display_name or job.name,
+            "properties": dict(job.properties),
+            "tags": dict(job.tags),
+        }
+        if job.job_type == "Command":
+            common |= {
+                "command": "python train.py",
+                "environmentId": f"{ws}/environments/env/versions/1",
+                "outputs": {
+                    "default": {
+                        "jobOutputType": "uri_folder",
+                        "uri": f"azureml://datastores/workspaceartifactstore/ExperimentRun/dcid.{job.name}",
+                        "mode": "ReadWriteMount",
+                    }
+                },
+            }
+        elif job.job_type == "Pipeline":
+            common |= {"jobs": {}, "inputs": {}, "outputs": {}, "settings": {}}
+        elif job.job_type == "Sweep":
+            common |= {
+                "objective": {"primaryMetric": job.sweep_metric, "goal": job.sweep_goal},
+                "samplingAlgorithm": {"samplingAlgorithmType": "Random"},
+                "searchSpace": {"lr": ["choice", [[0.1, 0.01]]]},
+                "trial": {
+                    "command": "python train.py --lr ${{search_space.lr}}",
+                    "environmentId": f"{ws}/environments/env/versions/1",
+                    "codeId": None,
+                },
+                "limits": {"jobLimitsType": "Sweep", "maxTotalTrials": 2},
+            }
+        return {
+            "id": f"{ws}/jobs/{job.name}",
+            "name": job.name,
+            "type": "Microsoft.MachineLearningServices/workspaces/jobs",
+            "properties": common,
+        }
+
+    def _run_dto(self, job: _Job) -> dict[str, Any]:
+        return {
+            "runId": job.name,
+            "runUuid": str(uuid.uuid5(uuid.NAMESPACE_URL, job.name)),
+            "parentRunId": job.parent,
+            "rootRunId": job.parent or job.name,
+            "experimentId": str(uuid.uuid5(uuid.NAMESPACE_URL, job.experiment)),
+            "status": job.status,
+            "displayName": job.display_name or job.name,
+            "name": job.display_name or job.name,
+            "runType": "azureml.StepRun" if job.parent else "azureml.scriptrun",
+            "properties": dict(job.properties),
+            "tags": dict(job.tags),
+            "createdUtc": "2024-01-01T00:00:00.000Z",
+        }
+
+    def _history_run(self, run: str, **_: Any) -> Any:
+        return self._run_dto(self._find(run))
+
+    def _children(self, run: str, **_: Any) -> Any:
+        self._find(run)
+        kids = sorted((j for j in self._jobs.values() if j.parent == run), key=lambda j: j.created)
+        return {"value": [self._run_dto(j) for j in kids], "continuationToken": None}
+
+    def _artifacts(self, exp: str, run: str, **_: Any) -> Any:
+        job = self._find(run)
+        if job.experiment != exp:
+            raise _EmulatorError(404, "UserError", f"run {run!r} not in experiment {exp!r}")
+        return {
+            "value": [
+                {"origin": "ExperimentRun", "container": f"dcid.{run}", "path": path}
+                for path in job.files
+            ],
+            "continuationToken": None,
+        }
+
+    # --- MLflow -------------------------------------------------------------------------------
+
+    def _mlflow_run(self, query: dict[str, str], **_: Any) -> Any:
+        run_id = query.get("run_id") or query["run_uuid"]
+        job = self._jobs.get(run_id)
+        if job is None:
+            raise _MlflowError(404, "RESOURCE_DOES_NOT_EXIST", f"Run '{run_id}' not found")
+        metrics = [
+            {"key": k, "value": v[-1], "timestamp": _EPOCH_MS + len(v), "step": len(v) - 1}
+            for k, v in job.metrics.items()
+        ]
+        return {
+            "run": {
+                "info": {
+                    "run_id": job.name,
+                    "run_uuid": job.name,
+                    "experiment_id": str(uuid.uuid5(uuid.NAMESPACE_URL, job.experiment)),
+                    "run_name": job.display_name or job.name,
+                    "status": "FINISHED" if job.status == "Completed" else "RUNNING",
+                    "start_time": _EPOCH_MS,
+                    "lifecycle_stage": "active",
+                    "artifact_uri": (
+                        f"azureml://{self.host}/mlflow/v2.0{self.workspace_path}"
+                        f"/experiments/{job.experiment}/runs/{job.name}/artifacts"
+                    ),
+                },
+                "data": {"metrics": metrics, "params": [], "tags": []},
+                "inputs": {},
+            }
+        }
+
+    def _mlflow_history(self, query: dict[str, str], **_: Any) -> Any:
+        run_id = query.get("run_id") or query["run_uuid"]
+        job = self._jobs.get(run_id)
+        if job is None:
+            raise _MlflowError(404, "RESOURCE_DOES_NOT_EXIST", f"Run '{run_id}' not found")
+        key = query["metric_key"]
+        values = job.metrics.get(key, [])
+        return {
+            "metrics": [
+                {"key": key, "value": v, "timestamp": _EPOCH_MS + i, "step": i}
+                for i, v in enumerate(values)
+            ]
+        }
+
+    def _mlflow_experiment(self, query: dict[str, str], **_: Any) -> Any:
+        wanted = query["experiment_id"]
+        for job in self._jobs.values():
+            if str(uuid.uuid5(uuid.NAMESPACE_URL, job.experiment)) == wanted:
+                return {
+                    "experiment": {
+                        "experiment_id": wanted,
+                        "name": job.experiment,
+                        "lifecycle_stage": "active",
+                    }
+                }
+        raise _MlflowError(404, "RESOURCE_DOES_NOT_EXIST", f"experiment {wanted} not found")
+
+    def _mlflow_experiment_by_name(self, query: dict[str, str], **_: Any) -> Any:
+        wanted = query["experiment_name"]
+        if not any(job.experiment == wanted for job in self._jobs.values()):
+            raise _MlflowError(404, "RESOURCE_DOES_NOT_EXIST", f"experiment {wanted!r} not found")
+        return {
+            "experiment": {
+                "experiment_id": str(uuid.uuid5(uuid.NAMESPACE_URL, wanted)),
+                "name": wanted,
+                "lifecycle_stage": "active",
+            }
+        }
+
+    # --- models -------------------------------------------------------------------------------
+
+    def _container(self, name: str) -> dict[str, Any]:
+        return {
+            "id": f"{self.workspace_path}/models/{name}",
+            "name": name,
+            "type": "Microsoft.MachineLearningServices/workspaces/models",
+            "properties": {
+                "latestVersion": str(max(self._models[name])),
+                "nextVersion": str(self._next_version[name]),
+                "isArchived": False,
+                "tags": {},
+                "properties": {},
+            },
+        }
+
+    def _get_container(self, name: str, **_: Any) -> Any:
+        if name not in self._models:
+            raise _EmulatorError(404, "UserError", f"model container {name!r} not found")
+        return self._container(name)
+
+    def _version_body(self, name: str, version: int) -> dict[str, Any]:
+        held = self._models[name][version]
+        return {
+            "id": f"{self.workspace_path}/models/{name}/versions/{version}",
+            "name": str(version),
+            "type": "Microsoft.MachineLearningServices/workspaces/models/versions",
+            "systemData": {"createdAt": "2024-01-01T00:00:00Z", "createdBy": "emulated"},
+            "properties": {**json.loads(json.dumps(held["properties"])), "flavors": {}},
+        }
+
+    def _list_versions(self, name: str, query: dict[str, str], **_: Any) -> Any:
+        held = self._models.get(name, {})
+        view = query.get("listViewType", "ActiveOnly")
+        numbers = sorted(held, key=lambda v: held[v]["created"], reverse=True)
+        if view == "ActiveOnly":
+            numbers = [v for v in numbers if not held[v]["properties"].get("isArchived")]
+        elif view == "ArchivedOnly":
+            numbers = [v for v in numbers if held[v]["properties"].get("isArchived")]
+        if query.get("stage"):
+            numbers = [v for v in numbers if held[v]["properties"].get("stage") == query["stage"]]
+        tags = query.get("tags")
+        if tags:
+            wanted = dict(
+                pair.split("=", 1) if "=" in pair else (pair, None) for pair in tags.split(",")
+            )
+            numbers = [
+                v
+                for v in numbers
+                if all(
+                    k in held[v]["properties"]["tags"]
+                    and (w is None or held[v]["properties"]["tags"][k] == w)
+                    for k, w in wanted.items()
+                )
+            ]
+        if query.get("$top"):
+            numbers = numbers[: int(query["$top"])]
+        # Pages of `page_size`, the next one named by a nextLink with a $skipToken.
+        start = int(query.get("$skipToken") or 0)
+        page = numbers[start : start + self.page_size]
+        body: dict[str, Any] = {"value": [self._version_body(name, v) for v in page]}
+        if start + self.page_size < len(numbers):
+            rest = {k: v for k, v in query.items() if k != "$skipToken"}
+            rest["$skipToken"] = str(start + self.page_size)
+            body["nextLink"] = (
+                f"{self.url}{self.workspace_path}/models/{name}/versions?{urlencode(rest)}"
+            )
+        return body
+
+    def _get_version(self, name: str, version: str, **_: Any) -> Any:
+        number = int(version)
+        if number not in self._models.get(name, {}):
+            raise _EmulatorError(404, "UserError", f"model {name}:{version} not found")
+        return self._version_body(name, number)
+
+    def _put_version_route(self, name: str, version: str, body: Any, **_: Any) -> Any:
+        if name in self._races and int(version) not in self._models.get(name, {}):
+            job = self._races.pop(name)
+            uri = f"azureml://jobs/{job}/outputs/artifacts/paths/model.pkl"
+            self._put_version(name, version, {"properties": {"modelUri": uri, "tags": {}}})
+        return self._put_version(name, version, body)
+
+    def _put_version(self, name: str, version: str, body: Any) -> tuple[int, Any]:
+        number = int(version)
+        props = dict(body["properties"])
+        uri = str(props.get("modelUri") or "")
+        match = re.match(r"azureml://jobs/(?P<job>[^/]+)/outputs/", uri)
+        held = self._models.setdefault(name, {})
+        if number in held:
+            old = held[number]["properties"]
+            if props.get("modelUri") and props["modelUri"] != old["modelUri"]:
+                raise _EmulatorError(400, "UserError", "Asset paths cannot be updated.")
+            for key in ("description", "tags", "properties", "stage", "isArchived"):
+                if key in props:
+                    old[key] = props[key]
+            return 200, self._version_body(name, number)
+        stored = {
+            "modelUri": uri,
+            "modelType": props.get("modelType") or "custom_model",
+            "description": props.get("description"),
+            "tags": dict(props.get("tags") or {}),
+            "properties": dict(props.get("properties") or {}),
+            "stage": props.get("stage") or "Development",
+            "isArchived": bool(props.get("isArchived")),
+            "jobName": props.get("jobName") or (match["job"] if match else None),
+        }
+        held[number] = {"properties": stored, "created": next(self._clock)}
+        self._next_version[name] = max(self._next_version.get(name, 1), number + 1)
+        return 201, self._version_body(name, number)
+
+
+class _MlflowError(_EmulatorError):
+    pass
+
+
+_SCOPE = ("sub", "rg", "ws")
+
+
+def _error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": []}, "error_code": code}
+
+
+class _TlsServer(ThreadingHTTPServer):
+    def server_bind(self) -> None:
+        # Without TCP_NODELAY each small response waits ~40 ms for the client's delayed ACK.
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().server_bind()
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, addr = super().get_request()
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn, addr
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: AzureMLV2Emulator
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self.owner._handle(self)
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET  # noqa: N815 - http.server's names
+
+    def send_json(self, status: int, payload: Any, headers: Mapping[str, str]) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        """Keep the test output quiet: the emulator records requests itself."""

@@ -1,0 +1,145 @@
+"""Faults at every step of a v2 promotion: 503, 429 with Retry-After, a dropped connection.
+
+The emulator injects the fault on the first request of one route during a promotion that has a
+champion to beat (``tag:champion=true``). The promotion must still complete with exactly one
+version for the job and the champion tag moved to it; the recorded retry waits show that the
+adapter saw the failure and retried it once (azure-core's and MLflow's own retries are off, so
+they neither hide the fault nor compound with ours) and that Retry-After was honoured. A
+registration committed before its answer is lost leaves exactly one version: the adapter looks
+the version up by job before any retry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytest.importorskip("azure.ai.ml")
+pytest.importorskip("azureml.mlflow")
+
+from aml_promotion import RetryPolicy, promote
+from aml_promotion.exceptions import TransientRegistryError
+from integration.azureml_v2.emulator import AzureMLV2Emulator
+
+pytestmark = pytest.mark.azureml_v2
+
+RETRY_AFTER = 3.0  # above the first backoff of the `policy` fixture (0.5 s)
+_VERSIONS = r"/models/[^/]+/versions$"
+
+STEPS = {
+    "read the job": ("GET", r"/jobs/[^/]+$"),
+    "read the workspace": ("GET", r"/workspaces/[^/]+$"),
+    "read the MLflow run": ("GET", r"/api/2\.0/mlflow/runs/get$"),
+    "list the job's files": ("GET", r"/artifacts$"),
+    "list the versions": ("GET", _VERSIONS),
+    "read the model container": ("GET", r"/models/[^/]+$"),
+    "write the version": ("PUT", r"/models/[^/]+/versions/\d+$"),
+    "read one version": ("GET", r"/models/[^/]+/versions/\d+$"),
+}
+KINDS = ["503", "429", "drop"]
+
+
+def _settings(name: str) -> dict[str, Any]:
+    return {
+        "model_name": name,
+        "model_file_name": "model.pkl",
+        "metrics_max": ["auc"],
+        "baseline": "tag:champion=true",
+    }
+
+
+@pytest.fixture
+def champion(backend: Any, emulator: AzureMLV2Emulator, unique: str) -> tuple[str, str]:
+    """A model whose version 1 holds the champion tag; return (experiment, model name)."""
+    exp, name = f"exp-{unique}", f"m-{unique}"
+    first = emulator.add_job(exp, metrics={"auc": 0.7}, files=["outputs/model.pkl"])
+    promote(experiment_name=exp, run_id=first, settings=_settings(name), backend=backend)
+    emulator.clear_requests()
+    return exp, name
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("step", list(STEPS))
+def test_a_fault_at_any_step_is_retried_once_and_the_champion_moves(  # noqa: PLR0917 - parametrized
+    ml_client: Any,
+    policy: RetryPolicy,
+    emulator: AzureMLV2Emulator,
+    champion: tuple[str, str],
+    retry_waits: list[float],
+    step: str,
+    kind: str,
+) -> None:
+    """One fault anywhere: the promotion completes, one version, one retry, Retry-After kept."""
+    from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend  # noqa: PLC0415
+
+    exp, name = champion
+    backend = AzureMLV2Backend.from_ml_client(ml_client, retry=policy)  # reads the workspace
+    job = emulator.add_job(exp, metrics={"auc": 0.8}, files=["outputs/model.pkl"])
+    method, pattern = STEPS[step]
+    if kind == "503":
+        fault = emulator.fail_next(method, pattern, status=503)
+    elif kind == "429":
+        fault = emulator.fail_next(method, pattern, status=429, retry_after=RETRY_AFTER)
+    else:
+        fault = emulator.drop_next(method, pattern)
+    retry_waits.clear()
+    result = promote(experiment_name=exp, run_id=job, settings=_settings(name), backend=backend)
+    assert fault.hits == 1, f"the promotion never reached the step {step!r}"
+    assert result.model is not None
+    assert result.model.version == 2
+    versions = emulator.versions(name)
+    assert [v["properties"]["jobName"] for v in versions].count(job) == 1
+    holders = [v for v in versions if v["properties"]["tags"].get("champion") == "true"]
+    assert [h["properties"]["jobName"] for h in holders] == [job]
+    assert len(retry_waits) == 1, retry_waits
+    if kind == "429" and "MLflow" not in step:
+        assert retry_waits[0] >= RETRY_AFTER
+    # MLflow's client turns a 429 into an error without its Retry-After header (urllib3 drops
+    # the response once retries are off), so there the wait follows our backoff.
+
+
+@pytest.mark.parametrize("lost", ["503", "drop"])
+def test_a_registration_committed_before_its_answer_is_lost_is_one_version(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str, lost: str
+) -> None:
+    """The PUT is committed, its answer lost: one version, found by job, never re-sent."""
+    exp, name = f"exp-{unique}", f"m-{unique}"
+    job = emulator.add_job(exp, metrics={"auc": 0.8}, files=["outputs/model.pkl"])
+    put = r"/models/[^/]+/versions/\d+$"
+    if lost == "503":
+        emulator.commit_then_fail("PUT", put, status=503)
+    else:
+        emulator.commit_then_drop("PUT", put)
+    settings = {"model_name": name, "model_file_name": "model.pkl", "metrics_max": ["auc"]}
+    result = promote(experiment_name=exp, run_id=job, settings=settings, backend=backend)
+    assert result.model is not None
+    assert result.model.version == 1
+    assert len(emulator.versions(name)) == 1
+    assert emulator.count("PUT", put) == 1
+
+
+def test_a_version_number_taken_by_a_concurrent_registration_is_asked_again(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str
+) -> None:
+    """Another client wins the version number: ours becomes the next one, theirs stays."""
+    exp, name = f"exp-{unique}", f"m-{unique}"
+    job = emulator.add_job(exp, metrics={"auc": 0.8}, files=["outputs/model.pkl"])
+    other = emulator.add_job(exp)
+    emulator.race_next_registration(name, other)
+    settings = {"model_name": name, "model_file_name": "model.pkl", "metrics_max": ["auc"]}
+    result = promote(experiment_name=exp, run_id=job, settings=settings, backend=backend)
+    assert result.model is not None
+    assert result.model.version == 2
+    assert [v["properties"]["jobName"] for v in emulator.versions(name)] == [other, job]
+
+
+def test_a_service_that_stays_down_fails_within_the_policy(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str, policy: RetryPolicy
+) -> None:
+    """A 503 that never ends: a TransientRegistryError after the policy's attempts, no more."""
+    job = emulator.add_job(f"exp-{unique}")
+    emulator.fail_next("GET", r"/jobs/", status=503, times=100)
+    with pytest.raises(TransientRegistryError, match="HTTP 503"):
+        backend.runs.get_run(experiment_name=None, run_id=job)
+    assert emulator.count("GET", r"/jobs/") == policy.attempts
