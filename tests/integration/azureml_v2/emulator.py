@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import math
 import re
 import socket
 import ssl
@@ -679,7 +680,12 @@ class AzureMLV2Emulator:
         if job is None:
             raise _MlflowError(404, "RESOURCE_DOES_NOT_EXIST", f"Run '{run_id}' not found")
         metrics = [
-            {"key": k, "value": v[-1], "timestamp": _EPOCH_MS + len(v), "step": len(v) - 1}
+            {
+                "key": k,
+                "value": _proto_double(v[-1]),
+                "timestamp": _EPOCH_MS + len(v),
+                "step": len(v) - 1,
+            }
             for k, v in job.metrics.items()
         ]
         return {
@@ -711,7 +717,7 @@ class AzureMLV2Emulator:
         values = job.metrics.get(key, [])
         return {
             "metrics": [
-                {"key": key, "value": v, "timestamp": _EPOCH_MS + i, "step": i}
+                {"key": key, "value": _proto_double(v), "timestamp": _EPOCH_MS + i, "step": i}
                 for i, v in enumerate(values)
             ]
         }
@@ -859,6 +865,20 @@ class _MlflowError(_EmulatorError):
 _SCOPE = ("sub", "rg", "ws")
 
 
+def _proto_double(value: float) -> float | str:
+    """A double as MLflow's server writes it: protobuf JSON quotes NaN and the infinities.
+
+    The server answers with ``MessageToDict`` (``mlflow.utils.proto_json_utils``), which writes
+    NaN as ``"NaN"`` and ±inf as ``"Infinity"`` / ``"-Infinity"``; the client's ``ParseDict``
+    refuses the bare JSON token ``NaN`` that ``json.dumps`` would write.
+    """
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
 def _error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": []}, "error_code": code}
 
@@ -885,7 +905,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_GET  # noqa: N815 - http.server's names
 
     def send_json(self, status: int, payload: Any, headers: Mapping[str, str]) -> None:
-        data = json.dumps(payload).encode()
+        data = json.dumps(payload, allow_nan=False).encode()  # as a JSON server: no bare NaN
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
