@@ -106,6 +106,8 @@ class _Job:
     parent: str | None = None
     properties: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     metrics: dict[str, list[float]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     created: int = 0
@@ -317,10 +319,16 @@ class AzureMLV2Emulator:
         display_name: str | None = None,
         parent: str | None = None,
         properties: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        inputs: Mapping[str, str] | None = None,
     ) -> str:
         """Add a command job (or a pipeline child when `parent` is given); return its name.
 
-        A metric given as a list was logged once per value, in order.
+        A metric given as a list was logged once per value, in order. `tags` are the job's
+        tags (which are its MLflow run's tags), `params` its MLflow parameters, and `inputs`
+        its data inputs, input name → URI (``azureml:name:version``, an asset's ARM id, or a
+        datastore path), each a ``uri_folder`` input as the jobs REST API stores it.
         """
         job = _Job(
             name=name or f"job_{uuid.uuid4().hex[:12]}",
@@ -329,6 +337,12 @@ class AzureMLV2Emulator:
             display_name=display_name,
             parent=parent,
             properties=dict(properties or {}),
+            tags=dict(tags or {}),
+            params=dict(params or {}),
+            inputs={
+                key: {"jobInputType": "uri_folder", "uri": uri, "mode": "ReadOnlyMount"}
+                for key, uri in (inputs or {}).items()
+            },
             metrics={
                 k: [float(x) for x in (v if isinstance(v, list) else [v])]
                 for k, v in (metrics or {}).items()
@@ -607,6 +621,7 @@ class AzureMLV2Emulator:
             common |= {
                 "command": "python train.py",
                 "environmentId": f"{ws}/environments/env/versions/1",
+                "inputs": {key: dict(value) for key, value in job.inputs.items()},
                 "outputs": {
                     "default": {
                         "jobOutputType": "uri_folder",
@@ -703,7 +718,11 @@ class AzureMLV2Emulator:
                         f"/experiments/{job.experiment}/runs/{job.name}/artifacts"
                     ),
                 },
-                "data": {"metrics": metrics, "params": [], "tags": []},
+                "data": {
+                    "metrics": metrics,
+                    "params": [{"key": k, "value": v} for k, v in job.params.items()],
+                    "tags": [{"key": k, "value": v} for k, v in job.tags.items()],
+                },
                 "inputs": {},
             }
         }
