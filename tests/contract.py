@@ -20,11 +20,17 @@ from typing import Any, Protocol
 import pytest
 
 from aml_promotion import BaselineStrategy, decide, load_settings, promote
-from aml_promotion.exceptions import BaselineNotFoundError, RunNotFoundError
+from aml_promotion.exceptions import BaselineNotFoundError, RunNotFoundError, UsageError
 from aml_promotion.ports import Backend, RegistrationRequest, RunStatus
 
 
 class Harness(Protocol):
+    """Seeds runs for a backend under test.
+
+    A harness whose backend registers no local model files sets ``supports_local_mode =
+    False``: the local-mode tests then check that it refuses them (`UsageError`) instead.
+    """
+
     backend: Backend
 
     def add_run(self, experiment_name: str, metrics: dict[str, Any], files: list[str]) -> str: ...
@@ -265,6 +271,29 @@ class BackendContract:
         if not promoted:
             assert "NaN" in result.decision.summary
 
+    def test_a_backend_without_local_mode_refuses_a_local_model(
+        self,
+        harness: Harness,
+        unique: str,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """A backend that declares no local mode refuses a local file clearly, registering none."""
+        if getattr(harness, "supports_local_mode", True):
+            pytest.skip("this backend has a local mode")
+        monkeypatch.chdir(tmp_path)
+        path = tmp_path / "model.pkl"
+        path.write_bytes(b"model")
+        name = f"m-{unique}"
+        with pytest.raises(UsageError, match="local"):
+            promote(
+                settings={"model_name": name, "metrics_max": ["auc"]},
+                backend=harness.backend,
+                model_path=path,
+                metrics={"auc": 0.8},
+            )
+        assert harness.backend.registry.find_baseline(name, BaselineStrategy.latest()) is None
+
     def test_a_local_model_version_is_a_baseline_and_its_rerun_is_already_registered(
         self,
         harness: Harness,
@@ -278,6 +307,8 @@ class BackendContract:
         a run for a local version (MLflow) or only the version and its tags (Azure ML); a re-run
         of the same content is found by its digest, not rejected for "no improvement".
         """
+        if not getattr(harness, "supports_local_mode", True):
+            pytest.skip("this backend has no local mode (see the test of its UsageError)")
         # Azure ML registers local files only from under the working directory.
         monkeypatch.chdir(tmp_path)
         settings = {"model_name": f"m-{unique}", "metrics_max": ["auc"]}

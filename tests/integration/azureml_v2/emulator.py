@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import math
 import re
 import socket
 import ssl
@@ -105,6 +106,8 @@ class _Job:
     parent: str | None = None
     properties: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     metrics: dict[str, list[float]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     created: int = 0
@@ -316,10 +319,16 @@ class AzureMLV2Emulator:
         display_name: str | None = None,
         parent: str | None = None,
         properties: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        inputs: Mapping[str, str] | None = None,
     ) -> str:
         """Add a command job (or a pipeline child when `parent` is given); return its name.
 
-        A metric given as a list was logged once per value, in order.
+        A metric given as a list was logged once per value, in order. `tags` are the job's
+        tags (which are its MLflow run's tags), `params` its MLflow parameters, and `inputs`
+        its data inputs, input name → URI (``azureml:name:version``, an asset's ARM id, or a
+        datastore path), each a ``uri_folder`` input as the jobs REST API stores it.
         """
         job = _Job(
             name=name or f"job_{uuid.uuid4().hex[:12]}",
@@ -328,6 +337,12 @@ class AzureMLV2Emulator:
             display_name=display_name,
             parent=parent,
             properties=dict(properties or {}),
+            tags=dict(tags or {}),
+            params=dict(params or {}),
+            inputs={
+                key: {"jobInputType": "uri_folder", "uri": uri, "mode": "ReadOnlyMount"}
+                for key, uri in (inputs or {}).items()
+            },
             metrics={
                 k: [float(x) for x in (v if isinstance(v, list) else [v])]
                 for k, v in (metrics or {}).items()
@@ -606,6 +621,7 @@ class AzureMLV2Emulator:
             common |= {
                 "command": "python train.py",
                 "environmentId": f"{ws}/environments/env/versions/1",
+                "inputs": {key: dict(value) for key, value in job.inputs.items()},
                 "outputs": {
                     "default": {
                         "jobOutputType": "uri_folder",
@@ -679,7 +695,12 @@ class AzureMLV2Emulator:
         if job is None:
             raise _MlflowError(404, "RESOURCE_DOES_NOT_EXIST", f"Run '{run_id}' not found")
         metrics = [
-            {"key": k, "value": v[-1], "timestamp": _EPOCH_MS + len(v), "step": len(v) - 1}
+            {
+                "key": k,
+                "value": _proto_double(v[-1]),
+                "timestamp": _EPOCH_MS + len(v),
+                "step": len(v) - 1,
+            }
             for k, v in job.metrics.items()
         ]
         return {
@@ -697,7 +718,11 @@ class AzureMLV2Emulator:
                         f"/experiments/{job.experiment}/runs/{job.name}/artifacts"
                     ),
                 },
-                "data": {"metrics": metrics, "params": [], "tags": []},
+                "data": {
+                    "metrics": metrics,
+                    "params": [{"key": k, "value": v} for k, v in job.params.items()],
+                    "tags": [{"key": k, "value": v} for k, v in job.tags.items()],
+                },
                 "inputs": {},
             }
         }
@@ -711,7 +736,7 @@ class AzureMLV2Emulator:
         values = job.metrics.get(key, [])
         return {
             "metrics": [
-                {"key": key, "value": v, "timestamp": _EPOCH_MS + i, "step": i}
+                {"key": key, "value": _proto_double(v), "timestamp": _EPOCH_MS + i, "step": i}
                 for i, v in enumerate(values)
             ]
         }
@@ -859,6 +884,20 @@ class _MlflowError(_EmulatorError):
 _SCOPE = ("sub", "rg", "ws")
 
 
+def _proto_double(value: float) -> float | str:
+    """A double as MLflow's server writes it: protobuf JSON quotes NaN and the infinities.
+
+    The server answers with ``MessageToDict`` (``mlflow.utils.proto_json_utils``), which writes
+    NaN as ``"NaN"`` and ±inf as ``"Infinity"`` / ``"-Infinity"``; the client's ``ParseDict``
+    refuses the bare JSON token ``NaN`` that ``json.dumps`` would write.
+    """
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
 def _error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": []}, "error_code": code}
 
@@ -885,7 +924,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_GET  # noqa: N815 - http.server's names
 
     def send_json(self, status: int, payload: Any, headers: Mapping[str, str]) -> None:
-        data = json.dumps(payload).encode()
+        data = json.dumps(payload, allow_nan=False).encode()  # as a JSON server: no bare NaN
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))

@@ -13,6 +13,7 @@ pytest.importorskip("azureml.mlflow")
 
 from aml_promotion import BaselineStrategy, promote
 from aml_promotion.exceptions import (
+    BaselineNotFoundError,
     CredentialsError,
     ModelFileError,
     RegistryError,
@@ -317,12 +318,25 @@ def test_latest_is_one_request_and_never_an_archived_version(
 def test_an_archived_version_is_never_a_baseline_by_number(
     backend: Any, emulator: AzureMLV2Emulator, unique: str
 ) -> None:
-    """version:N of an archived version: no baseline, as if it were not there."""
+    """version:N of an archived version: a settings error that says it is archived."""
     name = f"m-{unique}"
     version = emulator.add_model_version(name, job=emulator.add_job(f"exp-{unique}"))
     assert backend.registry.find_baseline(name, BaselineStrategy.version(version)) is not None
     emulator.set_archived(name, version)
-    assert backend.registry.find_baseline(name, BaselineStrategy.version(version)) is None
+    with pytest.raises(BaselineNotFoundError, match="archived") as caught:
+        backend.registry.find_baseline(name, BaselineStrategy.version(version))
+    assert caught.value.model_name == name
+    assert caught.value.strategy == f"version:{version}"
+
+
+def test_a_missing_version_by_number_is_a_settings_error(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str
+) -> None:
+    """version:N that was never registered: BaselineNotFoundError, never "no baseline"."""
+    name = f"m-{unique}"
+    emulator.add_model_version(name, job=emulator.add_job(f"exp-{unique}"))
+    with pytest.raises(BaselineNotFoundError, match="does not exist"):
+        backend.registry.find_baseline(name, BaselineStrategy.version(7))
 
 
 def test_stage_picks_the_highest_active_version_in_that_stage(

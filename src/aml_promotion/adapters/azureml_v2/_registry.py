@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Any
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
 from aml_promotion.adapters._registration import register_once
 from aml_promotion.adapters.azureml_v2._gateway import Gateway, is_not_found, version_taken
-from aml_promotion.exceptions import RegistryError, TransientRegistryError, UsageError
+from aml_promotion.exceptions import (
+    BaselineNotFoundError,
+    RegistryError,
+    TransientRegistryError,
+    UsageError,
+)
 from aml_promotion.ports import ModelVersion, RegistrationRequest, unsupported_strategy
 
 if TYPE_CHECKING:
@@ -76,17 +81,25 @@ class Registry:
         """Return the version `strategy` picks, or None; one request.
 
         Raises:
+            BaselineNotFoundError: The strategy pins a version that does not exist, or is
+                archived.
             SettingsError: An alias strategy: the v2 registry has stages, not aliases.
         """
         if strategy.kind is BaselineKind.ALIAS:
             raise unsupported_strategy(strategy, "Azure ML (SDK v2)")
         if strategy.kind is BaselineKind.VERSION:
             number = strategy.version_number
-            if number is None or number < 1:
-                return None
-            found = self._get(name, version=str(number))
-            if found is not None and self._archived(name, found.version):
-                return None
+            found = None
+            if number is not None and number >= 1:
+                found = self._get(name, version=str(number))
+            if found is None:
+                raise BaselineNotFoundError(model_name=name, strategy=str(strategy))
+            if self._archived(name, found.version):
+                raise BaselineNotFoundError(
+                    model_name=name,
+                    strategy=str(strategy),
+                    detail=f"version {found.version} is archived: restore it, or pin another",
+                )
             return found
         if strategy.kind is BaselineKind.TAG:
             tagged = self.find_tagged(name, strategy.tag_key or "", strategy.tag_value or "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from aml_promotion.exceptions import RunNotFoundError
 from aml_promotion.ports import MetricValues, RunRecord, RunStatus
 
 if TYPE_CHECKING:
+    from aml_promotion._domain.policy import EvaluationData
     from aml_promotion.adapters.azureml_v2._backend import AzureMLV2Backend
 
 __all__ = ["Runs"]
@@ -48,6 +50,36 @@ def _status(text: str | None) -> RunStatus:
     if word in _ACTIVE_STATES:
         return RunStatus.RUNNING
     return RunStatus.OTHER
+
+
+# A data asset's id: ``azureml:/subscriptions/…/workspaces/…/data/NAME/versions/N`` (the form
+# the service stores a job's input in) or ``azureml://registries/…/data/NAME/versions/N``.
+_ASSET_ID = re.compile(r"/data/(?P<name>[^/]+)/versions/(?P<version>[^/]+)/?")
+# What a user writes: ``azureml:NAME:VERSION`` (or ``azureml:NAME@LABEL``, its version unknown).
+_ASSET_REF = re.compile(r"azureml:(?P<name>[^/:@]+)(?::(?P<version>[^/:@]+)|@[^/:@]+)")
+
+
+def _data_identity(input_name: str, value: object) -> tuple[str, str | None]:
+    """Name a job input's data: a data asset by name and version, else by input name and URI.
+
+    Args:
+        input_name: The input's name in the job.
+        value: The input: an azure-ai-ml ``Input`` (its ``path``), or a literal value.
+
+    Returns:
+        (name, version): the asset's name and version (None for a label); for a path that
+        names no asset (a datastore or web URI), the input's name and that path; for a
+        literal, the input's name and the literal.
+    """
+    path = getattr(value, "path", value)
+    text = "" if path is None else str(path)
+    found = _ASSET_ID.search(text)
+    if found is not None and text.startswith(("azureml:", "/subscriptions/")):
+        return found["name"], found["version"]
+    ref = _ASSET_REF.fullmatch(text)
+    if ref is not None:
+        return ref["name"], ref["version"]
+    return input_name, text or None
 
 
 def _status_text(job: Any) -> str:
@@ -167,6 +199,37 @@ class Runs:
         if run.status is RunStatus.COMPLETED:
             self._files[run.run_id] = files
         return files
+
+    def get_evaluation_data(
+        self, run: RunRecord, source: EvaluationData
+    ) -> Mapping[str, str | None]:
+        """Return the job's input named `source.context` (data asset name → version).
+
+        A job's inputs come with the job (no request when `run` came from `get_run`); a data
+        asset input (``azureml:NAME:VERSION``, or the asset id the service stores) is named by
+        its name and version, another path by the input's name and the path (see
+        `_data_identity`). A pipeline step read from run history carries no inputs: empty.
+        With `source.tag`, the job's MLflow run tag of that name, else its parameter (one
+        request).
+
+        Raises:
+            RegistryError: Azure ML failed.
+        """
+        if source.tag is not None:
+            client = self._backend._mlflow()  # noqa: SLF001
+            held = self._gateway.call(
+                f"reading the tags of job {run.run_id!r}", lambda: client.get_run(run.run_id)
+            )
+            value = held.data.tags.get(source.tag, held.data.params.get(source.tag))
+            return {} if value is None else {source.tag: str(value)}
+        job = run.handle if run.handle is not None else self._load(run.run_id)
+        inputs: Mapping[str, object] = getattr(job, "inputs", None) or {}
+        found: dict[str, str | None] = {}
+        for input_name, value in inputs.items():
+            if input_name == source.context and value is not None:
+                name, version = _data_identity(str(input_name), value)
+                found[name] = version
+        return found
 
     # --- helpers ------------------------------------------------------------------------------
 
