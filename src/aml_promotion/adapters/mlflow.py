@@ -47,12 +47,12 @@ from aml_promotion.exceptions import (
     TransientRegistryError,
 )
 from aml_promotion.ports import (
+    LoggedModel,
     MetricValues,
     ModelVersion,
     RegistrationRequest,
     RunRecord,
     RunStatus,
-    unsupported_strategy,
 )
 
 __all__ = ["DEFAULT_TRACKING_URI", "LOCAL_EXPERIMENT", "LOCAL_FOLDER", "MlflowBackend"]
@@ -81,7 +81,6 @@ _T = TypeVar("_T")
 # again by name, so a wide hyperparameter sweep costs one more bounded query, not a full listing.
 _CHILD_PAGE = 100
 _TAGGED_PAGE = 200
-_FALLBACK_PAGE = 200
 _LOGGED_MODELS = 50  # MLflow 3 logged models of one run (log_model calls): a handful at most
 _MESSAGE_LIMIT = 600
 
@@ -91,6 +90,13 @@ _STATUS = {
     "FAILED": RunStatus.FAILED,
     "KILLED": RunStatus.CANCELED,
 }
+# A model version's status: only READY versions have their files (DESIGN §3, usable versions).
+_READY = "READY"
+_PENDING = "PENDING_REGISTRATION"
+_FAILED = "FAILED_REGISTRATION"
+# How long a pending version of this very run is waited for before giving up (see find_by_run).
+_PENDING_WAIT = RetryPolicy(attempts=20, timeout=60.0, wait_initial=0.5, wait_max=5.0, jitter=0.0)
+_DELETED = "deleted"  # a run's lifecycle stage once deleted
 _NOT_FOUND = "RESOURCE_DOES_NOT_EXIST"
 _ALREADY_EXISTS = "RESOURCE_ALREADY_EXISTS"
 _INVALID = "INVALID_PARAMETER_VALUE"
@@ -223,6 +229,12 @@ class _HttpRetriesOff:
 _http_retries_off = _HttpRetriesOff()
 
 
+def _usable(held: Any) -> bool:
+    """Whether a model version is usable: registered, not failed nor still pending."""
+    status = getattr(held, "status", None)
+    return status is None or str(status) == _READY
+
+
 def _quote(value: str) -> str | None:
     """Quote `value` as a string literal for an MLflow filter, or None if it cannot be."""
     if "'" not in value:
@@ -245,8 +257,12 @@ class MlflowBackend:
         retry: How transient failures (HTTP 5xx and 429, dropped connections, a locked sqlite
             database) are retried. While ours are on (``attempts > 1``) MLflow's own HTTP
             retries are switched off for the adapter's calls, so the two never compound.
+        client: An ``mlflow.MlflowClient`` to use as it is, MLflow's convention
+            (``MlflowBackend(client=MlflowClient(...))``): its tracking and registry URIs are
+            used, and neither URI may be given with it.
 
     Raises:
+        ValueError: A client and a URI were both given.
         BackendNotInstalledError: The ``[mlflow]`` extra is not installed (or, for a sqlite
             store, SQLAlchemy and alembic are missing).
         RegistryError: MLflow refused the URIs, or could not open the store.
@@ -258,7 +274,11 @@ class MlflowBackend:
         registry_uri: str | None = None,
         *,
         retry: RetryPolicy | None = None,
+        client: Any = None,
     ) -> None:
+        if client is not None and (tracking_uri is not None or registry_uri is not None):
+            msg = "give client= alone: its own tracking and registry URIs are used"
+            raise ValueError(msg)
         try:
             import mlflow  # noqa: PLC0415 - the SDK is imported lazily, by design
             from mlflow.exceptions import MlflowException  # noqa: PLC0415
@@ -266,6 +286,9 @@ class MlflowBackend:
             raise BackendNotInstalledError("MLflow", extra="mlflow") from exc
         sdk: Any = mlflow  # typed loosely: only touched inside this adapter
         self._mlflow = sdk
+        if client is not None:
+            tracking_uri = str(client.tracking_uri)
+            registry_uri = str(getattr(client, "_registry_uri", "") or "") or None
         if tracking_uri is None:
             # MLflow's own default would fall back to a ./mlruns file store when one exists,
             # which MLflow 3 then refuses to open without MLFLOW_ALLOW_FILE_STORE.
@@ -284,7 +307,11 @@ class MlflowBackend:
             self._require_database_support()
         # Only remote stores retry over HTTP; local database stores never touch the variable.
         self._owns_http_retries = self._retry.attempts > 1 and bool(schemes - _DATABASE_SCHEMES)
-        self._client: Any = self._call("open the MLflow store", lambda: self._connect(uris))
+        self._client: Any = (
+            client
+            if client is not None
+            else self._call("open the MLflow store", lambda: self._connect(uris))
+        )
 
     # --- the two ports ------------------------------------------------------------------------
 
@@ -514,10 +541,14 @@ class MlflowBackend:
     @staticmethod
     def _record(run: Any, experiment_name: str | None, *, current: bool) -> RunRecord:
         status_text = str(run.info.status)
+        status = _STATUS.get(status_text, RunStatus.OTHER)
+        if str(run.info.lifecycle_stage) == _DELETED:
+            # A deleted run (in MLflow's trash) is not promoted unless forced, whatever it did.
+            status, status_text = RunStatus.OTHER, f"{status_text} (deleted)"
         return RunRecord(
             run_id=str(run.info.run_id),
             experiment_name=experiment_name,
-            status=_STATUS.get(status_text, RunStatus.OTHER),
+            status=status,
             status_text=status_text,
             is_current=current,
             handle=run,
@@ -537,7 +568,8 @@ class MlflowBackend:
 
         The last values come with the run (no request when `run` came from `get_run`); one
         ``get_metric_history`` request is made per name in `series` that the run logged. A
-        series is ordered by (step, timestamp).
+        series is ordered as MLflow orders it for the last value (step, timestamp, value): its
+        last element is MLflow's latest value, the one the run's data holds.
 
         Raises:
             RegistryError: MLflow failed.
@@ -551,7 +583,11 @@ class MlflowBackend:
                     f"read the history of metric {name!r} of run {run.run_id!r}",
                     functools.partial(self._client.get_metric_history, run.run_id, name),
                 )
-                ordered = sorted(history, key=lambda metric: (metric.step, metric.timestamp))
+                # MLflow's own order for its latest value: (step, timestamp, value), so the
+                # series ends with the value run.data.metrics holds, also when both tie.
+                ordered = sorted(
+                    history, key=lambda metric: (metric.step, metric.timestamp, metric.value)
+                )
                 values[name] = [metric.value for metric in ordered]
         return MetricValues(values=values, available=frozenset(logged))
 
@@ -622,6 +658,55 @@ class MlflowBackend:
         # A model still being logged (PENDING) or whose logging failed has no complete files.
         return [model for model in found if str(model.status) == "READY"]
 
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        """Return the logged model `model_id` (MLflow 3): its name and the run that logged it.
+
+        Raises:
+            RunNotFoundError: No logged model has that id.
+            RegistryError: MLflow failed.
+        """
+        try:
+            model = self._call(
+                f"read logged model {model_id!r}",
+                lambda: self._client.get_logged_model(model_id),
+            )
+        except (_NotFoundError, _InvalidError) as exc:
+            raise RunNotFoundError(
+                f"no MLflow logged model with id {model_id!r} at {_redact(self.tracking_uri)}"
+            ) from exc
+        run_id = model.source_run_id
+        return LoggedModel(
+            model_id=str(model.model_id),
+            name=str(model.name),
+            run_id=str(run_id) if run_id else None,
+        )
+
+    def _logged_model_id(self, record: RunRecord, path: str) -> str | None:
+        """Return the id of the run's logged model named `path`, as mlflow.register_model picks.
+
+        None when `path` names no logged model of the run (a plain artifact or folder). When
+        several share the name, the one logged at the largest step wins (then the newest).
+        """
+        if not path or "/" in path:
+            return None
+        held = self._run_of(record)
+        named = [model for model in self._logged_models(held) if str(model.name) == path]
+        if not named:
+            return None
+        outputs = getattr(held, "outputs", None)
+        steps = {
+            str(output.model_id): int(output.step or 0)
+            for output in (getattr(outputs, "model_outputs", None) or [])
+        }
+        best = max(
+            named,
+            key=lambda model: (
+                steps.get(str(model.model_id), 0),
+                int(model.creation_timestamp or 0),
+            ),
+        )
+        return str(best.model_id)
+
     # --- ModelRegistry ------------------------------------------------------------------------
 
     def _version(self, held: Any, experiment_name: str | None = None) -> ModelVersion:
@@ -645,27 +730,80 @@ class MlflowBackend:
         return f"name = {quoted}"
 
     def _first(self, what: str, filter_string: str, *, retry: bool = True) -> ModelVersion | None:
-        # One bounded query: the highest version that matches, never a listing of them all.
-        search = functools.partial(
-            self._client.search_model_versions,
-            filter_string=filter_string,
-            order_by=["version_number DESC"],
-            max_results=1,
-        )
-        found = self._call(what, search) if retry else self._once(what, search)
-        return self._version(found[0]) if found else None
+        # One bounded query in the usual case: the highest version that matches. Only when that
+        # one is unusable (its registration failed or is pending) are more pages read.
+        found = self._search(what, filter_string, limit=1, retry=retry)
+        return found[0] if found else None
+
+    def _search(
+        self,
+        what: str,
+        filter_string: str,
+        *,
+        limit: int | None,
+        keep: Callable[[Any], bool] = _usable,
+        retry: bool = True,
+    ) -> list[ModelVersion]:
+        """Return the versions that match and that `keep` keeps, highest first, `limit` at most.
+
+        `keep` filters client-side; by default it keeps the usable versions (READY): one whose
+        registration failed or is still pending is never a baseline. The first page holds one
+        version when one is wanted, so the usual case costs one query.
+        """
+        return [
+            self._version(held)
+            for held in self._search_held(what, filter_string, limit=limit, keep=keep, retry=retry)
+        ]
+
+    def _search_held(
+        self,
+        what: str,
+        filter_string: str,
+        *,
+        limit: int | None,
+        keep: Callable[[Any], bool],
+        retry: bool = True,
+    ) -> list[Any]:
+        found: list[Any] = []
+        token: str | None = None
+        page_size = 1 if limit == 1 else _TAGGED_PAGE
+        while True:
+            paging = {} if token is None else {"page_token": token}
+            search = functools.partial(
+                self._client.search_model_versions,
+                filter_string=filter_string,
+                order_by=["version_number DESC"],
+                max_results=page_size,
+                **paging,
+            )
+            page = self._call(what, search) if retry else self._once(what, search)
+            for held in page:
+                if keep(held):
+                    found.append(held)
+                    if limit is not None and len(found) >= limit:
+                        return found
+            token = getattr(page, "token", None)
+            if not token:
+                return found
+            page_size = _TAGGED_PAGE
 
     def find_baseline(self, name: str, strategy: BaselineStrategy) -> ModelVersion | None:
         """Return the version `strategy` picks among the versions of `name`, or None.
 
         The latest version is found with one query ordered by version number, limited to one
-        result, never by listing every version; a tag by a filter on the tag; a number directly.
+        result, never by listing every version; a tag by a filter on the tag; a number directly;
+        an alias by its holder (``get_model_version_by_alias``); a stage (MLflow 2 registries)
+        as the highest version in it, read from the versions newest first. Only usable versions
+        count: one whose registration failed or is still pending is passed over (an alias or a
+        version number that points at one gives no baseline).
 
         Raises:
             RegistryError: MLflow failed (never taken as "no baseline").
         """
-        if strategy.kind in (BaselineKind.ALIAS, BaselineKind.STAGE):
-            raise unsupported_strategy(strategy, "this MLflow backend")
+        if strategy.kind is BaselineKind.ALIAS:
+            return self._alias_holder(name, strategy.name or "")
+        if strategy.kind is BaselineKind.STAGE:
+            return self._in_stage(name, strategy.name or "")
         if strategy.kind is BaselineKind.VERSION:
             number = str(strategy.version_number)
             try:
@@ -675,24 +813,92 @@ class MlflowBackend:
                 )
             except _NotFoundError:
                 return None
-            return self._version(held)
+            return self._version(held) if _usable(held) else None
         if strategy.kind is BaselineKind.TAG:
             tagged = self._tagged(name, strategy.tag_key or "", strategy.tag_value or "", limit=1)
             return tagged[0] if tagged else None
         return self._first(f"find the latest version of model {name!r}", self._name_filter(name))
 
-    def find_by_run(self, name: str, run_id: str) -> ModelVersion | None:
-        """Return the highest version of `name` registered from `run_id`, or None.
+    def _alias_holder(self, name: str, alias: str) -> ModelVersion | None:
+        try:
+            held = self._call(
+                f"read alias {alias!r} of model {name!r}",
+                lambda: self._client.get_model_version_by_alias(name, alias),
+            )
+        except (_NotFoundError, _InvalidError):
+            # No such model, or no such alias (MLflow says INVALID_PARAMETER_VALUE for that).
+            return None
+        return self._version(held) if _usable(held) else None
+
+    def _in_stage(self, name: str, stage: str) -> ModelVersion | None:
+        # get_latest_versions is deprecated (and warns); a search with the stage compared
+        # client-side reads the same thing, newest first, and stops at the first in the stage.
+        wanted = stage.casefold()
+        found = self._search(
+            f"find the latest version of model {name!r} in stage {stage!r}",
+            self._name_filter(name),
+            limit=1,
+            keep=lambda held: _usable(held) and str(held.current_stage or "").casefold() == wanted,
+        )
+        return found[0] if found else None
+
+    def set_alias(self, version: ModelVersion, alias: str) -> None:
+        """Point the registered-model alias `alias` at `version` (MLflow moves it).
 
         Raises:
-            RegistryError: MLflow failed.
+            RegistryError: MLflow failed, or the version does not exist.
+        """
+        number = str(version.version)
+        self._call(
+            f"point alias {alias!r} at version {version}",
+            functools.partial(self._client.set_registered_model_alias, version.name, alias, number),
+        )
+
+    def find_by_run(self, name: str, run_id: str) -> ModelVersion | None:
+        """Return the highest usable version of `name` registered from `run_id`, or None.
+
+        A version whose registration failed does not count (the run is registered again). A
+        version still pending is waited for, within a bound: it counts once it is ready.
+
+        Raises:
+            RegistryError: MLflow failed, or a version of this run stayed pending.
         """
         if not _RUN_ID.match(run_id):
             return None  # not an id MLflow could have given a run
-        return self._first(
-            f"find the version of model {name!r} registered from run {run_id!r}",
-            f"{self._name_filter(name)} AND run_id = '{run_id}'",
+        what = f"find the version of model {name!r} registered from run {run_id!r}"
+        filter_string = f"{self._name_filter(name)} AND run_id = '{run_id}'"
+        return self._settled_by_run(what, filter_string, retry=True)
+
+    def _settled_by_run(self, what: str, filter_string: str, *, retry: bool) -> ModelVersion | None:
+        """Return the highest version of a run that did not fail, once it is no longer pending."""
+        found = self._search_held(
+            what,
+            filter_string,
+            limit=1,
+            keep=lambda held: str(held.status) != _FAILED,
+            retry=retry,
         )
+        if not found:
+            return None
+        held = found[0]
+        if str(held.status) == _PENDING:
+            held = self._wait_until_settled(held)
+        return self._version(held) if _usable(held) else None
+
+    def _wait_until_settled(self, held: Any) -> Any:
+        # A concurrent registration from this run (or our own lost answer) is being copied:
+        # registering again would make a second version, so wait for it, within a bound.
+        name, number = str(held.name), str(held.version)
+        what = f"wait for version {number} of model {name!r} to finish registering"
+        for attempt in retrying(_PENDING_WAIT):
+            with attempt:
+                held = self._call(what, lambda: self._client.get_model_version(name, number))
+                if str(held.status) == _PENDING:
+                    raise TransientRegistryError(
+                        f"version {number} of model {name!r} is still {_PENDING}"
+                    )
+                return held
+        raise AssertionError("unreachable: retrying() yields until success or raises")
 
     def find_tagged(self, name: str, key: str, value: str) -> Sequence[ModelVersion]:
         """Return every version of `name` whose tag `key` is `value`, highest version first.
@@ -716,53 +922,19 @@ class MlflowBackend:
     def _search_all(
         self, what: str, filter_string: str, *, limit: int | None
     ) -> list[ModelVersion]:
-        found: list[ModelVersion] = []
-        token: str | None = None
-        while True:
-            page_size = _TAGGED_PAGE if limit is None else min(limit - len(found), _TAGGED_PAGE)
-            page = self._call(
-                what,
-                functools.partial(
-                    self._client.search_model_versions,
-                    filter_string=filter_string,
-                    order_by=["version_number DESC"],
-                    max_results=page_size,
-                    page_token=token,
-                ),
-            )
-            found.extend(self._version(held) for held in page)
-            token = page.token
-            if not token or (limit is not None and len(found) >= limit):
-                return found
+        return self._search(what, filter_string, limit=limit)
 
     def _tagged_by_scan(
         self, name: str, key: str, value: str, *, limit: int | None
     ) -> list[ModelVersion]:
         # MLflow's filter grammar cannot quote this key or value: read the versions, newest
         # first, a page at a time, and stop as soon as enough are found.
-        found: list[ModelVersion] = []
-        token: str | None = None
-        filter_string = self._name_filter(name)
-        while True:
-            page = self._call(
-                f"list the versions of model {name!r}",
-                functools.partial(
-                    self._client.search_model_versions,
-                    filter_string=filter_string,
-                    order_by=["version_number DESC"],
-                    max_results=_FALLBACK_PAGE,
-                    page_token=token,
-                ),
-            )
-            for held in page:
-                version = self._version(held)
-                if version.tags.get(key) == value:
-                    found.append(version)
-                    if limit is not None and len(found) >= limit:
-                        return found
-            token = page.token
-            if not token:
-                return found
+        return self._search(
+            f"list the versions of model {name!r}",
+            self._name_filter(name),
+            limit=limit,
+            keep=lambda held: (held.tags or {}).get(key) == value,
+        )
 
     def register(self, request: RegistrationRequest) -> ModelVersion:
         """Register a new version from the request's run (or from a local file or folder).
@@ -786,20 +958,24 @@ class MlflowBackend:
         Raises:
             RegistryError: MLflow failed.
         """
+        model_id: str | None = None
         if request.run is None:
             run_id, model_path = self._log_local_run(request)
             experiment_name: str | None = LOCAL_EXPERIMENT
         else:
             run_id, model_path = request.run.run_id, request.model_path.strip("/")
             experiment_name = request.run.experiment_name
+            model_id = request.model_id or self._logged_model_id(request.run, model_path)
         self._ensure_registered_model(request.name)
         tags = self._version_tags(request)
-        source = f"runs:/{run_id}/{model_path}"
+        # A logged model is registered as mlflow.register_model does: its own URI and id, so
+        # that models:/<name>/<version> loads it and the version links back to it.
+        source = f"models:/{model_id}" if model_id else f"runs:/{run_id}/{model_path}"
         what = f"register model {request.name!r} from {source}"
 
         def find_earlier() -> ModelVersion | None:
             # The failed attempt may have registered it before the answer was lost.
-            earlier = self._first(
+            earlier = self._settled_by_run(
                 what,
                 f"{self._name_filter(request.name)} AND run_id = '{run_id}'",
                 retry=False,  # register_once retries; no retries within a retry
@@ -818,6 +994,7 @@ class MlflowBackend:
                         run_id=run_id,
                         tags=tags,
                         description=request.description,
+                        model_id=model_id,
                     ),
                 )
             return self._version(held, experiment_name)
