@@ -985,7 +985,7 @@ class MlflowBackend:
             )
 
         def register() -> ModelVersion:
-            with _http_retries_off.forced():
+            with _http_retries_off.forced(), self._resolving_logged_models(model_id):
                 held = self._once(
                     what,
                     lambda: self._client.create_model_version(
@@ -1000,6 +1000,23 @@ class MlflowBackend:
             return self._version(held, experiment_name)
 
         return register_once(self._retry, register=register, find_earlier=find_earlier)
+
+    @contextlib.contextmanager
+    def _resolving_logged_models(self, model_id: str | None) -> Iterator[None]:
+        """Within the block, MLflow's global tracking URI is this backend's, for a database store.
+
+        MLflow's database registry store resolves a ``models:/<model_id>`` source with a new
+        ``MlflowClient()``, that is on the *global* tracking URI, not on ours (MLflow 3.17,
+        ``SqlAlchemyStore.create_model_version``). A server resolves it on its own side.
+        """
+        registry = self.registry_uri or os.environ.get("MLFLOW_REGISTRY_URI") or self.tracking_uri
+        if model_id is None or _scheme(registry) not in _DATABASE_SCHEMES:
+            yield
+            return
+        from mlflow.tracking._tracking_service.utils import _use_tracking_uri  # noqa: PLC0415
+
+        with _use_tracking_uri(self.tracking_uri):
+            yield
 
     def _ensure_registered_model(self, name: str) -> None:
         try:
