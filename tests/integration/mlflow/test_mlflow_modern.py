@@ -400,6 +400,19 @@ def test_a_null_pipeline_step_promotes_a_sweeps_parent_that_logged_the_best_mode
     assert _predict("models:/churn@champion") == [3, 4]
 
 
+class _ReversedHistory:
+    """MLflow's client, giving a metric's history in reverse order."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Any]:
+        return list(reversed(self._client.get_metric_history(run_id, key)))
+
+
 def test_last_is_mlflows_latest_value_when_steps_and_timestamps_tie(
     harness: MlflowHarness,
 ) -> None:
@@ -412,9 +425,12 @@ def test_last_is_mlflows_latest_value_when_steps_and_timestamps_tie(
         run_id,
         metrics=[Metric("auc", value, now, 3) for value in (0.9, 0.7, 0.8)],
     )
+    # Another store may give the history in another order (logging order, say): reversed here.
+    harness.backend._client = _ReversedHistory(harness.backend._client)
     runs = harness.backend.runs
     run = runs.get_run(experiment_name="train", run_id=run_id)
     latest = harness.client.get_run(run_id).data.metrics["auc"]
+    assert latest == 0.9
     values = runs.get_metrics(run, ["auc"], series=["auc"]).values["auc"]  # noqa: PD011 - ours
     assert isinstance(values, list)
     assert values[-1] == latest
