@@ -152,6 +152,27 @@ def test_a_better_run_is_registered_with_outputs_and_summary(
     assert versions("churn") == [1, 2]
 
 
+def test_a_registry_uri_and_an_alias_baseline_give_the_champion_version(
+    promote: Callable[..., CliRun],
+    github_files: dict[str, str],
+    write_settings: Callable[..., Path],
+    tmp_path: Path,
+    uri: str,
+) -> None:
+    """--registry-uri puts versions in that registry; champion_version names the alias holder."""
+    from mlflow import MlflowClient  # noqa: PLC0415
+
+    write_settings({**SETTINGS, "baseline": "alias:champion"})
+    registry = f"sqlite:///{tmp_path / 'registry.db'}"
+    done = promote("better", "--registry-uri", registry, "--json", "-v", env=github_files)
+    assert done.code == 0, done.explain()
+    assert done.outputs["champion_version"] == "1"
+    assert json.loads(done.stdout)["champion_version"] == 1
+    client = MlflowClient(tracking_uri=uri, registry_uri=registry)
+    assert client.get_model_version_by_alias("churn", "champion").version in (1, "1")
+    assert "decision: promote:" in done.stderr
+
+
 def test_json_prints_one_document_on_stdout(
     promote: Callable[..., CliRun], versions: Callable[[str], list[int]]
 ) -> None:
