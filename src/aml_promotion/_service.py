@@ -27,6 +27,7 @@ from aml_promotion.exceptions import (
 )
 from aml_promotion.ports import (
     Backend,
+    DatasetMetricStore,
     LoggedModelStore,
     MetricValues,
     ModelRegistry,
@@ -165,6 +166,21 @@ def _request(
 def _metrics(runs: RunStore, run: RunRecord, policy: PromotionPolicy) -> MetricValues:
     if not policy.rules:
         return MetricValues()
+    datasets = policy.metric_datasets
+    if datasets:
+        if not isinstance(runs, DatasetMetricStore):
+            metric, dataset = next(iter(datasets.items()))
+            problem = SettingsProblem(
+                path=f"$.metric_rules.{metric}.dataset",
+                message=(
+                    f"this backend logs no metrics per dataset, so dataset {dataset!r} cannot "
+                    "be chosen (MLflow 3's dataset-scoped metrics can)"
+                ),
+            )
+            raise SettingsError([problem])
+        return runs.get_dataset_metrics(
+            run, policy.metric_names, datasets=datasets, series=policy.series_metric_names
+        )
     return runs.get_metrics(run, policy.metric_names, series=policy.series_metric_names)
 
 

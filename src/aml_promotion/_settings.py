@@ -259,6 +259,7 @@ class _RuleFile:
     at_least: _Number | None = None
     at_most: _Number | None = None
     aggregate: Aggregate | None = None
+    dataset: _Name | None = None
 
 
 @attrs.define(kw_only=True)
@@ -584,6 +585,7 @@ def _policy(parsed: _File) -> PromotionPolicy:
                 at_least=rule_file.at_least,
                 at_most=rule_file.at_most,
                 aggregate=rule_file.aggregate or Aggregate.LAST,
+                dataset=rule_file.dataset,
             )
         )
     defaults = PromotionPolicy()

@@ -19,6 +19,7 @@ from aml_promotion.exceptions import SettingsError, SettingsProblem
 
 __all__ = [
     "Backend",
+    "DatasetMetricStore",
     "Framework",
     "LoggedModel",
     "LoggedModelStore",
@@ -299,6 +300,33 @@ class LoggedModelStore(Protocol):
 
         Raises:
             RunNotFoundError: No such logged model.
+            RegistryError: The backend failed.
+        """
+        ...
+
+
+@runtime_checkable
+class DatasetMetricStore(Protocol):
+    """A `RunStore` whose metrics may be logged per evaluation dataset (MLflow 3)."""
+
+    def get_dataset_metrics(
+        self,
+        run: RunRecord,
+        names: Collection[str],
+        *,
+        datasets: Mapping[str, str],
+        series: Collection[str] = (),
+    ) -> MetricValues:
+        """Return the metrics as `RunStore.get_metrics` does, some read on a chosen dataset.
+
+        Args:
+            run: The run.
+            names: The metrics to read.
+            datasets: Metric name → the dataset whose value counts, for the metrics that name
+                one.
+            series: As for `RunStore.get_metrics`.
+
+        Raises:
             RegistryError: The backend failed.
         """
         ...

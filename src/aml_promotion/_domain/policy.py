@@ -81,6 +81,8 @@ class MetricRule:
         at_least: If set, the candidate's value must be at least this, baseline or not.
         at_most: If set, the candidate's value must be at most this, baseline or not.
         aggregate: Which value of a series stands for the run (default the last one).
+        dataset: The evaluation dataset whose value counts, for a metric logged per dataset
+            (MLflow 3: ``log_metric(..., dataset=...)``); None when it is logged once.
     """
 
     name: str = attrs.field(validator=attrs.validators.min_len(1))
@@ -100,6 +102,8 @@ class MetricRule:
     aggregate: Aggregate = attrs.field(
         default=Aggregate.LAST, validator=attrs.validators.instance_of(Aggregate)
     )
+
+    dataset: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.at_least is not None and self.at_most is not None and self.at_least > self.at_most:
@@ -168,6 +172,11 @@ class PromotionPolicy:
         return tuple(rule.name for rule in self.rules)
 
     @property
+    def metric_datasets(self) -> dict[str, str]:
+        """The dataset each rule that names one reads its metric on (metric name → dataset)."""
+        return {rule.name: rule.dataset for rule in self.rules if rule.dataset is not None}
+
+    @property
     def series_metric_names(self) -> tuple[str, ...]:
         """The metrics whose rule aggregates a series other than by its last value."""
         return tuple(rule.name for rule in self.rules if rule.aggregate is not Aggregate.LAST)
@@ -188,6 +197,7 @@ class PromotionPolicy:
                     "at_least": rule.at_least,
                     "at_most": rule.at_most,
                     "aggregate": rule.aggregate.value,
+                    **({} if rule.dataset is None else {"dataset": rule.dataset}),
                 }
                 for rule in self.rules
             ],

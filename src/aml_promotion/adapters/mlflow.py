@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from aml_promotion._domain.metrics import is_usable_number
+from aml_promotion._domain.metrics import Unusable, is_usable_number
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
 from aml_promotion._retry import LOGGER_NAME, RetryPolicy, retrying
 from aml_promotion.adapters._errors import exception_chain
@@ -227,6 +227,16 @@ class _HttpRetriesOff:
 
 
 _http_retries_off = _HttpRetriesOff()
+
+
+def _in_mlflow_order(metrics: Sequence[Any]) -> list[Any]:
+    # MLflow's own order for its latest value: (step, timestamp, value), so a series ends with
+    # the value run.data.metrics holds, also when both tie.
+    return sorted(metrics, key=lambda metric: (metric.step, metric.timestamp, metric.value))
+
+
+def _listing(datasets: Collection[tuple[str, str]]) -> str:
+    return ", ".join(f"{name}@{digest}" if digest else name for name, digest in sorted(datasets))
 
 
 def _usable(held: Any) -> bool:
@@ -571,25 +581,96 @@ class MlflowBackend:
         series is ordered as MLflow orders it for the last value (step, timestamp, value): its
         last element is MLflow's latest value, the one the run's data holds.
 
+        A run that logged models (MLflow 3) costs one more request, for the metrics kept on
+        them: a metric logged on several evaluation datasets (``log_metric(..., dataset=...)``)
+        is unusable here, with a reason that lists the datasets, never silently the last one
+        logged (see `get_dataset_metrics` to choose one).
+
+        Raises:
+            RegistryError: MLflow failed.
+        """
+        return self.get_dataset_metrics(run, names, datasets={}, series=series)
+
+    def get_dataset_metrics(
+        self,
+        run: RunRecord,
+        names: Collection[str],
+        *,
+        datasets: Mapping[str, str],
+        series: Collection[str] = (),
+    ) -> MetricValues:
+        """Return the metrics as `get_metrics` does, those in `datasets` read on that dataset.
+
+        MLflow 3 keeps a dataset-scoped metric, with the dataset's name and digest, on the
+        logged model it was logged for. For a metric in `datasets` the value (or, in `series`,
+        the values) logged on that dataset by this run count; none logged on it, or two versions
+        of it (two digests), leave it unusable with a reason.
+
         Raises:
             RegistryError: MLflow failed.
         """
         held = self._run_of(run)
         logged: Mapping[str, float] = held.data.metrics
-        values: dict[str, object] = {name: logged[name] for name in names if name in logged}
+        scoped = self._scoped_metrics(held, names)
+        values: dict[str, object] = {}
+        for name in names:
+            on_datasets = scoped.get(name, {})
+            wanted = datasets.get(name)
+            if wanted is not None:
+                values[name] = self._on_dataset(name, wanted, on_datasets, series=name in series)
+            elif len(on_datasets) > 1:
+                values[name] = Unusable(
+                    reason=(
+                        f"logged on {len(on_datasets)} datasets ({_listing(on_datasets)}): "
+                        f'choose one with the rule\'s "dataset"'
+                    )
+                )
+            elif name in logged:
+                values[name] = logged[name]
         for name in series:
-            if name in values:
+            if name in values and name not in datasets and not isinstance(values[name], Unusable):
                 history = self._call(
                     f"read the history of metric {name!r} of run {run.run_id!r}",
                     functools.partial(self._client.get_metric_history, run.run_id, name),
                 )
-                # MLflow's own order for its latest value: (step, timestamp, value), so the
-                # series ends with the value run.data.metrics holds, also when both tie.
-                ordered = sorted(
-                    history, key=lambda metric: (metric.step, metric.timestamp, metric.value)
-                )
-                values[name] = [metric.value for metric in ordered]
+                values[name] = [metric.value for metric in _in_mlflow_order(history)]
         return MetricValues(values=values, available=frozenset(logged))
+
+    @staticmethod
+    def _on_dataset(
+        name: str, wanted: str, on_datasets: Mapping[tuple[str, str], list[Any]], *, series: bool
+    ) -> object:
+        matches = {key: found for key, found in on_datasets.items() if key[0] == wanted}
+        if len(matches) == 1:
+            ordered = _in_mlflow_order(next(iter(matches.values())))
+            return [m.value for m in ordered] if series else ordered[-1].value
+        if matches:
+            return Unusable(
+                reason=(
+                    f"logged on {len(matches)} versions of dataset {wanted!r} "
+                    f"({_listing(matches)}): one digest is needed"
+                )
+            )
+        where = f"; it was logged on {_listing(on_datasets)}" if on_datasets else ""
+        return Unusable(reason=f"{name!r} was not logged on dataset {wanted!r}{where}")
+
+    def _scoped_metrics(
+        self, run: Any, names: Collection[str]
+    ) -> dict[str, dict[tuple[str, str], list[Any]]]:
+        """Return this run's dataset-scoped values of `names`: name → (dataset, digest) → values."""
+        outputs = getattr(run, "outputs", None)
+        if not names or not getattr(outputs, "model_outputs", None):
+            return {}  # the run logged no model: no request
+        run_id = str(run.info.run_id)
+        scoped: dict[str, dict[tuple[str, str], list[Any]]] = {}
+        for model in self._logged_models(run):
+            for metric in model.metrics or ():
+                dataset = getattr(metric, "dataset_name", None)
+                if not dataset or metric.key not in names or str(metric.run_id) != run_id:
+                    continue
+                key = (str(dataset), str(getattr(metric, "dataset_digest", None) or ""))
+                scoped.setdefault(str(metric.key), {}).setdefault(key, []).append(metric)
+        return scoped
 
     def list_files(self, run: RunRecord) -> Sequence[str]:
         """Return every file of the run: its artifacts, and the files of its logged models.

@@ -51,6 +51,8 @@ pytestmark = [
     # MLflow's own chatter when a pyfunc model is logged or its types module is imported.
     pytest.mark.filterwarnings("ignore:.*Any type hint is inferred as AnyType:UserWarning"),
     pytest.mark.filterwarnings("ignore:.*Add type hints to the `predict` method:UserWarning"),
+    # mlflow.data.from_pandas calls pandas with positional arguments that pandas 4 will refuse.
+    pytest.mark.filterwarnings("ignore:Starting with pandas version 4.0 all arguments"),
 ]
 
 SETTINGS: dict[str, Any] = {
@@ -456,3 +458,83 @@ def test_a_client_is_used_as_it_is(sqlite_uri: str, tmp_path: Path) -> None:
     assert backend.registry_uri == registry_uri
     with pytest.raises(ValueError, match="client= alone"):
         MlflowBackend(sqlite_uri, client=client)
+
+
+# --- dataset-scoped metrics ----------------------------------------------------------------------
+
+
+def _train_on_datasets(k: int, scores: dict[str, float], *, loss: float = 0.3) -> str:
+    """Log a model, auc on each named evaluation dataset (MLflow 3), and loss unscoped."""
+    mlflow.set_experiment("train")
+    with mlflow.start_run() as run:
+        info = mlflow.pyfunc.log_model(name="model", python_model=AddK(k), pip_requirements=[])
+        for name, score in scores.items():
+            frame = pd.DataFrame({"x": [k, len(name)]})
+            dataset = mlflow.data.from_pandas(frame, name=name)
+            mlflow.log_metric("auc", score, dataset=dataset, model_id=info.model_id)
+        mlflow.log_metric("loss", loss)
+    return str(run.info.run_id)
+
+
+DATASET_SETTINGS = {
+    **SETTINGS,
+    "metrics_max": [],
+    "metric_rules": {"auc": {"goal": "maximize", "dataset": "val"}},
+}
+
+
+def test_a_rules_dataset_picks_that_datasets_value(tracking: str) -> None:
+    """Auc on 'val' decides, whatever was logged last on 'test'."""
+    backend = _backend(tracking)
+    first = _train_on_datasets(1, {"val": 0.80, "test": 0.95})
+    promote(experiment_name="train", run_id=first, settings=DATASET_SETTINGS, backend=backend)
+    # Better on val, worse on test (logged last, so MLflow's run-level auc is the test one).
+    second = _train_on_datasets(2, {"val": 0.85, "test": 0.60})
+    result = promote(
+        experiment_name="train", run_id=second, settings=DATASET_SETTINGS, backend=backend
+    )
+    comparison = result.decision.comparisons[0]
+    assert (comparison.candidate, comparison.baseline) == (0.85, 0.80)
+    assert result.model is not None
+    assert _predict("models:/churn@champion") == [3, 4]
+
+
+def test_a_metric_on_several_datasets_with_none_chosen_is_refused_listing_them(
+    tracking: str,
+) -> None:
+    """No dataset in the rule: rejected, and the reason lists the datasets (never the last)."""
+    run_id = _train_on_datasets(1, {"val": 0.80, "test": 0.95})
+    result = promote(
+        experiment_name="train", run_id=run_id, settings=SETTINGS, backend=_backend(tracking)
+    )
+    assert result.model is None
+    reason = result.decision.comparisons[0].outcome
+    assert "logged on 2 datasets (test@" in reason
+    assert ", val@" in reason
+    assert 'choose one with the rule\'s "dataset"' in reason
+
+
+def test_a_dataset_the_metric_was_not_logged_on_is_refused_naming_the_others(
+    tracking: str,
+) -> None:
+    """The rule's dataset is not among those logged: rejected, and the reason lists them."""
+    run_id = _train_on_datasets(1, {"test": 0.95})
+    settings = {**DATASET_SETTINGS, "metric_rules": {"auc": {"goal": "maximize", "dataset": "x"}}}
+    result = promote(
+        experiment_name="train", run_id=run_id, settings=settings, backend=_backend(tracking)
+    )
+    assert result.model is None
+    assert "'auc' was not logged on dataset 'x'; it was logged on test@" in (
+        result.decision.comparisons[0].outcome
+    )
+
+
+def test_a_metric_on_one_dataset_and_unscoped_metrics_read_as_before(tracking: str) -> None:
+    """One dataset only, or no dataset at all: the run's own latest value, as before."""
+    run_id = _train_on_datasets(1, {"val": 0.80}, loss=0.25)
+    settings = {**SETTINGS, "metrics_min": ["loss"]}
+    result = promote(
+        experiment_name="train", run_id=run_id, settings=settings, backend=_backend(tracking)
+    )
+    assert [c.candidate for c in result.decision.comparisons] == [0.80, 0.25]
+    assert result.model is not None
