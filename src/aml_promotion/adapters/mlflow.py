@@ -53,6 +53,7 @@ from aml_promotion.ports import (
     RegistrationRequest,
     RunRecord,
     RunStatus,
+    unsupported_strategy,
 )
 
 __all__ = ["DEFAULT_TRACKING_URI", "LOCAL_EXPERIMENT", "LOCAL_FOLDER", "MlflowBackend"]
@@ -113,6 +114,7 @@ _WRITE_CONFLICTS = (
     "deadlock detected",
 )
 _DATABASE_SCHEMES = frozenset({"sqlite", "postgresql", "mysql", "mssql"})
+_UNITY_CATALOG = "databricks-uc"
 # MLflow run ids: what MLflow itself accepts, so one can be put in a filter string safely.
 _RUN_ID = re.compile(r"^[A-Za-z0-9][\w\-]{0,255}$")
 _USERINFO = re.compile(r"(?<=//)[^/@\s]+@")
@@ -322,6 +324,9 @@ class MlflowBackend:
             if client is not None
             else self._call("open the MLflow store", lambda: self._connect(uris))
         )
+        # Unity Catalog (MLflow 3's registry for "databricks") takes fewer searches: see _unity.
+        resolved = str(getattr(self._client, "_registry_uri", "") or registry_uri or "")
+        self._unity_catalog = _scheme(resolved) == _UNITY_CATALOG
 
     # --- the two ports ------------------------------------------------------------------------
 
@@ -810,12 +815,6 @@ class MlflowBackend:
             )
         return f"name = {quoted}"
 
-    def _first(self, what: str, filter_string: str, *, retry: bool = True) -> ModelVersion | None:
-        # One bounded query in the usual case: the highest version that matches. Only when that
-        # one is unusable (its registration failed or is pending) are more pages read.
-        found = self._search(what, filter_string, limit=1, retry=retry)
-        return found[0] if found else None
-
     def _search(
         self,
         what: str,
@@ -824,17 +823,20 @@ class MlflowBackend:
         limit: int | None,
         keep: Callable[[Any], bool] = _usable,
         retry: bool = True,
+        name: str | None = None,
+        cheap: Callable[[Any], bool] | None = None,
     ) -> list[ModelVersion]:
         """Return the versions that match and that `keep` keeps, highest first, `limit` at most.
 
         `keep` filters client-side; by default it keeps the usable versions (READY): one whose
         registration failed or is still pending is never a baseline. The first page holds one
-        version when one is wanted, so the usual case costs one query.
+        version when one is wanted, so the usual case costs one query. With Unity Catalog the
+        search is by `name` alone and `cheap` stands for the rest of `filter_string`.
         """
-        return [
-            self._version(held)
-            for held in self._search_held(what, filter_string, limit=limit, keep=keep, retry=retry)
-        ]
+        found = self._search_held(
+            what, filter_string, limit=limit, keep=keep, retry=retry, name=name, cheap=cheap
+        )
+        return [self._version(held) for held in found]
 
     def _search_held(
         self,
@@ -844,7 +846,11 @@ class MlflowBackend:
         limit: int | None,
         keep: Callable[[Any], bool],
         retry: bool = True,
+        name: str | None = None,
+        cheap: Callable[[Any], bool] | None = None,
     ) -> list[Any]:
+        if self._unity_catalog and name is not None:
+            return self._unity(what, name, limit=limit, keep=keep, cheap=cheap, retry=retry)
         found: list[Any] = []
         token: str | None = None
         page_size = 1 if limit == 1 else _TAGGED_PAGE
@@ -867,6 +873,50 @@ class MlflowBackend:
             if not token:
                 return found
             page_size = _TAGGED_PAGE
+
+    def _unity(
+        self,
+        what: str,
+        name: str,
+        *,
+        limit: int | None,
+        keep: Callable[[Any], bool],
+        cheap: Callable[[Any], bool] | None,
+        retry: bool,
+    ) -> list[Any]:
+        """Search as Unity Catalog allows: one condition (the name), no order_by.
+
+        Every page of the model's versions is read (200 a page), ordered and filtered here:
+        `cheap` on what the search gives, then `keep` on each remaining version read in full
+        (Unity Catalog's search gives no tags), highest first, until `limit` are kept.
+        """
+        listed: list[Any] = []
+        token: str | None = None
+        while True:
+            paging = {} if token is None else {"page_token": token}
+            search = functools.partial(
+                self._client.search_model_versions,
+                filter_string=self._name_filter(name),
+                max_results=_TAGGED_PAGE,
+                **paging,
+            )
+            page = self._call(what, search) if retry else self._once(what, search)
+            listed.extend(page)
+            token = getattr(page, "token", None)
+            if not token:
+                break
+        found: list[Any] = []
+        for held in sorted(listed, key=lambda version: int(version.version), reverse=True):
+            if cheap is not None and not cheap(held):
+                continue
+            number = str(held.version)
+            read = functools.partial(self._client.get_model_version, name, number)
+            full = self._call(what, read) if retry else self._once(what, read)
+            if keep(full):
+                found.append(full)
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
 
     def find_baseline(self, name: str, strategy: BaselineStrategy) -> ModelVersion | None:
         """Return the version `strategy` picks among the versions of `name`, or None.
@@ -898,7 +948,13 @@ class MlflowBackend:
         if strategy.kind is BaselineKind.TAG:
             tagged = self._tagged(name, strategy.tag_key or "", strategy.tag_value or "", limit=1)
             return tagged[0] if tagged else None
-        return self._first(f"find the latest version of model {name!r}", self._name_filter(name))
+        found = self._search(
+            f"find the latest version of model {name!r}",
+            self._name_filter(name),
+            limit=1,
+            name=name,
+        )
+        return found[0] if found else None
 
     def _alias_holder(self, name: str, alias: str) -> ModelVersion | None:
         try:
@@ -914,6 +970,8 @@ class MlflowBackend:
     def _in_stage(self, name: str, stage: str) -> ModelVersion | None:
         # get_latest_versions is deprecated (and warns); a search with the stage compared
         # client-side reads the same thing, newest first, and stops at the first in the stage.
+        if self._unity_catalog:
+            raise unsupported_strategy(BaselineStrategy.stage(stage), "Unity Catalog")
         wanted = stage.casefold()
         found = self._search(
             f"find the latest version of model {name!r} in stage {stage!r}",
@@ -947,17 +1005,20 @@ class MlflowBackend:
         if not _RUN_ID.match(run_id):
             return None  # not an id MLflow could have given a run
         what = f"find the version of model {name!r} registered from run {run_id!r}"
-        filter_string = f"{self._name_filter(name)} AND run_id = '{run_id}'"
-        return self._settled_by_run(what, filter_string, retry=True)
+        return self._settled_by_run(what, name, run_id, retry=True)
 
-    def _settled_by_run(self, what: str, filter_string: str, *, retry: bool) -> ModelVersion | None:
+    def _settled_by_run(
+        self, what: str, name: str, run_id: str, *, retry: bool
+    ) -> ModelVersion | None:
         """Return the highest version of a run that did not fail, once it is no longer pending."""
         found = self._search_held(
             what,
-            filter_string,
+            f"{self._name_filter(name)} AND run_id = '{run_id}'",
             limit=1,
             keep=lambda held: str(held.status) != _FAILED,
             retry=retry,
+            name=name,
+            cheap=lambda held: str(held.run_id or "") == run_id,
         )
         if not found:
             return None
@@ -991,7 +1052,7 @@ class MlflowBackend:
 
     def _tagged(self, name: str, key: str, value: str, *, limit: int | None) -> list[ModelVersion]:
         quoted = _quote(value)
-        if quoted is None or "`" in key:
+        if quoted is None or "`" in key or self._unity_catalog:
             return self._tagged_by_scan(name, key, value, limit=limit)
         filter_string = f"{self._name_filter(name)} AND tags.`{key}` = {quoted}"
         return self._search_all(
@@ -1014,7 +1075,8 @@ class MlflowBackend:
             f"list the versions of model {name!r}",
             self._name_filter(name),
             limit=limit,
-            keep=lambda held: (held.tags or {}).get(key) == value,
+            keep=lambda held: _usable(held) and (held.tags or {}).get(key) == value,
+            name=name,
         )
 
     def register(self, request: RegistrationRequest) -> ModelVersion:
@@ -1047,6 +1109,8 @@ class MlflowBackend:
             run_id, model_path = request.run.run_id, request.model_path.strip("/")
             experiment_name = request.run.experiment_name
             model_id = request.model_id or self._logged_model_id(request.run, model_path)
+        if self._unity_catalog:
+            self._require_signature(run_id, model_path, model_id)
         self._ensure_registered_model(request.name)
         tags = self._version_tags(request)
         # A logged model is registered as mlflow.register_model does: its own URI and id, so
@@ -1058,7 +1122,8 @@ class MlflowBackend:
             # The failed attempt may have registered it before the answer was lost.
             earlier = self._settled_by_run(
                 what,
-                f"{self._name_filter(request.name)} AND run_id = '{run_id}'",
+                request.name,
+                run_id,
                 retry=False,  # register_once retries; no retries within a retry
             )
             return (
@@ -1081,6 +1146,42 @@ class MlflowBackend:
             return self._version(held, experiment_name)
 
         return register_once(self._retry, register=register, find_earlier=find_earlier)
+
+    def _require_signature(self, run_id: str, model_path: str, model_id: str | None) -> None:
+        """Refuse, before registering, a model Unity Catalog would refuse: one with no signature.
+
+        Raises:
+            RegistryError: The model has no ``MLmodel`` file, or no signature with outputs.
+        """
+        import tempfile  # noqa: PLC0415
+
+        from mlflow.models import Model  # noqa: PLC0415
+
+        shown = f"models:/{model_id}" if model_id else f"runs:/{run_id}/{model_path}"
+        unreadable: tuple[type[Exception], ...] = (RegistryError, *self._sdk_errors)
+        with tempfile.TemporaryDirectory() as folder:
+            try:
+                if model_id:
+                    location = self._call(
+                        f"read logged model {model_id!r}",
+                        lambda: self._client.get_logged_model(model_id),
+                    ).artifact_location
+                    repository = self._repository(str(location))
+                    path = repository.download_artifacts("MLmodel", folder)
+                else:
+                    path = self._client.download_artifacts(run_id, f"{model_path}/MLmodel", folder)
+                model = Model.load(path)
+            except unreadable as exc:
+                raise RegistryError(
+                    f"{shown} has no readable MLmodel file, and Unity Catalog registers MLflow "
+                    f"models only (log it with mlflow.<flavor>.log_model): {exc}"
+                ) from exc
+        signature = model.signature
+        if signature is None or signature.outputs is None:
+            raise RegistryError(
+                f"{shown} has no signature with inputs and outputs, and Unity Catalog refuses "
+                "such a model: log it with signature= or input_example= (nothing registered)"
+            )
 
     @contextlib.contextmanager
     def _resolving_logged_models(self, model_id: str | None) -> Iterator[None]:

@@ -69,8 +69,10 @@ def _predict(uri: str) -> list[int]:
 
 @pytest.fixture
 def tracking(sqlite_uri: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """MLflow's fluent API pointed at the test's sqlite store."""
+    """MLflow's fluent API pointed at the test's sqlite store (put back as it was after)."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_uri)
+    # Recorded by monkeypatch, so the process-wide URI set below is undone after the test.
+    monkeypatch.setattr("mlflow.tracking._tracking_service.utils._tracking_uri", None)
     mlflow.set_tracking_uri(sqlite_uri)
     return sqlite_uri
 
