@@ -115,6 +115,7 @@ _WRITE_CONFLICTS = (
 )
 _DATABASE_SCHEMES = frozenset({"sqlite", "postgresql", "mysql", "mssql"})
 _UNITY_CATALOG = "databricks-uc"
+_TRACKING_VARIABLE = "MLFLOW_TRACKING_URI"
 # MLflow run ids: what MLflow itself accepts, so one can be put in a filter string safely.
 _RUN_ID = re.compile(r"^[A-Za-z0-9][\w\-]{0,255}$")
 _USERINFO = re.compile(r"(?<=//)[^/@\s]+@")
@@ -1195,10 +1196,23 @@ class MlflowBackend:
         if model_id is None or _scheme(registry) not in _DATABASE_SCHEMES:
             yield
             return
-        from mlflow.tracking._tracking_service.utils import _use_tracking_uri  # noqa: PLC0415
+        from mlflow.tracking._tracking_service import utils as sdk_utils  # noqa: PLC0415
 
-        with _use_tracking_uri(self.tracking_uri):
+        utils: Any = sdk_utils  # typed loosely: its annotations refuse None, which it takes
+
+        # Not MLflow's own _use_tracking_uri: restoring "no URI set" unsets the user's
+        # MLFLOW_TRACKING_URI. Both the global and the variable are put back as they were.
+        saved_global = utils._tracking_uri  # noqa: SLF001 - MLflow has no getter for "unset"
+        saved_variable = os.environ.get(_TRACKING_VARIABLE)
+        utils.set_tracking_uri(self.tracking_uri)
+        try:
             yield
+        finally:
+            utils.set_tracking_uri(saved_global)
+            if saved_variable is None:
+                os.environ.pop(_TRACKING_VARIABLE, None)
+            else:
+                os.environ[_TRACKING_VARIABLE] = saved_variable
 
     def _ensure_registered_model(self, name: str) -> None:
         try:

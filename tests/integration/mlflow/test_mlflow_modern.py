@@ -7,6 +7,7 @@ real sqlite store, and every version the backend registers is loaded back with
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 import warnings
@@ -136,6 +137,7 @@ def test_a_logged_model_registers_on_a_store_other_than_mlflows_global_one(
     )
     assert result.model is not None
     assert mlflow.get_tracking_uri() == elsewhere
+    assert os.environ["MLFLOW_TRACKING_URI"] == elsewhere
     mlflow.set_tracking_uri(tracking)
     assert _predict("models:/churn@champion") == [2, 3]
 
