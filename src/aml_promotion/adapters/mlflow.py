@@ -327,7 +327,8 @@ class MlflowBackend:
         )
         # Unity Catalog (MLflow 3's registry for "databricks") takes fewer searches: see _unity.
         resolved = str(getattr(self._client, "_registry_uri", "") or registry_uri or "")
-        self._unity_catalog = _scheme(resolved) == _UNITY_CATALOG
+        # "databricks-uc" or "databricks-uc://profile" (no colon at all in the first).
+        self._unity_catalog = resolved.split(":", 1)[0].lower() == _UNITY_CATALOG
 
     # --- the two ports ------------------------------------------------------------------------
 
