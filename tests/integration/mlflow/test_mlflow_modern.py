@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,27 +25,10 @@ import pandas as pd
 from aml_promotion import BaselineStrategy, promote
 from aml_promotion.adapters.mlflow import MlflowBackend
 from aml_promotion.exceptions import RegistryError, RunNotFoundError, RunStateError
+from integration.mlflow.pyfunc_model import AddK, predict
 
 if TYPE_CHECKING:
     from integration.mlflow.conftest import MlflowHarness
-
-with warnings.catch_warnings():
-    # Importing pyfunc infers a schema from MLflow's own agent types, and warns about it; a
-    # PythonModel subclass without type hints on predict is warned about when defined.
-    warnings.filterwarnings("ignore", ".*Any type hint is inferred as AnyType", UserWarning)
-    warnings.filterwarnings("ignore", ".*Add type hints to the `predict` method", UserWarning)
-    import mlflow.pyfunc
-
-    class AddK(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
-        """Adds `k` to the column ``x``: which model answered shows in the predictions."""
-
-        def __init__(self, k: int) -> None:
-            self.k = k
-
-        # Untyped on purpose: MLflow infers a schema from predict's type hints, and warns on Any.
-        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]  # noqa: ARG002
-            return [int(x) + self.k for x in model_input["x"]]
-
 
 pytestmark = [
     # MLflow's own chatter when a pyfunc model is logged or its types module is imported.
@@ -62,10 +44,6 @@ SETTINGS: dict[str, Any] = {
     "metrics_max": ["auc"],
     "baseline": "alias:champion",
 }
-
-
-def _predict(uri: str) -> list[int]:
-    return list(mlflow.pyfunc.load_model(uri).predict(pd.DataFrame({"x": [1, 2]})))
 
 
 @pytest.fixture
@@ -109,8 +87,8 @@ def test_a_logged_model_is_registered_as_mlflow_does_and_loads_through_models_ur
     held = mlflow.MlflowClient().get_model_version("churn", "1")
     assert held.source == f"models:/{model_id}"
     assert held.run_id == run_id
-    assert _predict("models:/churn/1") == [2, 3]
-    assert _predict("models:/churn@champion") == [2, 3]
+    assert predict("models:/churn/1") == [2, 3]
+    assert predict("models:/churn@champion") == [2, 3]
     assert result.champion_version == 1
 
     better, _ = _train(10, 0.90)
@@ -120,8 +98,8 @@ def test_a_logged_model_is_registered_as_mlflow_does_and_loads_through_models_ur
     assert second.baseline is not None
     assert second.baseline.version == 1
     assert second.champion_version == 2
-    assert _predict("models:/churn@champion") == [11, 12]
-    assert _predict("models:/churn/1") == [2, 3]
+    assert predict("models:/churn@champion") == [11, 12]
+    assert predict("models:/churn/1") == [2, 3]
 
 
 def test_a_logged_model_registers_on_a_store_other_than_mlflows_global_one(
@@ -139,7 +117,7 @@ def test_a_logged_model_registers_on_a_store_other_than_mlflows_global_one(
     assert mlflow.get_tracking_uri() == elsewhere
     assert os.environ["MLFLOW_TRACKING_URI"] == elsewhere
     mlflow.set_tracking_uri(tracking)
-    assert _predict("models:/churn@champion") == [2, 3]
+    assert predict("models:/churn@champion") == [2, 3]
 
 
 def test_of_several_logged_models_of_one_name_the_one_register_model_picks_is_registered(
@@ -160,7 +138,7 @@ def test_of_several_logged_models_of_one_name_the_one_register_model_picks_is_re
     )
     assert result.model is not None
     assert result.model.source == oracle.source == f"models:/{late.model_id}"
-    assert _predict("models:/churn/1") == [6, 7]
+    assert predict("models:/churn/1") == [6, 7]
 
 
 def test_a_candidate_named_by_its_model_id_is_that_logged_model(tracking: str) -> None:
@@ -179,7 +157,7 @@ def test_a_candidate_named_by_its_model_id_is_that_logged_model(tracking: str) -
     assert mlflow.MlflowClient().get_model_version("churn", "1").source == (
         f"models:/{early.model_id}"
     )
-    assert _predict("models:/churn@champion") == [2, 3]
+    assert predict("models:/churn@champion") == [2, 3]
     with pytest.raises(RunNotFoundError, match="no MLflow logged model with id 'm-nope'"):
         promote(model_id="m-nope", settings=SETTINGS, backend=_backend(tracking))
 
@@ -252,7 +230,7 @@ def test_a_failed_registration_of_this_run_is_registered_again(tracking: str) ->
     assert not again.already_registered
     assert again.model is not None
     assert again.model.version == 2
-    assert _predict("models:/churn@champion") == [2, 3]
+    assert predict("models:/churn@champion") == [2, 3]
 
 
 class _SettlesAfter:
@@ -324,7 +302,7 @@ def test_an_alias_set_by_hand_is_the_baseline_and_moves_to_the_promoted_version(
     assert result.baseline.version == 1
     assert result.model is not None
     assert int(client.get_model_version_by_alias("churn", "champion").version) == 3
-    assert _predict("models:/churn@champion") == [4, 5]
+    assert predict("models:/churn@champion") == [4, 5]
 
 
 def test_a_missing_alias_or_model_is_no_baseline(tracking: str) -> None:
@@ -403,7 +381,7 @@ def test_a_null_pipeline_step_promotes_a_sweeps_parent_that_logged_the_best_mode
     )
     assert result.candidate_run is not None
     assert result.candidate_run.run_id == parent.info.run_id
-    assert _predict("models:/churn@champion") == [3, 4]
+    assert predict("models:/churn@champion") == [3, 4]
 
 
 class _ReversedHistory:
@@ -500,7 +478,7 @@ def test_a_rules_dataset_picks_that_datasets_value(tracking: str) -> None:
     comparison = result.decision.comparisons[0]
     assert (comparison.candidate, comparison.baseline) == (0.85, 0.80)
     assert result.model is not None
-    assert _predict("models:/churn@champion") == [3, 4]
+    assert predict("models:/churn@champion") == [3, 4]
 
 
 def test_a_metric_on_several_datasets_with_none_chosen_is_refused_listing_them(
