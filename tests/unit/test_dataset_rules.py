@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aml_promotion import Goal, MetricRule, PromotionPolicy, load_settings, promote
-from aml_promotion._domain.metrics import Unusable, read_metric
+from aml_promotion._domain.metrics import Unusable, is_usable_number, read_metric
 from aml_promotion.exceptions import SettingsError
 from aml_promotion.testing import InMemoryBackend
 
@@ -58,3 +58,13 @@ def test_a_dataset_on_a_backend_without_dataset_metrics_is_a_settings_error() ->
     problem = caught.value.problems[0]
     assert problem.path == "$.metric_rules.auc.dataset"
     assert "dataset 'val' cannot be chosen" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("raw", "usable"),
+    [(0.5, True), (3, True), (float("nan"), False), (True, False), ("0.9", False)],
+)
+def test_is_usable_number_agrees_with_reading_a_metric(raw: object, usable: bool) -> None:
+    """What adapters keep (is_usable_number) is what a rule would read as a value."""
+    assert is_usable_number(raw) is usable
+    assert (read_metric(raw).value is not None) is usable
