@@ -353,12 +353,13 @@ def unsupported_strategy(strategy: BaselineStrategy, registry: str) -> SettingsE
     without them is a settings problem, never "no baseline".
     """
     kind = strategy.kind.value
+    kinds = f"{kind}es" if kind.endswith("s") else f"{kind}s"  # aliases, stages
     return SettingsError(
         [
             SettingsProblem(
                 path="$.baseline",
                 message=(
-                    f"{registry} has no model {kind}s, so {str(strategy)!r} cannot select a "
+                    f"{registry} has no model {kinds}, so {str(strategy)!r} cannot select a "
                     "baseline: use 'latest', 'tag:KEY=VALUE' or 'version:N'"
                 ),
             )

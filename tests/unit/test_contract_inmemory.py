@@ -27,3 +27,5 @@ def harness() -> InMemoryHarness:
 
 class TestInMemoryBackend(BackendContract):
     """The in-memory fake keeps the contract the real backends keep."""
+
+    has_aliases = True

@@ -57,6 +57,8 @@ def unique_name(request: pytest.FixtureRequest) -> str:
 class TestMlflowBackendOnServer(BackendContract):
     """MlflowBackend over HTTP to a real MLflow server keeps the contract."""
 
+    has_aliases = True
+
 
 @attrs.define
 class Fault:
