@@ -1084,8 +1084,13 @@ class MlflowBackend:
     def register(self, request: RegistrationRequest) -> ModelVersion:
         """Register a new version from the request's run (or from a local file or folder).
 
-        The version's source is ``runs:/<run id>/<model path>`` (any file or folder works; no
-        MLmodel file is needed). The registered model is created when missing. Tags are, in
+        A logged model of the run (MLflow 3: `model_path` is its name, or the request names its
+        ``model_id``) is registered as ``mlflow.register_model`` registers it: source
+        ``models:/<model_id>``, with ``model_id``, so that ``models:/<name>/<version>`` loads
+        it; of several logged models of that name, the one at the largest step. Anything else
+        is registered as ``runs:/<run id>/<model path>`` (any file or folder works; no MLmodel
+        file is needed). With Unity Catalog, a model without a signature is refused first. The
+        registered model is created when missing. Tags are, in
         order of precedence: the request's tags, then the metadata MLflow has no field for
         (``framework``, ``framework_version``, ``datasets`` comma-joined,
         ``sample_input_dataset``, ``sample_output_dataset``, ``cpu_cores``, ``memory_gb``),
@@ -1101,7 +1106,7 @@ class MlflowBackend:
         name from this run, so a model is never registered twice.
 
         Raises:
-            RegistryError: MLflow failed.
+            RegistryError: MLflow failed; or, with Unity Catalog, the model has no signature.
         """
         model_id: str | None = None
         if request.run is None:
