@@ -1,12 +1,17 @@
 """Real promotions on a local MLflow store: no cloud account, no server.
 
-Trains four small logistic-regression models (pure Python, on synthetic data), logs each as an
-MLflow run with MLflow's own client, and asks aml-promotion whether to register it:
+Trains four small logistic-regression models (pure Python, on synthetic data), logs each the
+way MLflow 3 users do (an MLflow run, its metrics, and the model with ``log_model``), and asks
+aml-promotion whether to register it, comparing with the version that holds the alias
+``@champion``:
 
-1. a first model: registered as version 1 (there is no baseline yet);
-2. a better one: registered as version 2;
+1. a first model: registered as version 1 (there is no champion yet), and takes the alias;
+2. a better one: registered as version 2, and the alias moves to it;
 3. a worse one: rejected, and the decision says why;
 4. another better one, as a dry run: it would be registered, and nothing is.
+
+It ends by loading ``models:/churn-demo@champion`` with ``mlflow.pyfunc.load_model`` and
+scoring a few customers with it.
 
 Everything lands in ./demo-mlflow/ (a sqlite database and the runs' artifacts). The demo resets
 that folder when it starts, so every run tells the same story; it leaves it in place at the
@@ -22,14 +27,18 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import pickle
 import random
 import shutil
 import sys
-import tempfile
+import warnings
 from pathlib import Path
 
 import mlflow
+
+with warnings.catch_warnings():
+    # MLflow's pyfunc module warns about its own type hints when imported.
+    warnings.simplefilter("ignore", UserWarning)
+    import mlflow.pyfunc
 
 from aml_promotion import Decision, promote
 from aml_promotion.adapters.mlflow import MlflowBackend
@@ -42,8 +51,10 @@ EXPERIMENT = "churn-training"
 # The same settings a registermodel.json would hold.
 SETTINGS = {
     "model_name": "churn-demo",
-    # A folder, not the file in it: MLflow resolves models:/<name>/<version> for folders only.
-    "model_file_name": "outputs/model/",
+    # The logged model's name (log_model(name="model")): registered as models:/<model_id>.
+    "model_file_name": "model",
+    # Compare with the version that holds the alias @champion; a promoted version takes it.
+    "baseline": "alias:champion",
     "model_framework": "custom",
     "model_description": "logistic regression on synthetic churn data (aml-promotion demo)",
     "model_tags": {"project": "aml-promotion-demo"},
@@ -94,6 +105,18 @@ def auc(weights: list[float], data: list[tuple[list[float], int]]) -> float:
     return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
 
 
+class ChurnModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+    """The trained weights as an MLflow pyfunc model: churn probabilities for feature rows."""
+
+    def __init__(self, weights: list[float], features: int) -> None:
+        self.weights = weights
+        self.features = features
+
+    def predict(self, model_input: list[list[float]], params: None = None) -> list[float]:  # noqa: ARG002 - pyfunc's signature
+        """Return the churn probability of each row (extra features are ignored)."""
+        return [_predict(self.weights, row[: self.features]) for row in model_input]
+
+
 def train(epochs: int, learning_rate: float, features: int, seed: int) -> None:
     """Train a logistic regression inside the active MLflow run, logging what MLflow users log."""
     data = synthetic_data(600, seed=7)
@@ -113,10 +136,10 @@ def train(epochs: int, learning_rate: float, features: int, seed: int) -> None:
         mlflow.log_metric("log_loss", log_loss(weights, view), step=epoch)  # a series
     view = [(row[:features], label) for row, label in test_set]
     mlflow.log_metric("auc", auc(weights, view))
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "model.pkl"
-        path.write_bytes(pickle.dumps({"weights": weights, "features": features}))
-        mlflow.log_artifact(str(path), artifact_path="outputs/model")
+    # MLflow 3's log_model: a logged model named "model", linked to this run.
+    mlflow.pyfunc.log_model(
+        name="model", python_model=ChurnModel(weights, features), pip_requirements=[]
+    )
 
 
 # --- the demo -------------------------------------------------------------------------------------
@@ -168,6 +191,8 @@ def main() -> None:
     args = parser.parse_args()
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)  # not its table-creation chatter
+    # Its advice to log models from code: this demo pickles its own small class, knowingly.
+    logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)
     reset_store()
     mlflow.set_tracking_uri(TRACKING_URI)
     client = mlflow.MlflowClient(tracking_uri=TRACKING_URI)
@@ -197,7 +222,10 @@ def main() -> None:
             dry_run=dry_run,
         )
         if result.registered and result.model is not None:
-            outcome = f"registered {result.model.name} version {result.model.version}"
+            outcome = (
+                f"registered {result.model.name} version {result.model.version}; "
+                f"@champion is version {result.champion_version}"
+            )
         elif dry_run:
             would = "would be registered" if result.decision.promote else "would be rejected"
             outcome = f"dry run: {would}; nothing registered"
@@ -216,13 +244,16 @@ def main() -> None:
             f"baseline {tags.get('promotion.baseline_version')}, auc "
             f"{tags.get('promotion.metric.auc')}, source {held.source}"
         )
-    latest = client.search_model_versions(
-        f"name = '{SETTINGS['model_name']}'", order_by=["version_number DESC"], max_results=1
-    )[0]
+    name = SETTINGS["model_name"]
+    champion = mlflow.pyfunc.load_model(f"models:/{name}@champion")
+    customers = [row for row, _ in synthetic_data(3, seed=99)]
+    scores = ", ".join(f"{score:.2f}" for score in champion.predict(customers))
+    holder = client.get_model_version_by_alias(name, "champion").version
     print(
-        f"\nThe latest version is models:/{latest.name}/{latest.version}; to fetch its files:\n"
+        f"\nmodels:/{name}@champion is version {holder}; loaded with mlflow.pyfunc.load_model, "
+        f"it gives three customers churn probabilities {scores}. In your code:\n"
         f"  mlflow.set_tracking_uri({TRACKING_URI!r})\n"
-        f"  mlflow.artifacts.download_artifacts('models:/{latest.name}/{latest.version}')"
+        f"  model = mlflow.pyfunc.load_model('models:/{name}@champion')"
     )
     print(
         "\nThe store stays in ./demo-mlflow. Browse it with MLflow's UI (it needs the full mlflow"

@@ -2,7 +2,8 @@
 # The README's main command: real promotions on a local MLflow store (sqlite), no cloud account.
 #
 # On a fresh machine (python3 >= 3.10 with venv and pip) it creates ./.venv if missing, installs
-# aml-promotion with its [mlflow] extra into it (editable, quietly; skipped when already there),
+# aml-promotion with its [mlflow] extra into it, with numpy and pandas (mlflow.pyfunc needs them
+# to load the champion at the end) (editable, quietly; skipped when already there),
 # then runs examples/mlflow_demo.py, which leaves its store in ./demo-mlflow/ (reset at each run).
 # Arguments are passed on to the demo (--markdown prints the decisions as Markdown).
 # PYTHON=/path/to/python3 picks the interpreter that creates the virtualenv.
@@ -28,12 +29,16 @@ import aml_promotion
 here = pathlib.Path("src").resolve()
 sys.exit(
     not pathlib.Path(aml_promotion.__file__).resolve().is_relative_to(here)
-    or not all(importlib.util.find_spec(m) for m in ("mlflow", "sqlalchemy", "alembic"))
+    or not all(
+        importlib.util.find_spec(m)
+        for m in ("mlflow", "sqlalchemy", "alembic", "numpy", "pandas")
+    )
 )
 PY
     echo "demo: installing aml-promotion[mlflow] into $venv (a minute or two, the first time)"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[mlflow]"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[mlflow]" \
+        numpy pandas
 fi
 
 exec "$venv/bin/python" examples/mlflow_demo.py "$@"

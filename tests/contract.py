@@ -20,7 +20,12 @@ from typing import Any, Protocol
 import pytest
 
 from aml_promotion import BaselineStrategy, decide, load_settings, promote
-from aml_promotion.exceptions import BaselineNotFoundError, RunNotFoundError, UsageError
+from aml_promotion.exceptions import (
+    BaselineNotFoundError,
+    RunNotFoundError,
+    SettingsError,
+    UsageError,
+)
 from aml_promotion.ports import Backend, RegistrationRequest, RunStatus
 
 
@@ -339,3 +344,32 @@ class BackendContract:
         latest = backend.registry.find_baseline(f"m-{unique}", BaselineStrategy.latest())
         assert latest is not None
         assert latest.version == 2
+
+    has_aliases = False
+    """Whether the backend has registered-model aliases (MLflow, the in-memory fake)."""
+
+    def test_an_alias_is_the_baseline_and_moves_to_each_promoted_version(
+        self, harness: Harness, unique: str
+    ) -> None:
+        """alias:NAME: the holder is the baseline, a promoted version takes it; else refused."""
+        name = f"m-{unique}"
+        registry = harness.backend.registry
+        if not self.has_aliases:
+            with pytest.raises(SettingsError, match="has no model aliases"):
+                registry.find_baseline(name, BaselineStrategy.alias("champion"))
+            return
+        settings = {"model_name": name, "metrics_max": ["auc"], "baseline": "alias:champion"}
+        exp = f"exp-{unique}"
+        runs = [harness.add_run(exp, {"auc": auc}, ["model.pkl"]) for auc in (0.80, 0.85, 0.83)]
+        results = [
+            promote(experiment_name=exp, run_id=r, settings=settings, backend=harness.backend)
+            for r in runs
+        ]
+        assert [r.model.version if r.model else None for r in results] == [1, 2, None]
+        assert [r.champion_version for r in results] == [1, 2, 2]
+        assert results[2].baseline is not None
+        assert results[2].baseline.version == 2
+        holder = registry.find_baseline(name, BaselineStrategy.alias("champion"))
+        assert holder is not None
+        assert holder.version == 2
+        assert registry.find_baseline(name, BaselineStrategy.alias("other")) is None

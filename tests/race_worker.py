@@ -22,5 +22,6 @@ def promote_one(args: tuple[str, str, str, dict[str, Any], Any]) -> dict[str, An
         "run_id": run_id,
         "version": None if result.model is None else result.model.version,
         "superseded_by": None if result.superseded_by is None else result.superseded_by.version,
+        "champion_version": result.champion_version,
         "notes": list(result.decision.notes),
     }

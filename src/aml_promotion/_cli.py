@@ -144,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     candidate.add_argument("--experiment-name", help="the candidate run's experiment")
     candidate.add_argument("--run-id", help="the candidate run's id (pipeline or HyperDrive too)")
     candidate.add_argument(
+        "--model-id",
+        help="--backend mlflow: an MLflow 3 logged model's id (models:/<model_id>); its run "
+        "is the candidate run",
+    )
+    candidate.add_argument(
         "--metrics-file",
         type=Path,
         help="local mode only: a JSON object of the candidate's metrics (name → value)",
@@ -173,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--tracking-uri",
         help="--backend mlflow: the tracking URI (default: MLFLOW_TRACKING_URI, else "
         "sqlite:///mlflow.db)",
+    )
+    backend.add_argument(
+        "--registry-uri",
+        help="--backend mlflow: the model registry's URI, if not the tracking URI's "
+        "(default: MLFLOW_REGISTRY_URI; databricks-uc for Unity Catalog)",
     )
     backend.add_argument(
         "--workspace-config",
@@ -223,6 +233,8 @@ class Arguments:
     fail_on_reject: bool
     json: bool
     verbose: bool
+    model_id: str | None = None
+    registry_uri: str | None = None
 
     @classmethod
     def parse(cls, argv: Sequence[str]) -> Arguments:
@@ -240,7 +252,7 @@ class Arguments:
     @property
     def local(self) -> bool:
         """Local mode: no run named, the model is a file or folder here."""
-        return self.experiment_name is None and self.run_id is None
+        return self.experiment_name is None and self.run_id is None and self.model_id is None
 
     def check(self) -> None:
         """Raise `UsageError` for a combination that cannot work.
@@ -256,7 +268,8 @@ class Arguments:
             if value is not None and not value.strip():
                 msg = f"{option} is empty"
                 raise UsageError(msg)
-        if (self.experiment_name is None) != (self.run_id is None):
+        self._check_mlflow_options()
+        if self.model_id is None and (self.experiment_name is None) != (self.run_id is None):
             given, missing = (
                 ("--experiment-name", "--run-id")
                 if self.run_id is None
@@ -277,6 +290,18 @@ class Arguments:
         azure = (BackendChoice.AZUREML, BackendChoice.AZUREML_V2)
         if self.workspace_config is not None and self.backend not in azure:
             msg = "--workspace-config is for --backend azureml or azureml-v2"
+            raise UsageError(msg)
+
+    def _check_mlflow_options(self) -> None:
+        for option, value in (("--registry-uri", self.registry_uri), ("--model-id", self.model_id)):
+            if value is not None and self.backend is not BackendChoice.MLFLOW:
+                msg = f"{option} is for --backend mlflow (the default backend is azureml)"
+                raise UsageError(msg)
+            if value is not None and not value.strip():
+                msg = f"{option} is empty"
+                raise UsageError(msg)
+        if self.model_id is not None and (self.run_id is not None or self.metrics_file):
+            msg = "--model-id names the run too: give it without --run-id and --metrics-file"
             raise UsageError(msg)
 
 
@@ -455,7 +480,7 @@ def build_backend(
     if args.backend is BackendChoice.MLFLOW:
         from aml_promotion.adapters.mlflow import MlflowBackend  # noqa: PLC0415 - lazy SDK
 
-        return MlflowBackend(args.tracking_uri)
+        return MlflowBackend(args.tracking_uri, args.registry_uri)
     if args.backend is BackendChoice.AZUREML_V2:
         return _azureml_v2_backend(args, environ=environ, cwd=cwd)
     credentials = environ.get(CREDENTIALS_VARIABLE, "")
@@ -546,6 +571,9 @@ def result_outputs(result: PromotionResult, *, model_name: str | None) -> dict[s
         "model_version": "" if model is None else str(model.version),
         "model_id": "" if model is None else model.id,
         "promoted": "true" if model is not None else "false",
+        "champion_version": (
+            "" if result.champion_version is None else str(result.champion_version)
+        ),
         "decision": result.decision.to_json(),
     }
 
@@ -738,6 +766,7 @@ def _promote(
             experiment_name=args.experiment_name,
             run_id=args.run_id,
             dry_run=args.dry_run,
+            model_id=args.model_id,
         )
     code = exit_code_for(result, fail_on_reject=args.fail_on_reject)
     _report(console, result, args=args, model_name=settings.model_name, code=code)

@@ -12,6 +12,7 @@ from aml_promotion._domain import tags
 from aml_promotion._domain.choices import flag
 from aml_promotion._domain.decision import Decision, decide
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy, PromotionPolicy
+from aml_promotion._retry import LOGGER_NAME
 from aml_promotion._settings import Settings, default_model_name, load_settings
 from aml_promotion.exceptions import (
     BaselineNotFoundError,
@@ -24,6 +25,8 @@ from aml_promotion.exceptions import (
 )
 from aml_promotion.ports import (
     Backend,
+    DatasetMetricStore,
+    LoggedModelStore,
     MetricValues,
     ModelRegistry,
     ModelVersion,
@@ -34,6 +37,7 @@ from aml_promotion.ports import (
 )
 
 if TYPE_CHECKING:
+    import logging
     from pathlib import Path
 
 
@@ -53,6 +57,9 @@ class PromotionResult:
             nothing new was registered.
         superseded_by: With a tag baseline (a champion tag), the version that kept the tag when
             a concurrent promotion ranked higher than this one; None when this one kept it.
+        champion_version: With a ``tag:`` or ``alias:`` baseline, the version that holds the
+            champion tag or alias once this promotion is done (this one's, the one that
+            superseded it, or, when nothing was registered, the baseline); None otherwise.
     """
 
     decision: Decision
@@ -63,6 +70,7 @@ class PromotionResult:
     dry_run: bool = attrs.field(default=False, validator=flag)
     already_registered: bool = attrs.field(default=False, validator=flag)
     superseded_by: ModelVersion | None = None
+    champion_version: int | None = None
 
     @property
     def registered(self) -> bool:
@@ -98,6 +106,7 @@ class PromotionResult:
             "candidate_run": None if self.candidate_run is None else self.candidate_run.run_id,
             "model_path": self.model_path,
             "superseded_by": _version_dict(self.superseded_by),
+            "champion_version": self.champion_version,
             "decision": self.decision.to_dict(),
         }
 
@@ -176,6 +185,21 @@ def _request(
 def _metrics(runs: RunStore, run: RunRecord, policy: PromotionPolicy) -> MetricValues:
     if not policy.rules:
         return MetricValues()
+    datasets = policy.metric_datasets
+    if datasets:
+        if not isinstance(runs, DatasetMetricStore):
+            metric, dataset = next(iter(datasets.items()))
+            problem = SettingsProblem(
+                path=f"$.metric_rules.{metric}.dataset",
+                message=(
+                    f"this backend logs no metrics per dataset, so dataset {dataset!r} cannot "
+                    "be chosen (MLflow 3's dataset-scoped metrics can)"
+                ),
+            )
+            raise SettingsError([problem])
+        return runs.get_dataset_metrics(
+            run, policy.metric_names, datasets=datasets, series=policy.series_metric_names
+        )
     return runs.get_metrics(run, policy.metric_names, series=policy.series_metric_names)
 
 
@@ -313,6 +337,7 @@ def promote(
     model_path: str | os.PathLike[str] | None = None,
     metrics: Mapping[str, object] | None = None,
     dry_run: bool = False,
+    model_id: str | None = None,
 ) -> PromotionResult:
     """Register the candidate model only if it beats the baseline under the settings' policy.
 
@@ -323,7 +348,9 @@ def promote(
       one (Azure ML's run context);
     - ``model_path`` (with ``metrics``): a model that no run produced, such as a file in a
       notebook's folder. With rules but no ``metrics`` the candidate is rejected, never
-      registered unchecked.
+      registered unchecked;
+    - ``model_id``: an MLflow 3 logged model (``mlflow.<flavor>.log_model``), read with the
+      run that logged it (``experiment_name`` is checked when given).
 
     Args:
         settings: A `Settings`, or a path or mapping for `load_settings`.
@@ -333,6 +360,7 @@ def promote(
         model_path: Local mode: the model file or folder to register.
         metrics: Local mode: the candidate's metrics.
         dry_run: Decide, but register nothing.
+        model_id: The logged model to promote, on a backend that has logged models.
 
     Returns:
         The decision, and the registered version if there is one.
@@ -340,13 +368,25 @@ def promote(
     Raises:
         SettingsError: The settings are invalid, or no model name can be found.
         UsageError: The arguments name the candidate in two ways at once.
-        RunNotFoundError: The run (or its pipeline step) does not exist.
-        RunStateError: The run did not complete, and registration is not forced.
+        RunNotFoundError: The run (or its pipeline step, or the logged model) does not exist.
+        RunStateError: The run did not complete (or was deleted), and registration is not
+            forced.
         ModelFileError: The model file is not among the run's files, or several match.
         RegistryError: The backend failed; nothing is taken as "no baseline" on a failure.
     """
     _check_arguments(backend=backend, metrics=metrics, dry_run=dry_run, model_path=model_path)
     resolved = _coerce_settings(settings)
+    if model_id is not None:
+        if model_path is not None or run_id is not None or metrics is not None:
+            msg = "give model_id alone (with experiment_name at most): it names the run too"
+            raise UsageError(msg)
+        return _promote_logged_model(
+            resolved,
+            backend,
+            model_id=model_id,
+            experiment_name=experiment_name,
+            dry_run=dry_run,
+        )
     if model_path is not None:
         if run_id is not None or experiment_name is not None:
             msg = "give either model_path (local mode) or experiment_name/run_id, not both"
@@ -404,6 +444,37 @@ def _check_arguments(
         raise UsageError(msg)
 
 
+def _promote_logged_model(
+    settings: Settings,
+    backend: Backend,
+    *,
+    model_id: str,
+    experiment_name: str | None,
+    dry_run: bool,
+) -> PromotionResult:
+    runs = backend.runs
+    if not isinstance(runs, LoggedModelStore):
+        msg = f"model_id={model_id!r}: this backend has no logged models (MLflow 3 has)"
+        raise UsageError(msg)
+    logged = runs.get_logged_model(model_id)
+    if logged.run_id is None:
+        msg = (
+            f"logged model {model_id!r} was logged outside any run, so there are no run "
+            "metrics to compare: log it within a run"
+        )
+        raise RunNotFoundError(msg)
+    # The logged model's own run, never a child of it; the model is the folder of its name.
+    named = attrs.evolve(settings, model_file_name=logged.name + "/", pipeline_child_run_name=None)
+    return _promote_run(
+        named,
+        backend,
+        experiment_name=experiment_name,
+        run_id=logged.run_id,
+        dry_run=dry_run,
+        model_id=model_id,
+    )
+
+
 def _promote_run(
     settings: Settings,
     backend: Backend,
@@ -411,6 +482,7 @@ def _promote_run(
     experiment_name: str | None,
     run_id: str | None,
     dry_run: bool,
+    model_id: str | None = None,
 ) -> PromotionResult:
     name = _model_name(settings)
     policy = settings.policy
@@ -444,6 +516,7 @@ def _promote_run(
         baseline_data=_baseline_data(runs, baseline, policy),
     )
     if existing is not None:
+        _log_decision(decision)
         decision = decision.with_note(
             f"already registered from run {run.run_id} as version {existing.version}; "
             "nothing new registered"
@@ -465,18 +538,24 @@ def _promote_run(
             dry_run=dry_run,
             already_registered=True,
             superseded_by=superseded_by,
+            champion_version=_champion_version(
+                settings, None if dry_run else existing, superseded_by
+            ),
         )
     return _register_if_promoted(
         registry,
         settings,
-        _request(
-            settings,
-            name=name,
-            model_path=path,
-            run=run,
-            decision=decision,
-            # The tag says "none" whenever the decision had no baseline to compare with.
-            baseline=None if baseline_values is None else baseline,
+        attrs.evolve(
+            _request(
+                settings,
+                name=name,
+                model_path=path,
+                run=run,
+                decision=decision,
+                # The tag says "none" whenever the decision had no baseline to compare with.
+                baseline=None if baseline_values is None else baseline,
+            ),
+            model_id=model_id,
         ),
         decision=decision,
         baseline=baseline,
@@ -598,6 +677,7 @@ def _register_if_promoted(
     shown_path: str | None = None,
 ) -> PromotionResult:
     """Register `request` if `decision` promotes and this is no dry run; settle the champion."""
+    _log_decision(decision)
     shown = request.model_path if shown_path is None else shown_path
     if dry_run or not decision.promote:
         if dry_run:
@@ -609,8 +689,10 @@ def _register_if_promoted(
             candidate_run=request.run,
             model_path=shown,
             dry_run=dry_run,
+            champion_version=_champion_version(settings, baseline, None),
         )
     model = registry.register(request)
+    _logger().info("registered %s (id %s)", model, model.id)
     decision, superseded_by = _settle_champion(registry, settings, decision, model)
     return PromotionResult(
         decision=decision,
@@ -619,13 +701,71 @@ def _register_if_promoted(
         candidate_run=request.run,
         model_path=shown,
         superseded_by=superseded_by,
+        champion_version=_champion_version(settings, model, superseded_by),
     )
+
+
+def _logger() -> logging.Logger:
+    # logging is imported by the first promotion, not with the package (import time).
+    import logging  # noqa: PLC0415
+
+    return logging.getLogger(LOGGER_NAME)
+
+
+def _log_decision(decision: Decision) -> None:
+    _logger().info("decision: %s: %s", decision.verdict.value, decision.summary)
 
 
 def _champion_tag(strategy: BaselineStrategy) -> tuple[str, str] | None:
     if strategy.kind is BaselineKind.TAG and strategy.tag_key and strategy.tag_value is not None:
         return strategy.tag_key, strategy.tag_value
+    if strategy.kind is BaselineKind.ALIAS and strategy.name:
+        # An alias has one holder but no compare-and-set: the promoted versions carry a tag
+        # for it, ranked like a champion tag, and the alias follows the best-ranked holder.
+        return tags.alias_tag(strategy.name), tags.ALIAS_HOLDER
     return None
+
+
+def _champion_version(
+    settings: Settings, model: ModelVersion | None, superseded_by: ModelVersion | None
+) -> int | None:
+    """Return the version that holds the champion tag or alias, for `PromotionResult`."""
+    if _champion_tag(settings.baseline) is None or model is None:
+        return None
+    return (superseded_by or model).version
+
+
+# Rounds at most of "point the alias at the best-ranked holder, then check": each write is
+# followed by a check, so concurrent promotions leave it on the best-ranked one.
+_ALIAS_ROUNDS = 10
+
+
+def _settle_alias(
+    registry: ModelRegistry,
+    settings: Settings,
+    *,
+    key: str,
+    value: str,
+    model: ModelVersion,
+    winner: ModelVersion,
+) -> ModelVersion:
+    """Point the alias at `winner`, then re-check the holders until the alias is on the best."""
+    strategy = settings.baseline
+    alias = strategy.name or ""
+    for _ in range(_ALIAS_ROUNDS):
+        holder = registry.find_baseline(model.name, strategy)
+        if holder is not None and holder.version == winner.version:
+            return winner
+        registry.set_alias(winner, alias)
+        winner = resolve_holders(
+            registry,
+            key=key,
+            value=value,
+            holders=registry.find_tagged(model.name, key, value),
+            model=model,
+            policy=settings.policy,
+        )
+    return winner
 
 
 def _settle_champion(
@@ -645,6 +785,8 @@ def _settle_champion(
     winner = resolve_holders(
         registry, key=key, value=value, holders=holders, model=model, policy=settings.policy
     )
+    if settings.baseline.kind is BaselineKind.ALIAS:
+        winner = _settle_alias(registry, settings, key=key, value=value, model=model, winner=winner)
     if winner.version == model.version:
         return decision, None
     note = f"superseded by version {winner.version}: a concurrent promotion ranked higher"

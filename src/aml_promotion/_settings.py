@@ -104,7 +104,9 @@ class Settings:
         datasets: Names of registered datasets the model was trained on.
         sample_input_dataset: Name of a registered dataset of sample inputs.
         sample_output_dataset: Name of a registered dataset of sample outputs.
-        pipeline_child_run_name: In a pipeline run, the step that produced the model.
+        pipeline_child_run_name: In a pipeline run, the step that produced the model; None
+            (``null`` in a file) for the run itself, even when it has child runs (a sweep's
+            parent that logged the best model).
         cpu_cores: CPU cores to request when deploying (with `memory_gb`, or neither).
         memory_gb: Memory in GB to request when deploying (with `cpu_cores`, or neither).
         policy: The promotion policy (from metrics_max, metrics_min, metric_rules...).
@@ -122,7 +124,7 @@ class Settings:
     datasets: tuple[str, ...] = attrs.field(default=(), converter=_names_tuple)
     sample_input_dataset: str | None = None
     sample_output_dataset: str | None = None
-    pipeline_child_run_name: str = DEFAULT_PIPELINE_CHILD_RUN_NAME
+    pipeline_child_run_name: str | None = DEFAULT_PIPELINE_CHILD_RUN_NAME
     cpu_cores: float | None = None
     memory_gb: float | None = None
     policy: PromotionPolicy = attrs.field(
@@ -937,7 +939,11 @@ def load_settings(
             SettingsWarning,
             stacklevel=_caller_stacklevel(),
         )
-    return _settings(parsed, unknown)
+    settings = _settings(parsed, unknown)
+    if "pipeline_child_run_name" in known and known["pipeline_child_run_name"] is None:
+        # An explicit null: the run itself holds the model, never one of its children.
+        settings = attrs.evolve(settings, pipeline_child_run_name=None)
+    return settings
 
 
 def _caller_stacklevel() -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Collection, Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import attrs
 
@@ -20,7 +20,10 @@ from aml_promotion.exceptions import SettingsError, SettingsProblem
 
 __all__ = [
     "Backend",
+    "DatasetMetricStore",
     "Framework",
+    "LoggedModel",
+    "LoggedModelStore",
     "MetricValues",
     "ModelRegistry",
     "ModelVersion",
@@ -151,6 +154,8 @@ class RegistrationRequest:
         memory_gb: Memory in GB for deployment (with `cpu_cores`), if any.
         metrics: Local mode only: the candidate's metrics, for a backend that can keep them
             with the version (for example in a run it creates), so it can serve as a baseline.
+        model_id: The logged model to register (MLflow 3's ``models:/<model_id>``), when the
+            candidate was named by one; None to let the backend find it from `model_path`.
     """
 
     name: str
@@ -167,6 +172,7 @@ class RegistrationRequest:
     cpu_cores: float | None = None
     memory_gb: float | None = None
     metrics: Mapping[str, object] = attrs.field(factory=dict, converter=_values)
+    model_id: str | None = None
 
 
 class RunStore(Protocol):
@@ -287,6 +293,71 @@ class ModelRegistry(Protocol):
 
     def remove_tags(self, version: ModelVersion, keys: Collection[str]) -> None:
         """Remove tags from a version; a key it does not have is fine.
+
+        Raises:
+            RegistryError: The backend failed.
+        """
+        ...
+
+    def set_alias(self, version: ModelVersion, alias: str) -> None:
+        """Point the alias `alias` of the version's model at `version` (moved from any other).
+
+        Raises:
+            SettingsError: The registry has no aliases (see `unsupported_strategy`).
+            RegistryError: The backend failed.
+        """
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class LoggedModel:
+    """A logged model (MLflow 3's ``log_model``), as a backend found it.
+
+    Attributes:
+        model_id: Its id (``models:/<model_id>`` loads it).
+        name: Its name (the ``name=`` given to ``log_model``).
+        run_id: The run that logged it, or None.
+    """
+
+    model_id: str
+    name: str
+    run_id: str | None = None
+
+
+@runtime_checkable
+class LoggedModelStore(Protocol):
+    """A `RunStore` that also knows logged models (MLflow 3), so a candidate can be named by one."""
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        """Return the logged model `model_id`.
+
+        Raises:
+            RunNotFoundError: No such logged model.
+            RegistryError: The backend failed.
+        """
+        ...
+
+
+@runtime_checkable
+class DatasetMetricStore(Protocol):
+    """A `RunStore` whose metrics may be logged per evaluation dataset (MLflow 3)."""
+
+    def get_dataset_metrics(
+        self,
+        run: RunRecord,
+        names: Collection[str],
+        *,
+        datasets: Mapping[str, str],
+        series: Collection[str] = (),
+    ) -> MetricValues:
+        """Return the metrics as `RunStore.get_metrics` does, some read on a chosen dataset.
+
+        Args:
+            run: The run.
+            names: The metrics to read.
+            datasets: Metric name → the dataset whose value counts, for the metrics that name
+                one.
+            series: As for `RunStore.get_metrics`.
 
         Raises:
             RegistryError: The backend failed.

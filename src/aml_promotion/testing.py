@@ -239,6 +239,7 @@ class InMemoryRegistry:
     def __init__(self, runs: InMemoryRunStore | None = None, faults: _Faults | None = None) -> None:
         """Create an empty registry; local registrations add runs to `runs` when given."""
         self.versions: dict[str, list[ModelVersion]] = {}
+        self.aliases: dict[str, dict[str, int]] = {}
         self.requests: list[RegistrationRequest] = []
         self._faults = faults or _Faults()
         self.calls = self._faults.calls
@@ -277,9 +278,12 @@ class InMemoryRegistry:
             SettingsError: The strategy is an alias or a stage, which this registry lacks.
         """
         self._faults.call("find_baseline", name, str(strategy))
-        if strategy.kind in (BaselineKind.ALIAS, BaselineKind.STAGE):
+        if strategy.kind is BaselineKind.STAGE:
             raise unsupported_strategy(strategy, "the in-memory backend")
         versions = self._of(name)
+        if strategy.kind is BaselineKind.ALIAS:
+            number = self.aliases.get(name, {}).get(strategy.name or "")
+            return next((v for v in versions if v.version == number), None)
         if strategy.kind is BaselineKind.VERSION:
             found = next((v for v in versions if v.version == strategy.version_number), None)
             if found is None:
@@ -346,6 +350,14 @@ class InMemoryRegistry:
                 held.pop(key, None)
 
         self._replace(version, drop)
+
+    def set_alias(self, version: ModelVersion, alias: str) -> None:
+        """Point the alias at a version (moved from any other); `aliases` holds them."""
+        self._faults.call("set_alias", str(version), alias)
+        if all(held.version != version.version for held in self.versions.get(version.name, [])):
+            msg = f"no version {version} to point alias {alias!r} at"
+            raise RegistryError(msg)
+        self.aliases.setdefault(version.name, {})[alias] = version.version
 
     def get(self, name: str, version: int) -> ModelVersion:
         """Return a version as it is now (with its current tags)."""

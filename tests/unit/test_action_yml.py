@@ -18,7 +18,7 @@ import yaml
 ACTION = Path(__file__).resolve().parents[2] / "action.yml"
 ORIGINAL_INPUTS = {"azure_credentials", "experiment_name", "run_id", "parameters_file"}
 NEW_INPUTS = {"backend", "tracking_uri", "dry_run", "fail_on_reject", "metrics_file"}
-OUTPUTS = {"model_name", "model_version", "model_id", "promoted", "decision"}
+OUTPUTS = {"model_name", "model_version", "model_id", "promoted", "decision", "champion_version"}
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
 

@@ -157,6 +157,10 @@ def test_an_empty_run_id_is_bad_input(cli: Cli) -> None:
         (["--tracking-uri", "sqlite:///x.db"], "--backend mlflow"),
         (["--backend", "mlflow", "--workspace-config", "c.json"], "--backend azureml"),
         (["--experiment-name", "e", "--run-id", "r", "--metrics-file", "m.json"], "local mode"),
+        (["--registry-uri", "databricks-uc"], "--registry-uri is for --backend mlflow"),
+        (["--model-id", "m-1"], "--model-id is for --backend mlflow"),
+        (["--backend", "mlflow", "--model-id", " "], "--model-id is empty"),
+        (["--backend", "mlflow", "--model-id", "m-1", "--run-id", "r"], "names the run too"),
     ],
 )
 def test_options_without_their_mode_are_bad_input(cli: Cli, argv: list[str], needs: str) -> None:
@@ -201,6 +205,11 @@ def test_arguments_parse_into_typed_values() -> None:
     assert args.local
     assert args.fail_on_reject
     assert not Arguments.parse(["--no-fail-on-reject"]).fail_on_reject
+    named = Arguments.parse(
+        ["--backend", "mlflow", "--model-id", "m-1", "--registry-uri", "databricks-uc"]
+    )
+    assert (named.model_id, named.registry_uri) == ("m-1", "databricks-uc")
+    assert not named.local
 
 
 def test_parser_prog_is_the_console_script() -> None:

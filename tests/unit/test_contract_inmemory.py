@@ -28,6 +28,8 @@ def harness() -> InMemoryHarness:
 class TestInMemoryBackend(BackendContract):
     """The in-memory fake keeps the contract the real backends keep."""
 
+    has_aliases = True
+
 
 class TestInMemoryBackendWithoutLocalRuns(BackendContract):
     """Shaped like Azure ML (no run for a local model), the fake keeps the contract too."""
@@ -35,3 +37,5 @@ class TestInMemoryBackendWithoutLocalRuns(BackendContract):
     @pytest.fixture
     def harness(self) -> InMemoryHarness:
         return InMemoryHarness(local_runs=False)
+
+    has_aliases = True

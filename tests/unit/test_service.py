@@ -474,15 +474,12 @@ def test_a_pinned_version_that_does_not_exist_is_an_error_not_no_baseline(
     assert "register" not in three_versions.operations()
 
 
-@pytest.mark.parametrize("strategy", ["alias:champion", "stage:Production"])
-def test_an_alias_or_stage_on_the_in_memory_registry_is_a_settings_error(
-    three_versions: InMemoryBackend, strategy: str
+def test_a_stage_on_the_in_memory_registry_is_a_settings_error(
+    three_versions: InMemoryBackend,
 ) -> None:
-    """The in-memory registry has no aliases or stages: it says so, never picks "latest"."""
-    with pytest.raises(
-        SettingsError, match=r"the in-memory backend has no model (aliases|stages), so"
-    ):
-        run_promote(three_versions, settings={**SETTINGS, "baseline": strategy})
+    """The in-memory registry has no stages: it says so, never picks "latest"."""
+    with pytest.raises(SettingsError, match=r"the in-memory backend has no model stages, so"):
+        run_promote(three_versions, settings={**SETTINGS, "baseline": "stage:Production"})
 
 
 def test_the_baseline_version_tag_says_none_when_the_decision_had_no_baseline(

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from aml_promotion import (
@@ -140,9 +141,15 @@ def test_every_key_is_optional() -> None:
 
 
 def test_null_means_not_given() -> None:
-    """A key set to null takes its default."""
+    """A key set to null takes its default, but for pipeline_child_run_name (the run itself)."""
     settings = load_settings(dict.fromkeys(KNOWN_KEYS))
-    assert settings == Settings()
+    assert settings == attrs.evolve(Settings(), pipeline_child_run_name=None)
+
+
+def test_a_null_pipeline_step_means_the_run_itself() -> None:
+    """pipeline_child_run_name: null promotes the run itself; absent keeps the seed's default."""
+    assert load_settings({"pipeline_child_run_name": None}).pipeline_child_run_name is None
+    assert load_settings({}).pipeline_child_run_name == "model_training"
 
 
 # --- cpu and memory -----------------------------------------------------------------------------

@@ -113,12 +113,33 @@ def test_fail_next_fails_the_named_operation_that_many_times() -> None:
     assert backend.operations() == ["find_baseline"] * 3
 
 
-@pytest.mark.parametrize("strategy", ["alias:champion", "stage:Production"])
-def test_the_fake_registry_refuses_alias_and_stage_baselines(strategy: str) -> None:
-    """The in-memory registry has no aliases or stages: a SettingsError, never "no baseline"."""
+def test_the_fake_registry_refuses_stage_baselines() -> None:
+    """The in-memory registry has no stages: a SettingsError, never "no baseline"."""
     registry = InMemoryBackend().registry
     with pytest.raises(
-        SettingsError, match=r"the in-memory backend has no model (aliases|stages), so"
+        SettingsError, match=r"the in-memory backend has no model stages, so"
     ) as caught:
-        registry.find_baseline("m", BaselineStrategy.parse(strategy))
+        registry.find_baseline("m", BaselineStrategy.parse("stage:Production"))
     assert caught.value.problems[0].path == "$.baseline"
+
+
+def test_the_fake_registry_moves_an_alias_between_versions() -> None:
+    """An alias has one holder: set_alias moves it, find_baseline returns the holder."""
+    registry = InMemoryBackend().registry
+    champion = BaselineStrategy.alias("champion")
+    assert registry.find_baseline("m", champion) is None
+    first, second = registry.add_version("m"), registry.add_version("m")
+    registry.set_alias(first, "champion")
+    assert registry.find_baseline("m", champion) == first
+    registry.set_alias(second, "champion")
+    assert registry.find_baseline("m", champion) == second
+    assert registry.find_baseline("m", BaselineStrategy.alias("other")) is None
+
+
+def test_the_fake_registry_refuses_an_alias_on_a_missing_version() -> None:
+    """Pointing an alias at a version that does not exist is a RegistryError."""
+    backend = InMemoryBackend()
+    ghost = backend.registry.add_version("m")
+    backend.registry.versions.clear()
+    with pytest.raises(RegistryError, match="no version m:1"):
+        backend.registry.set_alias(ghost, "champion")

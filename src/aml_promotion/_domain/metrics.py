@@ -55,6 +55,17 @@ def _as_number(raw: object) -> tuple[float | None, str | None]:
     return value, None
 
 
+@attrs.frozen(kw_only=True)
+class Unusable:
+    """A value a backend found but cannot stand for the run, and why (read as unusable).
+
+    For example a metric logged on several datasets when no rule picked one: the reason lists
+    them, rather than one being taken silently.
+    """
+
+    reason: str
+
+
 def is_usable_number(raw: object) -> bool:
     """Whether `raw` is a usable metric value: a real, finite number (numpy's too), not a bool.
 
@@ -91,6 +102,8 @@ def read_metric(raw: object, aggregate: Aggregate = Aggregate.LAST) -> Reading:
     """
     if raw is _MISSING:
         return Reading(None, "missing")
+    if isinstance(raw, Unusable):
+        return Reading(None, raw.reason)
     if isinstance(raw, (list, tuple)):
         if not raw:
             return Reading(None, "an empty series")

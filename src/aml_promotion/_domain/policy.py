@@ -366,6 +366,11 @@ class PromotionPolicy:
         return tuple(rule.name for rule in self.rules)
 
     @property
+    def metric_datasets(self) -> dict[str, str]:
+        """The dataset each rule that names one reads its metric on (metric name → dataset)."""
+        return {rule.name: rule.dataset for rule in self.rules if rule.dataset is not None}
+
+    @property
     def series_metric_names(self) -> tuple[str, ...]:
         """The metrics whose rule aggregates a series other than by its last value."""
         return tuple(rule.name for rule in self.rules if rule.aggregate is not Aggregate.LAST)

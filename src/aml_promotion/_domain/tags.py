@@ -14,6 +14,8 @@ BASELINE_VERSION = PREFIX + "baseline_version"
 GENERATION = PREFIX + "generation"
 SUPERSEDED_BY = PREFIX + "superseded_by"
 METRIC_PREFIX = PREFIX + "metric."
+ALIAS_PREFIX = PREFIX + "alias."
+ALIAS_HOLDER = "true"
 DELTA_PREFIX = PREFIX + "delta."
 MODEL_DIGEST = PREFIX + "model_digest"
 DATA_PREFIX = PREFIX + "data."
@@ -28,6 +30,11 @@ def _safe(metric: str) -> str:
 def metric_tag(metric: str) -> str:
     """Return the tag key that records a metric's candidate value."""
     return METRIC_PREFIX + _safe(metric)
+
+
+def alias_tag(alias: str) -> str:
+    """Return the tag key that marks a version promoted to hold the registered-model alias."""
+    return ALIAS_PREFIX + _safe(alias)
 
 
 def delta_tag(metric: str) -> str:

@@ -981,6 +981,14 @@ class _Registry:
 
         self._tags(version, drop)
 
+    def set_alias(self, version: ModelVersion, alias: str) -> None:  # noqa: ARG002 - the port's
+        """Refuse: Azure ML (SDK v1) has no model aliases.
+
+        Raises:
+            SettingsError: Always (an ``alias:`` baseline is refused before this is reached).
+        """
+        raise unsupported_strategy(BaselineStrategy.alias(alias), "Azure ML (SDK v1)")
+
 
 # --- The backend ------------------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from aml_promotion._domain.metrics import is_usable_number
+from aml_promotion._domain.metrics import Unusable, is_usable_number
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy, EvaluationData
 from aml_promotion._retry import LOGGER_NAME, RetryPolicy, retrying
 from aml_promotion.adapters._errors import exception_chain
@@ -48,6 +48,7 @@ from aml_promotion.exceptions import (
     TransientRegistryError,
 )
 from aml_promotion.ports import (
+    LoggedModel,
     MetricValues,
     ModelVersion,
     RegistrationRequest,
@@ -82,7 +83,6 @@ _T = TypeVar("_T")
 # again by name, so a wide hyperparameter sweep costs one more bounded query, not a full listing.
 _CHILD_PAGE = 100
 _TAGGED_PAGE = 200
-_FALLBACK_PAGE = 200
 _LOGGED_MODELS = 50  # MLflow 3 logged models of one run (log_model calls): a handful at most
 _MESSAGE_LIMIT = 600
 
@@ -92,6 +92,13 @@ _STATUS = {
     "FAILED": RunStatus.FAILED,
     "KILLED": RunStatus.CANCELED,
 }
+# A model version's status: only READY versions have their files (DESIGN §3, usable versions).
+_READY = "READY"
+_PENDING = "PENDING_REGISTRATION"
+_FAILED = "FAILED_REGISTRATION"
+# How long a pending version of this very run is waited for before giving up (see find_by_run).
+_PENDING_WAIT = RetryPolicy(attempts=20, timeout=60.0, wait_initial=0.5, wait_max=5.0, jitter=0.0)
+_DELETED = "deleted"  # a run's lifecycle stage once deleted
 _NOT_FOUND = "RESOURCE_DOES_NOT_EXIST"
 _ALREADY_EXISTS = "RESOURCE_ALREADY_EXISTS"
 _INVALID = "INVALID_PARAMETER_VALUE"
@@ -108,6 +115,8 @@ _WRITE_CONFLICTS = (
     "deadlock detected",
 )
 _DATABASE_SCHEMES = frozenset({"sqlite", "postgresql", "mysql", "mssql"})
+_UNITY_CATALOG = "databricks-uc"
+_TRACKING_VARIABLE = "MLFLOW_TRACKING_URI"
 # MLflow run ids: what MLflow itself accepts, so one can be put in a filter string safely.
 _RUN_ID = re.compile(r"^[A-Za-z0-9][\w\-]{0,255}$")
 _USERINFO = re.compile(r"(?<=//)[^/@\s]+@")
@@ -228,6 +237,22 @@ class _HttpRetriesOff:
 _http_retries_off = _HttpRetriesOff()
 
 
+def _in_mlflow_order(metrics: Sequence[Any]) -> list[Any]:
+    # MLflow's own order for its latest value: (step, timestamp, value), so a series ends with
+    # the value run.data.metrics holds, also when both tie.
+    return sorted(metrics, key=lambda metric: (metric.step, metric.timestamp, metric.value))
+
+
+def _listing(datasets: Collection[tuple[str, str]]) -> str:
+    return ", ".join(f"{name}@{digest}" if digest else name for name, digest in sorted(datasets))
+
+
+def _usable(held: Any) -> bool:
+    """Whether a model version is usable: registered, not failed nor still pending."""
+    status = getattr(held, "status", None)
+    return status is None or str(status) == _READY
+
+
 def _quote(value: str) -> str | None:
     """Quote `value` as a string literal for an MLflow filter, or None if it cannot be."""
     if "'" not in value:
@@ -250,8 +275,12 @@ class MlflowBackend:
         retry: How transient failures (HTTP 5xx and 429, dropped connections, a locked sqlite
             database) are retried. While ours are on (``attempts > 1``) MLflow's own HTTP
             retries are switched off for the adapter's calls, so the two never compound.
+        client: An ``mlflow.MlflowClient`` to use as it is, MLflow's convention
+            (``MlflowBackend(client=MlflowClient(...))``): its tracking and registry URIs are
+            used, and neither URI may be given with it.
 
     Raises:
+        ValueError: A client and a URI were both given.
         BackendNotInstalledError: The ``[mlflow]`` extra is not installed (or, for a sqlite
             store, SQLAlchemy and alembic are missing).
         RegistryError: MLflow refused the URIs, or could not open the store.
@@ -263,7 +292,11 @@ class MlflowBackend:
         registry_uri: str | None = None,
         *,
         retry: RetryPolicy | None = None,
+        client: Any = None,
     ) -> None:
+        if client is not None and (tracking_uri is not None or registry_uri is not None):
+            msg = "give client= alone: its own tracking and registry URIs are used"
+            raise ValueError(msg)
         try:
             import mlflow  # noqa: PLC0415 - the SDK is imported lazily, by design
             from mlflow.exceptions import MlflowException  # noqa: PLC0415
@@ -271,6 +304,9 @@ class MlflowBackend:
             raise BackendNotInstalledError("MLflow", extra="mlflow") from exc
         sdk: Any = mlflow  # typed loosely: only touched inside this adapter
         self._mlflow = sdk
+        if client is not None:
+            tracking_uri = str(client.tracking_uri)
+            registry_uri = str(getattr(client, "_registry_uri", "") or "") or None
         if tracking_uri is None:
             # MLflow's own default would fall back to a ./mlruns file store when one exists,
             # which MLflow 3 then refuses to open without MLFLOW_ALLOW_FILE_STORE.
@@ -289,7 +325,15 @@ class MlflowBackend:
             self._require_database_support()
         # Only remote stores retry over HTTP; local database stores never touch the variable.
         self._owns_http_retries = self._retry.attempts > 1 and bool(schemes - _DATABASE_SCHEMES)
-        self._client: Any = self._call("open the MLflow store", lambda: self._connect(uris))
+        self._client: Any = (
+            client
+            if client is not None
+            else self._call("open the MLflow store", lambda: self._connect(uris))
+        )
+        # Unity Catalog (MLflow 3's registry for "databricks") takes fewer searches: see _unity.
+        resolved = str(getattr(self._client, "_registry_uri", "") or registry_uri or "")
+        # "databricks-uc" or "databricks-uc://profile" (no colon at all in the first).
+        self._unity_catalog = resolved.split(":", 1)[0].lower() == _UNITY_CATALOG
 
     # --- the two ports ------------------------------------------------------------------------
 
@@ -519,10 +563,14 @@ class MlflowBackend:
     @staticmethod
     def _record(run: Any, experiment_name: str | None, *, current: bool) -> RunRecord:
         status_text = str(run.info.status)
+        status = _STATUS.get(status_text, RunStatus.OTHER)
+        if str(run.info.lifecycle_stage) == _DELETED:
+            # A deleted run (in MLflow's trash) is not promoted unless forced, whatever it did.
+            status, status_text = RunStatus.OTHER, f"{status_text} (deleted)"
         return RunRecord(
             run_id=str(run.info.run_id),
             experiment_name=experiment_name,
-            status=_STATUS.get(status_text, RunStatus.OTHER),
+            status=status,
             status_text=status_text,
             is_current=current,
             handle=run,
@@ -542,23 +590,99 @@ class MlflowBackend:
 
         The last values come with the run (no request when `run` came from `get_run`); one
         ``get_metric_history`` request is made per name in `series` that the run logged. A
-        series is ordered by (step, timestamp).
+        series is ordered as MLflow orders it for the last value (step, timestamp, value): its
+        last element is MLflow's latest value, the one the run's data holds.
+
+        A run that logged models (MLflow 3) costs one more request, for the metrics kept on
+        them: a metric logged on several evaluation datasets (``log_metric(..., dataset=...)``)
+        is unusable here, with a reason that lists the datasets, never silently the last one
+        logged (see `get_dataset_metrics` to choose one).
+
+        Raises:
+            RegistryError: MLflow failed.
+        """
+        return self.get_dataset_metrics(run, names, datasets={}, series=series)
+
+    def get_dataset_metrics(
+        self,
+        run: RunRecord,
+        names: Collection[str],
+        *,
+        datasets: Mapping[str, str],
+        series: Collection[str] = (),
+    ) -> MetricValues:
+        """Return the metrics as `get_metrics` does, those in `datasets` read on that dataset.
+
+        MLflow 3 keeps a dataset-scoped metric, with the dataset's name and digest, on the
+        logged model it was logged for. For a metric in `datasets` the value (or, in `series`,
+        the values) logged on that dataset by this run count; none logged on it, or two versions
+        of it (two digests), leave it unusable with a reason.
 
         Raises:
             RegistryError: MLflow failed.
         """
         held = self._run_of(run)
         logged: Mapping[str, float] = held.data.metrics
-        values: dict[str, object] = {name: logged[name] for name in names if name in logged}
+        scoped = self._scoped_metrics(held, names)
+        values: dict[str, object] = {}
+        for name in names:
+            on_datasets = scoped.get(name, {})
+            wanted = datasets.get(name)
+            if wanted is not None:
+                values[name] = self._on_dataset(name, wanted, on_datasets, series=name in series)
+            elif len(on_datasets) > 1:
+                values[name] = Unusable(
+                    reason=(
+                        f"logged on {len(on_datasets)} datasets ({_listing(on_datasets)}): "
+                        f'choose one with the rule\'s "dataset"'
+                    )
+                )
+            elif name in logged:
+                values[name] = logged[name]
         for name in series:
-            if name in values:
+            if name in values and name not in datasets and not isinstance(values[name], Unusable):
                 history = self._call(
                     f"read the history of metric {name!r} of run {run.run_id!r}",
                     functools.partial(self._client.get_metric_history, run.run_id, name),
                 )
-                ordered = sorted(history, key=lambda metric: (metric.step, metric.timestamp))
-                values[name] = [metric.value for metric in ordered]
+                values[name] = [metric.value for metric in _in_mlflow_order(history)]
         return MetricValues(values=values, available=frozenset(logged))
+
+    @staticmethod
+    def _on_dataset(
+        name: str, wanted: str, on_datasets: Mapping[tuple[str, str], list[Any]], *, series: bool
+    ) -> object:
+        matches = {key: found for key, found in on_datasets.items() if key[0] == wanted}
+        if len(matches) == 1:
+            ordered = _in_mlflow_order(next(iter(matches.values())))
+            return [m.value for m in ordered] if series else ordered[-1].value
+        if matches:
+            return Unusable(
+                reason=(
+                    f"logged on {len(matches)} versions of dataset {wanted!r} "
+                    f"({_listing(matches)}): one digest is needed"
+                )
+            )
+        where = f"; it was logged on {_listing(on_datasets)}" if on_datasets else ""
+        return Unusable(reason=f"{name!r} was not logged on dataset {wanted!r}{where}")
+
+    def _scoped_metrics(
+        self, run: Any, names: Collection[str]
+    ) -> dict[str, dict[tuple[str, str], list[Any]]]:
+        """Return this run's dataset-scoped values of `names`: name → (dataset, digest) → values."""
+        outputs = getattr(run, "outputs", None)
+        if not names or not getattr(outputs, "model_outputs", None):
+            return {}  # the run logged no model: no request
+        run_id = str(run.info.run_id)
+        scoped: dict[str, dict[tuple[str, str], list[Any]]] = {}
+        for model in self._logged_models(run):
+            for metric in model.metrics or ():
+                dataset = getattr(metric, "dataset_name", None)
+                if not dataset or metric.key not in names or str(metric.run_id) != run_id:
+                    continue
+                key = (str(dataset), str(getattr(metric, "dataset_digest", None) or ""))
+                scoped.setdefault(str(metric.key), {}).setdefault(key, []).append(metric)
+        return scoped
 
     def list_files(self, run: RunRecord) -> Sequence[str]:
         """Return every file of the run: its artifacts, and the files of its logged models.
@@ -655,6 +779,55 @@ class MlflowBackend:
         # A model still being logged (PENDING) or whose logging failed has no complete files.
         return [model for model in found if str(model.status) == "READY"]
 
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        """Return the logged model `model_id` (MLflow 3): its name and the run that logged it.
+
+        Raises:
+            RunNotFoundError: No logged model has that id.
+            RegistryError: MLflow failed.
+        """
+        try:
+            model = self._call(
+                f"read logged model {model_id!r}",
+                lambda: self._client.get_logged_model(model_id),
+            )
+        except (_NotFoundError, _InvalidError) as exc:
+            raise RunNotFoundError(
+                f"no MLflow logged model with id {model_id!r} at {_redact(self.tracking_uri)}"
+            ) from exc
+        run_id = model.source_run_id
+        return LoggedModel(
+            model_id=str(model.model_id),
+            name=str(model.name),
+            run_id=str(run_id) if run_id else None,
+        )
+
+    def _logged_model_id(self, record: RunRecord, path: str) -> str | None:
+        """Return the id of the run's logged model named `path`, as mlflow.register_model picks.
+
+        None when `path` names no logged model of the run (a plain artifact or folder). When
+        several share the name, the one logged at the largest step wins (then the newest).
+        """
+        if not path or "/" in path:
+            return None
+        held = self._run_of(record)
+        named = [model for model in self._logged_models(held) if str(model.name) == path]
+        if not named:
+            return None
+        outputs = getattr(held, "outputs", None)
+        steps = {
+            str(output.model_id): int(output.step or 0)
+            for output in (getattr(outputs, "model_outputs", None) or [])
+        }
+        best = max(
+            named,
+            key=lambda model: (
+                steps.get(str(model.model_id), 0),
+                int(model.creation_timestamp or 0),
+            ),
+        )
+        return str(best.model_id)
+
     # --- ModelRegistry ------------------------------------------------------------------------
 
     def _version(self, held: Any, experiment_name: str | None = None) -> ModelVersion:
@@ -677,29 +850,127 @@ class MlflowBackend:
             )
         return f"name = {quoted}"
 
-    def _first(self, what: str, filter_string: str, *, retry: bool = True) -> ModelVersion | None:
-        # One bounded query: the highest version that matches, never a listing of them all.
-        search = functools.partial(
-            self._client.search_model_versions,
-            filter_string=filter_string,
-            order_by=["version_number DESC"],
-            max_results=1,
+    def _search(
+        self,
+        what: str,
+        filter_string: str,
+        *,
+        limit: int | None,
+        keep: Callable[[Any], bool] = _usable,
+        retry: bool = True,
+        name: str | None = None,
+        cheap: Callable[[Any], bool] | None = None,
+    ) -> list[ModelVersion]:
+        """Return the versions that match and that `keep` keeps, highest first, `limit` at most.
+
+        `keep` filters client-side; by default it keeps the usable versions (READY): one whose
+        registration failed or is still pending is never a baseline. The first page holds one
+        version when one is wanted, so the usual case costs one query. With Unity Catalog the
+        search is by `name` alone and `cheap` stands for the rest of `filter_string`.
+        """
+        found = self._search_held(
+            what, filter_string, limit=limit, keep=keep, retry=retry, name=name, cheap=cheap
         )
-        found = self._call(what, search) if retry else self._once(what, search)
-        return self._version(found[0]) if found else None
+        return [self._version(held) for held in found]
+
+    def _search_held(
+        self,
+        what: str,
+        filter_string: str,
+        *,
+        limit: int | None,
+        keep: Callable[[Any], bool],
+        retry: bool = True,
+        name: str | None = None,
+        cheap: Callable[[Any], bool] | None = None,
+    ) -> list[Any]:
+        if self._unity_catalog and name is not None:
+            return self._unity(what, name, limit=limit, keep=keep, cheap=cheap, retry=retry)
+        found: list[Any] = []
+        token: str | None = None
+        page_size = 1 if limit == 1 else _TAGGED_PAGE
+        while True:
+            paging = {} if token is None else {"page_token": token}
+            search = functools.partial(
+                self._client.search_model_versions,
+                filter_string=filter_string,
+                order_by=["version_number DESC"],
+                max_results=page_size,
+                **paging,
+            )
+            page = self._call(what, search) if retry else self._once(what, search)
+            for held in page:
+                if keep(held):
+                    found.append(held)
+                    if limit is not None and len(found) >= limit:
+                        return found
+            token = getattr(page, "token", None)
+            if not token:
+                return found
+            page_size = _TAGGED_PAGE
+
+    def _unity(
+        self,
+        what: str,
+        name: str,
+        *,
+        limit: int | None,
+        keep: Callable[[Any], bool],
+        cheap: Callable[[Any], bool] | None,
+        retry: bool,
+    ) -> list[Any]:
+        """Search as Unity Catalog allows: one condition (the name), no order_by.
+
+        Every page of the model's versions is read (200 a page), ordered and filtered here:
+        `cheap` on what the search gives, then `keep` on each remaining version read in full
+        (Unity Catalog's search gives no tags), highest first, until `limit` are kept.
+        """
+        listed: list[Any] = []
+        token: str | None = None
+        while True:
+            paging = {} if token is None else {"page_token": token}
+            search = functools.partial(
+                self._client.search_model_versions,
+                filter_string=self._name_filter(name),
+                max_results=_TAGGED_PAGE,
+                **paging,
+            )
+            page = self._call(what, search) if retry else self._once(what, search)
+            listed.extend(page)
+            token = getattr(page, "token", None)
+            if not token:
+                break
+        found: list[Any] = []
+        for held in sorted(listed, key=lambda version: int(version.version), reverse=True):
+            if cheap is not None and not cheap(held):
+                continue
+            number = str(held.version)
+            read = functools.partial(self._client.get_model_version, name, number)
+            full = self._call(what, read) if retry else self._once(what, read)
+            if keep(full):
+                found.append(full)
+                if limit is not None and len(found) >= limit:
+                    break
+        return found
 
     def find_baseline(self, name: str, strategy: BaselineStrategy) -> ModelVersion | None:
         """Return the version `strategy` picks among the versions of `name`, or None.
 
         The latest version is found with one query ordered by version number, limited to one
-        result, never by listing every version; a tag by a filter on the tag; a number directly.
+        result, never by listing every version; a tag by a filter on the tag; a number directly;
+        an alias by its holder (``get_model_version_by_alias``); a stage (MLflow 2 registries)
+        as the highest version in it, read from the versions newest first. Only usable versions
+        count: one whose registration failed or is still pending is passed over (an alias or a
+        version number that points at one gives no baseline).
 
         Raises:
             BaselineNotFoundError: The strategy pins a version that does not exist.
             RegistryError: MLflow failed (never taken as "no baseline").
         """
-        if strategy.kind in (BaselineKind.ALIAS, BaselineKind.STAGE):
-            raise unsupported_strategy(strategy, "this MLflow backend")
+        if strategy.kind is BaselineKind.ALIAS:
+            return self._alias_holder(name, strategy.name or "")
+        if strategy.kind is BaselineKind.STAGE:
+            return self._in_stage(name, strategy.name or "")
         if strategy.kind is BaselineKind.VERSION:
             number = str(strategy.version_number)
             try:
@@ -709,24 +980,109 @@ class MlflowBackend:
                 )
             except _NotFoundError:
                 raise BaselineNotFoundError(model_name=name, strategy=str(strategy)) from None
+            if not _usable(held):
+                raise BaselineNotFoundError(
+                    model_name=name,
+                    strategy=str(strategy),
+                    detail=f"version {number} is not usable: its registration failed or is pending",
+                )
             return self._version(held)
         if strategy.kind is BaselineKind.TAG:
             tagged = self._tagged(name, strategy.tag_key or "", strategy.tag_value or "", limit=1)
             return tagged[0] if tagged else None
-        return self._first(f"find the latest version of model {name!r}", self._name_filter(name))
+        found = self._search(
+            f"find the latest version of model {name!r}",
+            self._name_filter(name),
+            limit=1,
+            name=name,
+        )
+        return found[0] if found else None
 
-    def find_by_run(self, name: str, run_id: str) -> ModelVersion | None:
-        """Return the highest version of `name` registered from `run_id`, or None.
+    def _alias_holder(self, name: str, alias: str) -> ModelVersion | None:
+        try:
+            held = self._call(
+                f"read alias {alias!r} of model {name!r}",
+                lambda: self._client.get_model_version_by_alias(name, alias),
+            )
+        except (_NotFoundError, _InvalidError):
+            # No such model, or no such alias (MLflow says INVALID_PARAMETER_VALUE for that).
+            return None
+        return self._version(held) if _usable(held) else None
+
+    def _in_stage(self, name: str, stage: str) -> ModelVersion | None:
+        # get_latest_versions is deprecated (and warns); a search with the stage compared
+        # client-side reads the same thing, newest first, and stops at the first in the stage.
+        if self._unity_catalog:
+            raise unsupported_strategy(BaselineStrategy.stage(stage), "Unity Catalog")
+        wanted = stage.casefold()
+        found = self._search(
+            f"find the latest version of model {name!r} in stage {stage!r}",
+            self._name_filter(name),
+            limit=1,
+            keep=lambda held: _usable(held) and str(held.current_stage or "").casefold() == wanted,
+        )
+        return found[0] if found else None
+
+    def set_alias(self, version: ModelVersion, alias: str) -> None:
+        """Point the registered-model alias `alias` at `version` (MLflow moves it).
 
         Raises:
-            RegistryError: MLflow failed.
+            RegistryError: MLflow failed, or the version does not exist.
+        """
+        number = str(version.version)
+        self._call(
+            f"point alias {alias!r} at version {version}",
+            functools.partial(self._client.set_registered_model_alias, version.name, alias, number),
+        )
+
+    def find_by_run(self, name: str, run_id: str) -> ModelVersion | None:
+        """Return the highest usable version of `name` registered from `run_id`, or None.
+
+        A version whose registration failed does not count (the run is registered again). A
+        version still pending is waited for, within a bound: it counts once it is ready.
+
+        Raises:
+            RegistryError: MLflow failed, or a version of this run stayed pending.
         """
         if not _RUN_ID.match(run_id):
             return None  # not an id MLflow could have given a run
-        return self._first(
-            f"find the version of model {name!r} registered from run {run_id!r}",
+        what = f"find the version of model {name!r} registered from run {run_id!r}"
+        return self._settled_by_run(what, name, run_id, retry=True)
+
+    def _settled_by_run(
+        self, what: str, name: str, run_id: str, *, retry: bool
+    ) -> ModelVersion | None:
+        """Return the highest version of a run that did not fail, once it is no longer pending."""
+        found = self._search_held(
+            what,
             f"{self._name_filter(name)} AND run_id = '{run_id}'",
+            limit=1,
+            keep=lambda held: str(held.status) != _FAILED,
+            retry=retry,
+            name=name,
+            cheap=lambda held: str(held.run_id or "") == run_id,
         )
+        if not found:
+            return None
+        held = found[0]
+        if str(held.status) == _PENDING:
+            held = self._wait_until_settled(held)
+        return self._version(held) if _usable(held) else None
+
+    def _wait_until_settled(self, held: Any) -> Any:
+        # A concurrent registration from this run (or our own lost answer) is being copied:
+        # registering again would make a second version, so wait for it, within a bound.
+        name, number = str(held.name), str(held.version)
+        what = f"wait for version {number} of model {name!r} to finish registering"
+        for attempt in retrying(_PENDING_WAIT):
+            with attempt:
+                held = self._call(what, lambda: self._client.get_model_version(name, number))
+                if str(held.status) == _PENDING:
+                    raise TransientRegistryError(
+                        f"version {number} of model {name!r} is still {_PENDING}"
+                    )
+                return held
+        raise AssertionError("unreachable: retrying() yields until success or raises")
 
     def find_tagged(self, name: str, key: str, value: str) -> Sequence[ModelVersion]:
         """Return every version of `name` whose tag `key` is `value`, highest version first.
@@ -738,7 +1094,7 @@ class MlflowBackend:
 
     def _tagged(self, name: str, key: str, value: str, *, limit: int | None) -> list[ModelVersion]:
         quoted = _quote(value)
-        if quoted is None or "`" in key:
+        if quoted is None or "`" in key or self._unity_catalog:
             return self._tagged_by_scan(name, key, value, limit=limit)
         filter_string = f"{self._name_filter(name)} AND tags.`{key}` = {quoted}"
         return self._search_all(
@@ -750,59 +1106,31 @@ class MlflowBackend:
     def _search_all(
         self, what: str, filter_string: str, *, limit: int | None
     ) -> list[ModelVersion]:
-        found: list[ModelVersion] = []
-        token: str | None = None
-        while True:
-            page_size = _TAGGED_PAGE if limit is None else min(limit - len(found), _TAGGED_PAGE)
-            page = self._call(
-                what,
-                functools.partial(
-                    self._client.search_model_versions,
-                    filter_string=filter_string,
-                    order_by=["version_number DESC"],
-                    max_results=page_size,
-                    page_token=token,
-                ),
-            )
-            found.extend(self._version(held) for held in page)
-            token = page.token
-            if not token or (limit is not None and len(found) >= limit):
-                return found
+        return self._search(what, filter_string, limit=limit)
 
     def _tagged_by_scan(
         self, name: str, key: str, value: str, *, limit: int | None
     ) -> list[ModelVersion]:
         # MLflow's filter grammar cannot quote this key or value: read the versions, newest
         # first, a page at a time, and stop as soon as enough are found.
-        found: list[ModelVersion] = []
-        token: str | None = None
-        filter_string = self._name_filter(name)
-        while True:
-            page = self._call(
-                f"list the versions of model {name!r}",
-                functools.partial(
-                    self._client.search_model_versions,
-                    filter_string=filter_string,
-                    order_by=["version_number DESC"],
-                    max_results=_FALLBACK_PAGE,
-                    page_token=token,
-                ),
-            )
-            for held in page:
-                version = self._version(held)
-                if version.tags.get(key) == value:
-                    found.append(version)
-                    if limit is not None and len(found) >= limit:
-                        return found
-            token = page.token
-            if not token:
-                return found
+        return self._search(
+            f"list the versions of model {name!r}",
+            self._name_filter(name),
+            limit=limit,
+            keep=lambda held: _usable(held) and (held.tags or {}).get(key) == value,
+            name=name,
+        )
 
     def register(self, request: RegistrationRequest) -> ModelVersion:
         """Register a new version from the request's run (or from a local file or folder).
 
-        The version's source is ``runs:/<run id>/<model path>`` (any file or folder works; no
-        MLmodel file is needed). The registered model is created when missing. Tags are, in
+        A logged model of the run (MLflow 3: `model_path` is its name, or the request names its
+        ``model_id``) is registered as ``mlflow.register_model`` registers it: source
+        ``models:/<model_id>``, with ``model_id``, so that ``models:/<name>/<version>`` loads
+        it; of several logged models of that name, the one at the largest step. Anything else
+        is registered as ``runs:/<run id>/<model path>`` (any file or folder works; no MLmodel
+        file is needed). With Unity Catalog, a model without a signature is refused first. The
+        registered model is created when missing. Tags are, in
         order of precedence: the request's tags, then the metadata MLflow has no field for
         (``framework``, ``framework_version``, ``datasets`` comma-joined,
         ``sample_input_dataset``, ``sample_output_dataset``, ``cpu_cores``, ``memory_gb``),
@@ -818,24 +1146,31 @@ class MlflowBackend:
         name from this run, so a model is never registered twice.
 
         Raises:
-            RegistryError: MLflow failed.
+            RegistryError: MLflow failed; or, with Unity Catalog, the model has no signature.
         """
+        model_id: str | None = None
         if request.run is None:
             run_id, model_path = self._log_local_run(request)
             experiment_name: str | None = LOCAL_EXPERIMENT
         else:
             run_id, model_path = request.run.run_id, request.model_path.strip("/")
             experiment_name = request.run.experiment_name
+            model_id = request.model_id or self._logged_model_id(request.run, model_path)
+        if self._unity_catalog:
+            self._require_signature(run_id, model_path, model_id)
         self._ensure_registered_model(request.name)
         tags = self._version_tags(request)
-        source = f"runs:/{run_id}/{model_path}"
+        # A logged model is registered as mlflow.register_model does: its own URI and id, so
+        # that models:/<name>/<version> loads it and the version links back to it.
+        source = f"models:/{model_id}" if model_id else f"runs:/{run_id}/{model_path}"
         what = f"register model {request.name!r} from {source}"
 
         def find_earlier() -> ModelVersion | None:
             # The failed attempt may have registered it before the answer was lost.
-            earlier = self._first(
+            earlier = self._settled_by_run(
                 what,
-                f"{self._name_filter(request.name)} AND run_id = '{run_id}'",
+                request.name,
+                run_id,
                 retry=False,  # register_once retries; no retries within a retry
             )
             return (
@@ -843,7 +1178,7 @@ class MlflowBackend:
             )
 
         def register() -> ModelVersion:
-            with _http_retries_off.forced():
+            with _http_retries_off.forced(), self._resolving_logged_models(model_id):
                 held = self._once(
                     what,
                     lambda: self._client.create_model_version(
@@ -852,11 +1187,78 @@ class MlflowBackend:
                         run_id=run_id,
                         tags=tags,
                         description=request.description,
+                        model_id=model_id,
                     ),
                 )
             return self._version(held, experiment_name)
 
         return register_once(self._retry, register=register, find_earlier=find_earlier)
+
+    def _require_signature(self, run_id: str, model_path: str, model_id: str | None) -> None:
+        """Refuse, before registering, a model Unity Catalog would refuse: one with no signature.
+
+        Raises:
+            RegistryError: The model has no ``MLmodel`` file, or no signature with outputs.
+        """
+        import tempfile  # noqa: PLC0415
+
+        from mlflow.models import Model  # noqa: PLC0415
+
+        shown = f"models:/{model_id}" if model_id else f"runs:/{run_id}/{model_path}"
+        unreadable: tuple[type[Exception], ...] = (RegistryError, *self._sdk_errors)
+        with tempfile.TemporaryDirectory() as folder:
+            try:
+                if model_id:
+                    location = self._call(
+                        f"read logged model {model_id!r}",
+                        lambda: self._client.get_logged_model(model_id),
+                    ).artifact_location
+                    repository = self._repository(str(location))
+                    path = repository.download_artifacts("MLmodel", folder)
+                else:
+                    path = self._client.download_artifacts(run_id, f"{model_path}/MLmodel", folder)
+                model = Model.load(path)
+            except unreadable as exc:
+                raise RegistryError(
+                    f"{shown} has no readable MLmodel file, and Unity Catalog registers MLflow "
+                    f"models only (log it with mlflow.<flavor>.log_model): {exc}"
+                ) from exc
+        signature = model.signature
+        if signature is None or signature.outputs is None:
+            raise RegistryError(
+                f"{shown} has no signature with inputs and outputs, and Unity Catalog refuses "
+                "such a model: log it with signature= or input_example= (nothing registered)"
+            )
+
+    @contextlib.contextmanager
+    def _resolving_logged_models(self, model_id: str | None) -> Iterator[None]:
+        """Within the block, MLflow's global tracking URI is this backend's, for a database store.
+
+        MLflow's database registry store resolves a ``models:/<model_id>`` source with a new
+        ``MlflowClient()``, that is on the *global* tracking URI, not on ours (MLflow 3.17,
+        ``SqlAlchemyStore.create_model_version``). A server resolves it on its own side.
+        """
+        registry = self.registry_uri or os.environ.get("MLFLOW_REGISTRY_URI") or self.tracking_uri
+        if model_id is None or _scheme(registry) not in _DATABASE_SCHEMES:
+            yield
+            return
+        from mlflow.tracking._tracking_service import utils as sdk_utils  # noqa: PLC0415
+
+        utils: Any = sdk_utils  # typed loosely: its annotations refuse None, which it takes
+
+        # Not MLflow's own _use_tracking_uri: restoring "no URI set" unsets the user's
+        # MLFLOW_TRACKING_URI. Both the global and the variable are put back as they were.
+        saved_global = utils._tracking_uri  # noqa: SLF001 - MLflow has no getter for "unset"
+        saved_variable = os.environ.get(_TRACKING_VARIABLE)
+        utils.set_tracking_uri(self.tracking_uri)
+        try:
+            yield
+        finally:
+            utils.set_tracking_uri(saved_global)
+            if saved_variable is None:
+                os.environ.pop(_TRACKING_VARIABLE, None)
+            else:
+                os.environ[_TRACKING_VARIABLE] = saved_variable
 
     def _ensure_registered_model(self, name: str) -> None:
         try:

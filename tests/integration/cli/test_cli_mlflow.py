@@ -152,6 +152,50 @@ def test_a_better_run_is_registered_with_outputs_and_summary(
     assert versions("churn") == [1, 2]
 
 
+def test_a_registry_uri_and_an_alias_baseline_give_the_champion_version(
+    promote: Callable[..., CliRun],
+    github_files: dict[str, str],
+    write_settings: Callable[..., Path],
+    tmp_path: Path,
+    uri: str,
+) -> None:
+    """--registry-uri puts versions in that registry; champion_version names the alias holder."""
+    from mlflow import MlflowClient  # noqa: PLC0415
+
+    write_settings({**SETTINGS, "baseline": "alias:champion"})
+    registry = f"sqlite:///{tmp_path / 'registry.db'}"
+    done = promote("better", "--registry-uri", registry, "--json", "-v", env=github_files)
+    assert done.code == 0, done.explain()
+    assert done.outputs["champion_version"] == "1"
+    assert json.loads(done.stdout)["champion_version"] == 1
+    client = MlflowClient(tracking_uri=uri, registry_uri=registry)
+    assert client.get_model_version_by_alias("churn", "champion").version in (1, "1")
+    assert "decision: promote:" in done.stderr
+
+
+def test_a_logged_model_named_by_model_id_is_registered_as_models_uri(
+    cli: Cli, uri: str, store: Store, tmp_path: Path
+) -> None:
+    """--model-id: the logged model's run is the candidate; the version's source is models:/id."""
+    from mlflow import MlflowClient  # noqa: PLC0415
+
+    client = MlflowClient(tracking_uri=uri)
+    run_id = store.runs["better"]
+    experiment_id = client.get_run(run_id).info.experiment_id
+    model = client.create_logged_model(experiment_id, name="model", source_run_id=run_id)
+    folder = tmp_path / "logged"
+    folder.mkdir()
+    (folder / "MLmodel").write_text("artifact_path: model\nflavors: {}\n")
+    client.log_model_artifacts(model.model_id, str(folder))
+    client.finalize_logged_model(model.model_id, "READY")
+    done = cli("--backend", "mlflow", "--tracking-uri", uri, "--model-id", model.model_id, "--json")
+    assert done.code == 0, done.explain()
+    document = json.loads(done.stdout)
+    assert document["candidate_run"] == run_id
+    assert document["model"]["version"] == 2
+    assert client.get_model_version("churn", "2").source == f"models:/{model.model_id}"
+
+
 def test_json_prints_one_document_on_stdout(
     promote: Callable[..., CliRun], versions: Callable[[str], list[int]]
 ) -> None:

@@ -24,3 +24,5 @@ def harness(sqlite_harness: MlflowHarness) -> MlflowHarness:
 
 class TestMlflowBackendOnSqlite(BackendContract):
     """MlflowBackend on a sqlite store keeps the contract the other backends keep."""
+
+    has_aliases = True

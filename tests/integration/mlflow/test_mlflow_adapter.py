@@ -475,7 +475,7 @@ def test_registered_versions_can_be_downloaded_with_mlflow(
     monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_uri)
     first = harness.add_run("train", {"auc": 0.7, "loss": 0.3}, ["outputs/model.pkl"])
     second = harness.add_run("train", {"auc": 0.8, "loss": 0.2}, [], status="RUNNING")
-    harness.add_logged_model(second, "model", ["MLmodel", "model.pkl"])
+    model_id = harness.add_logged_model(second, "model", ["MLmodel", "model.pkl"])
     harness.client.set_terminated(second)
     for run_id, model_file in [(first, "model.pkl"), (second, "model/")]:
         settings = {**SETTINGS, "model_file_name": model_file}
@@ -499,7 +499,8 @@ def test_registered_versions_can_be_downloaded_with_mlflow(
     source = harness.client.get_model_version_download_uri("churn", "1")
     assert source == f"runs:/{first}/outputs/model.pkl"
     assert download(source, "1").read_text() == "contents of outputs/model.pkl\n"
-    assert harness.client.get_model_version("churn", "2").source == f"runs:/{second}/model"
+    # A logged model is registered as mlflow.register_model registers it.
+    assert harness.client.get_model_version("churn", "2").source == f"models:/{model_id}"
     two = download("models:/churn/2", "2")
     assert {"MLmodel", "model.pkl"} <= {p.name for p in two.rglob("*") if p.is_file()}
     three = download("models:/churn/3", "3")

@@ -57,6 +57,8 @@ def unique_name(request: pytest.FixtureRequest) -> str:
 class TestMlflowBackendOnServer(BackendContract):
     """MlflowBackend over HTTP to a real MLflow server keeps the contract."""
 
+    has_aliases = True
+
 
 @attrs.define
 class Fault:
@@ -267,4 +269,45 @@ def test_a_logged_model_is_found_and_registered_over_http(
         experiment_name="server", run_id=run_id, settings=settings, backend=harness.backend
     )
     assert result.model is not None
-    assert result.model.source == f"runs:/{run_id}/model"
+    # Registered as mlflow.register_model registers a logged model.
+    logged = harness.client.search_logged_models(
+        [harness.experiment_id("server")], filter_string=f"source_run_id = '{run_id}'"
+    )
+    assert result.model.source == f"models:/{logged[0].model_id}"
+
+
+@pytest.mark.filterwarnings("ignore:.*Add type hints to the `predict` method:UserWarning")
+def test_a_pyfunc_model_promoted_through_the_server_loads_by_alias(
+    harness: MlflowHarness,
+    unique_name: str,
+    mlflow_server: MlflowServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """log_model over HTTP, promote to @champion, load models:/<name>@champion from the server."""
+    import mlflow  # noqa: PLC0415
+
+    from integration.mlflow.pyfunc_model import AddK, predict  # noqa: PLC0415
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.url)
+    monkeypatch.setattr("mlflow.tracking._tracking_service.utils._tracking_uri", None)
+    mlflow.set_tracking_uri(mlflow_server.url)
+    mlflow.set_experiment("server")
+    settings = {
+        "model_name": unique_name,
+        "model_file_name": "model",
+        "metrics_max": ["auc"],
+        "baseline": "alias:champion",
+    }
+    for k, auc in [(1, 0.8), (5, 0.9)]:
+        with mlflow.start_run() as run:
+            mlflow.log_metric("auc", auc)
+            mlflow.pyfunc.log_model(name="model", python_model=AddK(k), pip_requirements=[])
+        result = promote(
+            experiment_name="server",
+            run_id=run.info.run_id,
+            settings=settings,
+            backend=harness.backend,
+        )
+        assert result.champion_version == (1 if k == 1 else 2)
+    assert predict(f"models:/{unique_name}/1") == [2, 3]
+    assert predict(f"models:/{unique_name}@champion") == [6, 7]

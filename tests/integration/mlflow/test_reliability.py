@@ -141,11 +141,17 @@ def test_a_registration_committed_then_lost_is_not_registered_twice(
 CANDIDATES = [(0.81 + 0.01 * i, 0.50 - 0.01 * ((i * 3) % 8)) for i in range(8)]
 
 
-def _race(harness: MlflowHarness, uri: str) -> tuple[list[dict[str, Any]], list[Any]]:
+ALIAS_SETTINGS = {**SETTINGS, "baseline": "alias:champion"}
+ALIAS_TAG = "promotion.alias.champion"
+
+
+def _race(
+    harness: MlflowHarness, uri: str, settings: dict[str, Any] = SETTINGS
+) -> tuple[list[dict[str, Any]], list[Any]]:
     """Seed a champion and 8 better candidates, promote all 8 at once in 8 processes."""
     exp = "race"
     seed = harness.add_run(exp, {"auc": 0.80, "loss": 0.55}, ["model.pkl"])
-    promote(experiment_name=exp, run_id=seed, settings=SETTINGS, backend=harness.backend)
+    promote(experiment_name=exp, run_id=seed, settings=settings, backend=harness.backend)
     runs = [
         harness.add_run(exp, {"auc": auc, "loss": loss}, ["model.pkl"]) for auc, loss in CANDIDATES
     ]
@@ -153,21 +159,24 @@ def _race(harness: MlflowHarness, uri: str) -> tuple[list[dict[str, Any]], list[
     with context.Manager() as manager:
         start = manager.Event()
         with context.Pool(len(runs)) as pool:
-            pending = pool.map_async(promote_one, [(uri, exp, r, SETTINGS, start) for r in runs])
+            pending = pool.map_async(promote_one, [(uri, exp, r, settings, start) for r in runs])
             time.sleep(0.2)
             start.set()
             results = pending.get(timeout=240)
-    versions = list(harness.client.search_model_versions("name='churn'"))
+    versions = list(harness.client.search_model_versions(f"name='{settings['model_name']}'"))
     return results, versions
 
 
-def _check_race(results: list[dict[str, Any]], versions: list[Any]) -> None:
+def _check_race(
+    results: list[dict[str, Any]], versions: list[Any], *, key: str = "champion"
+) -> int:
+    """Check the race's outcome; return the champion's version number."""
     assert len(results) == 8, "no process crashed"
     by_run: dict[str, int] = {}
     for version in versions:
         by_run[version.run_id] = by_run.get(version.run_id, 0) + 1
     assert all(count == 1 for count in by_run.values()), f"a run was registered twice: {by_run}"
-    holders = [v for v in versions if v.tags.get("champion") == "true"]
+    holders = [v for v in versions if v.tags.get(key) == "true"]
     assert len(holders) == 1, f"exactly one champion, not {[h.version for h in holders]}"
     registered = {r["version"] for r in results if r["version"] is not None}
     assert registered, "the first candidate to arrive beats the seed, at the least"
@@ -189,6 +198,16 @@ def _check_race(results: list[dict[str, Any]], versions: list[Any]) -> None:
     for version in versions:
         if int(version.version) in registered and int(version.version) != best.version:
             assert version.tags.get("promotion.superseded_by"), version.version
+    return best.version
+
+
+def _check_alias_race(
+    harness: MlflowHarness, results: list[dict[str, Any]], versions: list[Any], name: str
+) -> None:
+    best = _check_race(results, versions, key=ALIAS_TAG)
+    holder = harness.client.get_model_version_by_alias(name, "champion")
+    assert int(holder.version) == best, "the alias is on the best promoted version"
+    assert best in {r["champion_version"] for r in results}, "the last to settle reports it"
 
 
 def _policy() -> Any:
@@ -204,6 +223,15 @@ def test_eight_processes_racing_on_sqlite_leave_one_champion_the_best(
     """8 simultaneous promotions on one sqlite store: no crash, no double, one champion."""
     results, versions = _race(sqlite_harness, sqlite_uri)
     _check_race(results, versions)
+
+
+@pytest.mark.slow
+def test_eight_processes_racing_for_an_alias_on_sqlite_leave_it_on_the_best(
+    sqlite_harness: MlflowHarness, sqlite_uri: str
+) -> None:
+    """8 simultaneous promotions to alias:champion on sqlite: the alias ends on the best one."""
+    results, versions = _race(sqlite_harness, sqlite_uri, ALIAS_SETTINGS)
+    _check_alias_race(sqlite_harness, results, versions, "churn")
 
 
 # --- an mlflow server on PostgreSQL ------------------------------------------------------------
@@ -320,6 +348,24 @@ def test_eight_processes_racing_on_a_postgres_backed_server_leave_one_champion_t
     harness = MlflowHarness(MlflowBackend(url, retry=FAST_RETRIES), MlflowClient(url), None)
     results, versions = _race(harness, url)
     _check_race(results, versions)
+
+
+@pytest.mark.slow
+@pytest.mark.mlflow_server
+def test_eight_processes_racing_for_an_alias_on_a_postgres_backed_server_leave_it_on_the_best(
+    postgres_mlflow_server: MlflowServer,
+) -> None:
+    """8 simultaneous promotions to alias:champion through PostgreSQL: the alias on the best."""
+    from mlflow import MlflowClient  # noqa: PLC0415
+
+    from aml_promotion.adapters.mlflow import MlflowBackend  # noqa: PLC0415
+
+    url = postgres_mlflow_server.url
+    harness = MlflowHarness(MlflowBackend(url, retry=FAST_RETRIES), MlflowClient(url), None)
+    # The server is shared with the tag race: a model name of its own.
+    settings = {**ALIAS_SETTINGS, "model_name": "churn-alias"}
+    results, versions = _race(harness, url, settings)
+    _check_alias_race(harness, results, versions, "churn-alias")
 
 
 @pytest.mark.mlflow_server

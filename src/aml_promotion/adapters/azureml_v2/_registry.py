@@ -238,3 +238,11 @@ class Registry:
                 held.pop(key, None)
 
         self._update_tags(version, drop)
+
+    def set_alias(self, version: ModelVersion, alias: str) -> None:  # noqa: ARG002 - the port's
+        """Refuse: the Azure ML (SDK v2) registry has no model aliases.
+
+        Raises:
+            SettingsError: Always (an ``alias:`` baseline is refused before this is reached).
+        """
+        raise unsupported_strategy(BaselineStrategy.alias(alias), "Azure ML (SDK v2)")

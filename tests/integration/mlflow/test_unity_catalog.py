@@ -1,0 +1,261 @@
+"""Unity Catalog lookups, run through MLflow's own Unity Catalog store against a local stand-in.
+
+Databricks is not reached: ``DATABRICKS_HOST`` points MLflow's ``UcModelRegistryStore`` at an
+HTTP server on 127.0.0.1 that answers its search, get and alias endpoints the way Unity Catalog
+does, and refuses what Unity Catalog refuses (an ``order_by``, a second filter condition). What
+this does not prove (credentials, the copy of a registration to Unity Catalog storage,
+permissions) is listed in docs/backends-mlflow.md.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import tempfile
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+pytest.importorskip("mlflow", reason="the [mlflow] extra is not installed")
+
+from aml_promotion import BaselineStrategy
+from aml_promotion.adapters.mlflow import MlflowBackend
+from aml_promotion.exceptions import RegistryError, SettingsError
+from aml_promotion.ports import RegistrationRequest
+
+if TYPE_CHECKING:
+    from integration.mlflow.conftest import MlflowHarness
+
+NAME = "main.default.churn"
+UC = "/api/2.0/mlflow/unity-catalog"
+PAGE = 2  # the stand-in's page size, whatever max_results asks: several pages, always
+
+
+def _version(number: int, *, run_id: str, status: str = "READY", **tags: str) -> dict[str, Any]:
+    return {
+        "name": NAME,
+        "version": str(number),
+        "run_id": run_id,
+        "status": status,
+        "source": f"models:/m-{number}",
+        "tags": [{"key": key, "value": value} for key, value in tags.items()],
+    }
+
+
+class StandIn(http.server.ThreadingHTTPServer):
+    """Unity Catalog's model-version endpoints, over a list of versions; every request kept."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.versions: list[dict[str, Any]] = []
+        self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def paths(self) -> list[str]:
+        return [path for _, path, _ in self.requests]
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: StandIn
+
+    def log_message(self, *args: Any) -> None:
+        """Quiet."""
+
+    def _answer(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _refuse(self, message: str) -> None:
+        self._answer(400, {"error_code": "INVALID_PARAMETER_VALUE", "message": message})
+
+    def do_POST(self) -> None:
+        self.server.requests.append(("POST", urllib.parse.urlparse(self.path).path, {}))
+        self._answer(404, {"error_code": "ENDPOINT_NOT_FOUND", "message": "not in the stand-in"})
+
+    def do_GET(self) -> None:
+        parsed = urllib.parse.urlparse(self.path)
+        query = urllib.parse.parse_qs(parsed.query)
+        self.server.requests.append(("GET", parsed.path, query))
+        versions = self.server.versions
+        if parsed.path == f"{UC}/model-versions/search":
+            if "order_by" in query:
+                self._refuse("order_by is not supported")
+                return
+            condition = query.get("filter", [""])[0]
+            if " and " in condition.lower() or condition != f"name = '{NAME}'":
+                self._refuse(f"unsupported filter: {condition}")
+                return
+            start = int(query.get("page_token", ["0"])[0])
+            page = [{k: v for k, v in held.items() if k != "tags"} for held in versions]
+            page = page[start : start + PAGE]  # search results carry no tags in Unity Catalog
+            following = start + PAGE
+            token = str(following) if following < len(versions) else ""
+            self._answer(200, {"model_versions": page, "next_page_token": token})
+        elif parsed.path == f"{UC}/model-versions/get":
+            number = query["version"][0]
+            found = [held for held in versions if held["version"] == number]
+            if found:
+                self._answer(200, {"model_version": found[0]})
+            else:
+                self._answer(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "none"})
+        else:
+            self._answer(404, {"error_code": "ENDPOINT_NOT_FOUND", "message": "not here"})
+
+
+@pytest.fixture
+def stand_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandIn]:
+    """The stand-in, and Databricks' variables pointing MLflow at it."""
+    server = StandIn()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("DATABRICKS_HOST", server.url)
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-stand-in")
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def backend(stand_in: StandIn, sqlite_uri: str) -> MlflowBackend:
+    """Runs in a sqlite store, the registry in (the stand-in for) Unity Catalog."""
+    assert stand_in.url
+    return MlflowBackend(sqlite_uri, "databricks-uc")
+
+
+def _searches(stand_in: StandIn) -> list[dict[str, list[str]]]:
+    return [q for _, path, q in stand_in.requests if path == f"{UC}/model-versions/search"]
+
+
+def test_the_latest_usable_version_is_found_without_order_by_over_every_page(
+    stand_in: StandIn, backend: MlflowBackend
+) -> None:
+    """No order_by and one condition: pages read, ordered here; a failed version passed over."""
+    stand_in.versions = [
+        _version(2, run_id="r1"),
+        _version(5, run_id="r3", status="FAILED_REGISTRATION"),
+        _version(1, run_id="r1"),
+        _version(4, run_id="r2", generation="2"),
+        _version(3, run_id="r2"),
+    ]
+    latest = backend.registry.find_baseline(NAME, BaselineStrategy.latest())
+    assert latest is not None
+    assert latest.version == 4
+    assert latest.tags == {"generation": "2"}  # read in full: the search gives no tags
+    searches = _searches(stand_in)
+    assert [q.get("page_token", [None])[0] for q in searches] == [None, "2", "4"]
+    assert all("order_by" not in q for q in searches)
+    assert {q["filter"][0] for q in searches} == {f"name = '{NAME}'"}
+
+
+def test_the_version_of_a_run_is_filtered_here(stand_in: StandIn, backend: MlflowBackend) -> None:
+    """find_by_run searches by name only, and keeps the run's highest usable version."""
+    stand_in.versions = [
+        _version(1, run_id="r1"),
+        _version(2, run_id="r2"),
+        _version(3, run_id="r2", status="FAILED_REGISTRATION"),
+        _version(4, run_id="r3"),
+    ]
+    found = backend.registry.find_by_run(NAME, "r2")
+    assert found is not None
+    assert found.version == 2
+    assert backend.registry.find_by_run(NAME, "r9") is None
+    gets = [q["version"][0] for _, path, q in stand_in.requests if path.endswith("/get")]
+    assert gets == ["3", "2"], "only the run's own versions are read in full"
+
+
+def test_tagged_versions_are_read_in_full_and_filtered_here(
+    stand_in: StandIn, backend: MlflowBackend
+) -> None:
+    """A tag baseline and find_tagged: tags come from each version, not from the search."""
+    stand_in.versions = [
+        _version(1, run_id="r1", champion="true"),
+        _version(2, run_id="r2"),
+        _version(3, run_id="r3", champion="true"),
+    ]
+    tagged = backend.registry.find_tagged(NAME, "champion", "true")
+    assert [v.version for v in tagged] == [3, 1]
+    baseline = backend.registry.find_baseline(NAME, BaselineStrategy.tagged("champion", "true"))
+    assert baseline is not None
+    assert baseline.version == 3
+
+
+def test_a_stage_is_refused_in_unity_catalog(backend: MlflowBackend) -> None:
+    """Unity Catalog has no stages: a SettingsError, never "no baseline"."""
+    with pytest.raises(SettingsError, match="Unity Catalog has no model stages"):
+        backend.registry.find_baseline(NAME, BaselineStrategy.stage("Production"))
+
+
+def _log_model(harness: MlflowHarness, run_id: str, mlmodel: str) -> str:
+    client = harness.client
+    experiment_id = client.get_run(run_id).info.experiment_id
+    model = client.create_logged_model(experiment_id, name="model", source_run_id=run_id)
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "MLmodel").write_text(mlmodel)
+        client.log_model_artifacts(model.model_id, folder)
+    client.finalize_logged_model(model.model_id, "READY")
+    return str(model.model_id)
+
+
+UNSIGNED = "artifact_path: model\nflavors: {}\n"
+SIGNED = (
+    UNSIGNED + "signature:\n"
+    '  inputs: \'[{"type": "double", "required": true}]\'\n'
+    '  outputs: \'[{"type": "double", "required": true}]\'\n'
+)
+
+
+def test_a_model_without_a_signature_is_refused_before_registering(
+    stand_in: StandIn, sqlite_harness: MlflowHarness
+) -> None:
+    """No signature: a clear RegistryError, and Unity Catalog never asked to register it."""
+    backend = MlflowBackend(sqlite_harness.backend.tracking_uri, "databricks-uc")
+    run_id = sqlite_harness.add_run("train", {"auc": 0.9}, [], status="RUNNING")
+    model_id = _log_model(sqlite_harness, run_id, UNSIGNED)
+    run = backend.runs.get_run(experiment_name="train", run_id=run_id)
+    request = RegistrationRequest(name=NAME, model_path="model", run=run)
+    with pytest.raises(RegistryError, match="no signature with inputs and outputs") as caught:
+        backend.registry.register(request)
+    assert f"models:/{model_id}" in str(caught.value)
+    assert not [path for path in stand_in.paths() if path.startswith(UC)]
+
+
+def test_a_model_with_a_signature_goes_on_to_register(
+    stand_in: StandIn, sqlite_harness: MlflowHarness
+) -> None:
+    """With a signature the check passes: the registration reaches Unity Catalog's endpoints."""
+    backend = MlflowBackend(sqlite_harness.backend.tracking_uri, "databricks-uc")
+    run_id = sqlite_harness.add_run("train", {"auc": 0.9}, [], status="RUNNING")
+    _log_model(sqlite_harness, run_id, SIGNED)
+    run = backend.runs.get_run(experiment_name="train", run_id=run_id)
+    request = RegistrationRequest(name=NAME, model_path="model", run=run)
+    with pytest.raises(RegistryError) as caught:  # the stand-in stops at the model's creation
+        backend.registry.register(request)
+    assert "signature" not in str(caught.value)
+    assert f"{UC}/registered-models/get" in stand_in.paths()
+
+
+def test_a_plain_artifact_without_mlmodel_is_refused_before_registering(
+    stand_in: StandIn, sqlite_harness: MlflowHarness
+) -> None:
+    """A file that is no MLflow model: Unity Catalog cannot take it; said before registering."""
+    backend = MlflowBackend(sqlite_harness.backend.tracking_uri, "databricks-uc")
+    run_id = sqlite_harness.add_run("train", {"auc": 0.9}, ["outputs/model.pkl"])
+    run = backend.runs.get_run(experiment_name="train", run_id=run_id)
+    request = RegistrationRequest(name=NAME, model_path="outputs", run=run)
+    with pytest.raises(RegistryError, match="has no readable MLmodel file"):
+        backend.registry.register(request)
+    assert not [path for path in stand_in.paths() if path.startswith(UC)]

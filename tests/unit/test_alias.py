@@ -1,0 +1,274 @@
+"""Alias baselines (``alias:champion``), champion_version, and naming a candidate by model_id."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from aml_promotion import promote
+from aml_promotion._domain import tags
+from aml_promotion.exceptions import RunNotFoundError, UsageError
+from aml_promotion.ports import LoggedModel, LoggedModelStore, ModelVersion
+from aml_promotion.testing import InMemoryBackend, InMemoryRunStore
+
+SETTINGS = {
+    "model_name": "churn",
+    "metrics_max": ["auc"],
+    "metrics_min": ["loss"],
+    "baseline": "alias:champion",
+}
+CHAMPION = tags.alias_tag("champion")
+
+
+def _add(backend: InMemoryBackend, run_id: str, auc: float, loss: float) -> None:
+    backend.runs.add_run(
+        run_id, experiment_name="train", metrics={"auc": auc, "loss": loss}, files=["model.pkl"]
+    )
+
+
+def _holder(backend: InMemoryBackend) -> int | None:
+    return backend.registry.aliases.get("churn", {}).get("champion")
+
+
+def test_the_alias_tag_is_namespaced() -> None:
+    """The tag that marks an alias's promoted holders names the alias under promotion."""
+    assert tags.alias_tag("champion") == "promotion.alias.champion"
+    assert tags.alias_tag("a b!") == "promotion.alias.a b_"
+
+
+def test_sequential_promotions_move_the_alias_to_each_promoted_version() -> None:
+    """Each promoted version takes the alias; a rejected one leaves it where it is."""
+    backend = InMemoryBackend()
+    _add(backend, "r1", 0.80, 0.5)
+    _add(backend, "r2", 0.85, 0.4)
+    _add(backend, "r3", 0.70, 0.6)
+    results = [
+        promote(experiment_name="train", run_id=r, settings=SETTINGS, backend=backend)
+        for r in ("r1", "r2", "r3")
+    ]
+    assert [r.model.version if r.model else None for r in results] == [1, 2, None]
+    assert _holder(backend) == 2
+    assert [r.champion_version for r in results] == [1, 2, 2]
+    assert results[1].baseline is not None
+    assert results[1].baseline.version == 1
+    assert results[2].baseline is not None
+    assert results[2].baseline.version == 2
+    assert [h.version for h in backend.registry.find_tagged("churn", CHAMPION, "true")] == [2]
+    assert results[2].to_dict()["champion_version"] == 2
+
+
+def test_the_baseline_is_the_alias_holder_not_the_latest_version() -> None:
+    """An alias set by hand on an older version is the baseline; a newer version is not."""
+    backend = InMemoryBackend()
+    _add(backend, "old", 0.80, 0.5)
+    _add(backend, "newer", 0.99, 0.01)
+    _add(backend, "cand", 0.85, 0.4)
+    old = backend.registry.add_version("churn", run_id="old")
+    backend.registry.add_version("churn", run_id="newer")
+    backend.registry.set_alias(old, "champion")
+    result = promote(experiment_name="train", run_id="cand", settings=SETTINGS, backend=backend)
+    assert result.baseline is not None
+    assert result.baseline.version == 1
+    assert result.model is not None
+    assert result.model.version == 3
+    assert _holder(backend) == 3
+    assert result.champion_version == 3
+
+
+def test_no_alias_holder_is_no_baseline() -> None:
+    """No version holds the alias: the first candidate is promoted and takes it."""
+    backend = InMemoryBackend()
+    _add(backend, "r1", 0.80, 0.5)
+    result = promote(experiment_name="train", run_id="r1", settings=SETTINGS, backend=backend)
+    assert result.baseline is None
+    assert result.registered
+    assert _holder(backend) == 1
+    assert result.champion_version == 1
+
+
+def test_a_rerun_of_a_run_registered_by_hand_does_not_claim_the_alias() -> None:
+    """A version no promotion made (no alias tag) is "already registered" and left as it is."""
+    backend = InMemoryBackend()
+    _add(backend, "r1", 0.80, 0.5)
+    backend.registry.add_version("churn", run_id="r1")
+    result = promote(experiment_name="train", run_id="r1", settings=SETTINGS, backend=backend)
+    assert result.already_registered
+    assert _holder(backend) is None
+
+
+def _better_version(backend: InMemoryBackend) -> ModelVersion:
+    return backend.registry.add_version(
+        "churn",
+        tags={
+            CHAMPION: "true",
+            tags.GENERATION: "2",
+            tags.metric_tag("auc"): "0.9",
+            tags.metric_tag("loss"): "0.3",
+        },
+    )
+
+
+def test_a_promotion_that_loses_a_race_leaves_the_alias_on_the_better_version() -> None:
+    """A concurrent, better promotion keeps the alias: the loser's result says so."""
+    backend = InMemoryBackend()
+    _add(backend, "seed", 0.80, 0.5)
+    _add(backend, "mine", 0.85, 0.4)
+    promote(experiment_name="train", run_id="seed", settings=SETTINGS, backend=backend)
+    registry = backend.registry
+    plain_register = registry.register
+
+    def register_then_lose_the_race(request: Any) -> Any:
+        mine = plain_register(request)
+        registry.set_alias(_better_version(backend), "champion")
+        return mine
+
+    registry.register = register_then_lose_the_race  # type: ignore[method-assign]
+    result = promote(experiment_name="train", run_id="mine", settings=SETTINGS, backend=backend)
+
+    assert result.model is not None
+    assert result.model.version == 2
+    assert result.superseded_by is not None
+    assert result.superseded_by.version == 3
+    assert result.champion_version == 3
+    assert _holder(backend) == 3
+
+
+def test_a_stale_alias_write_after_ours_is_corrected_by_our_check() -> None:
+    """A slower process points the alias at a worse version after we did: the check moves it."""
+    backend = InMemoryBackend()
+    _add(backend, "seed", 0.80, 0.5)
+    _add(backend, "mine", 0.85, 0.4)
+    seed = promote(experiment_name="train", run_id="seed", settings=SETTINGS, backend=backend)
+    assert seed.model is not None
+    registry = backend.registry
+    plain_set_alias = registry.set_alias
+    stale_writes = []
+
+    def set_alias_then_a_stale_write(version: ModelVersion, alias: str) -> None:
+        plain_set_alias(version, alias)
+        if not stale_writes:
+            # The seed's own promotion, late, points the alias back at version 1.
+            stale_writes.append(version.version)
+            assert seed.model is not None
+            plain_set_alias(seed.model, alias)
+
+    registry.set_alias = set_alias_then_a_stale_write  # type: ignore[method-assign]
+    result = promote(experiment_name="train", run_id="mine", settings=SETTINGS, backend=backend)
+
+    assert stale_writes == [2]
+    assert _holder(backend) == 2
+    assert result.champion_version == 2
+    # The seed's, ours, the stale one, and our correction after the check.
+    assert backend.operations().count("set_alias") == 4
+
+
+def test_champion_version_reports_the_tag_holder_and_nothing_for_latest() -> None:
+    """With a tag baseline champion_version is the tag holder; with latest there is none."""
+    backend = InMemoryBackend()
+    _add(backend, "r1", 0.80, 0.5)
+    tagged = promote(
+        experiment_name="train",
+        run_id="r1",
+        settings={**SETTINGS, "baseline": "tag:champion=true"},
+        backend=backend,
+    )
+    assert tagged.champion_version == 1
+    _add(backend, "r2", 0.90, 0.4)
+    latest = promote(
+        experiment_name="train",
+        run_id="r2",
+        settings={**SETTINGS, "baseline": "latest"},
+        backend=backend,
+    )
+    assert latest.model is not None
+    assert latest.champion_version is None
+
+
+def test_a_dry_run_reports_the_current_holder() -> None:
+    """A dry run registers nothing and reports who holds the alias now."""
+    backend = InMemoryBackend()
+    _add(backend, "r1", 0.80, 0.5)
+    _add(backend, "r2", 0.90, 0.4)
+    promote(experiment_name="train", run_id="r1", settings=SETTINGS, backend=backend)
+    dry = promote(
+        experiment_name="train", run_id="r2", settings=SETTINGS, backend=backend, dry_run=True
+    )
+    assert dry.model is None
+    assert dry.champion_version == 1
+
+
+def test_the_decision_and_the_registered_version_are_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An INFO line says the decision, another the version registered."""
+    backend = InMemoryBackend()
+    _add(backend, "r1", 0.80, 0.5)
+    with caplog.at_level(logging.INFO, logger="aml_promotion"):
+        promote(experiment_name="train", run_id="r1", settings=SETTINGS, backend=backend)
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert any(m.startswith("decision: promote:") for m in messages)
+    assert "registered churn:1 (id churn:1)" in messages
+
+
+class _LoggedModels(InMemoryRunStore):
+    """A run store that also knows logged models (as MLflow 3 does)."""
+
+    def __init__(self, models: dict[str, LoggedModel]) -> None:
+        super().__init__()
+        self.models = models
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        if model_id not in self.models:
+            raise RunNotFoundError(f"no logged model {model_id!r}")
+        return self.models[model_id]
+
+
+def test_a_candidate_named_by_model_id_is_its_run_and_its_folder() -> None:
+    """promote(model_id=...) reads the logged model's run and registers that model."""
+    backend = InMemoryBackend()
+    runs = _LoggedModels(
+        {
+            "m-1": LoggedModel(model_id="m-1", name="model", run_id="r1"),
+            "m-orphan": LoggedModel(model_id="m-orphan", name="model"),
+        }
+    )
+    assert isinstance(runs, LoggedModelStore)
+    runs.add_run(
+        "r1",
+        experiment_name="train",
+        metrics={"auc": 0.8, "loss": 0.5},
+        files=["model/MLmodel", "model/python_model.pkl"],
+        steps={"model_training": ["child"]},
+    )
+    # Were the step followed (it must not be), this child has no model folder.
+    runs.add_run("child", experiment_name="train", files=["other.pkl"])
+    backend.runs = runs
+    result = promote(model_id="m-1", settings=SETTINGS, backend=backend)
+    assert result.model is not None
+    assert result.model_path == "model"
+    assert backend.registry.requests[-1].model_id == "m-1"
+    assert backend.registry.requests[-1].run is not None
+    assert backend.registry.requests[-1].run.run_id == "r1"
+    with pytest.raises(RunNotFoundError, match="outside any run"):
+        promote(model_id="m-orphan", settings=SETTINGS, backend=backend)
+    with pytest.raises(RunNotFoundError, match="no logged model 'nope'"):
+        promote(model_id="nope", settings=SETTINGS, backend=backend)
+
+
+def test_model_id_on_a_backend_without_logged_models_is_a_usage_error() -> None:
+    """The in-memory backend (like Azure ML) has no logged models: said plainly."""
+    with pytest.raises(UsageError, match="no logged models"):
+        promote(model_id="m-1", settings=SETTINGS, backend=InMemoryBackend())
+
+
+@pytest.mark.parametrize(
+    "extra", [{"run_id": "r1"}, {"model_path": "model.pkl"}, {"metrics": {"auc": 1.0}}]
+)
+def test_model_id_with_another_way_to_name_the_candidate_is_a_usage_error(
+    extra: dict[str, Any],
+) -> None:
+    """model_id names the run too: another candidate argument with it is refused."""
+    with pytest.raises(UsageError, match="model_id alone"):
+        promote(model_id="m-1", settings=SETTINGS, backend=InMemoryBackend(), **extra)
