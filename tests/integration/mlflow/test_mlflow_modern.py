@@ -24,7 +24,12 @@ import pandas as pd
 
 from aml_promotion import BaselineStrategy, promote
 from aml_promotion.adapters.mlflow import MlflowBackend
-from aml_promotion.exceptions import RegistryError, RunNotFoundError, RunStateError
+from aml_promotion.exceptions import (
+    BaselineNotFoundError,
+    RegistryError,
+    RunNotFoundError,
+    RunStateError,
+)
 from integration.mlflow.pyfunc_model import AddK, predict
 
 if TYPE_CHECKING:
@@ -213,7 +218,8 @@ def test_failed_and_pending_versions_are_never_baselines(tracking: str) -> None:
     latest = registry.find_baseline("churn", BaselineStrategy.latest())
     assert latest is not None
     assert latest.version == 1
-    assert registry.find_baseline("churn", BaselineStrategy.version(3)) is None
+    with pytest.raises(BaselineNotFoundError, match="registration failed or is pending"):
+        registry.find_baseline("churn", BaselineStrategy.version(3))
     assert registry.find_baseline("churn", BaselineStrategy.alias("champion")) is None
     tagged = registry.find_tagged("churn", "promotion.verdict", "promote")
     assert [v.version for v in tagged] == [1]
