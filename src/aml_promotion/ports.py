@@ -68,6 +68,18 @@ def _values(value: Mapping[str, object] | None) -> Mapping[str, object]:
     return dict(value or {})
 
 
+def _dataset_names(value: Sequence[str]) -> tuple[str, ...]:
+    raw: object = value
+    # A string is a sequence of its characters: "ds1" would become ('d', 's', '1').
+    if isinstance(raw, str) or not isinstance(raw, (Sequence, Collection)):
+        msg = f"datasets must be a list or tuple of names (strings), not {raw!r}"
+        raise TypeError(msg)
+    if not all(isinstance(name, str) for name in value):
+        msg = f"datasets must hold names (strings), not {value!r}"
+        raise TypeError(msg)
+    return tuple(value)
+
+
 @attrs.frozen(kw_only=True)
 class RunRecord:
     """A run, as a backend found it.
@@ -161,7 +173,7 @@ class RegistrationRequest:
     tags: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
     properties: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
     description: str | None = None
-    datasets: tuple[str, ...] = ()
+    datasets: tuple[str, ...] = attrs.field(default=(), converter=_dataset_names)
     sample_input_dataset: str | None = None
     sample_output_dataset: str | None = None
     cpu_cores: float | None = None
