@@ -68,6 +68,21 @@ def _values(value: Mapping[str, object] | None) -> Mapping[str, object]:
     return dict(value or {})
 
 
+def _available_names(value: Collection[str] | None) -> frozenset[str] | None:
+    raw: object = value
+    if raw is None:
+        return None
+    # A string is a collection of its characters: "auc" would become {'a', 'u', 'c'}.
+    if isinstance(raw, str) or not isinstance(raw, Collection):
+        msg = f"available must be a set of metric names (strings) or None, not {raw!r}"
+        raise TypeError(msg)
+    names = frozenset(raw)
+    if not all(isinstance(name, str) for name in names):
+        msg = f"available must hold metric names (strings), not {raw!r}"
+        raise TypeError(msg)
+    return names
+
+
 def _dataset_names(value: Sequence[str]) -> tuple[str, ...]:
     raw: object = value
     # A string is a sequence of its characters: "ds1" would become ('d', 's', '1').
@@ -113,7 +128,7 @@ class MetricValues:
     """
 
     values: Mapping[str, object] = attrs.field(factory=dict, converter=_values)
-    available: frozenset[str] | None = None
+    available: frozenset[str] | None = attrs.field(default=None, converter=_available_names)
 
 
 @attrs.frozen(kw_only=True)

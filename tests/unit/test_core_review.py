@@ -23,7 +23,7 @@ from aml_promotion import (
     promote,
 )
 from aml_promotion.exceptions import SettingsError
-from aml_promotion.ports import RegistrationRequest
+from aml_promotion.ports import MetricValues, RegistrationRequest
 from aml_promotion.testing import InMemoryBackend
 
 AUC = PromotionPolicy(rules=[MetricRule(name="auc", goal="maximize")])
@@ -347,3 +347,13 @@ def test_the_verdict_of_a_refused_policy_mapping_never_registers(
         for run in ("good", "bad")
     ]
     assert verdicts == [Verdict.PROMOTE, Verdict.REJECT]
+
+
+def test_a_string_for_the_available_metrics_of_metric_values_is_a_type_error() -> None:
+    """MetricValues(available="auc") is refused; any collection of names becomes a frozenset."""
+    with pytest.raises(TypeError, match=r"^available must be a set of metric names"):
+        MetricValues(available="auc")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^available must hold metric names"):
+        MetricValues(available=["auc", 1])  # type: ignore[list-item]
+    assert MetricValues(available=["auc", "loss"]).available == frozenset({"auc", "loss"})
+    assert MetricValues().available is None
