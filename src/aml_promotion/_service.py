@@ -228,9 +228,33 @@ def _baseline_metrics(
     return _metrics(runs, run, policy).values
 
 
-def _no_baseline(name: str, strategy: BaselineStrategy) -> str:
-    """Return what was looked for and not found, for the summary when there is no baseline."""
-    return strategy.describe_missing(name)
+def _no_baseline(
+    name: str, strategy: BaselineStrategy, existing: ModelVersion | None = None
+) -> str:
+    """Return what was looked for and not found, for the summary when there is no baseline.
+
+    On a re-run (`existing` is the version the candidate already is), `_find_baseline` looks
+    first at the baseline recorded at that registration, and never takes the version itself:
+    say which of these left no baseline, not that the strategy found nothing.
+    """
+    if existing is None:
+        return strategy.describe_missing(name)
+    already = f"already registered as version {existing.version} of {name}"
+    recorded = existing.tags.get(tags.BASELINE_VERSION)
+    if recorded == tags.NO_BASELINE:
+        return (
+            f"{already}, when it had no baseline; a re-run compares with the baseline "
+            "recorded at that registration"
+        )
+    if recorded is not None and recorded.isdecimal() and recorded.isascii():
+        return (
+            f"{already}; version {recorded}, the baseline recorded at that registration, "
+            "no longer exists"
+        )
+    return (
+        f"{already}, and no other version is the baseline ({strategy}): a version is never "
+        "compared with itself"
+    )
 
 
 def _passed_over(baseline: ModelVersion | None, values: Mapping[str, object] | None) -> str | None:
@@ -511,7 +535,7 @@ def _promote_run(
         candidate_label=_run_label(run),
         baseline_label=_baseline_label(baseline),
         candidate_metric_names=candidate.available,
-        no_baseline=passed_over or _no_baseline(name, settings.baseline),
+        no_baseline=passed_over or _no_baseline(name, settings.baseline, existing),
         candidate_data=_evaluation_data(runs, run, policy),
         baseline_data=_baseline_data(runs, baseline, policy),
     )
@@ -597,7 +621,7 @@ def _promote_local(
         policy,
         candidate_label=f"local model {model_path}",
         baseline_label=_baseline_label(baseline),
-        no_baseline=passed_over or _no_baseline(name, settings.baseline),
+        no_baseline=passed_over or _no_baseline(name, settings.baseline, existing),
         baseline_data=_baseline_data(backend.runs, baseline, policy),
     )
     if metrics is None and policy.rules and not policy.force:

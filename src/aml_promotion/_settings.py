@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import functools
 import math
+import numbers
 import os
 import re
 import warnings
@@ -44,8 +45,94 @@ DEFAULT_MODEL_FILE_NAME = "model.pkl"
 DEFAULT_PIPELINE_CHILD_RUN_NAME = "model_training"
 
 
-def _names_tuple(value: Iterable[str]) -> tuple[str, ...]:
-    return tuple(value)
+def _names_tuple(field: str, value: Iterable[str]) -> tuple[str, ...]:
+    """Return `value` as a tuple of names, refusing a lone string or an item that is none."""
+    raw: object = value
+    if isinstance(raw, str) or not isinstance(raw, Iterable):
+        # A string is an iterable of its characters: "ds1" would become ('d', 's', '1').
+        msg = f"{field} must be a list or tuple of names (strings), not {raw!r}"
+        raise TypeError(msg)
+    names = tuple(value)
+    for index, name in enumerate(names):
+        item: object = name
+        if not isinstance(item, str):
+            msg = f"{field} must hold names (strings); item {index} is {item!r}"
+            raise TypeError(msg)
+    return names
+
+
+def _datasets(value: Iterable[str]) -> tuple[str, ...]:
+    return _names_tuple("datasets", value)
+
+
+def _unknown_keys(value: Iterable[str]) -> tuple[str, ...]:
+    return _names_tuple("unknown_keys", value)
+
+
+def _text_field(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str):
+        msg = f"{attribute.name} must be a string, not {value!r}"
+        raise TypeError(msg)
+    if not value.strip():
+        msg = f"{attribute.name} is blank"
+        raise ValueError(msg)
+
+
+_DEFAULT_STEP: str | None = DEFAULT_PIPELINE_CHILD_RUN_NAME
+
+
+def _optional_name_field(
+    instance: object, attribute: attrs.Attribute[str | None], value: object
+) -> None:
+    if value is not None:
+        _text_field(instance, attribute, value)  # type: ignore[arg-type] # not None here
+
+
+def _optional_text_field(
+    _instance: object, attribute: attrs.Attribute[str | None], value: object
+) -> None:
+    if value is not None and not isinstance(value, str):
+        msg = f"{attribute.name} must be a string or None, not {value!r}"
+        raise TypeError(msg)
+
+
+def _labels_field(
+    _instance: object, attribute: attrs.Attribute[Mapping[str, str]], value: object
+) -> None:
+    if not isinstance(value, Mapping):
+        msg = f"{attribute.name} must be a mapping of names to strings, not {value!r}"
+        raise TypeError(msg)
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            msg = (
+                f"{attribute.name} must map names (strings) to strings; found "
+                f"{key!r}: {item!r} (write the value as text, e.g. str(value))"
+            )
+            raise TypeError(msg)
+
+
+def _optional_positive_float(value: float | None) -> float | None:
+    # Real numbers become floats; anything else reaches the validator as it is.
+    raw: object = value
+    if raw is None or is_bool(raw) or not isinstance(raw, numbers.Real):
+        return value
+    try:
+        return float(raw)
+    except OverflowError:
+        return value  # the validator says it is not a finite number
+
+
+def _optional_positive(
+    _instance: object, attribute: attrs.Attribute[float | None], value: object
+) -> None:
+    if value is None:
+        return
+    if not isinstance(value, float):
+        msg = f"{attribute.name} must be a number greater than 0, or None, not {value!r}"
+        raise TypeError(msg)
+    if not math.isfinite(value) or value <= 0:
+        msg = f"{attribute.name} must be a finite number greater than 0, not {value!r}"
+        raise ValueError(msg)
 
 
 def _check_model_name(_instance: object, _attribute: object, value: str | None) -> None:
@@ -115,25 +202,32 @@ class Settings:
     """
 
     model_name: str | None = attrs.field(default=None, validator=_check_model_name)
-    model_file_name: str = DEFAULT_MODEL_FILE_NAME
+    model_file_name: str = attrs.field(default=DEFAULT_MODEL_FILE_NAME, validator=_text_field)
     model_framework: Framework | None = attrs.field(default=None, converter=_optional_framework)
-    model_framework_version: str | None = None
-    model_tags: Mapping[str, str] = attrs.field(factory=dict)
-    model_properties: Mapping[str, str] = attrs.field(factory=dict)
-    model_description: str | None = None
-    datasets: tuple[str, ...] = attrs.field(default=(), converter=_names_tuple)
-    sample_input_dataset: str | None = None
-    sample_output_dataset: str | None = None
-    pipeline_child_run_name: str | None = DEFAULT_PIPELINE_CHILD_RUN_NAME
-    cpu_cores: float | None = None
-    memory_gb: float | None = None
+    model_framework_version: str | None = attrs.field(default=None, validator=_optional_text_field)
+    model_tags: Mapping[str, str] = attrs.field(factory=dict, validator=_labels_field)
+    model_properties: Mapping[str, str] = attrs.field(factory=dict, validator=_labels_field)
+    model_description: str | None = attrs.field(default=None, validator=_optional_text_field)
+    datasets: tuple[str, ...] = attrs.field(default=(), converter=_datasets)
+    sample_input_dataset: str | None = attrs.field(default=None, validator=_optional_text_field)
+    sample_output_dataset: str | None = attrs.field(default=None, validator=_optional_text_field)
+    # None: the run itself (an MLflow sweep's parent, a run that logged the model directly).
+    pipeline_child_run_name: str | None = attrs.field(
+        default=_DEFAULT_STEP, validator=_optional_name_field
+    )
+    cpu_cores: float | None = attrs.field(
+        default=None, converter=_optional_positive_float, validator=_optional_positive
+    )
+    memory_gb: float | None = attrs.field(
+        default=None, converter=_optional_positive_float, validator=_optional_positive
+    )
     policy: PromotionPolicy = attrs.field(
         factory=PromotionPolicy, validator=attrs.validators.instance_of(PromotionPolicy)
     )
     baseline: BaselineStrategy = attrs.field(
         factory=BaselineStrategy.latest, converter=_baseline_strategy
     )
-    unknown_keys: tuple[str, ...] = ()
+    unknown_keys: tuple[str, ...] = attrs.field(default=(), converter=_unknown_keys)
 
     def __attrs_post_init__(self) -> None:
         if (self.cpu_cores is None) != (self.memory_gb is None):
@@ -536,9 +630,13 @@ def _read_file(path: Path) -> tuple[Mapping[str, Any], list[SettingsProblem]]:
         raise SettingsError([problem], source=source) from None
     try:
         data = json.loads(
-            text, object_pairs_hook=_object_with_duplicates, parse_constant=_refuse_constant
+            text,
+            object_pairs_hook=_object_with_duplicates,
+            parse_constant=_refuse_constant,
+            parse_int=_integer,
         )
         duplicates = _duplicate_problems(data)
+        too_long = _too_long_integers(data)
     except json.JSONDecodeError as exc:
         problem = SettingsProblem(
             path="$",
@@ -558,14 +656,53 @@ def _read_file(path: Path) -> tuple[Mapping[str, Any], list[SettingsProblem]]:
             path="$", message=f"not a settings file: nested too deeply to read ({source})"
         )
         raise SettingsError([problem], source=source) from None
-    except ValueError as exc:
-        # Python refuses to read an integer of more than 4300 digits (CVE-2020-10735).
-        problem = SettingsProblem(path="$", message=f"not a settings file: {exc} ({source})")
-        raise SettingsError([problem], source=source) from None
+    if too_long:
+        raise SettingsError(too_long, source=source)
     if not isinstance(data, dict):
         problem = SettingsProblem(path="$", message=f"expected a JSON object, found {_kind(data)}")
         raise SettingsError([problem], source=source)
     return data, duplicates
+
+
+@attrs.frozen
+class _TooLongInteger:
+    """An integer Python refuses to read (more digits than its limit, CVE-2020-10735)."""
+
+    digits: int
+    limit: int
+
+
+def _integer(text: str) -> int | _TooLongInteger:
+    import sys  # noqa: PLC0415 - already loaded; the import statement is only a lookup
+
+    try:
+        return int(text)
+    except ValueError:
+        # Kept as a marker, so that the problem is reported at the value's path.
+        return _TooLongInteger(digits=len(text.lstrip("-")), limit=sys.get_int_max_str_digits())
+
+
+def _too_long_integers(value: object, path: str = "$") -> list[SettingsProblem]:
+    """Return a problem at the path of every integer too long to read, at any depth."""
+    if isinstance(value, _TooLongInteger):
+        message = (
+            f"an integer of more than {value.limit} digits ({value.digits}): no setting takes "
+            "one; write a number of ordinary size"
+        )
+        return [SettingsProblem(path=path, message=message)]
+    if isinstance(value, dict):
+        return [
+            problem
+            for key, item in value.items()
+            for problem in _too_long_integers(item, key_path(path, str(key)))
+        ]
+    if isinstance(value, list):
+        return [
+            problem
+            for index, item in enumerate(value)
+            for problem in _too_long_integers(item, f"{path}[{index}]")
+        ]
+    return []
 
 
 class _NonJsonTokenError(ValueError):
@@ -909,21 +1046,25 @@ def load_settings(
         SettingsError: Every problem found, each with its path.
     """
     label: str | None
-    duplicates: list[SettingsProblem] = []
+    early: list[SettingsProblem] = []  # found before the structuring
     if isinstance(source, Mapping):
         data, label = source, None
+        early = _python_only_problems(data)
+        if early:
+            # Reported here, and never also as unknown keys (a warning) further down.
+            data = {key: value for key, value in data.items() if str(key) not in _NOT_FILE_KEYS}
     elif isinstance(source, (str, os.PathLike)):
         from pathlib import Path  # noqa: PLC0415 - only files need it; see _converter()
 
         path = Path(source).expanduser()
-        (data, duplicates), label = _read_file(path), str(path)
+        (data, early), label = _read_file(path), str(path)
     else:  # callers without type checking reach it
         problem = SettingsProblem(  # type: ignore[unreachable]
             path="$", message=f"expected a path or a mapping, found {_kind(source)}"
         )
         raise SettingsError([problem])
     known, problems, unknown = _split_keys(data, strict=strict)
-    problems[:0] = duplicates
+    problems[:0] = early
     parsed: _File | None = None
     try:
         parsed = _converter().structure(known, _File)
@@ -944,6 +1085,79 @@ def load_settings(
         # An explicit null: the run itself holds the model, never one of its children.
         settings = attrs.evolve(settings, pipeline_child_run_name=None)
     return settings
+
+
+# Attributes of Settings that no file has: in a mapping, they mean Settings(...) was meant.
+_NOT_FILE_KEYS = frozenset(attrs.fields_dict(Settings)) - KNOWN_KEYS
+
+
+def _python_only_problems(data: Mapping[Any, Any]) -> list[SettingsProblem]:
+    """Return a problem for what only `Settings(...)` takes: its attributes and value objects.
+
+    A mapping holds what a settings file holds: ``{"policy": PromotionPolicy(...)}`` would
+    otherwise be an unknown key, ignored with a warning, and every model registered.
+    """
+    problems: list[SettingsProblem] = []
+    for raw_key, value in data.items():
+        key = str(raw_key)
+        path = key_path("$", key)
+        if key in _NOT_FILE_KEYS:
+            hint = (
+                ", or give metrics_max, metrics_min or metric_rules in the mapping"
+                if key == "policy"
+                else ""
+            )
+            problems.append(
+                SettingsProblem(
+                    path=path,
+                    message=(
+                        f"{key!r} is an attribute of Settings, not a settings key: pass "
+                        f"Settings({key}=...) instead of a mapping{hint}"
+                    ),
+                )
+            )
+            continue
+        problems.extend(_value_object_problems(value, path))
+    return problems
+
+
+_VALUE_OBJECTS = (
+    Settings,
+    PromotionPolicy,
+    MetricRule,
+    Significance,
+    EvaluationData,
+    BaselineStrategy,
+)
+
+
+def _value_object_problems(value: object, path: str) -> list[SettingsProblem]:
+    if isinstance(value, _VALUE_OBJECTS):
+        kind = type(value).__name__
+        return [
+            SettingsProblem(
+                path=path,
+                message=(
+                    f"found a {kind}, which a settings mapping cannot hold: pass "
+                    "Settings(policy=..., baseline=...) instead of a mapping, or write the "
+                    "value as in a settings file (metrics_max, metrics_min, metric_rules, "
+                    "'tag:stage=prod')"
+                ),
+            )
+        ]
+    if isinstance(value, Mapping):
+        return [
+            problem
+            for key, item in value.items()
+            for problem in _value_object_problems(item, key_path(path, str(key)))
+        ]
+    if isinstance(value, (list, tuple)):
+        return [
+            problem
+            for index, item in enumerate(value)
+            for problem in _value_object_problems(item, f"{path}[{index}]")
+        ]
+    return []
 
 
 def _caller_stacklevel() -> int:

@@ -71,6 +71,33 @@ def _values(value: Mapping[str, object] | None) -> Mapping[str, object]:
     return dict(value or {})
 
 
+def _available_names(value: Collection[str] | None) -> frozenset[str] | None:
+    raw: object = value
+    if raw is None:
+        return None
+    # A string is a collection of its characters: "auc" would become {'a', 'u', 'c'}.
+    if isinstance(raw, str) or not isinstance(raw, Collection):
+        msg = f"available must be a set of metric names (strings) or None, not {raw!r}"
+        raise TypeError(msg)
+    names = frozenset(raw)
+    if not all(isinstance(name, str) for name in names):
+        msg = f"available must hold metric names (strings), not {raw!r}"
+        raise TypeError(msg)
+    return names
+
+
+def _dataset_names(value: Sequence[str]) -> tuple[str, ...]:
+    raw: object = value
+    # A string is a sequence of its characters: "ds1" would become ('d', 's', '1').
+    if isinstance(raw, str) or not isinstance(raw, (Sequence, Collection)):
+        msg = f"datasets must be a list or tuple of names (strings), not {raw!r}"
+        raise TypeError(msg)
+    if not all(isinstance(name, str) for name in value):
+        msg = f"datasets must hold names (strings), not {value!r}"
+        raise TypeError(msg)
+    return tuple(value)
+
+
 @attrs.frozen(kw_only=True)
 class RunRecord:
     """A run, as a backend found it.
@@ -104,7 +131,7 @@ class MetricValues:
     """
 
     values: Mapping[str, object] = attrs.field(factory=dict, converter=_values)
-    available: frozenset[str] | None = None
+    available: frozenset[str] | None = attrs.field(default=None, converter=_available_names)
 
 
 @attrs.frozen(kw_only=True)
@@ -166,7 +193,7 @@ class RegistrationRequest:
     tags: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
     properties: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
     description: str | None = None
-    datasets: tuple[str, ...] = ()
+    datasets: tuple[str, ...] = attrs.field(default=(), converter=_dataset_names)
     sample_input_dataset: str | None = None
     sample_output_dataset: str | None = None
     cpu_cores: float | None = None

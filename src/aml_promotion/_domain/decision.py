@@ -622,6 +622,29 @@ def _identity(data: Mapping[str, str | None] | None) -> str | None:
     return ", ".join(f"{name}@{digest}" for name, digest in sorted(data.items()))
 
 
+def _check_data(argument: str, value: object) -> None:
+    """Refuse evaluation data that is not a mapping of names to text or None.
+
+    Raises:
+        TypeError: `value` is not None nor such a mapping; the message names `argument`.
+    """
+    if value is None:
+        return
+    if not isinstance(value, Mapping):
+        msg = (
+            f"{argument} must be a mapping of dataset names to digests or versions (strings, "
+            f"or None when unknown), not {type(value).__name__}"
+        )
+        raise TypeError(msg)
+    for name, digest in value.items():
+        if not isinstance(name, str) or not (digest is None or isinstance(digest, str)):
+            msg = (
+                f"{argument} must map dataset names (strings) to digests or versions (strings, "
+                f"or None when unknown); found {name!r}: {digest!r}"
+            )
+            raise TypeError(msg)
+
+
 def _data_mismatch(
     candidate_data: Mapping[str, str | None] | None,
     baseline_data: Mapping[str, str | None] | None,
@@ -729,7 +752,8 @@ def decide(
 
     Raises:
         TypeError: `policy` is not a `PromotionPolicy` (given `Settings`, pass
-            ``settings.policy``).
+            ``settings.policy``), or `candidate_data` / `baseline_data` is not None nor a
+            mapping of names to strings or None.
     """
     raw: object = policy
     if not isinstance(raw, PromotionPolicy):
@@ -737,6 +761,8 @@ def decide(
         hint = ": pass settings.policy" if has_policy else ""
         msg = f"decide() takes a PromotionPolicy as policy, not {type(raw).__name__}{hint}"
         raise TypeError(msg)
+    _check_data("candidate_data", candidate_data)
+    _check_data("baseline_data", baseline_data)
     available = candidate.keys() if candidate_metric_names is None else candidate_metric_names
     comparisons = tuple(
         _compare(

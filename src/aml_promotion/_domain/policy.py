@@ -117,8 +117,19 @@ def _optional_dataset(
         raise ValueError(msg)
 
 
+def _alpha_float(value: float) -> float:
+    # Any real number (a Fraction, a numpy float) is a level; a bool is not, nor is text.
+    raw: object = value
+    if is_bool(raw) or not isinstance(raw, numbers.Real):
+        return value
+    try:
+        return float(raw)
+    except OverflowError:
+        return value  # the validator says it is out of range
+
+
 def _alpha(_instance: object, attribute: attrs.Attribute[float], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 0.5:  # noqa: PLR2004
+    if not isinstance(value, float) or not 0 < value <= 0.5:  # noqa: PLR2004
         msg = f"{attribute.name} must be a number in (0, 0.5], not {value!r}"
         raise ValueError(msg)
 
@@ -135,7 +146,7 @@ class Significance:
         alpha: The significance level, in (0, 0.5].
     """
 
-    alpha: float = attrs.field(default=0.05, validator=_alpha)
+    alpha: float = attrs.field(default=0.05, converter=_alpha_float, validator=_alpha)
 
 
 def _default_aggregate(rule: MetricRule) -> Aggregate:
