@@ -373,3 +373,43 @@ class BackendContract:
         assert holder is not None
         assert holder.version == 2
         assert registry.find_baseline(name, BaselineStrategy.alias("other")) is None
+
+    def test_a_local_version_keeps_its_series_for_a_significance_rule(
+        self,
+        harness: Harness,
+        unique: str,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """A significance rule against a local version sees its whole series on every backend.
+
+        With or without a run behind the version, the baseline is its 5 scores (recorded as
+        ``promotion.series.f`` when there is no run), so the verdict is the same everywhere.
+        """
+        if not getattr(harness, "supports_local_mode", True):
+            pytest.skip("this backend has no local mode (see the test of its UsageError)")
+        monkeypatch.chdir(tmp_path)  # Azure ML registers local files only from under it
+        settings = {
+            "model_name": f"m-{unique}",
+            "metric_rules": {"f": {"goal": "maximize", "significance": {"alpha": 0.05}}},
+        }
+
+        def local(name: str, scores: list[float]) -> Any:
+            path = tmp_path / name
+            path.write_bytes(f"model {name}".encode())
+            return promote(
+                settings=settings, backend=harness.backend, model_path=path, metrics={"f": scores}
+            )
+
+        first = local("v1.pkl", [0.7, 0.71, 0.72, 0.7, 0.71])
+        better = local("v2.pkl", [0.9, 0.91, 0.92, 0.9, 0.91])
+        noise = local("v3.pkl", [0.91, 0.9, 0.92, 0.9, 0.91])
+
+        assert first.registered
+        assert better.registered, better.decision.summary
+        comparison = better.decision.comparisons[0]
+        assert (comparison.n_candidate, comparison.n_baseline) == (5, 5)
+        assert comparison.p_value == 1 / 32
+        assert not noise.decision.promote
+        assert noise.decision.comparisons[0].n_baseline == 5
+        assert "not significant" in noise.decision.summary

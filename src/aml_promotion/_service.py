@@ -152,6 +152,7 @@ def _request(
     run: RunRecord | None,
     decision: Decision,
     baseline: ModelVersion | None,
+    candidate_values: Mapping[str, object] | None = None,
 ) -> RegistrationRequest:
     generation = 1 if baseline is None else tags.generation_of(baseline.tags) + 1
     new_tags = {
@@ -160,6 +161,7 @@ def _request(
             decision,
             baseline_version=None if baseline is None else baseline.version,
             generation=generation,
+            candidate_values=candidate_values,
         ),
     }
     champion = _champion_tag(settings.baseline)
@@ -578,6 +580,7 @@ def _promote_run(
                 decision=decision,
                 # The tag says "none" whenever the decision had no baseline to compare with.
                 baseline=None if baseline_values is None else baseline,
+                candidate_values=candidate.values,
             ),
             model_id=model_id,
         ),
@@ -630,6 +633,12 @@ def _promote_local(
             "pass metrics=..., or force registration"
         )
         decision = attrs.evolve(decision, summary=reason, reasons=(reason, *decision.reasons))
+    for metric in tags.unrecorded_series(policy, metrics or {}):
+        decision = decision.with_note(
+            f"the series of {metric} is longer than {tags.SERIES_MAX_CHARS} characters and is not "
+            f"recorded on the version: compared without a run, it offers only its "
+            f"{tags.metric_tag(metric)} value"
+        )
     if existing is not None:
         return _local_already_registered(
             registry,
@@ -647,6 +656,7 @@ def _promote_local(
         run=None,
         decision=decision,
         baseline=None if baseline_values is None else baseline,
+        candidate_values=metrics,
     )
     return _register_if_promoted(
         registry,

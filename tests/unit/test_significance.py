@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from aml_promotion._domain import significance
@@ -25,30 +25,58 @@ scores = st.floats(min_value=-1e3, max_value=1e3, allow_nan=False, allow_subnorm
 goals = st.sampled_from(Goal)
 
 
-def brute_paired(candidate: list[float], baseline: list[float], min_delta: float) -> float:
+Number = float | Fraction
+
+
+def _no_near_tie(statistics: list[Fraction], observed: Fraction, values: list[Number]) -> None:
+    """Skip an example where an arrangement ties the observed one within float tolerance only.
+
+    The library counts such an arrangement as a tie (as it must: 0.03 - 0.02 - 0.01 is 1e-17
+    in binary floats); the exact count of the binary fractions does not.
+    """
+    tolerance = max(abs(Fraction(v)) for v in values) * Fraction(1, 10**9)
+    assume(not any(0 < abs(t - observed) <= tolerance for t in statistics))
+
+
+def brute_paired(
+    candidate: Sequence[Number],
+    baseline: Sequence[Number],
+    min_delta: Number,
+    *,
+    skip_near_ties: bool = False,
+) -> float:
     """Count every sign pattern, pattern by pattern, in exact fractions."""
     differences = [
         Fraction(c) - Fraction(b) - Fraction(min_delta)
         for c, b in zip(candidate, baseline, strict=True)
     ]
-    observed = sum(differences)
+    observed = sum(differences, Fraction(0))
     patterns = list(itertools.product((1, -1), repeat=len(differences)))
-    hits = sum(
-        1
+    statistics = [
+        sum((s * d for s, d in zip(signs, differences, strict=True)), Fraction(0))
         for signs in patterns
-        if sum(s * d for s, d in zip(signs, differences, strict=True)) >= observed
-    )
-    return hits / len(patterns)
+    ]
+    if skip_near_ties:
+        _no_near_tie(statistics, observed, [*candidate, *baseline, min_delta])
+    return sum(1 for t in statistics if t >= observed) / len(patterns)
 
 
-def brute_unpaired(candidate: list[float], baseline: list[float], min_delta: float = 0.0) -> float:
+def brute_unpaired(
+    candidate: Sequence[Number],
+    baseline: Sequence[Number],
+    min_delta: Number = 0.0,
+    *,
+    skip_near_ties: bool = False,
+) -> float:
     """Count every split of the pooled scores (the candidate's shifted by -min_delta), exactly."""
     shift = Fraction(min_delta)
     pooled = [Fraction(v) - shift for v in candidate] + [Fraction(v) for v in baseline]
-    observed = sum(pooled[: len(candidate)])
+    observed = sum(pooled[: len(candidate)], Fraction(0))
     splits = list(itertools.combinations(range(len(pooled)), len(candidate)))
-    hits = sum(1 for split in splits if sum(pooled[i] for i in split) >= observed)
-    return hits / len(splits)
+    statistics = [sum((pooled[i] for i in split), Fraction(0)) for split in splits]
+    if skip_near_ties:
+        _no_near_tie(statistics, observed, [*candidate, *baseline, min_delta])
+    return sum(1 for t in statistics if t >= observed) / len(splits)
 
 
 @contextlib.contextmanager
@@ -87,7 +115,7 @@ def test_paired_exact_agrees_with_brute_force(
     ):
         return
     result = significance_test(candidate, baseline, goal=Goal.MAXIMIZE, min_delta=min_delta)
-    assert result.p_value == brute_paired(candidate, baseline, min_delta)
+    assert result.p_value == brute_paired(candidate, baseline, min_delta, skip_near_ties=True)
 
 
 def test_unpaired_exact_counts_every_split() -> None:
@@ -109,7 +137,7 @@ def test_unpaired_exact_agrees_with_brute_force(
     if len(candidate) == len(baseline):
         baseline = [*baseline, 0.0]
     result = significance_test(candidate, baseline, goal=Goal.MAXIMIZE)
-    assert result.p_value == brute_unpaired(candidate, baseline)
+    assert result.p_value == brute_unpaired(candidate, baseline, skip_near_ties=True)
 
 
 def test_minimizing_mirrors_maximizing() -> None:
@@ -306,7 +334,12 @@ def test_unpaired_min_delta_shifts_the_candidates_scores(min_delta: float) -> No
     candidate = [0.84, 0.85, 0.86]
     baseline = [0.80, 0.81, 0.82, 0.83, 0.79]
     result = significance_test(candidate, baseline, goal=Goal.MAXIMIZE, min_delta=min_delta)
-    assert result.p_value == brute_unpaired(candidate, baseline, min_delta)
+    # The exact count of the decimals as written (0.84 - 0.02 ties 0.82 exactly).
+    assert result.p_value == brute_unpaired(
+        [Fraction(str(v)) for v in candidate],
+        [Fraction(str(v)) for v in baseline],
+        Fraction(str(min_delta)),
+    )
     if min_delta == 0.05:
         assert result.p_value > 0.5  # a gain of about 0.045 is no gain of more than 0.05
 
@@ -333,3 +366,181 @@ def test_unpaired_exact_counts_by_the_smaller_side() -> None:
     assert significance_test(many[:5], few, goal=Goal.MAXIMIZE).p_value == brute_unpaired(
         many[:5], few
     )
+
+
+# --- Ties in the decimals people write (issue #12 review) -------------------------------------
+#
+# 0.03 - 0.02 - 0.01 is 0 in the decimals but about 1e-17 in binary floats: an arrangement that
+# ties the observed one exactly must count as "at least as extreme" whichever way the floats
+# round, so p is the exact rational answer, whatever the scale or offset of the scores.
+
+cents = st.integers(min_value=0, max_value=100)  # scores in [0, 1], where ties are common
+cent_series = st.lists(cents, min_size=2, max_size=7)
+delta_cents = st.integers(min_value=-5, max_value=5)
+
+
+def _decimals(values: list[int]) -> list[float]:
+    return [v / 100 for v in values]
+
+
+def _exact(values: list[int]) -> list[Fraction]:
+    return [Fraction(v, 100) for v in values]
+
+
+def test_an_exact_decimal_tie_counts_whatever_the_scale() -> None:
+    """The review's repro: the verdict flipped between scores in [0, 1] and in percent."""
+    candidate = [0.81, 0.89, 0.84, 0.85, 0.86]
+    baseline = [0.84, 0.79, 0.84, 0.8, 0.8, 0.8]
+    as_fractions = significance_test(candidate, baseline, goal=Goal.MAXIMIZE, min_delta=0.01)
+    as_percent = significance_test(
+        [round(x * 100) for x in candidate],
+        [round(x * 100) for x in baseline],
+        goal=Goal.MAXIMIZE,
+        min_delta=1,
+    )
+    exact = brute_unpaired(
+        [Fraction(round(x * 100), 100) for x in candidate],
+        [Fraction(round(x * 100), 100) for x in baseline],
+        Fraction(1, 100),
+    )
+    assert as_fractions.p_value == as_percent.p_value == exact
+    assert exact > 0.05
+
+
+def test_an_exact_decimal_tie_counts_whatever_the_offset() -> None:
+    """Paired: adding 0.5 to both series flipped p from 3/64 to 1/16; 1/16 is exact."""
+    candidate = [0.8, 0.8, 0.86, 0.81, 0.9, 0.9]
+    baseline = [0.77, 0.82, 0.83, 0.8, 0.87, 0.88]
+    plain = significance_test(candidate, baseline, goal=Goal.MAXIMIZE)
+    shifted = significance_test(
+        [c + 0.5 for c in candidate], [b + 0.5 for b in baseline], goal=Goal.MAXIMIZE
+    )
+    assert plain.p_value == shifted.p_value == 1 / 16
+
+
+@given(pairs=st.lists(st.tuples(cents, cents), min_size=2, max_size=9), delta=delta_cents)
+def test_paired_p_is_the_exact_rational_count_on_decimal_scores(
+    pairs: list[tuple[int, int]], delta: int
+) -> None:
+    candidate = [c for c, _ in pairs]
+    baseline = [b for _, b in pairs]
+    result = significance_test(
+        _decimals(candidate), _decimals(baseline), goal=Goal.MAXIMIZE, min_delta=delta / 100
+    )
+    assert result.p_value == brute_paired(_exact(candidate), _exact(baseline), Fraction(delta, 100))
+
+
+@given(candidate=cent_series, baseline=cent_series, delta=delta_cents)
+def test_unpaired_p_is_the_exact_rational_count_on_decimal_scores(
+    candidate: list[int], baseline: list[int], delta: int
+) -> None:
+    if len(candidate) == len(baseline):
+        baseline = [*baseline, baseline[0]]
+    result = significance_test(
+        _decimals(candidate), _decimals(baseline), goal=Goal.MAXIMIZE, min_delta=delta / 100
+    )
+    assert result.p_value == brute_unpaired(
+        _exact(candidate), _exact(baseline), Fraction(delta, 100)
+    )
+
+
+@given(
+    candidate=cent_series,
+    baseline=cent_series,
+    delta=delta_cents,
+    goal=goals,
+    power=st.integers(min_value=-6, max_value=6),
+)
+def test_p_is_invariant_under_scaling_by_a_power_of_ten(
+    candidate: list[int], baseline: list[int], delta: int, goal: Goal, power: int
+) -> None:
+    """Exact paths, paired and unpaired: scores in [0, 1], in percent, in basis points agree."""
+    factor = 10.0**power
+    for other in (baseline[: len(candidate)], baseline):
+        if len(other) < 2:  # a significance test needs 2 scores a side
+            continue
+        plain = significance_test(
+            _decimals(candidate), _decimals(other), goal=goal, min_delta=delta / 100
+        )
+        scaled = significance_test(
+            [v / 100 * factor for v in candidate],
+            [v / 100 * factor for v in other],
+            goal=goal,
+            min_delta=delta / 100 * factor,
+        )
+        assert plain.exact
+        assert scaled.p_value == plain.p_value
+
+
+@given(
+    candidate=cent_series,
+    baseline=cent_series,
+    delta=delta_cents,
+    goal=goals,
+    offset=st.integers(min_value=-100_000, max_value=100_000),
+)
+def test_p_is_invariant_under_adding_a_constant_to_both_series(
+    candidate: list[int], baseline: list[int], delta: int, goal: Goal, offset: int
+) -> None:
+    for other in (baseline[: len(candidate)], baseline):
+        if len(other) < 2:  # a significance test needs 2 scores a side
+            continue
+        plain = significance_test(
+            _decimals(candidate), _decimals(other), goal=goal, min_delta=delta / 100
+        )
+        moved = significance_test(
+            [v / 100 + offset / 100 for v in candidate],
+            [v / 100 + offset / 100 for v in other],
+            goal=goal,
+            min_delta=delta / 100,
+        )
+        assert moved.p_value == plain.p_value
+
+
+def test_sampled_tests_count_decimal_ties_whatever_the_scale() -> None:
+    """Both sampled paths see the same integers for scores in [0, 1] and in percent."""
+    candidate = [round(0.80 + 0.01 * ((7 * i) % 11), 2) for i in range(24)]
+    baseline = [round(0.80 + 0.01 * ((5 * i) % 9), 2) for i in range(24)]
+    with few_draws():
+        for other in (baseline, baseline[:23]):
+            as_fractions = significance_test(candidate, other, goal=Goal.MAXIMIZE, min_delta=0.01)
+            as_percent = significance_test(
+                [round(x * 100) for x in candidate],
+                [round(x * 100) for x in other],
+                goal=Goal.MAXIMIZE,
+                min_delta=1,
+            )
+            assert not as_fractions.exact
+            assert as_fractions.p_value == as_percent.p_value
+
+
+def test_scores_are_snapped_to_a_decimal_grid_below_the_largest() -> None:
+    """The grid unit is 10^-12 of the largest score's power of ten, exactly at the boundaries."""
+    assert significance._on_grid([0.81, 0.8, 0.01]) == (
+        [8_100_000_000_000, 8_000_000_000_000, 100_000_000_000],
+        -13,
+    )
+    assert significance._on_grid([1000.0, 999.99]) == ([1_000_000_000_000, 999_990_000_000], -9)
+    assert significance._on_grid([0.0, 0.0]) == ([0, 0], 0)
+    assert significance._on_grid([1.5e308, -1e308])[1] == 308 - 12
+    # Half a unit rounds to even.
+    assert significance._on_grid([1.0, 2.5e-12, 3.5e-12])[0] == [10**12, 2, 4]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1.0, 0),
+        (0.5, -1),
+        (5.0, 0),
+        (1000.0, 3),
+        (999.9999999999999, 2),
+        (9.999999999999999e-301, -301),
+        (1e-300, -300),
+        (5e-324, -324),
+        (1.7976931348623157e308, 308),
+    ],
+)
+def test_the_decade_of_a_score_is_exact(value: float, expected: int) -> None:
+    """floor(log10(x)) without log10's rounding (math.log10(9.999999999999999e-301) is -300)."""
+    assert significance._decade(value) == expected

@@ -11,10 +11,12 @@ most `min_delta`":
   most `EXACT_SPLITS_MAX` ways to split the pooled scores, else `SAMPLED_DRAWS` random splits.
 
 p counts the observed arrangement, so it is never 0. Pure, and deterministic on every machine:
-the scores are turned into exact integers (a float is a binary fraction), so sums never round
-and ties are ties; sampling uses `random.Random(SEED)`, whose Mersenne Twister is the same
-everywhere. No numpy, no scipy: the exact tests count with subset sums met in the middle
-(2 x 2^10 sums for 20 pairs, not 2^20 patterns).
+the scores are snapped onto a decimal grid of integers, its unit 10^-12 of the largest score's
+power of ten (`_GRID_DIGITS`), so sums never round and an arrangement that ties the observed one
+in the decimals people write ties it exactly (0.03 - 0.02 - 0.01 is 0 here, not the 1e-17 of
+binary floats), whatever the scale or offset of the scores; sampling uses `random.Random(SEED)`,
+whose Mersenne Twister is the same everywhere. No numpy, no scipy: the exact tests count with
+subset sums met in the middle (2 x 2^10 sums for 20 pairs, not 2^20 patterns).
 """
 
 from __future__ import annotations
@@ -40,7 +42,10 @@ SEED = 20_240_917
 _REL_TOL = 1e-9
 _ABS_TOL = 1e-12
 _INVERSE_REL_TOL = 10**9
-_INVERSE_ABS_TOL = 10**12
+_ABS_TOL_DIGITS = 12
+_GRID_DIGITS = 12
+"""The grid's unit is 10^-12 of the largest score's power of ten: far above a float's rounding
+(2^-53, about 1.1e-16, of the score), so a decimal score lands exactly on its grid point."""
 
 
 class SignificanceMethod(enum.Enum):
@@ -103,21 +108,57 @@ def smallest_p(n_candidate: int, n_baseline: int) -> float:
     return 1.0 / (1 + SAMPLED_DRAWS)
 
 
-def _as_integers(values: Sequence[float]) -> tuple[list[int], int]:
-    """Scale finite floats by one power of two into exact integers; return them and the scale.
+def _decade(value: float) -> int:
+    """Return floor(log10(value)) for a positive finite float, exactly (no rounding of log10).
 
-    Differences and sums of the integers are exact: no rounding, and no overflow to infinity
-    (1e308 minus -1e308 is a number here).
+    With num / den the float's ratio, of a and b digits, the value lies in
+    [10^(a - b - 1), 10^(a - b + 1)): the answer is a - b, or one less.
     """
-    ratios = [value.as_integer_ratio() for value in values]
-    scale = max(den for _, den in ratios)  # every denominator is a power of two
-    return [num * (scale // den) for num, den in ratios], scale
+    num, den = value.as_integer_ratio()
+    k = len(str(num)) - len(str(den))
+    return k if _at_least_power(num, den, k) else k - 1
 
 
-def _close_scaled(a: int, b: int, scale: int) -> bool:
-    """`math.isclose(a / scale, b / scale, rel_tol=1e-9, abs_tol=1e-12)`, in exact integers."""
+def _at_least_power(num: int, den: int, k: int) -> bool:
+    """Whether num / den >= 10^k, in exact integers."""
+    over, under = _over_power(num, den, k)
+    return over >= under
+
+
+def _over_power(num: int, den: int, k: int) -> tuple[int, int]:
+    """Return (num / den) / 10^k as a ratio of integers."""
+    power = int(10 ** abs(k))
+    return (num, den * power) if k >= 0 else (num * power, den)
+
+
+def _on_grid(values: Sequence[float]) -> tuple[list[int], int]:
+    """Snap finite floats onto a decimal grid; return the integers and the unit's exponent.
+
+    The unit is 10^e with e = floor(log10(largest |value|)) - `_GRID_DIGITS`; each value becomes
+    the nearest multiple of it (half to even, in exact integer arithmetic). The integers are at
+    most about 10^13 in size, and their differences and sums are exact: no rounding, and no
+    overflow to infinity (1e308 minus -1e308 is a number here).
+    """
+    largest = max(abs(value) for value in values)
+    exponent = 0 if largest == 0 else _decade(largest) - _GRID_DIGITS
+    snapped = []
+    for value in values:
+        num, den = _over_power(*value.as_integer_ratio(), exponent)
+        quotient, remainder = divmod(num, den)
+        if 2 * remainder > den or (2 * remainder == den and quotient % 2 == 1):
+            quotient += 1
+        snapped.append(quotient)
+    return snapped, exponent
+
+
+def _close_on_grid(a: int, b: int, exponent: int) -> bool:
+    """`math.isclose(a * 10^e, b * 10^e, rel_tol=1e-9, abs_tol=1e-12)`, in exact integers."""
     gap = abs(a - b)
-    return gap * _INVERSE_REL_TOL <= max(abs(a), abs(b)) or gap * _INVERSE_ABS_TOL <= scale
+    if gap * _INVERSE_REL_TOL <= max(abs(a), abs(b)):
+        return True
+    # gap * 10^e <= 10^-12  <=>  gap / 10^-(e + 12) <= 1
+    over, under = _over_power(gap, 1, -(exponent + _ABS_TOL_DIGITS))
+    return over <= under
 
 
 def significance_test(
@@ -161,7 +202,7 @@ def significance_test(
         )
         raise SignificanceError(msg, n_candidate=n_c, n_baseline=n_b)
     sign = 1 if goal is Goal.MAXIMIZE else -1
-    scaled, scale = _as_integers([*candidate, *baseline, min_delta])
+    scaled, exponent = _on_grid([*candidate, *baseline, min_delta])
     shift = scaled[-1]
     if method is SignificanceMethod.PAIRED:
         # Float-safe like the rest of section 3: scores within tolerance of each other differ by
@@ -170,7 +211,7 @@ def significance_test(
         pairs = zip(candidate, baseline, scaled[:n_c], scaled[n_c:-1], strict=True)
         for c, b, c_int, b_int in pairs:
             gain = 0 if _close(c, b) else sign * (c_int - b_int)
-            differences.append(0 if _close_scaled(gain, shift, scale) else gain - shift)
+            differences.append(0 if _close_on_grid(gain, shift, exponent) else gain - shift)
         p, exact = _paired(differences)
     else:
         # The candidate's scores carry the shift: under the null they are min_delta better.

@@ -6,7 +6,8 @@ import math
 from collections.abc import Iterable, Mapping
 
 from aml_promotion._domain.decision import Decision
-from aml_promotion._domain.policy import tag_safe
+from aml_promotion._domain.metrics import is_usable_number, read_series
+from aml_promotion._domain.policy import Aggregate, PromotionPolicy, tag_safe
 
 PREFIX = "promotion."
 VERDICT = PREFIX + "verdict"
@@ -17,9 +18,15 @@ METRIC_PREFIX = PREFIX + "metric."
 ALIAS_PREFIX = PREFIX + "alias."
 ALIAS_HOLDER = "true"
 DELTA_PREFIX = PREFIX + "delta."
+SERIES_PREFIX = PREFIX + "series."
 MODEL_DIGEST = PREFIX + "model_digest"
 DATA_PREFIX = PREFIX + "data."
 NO_BASELINE = "none"
+SERIES_MAX_CHARS = 1000
+"""The longest series text recorded (a JSON list): far below the tag value limits of MLflow
+(5,000 characters in its oldest registries) and Azure ML. A longer series is not recorded; the
+version then records its aggregate only (``promotion.metric.*``)."""
+_SERIES_AGGREGATES = frozenset({Aggregate.MAX, Aggregate.MIN, Aggregate.MEAN})
 
 
 def _safe(metric: str) -> str:
@@ -42,6 +49,68 @@ def delta_tag(metric: str) -> str:
     return DELTA_PREFIX + _safe(metric)
 
 
+def series_tag(metric: str) -> str:
+    """Return the tag key that records every value of a metric's candidate series."""
+    return SERIES_PREFIX + _safe(metric)
+
+
+def recorded_series_names(policy: PromotionPolicy) -> tuple[str, ...]:
+    """Return the metrics whose series a version records: their rules read every value.
+
+    A significance test needs every score, and ``max``, ``min`` and ``mean`` aggregate them
+    all; ``last`` and ``first`` read one value, which ``promotion.metric.*`` records already.
+    """
+    return tuple(rule.name for rule in policy.rules if rule.aggregate in _SERIES_AGGREGATES)
+
+
+def series_text(raw: object) -> str | None:
+    """Return a metric's series as tag text, a compact JSON list of exact floats.
+
+    Args:
+        raw: The metric as the candidate reported it.
+
+    Returns:
+        The text (every float written to round-trip exactly), or None when there is nothing to
+        record: not a series of at least 2 usable numbers, or its text is longer than
+        `SERIES_MAX_CHARS`.
+    """
+    if not isinstance(raw, (list, tuple)) or len(raw) < 2:  # noqa: PLR2004 - one is no series
+        return None
+    values, _problem = read_series(raw)
+    if values is None:
+        return None
+    import json  # noqa: PLC0415 - only series need it; keeps `import aml_promotion` fast
+
+    text = json.dumps(list(values), separators=(",", ":"))
+    return text if len(text) <= SERIES_MAX_CHARS else None
+
+
+def unrecorded_series(policy: PromotionPolicy, candidate: Mapping[str, object]) -> tuple[str, ...]:
+    """Return the usable candidate series too long to record (`SERIES_MAX_CHARS`), by name."""
+    unrecorded = []
+    for name in recorded_series_names(policy):
+        raw = candidate.get(name)
+        if isinstance(raw, (list, tuple)) and len(raw) > 1 and series_text(raw) is None:
+            values, _problem = read_series(raw)
+            if values is not None:
+                unrecorded.append(name)
+    return tuple(unrecorded)
+
+
+def _recorded_series(text: str) -> list[float] | None:
+    if not text:
+        return None
+    import json  # noqa: PLC0415 - only series need it; keeps `import aml_promotion` fast
+
+    try:
+        values = json.loads(text)
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
+        return None
+    if not isinstance(values, list) or not values or not all(map(is_usable_number, values)):
+        return None
+    return [float(value) for value in values]
+
+
 def data_tag(name: str) -> str:
     """Return the tag key that records the digest of a dataset the candidate was evaluated on."""
     return DATA_PREFIX + _safe(name)
@@ -61,7 +130,9 @@ def number(value: float) -> str:
     return format(value, ".10g")
 
 
-def recorded_metrics(tags: Mapping[str, str], names: Iterable[str]) -> dict[str, float] | None:
+def recorded_metrics(
+    tags: Mapping[str, str], names: Iterable[str]
+) -> dict[str, float | list[float]] | None:
     """Return the metric values a promotion recorded on a version (``promotion.metric.*``).
 
     Args:
@@ -69,14 +140,19 @@ def recorded_metrics(tags: Mapping[str, str], names: Iterable[str]) -> dict[str,
         names: The metrics wanted.
 
     Returns:
-        Name → value for each wanted metric the tags record (a value that is not a number is
-        left out, so it reads as missing); None when the version records no metric at all (it
-        was not registered by a promotion that compared metrics).
+        Name → value for each wanted metric the tags record: its whole series when
+        ``promotion.series.*`` records one (as the run would give it), else its value (a value
+        that is not a number is left out, so it reads as missing); None when the version
+        records no metric at all (it was not registered by a promotion that compared metrics).
     """
     if not any(key.startswith(METRIC_PREFIX) for key in tags):
         return None
-    values: dict[str, float] = {}
+    values: dict[str, float | list[float]] = {}
     for name in names:
+        series = _recorded_series(tags.get(series_tag(name), ""))
+        if series is not None:
+            values[name] = series
+            continue
         text = tags.get(metric_tag(name))
         if text is None:
             continue
@@ -94,7 +170,11 @@ def generation_of(tags: Mapping[str, str]) -> int:
 
 
 def decision_tags(
-    decision: Decision, *, baseline_version: int | None, generation: int
+    decision: Decision,
+    *,
+    baseline_version: int | None,
+    generation: int,
+    candidate_values: Mapping[str, object] | None = None,
 ) -> dict[str, str]:
     """Return the tags that record `decision` on the version it registers.
 
@@ -102,6 +182,9 @@ def decision_tags(
         decision: The decision.
         baseline_version: The version the candidate was compared with, if any.
         generation: The new version's generation: its baseline's plus one (see `champion`).
+        candidate_values: The candidate's raw metrics: the series of a metric whose rule reads
+            every value (`recorded_series_names`) is recorded too (``promotion.series.*``), so
+            that a version without a run is compared as its run would be.
     """
     tags = {
         VERDICT: decision.verdict.value,
@@ -113,6 +196,10 @@ def decision_tags(
             tags[metric_tag(comparison.metric)] = number(comparison.candidate)
         if comparison.delta is not None:
             tags[delta_tag(comparison.metric)] = number(comparison.delta)
+    for name in recorded_series_names(decision.policy):
+        text = series_text((candidate_values or {}).get(name))
+        if text is not None:
+            tags[series_tag(name)] = text
     for name, digest in (decision.candidate_data or {}).items():
         if digest is not None:
             tags[data_tag(name)] = digest
