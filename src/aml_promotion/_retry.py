@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     # tenacity (with logging and random) is imported on the first retry loop, not with the
     # package: `import aml_promotion` must stay fast. (Attempt's annotation names it, but
     # attrs never evaluates it and nothing structures an Attempt.)
-    import tenacity  # noqa: TC004
+    import tenacity
 
 __all__ = ["Attempt", "RetryPolicy", "retrying", "testing_mode"]
 
@@ -157,11 +157,14 @@ def _log_retry(retry_state: tenacity.RetryCallState) -> None:
     )
 
 
-@attrs.define
 class Attempt:
     """One attempt of a `retrying()` loop; use it as a context manager around the call."""
 
-    _manager: tenacity.AttemptManager
+    # A plain class: only a retry loop needs it, and an attrs class costs import time.
+    __slots__ = ("_manager",)
+
+    def __init__(self, manager: tenacity.AttemptManager) -> None:
+        self._manager = manager
 
     @property
     def number(self) -> int:

@@ -12,7 +12,6 @@ from aml_promotion._domain import tags
 from aml_promotion._domain.choices import flag
 from aml_promotion._domain.decision import Decision, decide
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy, PromotionPolicy
-from aml_promotion._retry import LOGGER_NAME
 from aml_promotion._settings import Settings, default_model_name, load_settings
 from aml_promotion.exceptions import (
     BaselineNotFoundError,
@@ -23,22 +22,22 @@ from aml_promotion.exceptions import (
     SettingsProblem,
     UsageError,
 )
-from aml_promotion.ports import (
-    Backend,
-    DatasetMetricStore,
-    LoggedModelStore,
-    MetricValues,
-    ModelRegistry,
-    ModelVersion,
-    RegistrationRequest,
-    RunRecord,
-    RunStatus,
-    RunStore,
-)
 
 if TYPE_CHECKING:
     import logging
     from pathlib import Path
+
+    # The ports' classes load with the first promotion: only annotations name them here, and
+    # the functions that build or test them import them (import time).
+    from aml_promotion.ports import (
+        Backend,
+        MetricValues,
+        ModelRegistry,
+        ModelVersion,  # noqa: TC004 - PromotionResult is never structured by cattrs
+        RegistrationRequest,
+        RunRecord,  # noqa: TC004 - likewise
+        RunStore,
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -167,6 +166,8 @@ def _request(
     champion = _champion_tag(settings.baseline)
     if champion is not None:
         new_tags[champion[0]] = champion[1]
+    from aml_promotion.ports import RegistrationRequest  # noqa: PLC0415 - see the imports
+
     return RegistrationRequest(
         name=name,
         model_path=model_path,
@@ -186,9 +187,13 @@ def _request(
 
 def _metrics(runs: RunStore, run: RunRecord, policy: PromotionPolicy) -> MetricValues:
     if not policy.rules:
+        from aml_promotion.ports import MetricValues  # noqa: PLC0415 - see the imports
+
         return MetricValues()
     datasets = policy.metric_datasets
     if datasets:
+        from aml_promotion.ports import DatasetMetricStore  # noqa: PLC0415
+
         if not isinstance(runs, DatasetMetricStore):
             metric, dataset = next(iter(datasets.items()))
             problem = SettingsProblem(
@@ -479,6 +484,8 @@ def _promote_logged_model(
     dry_run: bool,
 ) -> PromotionResult:
     runs = backend.runs
+    from aml_promotion.ports import LoggedModelStore  # noqa: PLC0415 - see the imports
+
     if not isinstance(runs, LoggedModelStore):
         msg = f"model_id={model_id!r}: this backend has no logged models (MLflow 3 has)"
         raise UsageError(msg)
@@ -518,6 +525,8 @@ def _promote_run(
         run_id=run_id,
         pipeline_step=settings.pipeline_child_run_name,
     )
+    from aml_promotion.ports import RunStatus  # noqa: PLC0415 - see the imports
+
     if run.status is not RunStatus.COMPLETED and not run.is_current and not policy.force:
         raise RunStateError(run_id=run.run_id, status=run.status_text)
     candidate = _metrics(runs, run, policy)
@@ -740,8 +749,10 @@ def _register_if_promoted(
 
 
 def _logger() -> logging.Logger:
-    # logging is imported by the first promotion, not with the package (import time).
+    # logging (and the retry module's logger name) load with the first promotion (import time).
     import logging  # noqa: PLC0415
+
+    from aml_promotion._retry import LOGGER_NAME  # noqa: PLC0415
 
     return logging.getLogger(LOGGER_NAME)
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NewType
 import attrs
 
 from aml_promotion._domain.choices import choice, is_bool
+from aml_promotion._domain.frameworks import Framework
 from aml_promotion._domain.policy import (
     Aggregate,
     BaselineStrategy,
@@ -33,7 +34,6 @@ from aml_promotion._domain.policy import (
     tag_safe,
 )
 from aml_promotion.exceptions import SettingsError, SettingsProblem, SettingsWarning
-from aml_promotion.ports import Framework
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -664,12 +664,15 @@ def _read_file(path: Path) -> tuple[Mapping[str, Any], list[SettingsProblem]]:
     return data, duplicates
 
 
-@attrs.frozen
 class _TooLongInteger:
     """An integer Python refuses to read (more digits than its limit, CVE-2020-10735)."""
 
-    digits: int
-    limit: int
+    # A plain class: only a settings file with such a number needs it (import time).
+    __slots__ = ("digits", "limit")
+
+    def __init__(self, *, digits: int, limit: int) -> None:
+        self.digits = digits
+        self.limit = limit
 
 
 def _integer(text: str) -> int | _TooLongInteger:

@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from aml_promotion._domain.choices import choice, flag
+from aml_promotion._domain.frameworks import Framework
 from aml_promotion._domain.policy import BaselineStrategy, EvaluationData
 from aml_promotion.exceptions import SettingsError, SettingsProblem
 
@@ -33,16 +34,6 @@ __all__ = [
     "RunStore",
     "unsupported_strategy",
 ]
-
-
-class Framework(enum.Enum):
-    """The model frameworks a settings file may name (case-insensitive there)."""
-
-    SCIKITLEARN = "scikitlearn"
-    ONNX = "onnx"
-    TENSORFLOW = "tensorflow"
-    KERAS = "keras"
-    CUSTOM = "custom"
 
 
 class RunStatus(enum.Enum):

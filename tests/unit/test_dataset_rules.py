@@ -68,3 +68,13 @@ def test_is_usable_number_agrees_with_reading_a_metric(raw: object, usable: bool
     """What adapters keep (is_usable_number) is what a rule would read as a value."""
     assert is_usable_number(raw) is usable
     assert (read_metric(raw).value is not None) is usable
+
+
+def test_an_unusable_value_is_a_value_equal_by_its_reason() -> None:
+    """Unusable compares and hashes by its reason, and shows it."""
+    one = Unusable(reason="logged on 2 datasets (a, b)")
+    assert one == Unusable(reason="logged on 2 datasets (a, b)")
+    assert one != Unusable(reason="other")
+    assert one != "logged on 2 datasets (a, b)"
+    assert len({one, Unusable(reason="logged on 2 datasets (a, b)")}) == 1
+    assert repr(one) == "Unusable(reason='logged on 2 datasets (a, b)')"

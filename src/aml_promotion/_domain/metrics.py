@@ -55,15 +55,27 @@ def _as_number(raw: object) -> tuple[float | None, str | None]:
     return value, None
 
 
-@attrs.frozen(kw_only=True)
 class Unusable:
     """A value a backend found but cannot stand for the run, and why (read as unusable).
 
     For example a metric logged on several datasets when no rule picked one: the reason lists
-    them, rather than one being taken silently.
+    them, rather than one being taken silently. (A plain class: an attrs class costs import time
+    that only the MLflow adapter's users would use.)
     """
 
-    reason: str
+    __slots__ = ("reason",)
+
+    def __init__(self, *, reason: str) -> None:
+        self.reason = reason
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Unusable) and other.reason == self.reason
+
+    def __hash__(self) -> int:
+        return hash((Unusable, self.reason))
+
+    def __repr__(self) -> str:
+        return f"Unusable(reason={self.reason!r})"
 
 
 def is_usable_number(raw: object) -> bool:
