@@ -72,6 +72,17 @@ def integration(session: nox.Session) -> None:
     session.run("pytest", "tests", *session.posargs, env=env)
 
 
+@nox.session(python=INTEGRATION_PYTHON)
+def slow(session: nox.Session) -> None:
+    """The slow tests only (8-process races on sqlite and on PostgreSQL), which CI leaves out."""
+    session.install("-e", ".[mlflow,azureml]", *_group("test"))
+    env = {}
+    server = _mlflow_server(session)
+    if server:
+        env["AML_PROMOTION_MLFLOW_SERVER"] = server
+    session.run("pytest", "tests", "-m", "slow", *session.posargs, env=env)
+
+
 def _mlflow_server(session: nox.Session) -> str | None:
     """Install the full `mlflow` package (the server) in a venv of its own; return its path."""
     if os.environ.get("AML_PROMOTION_SKIP_MLFLOW_SERVER"):
