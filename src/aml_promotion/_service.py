@@ -564,9 +564,7 @@ def _promote_run(
             dry_run=dry_run,
             already_registered=True,
             superseded_by=superseded_by,
-            champion_version=_champion_version(
-                settings, None if dry_run else existing, superseded_by
-            ),
+            champion_version=_current_champion(registry, name, settings),
         )
     return _register_if_promoted(
         registry,
@@ -767,6 +765,17 @@ def _champion_version(
     if _champion_tag(settings.baseline) is None or model is None:
         return None
     return (superseded_by or model).version
+
+
+def _current_champion(registry: ModelRegistry, name: str, settings: Settings) -> int | None:
+    """Return the version that holds the champion tag or alias now, read from the registry.
+
+    A re-run of a version that lost the champion to a later promotion reports the later one.
+    """
+    if _champion_tag(settings.baseline) is None:
+        return None
+    holder = registry.find_baseline(name, settings.baseline)
+    return None if holder is None else holder.version
 
 
 # Rounds at most of "point the alias at the best-ranked holder, then check": each write is

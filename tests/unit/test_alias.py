@@ -272,3 +272,23 @@ def test_model_id_with_another_way_to_name_the_candidate_is_a_usage_error(
     """model_id names the run too: another candidate argument with it is refused."""
     with pytest.raises(UsageError, match="model_id alone"):
         promote(model_id="m-1", settings=SETTINGS, backend=InMemoryBackend(), **extra)
+
+
+@pytest.mark.parametrize("baseline", ["alias:champion", "tag:champion=true"])
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_rerun_of_a_superseded_version_reports_the_current_champion(
+    baseline: str, *, dry_run: bool
+) -> None:
+    """Re-running the run of a superseded version reports the version holding the champion now."""
+    backend = InMemoryBackend()
+    _add(backend, "r1", 0.80, 0.5)
+    _add(backend, "r2", 0.90, 0.4)
+    settings = {**SETTINGS, "baseline": baseline}
+    for run_id in ("r1", "r2"):
+        promote(experiment_name="train", run_id=run_id, settings=settings, backend=backend)
+    again = promote(
+        experiment_name="train", run_id="r1", settings=settings, backend=backend, dry_run=dry_run
+    )
+    assert again.already_registered
+    assert again.champion_version == 2
+    assert again.to_dict()["champion_version"] == 2
