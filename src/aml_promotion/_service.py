@@ -524,7 +524,13 @@ def _promote_run(
     from aml_promotion._domain.model_files import find_model_file  # noqa: PLC0415 - import time
 
     path = find_model_file(runs.list_files(run), settings.model_file_name)
-    existing = registry.find_by_run(name, run.run_id)
+    from aml_promotion.ports import LoggedModelRegistry  # noqa: PLC0415 - import lines are shared
+
+    if model_id is not None and isinstance(registry, LoggedModelRegistry):
+        # The run may have logged other models: only a version of this one is "already there".
+        existing = registry.find_by_logged_model(name, run.run_id, model_id)
+    else:
+        existing = registry.find_by_run(name, run.run_id)
     baseline = _find_baseline(registry, name, settings.baseline, existing)
     baseline_values = _baseline_metrics(runs, baseline, policy)
     passed_over = _passed_over(baseline, baseline_values)

@@ -366,6 +366,23 @@ class LoggedModelStore(Protocol):
 
 
 @runtime_checkable
+class LoggedModelRegistry(Protocol):
+    """A `ModelRegistry` that can find the version registered from one logged model (MLflow 3).
+
+    A run may log several models: a re-run of one of them is not "already registered" because
+    another model of the same run is.
+    """
+
+    def find_by_logged_model(self, name: str, run_id: str, model_id: str) -> ModelVersion | None:
+        """Return a version of `name` registered from run `run_id`'s logged model `model_id`.
+
+        Raises:
+            RegistryError: The backend failed.
+        """
+        ...
+
+
+@runtime_checkable
 class DatasetMetricStore(Protocol):
     """A `RunStore` whose metrics may be logged per evaluation dataset (MLflow 3)."""
 
