@@ -255,9 +255,10 @@ def _usable(held: Any) -> bool:
 
 def _of_logged(held: Any, model_id: str) -> bool:
     """Whether a model version was registered from the logged model `model_id`."""
-    return str(getattr(held, "model_id", None) or "") == model_id or str(
-        getattr(held, "source", None) or ""
-    ) == f"models:/{model_id}"
+    return (
+        str(getattr(held, "model_id", None) or "") == model_id
+        or str(getattr(held, "source", None) or "") == f"models:/{model_id}"
+    )
 
 
 def _quote(value: str) -> str | None:
