@@ -105,6 +105,23 @@ def test_a_sweep_resolves_to_its_recorded_best_trial(
     assert run.run_id == trials[1]
 
 
+@pytest.mark.parametrize(("goal", "expected"), [("Maximize", 0), ("Minimize", 2)])
+def test_a_sweep_whose_recorded_best_trial_failed_takes_the_best_completed_trial(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str, goal: str, expected: int
+) -> None:
+    """A recorded best trial that failed is passed over for the best completed trial."""
+    exp = f"exp-{unique}"
+    trials = [
+        emulator.add_job(exp, metrics={"auc": 0.8}),
+        emulator.add_job(exp, metrics={"auc": 0.9}, status="Failed"),
+        emulator.add_job(exp, metrics={"auc": 0.7}),
+    ]
+    sweep = emulator.add_sweep_job(exp, trials, metric="auc", goal=goal, best=trials[1])
+    run = backend.runs.get_run(experiment_name=exp, run_id=sweep)
+    assert run.run_id == trials[expected]
+    assert run.status is RunStatus.COMPLETED
+
+
 @pytest.mark.parametrize(("goal", "expected"), [("Maximize", 1), ("Minimize", 0)])
 def test_a_sweep_without_a_recorded_best_takes_the_best_completed_trial(
     backend: Any, emulator: AzureMLV2Emulator, unique: str, goal: str, expected: int

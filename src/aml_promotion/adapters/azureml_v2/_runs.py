@@ -302,17 +302,24 @@ class Runs:
         return matches[0]
 
     def _best_trial(self, sweep: Any) -> Any:
-        """Return a sweep's best trial: the one the service recorded, else the best completed."""
+        """Return a sweep's best trial: the one the service recorded, else the best completed.
+
+        A recorded best trial that did not complete (it failed after logging its metric, or
+        was canceled) is passed over for the best completed trial by the primary metric.
+        """
         properties = dict(getattr(sweep, "properties", None) or {})
         best = properties.get("best_child_run_id")
         if best:
-            return self._load(str(best))
+            recorded = self._load(str(best))
+            if _status(_status_text(recorded)) is RunStatus.COMPLETED:
+                return recorded
         objective = getattr(sweep, "objective", None)
         metric = getattr(objective, "primary_metric", None)
         goal = str(getattr(objective, "goal", "maximize") or "maximize").lower()
         if not metric:
+            best_text = f"a best trial ({best!r}) that completed" if best else "its best trial"
             raise RunNotFoundError(
-                f"sweep job {sweep.name!r} records neither its best trial nor its primary metric",
+                f"sweep job {sweep.name!r} records neither {best_text} nor its primary metric",
                 run_id=str(sweep.name),
             )
         trials = [
