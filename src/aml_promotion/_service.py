@@ -553,10 +553,15 @@ def _promote_run(
             f"already registered from run {run.run_id} as version {existing.version}; "
             "nothing new registered"
         )
+        if existing.archived:
+            decision = decision.with_note(
+                f"version {existing.version} is archived: it is not restored, and no new "
+                "version is registered; restore it by hand if it should serve again"
+            )
         superseded_by = None
         champion = _champion_tag(settings.baseline)
         holds = champion is not None and existing.tags.get(champion[0]) == champion[1]
-        if not dry_run and holds:
+        if not dry_run and holds and not existing.archived:
             # Settling is idempotent: a re-run repairs a champion tag that an earlier run
             # registered but failed to settle. A version that no longer holds the tag lost it
             # to a later promotion: its record (superseded_by) stays as that promotion wrote it.

@@ -146,6 +146,8 @@ class ModelVersion:
         experiment_name: That run's experiment, if known.
         tags: Its tags.
         source: Where its files are, as the backend says (a URI or a path), if known.
+        archived: Whether it is archived (Azure ML): found only as "already registered",
+            never a baseline, and never restored or re-tagged by a promotion.
     """
 
     name: str
@@ -155,6 +157,7 @@ class ModelVersion:
     experiment_name: str | None = None
     tags: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
     source: str | None = None
+    archived: bool = False
 
     def __str__(self) -> str:
         return f"{self.name}:{self.version}"

@@ -346,6 +346,44 @@ def test_an_archived_version_is_never_a_baseline_by_number(
     assert caught.value.strategy == f"version:{version}"
 
 
+def test_a_rerun_of_a_job_whose_version_was_archived_registers_nothing(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str
+) -> None:
+    """An archived version of the job is "already registered": never a second, active one."""
+    exp, name = f"exp-{unique}", f"m-{unique}"
+    settings = {"model_name": name, "model_file_name": "outputs/model.pkl", "metrics_max": ["auc"]}
+    jobs = [
+        emulator.add_job(exp, metrics={"auc": auc}, files=["outputs/model.pkl"])
+        for auc in (0.7, 0.9)
+    ]
+    for job in jobs:
+        promote(experiment_name=exp, run_id=job, settings=settings, backend=backend)
+    emulator.set_archived(name, 2)
+    again = promote(experiment_name=exp, run_id=jobs[1], settings=settings, backend=backend)
+    assert again.already_registered
+    assert again.model is not None
+    assert (again.model.version, again.model.archived) == (2, True)
+    assert any("version 2 is archived" in note for note in again.decision.notes)
+    held = emulator.versions(name)
+    assert [v["properties"]["isArchived"] for v in held] == [False, True]
+
+
+def test_the_job_is_named_in_the_versions_properties_and_found_by_them(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str
+) -> None:
+    """The version names its job itself, so a re-run finds it without the service's jobName."""
+    exp, name = f"exp-{unique}", f"m-{unique}"
+    settings = {"model_name": name, "model_file_name": "outputs/model.pkl"}
+    job = emulator.add_job(exp, files=["outputs/model.pkl"])
+    promote(experiment_name=exp, run_id=job, settings=settings, backend=backend)
+    (held,) = emulator.versions(name)
+    assert held["properties"]["properties"]["promotion.job_name"] == job
+    held["properties"]["jobName"] = None  # as if the service had not filled it
+    again = promote(experiment_name=exp, run_id=job, settings=settings, backend=backend)
+    assert again.already_registered
+    assert len(emulator.versions(name)) == 1
+
+
 def test_a_missing_version_by_number_is_a_settings_error(
     backend: Any, emulator: AzureMLV2Emulator, unique: str
 ) -> None:

@@ -29,15 +29,23 @@ def _job_output_uri(job_name: str, path: str, *, folder: bool) -> str:
     return f"azureml://jobs/{job_name}/outputs/artifacts/paths/{path}{'/' if folder else ''}"
 
 
-def _version(model: Any) -> ModelVersion:
+# The job a version was registered from, written by `Registry.register` itself: the SDK's
+# Model entity does not send its job_name, and the service's jobName (filled from the output
+# path) is not documented, so idempotency does not rest on it alone.
+JOB_PROPERTY = "promotion.job_name"
+
+
+def _version(model: Any, *, archived: bool = False) -> ModelVersion:
     name = str(model.name)
+    properties = getattr(model, "properties", None) or {}
     return ModelVersion(
         name=name,
         version=int(model.version),
         id=f"{name}:{model.version}",
-        run_id=getattr(model, "job_name", None) or None,
+        run_id=getattr(model, "job_name", None) or properties.get(JOB_PROPERTY) or None,
         tags={str(k): str(v) for k, v in (model.tags or {}).items()},
         source=str(model.path) if model.path else None,
+        archived=archived,
     )
 
 
@@ -52,17 +60,28 @@ class Registry:
     def _models(self) -> Any:
         return self._backend.ml_client.models
 
-    def _list(self, what: str, name: str, stage: str | None = None) -> list[ModelVersion]:
-        """List the active versions of `name` (archived ones are not listed), highest first."""
+    def _list(
+        self, what: str, name: str, stage: str | None = None, *, archived: bool = False
+    ) -> list[ModelVersion]:
+        """List the active versions of `name` (or only the archived ones), highest first."""
 
         def listing() -> list[ModelVersion]:
+            view: dict[str, Any] = {}
+            if archived:
+                from azure.ai.ml.constants import ListViewType  # noqa: PLC0415 - lazy SDK
+
+                view["list_view_type"] = ListViewType.ARCHIVED_ONLY
             try:
-                found = list(self._models.list(name=name, stage=stage))
+                found = list(self._models.list(name=name, stage=stage, **view))
             except Exception as exc:
                 if is_not_found(exc):
                     return []
                 raise
-            return sorted((_version(m) for m in found), key=lambda v: v.version, reverse=True)
+            return sorted(
+                (_version(m, archived=archived) for m in found),
+                key=lambda v: v.version,
+                reverse=True,
+            )
 
         return self._gateway.call(what, listing)
 
@@ -122,10 +141,18 @@ class Registry:
         return all(v.version != version for v in active)
 
     def find_by_run(self, name: str, run_id: str) -> ModelVersion | None:
-        """Return the highest active version of `name` registered from job `run_id`, or None."""
-        found = self._list(f"finding versions of model {name!r} from job {run_id!r}", name)
-        matches = [v for v in found if v.run_id == run_id]
-        return matches[0] if matches else None
+        """Return the highest version of `name` registered from job `run_id`, or None.
+
+        An active version first; else an archived one (``archived`` set): a job whose version
+        was archived is already registered, and is not registered again.
+        """
+        what = f"finding versions of model {name!r} from job {run_id!r}"
+        for archived in (False, True):
+            found = self._list(what, name, archived=archived)
+            matches = [v for v in found if v.run_id == run_id]
+            if matches:
+                return matches[0]
+        return None
 
     def find_tagged(self, name: str, key: str, value: str) -> Sequence[ModelVersion]:
         """Return the active versions of `name` whose tag `key` is `value`, highest first."""
@@ -157,7 +184,7 @@ class Registry:
         is_folder = any(f.startswith(path + "/") for f in files)
         is_mlflow = is_folder and f"{path}/MLmodel" in files
         decision = {k: v for k, v in request.tags.items() if k.startswith("promotion.")}
-        properties = {**decision, **request.properties}
+        properties = {**decision, **request.properties, JOB_PROPERTY: run.run_id}
         if request.framework is not None:
             properties.setdefault("framework", request.framework.value)
         if request.framework_version is not None:
