@@ -6,6 +6,8 @@ import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
 from aml_promotion.adapters._registration import register_once
 from aml_promotion.adapters.azureml_v2._gateway import Gateway, is_not_found, version_taken
@@ -35,7 +37,7 @@ def _job_output_uri(job_name: str, path: str, *, folder: bool) -> str:
 JOB_PROPERTY = "promotion.job_name"
 
 
-def _version(model: Any, *, archived: bool = False) -> ModelVersion:
+def _version(model: Any) -> ModelVersion:
     name = str(model.name)
     properties = getattr(model, "properties", None) or {}
     return ModelVersion(
@@ -45,7 +47,6 @@ def _version(model: Any, *, archived: bool = False) -> ModelVersion:
         run_id=getattr(model, "job_name", None) or properties.get(JOB_PROPERTY) or None,
         tags={str(k): str(v) for k, v in (model.tags or {}).items()},
         source=str(model.path) if model.path else None,
-        archived=archived,
     )
 
 
@@ -61,27 +62,23 @@ class Registry:
         return self._backend.ml_client.models
 
     def _list(
-        self, what: str, name: str, stage: str | None = None, *, archived: bool = False
+        self, what: str, name: str, stage: str | None = None, *, everything: bool = False
     ) -> list[ModelVersion]:
-        """List the active versions of `name` (or only the archived ones), highest first."""
+        """List the active versions of `name` (or all, archived too), highest first."""
 
         def listing() -> list[ModelVersion]:
             view: dict[str, Any] = {}
-            if archived:
+            if everything:
                 from azure.ai.ml.constants import ListViewType  # noqa: PLC0415 - lazy SDK
 
-                view["list_view_type"] = ListViewType.ARCHIVED_ONLY
+                view["list_view_type"] = ListViewType.ALL
             try:
                 found = list(self._models.list(name=name, stage=stage, **view))
             except Exception as exc:
                 if is_not_found(exc):
                     return []
                 raise
-            return sorted(
-                (_version(m, archived=archived) for m in found),
-                key=lambda v: v.version,
-                reverse=True,
-            )
+            return sorted((_version(m) for m in found), key=lambda v: v.version, reverse=True)
 
         return self._gateway.call(what, listing)
 
@@ -143,16 +140,18 @@ class Registry:
     def find_by_run(self, name: str, run_id: str) -> ModelVersion | None:
         """Return the highest version of `name` registered from job `run_id`, or None.
 
-        An active version first; else an archived one (``archived`` set): a job whose version
-        was archived is already registered, and is not registered again.
+        Archived versions count (``archived`` set): a job whose version was archived is
+        already registered, and is not registered again. One request when there is none; a
+        second (the active versions) tells whether the one found is archived.
         """
         what = f"finding versions of model {name!r} from job {run_id!r}"
-        for archived in (False, True):
-            found = self._list(what, name, archived=archived)
-            matches = [v for v in found if v.run_id == run_id]
-            if matches:
-                return matches[0]
-        return None
+        found = self._list(what, name, everything=True)
+        matches = [v for v in found if v.run_id == run_id]
+        if not matches:
+            return None
+        active = {v.version for v in self._list(what, name) if v.run_id == run_id}
+        kept = [v for v in matches if v.version in active]
+        return kept[0] if kept else attrs.evolve(matches[0], archived=True)
 
     def find_tagged(self, name: str, key: str, value: str) -> Sequence[ModelVersion]:
         """Return the active versions of `name` whose tag `key` is `value`, highest first."""
