@@ -23,6 +23,7 @@ __all__ = [
     "DatasetMetricStore",
     "Framework",
     "LoggedModel",
+    "LoggedModelRegistry",
     "LoggedModelStore",
     "MetricValues",
     "ModelRegistry",
