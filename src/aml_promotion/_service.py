@@ -531,6 +531,7 @@ def _promote_run(
         existing = registry.find_by_logged_model(name, run.run_id, model_id)
     else:
         existing = registry.find_by_run(name, run.run_id)
+    existing = _respect_moved_alias(registry, settings, name, existing, dry_run=dry_run)
     baseline = _find_baseline(registry, name, settings.baseline, existing)
     baseline_values = _baseline_metrics(runs, baseline, policy)
     passed_over = _passed_over(baseline, baseline_values)
@@ -622,6 +623,7 @@ def _promote_local(
     # The same content registered before (a re-run): "already registered", as a run's re-run is.
     digest = content_digest(model_path)
     existing = next(iter(registry.find_tagged(name, tags.MODEL_DIGEST, digest)), None)
+    existing = _respect_moved_alias(registry, settings, name, existing, dry_run=dry_run)
     baseline = _find_baseline(registry, name, settings.baseline, existing)
     baseline_values = _baseline_metrics(backend.runs, baseline, policy)
     passed_over = _passed_over(baseline, baseline_values)
@@ -696,7 +698,11 @@ def _local_already_registered(
         "nothing new registered"
     )
     superseded_by = None
-    if not dry_run:
+    champion = _champion_tag(settings.baseline)
+    lost = champion is not None and existing.tags.get(champion[0]) != champion[1]
+    if not dry_run and not lost:
+        # A version that lost the champion (to a later promotion, or a person's move of the
+        # alias) does not take it back by a re-run.
         decision, superseded_by = _settle_champion(registry, settings, decision, existing)
     return PromotionResult(
         decision=decision,
@@ -787,6 +793,63 @@ def _current_champion(registry: ModelRegistry, name: str, settings: Settings) ->
         return None
     holder = registry.find_baseline(name, settings.baseline)
     return None if holder is None else holder.version
+
+
+# Seconds to wait, before each re-read, while the alias is on a version without the alias tag
+# and other versions carry it: a concurrent promotion may be between untagging the holder and
+# moving the alias. If it stays so, a person moved (or deleted) the alias.
+_MOVED_ALIAS_WAITS: tuple[float, ...] = (0.2, 0.5, 1.0)
+
+
+def _respect_moved_alias(
+    registry: ModelRegistry,
+    settings: Settings,
+    name: str,
+    existing: ModelVersion | None,
+    *,
+    dry_run: bool,
+) -> ModelVersion | None:
+    """With an alias baseline, retire the alias tag of versions a person moved the alias from.
+
+    Promotions only ever point the alias at a version carrying the alias tag. An alias on a
+    version without it (or no alias) while versions carry the tag means a person moved (or
+    deleted) it: those versions did not hold the alias when this promotion read its baseline,
+    so they lose the tag and can never win the alias back. The holder the person chose is
+    the champion: the candidate is compared with it, and takes the alias if promoted. A dry
+    run changes nothing, and reports as if the tags were gone.
+
+    Returns:
+        `existing`, as it is now (without the tag if it lost it).
+    """
+    strategy = settings.baseline
+    if strategy.kind is not BaselineKind.ALIAS or not strategy.name:
+        return existing
+    key = tags.alias_tag(strategy.name)
+    for wait in (*_MOVED_ALIAS_WAITS, None):
+        holder = registry.find_baseline(name, strategy)
+        tagged = registry.find_tagged(name, key, tags.ALIAS_HOLDER)
+        if not tagged or (holder is not None and holder.tags.get(key) == tags.ALIAS_HOLDER):
+            return existing
+        if wait is not None:
+            import time  # noqa: PLC0415 - only when the alias looks moved
+
+            time.sleep(wait)
+    shown = "deleted" if holder is None else f"on version {holder.version}"
+    for stale in tagged:
+        _logger().info(
+            "the alias %s of %s is %s, not on version %s: someone moved it; %s loses its tag %s",
+            strategy.name,
+            name,
+            shown,
+            stale.version,
+            stale,
+            key,
+        )
+        if not dry_run:
+            registry.remove_tags(stale, [key])
+    if existing is not None and any(t.version == existing.version for t in tagged):
+        return attrs.evolve(existing, tags={k: v for k, v in existing.tags.items() if k != key})
+    return existing
 
 
 # Rounds at most of "point the alias at the best-ranked holder, then check": each write is
