@@ -12,6 +12,7 @@ pytest.importorskip("azure.ai.ml")
 pytest.importorskip("azureml.mlflow")
 
 from aml_promotion import BaselineStrategy, promote
+from aml_promotion._domain.metrics import Unusable
 from aml_promotion.exceptions import (
     BaselineNotFoundError,
     CredentialsError,
@@ -593,3 +594,44 @@ def test_version_lists_are_read_to_their_last_page(
     by_job = backend.registry.find_by_run(name, jobs[0])
     assert by_job is not None
     assert by_job.version == 1
+
+
+def test_a_metric_logged_on_two_datasets_is_unusable_as_mlflow_says(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str
+) -> None:
+    """Auc logged on datasets eval and test: unusable with both named, never the last one."""
+    job = emulator.add_job(f"exp-{unique}", files=["outputs/model.pkl"])
+    emulator.add_logged_model(
+        job, "model", dataset_metrics=[("auc", 0.55, "eval", "d1"), ("auc", 0.85, "test", "d2")]
+    )
+    run = backend.runs.get_run(experiment_name=f"exp-{unique}", run_id=job)
+    auc = backend.runs.get_metrics(run, ["auc"]).values["auc"]
+    assert isinstance(auc, Unusable)
+    assert "logged on 2 datasets (eval@d1, test@d2)" in auc.reason
+
+
+def test_a_rule_reads_its_metric_on_the_dataset_it_names(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str
+) -> None:
+    """A rule's "dataset" picks the value logged on that dataset, as with MLflow."""
+    exp, name = f"exp-{unique}", f"m-{unique}"
+    settings = {
+        "model_name": name,
+        "model_file_name": "outputs/model.pkl",
+        "metric_rules": {"auc": {"goal": "maximize", "dataset": "test"}},
+    }
+    jobs = []
+    for held_out in (0.80, 0.70):
+        job = emulator.add_job(exp, files=["outputs/model.pkl"])
+        emulator.add_logged_model(
+            job,
+            "model",
+            dataset_metrics=[("auc", 0.99, "train", "d0"), ("auc", held_out, "test", "d2")],
+        )
+        jobs.append(job)
+    first = promote(experiment_name=exp, run_id=jobs[0], settings=settings, backend=backend)
+    assert first.model is not None
+    second = promote(experiment_name=exp, run_id=jobs[1], settings=settings, backend=backend)
+    assert second.model is None
+    (comparison,) = second.decision.comparisons
+    assert (comparison.candidate, comparison.baseline) == (0.70, 0.80)
