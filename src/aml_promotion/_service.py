@@ -526,9 +526,12 @@ def _promote_run(
     path = find_model_file(runs.list_files(run), settings.model_file_name)
     from aml_promotion.ports import LoggedModelRegistry  # noqa: PLC0415 - import lines are shared
 
-    if model_id is not None and isinstance(registry, LoggedModelRegistry):
+    logged = None
+    if isinstance(registry, LoggedModelRegistry):
+        logged = model_id or registry.logged_model_of(run, path)
+    if logged is not None and isinstance(registry, LoggedModelRegistry):
         # The run may have logged other models: only a version of this one is "already there".
-        existing = registry.find_by_logged_model(name, run.run_id, model_id)
+        existing = registry.find_by_logged_model(name, run.run_id, logged)
     else:
         existing = registry.find_by_run(name, run.run_id)
     existing = _respect_moved_alias(registry, settings, name, existing, dry_run=dry_run)

@@ -385,6 +385,14 @@ class LoggedModelRegistry(Protocol):
         """
         ...
 
+    def logged_model_of(self, run: RunRecord, path: str) -> str | None:
+        """Return the id of the logged model of `run` that `path` names, or None (a file).
+
+        Raises:
+            RegistryError: The backend failed.
+        """
+        ...
+
 
 @runtime_checkable
 class DatasetMetricStore(Protocol):

@@ -1071,6 +1071,19 @@ class MlflowBackend:
         what = f"find the version of model {name!r} registered from logged model {model_id!r}"
         return self._settled_by_run(what, name, run_id, retry=True, model_id=model_id)
 
+    def logged_model_of(self, run: RunRecord, path: str) -> str | None:
+        """Return the id of the logged model `path` names, as `register` picks it, or None.
+
+        No request when the run logged no model (or `path` is a file or a folder's path).
+
+        Raises:
+            RegistryError: MLflow failed.
+        """
+        held = self._run_of(run)
+        if not getattr(getattr(held, "outputs", None), "model_outputs", None):
+            return None
+        return self._logged_model_id(attrs.evolve(run, handle=held), path.strip("/"))
+
     def _settled_by_run(
         self, what: str, name: str, run_id: str, *, retry: bool, model_id: str | None = None
     ) -> ModelVersion | None:
