@@ -533,7 +533,17 @@ def _promote_run(
     from aml_promotion._domain.model_files import find_model_file  # noqa: PLC0415 - import time
 
     path = find_model_file(runs.list_files(run), settings.model_file_name)
-    existing = registry.find_by_run(name, run.run_id)
+    from aml_promotion.ports import LoggedModelRegistry  # noqa: PLC0415 - import lines are shared
+
+    logged = None
+    if isinstance(registry, LoggedModelRegistry):
+        logged = model_id or registry.logged_model_of(run, path)
+    if logged is not None and isinstance(registry, LoggedModelRegistry):
+        # The run may have logged other models: only a version of this one is "already there".
+        existing = registry.find_by_logged_model(name, run.run_id, logged)
+    else:
+        existing = registry.find_by_run(name, run.run_id)
+    existing = _respect_moved_alias(registry, settings, name, existing, dry_run=dry_run)
     baseline = _find_baseline(registry, name, settings.baseline, existing)
     baseline_values = _baseline_metrics(runs, baseline, policy)
     passed_over = _passed_over(baseline, baseline_values)
@@ -556,10 +566,15 @@ def _promote_run(
             f"already registered from run {run.run_id} as version {existing.version}; "
             "nothing new registered"
         )
+        if existing.archived:
+            decision = decision.with_note(
+                f"version {existing.version} is archived: it is not restored, and no new "
+                "version is registered; restore it by hand if it should serve again"
+            )
         superseded_by = None
         champion = _champion_tag(settings.baseline)
         holds = champion is not None and existing.tags.get(champion[0]) == champion[1]
-        if not dry_run and holds:
+        if not dry_run and holds and not existing.archived:
             # Settling is idempotent: a re-run repairs a champion tag that an earlier run
             # registered but failed to settle. A version that no longer holds the tag lost it
             # to a later promotion: its record (superseded_by) stays as that promotion wrote it.
@@ -573,9 +588,7 @@ def _promote_run(
             dry_run=dry_run,
             already_registered=True,
             superseded_by=superseded_by,
-            champion_version=_champion_version(
-                settings, None if dry_run else existing, superseded_by
-            ),
+            champion_version=_current_champion(registry, name, settings),
         )
     return _register_if_promoted(
         registry,
@@ -622,6 +635,7 @@ def _promote_local(
     # The same content registered before (a re-run): "already registered", as a run's re-run is.
     digest = content_digest(model_path)
     existing = next(iter(registry.find_tagged(name, tags.MODEL_DIGEST, digest)), None)
+    existing = _respect_moved_alias(registry, settings, name, existing, dry_run=dry_run)
     baseline = _find_baseline(registry, name, settings.baseline, existing)
     baseline_values = _baseline_metrics(backend.runs, baseline, policy)
     passed_over = _passed_over(baseline, baseline_values)
@@ -696,7 +710,11 @@ def _local_already_registered(
         "nothing new registered"
     )
     superseded_by = None
-    if not dry_run:
+    champion = _champion_tag(settings.baseline)
+    lost = champion is not None and existing.tags.get(champion[0]) != champion[1]
+    if not dry_run and not lost:
+        # A version that lost the champion (to a later promotion, or a person's move of the
+        # alias) does not take it back by a re-run.
         decision, superseded_by = _settle_champion(registry, settings, decision, existing)
     return PromotionResult(
         decision=decision,
@@ -778,6 +796,74 @@ def _champion_version(
     if _champion_tag(settings.baseline) is None or model is None:
         return None
     return (superseded_by or model).version
+
+
+def _current_champion(registry: ModelRegistry, name: str, settings: Settings) -> int | None:
+    """Return the version that holds the champion tag or alias now, read from the registry.
+
+    A re-run of a version that lost the champion to a later promotion reports the later one.
+    """
+    if _champion_tag(settings.baseline) is None:
+        return None
+    holder = registry.find_baseline(name, settings.baseline)
+    return None if holder is None else holder.version
+
+
+# Seconds to wait, before each re-read, while the alias is on a version without the alias tag
+# and other versions carry it: a concurrent promotion may be between untagging the holder and
+# moving the alias. If it stays so, a person moved (or deleted) the alias.
+_MOVED_ALIAS_WAITS: tuple[float, ...] = (0.2, 0.5, 1.0)
+
+
+def _respect_moved_alias(
+    registry: ModelRegistry,
+    settings: Settings,
+    name: str,
+    existing: ModelVersion | None,
+    *,
+    dry_run: bool,
+) -> ModelVersion | None:
+    """With an alias baseline, retire the alias tag of versions a person moved the alias from.
+
+    Promotions only ever point the alias at a version carrying the alias tag. An alias on a
+    version without it (or no alias) while versions carry the tag means a person moved (or
+    deleted) it: those versions did not hold the alias when this promotion read its baseline,
+    so they lose the tag and can never win the alias back. The holder the person chose is
+    the champion: the candidate is compared with it, and takes the alias if promoted. A dry
+    run changes nothing, and reports as if the tags were gone.
+
+    Returns:
+        `existing`, as it is now (without the tag if it lost it).
+    """
+    strategy = settings.baseline
+    if strategy.kind is not BaselineKind.ALIAS or not strategy.name:
+        return existing
+    key = tags.alias_tag(strategy.name)
+    for wait in (*_MOVED_ALIAS_WAITS, None):
+        holder = registry.find_baseline(name, strategy)
+        tagged = registry.find_tagged(name, key, tags.ALIAS_HOLDER)
+        if not tagged or (holder is not None and holder.tags.get(key) == tags.ALIAS_HOLDER):
+            return existing
+        if wait is not None:
+            import time  # noqa: PLC0415 - only when the alias looks moved
+
+            time.sleep(wait)
+    shown = "deleted" if holder is None else f"on version {holder.version}"
+    for stale in tagged:
+        _logger().info(
+            "the alias %s of %s is %s, not on version %s: someone moved it; %s loses its tag %s",
+            strategy.name,
+            name,
+            shown,
+            stale.version,
+            stale,
+            key,
+        )
+        if not dry_run:
+            registry.remove_tags(stale, [key])
+    if existing is not None and any(t.version == existing.version for t in tagged):
+        return attrs.evolve(existing, tags={k: v for k, v in existing.tags.items() if k != key})
+    return existing
 
 
 # Rounds at most of "point the alias at the best-ranked holder, then check": each write is

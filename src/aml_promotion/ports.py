@@ -24,6 +24,7 @@ __all__ = [
     "DatasetMetricStore",
     "Framework",
     "LoggedModel",
+    "LoggedModelRegistry",
     "LoggedModelStore",
     "MetricValues",
     "ModelRegistry",
@@ -137,6 +138,8 @@ class ModelVersion:
         experiment_name: That run's experiment, if known.
         tags: Its tags.
         source: Where its files are, as the backend says (a URI or a path), if known.
+        archived: Whether it is archived (Azure ML): found only as "already registered",
+            never a baseline, and never restored or re-tagged by a promotion.
     """
 
     name: str
@@ -146,6 +149,7 @@ class ModelVersion:
     experiment_name: str | None = None
     tags: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
     source: str | None = None
+    archived: bool = False
 
     def __str__(self) -> str:
         return f"{self.name}:{self.version}"
@@ -351,6 +355,31 @@ class LoggedModelStore(Protocol):
 
         Raises:
             RunNotFoundError: No such logged model.
+            RegistryError: The backend failed.
+        """
+        ...
+
+
+@runtime_checkable
+class LoggedModelRegistry(Protocol):
+    """A `ModelRegistry` that can find the version registered from one logged model (MLflow 3).
+
+    A run may log several models: a re-run of one of them is not "already registered" because
+    another model of the same run is.
+    """
+
+    def find_by_logged_model(self, name: str, run_id: str, model_id: str) -> ModelVersion | None:
+        """Return a version of `name` registered from run `run_id`'s logged model `model_id`.
+
+        Raises:
+            RegistryError: The backend failed.
+        """
+        ...
+
+    def logged_model_of(self, run: RunRecord, path: str) -> str | None:
+        """Return the id of the logged model of `run` that `path` names, or None (a file).
+
+        Raises:
             RegistryError: The backend failed.
         """
         ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -272,3 +273,144 @@ def test_model_id_with_another_way_to_name_the_candidate_is_a_usage_error(
     """model_id names the run too: another candidate argument with it is refused."""
     with pytest.raises(UsageError, match="model_id alone"):
         promote(model_id="m-1", settings=SETTINGS, backend=InMemoryBackend(), **extra)
+
+
+@pytest.mark.parametrize("baseline", ["alias:champion", "tag:champion=true"])
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_rerun_of_a_superseded_version_reports_the_current_champion(
+    baseline: str, *, dry_run: bool
+) -> None:
+    """Re-running the run of a superseded version reports the version holding the champion now."""
+    backend = InMemoryBackend()
+    _add(backend, "r1", 0.80, 0.5)
+    _add(backend, "r2", 0.90, 0.4)
+    settings = {**SETTINGS, "baseline": baseline}
+    for run_id in ("r1", "r2"):
+        promote(experiment_name="train", run_id=run_id, settings=settings, backend=backend)
+    again = promote(
+        experiment_name="train", run_id="r1", settings=settings, backend=backend, dry_run=dry_run
+    )
+    assert again.already_registered
+    assert again.champion_version == 2
+    assert again.to_dict()["champion_version"] == 2
+
+
+@pytest.fixture
+def no_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No waiting for a concurrent promotion before a moved alias is taken as a person's move."""
+    monkeypatch.setattr("aml_promotion._service._MOVED_ALIAS_WAITS", ())
+
+
+def _two_champions(backend: InMemoryBackend) -> None:
+    """v1 (auc 0.70) then v2 (0.80) promoted: the alias and its tag are on v2."""
+    _add(backend, "r1", 0.70, 0.5)
+    _add(backend, "r2", 0.80, 0.4)
+    for run_id in ("r1", "r2"):
+        promote(experiment_name="train", run_id=run_id, settings=SETTINGS, backend=backend)
+    assert _holder(backend) == 2
+
+
+def _tagged(backend: InMemoryBackend) -> list[int]:
+    return [v.version for v in backend.registry.find_tagged("churn", CHAMPION, "true")]
+
+
+@pytest.mark.usefixtures("no_wait")
+def test_an_alias_moved_by_hand_is_the_champion_and_the_promoted_version_takes_it() -> None:
+    """A person moves @champion to v1: a candidate beating v1 (not v2) is v3 and takes it."""
+    backend = InMemoryBackend()
+    _two_champions(backend)
+    backend.registry.aliases["churn"]["champion"] = 1
+    _add(backend, "r3", 0.72, 0.45)
+    result = promote(experiment_name="train", run_id="r3", settings=SETTINGS, backend=backend)
+    assert result.baseline is not None
+    assert result.baseline.version == 1
+    assert result.model is not None
+    assert result.model.version == 3
+    assert (_holder(backend), result.champion_version, result.superseded_by) == (3, 3, None)
+    assert not any("superseded" in note for note in result.decision.notes)
+    assert _tagged(backend) == [3]
+
+
+@pytest.mark.usefixtures("no_wait")
+def test_a_rerun_never_moves_an_alias_a_person_moved() -> None:
+    """Re-running v2's run after a person moved @champion to v1 leaves it on v1."""
+    backend = InMemoryBackend()
+    _two_champions(backend)
+    backend.registry.aliases["churn"]["champion"] = 1
+    again = promote(experiment_name="train", run_id="r2", settings=SETTINGS, backend=backend)
+    assert again.already_registered
+    assert (_holder(backend), again.champion_version) == (1, 1)
+    assert _tagged(backend) == []
+
+
+@pytest.mark.usefixtures("no_wait")
+def test_an_alias_deleted_by_hand_does_not_come_back_to_its_old_holder() -> None:
+    """After a person deletes @champion, the next promoted version takes it, not v2."""
+    backend = InMemoryBackend()
+    _two_champions(backend)
+    del backend.registry.aliases["churn"]["champion"]
+    _add(backend, "r3", 0.50, 0.9)
+    result = promote(experiment_name="train", run_id="r3", settings=SETTINGS, backend=backend)
+    assert result.baseline is None
+    assert (_holder(backend), result.champion_version) == (3, 3)
+    assert _tagged(backend) == [3]
+
+
+@pytest.mark.usefixtures("no_wait")
+def test_a_dry_run_after_a_moved_alias_changes_nothing() -> None:
+    """A dry run compares with the holder a person chose, and leaves every tag as it was."""
+    backend = InMemoryBackend()
+    _two_champions(backend)
+    backend.registry.aliases["churn"]["champion"] = 1
+    _add(backend, "r3", 0.72, 0.45)
+    dry = promote(
+        experiment_name="train", run_id="r3", settings=SETTINGS, backend=backend, dry_run=True
+    )
+    assert dry.baseline is not None
+    assert (dry.baseline.version, dry.champion_version, dry.decision.promote) == (1, 1, True)
+    assert _tagged(backend) == [2]
+
+
+def test_an_alias_a_concurrent_promotion_is_moving_is_waited_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Alias on an untagged version while v2 is tagged: if it moves to v2 meanwhile, no untag."""
+    backend = InMemoryBackend()
+    _two_champions(backend)
+    backend.registry.aliases["churn"]["champion"] = 1  # as between untagging v1 and moving it
+    monkeypatch.setattr("aml_promotion._service._MOVED_ALIAS_WAITS", (0.0,))
+    slept: list[float] = []
+
+    def settle(seconds: float) -> None:
+        slept.append(seconds)
+        backend.registry.aliases["churn"]["champion"] = 2  # the concurrent promotion ends
+
+    monkeypatch.setattr("time.sleep", settle)
+    _add(backend, "r3", 0.90, 0.3)
+    result = promote(experiment_name="train", run_id="r3", settings=SETTINGS, backend=backend)
+    assert slept == [0.0]
+    assert result.baseline is not None
+    assert result.baseline.version == 2
+    assert (_holder(backend), result.champion_version) == (3, 3)
+
+
+@pytest.mark.usefixtures("no_wait")
+def test_a_local_rerun_never_moves_an_alias_a_person_moved(tmp_path: Path) -> None:
+    """Promoting v2's local file again after a person moved @champion to v1 leaves it on v1."""
+    backend = InMemoryBackend()
+    files = []
+    for index, auc in enumerate((0.70, 0.80)):
+        path = tmp_path / f"model-{index}.pkl"
+        path.write_bytes(bytes([index]))
+        files.append(path)
+        promote(
+            model_path=path, metrics={"auc": auc, "loss": 0.5}, settings=SETTINGS, backend=backend
+        )
+    assert _holder(backend) == 2
+    backend.registry.aliases["churn"]["champion"] = 1
+    again = promote(
+        model_path=files[1], metrics={"auc": 0.80, "loss": 0.5}, settings=SETTINGS, backend=backend
+    )
+    assert again.already_registered
+    assert _holder(backend) == 1
+    assert _tagged(backend) == []

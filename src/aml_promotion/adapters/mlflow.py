@@ -253,6 +253,14 @@ def _usable(held: Any) -> bool:
     return status is None or str(status) == _READY
 
 
+def _of_logged(held: Any, model_id: str) -> bool:
+    """Whether a model version was registered from the logged model `model_id`."""
+    return (
+        str(getattr(held, "model_id", None) or "") == model_id
+        or str(getattr(held, "source", None) or "") == f"models:/{model_id}"
+    )
+
+
 def _quote(value: str) -> str | None:
     """Quote `value` as a string literal for an MLflow filter, or None if it cannot be."""
     if "'" not in value:
@@ -1049,15 +1057,44 @@ class MlflowBackend:
         what = f"find the version of model {name!r} registered from run {run_id!r}"
         return self._settled_by_run(what, name, run_id, retry=True)
 
+    def find_by_logged_model(self, name: str, run_id: str, model_id: str) -> ModelVersion | None:
+        """Return the highest usable version of `name` registered from logged model `model_id`.
+
+        Like `find_by_run`, but only a version whose source is ``models:/<model_id>`` (or whose
+        ``model_id`` is it) counts: another model logged by the same run is another model.
+
+        Raises:
+            RegistryError: MLflow failed, or a version of this model stayed pending.
+        """
+        if not _RUN_ID.match(run_id):
+            return None  # not an id MLflow could have given a run
+        what = f"find the version of model {name!r} registered from logged model {model_id!r}"
+        return self._settled_by_run(what, name, run_id, retry=True, model_id=model_id)
+
+    def logged_model_of(self, run: RunRecord, path: str) -> str | None:
+        """Return the id of the logged model `path` names, as `register` picks it, or None.
+
+        No request when the run logged no model (or `path` is a file or a folder's path).
+
+        Raises:
+            RegistryError: MLflow failed.
+        """
+        held = self._run_of(run)
+        if not getattr(getattr(held, "outputs", None), "model_outputs", None):
+            return None
+        return self._logged_model_id(attrs.evolve(run, handle=held), path.strip("/"))
+
     def _settled_by_run(
-        self, what: str, name: str, run_id: str, *, retry: bool
+        self, what: str, name: str, run_id: str, *, retry: bool, model_id: str | None = None
     ) -> ModelVersion | None:
         """Return the highest version of a run that did not fail, once it is no longer pending."""
         found = self._search_held(
             what,
             f"{self._name_filter(name)} AND run_id = '{run_id}'",
             limit=1,
-            keep=lambda held: str(held.status) != _FAILED,
+            keep=lambda held: (
+                str(held.status) != _FAILED and (model_id is None or _of_logged(held, model_id))
+            ),
             retry=retry,
             name=name,
             cheap=lambda held: str(held.run_id or "") == run_id,

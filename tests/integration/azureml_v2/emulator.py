@@ -113,6 +113,10 @@ class _Job:
     created: int = 0
     sweep_metric: str | None = None
     sweep_goal: str = "Maximize"
+    # MLflow 3 logged models: model id -> (name, [(metric, value, dataset name, digest)])
+    logged_models: dict[str, tuple[str, list[tuple[str, float, str, str]]]] = field(
+        default_factory=dict
+    )
 
 
 @dataclass
@@ -364,6 +368,22 @@ class AzureMLV2Emulator:
                 self._jobs[child].display_name = node
         return name
 
+    def add_logged_model(
+        self, job: str, name: str, *, dataset_metrics: list[tuple[str, float, str, str]]
+    ) -> str:
+        """Log an MLflow 3 model `name` in `job`, with metrics (name, value, dataset, digest).
+
+        As ``mlflow.log_metric(key, value, dataset=...)`` keeps them: on the logged model, with
+        the dataset's name and digest, and the job's last value in the run's own metrics too.
+        """
+        model_id = f"m-{uuid.uuid4().hex}"
+        with self._lock:
+            held = self._jobs[job]
+            held.logged_models[model_id] = (name, list(dataset_metrics))
+            for key, value, _, _ in dataset_metrics:
+                held.metrics.setdefault(key, []).append(float(value))
+        return model_id
+
     def add_sweep_job(
         self,
         experiment: str,
@@ -550,6 +570,7 @@ class AzureMLV2Emulator:
             ("PUT", models + r"/versions/(?P<version>[^/]+)", self._put_version_route),
             ("GET", mlflow + r"/runs/get", self._mlflow_run),
             ("GET", mlflow + r"/metrics/get-history", self._mlflow_history),
+            ("POST", mlflow + r"/logged-models/search", self._mlflow_logged_models),
             ("GET", mlflow + r"/experiments/get", self._mlflow_experiment),
             ("GET", mlflow + r"/experiments/get-by-name", self._mlflow_experiment_by_name),
         ]
@@ -724,8 +745,51 @@ class AzureMLV2Emulator:
                     "tags": [{"key": k, "value": v} for k, v in job.tags.items()],
                 },
                 "inputs": {},
+                "outputs": {
+                    "model_outputs": [{"model_id": m, "step": 0} for m in job.logged_models]
+                },
             }
         }
+
+    def _mlflow_logged_models(self, body: Any, **_: Any) -> Any:
+        match = re.fullmatch(r"source_run_id = '(?P<run>[^']+)'", str(body.get("filter") or ""))
+        if match is None:
+            raise _MlflowError(400, "INVALID_PARAMETER_VALUE", "filter by source_run_id only")
+        job = self._jobs.get(match["run"])
+        found = [] if job is None else job.logged_models.items()
+        experiment = "" if job is None else str(uuid.uuid5(uuid.NAMESPACE_URL, job.experiment))
+        models = [
+            {
+                "info": {
+                    "model_id": model_id,
+                    "experiment_id": experiment,
+                    "name": name,
+                    "artifact_uri": f"azureml://{self.host}/logged-models/{model_id}",
+                    "status": "LOGGED_MODEL_READY",
+                    "source_run_id": match["run"],
+                    "creation_timestamp_ms": _EPOCH_MS,
+                    "last_updated_timestamp_ms": _EPOCH_MS,
+                },
+                "data": {
+                    "metrics": [
+                        {
+                            "key": key,
+                            "value": _proto_double(value),
+                            "timestamp": _EPOCH_MS + index,
+                            "step": 0,
+                            "dataset_name": dataset,
+                            "dataset_digest": digest,
+                            "model_id": model_id,
+                            "run_id": match["run"],
+                        }
+                        for index, (key, value, dataset, digest) in enumerate(metrics)
+                    ],
+                    "params": [],
+                },
+            }
+            for model_id, (name, metrics) in found
+        ]
+        return {"models": models}
 
     def _mlflow_history(self, query: dict[str, str], **_: Any) -> Any:
         run_id = query.get("run_id") or query["run_uuid"]

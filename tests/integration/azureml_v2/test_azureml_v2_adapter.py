@@ -12,6 +12,7 @@ pytest.importorskip("azure.ai.ml")
 pytest.importorskip("azureml.mlflow")
 
 from aml_promotion import BaselineStrategy, promote
+from aml_promotion._domain.metrics import Unusable
 from aml_promotion.exceptions import (
     BaselineNotFoundError,
     CredentialsError,
@@ -103,6 +104,23 @@ def test_a_sweep_resolves_to_its_recorded_best_trial(
     sweep = emulator.add_sweep_job(exp, trials, metric="auc", best=trials[1])
     run = backend.runs.get_run(experiment_name=exp, run_id=sweep)
     assert run.run_id == trials[1]
+
+
+@pytest.mark.parametrize(("goal", "expected"), [("Maximize", 0), ("Minimize", 2)])
+def test_a_sweep_whose_recorded_best_trial_failed_takes_the_best_completed_trial(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str, goal: str, expected: int
+) -> None:
+    """A recorded best trial that failed is passed over for the best completed trial."""
+    exp = f"exp-{unique}"
+    trials = [
+        emulator.add_job(exp, metrics={"auc": 0.8}),
+        emulator.add_job(exp, metrics={"auc": 0.9}, status="Failed"),
+        emulator.add_job(exp, metrics={"auc": 0.7}),
+    ]
+    sweep = emulator.add_sweep_job(exp, trials, metric="auc", goal=goal, best=trials[1])
+    run = backend.runs.get_run(experiment_name=exp, run_id=sweep)
+    assert run.run_id == trials[expected]
+    assert run.status is RunStatus.COMPLETED
 
 
 @pytest.mark.parametrize(("goal", "expected"), [("Maximize", 1), ("Minimize", 0)])
@@ -329,6 +347,44 @@ def test_an_archived_version_is_never_a_baseline_by_number(
     assert caught.value.strategy == f"version:{version}"
 
 
+def test_a_rerun_of_a_job_whose_version_was_archived_registers_nothing(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str
+) -> None:
+    """An archived version of the job is "already registered": never a second, active one."""
+    exp, name = f"exp-{unique}", f"m-{unique}"
+    settings = {"model_name": name, "model_file_name": "outputs/model.pkl", "metrics_max": ["auc"]}
+    jobs = [
+        emulator.add_job(exp, metrics={"auc": auc}, files=["outputs/model.pkl"])
+        for auc in (0.7, 0.9)
+    ]
+    for job in jobs:
+        promote(experiment_name=exp, run_id=job, settings=settings, backend=backend)
+    emulator.set_archived(name, 2)
+    again = promote(experiment_name=exp, run_id=jobs[1], settings=settings, backend=backend)
+    assert again.already_registered
+    assert again.model is not None
+    assert (again.model.version, again.model.archived) == (2, True)
+    assert any("version 2 is archived" in note for note in again.decision.notes)
+    held = emulator.versions(name)
+    assert [v["properties"]["isArchived"] for v in held] == [False, True]
+
+
+def test_the_job_is_named_in_the_versions_properties_and_found_by_them(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str
+) -> None:
+    """The version names its job itself, so a re-run finds it without the service's jobName."""
+    exp, name = f"exp-{unique}", f"m-{unique}"
+    settings = {"model_name": name, "model_file_name": "outputs/model.pkl"}
+    job = emulator.add_job(exp, files=["outputs/model.pkl"])
+    promote(experiment_name=exp, run_id=job, settings=settings, backend=backend)
+    (held,) = emulator.versions(name)
+    assert held["properties"]["properties"]["promotion.job_name"] == job
+    held["properties"]["jobName"] = None  # as if the service had not filled it
+    again = promote(experiment_name=exp, run_id=job, settings=settings, backend=backend)
+    assert again.already_registered
+    assert len(emulator.versions(name)) == 1
+
+
 def test_a_missing_version_by_number_is_a_settings_error(
     backend: Any, emulator: AzureMLV2Emulator, unique: str
 ) -> None:
@@ -538,3 +594,44 @@ def test_version_lists_are_read_to_their_last_page(
     by_job = backend.registry.find_by_run(name, jobs[0])
     assert by_job is not None
     assert by_job.version == 1
+
+
+def test_a_metric_logged_on_two_datasets_is_unusable_as_mlflow_says(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str
+) -> None:
+    """Auc logged on datasets eval and test: unusable with both named, never the last one."""
+    job = emulator.add_job(f"exp-{unique}", files=["outputs/model.pkl"])
+    emulator.add_logged_model(
+        job, "model", dataset_metrics=[("auc", 0.55, "eval", "d1"), ("auc", 0.85, "test", "d2")]
+    )
+    run = backend.runs.get_run(experiment_name=f"exp-{unique}", run_id=job)
+    auc = backend.runs.get_metrics(run, ["auc"]).values["auc"]
+    assert isinstance(auc, Unusable)
+    assert "logged on 2 datasets (eval@d1, test@d2)" in auc.reason
+
+
+def test_a_rule_reads_its_metric_on_the_dataset_it_names(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str
+) -> None:
+    """A rule's "dataset" picks the value logged on that dataset, as with MLflow."""
+    exp, name = f"exp-{unique}", f"m-{unique}"
+    settings = {
+        "model_name": name,
+        "model_file_name": "outputs/model.pkl",
+        "metric_rules": {"auc": {"goal": "maximize", "dataset": "test"}},
+    }
+    jobs = []
+    for held_out in (0.80, 0.70):
+        job = emulator.add_job(exp, files=["outputs/model.pkl"])
+        emulator.add_logged_model(
+            job,
+            "model",
+            dataset_metrics=[("auc", 0.99, "train", "d0"), ("auc", held_out, "test", "d2")],
+        )
+        jobs.append(job)
+    first = promote(experiment_name=exp, run_id=jobs[0], settings=settings, backend=backend)
+    assert first.model is not None
+    second = promote(experiment_name=exp, run_id=jobs[1], settings=settings, backend=backend)
+    assert second.model is None
+    (comparison,) = second.decision.comparisons
+    assert (comparison.candidate, comparison.baseline) == (0.70, 0.80)

@@ -396,3 +396,22 @@ def test_the_actions_promote_step_runs_the_installed_console_script(
     outputs = CliRun(0, "", "", Path(github_files["GITHUB_OUTPUT"]), tmp_path).outputs
     assert outputs["model_version"] == "2"
     assert outputs["promoted"] == "true"
+
+
+@pytest.mark.parametrize("baseline", ["alias:champion", "tag:champion=true"])
+def test_a_rerun_of_a_superseded_version_outputs_the_current_champion(
+    promote: Callable[..., CliRun],
+    github_files: dict[str, str],
+    write_settings: Callable[..., Path],
+    baseline: str,
+) -> None:
+    """Re-running version 1's run after version 2 took the champion: champion_version is 2."""
+    write_settings({**SETTINGS, "baseline": baseline})
+    better = promote("better", "--json")
+    assert better.code == 0, better.explain()
+    assert json.loads(better.stdout)["champion_version"] == 2
+    done = promote("baseline", "--json", env=github_files)
+    assert done.code == 0, done.explain()
+    assert json.loads(done.stdout)["already_registered"] is True
+    assert json.loads(done.stdout)["champion_version"] == 2
+    assert done.outputs["champion_version"] == "2"

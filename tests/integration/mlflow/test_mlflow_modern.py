@@ -526,3 +526,49 @@ def test_a_metric_on_one_dataset_and_unscoped_metrics_read_as_before(tracking: s
     )
     assert [c.candidate for c in result.decision.comparisons] == [0.80, 0.25]
     assert result.model is not None
+
+
+def test_each_logged_model_of_one_run_is_registered_once_by_its_model_id(tracking: str) -> None:
+    """A run logging models a and b: b registers after a; each re-run finds its own version."""
+    mlflow.set_experiment("train")
+    with mlflow.start_run():
+        mlflow.log_metric("auc", 0.8)
+        first = mlflow.pyfunc.log_model(name="a", python_model=AddK(100), pip_requirements=[])
+        second = mlflow.pyfunc.log_model(name="b", python_model=AddK(200), pip_requirements=[])
+    settings = {"model_name": "churn", "metrics_max": ["auc"], "require_improvement": False}
+    backend = _backend(tracking)
+    results = [
+        promote(settings=settings, backend=backend, model_id=str(info.model_id))
+        for info in (first, second, first, second)
+    ]
+    assert [r.already_registered for r in results] == [False, False, True, True]
+    assert [r.model.version if r.model else None for r in results] == [1, 2, 1, 2]
+    assert predict("models:/churn/1") == [101, 102]
+    assert predict("models:/churn/2") == [201, 202]
+
+
+def test_each_logged_model_of_one_run_picked_by_name_is_registered_once(tracking: str) -> None:
+    """model_file_name "a", then "b", of one run: two versions; a re-run of "a" finds its own."""
+    mlflow.set_experiment("train")
+    with mlflow.start_run() as run:
+        mlflow.log_metric("auc", 0.8)
+        mlflow.pyfunc.log_model(name="a", python_model=AddK(100), pip_requirements=[])
+        mlflow.pyfunc.log_model(name="b", python_model=AddK(200), pip_requirements=[])
+    backend = _backend(tracking)
+    results = [
+        promote(
+            experiment_name="train",
+            run_id=run.info.run_id,
+            settings={
+                "model_name": "churn",
+                "model_file_name": picked,
+                "metrics_max": ["auc"],
+                "require_improvement": False,
+            },
+            backend=backend,
+        )
+        for picked in ("a", "b", "a")
+    ]
+    assert [r.already_registered for r in results] == [False, False, True]
+    assert [r.model.version if r.model else None for r in results] == [1, 2, 1]
+    assert predict("models:/churn/2") == [201, 202]

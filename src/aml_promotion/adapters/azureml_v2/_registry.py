@@ -6,6 +6,8 @@ import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
 from aml_promotion.adapters._registration import register_once
 from aml_promotion.adapters.azureml_v2._gateway import Gateway, is_not_found, version_taken
@@ -29,13 +31,20 @@ def _job_output_uri(job_name: str, path: str, *, folder: bool) -> str:
     return f"azureml://jobs/{job_name}/outputs/artifacts/paths/{path}{'/' if folder else ''}"
 
 
+# The job a version was registered from, written by `Registry.register` itself: the SDK's
+# Model entity does not send its job_name, and the service's jobName (filled from the output
+# path) is not documented, so idempotency does not rest on it alone.
+JOB_PROPERTY = "promotion.job_name"
+
+
 def _version(model: Any) -> ModelVersion:
     name = str(model.name)
+    properties = getattr(model, "properties", None) or {}
     return ModelVersion(
         name=name,
         version=int(model.version),
         id=f"{name}:{model.version}",
-        run_id=getattr(model, "job_name", None) or None,
+        run_id=getattr(model, "job_name", None) or properties.get(JOB_PROPERTY) or None,
         tags={str(k): str(v) for k, v in (model.tags or {}).items()},
         source=str(model.path) if model.path else None,
     )
@@ -52,12 +61,19 @@ class Registry:
     def _models(self) -> Any:
         return self._backend.ml_client.models
 
-    def _list(self, what: str, name: str, stage: str | None = None) -> list[ModelVersion]:
-        """List the active versions of `name` (archived ones are not listed), highest first."""
+    def _list(
+        self, what: str, name: str, stage: str | None = None, *, everything: bool = False
+    ) -> list[ModelVersion]:
+        """List the active versions of `name` (or all, archived too), highest first."""
 
         def listing() -> list[ModelVersion]:
+            view: dict[str, Any] = {}
+            if everything:
+                from azure.ai.ml.constants import ListViewType  # noqa: PLC0415 - lazy SDK
+
+                view["list_view_type"] = ListViewType.ALL
             try:
-                found = list(self._models.list(name=name, stage=stage))
+                found = list(self._models.list(name=name, stage=stage, **view))
             except Exception as exc:
                 if is_not_found(exc):
                     return []
@@ -122,10 +138,20 @@ class Registry:
         return all(v.version != version for v in active)
 
     def find_by_run(self, name: str, run_id: str) -> ModelVersion | None:
-        """Return the highest active version of `name` registered from job `run_id`, or None."""
-        found = self._list(f"finding versions of model {name!r} from job {run_id!r}", name)
+        """Return the highest version of `name` registered from job `run_id`, or None.
+
+        Archived versions count (``archived`` set): a job whose version was archived is
+        already registered, and is not registered again. One request when there is none; a
+        second (the active versions) tells whether the one found is archived.
+        """
+        what = f"finding versions of model {name!r} from job {run_id!r}"
+        found = self._list(what, name, everything=True)
         matches = [v for v in found if v.run_id == run_id]
-        return matches[0] if matches else None
+        if not matches:
+            return None
+        active = {v.version for v in self._list(what, name) if v.run_id == run_id}
+        kept = [v for v in matches if v.version in active]
+        return kept[0] if kept else attrs.evolve(matches[0], archived=True)
 
     def find_tagged(self, name: str, key: str, value: str) -> Sequence[ModelVersion]:
         """Return the active versions of `name` whose tag `key` is `value`, highest first."""
@@ -157,7 +183,7 @@ class Registry:
         is_folder = any(f.startswith(path + "/") for f in files)
         is_mlflow = is_folder and f"{path}/MLmodel" in files
         decision = {k: v for k, v in request.tags.items() if k.startswith("promotion.")}
-        properties = {**decision, **request.properties}
+        properties = {**decision, **request.properties, JOB_PROPERTY: run.run_id}
         if request.framework is not None:
             properties.setdefault("framework", request.framework.value)
         if request.framework_version is not None:

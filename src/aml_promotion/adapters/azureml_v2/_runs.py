@@ -7,6 +7,8 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from aml_promotion._domain.metrics import is_usable_number
 from aml_promotion.adapters.azureml_v2._gateway import Gateway, is_not_found
 from aml_promotion.exceptions import RunNotFoundError
@@ -15,6 +17,7 @@ from aml_promotion.ports import MetricValues, RunRecord, RunStatus
 if TYPE_CHECKING:
     from aml_promotion._domain.policy import EvaluationData
     from aml_promotion.adapters.azureml_v2._backend import AzureMLV2Backend
+    from aml_promotion.adapters.mlflow import MlflowBackend
 
 __all__ = ["Runs"]
 
@@ -102,6 +105,7 @@ class Runs:
         # The MLflow run read to list a job's files carries its metrics too: the next metrics
         # read of that job takes it (once) instead of asking again.
         self._fresh_runs: dict[str, Any] = {}
+        self._reader: MlflowBackend | None = None
 
     @property
     def _jobs(self) -> Any:
@@ -151,24 +155,43 @@ class Runs:
         """Return the metrics `names`: their latest values in one request, series on demand.
 
         The latest value of every metric comes with one MLflow ``runs/get``; one
-        ``metrics/get-history`` request is made per name in `series` that the job logged.
+        ``metrics/get-history`` request is made per name in `series` that the job logged. A
+        metric logged on several evaluation datasets (MLflow 3's ``log_metric(..., dataset=
+        ...)``, kept on the job's logged models: one more request when it logged models) is
+        unusable, as the MLflow backend says, never silently the last one logged.
+        """
+        return self.get_dataset_metrics(run, names, datasets={}, series=series)
+
+    def get_dataset_metrics(
+        self,
+        run: RunRecord,
+        names: Collection[str],
+        *,
+        datasets: Mapping[str, str],
+        series: Collection[str] = (),
+    ) -> MetricValues:
+        """Return the metrics as `get_metrics` does, those in `datasets` read on that dataset.
+
+        The job's metrics are read through the workspace's MLflow endpoint, exactly as the
+        MLflow backend reads a run's (`MlflowBackend.get_dataset_metrics`): the two backends
+        give one verdict on the same job.
         """
         client = self._backend._mlflow()  # noqa: SLF001
         held = self._fresh_runs.pop(run.run_id, None) or self._gateway.call(
             f"reading the metrics of job {run.run_id!r}",
             lambda: client.get_run(run.run_id),
         )
-        logged: Mapping[str, float] = held.data.metrics
-        values: dict[str, object] = {name: logged[name] for name in names if name in logged}
-        for name in series:
-            if name in values:
-                history = self._gateway.call(
-                    f"reading the history of metric {name!r} of job {run.run_id!r}",
-                    functools.partial(client.get_metric_history, run.run_id, name),
-                )
-                ordered = sorted(history, key=lambda metric: (metric.step, metric.timestamp))
-                values[name] = [metric.value for metric in ordered]
-        return MetricValues(values=values, available=frozenset(logged))
+        return self._mlflow_reader(client).get_dataset_metrics(
+            attrs.evolve(run, handle=held), names, datasets=datasets, series=series
+        )
+
+    def _mlflow_reader(self, client: Any) -> MlflowBackend:
+        """The MLflow backend over the workspace's MLflow client: its metric reading, reused."""
+        if self._reader is None:
+            from aml_promotion.adapters.mlflow import MlflowBackend  # noqa: PLC0415 - lazy
+
+            self._reader = MlflowBackend(client=client, retry=self._gateway.policy)
+        return self._reader
 
     def list_files(self, run: RunRecord) -> Sequence[str]:
         """Return the job's files (its MLflow artifacts), in one request.
@@ -302,17 +325,24 @@ class Runs:
         return matches[0]
 
     def _best_trial(self, sweep: Any) -> Any:
-        """Return a sweep's best trial: the one the service recorded, else the best completed."""
+        """Return a sweep's best trial: the one the service recorded, else the best completed.
+
+        A recorded best trial that did not complete (it failed after logging its metric, or
+        was canceled) is passed over for the best completed trial by the primary metric.
+        """
         properties = dict(getattr(sweep, "properties", None) or {})
         best = properties.get("best_child_run_id")
         if best:
-            return self._load(str(best))
+            recorded = self._load(str(best))
+            if _status(_status_text(recorded)) is RunStatus.COMPLETED:
+                return recorded
         objective = getattr(sweep, "objective", None)
         metric = getattr(objective, "primary_metric", None)
         goal = str(getattr(objective, "goal", "maximize") or "maximize").lower()
         if not metric:
+            best_text = f"a best trial ({best!r}) that completed" if best else "its best trial"
             raise RunNotFoundError(
-                f"sweep job {sweep.name!r} records neither its best trial nor its primary metric",
+                f"sweep job {sweep.name!r} records neither {best_text} nor its primary metric",
                 run_id=str(sweep.name),
             )
         trials = [
