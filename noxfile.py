@@ -49,7 +49,7 @@ def typing(session: nox.Session) -> None:
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """The core's unit tests, with branch coverage (100% of the domain package is required)."""
-    session.install("-e", ".", *_group("test"))
+    session.install("-e", ".", *_group("test-core"))
     session.run(
         "pytest",
         "tests/unit",

@@ -49,12 +49,13 @@ import attrs
 from aml_promotion._domain.metrics import is_usable_number
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy, EvaluationData
 from aml_promotion._retry import RetryPolicy, retrying
+from aml_promotion.adapters._azure import run_status, translate
 from aml_promotion.adapters._azure_credentials import (
     AzureCloud,
     ServicePrincipalCredentials,
     parse_credentials,
 )
-from aml_promotion.adapters._errors import exception_chain, http_response, retry_after
+from aml_promotion.adapters._errors import exception_chain, http_response
 from aml_promotion.adapters._registration import register_once
 from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
 from aml_promotion.exceptions import (
@@ -67,7 +68,6 @@ from aml_promotion.exceptions import (
     RunNotFoundError,
     SettingsError,
     SettingsProblem,
-    TransientRegistryError,
     UsageError,
 )
 from aml_promotion.ports import (
@@ -376,27 +376,13 @@ def _is_connection_error(error: BaseException) -> bool:
 
 
 def _translate(error: Exception, what: str) -> RegistryError:
-    status = _http_status(error)
-    if status is not None:
-        reason = _reason(status)
-        if status in _TRANSIENT_STATUS or status >= 500:  # noqa: PLR2004 - server errors
-            return TransientRegistryError(
-                f"{what} failed: HTTP {status} {reason}", retry_after=retry_after(error)
-            )
-        hint = ""
-        if status in (401, 403):
-            hint = ": check the credentials, and the principal's role on the workspace"
-        return RegistryError(f"{what} failed: HTTP {status} {reason}{hint}")
-    if _is_connection_error(error):
-        return TransientRegistryError(f"{what} failed: the connection to Azure ML failed")
-    return RegistryError(f"{what} failed: {type(error).__name__}")
-
-
-def _reason(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return ""
+    return translate(
+        error,
+        what,
+        status=_http_status(error),
+        connection_failed=_is_connection_error(error),
+        transient=_TRANSIENT_STATUS,
+    )
 
 
 def _is_not_found(error: BaseException) -> bool:
@@ -432,33 +418,8 @@ class _Gateway:
 
 # --- Values -----------------------------------------------------------------------------------
 
-_ACTIVE_STATES = frozenset(
-    {
-        "notstarted",
-        "queued",
-        "preparing",
-        "provisioning",
-        "starting",
-        "running",
-        "finalizing",
-        "cancelrequested",
-    }
-)
 _PIPELINE_RUN = "azureml.PipelineRun"
 _HYPERDRIVE_RUN = "hyperdrive"
-
-
-def _status(text: str | None) -> RunStatus:
-    word = (text or "").replace(" ", "").lower()
-    if word == "completed":
-        return RunStatus.COMPLETED
-    if word == "failed":
-        return RunStatus.FAILED
-    if word in ("canceled", "cancelled"):
-        return RunStatus.CANCELED
-    if word in _ACTIVE_STATES:
-        return RunStatus.RUNNING
-    return RunStatus.OTHER
 
 
 def _framework(framework: Framework | None, version: str | None) -> str | None:
@@ -612,7 +573,7 @@ class _Runs:
         return RunRecord(
             run_id=run.id,
             experiment_name=run.experiment.name,
-            status=_status(text),
+            status=run_status(text),
             status_text=text,
             is_current=current,
             handle=run,
@@ -718,7 +679,7 @@ class _Runs:
                 run_id=sweep.id,
                 experiment_name=sweep.experiment.name,
             ) from None
-        children = [c for c in self._children(sweep) if _status(c.status) is RunStatus.COMPLETED]
+        children = [c for c in self._children(sweep) if run_status(c.status) is RunStatus.COMPLETED]
         pick = max if goal == "maximize" else min
         scored: list[tuple[float, Any]] = []
         for child in children:

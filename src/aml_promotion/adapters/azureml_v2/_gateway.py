@@ -13,14 +13,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aml_promotion._retry import RetryPolicy, retrying
-from aml_promotion.adapters._errors import exception_chain, http_response, retry_after
+from aml_promotion.adapters._azure import translate
+from aml_promotion.adapters._errors import exception_chain, http_response
 from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
 from aml_promotion.adapters.mlflow import _http_retries_off
 from aml_promotion.exceptions import (
     BackendNotInstalledError,
     PromotionError,
     RegistryError,
-    TransientRegistryError,
 )
 
 __all__ = ["Gateway", "is_not_found", "require_sdk", "version_taken"]
@@ -134,28 +134,14 @@ def _is_connection_error(error: BaseException) -> bool:
     return any(isinstance(link, kinds) for link in exception_chain(error))
 
 
-def _reason(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return ""
-
-
 def _translate(error: Exception, what: str) -> RegistryError:
-    status = _status_of(error)
-    if status is not None:
-        reason = _reason(status)
-        if status in _TRANSIENT_STATUS or status >= 500:  # noqa: PLR2004 - server errors
-            return TransientRegistryError(
-                f"{what} failed: HTTP {status} {reason}", retry_after=retry_after(error)
-            )
-        hint = ""
-        if status in (401, 403):
-            hint = ": check the credentials, and the principal's role on the workspace"
-        return RegistryError(f"{what} failed: HTTP {status} {reason}{hint}")
-    if _is_connection_error(error):
-        return TransientRegistryError(f"{what} failed: the connection to Azure ML failed")
-    return RegistryError(f"{what} failed: {type(error).__name__}")
+    return translate(
+        error,
+        what,
+        status=_status_of(error),
+        connection_failed=_is_connection_error(error),
+        transient=_TRANSIENT_STATUS,
+    )
 
 
 def is_not_found(error: BaseException) -> bool:

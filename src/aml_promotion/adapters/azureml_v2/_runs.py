@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from aml_promotion._domain.metrics import is_usable_number
+from aml_promotion.adapters._azure import run_status
 from aml_promotion.adapters.azureml_v2._gateway import Gateway, is_not_found
 from aml_promotion.exceptions import RunNotFoundError
 from aml_promotion.ports import MetricValues, RunRecord, RunStatus
@@ -24,35 +25,9 @@ __all__ = ["Runs"]
 
 # --- Values -------------------------------------------------------------------------------------
 
-_ACTIVE_STATES = frozenset(
-    {
-        "notstarted",
-        "queued",
-        "preparing",
-        "provisioning",
-        "starting",
-        "running",
-        "finalizing",
-        "cancelrequested",
-    }
-)
-
 
 # What azure-ai-ml calls a job it read from run history (a pipeline's child step).
 _CHILD_JOB = "base"
-
-
-def _status(text: str | None) -> RunStatus:
-    word = (text or "").replace(" ", "").lower()
-    if word == "completed":
-        return RunStatus.COMPLETED
-    if word == "failed":
-        return RunStatus.FAILED
-    if word in ("canceled", "cancelled"):
-        return RunStatus.CANCELED
-    if word in _ACTIVE_STATES:
-        return RunStatus.RUNNING
-    return RunStatus.OTHER
 
 
 # A data asset's id: ``azureml:/subscriptions/…/workspaces/…/data/NAME/versions/N`` (the form
@@ -261,7 +236,7 @@ class Runs:
         return RunRecord(
             run_id=str(job.name),
             experiment_name=experiment,
-            status=_status(text),
+            status=run_status(text),
             status_text=text,
             handle=job,
         )
@@ -334,7 +309,7 @@ class Runs:
         best = properties.get("best_child_run_id")
         if best:
             recorded = self._load(str(best))
-            if _status(_status_text(recorded)) is RunStatus.COMPLETED:
+            if run_status(_status_text(recorded)) is RunStatus.COMPLETED:
                 return recorded
         objective = getattr(sweep, "objective", None)
         metric = getattr(objective, "primary_metric", None)
@@ -346,7 +321,7 @@ class Runs:
                 run_id=str(sweep.name),
             )
         trials = [
-            t for t in self._children(sweep) if _status(_status_text(t)) is RunStatus.COMPLETED
+            t for t in self._children(sweep) if run_status(_status_text(t)) is RunStatus.COMPLETED
         ]
         pick = max if goal == "maximize" else min
         scored: list[tuple[float, Any]] = []
