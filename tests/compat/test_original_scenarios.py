@@ -9,14 +9,16 @@ both under the name ``mymodel``. The same cases, in our terms: exit 2 with a mes
 the problem, and the two registrations, on MLflow sqlite. (Its third utils test checked its JSON
 schema validator against an empty schema: we have no schema document, so it has no counterpart.)
 
-The sample files are in ``data/`` (see data/README.md for where they come from).
+Its sample files are restated below as the settings they hold (facts, written here: none of the
+original's files is copied into this repository); its template with ``<placeholders>`` is in the
+shared corpus (``Azure__aml-registermodel.json``), read from there as the other corpus files are.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import shutil
+import os
 from pathlib import Path
 
 import pytest
@@ -32,7 +34,32 @@ pytest.importorskip("sqlalchemy")
 
 pytestmark = PYTESTMARK
 
-DATA = Path(__file__).parent / "data"
+# The original's integration-test settings (.cloud/.azure/test/*.json there), as they read: both
+# ask for resources under the names its docs used (cpu, memory), which its code never read.
+SAMPLES: dict[str, dict[str, object]] = {
+    "test_registermodel.json": {
+        "model_name": "mymodel",
+        "model_file_name": "model.pkl",
+        "model_framework": "scikitlearn",
+        "model_framework_version": "0.22.2",
+        "cpu": 0.1,
+        "memory": 1,
+    },
+    "test_registermodel_fromlocal.json": {
+        "model_name": "mymodel",
+        "model_file_name": "tests/testlocalmodel.pkl",
+        "model_framework": "scikitlearn",
+        "model_framework_version": "0.22.2",
+        "cpu": 0.1,
+        "memory": 1,
+    },
+    # What it passed to Azure/aml-workspace (a different action's parameters).
+    "test_workspace.json": {"name": "gha_and_aml_workspace", "resource_group": "gha_and_aml_rg"},
+}
+_CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "registermodel"
+TEMPLATE = (
+    Path(os.environ.get("AML_PROMOTION_CORPUS", "") or _CORPUS) / "Azure__aml-registermodel.json"
+)
 IN_CI = {"GITHUB_ACTIONS": "true", "CI": "true", "GITHUB_REPOSITORY": "Azure/aml-registermodel"}
 
 
@@ -143,7 +170,11 @@ def test_the_template_with_placeholders_exits_2_naming_each_bad_field(
     checkout: Path, promote_cli: Promote, store: Store
 ) -> None:
     """registermodel.json as shipped: the name and the framework are each named with their path."""
-    write_settings(checkout, (DATA / "registermodel.json").read_bytes())
+    if not TEMPLATE.is_file():
+        pytest.skip(
+            f"the settings corpus is not there ({TEMPLATE.parent}): see AML_PROMOTION_CORPUS"
+        )
+    write_settings(checkout, TEMPLATE.read_bytes())
     run_id = store.add_run(["outputs/model.pkl"])
     done = promote_cli("--experiment-name", "train", "--run-id", run_id)
     assert done.code == ExitCode.BAD_INPUT, done.explain()
@@ -163,7 +194,7 @@ def test_the_integration_workflow_registers_the_local_file_then_the_run(
     settings = checkout / ".cloud" / ".azure"
     settings.mkdir(parents=True)
     for name in ("test_registermodel.json", "test_registermodel_fromlocal.json"):
-        shutil.copyfile(DATA / name, settings / name)
+        (settings / name).write_text(json.dumps(SAMPLES[name]), encoding="utf-8")
     local_model = checkout / "tests" / "testlocalmodel.pkl"
     local_model.parent.mkdir()
     local_model.write_bytes(b"a stand-in for the original's test model")
@@ -194,7 +225,7 @@ def test_the_workspace_actions_parameters_file_warns_about_its_keys(
     checkout: Path, promote_cli: Promote, store: Store
 ) -> None:
     """Passed to aml-promote by mistake, aml-workspace's file is not silently all defaults."""
-    shutil.copyfile(DATA / "test_workspace.json", write_settings(checkout, {}))
+    write_settings(checkout, SAMPLES["test_workspace.json"])
     run_id = store.add_run(["outputs/model.pkl"])
     done = promote_cli(
         "--experiment-name", "train", "--run-id", run_id, env={"GITHUB_REPOSITORY": "o/r"}
