@@ -174,6 +174,38 @@ class WorkspaceConfig:
         )
 
 
+def workspace_target(
+    config: str | os.PathLike[str] | None,
+    *,
+    subscription_id: str | None,
+    resource_group: str | None,
+    workspace_name: str | None,
+    principal_subscription: str,
+) -> WorkspaceConfig:
+    """Return the workspace a service principal signs in to (both Azure ML adapters).
+
+    Named in full (resource group and workspace): those, with the given subscription, else the
+    principal's. Otherwise the workspace file found from `config` fills what is not given, its
+    subscription giving way only to an explicit one.
+
+    Raises:
+        UsageError: The workspace is not named and no configuration file says which.
+    """
+    if workspace_name is not None and resource_group is not None:
+        return WorkspaceConfig(
+            subscription_id=subscription_id or principal_subscription,
+            resource_group=resource_group,
+            workspace_name=workspace_name,
+        )
+    found = find_workspace_config(config)
+    return WorkspaceConfig(
+        subscription_id=subscription_id or found.subscription_id,
+        resource_group=resource_group or found.resource_group,
+        workspace_name=workspace_name or found.workspace_name,
+        path=found.path,
+    )
+
+
 def find_workspace_config(start: str | os.PathLike[str] | None = None) -> WorkspaceConfig:
     """Find and read the workspace configuration, as `Workspace.from_config` would find it.
 
@@ -1069,20 +1101,13 @@ class AzureMLBackend:
             else parse_credentials(credentials)
         )
         _require_sdk()
-        if workspace_name is None or resource_group is None:
-            found = find_workspace_config(config)
-            target = WorkspaceConfig(
-                subscription_id=subscription_id or found.subscription_id,
-                resource_group=resource_group or found.resource_group,
-                workspace_name=workspace_name or found.workspace_name,
-                path=found.path,
-            )
-        else:
-            target = WorkspaceConfig(
-                subscription_id=subscription_id or creds.subscription_id,
-                resource_group=resource_group,
-                workspace_name=workspace_name,
-            )
+        target = workspace_target(
+            config,
+            subscription_id=subscription_id,
+            resource_group=resource_group,
+            workspace_name=workspace_name,
+            principal_subscription=creds.subscription_id,
+        )
         from azureml.core import authentication  # noqa: PLC0415
 
         auth = authentication.ServicePrincipalAuthentication(

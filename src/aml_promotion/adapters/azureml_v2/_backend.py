@@ -12,7 +12,11 @@ from aml_promotion.adapters._azure_credentials import (
     ServicePrincipalCredentials,
     parse_credentials,
 )
-from aml_promotion.adapters.azureml import WorkspaceConfig, find_workspace_config
+from aml_promotion.adapters.azureml import (
+    WorkspaceConfig,
+    find_workspace_config,
+    workspace_target,
+)
 from aml_promotion.adapters.azureml_v2._gateway import Gateway, require_sdk
 from aml_promotion.adapters.azureml_v2._registry import Registry
 from aml_promotion.adapters.azureml_v2._runs import Runs
@@ -134,20 +138,13 @@ class AzureMLV2Backend:
             else parse_credentials(credentials)
         )
         require_sdk()
-        if workspace_name is None or resource_group is None:
-            found = find_workspace_config(config)
-            target = WorkspaceConfig(
-                subscription_id=subscription_id or found.subscription_id,
-                resource_group=resource_group or found.resource_group,
-                workspace_name=workspace_name or found.workspace_name,
-                path=found.path,
-            )
-        else:
-            target = WorkspaceConfig(
-                subscription_id=subscription_id or creds.subscription_id,
-                resource_group=resource_group,
-                workspace_name=workspace_name,
-            )
+        target = workspace_target(
+            config,
+            subscription_id=subscription_id,
+            resource_group=resource_group,
+            workspace_name=workspace_name,
+            principal_subscription=creds.subscription_id,
+        )
         from azure.identity import ClientSecretCredential  # noqa: PLC0415
 
         credential = ClientSecretCredential(
