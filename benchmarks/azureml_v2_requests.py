@@ -3,10 +3,10 @@
 One promotion: a candidate job that logged N metrics, gated on 2 of them, against a baseline
 (the latest registered version, whose job also logged N metrics); the candidate wins and is
 registered. The real azure-ai-ml and azureml-mlflow SDKs drive the local HTTPS emulator
-(tests/integration/azureml_v2/emulator.py) on 127.0.0.1. Requests are counted per promotion on
-a backend that has already read its workspace (the tracking URI, once per backend) and apart
-from the cloud-metadata document that azure-ai-ml fetches again on some operations (a client-side
-cache miss in the SDK, not a service call of the promotion).
+(tests/integration/azureml_v2/emulator.py) on 127.0.0.1. Requests are counted on a new backend
+(which reads its workspace's MLflow tracking URI once) and on the same backend's next promotion,
+apart from the cloud-metadata document that azure-ai-ml fetches again on some operations (a
+client-side cache miss in the SDK, not a service call of the promotion).
 
 Run with the azureml-v2 extra installed: ``python benchmarks/azureml_v2_requests.py``.
 """
@@ -102,11 +102,9 @@ def main() -> None:
         resource_group_name=emulator.resource_group,
         workspace_name=emulator.workspace_name,
     )
-    print("| logged metrics | requests per promotion | by kind |")
-    print("|---|---|---|")
+    print("| logged metrics | backend | requests | by kind |")
+    print("|---|---|---|---|")
     for logged in (5, 500):
-        backend = AzureMLV2Backend.from_ml_client(client)
-        backend._mlflow()  # the workspace's tracking URI: once per backend  # noqa: SLF001
         unique = uuid.uuid4().hex[:8]
         exp, name = f"bench-{unique}", f"bench-{unique}"
         settings = {"model_name": name, "model_file_name": "model.pkl", "metrics_max": list(GATED)}
@@ -115,16 +113,22 @@ def main() -> None:
             metrics = {f"metric_{i:02d}": base + i / 1000 for i in range(logged)}
             return emulator.add_job(exp, metrics=metrics, files=["outputs/model.pkl"])
 
-        promote(experiment_name=exp, run_id=job(0.5), settings=settings, backend=backend)
-        candidate = job(0.6)
-        emulator.clear_requests()
-        result = promote(experiment_name=exp, run_id=candidate, settings=settings, backend=backend)
-        assert result.model is not None
-        assert result.model.version == 2
-        counted = [r for r in emulator.requests if r.path != "/metadata/endpoints"]
-        kinds = Counter(f"{r.method} {_kind(r.path)}" for r in counted)
-        detail = ", ".join(f"{n}× {k}" for k, n in kinds.most_common())
-        print(f"| {logged} | {len(counted)} | {detail} |")
+        first = AzureMLV2Backend.from_ml_client(client)
+        promote(experiment_name=exp, run_id=job(0.5), settings=settings, backend=first)
+        # A new backend, as in a new process (the CLI, the Action): it reads its workspace
+        # once; then a second promotion on the same backend (a notebook, a training script).
+        backend = AzureMLV2Backend.from_ml_client(client)
+        for label, base, version in (("new", 0.6, 2), ("reused", 0.7, 3)):
+            emulator.clear_requests()
+            result = promote(
+                experiment_name=exp, run_id=job(base), settings=settings, backend=backend
+            )
+            assert result.model is not None
+            assert result.model.version == version
+            counted = [r for r in emulator.requests if r.path != "/metadata/endpoints"]
+            kinds = Counter(f"{r.method} {_kind(r.path)}" for r in counted)
+            detail = ", ".join(f"{n}× {k}" for k, n in kinds.most_common())
+            print(f"| {logged} | {label} | {len(counted)} | {detail} |")
     emulator.stop()
 
 
@@ -137,6 +141,7 @@ def _kind(path: str) -> str:
         ("/versions/", "model version"),
         ("/versions", "version list"),
         ("/models/", "model container"),
+        ("/workspaces/", "workspace"),
     ):
         if marker in path:
             return label

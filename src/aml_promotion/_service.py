@@ -210,6 +210,15 @@ def _metrics(runs: RunStore, run: RunRecord, policy: PromotionPolicy) -> MetricV
     return runs.get_metrics(run, policy.metric_names, series=policy.series_metric_names)
 
 
+def _baseline_run(runs: RunStore, run_id: str) -> RunRecord:
+    """Read the run behind a registered version: as cheaply as the backend can (see ports)."""
+    from aml_promotion.ports import BaselineRunStore  # noqa: PLC0415 - see the imports
+
+    if isinstance(runs, BaselineRunStore):
+        return runs.get_baseline_run(run_id)
+    return runs.get_run(experiment_name=None, run_id=run_id)
+
+
 def _baseline_metrics(
     runs: RunStore, baseline: ModelVersion | None, policy: PromotionPolicy
 ) -> Mapping[str, object] | None:
@@ -222,7 +231,7 @@ def _baseline_metrics(
             return {}
         return tags.recorded_metrics(baseline.tags, policy.metric_names)
     try:
-        run = runs.get_run(experiment_name=None, run_id=baseline.run_id)
+        run = _baseline_run(runs, baseline.run_id)
     except RunNotFoundError as exc:
         if policy.force:
             return {}  # forced: every rule records the baseline's metric as missing
@@ -323,7 +332,7 @@ def _baseline_data(
     data: Mapping[str, str | None] = {}
     if baseline.run_id is not None:
         try:
-            run = runs.get_run(experiment_name=None, run_id=baseline.run_id)
+            run = _baseline_run(runs, baseline.run_id)
         except RunNotFoundError:
             run = None  # only when forced: unforced, reading its metrics failed already
         if run is not None:

@@ -21,6 +21,7 @@ from aml_promotion.exceptions import SettingsError, SettingsProblem
 
 __all__ = [
     "Backend",
+    "BaselineRunStore",
     "DatasetMetricStore",
     "Framework",
     "LoggedModel",
@@ -407,6 +408,29 @@ class DatasetMetricStore(Protocol):
             series: As for `RunStore.get_metrics`.
 
         Raises:
+            RegistryError: The backend failed.
+        """
+        ...
+
+
+@runtime_checkable
+class BaselineRunStore(Protocol):
+    """A `RunStore` that reads the run behind a registered version more cheaply than `get_run`.
+
+    A registered version records the run that produced its model: a plain run, never a
+    pipeline to resolve or a sweep to pick a trial from, and its experiment is not checked.
+    Azure ML (SDK v2) reads it through MLflow alone, with the request that returns its metrics,
+    instead of reading the job first.
+    """
+
+    def get_baseline_run(self, run_id: str) -> RunRecord:
+        """Return the run behind a registered version, ready for `RunStore.get_metrics`.
+
+        Args:
+            run_id: The run the version records.
+
+        Raises:
+            RunNotFoundError: No such run (or it was deleted).
             RegistryError: The backend failed.
         """
         ...

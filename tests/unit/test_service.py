@@ -27,8 +27,8 @@ from aml_promotion.exceptions import (
     TransientRegistryError,
     UsageError,
 )
-from aml_promotion.ports import ModelVersion, RunStatus
-from aml_promotion.testing import InMemoryBackend
+from aml_promotion.ports import ModelVersion, RunRecord, RunStatus
+from aml_promotion.testing import InMemoryBackend, InMemoryRunStore
 
 NAME = "churn"
 SETTINGS: dict[str, Any] = {"model_name": NAME, "metrics_max": ["auc"]}
@@ -517,6 +517,42 @@ def test_a_baseline_whose_run_is_gone_fails_closed(backend: InMemoryBackend) -> 
         run_promote(backend)
     assert caught.value.run_id == "deleted-run"
     assert "register" not in backend.operations()
+
+
+class _BaselineRuns(InMemoryRunStore):
+    """A run store with the cheaper read of a registered version's run (`BaselineRunStore`)."""
+
+    def __init__(self, store: InMemoryRunStore) -> None:
+        self.__dict__.update(store.__dict__)
+        self.baseline_reads: list[str] = []
+
+    def get_baseline_run(self, run_id: str) -> RunRecord:
+        self.baseline_reads.append(run_id)
+        if run_id not in self.runs:
+            raise RunNotFoundError(f"no run {run_id!r}", run_id=run_id)
+        return RunRecord(run_id=run_id, status=RunStatus.COMPLETED)
+
+
+@pytest.mark.parametrize("gone", [False, True])
+def test_a_store_that_reads_baseline_runs_cheaply_is_asked_for_the_baseline(
+    backend: InMemoryBackend, gone: bool
+) -> None:
+    """`BaselineRunStore`: the baseline's run through it, never `get_run`; gone fails closed."""
+    runs = _BaselineRuns(backend.runs)
+    backend.runs = runs
+    backend.registry.add_version(NAME, run_id="base")
+    if not gone:
+        add_run(backend, "base", {"auc": 0.8})
+    add_run(backend, "cand", {"auc": 0.9})
+    if gone:
+        with pytest.raises(RunNotFoundError, match="behind the baseline churn:1"):
+            run_promote(backend, dry_run=True)
+    else:
+        result = run_promote(backend, dry_run=True)
+        assert result.decision.verdict is Verdict.PROMOTE
+        assert result.decision.comparisons[0].baseline == 0.8
+    assert runs.baseline_reads == ["base"]
+    assert [c[2] for c in backend.calls if c[0] == "get_run"] == ["cand"]
 
 
 def test_forcing_registers_past_a_baseline_whose_run_is_gone(backend: InMemoryBackend) -> None:

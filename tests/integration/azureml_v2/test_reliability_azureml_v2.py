@@ -33,7 +33,6 @@ STEPS = {
     "read the MLflow run": ("GET", r"/api/2\.0/mlflow/runs/get$"),
     "list the job's files": ("GET", r"/artifacts$"),
     "list the versions": ("GET", _VERSIONS),
-    "read the model container": ("GET", r"/models/[^/]+$"),
     "write the version": ("PUT", r"/models/[^/]+/versions/\d+$"),
     "read one version": ("GET", r"/models/[^/]+/versions/\d+$"),
 }

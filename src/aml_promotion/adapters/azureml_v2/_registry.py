@@ -56,6 +56,9 @@ class Registry:
     def __init__(self, backend: AzureMLV2Backend) -> None:
         self._backend = backend
         self._gateway: Gateway = backend._gateway  # noqa: SLF001 - the backend's own parts
+        # The highest version of each model seen in a listing of every version (archived ones
+        # too), taken once by the next registration as its number (see `register`).
+        self._highest: dict[str, int] = {}
 
     @property
     def _models(self) -> Any:
@@ -146,6 +149,7 @@ class Registry:
         """
         what = f"finding versions of model {name!r} from job {run_id!r}"
         found = self._list(what, name, everything=True)
+        self._highest[name] = max((v.version for v in found), default=0)
         matches = [v for v in found if v.run_id == run_id]
         if not matches:
             return None
@@ -191,8 +195,15 @@ class Registry:
 
         def model() -> Any:
             # A new entity each attempt: create_or_update writes the version it chose into it.
+            # The first attempt numbers the version itself, one above the highest version the
+            # look-up by job just listed (archived ones included, as the service's own
+            # nextVersion counts them), which saves the SDK's read of the model container. A
+            # number taken since is refused by the service (another path) and retried; a
+            # retry lets the SDK read nextVersion.
+            known = self._highest.pop(request.name, None)
             return Model(
                 name=request.name,
+                version=None if known is None else str(known + 1),
                 path=_job_output_uri(run.run_id, path, folder=is_folder),
                 type="mlflow_model" if is_mlflow else "custom_model",
                 tags=dict(request.tags) or None,

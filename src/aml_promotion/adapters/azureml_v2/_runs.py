@@ -77,9 +77,9 @@ class Runs:
         # A finished job's files do not change: registering reads the listing made for the
         # model-file check again instead of asking twice.
         self._files: dict[str, list[str]] = {}
-        # The MLflow run read to list a job's files carries its metrics too: the next metrics
-        # read of that job takes it (once) instead of asking again.
-        self._fresh_runs: dict[str, Any] = {}
+        # Where a job's files are (its MLflow run's artifact URI, which never changes): the
+        # metrics read learns it, so listing the files does not read the run again.
+        self._artifact_uris: dict[str, str] = {}
         self._reader: MlflowBackend | None = None
 
     @property
@@ -152,13 +152,32 @@ class Runs:
         give one verdict on the same job.
         """
         client = self._backend._mlflow()  # noqa: SLF001
-        held = self._fresh_runs.pop(run.run_id, None) or self._gateway.call(
-            f"reading the metrics of job {run.run_id!r}",
-            lambda: client.get_run(run.run_id),
-        )
+        held: Any = run.handle if _is_mlflow_run(run.handle) else None
+        if held is None:
+            held = self._gateway.call(
+                f"reading the metrics of job {run.run_id!r}",
+                lambda: client.get_run(run.run_id),
+            )
+        self._artifact_uris[run.run_id] = str(held.info.artifact_uri)
         return self._mlflow_reader(client).get_dataset_metrics(
             attrs.evolve(run, handle=held), names, datasets=datasets, series=series
         )
+
+    def get_baseline_run(self, run_id: str) -> RunRecord:
+        """Return the job behind a registered version, read through MLflow alone (one request).
+
+        A version records the job (or pipeline step, or sweep trial) that produced it, so there
+        is nothing to resolve; the MLflow run read here carries the metrics `get_metrics` then
+        takes, without a request of its own.
+
+        Raises:
+            RunNotFoundError: No such job, or its run was deleted.
+            RegistryError: Azure ML failed.
+        """
+        # The MLflow backend's reading, with its own retries and errors (MLflow's HTTP retries
+        # off): not inside the gateway's retry loop, which would compound with them.
+        client = self._backend._mlflow()  # noqa: SLF001
+        return self._mlflow_reader(client).get_run(experiment_name=None, run_id=run_id)
 
     def _mlflow_reader(self, client: Any) -> MlflowBackend:
         """The MLflow backend over the workspace's MLflow client: its metric reading, reused."""
@@ -181,9 +200,12 @@ class Runs:
                 get_artifact_repository,
             )
 
-            held = client.get_run(run.run_id)
-            self._fresh_runs[run.run_id] = held
-            repository: Any = get_artifact_repository(held.info.artifact_uri)
+            uri = self._artifact_uris.get(run.run_id)
+            if uri is None:
+                uri = self._artifact_uris[run.run_id] = str(
+                    client.get_run(run.run_id).info.artifact_uri
+                )
+            repository: Any = get_artifact_repository(uri)
             files = getattr(repository, "artifacts", None)
             if files is not None and hasattr(files, "get_file_paths"):
                 # A run's artifact URI names its root: the paths are relative to the run.
@@ -203,7 +225,8 @@ class Runs:
     ) -> Mapping[str, str | None]:
         """Return the job's input named `source.context` (data asset name → version).
 
-        A job's inputs come with the job (no request when `run` came from `get_run`); a data
+        A job's inputs come with the job (no request when `run` came from `get_run`, one when
+        it came from `get_baseline_run`, which reads no job); a data
         asset input (``azureml:NAME:VERSION``, or the asset id the service stores) is named by
         its name and version, another path by the input's name and the path (see
         `_data_identity`). A pipeline step read from run history carries no inputs: empty.
@@ -220,7 +243,11 @@ class Runs:
             )
             value = held.data.tags.get(source.tag, held.data.params.get(source.tag))
             return {} if value is None else {source.tag: str(value)}
-        job = run.handle if run.handle is not None else self._load(run.run_id)
+        job = (
+            self._load(run.run_id)
+            if run.handle is None or _is_mlflow_run(run.handle)
+            else run.handle
+        )
         inputs: Mapping[str, object] = getattr(job, "inputs", None) or {}
         found: dict[str, str | None] = {}
         for input_name, value in inputs.items():
@@ -338,6 +365,13 @@ class Runs:
                 candidates=[str(t.name) for t in trials],
             )
         return pick(scored, key=lambda pair: pair[0])[1]
+
+
+def _is_mlflow_run(handle: object) -> bool:
+    """Whether a record's handle is an MLflow run (`get_baseline_run`), not an azure-ai-ml job."""
+    from mlflow.entities import Run  # noqa: PLC0415 - loaded with the backend
+
+    return isinstance(handle, Run)
 
 
 def _walk(repository: Any) -> list[str]:  # pragma: no cover - another artifact store
