@@ -110,3 +110,30 @@ def test_a_better_candidate_on_another_data_version_is_rejected(
         f"the candidate was evaluated on test-{unique}@2, the baseline on test-{unique}@1: "
         "not comparable"
     )
+
+
+@pytest.mark.parametrize("source", ["context", "tag"])
+def test_a_baseline_registered_by_hand_is_read_for_its_data_from_its_job(
+    emulator: AzureMLV2Emulator, backend: Any, unique: str, source: str
+) -> None:
+    """No promotion tags on the baseline: its data comes from its job (input, or MLflow tag)."""
+    name = f"m-{unique}"
+
+    def job(auc: float, version: str) -> str:
+        return emulator.add_job(
+            f"exp-{unique}",
+            metrics={"auc": auc},
+            files=["model.pkl"],
+            inputs={"eval": f"azureml:test-{unique}:{version}"},
+            tags={"eval_version": version},
+        )
+
+    emulator.add_model_version(name, job=job(0.80, "1"))
+    chosen = {"context": "eval"} if source == "context" else {"tag": "eval_version"}
+    wanted = {**settings(unique), "evaluation_data": chosen}
+    emulator.clear_requests()
+    result = promote(settings=wanted, backend=backend, run_id=job(0.85, "2"))
+    assert result.decision.verdict is Verdict.REJECT
+    assert "not comparable" in result.decision.summary
+    same = promote(settings=wanted, backend=backend, run_id=job(0.85, "1"))
+    assert same.decision.verdict is Verdict.PROMOTE

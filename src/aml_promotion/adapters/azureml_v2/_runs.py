@@ -231,16 +231,18 @@ class Runs:
         its name and version, another path by the input's name and the path (see
         `_data_identity`). A pipeline step read from run history carries no inputs: empty.
         With `source.tag`, the job's MLflow run tag of that name, else its parameter (one
-        request).
+        request, none when `run` came from `get_baseline_run`).
 
         Raises:
             RegistryError: Azure ML failed.
         """
         if source.tag is not None:
             client = self._backend._mlflow()  # noqa: SLF001
-            held = self._gateway.call(
-                f"reading the tags of job {run.run_id!r}", lambda: client.get_run(run.run_id)
-            )
+            held: Any = run.handle if _is_mlflow_run(run.handle) else None
+            if held is None:
+                held = self._gateway.call(
+                    f"reading the tags of job {run.run_id!r}", lambda: client.get_run(run.run_id)
+                )
             value = held.data.tags.get(source.tag, held.data.params.get(source.tag))
             return {} if value is None else {source.tag: str(value)}
         job = (
