@@ -133,6 +133,28 @@ def test_a_version_number_taken_by_a_concurrent_registration_is_asked_again(
     assert [v["properties"]["jobName"] for v in emulator.versions(name)] == [other, job]
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_fault_on_the_container_read_after_a_lost_version_number_is_retried(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str, kind: str
+) -> None:
+    """The number was taken, then reading nextVersion fails once: still one version of ours."""
+    exp, name = f"exp-{unique}", f"m-{unique}"
+    job = emulator.add_job(exp, metrics={"auc": 0.8}, files=["outputs/model.pkl"])
+    emulator.race_next_registration(name, emulator.add_job(exp))
+    container = r"/models/[^/]+$"
+    if kind == "drop":
+        fault = emulator.drop_next("GET", container)
+    else:
+        status = 503 if kind == "503" else 429
+        fault = emulator.fail_next("GET", container, status=status, retry_after=RETRY_AFTER)
+    settings = {"model_name": name, "model_file_name": "model.pkl", "metrics_max": ["auc"]}
+    result = promote(experiment_name=exp, run_id=job, settings=settings, backend=backend)
+    assert fault.hits == 1
+    assert result.model is not None
+    assert result.model.version == 2
+    assert [v["properties"]["jobName"] for v in emulator.versions(name)][1] == job
+
+
 def test_a_service_that_stays_down_fails_within_the_policy(
     backend: Any, emulator: AzureMLV2Emulator, unique: str, policy: RetryPolicy
 ) -> None:
