@@ -25,6 +25,7 @@ pytest.importorskip("azureml.mlflow")
 
 from aml_promotion import RetryPolicy, promote
 from aml_promotion.exceptions import TransientRegistryError
+from aml_promotion.ports import RegistrationRequest
 from integration.azureml_v2.emulator import AzureMLV2Emulator
 
 pytestmark = pytest.mark.azureml_v2
@@ -264,3 +265,33 @@ def test_a_local_registration_committed_before_its_answer_is_lost_is_one_version
     assert result.model.version == 1
     assert len(emulator.versions(name)) == 1
     assert emulator.count("PUT", put) == 1
+
+
+def test_a_local_version_number_taken_by_a_concurrent_registration_is_asked_again(
+    backend: Any, emulator: AzureMLV2Emulator, tmp_path: Path, unique: str
+) -> None:
+    """Local mode: another client wins the version number; ours becomes the next one."""
+    path, files = _local_model(tmp_path, "file", unique)
+    name = f"m-{unique}"
+    other = emulator.add_job(f"exp-{unique}")
+    emulator.race_next_registration(name, other)
+    settings = {"model_name": name, "metrics_max": ["auc"]}
+    result = promote(settings=settings, backend=backend, model_path=path, metrics={"auc": 0.8})
+    assert result.model is not None
+    assert result.model.version == 2
+    first, ours = emulator.versions(name)
+    assert first["properties"]["jobName"] == other
+    assert emulator.uploaded(ours["properties"]["modelUri"]) == files
+
+
+def test_a_local_registration_without_a_content_digest_is_made_once(
+    backend: Any, emulator: AzureMLV2Emulator, tmp_path: Path, unique: str
+) -> None:
+    """Called directly, without the digest tag: nothing to look it up by, so no retry."""
+    path, _ = _local_model(tmp_path, "file", unique)
+    emulator.fail_next("PUT", _BLOB, status=503)
+    request = RegistrationRequest(name=f"m-{unique}", model_path=str(path))
+    with pytest.raises(TransientRegistryError, match="HTTP 503"):
+        backend.registry.register(request)
+    assert len(_content_uploads(emulator)) == 1
+    assert emulator.versions(f"m-{unique}") == []
