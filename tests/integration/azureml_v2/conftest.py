@@ -3,15 +3,21 @@
 When the SDKs are installed (the ``azureml-v2`` extra; `scripts/test.sh` runs these tests in a
 venv of their own), this file, before either SDK is imported:
 
-- makes a self-signed certificate for 127.0.0.1 and trusts it through ``SSL_CERT_FILE`` and
-  ``REQUESTS_CA_BUNDLE`` (azure-core's bearer-token policy refuses plain http);
+- makes a self-signed certificate for 127.0.0.1 (and the emulated blob host) and trusts it
+  through ``SSL_CERT_FILE`` and ``REQUESTS_CA_BUNDLE`` (azure-core's bearer-token policy refuses
+  plain http);
 - starts the emulator and names it as the cloud: ``ARM_CLOUD_METADATA_URL`` points at its
   metadata document and ``AZUREML_CURRENT_CLOUD`` at the cloud that document describes, so both
   SDKs take it for Azure Resource Manager (azureml-mlflow reads the cloud list at import);
+- starts a forward proxy (``proxy.py``) and sets ``HTTPS_PROXY`` to it, with ``NO_PROXY`` keeping
+  every call to 127.0.0.1 direct: the upload of a local model goes to the default datastore's
+  ``https://<account>.blob.<suffix>``, which the SDK then reaches through a ``CONNECT`` tunnel to
+  the emulator without ever resolving that name (the suffix is under ``.invalid``);
 - points ``HOME`` at a temporary folder and removes the other ``AZUREML_*`` variables.
 
 Each test runs behind a socket guard that refuses any connection or name lookup other than
-loopback. Without the SDKs, every test module here skips itself (``pytest.importorskip``).
+loopback, and fails if the proxy was asked for any host but the emulated blob host. Without the
+SDKs, every test module here skips itself (``pytest.importorskip``).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import pytest
 from aml_promotion import RetryPolicy
 from aml_promotion._retry import testing_mode
 from integration.azureml_v2.emulator import AzureMLV2Emulator
+from integration.azureml_v2.proxy import ConnectProxy
 
 _SAVED: dict[str, str | None] = {}
 _STATE: dict[str, Any] = {}
@@ -51,8 +58,8 @@ def _available() -> bool:
         return False
 
 
-def _certificate(folder: Path) -> tuple[str, str]:
-    """Make a self-signed certificate for 127.0.0.1 (valid two days); return (cert, key)."""
+def _certificate(folder: Path, *hosts: str) -> tuple[str, str]:
+    """Make a self-signed certificate for 127.0.0.1 and `hosts` (valid two days): (cert, key)."""
     from cryptography import x509  # noqa: PLC0415 - comes with azure-identity (msal)
     from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
     from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
@@ -71,7 +78,11 @@ def _certificate(folder: Path) -> tuple[str, str]:
         .not_valid_after(now + dt.timedelta(days=2))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+                [
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    x509.DNSName("localhost"),
+                    *(x509.DNSName(host) for host in hosts),
+                ]
             ),
             critical=False,
         )
@@ -95,11 +106,22 @@ def pytest_configure(config: pytest.Config) -> None:  # noqa: ARG001 - the hook'
     if not _available():
         return
     home = Path(tempfile.mkdtemp(prefix="aml-promotion-azureml-v2-"))
-    cert, key = _certificate(home)
+    cert, key = _certificate(home, AzureMLV2Emulator.blob_host)
     emulator = AzureMLV2Emulator(certfile=cert, keyfile=key).start()
-    _STATE.update(home=home, emulator=emulator)
-    names = [name for name in os.environ if name.startswith(("AZUREML_", "MLFLOW_"))]
+    port = int(emulator.host.rsplit(":", 1)[1])
+    proxy = ConnectProxy({f"{emulator.blob_host}:443": ("127.0.0.1", port)}).start()
+    _STATE.update(home=home, emulator=emulator, proxy=proxy)
+    proxy_names = ("HTTP_PROXY", "ALL_PROXY", "HTTPS_PROXY", "NO_PROXY")
+    names = [
+        *(name for name in os.environ if name.startswith(("AZUREML_", "MLFLOW_"))),
+        # requests reads either case, the lower one first: none of the caller's may stay.
+        *(name for name in os.environ if name.upper() in proxy_names),
+    ]
     values = {
+        "HTTPS_PROXY": proxy.url,
+        "https_proxy": proxy.url,
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
         "HOME": str(home),
         "AZURE_CONFIG_DIR": str(home / ".azure"),
         "SSL_CERT_FILE": cert,
@@ -117,6 +139,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:  # noqa: ARG001 - the hoo
     emulator = _STATE.pop("emulator", None)
     if emulator is not None:
         emulator.stop()
+    proxy = _STATE.pop("proxy", None)
+    if proxy is not None:
+        proxy.stop()
     for name, value in _SAVED.items():
         if value is None:
             os.environ.pop(name, None)
@@ -189,6 +214,24 @@ def emulator() -> AzureMLV2Emulator:
         pytest.skip("the azureml-v2 extra is not installed")
     running: AzureMLV2Emulator = _STATE["emulator"]
     return running
+
+
+@pytest.fixture(scope="session")
+def proxy() -> ConnectProxy:
+    """The session's forward proxy (``HTTPS_PROXY``), which tunnels to the blob host only."""
+    if "proxy" not in _STATE:
+        pytest.skip("the azureml-v2 extra is not installed")
+    running: ConnectProxy = _STATE["proxy"]
+    return running
+
+
+@pytest.fixture(autouse=True)
+def proxied_to_the_emulator_only(proxy: ConnectProxy) -> Iterator[ConnectProxy]:
+    """Every test: a failure if the proxy was asked for any host but the emulated blob host."""
+    before = len(proxy.refused)
+    yield proxy
+    refused = proxy.refused[before:]
+    assert not refused, f"the proxy was asked for other hosts: {refused}"
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,11 @@ Resource Manager of an emulated cloud, so every request the SDKs make comes here
   versions (api-versions as ``reference/azureml-v2.md`` lists them);
 - run history: a pipeline's children, a pipeline child's run, and the artifact listing that
   azureml-mlflow makes for ``list_artifacts``;
+- the workspace's default datastore (``workspaceblobstore``, its account key by ``listSecrets``)
+  and the few Blob REST calls azure-ai-ml makes to upload a local model into it, served for the
+  host ``<account>.blob.<storage suffix>`` that the test session's forward proxy
+  (``proxy.py``) tunnels here; the storage suffix is under the reserved ``.invalid`` TLD, so a
+  request that bypassed the proxy could never reach a real host;
 - the workspace's MLflow endpoint (``/mlflow/v2.0/<workspace>/api/2.0/mlflow/...``): ``runs/get``
   and ``metrics/get-history``. These few MLflow REST calls are implemented here rather than
   proxied to a real ``mlflow server``: a job and its MLflow run are one record in Azure ML (same
@@ -28,7 +33,10 @@ connection) can be injected per route, as in the v1 emulator.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import email.utils
+import hashlib
 import itertools
 import json
 import math
@@ -43,6 +51,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from xml.sax.saxutils import escape
 
 __all__ = ["AzureMLV2Emulator", "Fault", "Recorded"]
 
@@ -52,6 +61,9 @@ _WS = (
 )
 _CLOUD = "EmulatedCloud"
 _EPOCH_MS = 1_700_000_000_000
+_STORAGE_ACCOUNT = "emulatedstore"
+# Under the reserved .invalid TLD (RFC 2606): no real host can ever answer for it.
+_STORAGE_SUFFIX = "core.emulated.invalid"
 
 
 class _EmulatorError(Exception):
@@ -120,6 +132,15 @@ class _Job:
 
 
 @dataclass
+class _Blob:
+    content: bytes
+    content_type: str
+    metadata: dict[str, str]
+    etag: str
+    modified: float
+
+
+@dataclass
 class _Route:
     method: str
     regex: re.Pattern[str]
@@ -141,6 +162,15 @@ class AzureMLV2Emulator:
     subscription_id = "00000000-0000-0000-0000-000000000000"
     resource_group = "emulated-rg"
     workspace_name = "emulated-ws"
+    datastore_name = "workspaceblobstore"
+    """The workspace's default datastore (Azure Blob), where local models are uploaded."""
+    storage_account = _STORAGE_ACCOUNT
+    storage_suffix = _STORAGE_SUFFIX
+    blob_host = f"{_STORAGE_ACCOUNT}.blob.{_STORAGE_SUFFIX}"
+    """The default datastore's Blob endpoint, reached through the session's CONNECT proxy."""
+    blob_container = "azureml-blobstore-emulated"
+    storage_key = base64.b64encode(b"emulated storage account key").decode()
+    """The account key ``listSecrets`` hands out; blob requests must be signed with it."""
 
     def __init__(self, *, certfile: str, keyfile: str, latency: float = 0.0) -> None:
         self._certfile = certfile
@@ -155,6 +185,8 @@ class AzureMLV2Emulator:
         self._models: dict[str, dict[int, dict[str, Any]]] = {}
         self._next_version: dict[str, int] = {}
         self._races: dict[str, str] = {}
+        # blob name (in `blob_container`) -> the blob
+        self._blobs: dict[str, _Blob] = {}
         self._clock = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._routes = self._route_table()
@@ -453,6 +485,35 @@ class AzureMLV2Emulator:
         with self._lock:
             self._races[name] = job
 
+    def blob(self, name: str) -> bytes:
+        """Return the content of blob `name` (a path in the default datastore's container)."""
+        with self._lock:
+            return self._blobs[name].content
+
+    def blob_metadata(self, name: str) -> dict[str, str]:
+        """Return the metadata of blob `name`."""
+        with self._lock:
+            return dict(self._blobs[name].metadata)
+
+    def uploaded(self, uri: str) -> dict[str, bytes]:
+        """Return the blobs a version's ``modelUri`` points at, by their name under that path.
+
+        A file's URI gives its one blob, named by the file's name; a folder's URI every blob
+        under it, named by its path relative to the folder.
+        """
+        match = re.search(r"/datastores/(?P<store>[^/]+)/paths/(?P<path>.+)$", uri)
+        if match is None or match["store"] != self.datastore_name:
+            msg = f"not a path in datastore {self.datastore_name!r}: {uri!r}"
+            raise ValueError(msg)
+        path = match["path"].rstrip("/")
+        with self._lock:
+            if path in self._blobs:
+                return {path.rsplit("/", 1)[-1]: self._blobs[path].content}
+            folder = path + "/"
+            return {
+                k[len(folder) :]: b.content for k, b in self._blobs.items() if k.startswith(folder)
+            }
+
     def set_archived(self, name: str, version: int, *, archived: bool = True) -> None:
         """Archive (or restore) a version, as ``models.archive`` would."""
         with self._lock:
@@ -463,6 +524,9 @@ class AzureMLV2Emulator:
     def _handle(self, handler: _Handler) -> None:
         if self.latency:
             time.sleep(self.latency)
+        if handler.headers.get("Host", "").split(":")[0] == self.blob_host:
+            self._handle_blob(handler)
+            return
         split = urlsplit(handler.path)
         path = unquote(split.path)
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
@@ -555,6 +619,12 @@ class AzureMLV2Emulator:
         table: list[tuple[str, str, Callable[..., Any]]] = [
             ("GET", r"/metadata/endpoints", self._metadata),
             ("GET", _WS, self._workspace),
+            ("GET", _WS + r"/datastores/(?P<datastore>[^/]+)", self._get_datastore),
+            (
+                "POST",
+                _WS + r"/datastores/(?P<datastore>[^/]+)/listSecrets",
+                self._datastore_secrets,
+            ),
             ("GET", r"/discovery", self._discovery),
             ("GET", _WS + r"/jobs/(?P<job>[^/]+)", self._get_job),
             ("GET", history + r"/runs/(?P<run>[^/]+)", self._history_run),
@@ -589,7 +659,7 @@ class AzureMLV2Emulator:
                     "audiences": [self.url + "/"],
                     "tenant": "common",
                 },
-                "suffixes": {"storage": "emulated.test"},
+                "suffixes": {"storage": self.storage_suffix},
             }
         ]
 
@@ -612,6 +682,36 @@ class AzureMLV2Emulator:
     def _discovery(self, **_: Any) -> Any:
         keys = ("api", "catalog", "experimentation", "gallery", "history", "hyperdrive")
         return dict.fromkeys((*keys, "labeling", "modelmanagement", "pipelines"), self.url)
+
+    # --- the default datastore ----------------------------------------------------------------
+
+    def _datastore(self) -> dict[str, Any]:
+        return {
+            "id": f"{self.workspace_path}/datastores/{self.datastore_name}",
+            "name": self.datastore_name,
+            "type": "Microsoft.MachineLearningServices/workspaces/datastores",
+            "properties": {
+                "datastoreType": "AzureBlob",
+                "accountName": self.storage_account,
+                "containerName": self.blob_container,
+                "endpoint": self.storage_suffix,
+                "protocol": "https",
+                "credentials": {"credentialsType": "AccountKey"},
+                "isDefault": True,
+                "serviceDataAccessAuthIdentity": "None",
+                "tags": {},
+                "properties": {},
+            },
+        }
+
+    def _get_datastore(self, datastore: str, **_: Any) -> Any:
+        if datastore != self.datastore_name:
+            raise _EmulatorError(404, "UserError", f"datastore {datastore!r} not found")
+        return self._datastore()
+
+    def _datastore_secrets(self, datastore: str, **_: Any) -> Any:
+        self._get_datastore(datastore)
+        return {"secretsType": "AccountKey", "key": self.storage_key}
 
     # --- jobs ---------------------------------------------------------------------------------
 
@@ -940,6 +1040,160 @@ class AzureMLV2Emulator:
         self._next_version[name] = max(self._next_version.get(name, 1), number + 1)
         return 201, self._version_body(name, number)
 
+    # --- the Blob service of the default datastore --------------------------------------------
+
+    def _handle_blob(self, handler: _Handler) -> None:
+        """Serve a Blob REST call the SDK makes through the proxy's tunnel (XML, not ARM JSON).
+
+        Faults apply as to every route, matched on the path ``/<container>/<blob>``.
+        """
+        split = urlsplit(handler.path)
+        path = unquote(split.path)
+        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        record = Recorded(handler.command, path, query, raw)
+        with self._lock:
+            self._requests.append(record)
+        fault = self._take_fault(handler.command, path)
+        if fault is not None and fault.drop and fault.commit:
+            self._blob_dispatch(handler, path, query, raw, record)
+        if fault is not None and fault.drop:
+            record.status = -1
+            handler.close_connection = True
+            with contextlib.suppress(OSError):
+                handler.connection.shutdown(socket.SHUT_RDWR)
+            handler.connection.close()
+            return
+        if fault is not None and fault.commit:
+            self._blob_dispatch(handler, path, query, raw, record)
+        if fault is not None:
+            headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
+            self._blob_answer(
+                handler, record, fault.status, headers, error=("ServerBusy", "injected fault")
+            )
+            return
+        status, headers, body = self._blob_dispatch(handler, path, query, raw, record)
+        self._blob_answer(handler, record, status, headers, body=body)
+
+    def _blob_dispatch(
+        self, handler: _Handler, path: str, query: dict[str, str], raw: bytes, record: Recorded
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Return (status, headers, body) for a blob request; errors as the service's XML."""
+        method = handler.command
+        auth = handler.headers.get("Authorization", "")
+        if not auth.startswith(f"SharedKey {self.storage_account}:"):
+            return self._blob_error(403, "AuthenticationFailed", "not signed with the account key")
+        container, _, name = path.lstrip("/").partition("/")
+        if container != self.blob_container:
+            return self._blob_error(404, "ContainerNotFound", f"no container {container!r}")
+        comp = query.get("comp")
+        with self._lock:
+            held = self._blobs.get(name)
+            if method == "HEAD" and not comp and name:
+                if held is None:
+                    return self._blob_error(404, "BlobNotFound", f"no blob {name!r}")
+                return 200, self._blob_headers(held, content=True), b""
+            if method == "PUT" and not comp and name:
+                return self._put_blob(handler, name, raw, held)
+            if method == "PUT" and comp == "metadata" and name:
+                if held is None:
+                    return self._blob_error(404, "BlobNotFound", f"no blob {name!r}")
+                held.metadata = _blob_metadata(handler)
+                held.etag = f'"0x{uuid.uuid4().hex[:15].upper()}"'
+                held.modified = time.time()
+                return 200, self._blob_headers(held), b""
+        with self._lock:
+            self._unhandled.append(record)
+        return self._blob_error(400, "EmulatorUnknownRoute", f"no blob route for {method} {path}")
+
+    def _put_blob(
+        self, handler: _Handler, name: str, raw: bytes, held: _Blob | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        if handler.headers.get("x-ms-blob-type") != "BlockBlob":
+            return self._blob_error(400, "InvalidHeaderValue", "only block blobs are emulated")
+        if held is not None and handler.headers.get("If-None-Match") == "*":
+            return self._blob_error(409, "BlobAlreadyExists", f"blob {name!r} exists")
+        md5 = base64.b64encode(hashlib.md5(raw).digest()).decode()  # noqa: S324 - the protocol's
+        sent = handler.headers.get("Content-MD5")
+        if sent is not None and sent != md5:
+            return self._blob_error(400, "Md5Mismatch", "the content's MD5 does not match")
+        blob = _Blob(
+            content=raw,
+            content_type=handler.headers.get("x-ms-blob-content-type")
+            or "application/octet-stream",
+            metadata=_blob_metadata(handler),
+            etag=f'"0x{uuid.uuid4().hex[:15].upper()}"',
+            modified=time.time(),
+        )
+        self._blobs[name] = blob
+        return 201, {**self._blob_headers(blob), "Content-MD5": md5}, b""
+
+    def _blob_headers(self, blob: _Blob, *, content: bool = False) -> dict[str, str]:
+        headers = {
+            "ETag": blob.etag,
+            "Last-Modified": email.utils.formatdate(blob.modified, usegmt=True),
+            "x-ms-request-server-encrypted": "true",
+        }
+        if content:
+            headers |= {
+                "Content-Length": str(len(blob.content)),
+                "Content-Type": blob.content_type,
+                "x-ms-blob-type": "BlockBlob",
+                "x-ms-creation-time": email.utils.formatdate(blob.modified, usegmt=True),
+                "x-ms-lease-state": "available",
+                "x-ms-lease-status": "unlocked",
+                "x-ms-server-encrypted": "true",
+            }
+            headers |= {f"x-ms-meta-{k}": v for k, v in blob.metadata.items()}
+        return headers
+
+    @staticmethod
+    def _blob_error(status: int, code: str, message: str) -> tuple[int, dict[str, str], bytes]:
+        body = (
+            '<?xml version="1.0" encoding="utf-8"?>'
+            f"<Error><Code>{code}</Code><Message>{escape(message)}</Message></Error>"
+        )
+        return status, {"x-ms-error-code": code, "Content-Type": "application/xml"}, body.encode()
+
+    def _blob_answer(
+        self,
+        handler: _Handler,
+        record: Recorded,
+        status: int,
+        headers: Mapping[str, str],
+        *,
+        body: bytes = b"",
+        error: tuple[str, str] | None = None,
+    ) -> None:
+        if error is not None:
+            status, extra, body = self._blob_error(status, *error)
+            headers = {**headers, **extra}
+        record.status = status
+        handler.send_response(status)
+        sent = {k.lower() for k in headers}
+        for key, value in headers.items():
+            handler.send_header(key, value)
+        handler.send_header("x-ms-request-id", str(uuid.uuid4()))
+        handler.send_header("x-ms-version", handler.headers.get("x-ms-version") or "2025-01-05")
+        handler.send_header("Date", email.utils.formatdate(usegmt=True))
+        if "content-length" not in sent:
+            # A HEAD answers the blob's own length, and no body.
+            handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        if handler.command != "HEAD":
+            handler.wfile.write(body)
+
+
+def _blob_metadata(handler: BaseHTTPRequestHandler) -> dict[str, str]:
+    """Return a blob request's ``x-ms-meta-*`` headers as metadata (names in lower case)."""
+    prefix = "x-ms-meta-"
+    return {
+        key[len(prefix) :].lower(): value
+        for key, value in handler.headers.items()
+        if key.lower().startswith(prefix)
+    }
+
 
 class _MlflowError(_EmulatorError):
     pass
@@ -985,7 +1239,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.owner._handle(self)
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET  # noqa: N815 - http.server's names
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET  # noqa: N815 - http.server's names
 
     def send_json(self, status: int, payload: Any, headers: Mapping[str, str]) -> None:
         data = json.dumps(payload, allow_nan=False).encode()  # as a JSON server: no bare NaN

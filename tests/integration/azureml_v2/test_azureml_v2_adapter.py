@@ -24,7 +24,7 @@ from aml_promotion.exceptions import (
     TransientRegistryError,
     UsageError,
 )
-from aml_promotion.ports import RunStatus
+from aml_promotion.ports import RegistrationRequest, RunStatus
 from integration.azureml_v2.emulator import AzureMLV2Emulator
 
 pytestmark = pytest.mark.azureml_v2
@@ -594,18 +594,153 @@ def test_requests_per_promotion_stay_flat_in_the_number_of_logged_metrics(
     assert len(counted()) == 8, counted()
 
 
-def test_local_mode_is_refused_with_advice(
-    backend: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unique: str
+# --- local mode -----------------------------------------------------------------------------------
+
+_BLOB_PUT = r"^/azureml-blobstore-emulated/LocalUpload/"
+
+
+def _blob_uploads(emulator: AzureMLV2Emulator) -> list[str]:
+    """The paths of the blobs whose content was sent (not their metadata), in order."""
+    return [r.path for r in emulator.matching("PUT", _BLOB_PUT) if "comp" not in r.query]
+
+
+def _local(backend: Any, path: Path, settings: dict[str, Any], auc: float = 0.8) -> Any:
+    return promote(settings=settings, backend=backend, model_path=path, metrics={"auc": auc})
+
+
+def test_a_local_file_is_uploaded_to_the_default_datastore_and_registered_there(
+    *,
+    backend: Any,
+    emulator: AzureMLV2Emulator,
+    proxy: Any,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    unique: str,
 ) -> None:
-    """No job: the v2 backend registers from job outputs only, and says what to do instead."""
-    (tmp_path / "model.pkl").write_bytes(b"model")
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(UsageError, match="from a job's outputs only"):
-        promote(
-            settings={"model_name": f"m-{unique}", "model_file_name": "model.pkl"},
-            backend=backend,
-            model_path=tmp_path / "model.pkl",
+    """Local mode: the file's bytes go to the default datastore; the version points at them.
+
+    A custom_model with no job, the settings' metadata (datasets left out, with a warning), and
+    the decision's tags (and properties) that make it a baseline; the blob host was reached
+    through the proxy's tunnel.
+    """
+    content = bytes(range(256)) * 40 + unique.encode()
+    path = tmp_path / "model.pkl"
+    path.write_bytes(content)
+    name = f"m-{unique}"
+    settings = {
+        "model_name": name,
+        "metrics_max": ["auc"],
+        "model_tags": {"team": "risk"},
+        "model_properties": {"owner": "ml"},
+        "model_description": "churn model",
+        "model_framework": "ScikitLearn",
+        "model_framework_version": "1.5.2",
+        "datasets": ["train-data"],
+    }
+    result = _local(backend, path, settings)
+    assert result.registered
+    assert result.model is not None
+    assert result.model.run_id is None
+    (held,) = emulator.versions(name)
+    props = held["properties"]
+    uri = props["modelUri"]
+    assert uri.startswith(
+        f"azureml://subscriptions/{emulator.subscription_id}/resourcegroups/"
+        f"{emulator.resource_group}/workspaces/{emulator.workspace_name}"
+        f"/datastores/{emulator.datastore_name}/paths/LocalUpload/"
+    )
+    assert uri.endswith("/model.pkl")
+    assert emulator.uploaded(uri) == {"model.pkl": content}
+    assert result.model.source == uri
+    assert props["modelType"] == "custom_model"
+    assert props["jobName"] is None
+    assert props["description"] == "churn model"
+    assert props["tags"]["team"] == "risk"
+    assert props["tags"]["promotion.metric.auc"] == "0.8"
+    assert props["tags"]["promotion.model_digest"].startswith("sha256:")
+    assert props["properties"]["owner"] == "ml"
+    assert props["properties"]["promotion.verdict"] == "promote"
+    assert props["properties"]["framework"] == "scikitlearn"
+    assert "promotion.job_name" not in props["properties"]
+    assert "datasets" in caplog.text
+    assert "train-data" not in json.dumps(held)
+    blob = uri.split(f"/datastores/{emulator.datastore_name}/paths/", 1)[1]
+    assert emulator.blob_metadata(blob)["upload_status"] == "completed"
+    assert f"{emulator.blob_host}:443" in proxy.tunnels
+
+
+def test_a_local_folder_with_an_mlmodel_is_an_mlflow_model_with_every_file_uploaded(
+    backend: Any,
+    emulator: AzureMLV2Emulator,
+    tmp_path: Path,
+    unique: str,
+) -> None:
+    """A folder holding an MLmodel: an mlflow_model on the folder, each file's bytes uploaded."""
+    folder = tmp_path / "model"
+    (folder / "data").mkdir(parents=True)
+    files = {
+        "MLmodel": b"flavors: {}\n",
+        "model.pkl": unique.encode() * 100,
+        "data/weights.bin": bytes(range(256)),
+    }
+    for relative, content in files.items():
+        (folder / relative).write_bytes(content)
+    result = _local(backend, folder, {"model_name": f"m-{unique}", "metrics_max": ["auc"]})
+    assert result.model is not None
+    (held,) = emulator.versions(f"m-{unique}")
+    assert held["properties"]["modelType"] == "mlflow_model"
+    assert emulator.uploaded(held["properties"]["modelUri"]) == files
+
+
+def test_a_rerun_of_the_same_local_file_registers_and_uploads_nothing(
+    backend: Any,
+    emulator: AzureMLV2Emulator,
+    tmp_path: Path,
+    unique: str,
+) -> None:
+    """The same content again: found by its digest tag, already registered; nothing is sent."""
+    path = tmp_path / "model.pkl"
+    path.write_bytes(b"model " + unique.encode())
+    settings = {"model_name": f"m-{unique}", "metrics_max": ["auc"]}
+    first = _local(backend, path, settings)
+    emulator.clear_requests()
+    again = _local(backend, path, settings)
+    assert again.already_registered
+    assert again.model is not None
+    assert first.model is not None
+    assert again.model.version == first.model.version == 1
+    assert len(emulator.versions(f"m-{unique}")) == 1
+    assert emulator.count("PUT") == 0
+    assert _blob_uploads(emulator) == []
+
+
+def test_content_uploaded_before_is_registered_without_uploading_it_again(
+    backend: Any,
+    emulator: AzureMLV2Emulator,
+    tmp_path: Path,
+    unique: str,
+) -> None:
+    """Another model of the same bytes: the SDK finds the confirmed upload and reuses its path."""
+    path = tmp_path / "model.pkl"
+    path.write_bytes(b"shared " + unique.encode())
+    _local(backend, path, {"model_name": f"a-{unique}", "metrics_max": ["auc"]})
+    emulator.clear_requests()
+    _local(backend, path, {"model_name": f"b-{unique}", "metrics_max": ["auc"]})
+    assert _blob_uploads(emulator) == []
+    (first,) = emulator.versions(f"a-{unique}")
+    (second,) = emulator.versions(f"b-{unique}")
+    assert first["properties"]["modelUri"] == second["properties"]["modelUri"]
+
+
+def test_a_local_path_that_does_not_exist_is_a_model_file_error(
+    backend: Any, emulator: AzureMLV2Emulator, tmp_path: Path, unique: str
+) -> None:
+    """The registry refuses a local path that is not there, before any request."""
+    with pytest.raises(ModelFileError, match="does not exist"):
+        backend.registry.register(
+            RegistrationRequest(name=f"m-{unique}", model_path=str(tmp_path / "missing.pkl"))
         )
+    assert [r for r in emulator.requests if r.path != "/metadata/endpoints"] == []
 
 
 def test_from_config_never_falls_back_to_an_interactive_login(

@@ -70,6 +70,51 @@ def test_the_cli_promotes_a_better_job_and_rejects_a_worse_one(
     assert built[0].backend.value == "azureml-v2"
 
 
+def test_the_cli_registers_a_local_model_once_and_a_rerun_is_already_registered(
+    tmp_path: Path, backend: Any, emulator: AzureMLV2Emulator, unique: str
+) -> None:
+    """Local mode (no run id): the checkout's model.pkl is uploaded and registered; again: exit 0.
+
+    The model lies outside the process's working directory (the CLI's cwd is the checkout):
+    unlike azureml-core, azure-ai-ml uploads a file from anywhere. Stdout stays the JSON
+    document alone (the SDK's upload progress bar goes to stderr).
+    """
+    name = f"m-{unique}"
+    settings = _settings(tmp_path, name)
+    (tmp_path / "metrics.json").write_text(json.dumps({"auc": 0.8}))
+    content = b"local model " + unique.encode()
+    (tmp_path / "model.pkl").write_bytes(content)
+
+    def cli() -> tuple[int, dict[str, Any]]:
+        out, err = io.StringIO(), io.StringIO()
+        code = run(
+            [
+                "--backend=azureml-v2",
+                f"--parameters-file={settings}",
+                "--metrics-file=metrics.json",
+                "--json",
+            ],
+            environ={},
+            stdout=out,
+            stderr=err,
+            cwd=tmp_path,
+            backend_factory=lambda _: backend,
+        )
+        return code, json.loads(out.getvalue())
+
+    code, first = cli()
+    assert code == 0, first
+    assert first["promoted"] is True
+    assert (first["model"]["version"], first["model"]["run_id"]) == (1, None)
+    (held,) = emulator.versions(name)
+    assert emulator.uploaded(held["properties"]["modelUri"]) == {"model.pkl": content}
+    code, again = cli()
+    assert code == 0, again
+    assert again["already_registered"] is True
+    assert again["model"]["version"] == 1
+    assert len(emulator.versions(name)) == 1
+
+
 def test_build_backend_signs_in_with_azure_credentials_for_the_config_workspace(
     tmp_path: Path, emulator: AzureMLV2Emulator
 ) -> None:

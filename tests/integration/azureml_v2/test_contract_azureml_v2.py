@@ -18,9 +18,6 @@ pytestmark = pytest.mark.azureml_v2
 class EmulatorHarness:
     """Seeds jobs in the emulator; the backend reads them through the SDKs."""
 
-    supports_local_mode = False
-    """The v2 backend registers from a job's outputs only (docs/backends-azureml-v2.md)."""
-
     def __init__(self, backend: Any, emulator: AzureMLV2Emulator) -> None:
         self.backend = backend
         self.emulator = emulator

@@ -6,11 +6,16 @@ version for the job and the champion tag moved to it; the recorded retry waits s
 adapter saw the failure and retried it once (azure-core's and MLflow's own retries are off, so
 they neither hide the fault nor compound with ours) and that Retry-After was honoured. A
 registration committed before its answer is lost leaves exactly one version: the adapter looks
-the version up by job before any retry.
+the version up by job (in local mode: by the content digest) before any retry.
+
+Local mode uploads the model to the default datastore with azure-storage-blob first, whose own
+retries (15 s and more between attempts) are off as azure-core's are: a fault on that upload is
+seen and retried once by the adapter, at no wait but the policy's (not slept in tests).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +25,7 @@ pytest.importorskip("azureml.mlflow")
 
 from aml_promotion import RetryPolicy, promote
 from aml_promotion.exceptions import TransientRegistryError
+from aml_promotion.ports import RegistrationRequest
 from integration.azureml_v2.emulator import AzureMLV2Emulator
 
 pytestmark = pytest.mark.azureml_v2
@@ -164,3 +170,149 @@ def test_a_service_that_stays_down_fails_within_the_policy(
     with pytest.raises(TransientRegistryError, match="HTTP 503"):
         backend.runs.get_run(experiment_name=None, run_id=job)
     assert emulator.count("GET", r"/jobs/") == policy.attempts
+
+
+# --- local mode: the upload to the default datastore ---------------------------------------------
+
+_BLOB = r"^/azureml-blobstore-emulated/LocalUpload/"
+UPLOAD_FAULTS = ["503", "drop", "committed, then dropped"]
+
+
+def _local_model(tmp_path: Path, shape: str, unique: str) -> tuple[Path, dict[str, bytes]]:
+    """Write a model file, or a folder of three files; return its path and its files."""
+    if shape == "file":
+        path = tmp_path / "model.pkl"
+        path.write_bytes(b"model " + unique.encode())
+        return path, {"model.pkl": path.read_bytes()}
+    files = {"MLmodel": b"flavors: {}\n", "model.pkl": unique.encode(), "data/w.bin": b"\x00\x01"}
+    for relative, content in files.items():
+        (tmp_path / "model" / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "model" / relative).write_bytes(content)
+    return tmp_path / "model", files
+
+
+def _content_uploads(emulator: AzureMLV2Emulator) -> list[str]:
+    """The blob PUTs that sent a file's content (not its metadata), in order."""
+    return [r.path for r in emulator.matching("PUT", _BLOB) if "comp" not in r.query]
+
+
+@pytest.mark.parametrize("kind", UPLOAD_FAULTS)
+@pytest.mark.parametrize("shape", ["file", "folder"])
+def test_a_fault_on_the_blob_upload_is_retried_once_and_registers_one_version(  # noqa: PLR0917
+    backend: Any,
+    emulator: AzureMLV2Emulator,
+    retry_waits: list[float],
+    tmp_path: Path,
+    unique: str,
+    shape: str,
+    kind: str,
+) -> None:
+    """A 503 or a dropped connection on the upload of model.pkl: one retry, one version.
+
+    The storage SDK's own retries are off (they would sleep 15 s first): the adapter sees the
+    fault and makes the whole registration again, which uploads everything once more (an
+    unconfirmed upload is overwritten) and registers the version on the intact bytes.
+    """
+    path, files = _local_model(tmp_path, shape, unique)
+    target = _BLOB + r".*/model\.pkl$"
+    if kind == "503":
+        fault = emulator.fail_next("PUT", target, status=503)
+    elif kind == "drop":
+        fault = emulator.drop_next("PUT", target)
+    else:
+        fault = emulator.commit_then_drop("PUT", target)
+    name = f"m-{unique}"
+    settings = {"model_name": name, "metrics_max": ["auc"]}
+    result = promote(settings=settings, backend=backend, model_path=path, metrics={"auc": 0.8})
+    assert fault.hits == 1
+    assert result.model is not None
+    assert result.model.version == 1
+    (held,) = emulator.versions(name)
+    assert emulator.uploaded(held["properties"]["modelUri"]) == files
+    assert len(retry_waits) == 1, retry_waits
+    assert len(_content_uploads(emulator)) == 2 * len(files)
+
+
+def test_a_folder_whose_first_file_failed_to_upload_is_registered_on_the_third_attempt(
+    *,
+    backend: Any,
+    emulator: AzureMLV2Emulator,
+    retry_waits: list[float],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    unique: str,
+) -> None:
+    """The confirming first file failed, the others made it: 409 on them, then overwritten.
+
+    azure-ai-ml overwrites an unconfirmed folder only when its first file is there, so the
+    second attempt meets the others (409 BlobAlreadyExists) while it uploads the first; the
+    adapter takes that 409 as transient, and the third attempt overwrites them: one version.
+    """
+    path, files = _local_model(tmp_path, "folder", unique)
+    emulator.fail_next("PUT", _BLOB + r".*/MLmodel$", status=503)
+    name = f"m-{unique}"
+    settings = {"model_name": name, "metrics_max": ["auc"]}
+    result = promote(settings=settings, backend=backend, model_path=path, metrics={"auc": 0.8})
+    assert result.model is not None
+    assert result.model.version == 1
+    (held,) = emulator.versions(name)
+    assert emulator.uploaded(held["properties"]["modelUri"]) == files
+    assert len(retry_waits) == 2, retry_waits
+    refused = [r for r in emulator.matching("PUT", _BLOB) if r.status == 409]
+    assert refused, "the second attempt met no file of the first"
+    assert "files of an earlier, failed upload are in the way" in caplog.text
+
+
+@pytest.mark.parametrize("lost", ["503", "drop"])
+def test_a_local_registration_committed_before_its_answer_is_lost_is_one_version(
+    backend: Any,
+    emulator: AzureMLV2Emulator,
+    tmp_path: Path,
+    unique: str,
+    lost: str,
+) -> None:
+    """Local mode, the version's PUT committed and its answer lost: found by digest, not re-sent."""
+    path = tmp_path / "model.pkl"
+    path.write_bytes(b"model " + unique.encode())
+    put = r"/models/[^/]+/versions/\d+$"
+    if lost == "503":
+        emulator.commit_then_fail("PUT", put, status=503)
+    else:
+        emulator.commit_then_drop("PUT", put)
+    name = f"m-{unique}"
+    settings = {"model_name": name, "metrics_max": ["auc"]}
+    result = promote(settings=settings, backend=backend, model_path=path, metrics={"auc": 0.8})
+    assert result.model is not None
+    assert result.model.version == 1
+    assert len(emulator.versions(name)) == 1
+    assert emulator.count("PUT", put) == 1
+
+
+def test_a_local_version_number_taken_by_a_concurrent_registration_is_asked_again(
+    backend: Any, emulator: AzureMLV2Emulator, tmp_path: Path, unique: str
+) -> None:
+    """Local mode: another client wins the version number; ours becomes the next one."""
+    path, files = _local_model(tmp_path, "file", unique)
+    name = f"m-{unique}"
+    other = emulator.add_job(f"exp-{unique}")
+    emulator.race_next_registration(name, other)
+    settings = {"model_name": name, "metrics_max": ["auc"]}
+    result = promote(settings=settings, backend=backend, model_path=path, metrics={"auc": 0.8})
+    assert result.model is not None
+    assert result.model.version == 2
+    first, ours = emulator.versions(name)
+    assert first["properties"]["jobName"] == other
+    assert emulator.uploaded(ours["properties"]["modelUri"]) == files
+
+
+def test_a_local_registration_without_a_content_digest_is_made_once(
+    backend: Any, emulator: AzureMLV2Emulator, tmp_path: Path, unique: str
+) -> None:
+    """Called directly, without the digest tag: nothing to look it up by, so no retry."""
+    path, _ = _local_model(tmp_path, "file", unique)
+    emulator.fail_next("PUT", _BLOB, status=503)
+    request = RegistrationRequest(name=f"m-{unique}", model_path=str(path))
+    with pytest.raises(TransientRegistryError, match="HTTP 503"):
+        backend.registry.register(request)
+    assert len(_content_uploads(emulator)) == 1
+    assert emulator.versions(f"m-{unique}") == []

@@ -44,12 +44,15 @@ def require_sdk() -> None:
 
 
 class _SdkRetries:
-    """Switches azure-core's own retries off while adapter calls are in flight.
+    """Switches azure-core's and azure-storage-blob's retries off while adapter calls are in flight.
 
     azure-core's `RetryPolicy` retries 5xx and 429 on GET and PUT (the first retry at once,
     Retry-After honoured) and reads its counts per request from ``configure_retries``; there is
     no per-call setting that reaches every request the SDKs make (azureml-mlflow builds its own
     pipelines), so the count is switched process-wide, reference-counted (see `SdkRetrySwitch`).
+    azure-storage-blob, which azure-ai-ml uploads a local model with (a client it builds itself),
+    has a retry policy of its own, not azure-core's: 3 retries of a 5xx or a dropped connection,
+    sleeping 15 s and more before each; its count is switched off the same way.
     MLflow's HTTP retries are switched by the MLflow backend's own switch, the one owner of
     ``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` in the process.
     """
@@ -89,6 +92,21 @@ class _SdkRetries:
             return settings
 
         base.configure_retries = configure_retries
+
+        try:
+            from azure.storage.blob._shared import policies  # noqa: PLC0415 - lazy, optional
+        except ImportError:  # pragma: no cover - azure-ai-ml depends on azure-storage-blob
+            return
+        storage: Any = policies.StorageRetryPolicy
+        configure_storage = storage.configure_retries
+
+        def configure_storage_retries(self: Any, request: Any) -> dict[str, Any]:
+            settings: dict[str, Any] = configure_storage(self, request)
+            if switch.active:
+                settings["total"] = 0
+            return settings
+
+        storage.configure_retries = configure_storage_retries
 
 
 _SDK_RETRIES = _SdkRetries()

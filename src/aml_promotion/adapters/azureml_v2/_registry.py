@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from aml_promotion._domain import tags as decision_tags
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
+from aml_promotion.adapters._errors import exception_chain
 from aml_promotion.adapters._registration import register_once
 from aml_promotion.adapters.azureml_v2._gateway import Gateway, is_not_found, version_taken
 from aml_promotion.exceptions import (
     BaselineNotFoundError,
+    ModelFileError,
     RegistryError,
     TransientRegistryError,
-    UsageError,
 )
 from aml_promotion.ports import ModelVersion, RegistrationRequest, unsupported_strategy
 
@@ -35,6 +38,40 @@ def _job_output_uri(job_name: str, path: str, *, folder: bool) -> str:
 # Model entity does not send its job_name, and the service's jobName (filled from the output
 # path) is not documented, so idempotency does not rest on it alone.
 JOB_PROPERTY = "promotion.job_name"
+
+
+def _left_by_a_partial_upload(error: BaseException) -> bool:
+    """Whether a folder's upload met a file that an earlier, failed upload of it left behind.
+
+    azure-ai-ml re-uploads an unconfirmed folder with overwrite only when its first file (which
+    carries the confirmation) is there: when that one failed and others made it, the next
+    upload refuses to overwrite them (409 ``BlobAlreadyExists``), but uploads the first file,
+    so the attempt after it overwrites the rest.
+    """
+    return any(
+        getattr(link, "error_code", None) == "BlobAlreadyExists" for link in exception_chain(error)
+    )
+
+
+def _local_properties(request: RegistrationRequest) -> dict[str, str]:
+    """Return a local registration's properties, as the job path makes them (without a job).
+
+    The decision tags are copied to the properties, which cannot be edited later; the
+    framework is kept as properties (the v2 model has no framework field). Datasets cannot be
+    kept at all: a warning says so.
+    """
+    decision = {k: v for k, v in request.tags.items() if k.startswith("promotion.")}
+    properties = {**decision, **request.properties}
+    if request.framework is not None:
+        properties.setdefault("framework", request.framework.value)
+    if request.framework_version is not None:
+        properties.setdefault("framework_version", request.framework_version)
+    if request.datasets or request.sample_input_dataset or request.sample_output_dataset:
+        logger.warning(
+            "the Azure ML (SDK v2) registry has no datasets on a model: datasets, "
+            "sample_input_dataset and sample_output_dataset are not registered"
+        )
+    return properties
 
 
 def _version(model: Any) -> ModelVersion:
@@ -163,22 +200,20 @@ class Registry:
         return [v for v in found if v.tags.get(key) == value]
 
     def register(self, request: RegistrationRequest) -> ModelVersion:
-        """Register a version from the job's output path with ``models.create_or_update``.
+        """Register a version with ``models.create_or_update``, from a job's output or a local path.
 
+        Local mode (no job) registers the local file or folder, which the SDK uploads first.
         The type is ``mlflow_model`` when the path holds an ``MLmodel`` file, else
         ``custom_model``. A transient failure is retried, but never blindly: the version is
-        first looked up by job, in case the failed call had been committed.
+        first looked up by job (local mode: by the content digest the promotion tags it with),
+        in case the failed call had been committed.
 
         Raises:
-            UsageError: Local mode (no job): not supported by this backend yet.
+            ModelFileError: Local mode: the local path does not exist.
             RegistryError: The registration failed.
         """
         if request.run is None:
-            msg = (
-                "the Azure ML (SDK v2) backend registers models from a job's outputs only: "
-                "pass the job's name (run_id), or use --backend azureml for a local file"
-            )
-            raise UsageError(msg)
+            return self._register_local(request)
         from azure.ai.ml.entities import Model  # noqa: PLC0415 - the SDK is lazy
 
         run = request.run
@@ -238,6 +273,78 @@ class Registry:
                 raise TransientRegistryError(msg) from exc
 
         return register_once(self._gateway.policy, register=register, find_earlier=find_earlier)
+
+    def _register_local(self, request: RegistrationRequest) -> ModelVersion:
+        """Register a local file or folder: the SDK uploads it to the default datastore.
+
+        ``create_or_update`` uploads the content to the workspace's default datastore
+        (``LocalUpload/<content hash>/<name>``, skipped when that upload was already confirmed)
+        and registers the version on that datastore path. The version has no job; the
+        promotion's ``promotion.*`` tags (metrics, series, content digest) make it a baseline
+        and tell a re-run. A failed attempt is retried only when the request carries the content
+        digest (as every promotion's does): the version is looked up by it first, so a
+        registration committed before its answer was lost is not made twice. Without the
+        digest there is nothing to look it up by, and the registration is made once.
+        """
+        from azure.ai.ml.entities import Model  # noqa: PLC0415 - the SDK is lazy
+
+        path = Path(request.model_path)
+        if not path.exists():
+            raise ModelFileError(
+                f"the local model path {str(path)!r} does not exist", wanted=str(path)
+            )
+        is_mlflow = path.is_dir() and (path / "MLmodel").is_file()
+        properties = _local_properties(request)
+
+        def model() -> Any:
+            # A new entity each attempt: create_or_update rewrites its version and path.
+            return Model(
+                name=request.name,
+                path=str(path.resolve()),
+                type="mlflow_model" if is_mlflow else "custom_model",
+                tags=dict(request.tags) or None,
+                properties=properties or None,
+                description=request.description,
+            )
+
+        what = f"registering model {request.name!r} from {str(path)!r}"
+
+        def register() -> ModelVersion:
+            try:
+                return self._gateway.once(
+                    what, lambda: _version(self._models.create_or_update(model()))
+                )
+            except RegistryError as exc:
+                if _left_by_a_partial_upload(exc):
+                    msg = f"{what}: files of an earlier, failed upload are in the way"
+                elif version_taken(exc):
+                    msg = f"{what}: its version number was taken by a concurrent registration"
+                else:
+                    raise
+                raise TransientRegistryError(msg) from exc
+
+        digest = request.tags.get(decision_tags.MODEL_DIGEST)
+        if digest is None:
+            return register()
+
+        def find_earlier() -> ModelVersion | None:
+            found = self._gateway.once(
+                f"finding versions of model {request.name!r} with content {digest}",
+                lambda: self._by_tag(request.name, decision_tags.MODEL_DIGEST, digest),
+            )
+            return found[0] if found else None
+
+        return register_once(self._gateway.policy, register=register, find_earlier=find_earlier)
+
+    def _by_tag(self, name: str, key: str, value: str) -> list[ModelVersion]:
+        """List the active versions of `name` tagged `key`=`value`, highest first (no retry)."""
+        try:
+            found = [_version(m) for m in self._models.list(name=name)]
+        except Exception as exc:
+            if is_not_found(exc):
+                return []
+            raise
+        return sorted((v for v in found if v.tags.get(key) == value), key=lambda v: -v.version)
 
     def _by_job(self, name: str, job: str) -> ModelVersion | None:
         try:
