@@ -53,8 +53,8 @@ def _left_by_a_partial_upload(error: BaseException) -> bool:
     )
 
 
-def _local_properties(request: RegistrationRequest) -> dict[str, str]:
-    """Return a local registration's properties, as the job path makes them (without a job).
+def _properties(request: RegistrationRequest) -> dict[str, str]:
+    """Return a registration's properties (a job's registration adds the job's name).
 
     The decision tags are copied to the properties, which cannot be edited later; the
     framework is kept as properties (the v2 model has no framework field). Datasets cannot be
@@ -221,12 +221,7 @@ class Registry:
         path = request.model_path.strip("/")
         is_folder = any(f.startswith(path + "/") for f in files)
         is_mlflow = is_folder and f"{path}/MLmodel" in files
-        decision = {k: v for k, v in request.tags.items() if k.startswith("promotion.")}
-        properties = {**decision, **request.properties, JOB_PROPERTY: run.run_id}
-        if request.framework is not None:
-            properties.setdefault("framework", request.framework.value)
-        if request.framework_version is not None:
-            properties.setdefault("framework_version", request.framework_version)
+        properties = {**_properties(request), JOB_PROPERTY: run.run_id}
 
         def model() -> Any:
             # A new entity each attempt: create_or_update writes the version it chose into it.
@@ -246,33 +241,35 @@ class Registry:
                 description=request.description,
             )
 
-        if request.datasets or request.sample_input_dataset or request.sample_output_dataset:
-            logger.warning(
-                "the Azure ML (SDK v2) registry has no datasets on a model: datasets, "
-                "sample_input_dataset and sample_output_dataset are not registered"
-            )
-
         def find_earlier() -> ModelVersion | None:
-            return self._gateway.once(
+            found = self._gateway.once(
                 f"finding versions of model {request.name!r} from job {run.run_id!r}",
-                lambda: self._by_job(request.name, run.run_id),
+                lambda: self._active(request.name, lambda v: v.run_id == run.run_id),
             )
+            return found[0] if found else None
 
         what = f"registering model {request.name!r} from job {run.run_id!r}"
+        return register_once(
+            self._gateway.policy,
+            register=lambda: self._create(what, model),
+            find_earlier=find_earlier,
+        )
 
-        def register() -> ModelVersion:
-            try:
-                return self._gateway.once(
-                    what, lambda: _version(self._models.create_or_update(model()))
-                )
-            except RegistryError as exc:
-                if not version_taken(exc):
-                    raise
-                # Another registration took the number the SDK read as nextVersion: ask again.
+    def _create(self, what: str, model: Callable[[], Any]) -> ModelVersion:
+        """Make one ``create_or_update`` call; a refusal that a retry cures is transient."""
+        try:
+            return self._gateway.once(
+                what, lambda: _version(self._models.create_or_update(model()))
+            )
+        except RegistryError as exc:
+            if _left_by_a_partial_upload(exc):
+                msg = f"{what}: files of an earlier, failed upload are in the way"
+            elif version_taken(exc):
+                # Another registration took the number we (or the SDK) chose: ask again.
                 msg = f"{what}: its version number was taken by a concurrent registration"
-                raise TransientRegistryError(msg) from exc
-
-        return register_once(self._gateway.policy, register=register, find_earlier=find_earlier)
+            else:
+                raise
+            raise TransientRegistryError(msg) from exc
 
     def _register_local(self, request: RegistrationRequest) -> ModelVersion:
         """Register a local file or folder: the SDK uploads it to the default datastore.
@@ -294,7 +291,7 @@ class Registry:
                 f"the local model path {str(path)!r} does not exist", wanted=str(path)
             )
         is_mlflow = path.is_dir() and (path / "MLmodel").is_file()
-        properties = _local_properties(request)
+        properties = _properties(request)
 
         def model() -> Any:
             # A new entity each attempt: create_or_update rewrites its version and path.
@@ -308,53 +305,34 @@ class Registry:
             )
 
         what = f"registering model {request.name!r} from {str(path)!r}"
-
-        def register() -> ModelVersion:
-            try:
-                return self._gateway.once(
-                    what, lambda: _version(self._models.create_or_update(model()))
-                )
-            except RegistryError as exc:
-                if _left_by_a_partial_upload(exc):
-                    msg = f"{what}: files of an earlier, failed upload are in the way"
-                elif version_taken(exc):
-                    msg = f"{what}: its version number was taken by a concurrent registration"
-                else:
-                    raise
-                raise TransientRegistryError(msg) from exc
-
         digest = request.tags.get(decision_tags.MODEL_DIGEST)
         if digest is None:
-            return register()
+            return self._create(what, model)
 
         def find_earlier() -> ModelVersion | None:
             found = self._gateway.once(
                 f"finding versions of model {request.name!r} with content {digest}",
-                lambda: self._by_tag(request.name, decision_tags.MODEL_DIGEST, digest),
+                lambda: self._active(
+                    request.name, lambda v: v.tags.get(decision_tags.MODEL_DIGEST) == digest
+                ),
             )
             return found[0] if found else None
 
-        return register_once(self._gateway.policy, register=register, find_earlier=find_earlier)
+        return register_once(
+            self._gateway.policy,
+            register=lambda: self._create(what, model),
+            find_earlier=find_earlier,
+        )
 
-    def _by_tag(self, name: str, key: str, value: str) -> list[ModelVersion]:
-        """List the active versions of `name` tagged `key`=`value`, highest first (no retry)."""
+    def _active(self, name: str, keep: Callable[[ModelVersion], bool]) -> list[ModelVersion]:
+        """List the active versions of `name` that `keep` keeps, highest first (no retry)."""
         try:
             found = [_version(m) for m in self._models.list(name=name)]
         except Exception as exc:
             if is_not_found(exc):
                 return []
             raise
-        return sorted((v for v in found if v.tags.get(key) == value), key=lambda v: -v.version)
-
-    def _by_job(self, name: str, job: str) -> ModelVersion | None:
-        try:
-            found = [_version(m) for m in self._models.list(name=name)]
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
-        matches = sorted((v for v in found if v.run_id == job), key=lambda v: -v.version)
-        return matches[0] if matches else None
+        return sorted((v for v in found if keep(v)), key=lambda v: -v.version)
 
     def _update_tags(self, version: ModelVersion, change: Callable[[dict[str, str]], None]) -> None:
         def update() -> None:
