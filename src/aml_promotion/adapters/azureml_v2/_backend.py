@@ -12,7 +12,7 @@ from aml_promotion.adapters._azure_credentials import (
     ServicePrincipalCredentials,
     parse_credentials,
 )
-from aml_promotion.adapters.azureml import (
+from aml_promotion.adapters._workspace_config import (
     WorkspaceConfig,
     find_workspace_config,
     workspace_target,

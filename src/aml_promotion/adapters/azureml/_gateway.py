@@ -1,0 +1,224 @@
+"""Every SDK call of the Azure ML (SDK v1) backend passes here: the SDK's retries off, ours on.
+
+What azureml-core (and msrest, requests beneath it) raises is translated into our errors
+(`TransientRegistryError` for what a retry may cure), with the SDK's exception as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http
+import http.client
+import logging
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aml_promotion._retry import RetryPolicy, retrying
+from aml_promotion.adapters._azure import translate
+from aml_promotion.adapters._errors import exception_chain, http_response
+from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
+from aml_promotion.exceptions import BackendNotInstalledError, PromotionError, RegistryError
+
+__all__ = ["Gateway", "is_not_found", "require_sdk"]
+
+logger = logging.getLogger("aml_promotion")
+
+_T = TypeVar("_T")
+
+
+# --- Loading the SDK ---------------------------------------------------------------------------
+
+
+def require_sdk() -> None:
+    try:
+        import azureml.core  # noqa: F401, PLC0415 - imported lazily, only for this backend
+    except ImportError as exc:
+        raise BackendNotInstalledError("azureml", extra="azureml") from exc
+
+
+# --- The SDK's own retries, switched off ---------------------------------------------------------
+
+
+class _SdkRetries:
+    """Switches off the SDK's own retries while at least one adapter call is in flight.
+
+    azureml-core retries in three layers: urllib3 inside msrest's session (3 retries, honouring
+    Retry-After), ``ClientBase``'s loop around each call (3 more each, with 1-32 s backoffs), and
+    the dataset helpers' own loop (5). They compound: one 503 became 16 requests. Here each layer
+    is given zero retries while the switch is on, so one failure is one request and our own
+    `RetryPolicy` is the only one. The switch is process-wide (the SDK pages on worker threads,
+    which a thread-local switch would miss): see `SdkRetrySwitch`.
+    """
+
+    def __init__(self) -> None:
+        self._installed = False
+        self._saved_default: int | None = None
+        self._switch = SdkRetrySwitch(self._switch_off, self._restore)
+
+    @property
+    def active(self) -> bool:
+        """Whether the SDK's retries are off right now."""
+        return self._switch.active
+
+    def off(self) -> contextlib.AbstractContextManager[None]:
+        """Within the block, the SDK does not retry."""
+        return self._switch.off()
+
+    def _switch_off(self) -> None:
+        from azureml._restclient import clientbase  # noqa: PLC0415 - the SDK is lazy
+
+        if not self._installed:
+            self._install()
+            self._installed = True
+        self._saved_default = clientbase.DEFAULT_RETRIES
+        # Read at call time by ClientBase._execute_func (model management, uploads).
+        clientbase.DEFAULT_RETRIES = 0
+
+    def _restore(self) -> None:
+        from azureml._restclient import clientbase  # noqa: PLC0415
+
+        if self._saved_default is not None:
+            clientbase.DEFAULT_RETRIES = self._saved_default
+
+    def _install(self) -> None:
+        try:
+            self._patch_msrest()
+            self._patch_datasets()
+        except (ImportError, AttributeError) as exc:  # pragma: no cover - another SDK version
+            logger.warning(
+                "could not switch off azureml-core's own retries (%s): a transient failure may "
+                "take longer to surface",
+                exc,
+            )
+
+    def _patch_msrest(self) -> None:
+        from msrest.universal_http import requests as msrest_requests  # noqa: PLC0415
+        from urllib3 import Retry  # noqa: PLC0415
+
+        switch = self
+        policy: Any = msrest_requests.ClientRetryPolicy
+        retries = policy.retries
+        # ClientBase's loop reads `retries` from the client's msrest policy at each call.
+        policy.retries = property(
+            lambda self: 0 if switch.active else retries.fget(self), retries.fset
+        )
+        sender: Any = msrest_requests.RequestsHTTPSender
+        configure = sender._configure_send  # noqa: SLF001 - the one hook msrest offers
+        no_retry = Retry(total=0, read=False)
+
+        def _configure_send(self: Any, request: Any, **kwargs: Any) -> Any:
+            # msrest mounts its urllib3 Retry once per session; set it on every send instead,
+            # so sessions made before (or outside) an adapter call obey the switch too.
+            session = kwargs.get("session") or self.session
+            wanted = no_retry if switch.active else self.config.retry_policy()
+            for protocol in self._protocols:
+                session.adapters[protocol].max_retries = wanted
+            return configure(self, request, **kwargs)
+
+        sender._configure_send = _configure_send  # noqa: SLF001
+
+    def _patch_datasets(self) -> None:
+        from azureml.data import _dataset_rest_helper, abstract_dataset  # noqa: PLC0415
+
+        switch = self
+        make_request = _dataset_rest_helper._make_request  # noqa: SLF001
+
+        def _make_request(
+            request_fn: Any, handle_error_fn: Any = None, retries: int = 5, *args: Any, **kw: Any
+        ) -> Any:
+            return make_request(
+                request_fn, handle_error_fn, 0 if switch.active else retries, *args, **kw
+            )
+
+        _dataset_rest_helper._make_request = _make_request  # noqa: SLF001
+        abstract_dataset._make_request = _make_request  # noqa: SLF001
+
+
+_SDK_RETRIES = _SdkRetries()
+
+
+# --- SDK errors, translated -------------------------------------------------------------------
+
+_TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504, 530})
+_STATUS_IN_TEXT = re.compile(r"Response Code: (\d{3})")
+
+
+def _text(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception:  # noqa: BLE001 - ServiceException.__str__ fails on bodies without details
+        return ""
+
+
+def _http_status(error: BaseException) -> int | None:
+    response = http_response(error)
+    if response is not None:
+        return int(response.status_code)
+    for cause in exception_chain(error):
+        status = getattr(cause, "status_code", None)
+        if isinstance(status, int):
+            return status
+        if match := _STATUS_IN_TEXT.search(str(getattr(cause, "message", "")) or _text(cause)):
+            return int(match[1])
+    return None
+
+
+def _is_connection_error(error: BaseException) -> bool:
+    import requests  # noqa: PLC0415 - a dependency of the SDK, loaded with it
+    from msrest.exceptions import ClientRequestError  # noqa: PLC0415
+
+    kinds = (
+        requests.ConnectionError,
+        requests.Timeout,
+        http.client.HTTPException,
+        ConnectionError,
+        TimeoutError,
+    )
+    for cause in exception_chain(error):
+        if isinstance(cause, kinds):
+            return True
+        if isinstance(cause, ClientRequestError) and http_response(cause) is None:
+            return True
+    return False
+
+
+def _translate(error: Exception, what: str) -> RegistryError:
+    return translate(
+        error,
+        what,
+        status=_http_status(error),
+        connection_failed=_is_connection_error(error),
+        transient=_TRANSIENT_STATUS,
+    )
+
+
+def is_not_found(error: BaseException) -> bool:
+    if _http_status(error) == 404:  # noqa: PLR2004 - HTTP's "not found"
+        return True
+    text = " ".join(_text(c) for c in exception_chain(error))
+    return "ModelNotFound" in text or "Cannot find dataset" in text
+
+
+class Gateway:
+    """Every SDK call passes here: the SDK's retries off, ours on, its errors translated."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+
+    def once(self, what: str, call: Callable[[], _T]) -> _T:
+        """Make `call` once; translate what it raises."""
+        with _SDK_RETRIES.off():
+            try:
+                return call()
+            except PromotionError:
+                raise
+            except Exception as exc:
+                raise _translate(exc, what) from exc
+
+    def call(self, what: str, call: Callable[[], _T]) -> _T:
+        """Make `call`, retrying transient failures under the policy."""
+        for attempt in retrying(self.policy):
+            with attempt:
+                return self.once(what, call)
+        raise AssertionError  # pragma: no cover - retrying() returns or raises
