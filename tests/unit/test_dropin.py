@@ -26,7 +26,7 @@ from aml_promotion._cli import (
 from aml_promotion._domain import tags
 from aml_promotion._service import content_digest
 from aml_promotion._settings import default_model_name
-from aml_promotion.exceptions import CredentialsError, ModelFileError
+from aml_promotion.exceptions import CredentialsError, ModelFileError, UsageError
 from aml_promotion.testing import InMemoryBackend
 
 NAME = "churn"
@@ -421,6 +421,20 @@ def test_aml_arm_config_wins_over_a_committed_config_json(
     with caplog.at_level("INFO", logger="aml_promotion"):
         assert find_workspace_config(tmp_path).workspace_name == "dev-workspace"
     assert f"workspace configuration from {tmp_path / '.azureml' / 'config.json'}" in caplog.text
+
+
+@pytest.mark.parametrize("given", ["typo.json", "missing-folder"])
+def test_a_workspace_configuration_that_does_not_exist_is_never_replaced_by_another(
+    tmp_path: Path, given: str
+) -> None:
+    """A mistyped path is an error naming it, even with a config.json in the folder above."""
+    from aml_promotion.adapters.azureml import find_workspace_config  # noqa: PLC0415
+
+    keys = {"subscription_id": "S", "resource_group": "R", "workspace_name": "elsewhere"}
+    (tmp_path / "config.json").write_text(json.dumps(keys), encoding="utf-8")
+    with pytest.raises(UsageError, match=r"does not exist") as caught:
+        find_workspace_config(tmp_path / "sub" / given)
+    assert given in str(caught.value)
 
 
 def test_a_relative_github_workspace_is_taken_from_the_working_directory(tmp_path: Path) -> None:

@@ -141,9 +141,16 @@ def find_workspace_config(start: str | os.PathLike[str] | None = None) -> Worksp
     The file used is logged, and so is a ``config.json`` it took precedence over.
 
     Raises:
-        UsageError: No such file was found, or it cannot be used.
+        UsageError: `start` does not exist (a mistyped path is never replaced by another
+            file found nearby), no such file was found, or it cannot be used.
     """
     origin = Path(start) if start is not None else Path.cwd()
+    if not origin.exists():
+        msg = (
+            f"the workspace configuration {str(origin)!r} does not exist: give the config.json "
+            "(or aml_arm_config.json) file, or a folder to search from"
+        )
+        raise UsageError(msg)
     if origin.is_file():
         logger.info("workspace configuration from %s (given)", origin)
         return WorkspaceConfig.read(origin)

@@ -24,8 +24,8 @@ What it does differently from calling the SDK plainly, and why:
 - **Errors translated.** SDK exceptions become `RunNotFoundError`, `RegistryError`,
   `TransientRegistryError`... with the SDK's exception as ``__cause__``.
 
-Azure ML SDK v1 is past Microsoft's end of support (30 June 2026); for v2 workspaces use the
-MLflow backend against the workspace's MLflow tracking URI.
+Azure ML SDK v1 is past Microsoft's end of support (30 June 2026); on SDK v2 use
+`aml_promotion.adapters.azureml_v2.AzureMLV2Backend` (``--backend azureml-v2``).
 """
 
 from __future__ import annotations

@@ -20,7 +20,11 @@ from aml_promotion.adapters._workspace_config import (
 from aml_promotion.adapters.azureml_v2._gateway import Gateway, require_sdk
 from aml_promotion.adapters.azureml_v2._registry import Registry
 from aml_promotion.adapters.azureml_v2._runs import Runs
-from aml_promotion.exceptions import RegistryError, UsageError
+from aml_promotion.exceptions import (
+    BackendNotInstalledError,  # noqa: F401 - named in the docstrings, which the API docs link
+    RegistryError,
+    UsageError,
+)
 from aml_promotion.ports import Backend, ModelRegistry, RunStore
 
 __all__ = ["AzureMLV2Backend"]
