@@ -365,7 +365,7 @@ def test_a_step_beyond_the_first_page_of_children_is_found(
     harness: MlflowHarness, spy: ClientSpy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With more children than one page, the step is searched by name: one more bounded query."""
-    monkeypatch.setattr("aml_promotion.adapters.mlflow._backend._CHILD_PAGE", 3)
+    monkeypatch.setattr("aml_promotion.adapters.mlflow._runs._CHILD_PAGE", 3)
     parent = harness.add_run("train", {}, [])
     step = harness.add_run("train", {}, [], run_name="fit", parent_run_id=parent)
     for index in range(4):
