@@ -34,7 +34,6 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import ENDPOINT_NOT_FOUND, TEMPORARILY_UNAVAILABLE
 
 from aml_promotion import BaselineStrategy, RetryPolicy, Verdict, promote
-from aml_promotion.adapters import mlflow as adapter
 from aml_promotion.adapters.mlflow import LOCAL_EXPERIMENT, MlflowBackend
 from aml_promotion.exceptions import (
     BackendNotInstalledError,
@@ -366,7 +365,7 @@ def test_a_step_beyond_the_first_page_of_children_is_found(
     harness: MlflowHarness, spy: ClientSpy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With more children than one page, the step is searched by name: one more bounded query."""
-    monkeypatch.setattr(adapter, "_CHILD_PAGE", 3)
+    monkeypatch.setattr("aml_promotion.adapters.mlflow._runs._CHILD_PAGE", 3)
     parent = harness.add_run("train", {}, [])
     step = harness.add_run("train", {}, [], run_name="fit", parent_run_id=parent)
     for index in range(4):

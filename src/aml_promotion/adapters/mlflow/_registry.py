@@ -1,0 +1,348 @@
+"""`Registry`: the `ModelRegistry` part of `MlflowBackend`: registering, tags and aliases."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+from collections.abc import Collection, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from aml_promotion._domain.metrics import is_usable_number
+from aml_promotion.adapters._registration import register_once
+from aml_promotion.adapters.mlflow._errors import _AlreadyExistsError, _NotFoundError
+from aml_promotion.adapters.mlflow._http import _http_retries_off
+from aml_promotion.adapters.mlflow._runs import Runs
+from aml_promotion.adapters.mlflow._uris import _DATABASE_SCHEMES, _scheme
+from aml_promotion.adapters.mlflow._versions import Versions
+from aml_promotion.exceptions import RegistryError
+from aml_promotion.ports import ModelVersion, RegistrationRequest, RunRecord
+
+__all__ = [
+    "LOCAL_EXPERIMENT",
+    "LOCAL_FOLDER",
+    "TAG_CPU_CORES",
+    "TAG_DATASETS",
+    "TAG_FRAMEWORK",
+    "TAG_FRAMEWORK_VERSION",
+    "TAG_MEMORY_GB",
+    "TAG_SAMPLE_INPUT",
+    "TAG_SAMPLE_OUTPUT",
+    "Registry",
+]
+
+LOCAL_EXPERIMENT = "aml-promotion-local"
+"""The experiment that holds the runs made for local model files (registered with no run)."""
+
+LOCAL_FOLDER = "model"
+"""The artifact folder of such a run that holds the local file (or the local folder's files)."""
+
+# Tags that carry what MLflow's model versions have no field for.
+TAG_FRAMEWORK = "framework"
+TAG_FRAMEWORK_VERSION = "framework_version"
+TAG_DATASETS = "datasets"
+TAG_SAMPLE_INPUT = "sample_input_dataset"
+TAG_SAMPLE_OUTPUT = "sample_output_dataset"
+TAG_CPU_CORES = "cpu_cores"
+TAG_MEMORY_GB = "memory_gb"
+
+_TRACKING_VARIABLE = "MLFLOW_TRACKING_URI"
+
+
+class Registry(Runs, Versions):
+    """Where versions are registered, tagged and aliased: the rest of `MlflowBackend`'s registry.
+
+    A registration reads the run (its logged models, a model's signature) and looks its
+    version up first, so this part builds on both `Runs` and `Versions`.
+    """
+
+    def set_alias(self, version: ModelVersion, alias: str) -> None:
+        """Point the registered-model alias `alias` at `version` (MLflow moves it).
+
+        Raises:
+            RegistryError: MLflow failed, or the version does not exist.
+        """
+        number = str(version.version)
+        self._call(
+            f"point alias {alias!r} at version {version}",
+            functools.partial(self._client.set_registered_model_alias, version.name, alias, number),
+        )
+
+    def logged_model_of(self, run: RunRecord, path: str) -> str | None:
+        """Return the id of the logged model `path` names, as `register` picks it, or None.
+
+        No request when the run logged no model (or `path` is a file or a folder's path).
+
+        Raises:
+            RegistryError: MLflow failed.
+        """
+        held = self._run_of(run)
+        if not getattr(getattr(held, "outputs", None), "model_outputs", None):
+            return None
+        return self._logged_model_id(attrs.evolve(run, handle=held), path.strip("/"))
+
+    def register(self, request: RegistrationRequest) -> ModelVersion:
+        """Register a new version from the request's run (or from a local file or folder).
+
+        A logged model of the run (MLflow 3: `model_path` is its name, or the request names its
+        ``model_id``) is registered as ``mlflow.register_model`` registers it: source
+        ``models:/<model_id>``, with ``model_id``, so that ``models:/<name>/<version>`` loads
+        it; of several logged models of that name, the one at the largest step. Anything else
+        is registered as ``runs:/<run id>/<model path>`` (any file or folder works; no MLmodel
+        file is needed). With Unity Catalog, a model without a signature is refused first. The
+        registered model is created when missing. Tags are, in
+        order of precedence: the request's tags, then the metadata MLflow has no field for
+        (``framework``, ``framework_version``, ``datasets`` comma-joined,
+        ``sample_input_dataset``, ``sample_output_dataset``, ``cpu_cores``, ``memory_gb``),
+        then the request's properties as they are.
+
+        With no run (local mode), a run is made in the experiment `LOCAL_EXPERIMENT`: the file,
+        or the folder's contents, logged into its artifact folder `LOCAL_FOLDER` (the version's
+        source, so that ``models:/<name>/<version>`` resolves it), and the request's numeric
+        metrics as its metrics (a list as a series), so the version can serve as a baseline
+        later.
+
+        A registration retried after a transient failure first looks for a version of this
+        name from this run, so a model is never registered twice.
+
+        Raises:
+            RegistryError: MLflow failed; or, with Unity Catalog, the model has no signature.
+        """
+        model_id: str | None = None
+        if request.run is None:
+            run_id, model_path = self._log_local_run(request)
+            experiment_name: str | None = LOCAL_EXPERIMENT
+        else:
+            run_id, model_path = request.run.run_id, request.model_path.strip("/")
+            experiment_name = request.run.experiment_name
+            model_id = request.model_id or self._logged_model_id(request.run, model_path)
+        if self._unity_catalog:
+            self._require_signature(run_id, model_path, model_id)
+        self._ensure_registered_model(request.name)
+        tags = self._version_tags(request)
+        # A logged model is registered as mlflow.register_model does: its own URI and id, so
+        # that models:/<name>/<version> loads it and the version links back to it.
+        source = f"models:/{model_id}" if model_id else f"runs:/{run_id}/{model_path}"
+        what = f"register model {request.name!r} from {source}"
+
+        def find_earlier() -> ModelVersion | None:
+            # The failed attempt may have registered it before the answer was lost.
+            earlier = self._settled_by_run(
+                what,
+                request.name,
+                run_id,
+                retry=False,  # register_once retries; no retries within a retry
+            )
+            return (
+                None if earlier is None else attrs.evolve(earlier, experiment_name=experiment_name)
+            )
+
+        def register() -> ModelVersion:
+            with _http_retries_off.forced(), self._resolving_logged_models(model_id):
+                held = self._once(
+                    what,
+                    lambda: self._client.create_model_version(
+                        request.name,
+                        source=source,
+                        run_id=run_id,
+                        tags=tags,
+                        description=request.description,
+                        model_id=model_id,
+                    ),
+                )
+            return self._version(held, experiment_name)
+
+        return register_once(self._retry, register=register, find_earlier=find_earlier)
+
+    def _require_signature(self, run_id: str, model_path: str, model_id: str | None) -> None:
+        """Refuse, before registering, a model Unity Catalog would refuse: one with no signature.
+
+        Raises:
+            RegistryError: The model has no ``MLmodel`` file, or no signature with outputs.
+        """
+        import tempfile  # noqa: PLC0415
+
+        from mlflow.models import Model  # noqa: PLC0415
+
+        shown = f"models:/{model_id}" if model_id else f"runs:/{run_id}/{model_path}"
+        unreadable: tuple[type[Exception], ...] = (RegistryError, *self._sdk_errors)
+        with tempfile.TemporaryDirectory() as folder:
+            try:
+                if model_id:
+                    location = self._call(
+                        f"read logged model {model_id!r}",
+                        lambda: self._client.get_logged_model(model_id),
+                    ).artifact_location
+                    repository = self._repository(str(location))
+                    path = repository.download_artifacts("MLmodel", folder)
+                else:
+                    path = self._client.download_artifacts(run_id, f"{model_path}/MLmodel", folder)
+                model = Model.load(path)
+            except unreadable as exc:
+                raise RegistryError(
+                    f"{shown} has no readable MLmodel file, and Unity Catalog registers MLflow "
+                    f"models only (log it with mlflow.<flavor>.log_model): {exc}"
+                ) from exc
+        signature = model.signature
+        if signature is None or signature.outputs is None:
+            raise RegistryError(
+                f"{shown} has no signature with inputs and outputs, and Unity Catalog refuses "
+                "such a model: log it with signature= or input_example= (nothing registered)"
+            )
+
+    @contextlib.contextmanager
+    def _resolving_logged_models(self, model_id: str | None) -> Iterator[None]:
+        """Within the block, MLflow's global tracking URI is this backend's, for a database store.
+
+        MLflow's database registry store resolves a ``models:/<model_id>`` source with a new
+        ``MlflowClient()``, that is on the *global* tracking URI, not on ours (MLflow 3.17,
+        ``SqlAlchemyStore.create_model_version``). A server resolves it on its own side.
+        """
+        registry = self.registry_uri or os.environ.get("MLFLOW_REGISTRY_URI") or self.tracking_uri
+        if model_id is None or _scheme(registry) not in _DATABASE_SCHEMES:
+            yield
+            return
+        from mlflow.tracking._tracking_service import utils as sdk_utils  # noqa: PLC0415
+
+        utils: Any = sdk_utils  # typed loosely: its annotations refuse None, which it takes
+
+        # Not MLflow's own _use_tracking_uri: restoring "no URI set" unsets the user's
+        # MLFLOW_TRACKING_URI. Both the global and the variable are put back as they were.
+        saved_global = utils._tracking_uri  # noqa: SLF001 - MLflow has no getter for "unset"
+        saved_variable = os.environ.get(_TRACKING_VARIABLE)
+        utils.set_tracking_uri(self.tracking_uri)
+        try:
+            yield
+        finally:
+            utils.set_tracking_uri(saved_global)
+            if saved_variable is None:
+                os.environ.pop(_TRACKING_VARIABLE, None)
+            else:
+                os.environ[_TRACKING_VARIABLE] = saved_variable
+
+    def _ensure_registered_model(self, name: str) -> None:
+        try:
+            self._call(
+                f"read registered model {name!r}",
+                lambda: self._client.get_registered_model(name),
+            )
+        except _NotFoundError:
+            # Another process may create it between our look and our create: that is fine.
+            with contextlib.suppress(_AlreadyExistsError):
+                self._call(
+                    f"create registered model {name!r}",
+                    lambda: self._client.create_registered_model(name),
+                )
+
+    @staticmethod
+    def _version_tags(request: RegistrationRequest) -> dict[str, str]:
+        metadata: dict[str, str] = {}
+        if request.framework is not None:
+            metadata[TAG_FRAMEWORK] = request.framework.value
+        if request.framework_version is not None:
+            metadata[TAG_FRAMEWORK_VERSION] = request.framework_version
+        if request.datasets:
+            metadata[TAG_DATASETS] = ",".join(request.datasets)
+        if request.sample_input_dataset is not None:
+            metadata[TAG_SAMPLE_INPUT] = request.sample_input_dataset
+        if request.sample_output_dataset is not None:
+            metadata[TAG_SAMPLE_OUTPUT] = request.sample_output_dataset
+        if request.cpu_cores is not None:
+            metadata[TAG_CPU_CORES] = format(request.cpu_cores, "g")
+        if request.memory_gb is not None:
+            metadata[TAG_MEMORY_GB] = format(request.memory_gb, "g")
+        return {**request.properties, **metadata, **request.tags}
+
+    def _log_local_run(self, request: RegistrationRequest) -> tuple[str, str]:
+        from mlflow.entities import Metric  # noqa: PLC0415
+
+        local = Path(request.model_path)
+        experiment_id = self._local_experiment_id()
+        run = self._call(
+            f"create a run for local model {request.name!r}",
+            lambda: self._client.create_run(
+                experiment_id,
+                run_name=f"local-{request.name}",
+                tags={"aml_promotion.model_name": request.name},
+            ),
+        )
+        run_id = str(run.info.run_id)
+        # Always a folder: MLflow resolves ``models:/<name>/<version>`` only for a folder; for a
+        # version made from a single file it downloads nothing (MLflow 3.17, verified).
+        if local.is_dir():
+            self._call(
+                f"log the model folder {local.name!r}",
+                lambda: self._client.log_artifacts(run_id, str(local), artifact_path=LOCAL_FOLDER),
+            )
+        else:
+            self._call(
+                f"log the model file {local.name!r}",
+                lambda: self._client.log_artifact(run_id, str(local), artifact_path=LOCAL_FOLDER),
+            )
+        timestamp = int(run.info.start_time or 0)
+        metrics = [
+            Metric(key=key, value=float(value), timestamp=timestamp, step=step)
+            for key, raw in request.metrics.items()
+            for step, value in enumerate(raw if isinstance(raw, list) else [raw])
+            if is_usable_number(value)
+        ]
+        if metrics:
+            self._call(
+                "log the local model's metrics",
+                lambda: self._client.log_batch(run_id, metrics=metrics),
+            )
+        self._call(
+            f"finish run {run_id!r}",
+            lambda: self._client.set_terminated(run_id, "FINISHED"),
+        )
+        return run_id, LOCAL_FOLDER
+
+    def _local_experiment_id(self) -> str:
+        for _ in range(2):
+            experiment = self._call(
+                f"read experiment {LOCAL_EXPERIMENT!r}",
+                lambda: self._client.get_experiment_by_name(LOCAL_EXPERIMENT),
+            )
+            if experiment is not None:
+                return str(experiment.experiment_id)
+            try:
+                return str(
+                    self._call(
+                        f"create experiment {LOCAL_EXPERIMENT!r}",
+                        lambda: self._client.create_experiment(LOCAL_EXPERIMENT),
+                    )
+                )
+            except _AlreadyExistsError:
+                continue  # created by another process meanwhile: read it again
+        raise RegistryError(f"MLflow failed to create or read experiment {LOCAL_EXPERIMENT!r}")
+
+    def set_tags(self, version: ModelVersion, tags: Mapping[str, str]) -> None:
+        """Set (add or overwrite) tags on a version, one request per tag.
+
+        Raises:
+            RegistryError: MLflow failed, or the version does not exist.
+        """
+        number = str(version.version)
+        for key, value in tags.items():
+            self._call(
+                f"tag version {version}",
+                functools.partial(
+                    self._client.set_model_version_tag, version.name, number, key, value
+                ),
+            )
+
+    def remove_tags(self, version: ModelVersion, keys: Collection[str]) -> None:
+        """Remove tags from a version (a key it does not have is fine), one request per key.
+
+        Raises:
+            RegistryError: MLflow failed, or the version does not exist.
+        """
+        number = str(version.version)
+        for key in keys:
+            self._call(
+                f"untag version {version}",
+                functools.partial(self._client.delete_model_version_tag, version.name, number, key),
+            )
