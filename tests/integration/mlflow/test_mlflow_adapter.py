@@ -202,6 +202,45 @@ def test_an_unsupported_uri_is_a_registry_error() -> None:
         MlflowBackend("nosuchscheme://somewhere")
 
 
+def test_a_model_created_first_by_another_process_is_an_answer_not_a_collision() -> None:
+    """The sqlite store's "already exists" after a UNIQUE constraint failed: no retry.
+
+    Two processes create one registered model at once: the loser's insert fails on the unique
+    name, and MLflow's sqlite store answers RESOURCE_ALREADY_EXISTS from inside that
+    IntegrityError (its `create_registered_model`, rebuilt here with MLflow's own handler, as a
+    race would need two processes to hit it). That is MLflow's answer that the model exists,
+    which registering then uses, never a write collision retried until the policy gives up (the
+    slow race test below failed about one run in five that way).
+    """
+    import sqlite3  # noqa: PLC0415
+
+    import sqlalchemy.exc  # noqa: PLC0415
+    from mlflow.exceptions import MlflowException  # noqa: PLC0415
+    from mlflow.store.model_registry.sqlalchemy_store import (  # noqa: PLC0415
+        handle_resource_already_exist_error,
+    )
+
+    from aml_promotion.adapters.mlflow._errors import (  # noqa: PLC0415
+        _AlreadyExistsError,
+        _translate,
+    )
+
+    def insert() -> None:
+        unique = sqlite3.IntegrityError("UNIQUE constraint failed: registered_models.name")
+        raise sqlalchemy.exc.IntegrityError("INSERT INTO registered_models", {}, unique)
+
+    def create_registered_model() -> None:
+        try:
+            insert()
+        except sqlalchemy.exc.IntegrityError:
+            handle_resource_already_exist_error("made-first", False, False)
+
+    with pytest.raises(MlflowException) as caught:
+        create_registered_model()
+    assert "UNIQUE constraint failed" in repr(caught.value.__context__)
+    assert isinstance(_translate(caught.value, "create it"), _AlreadyExistsError)
+
+
 @pytest.mark.slow
 def test_the_first_promotions_on_a_new_sqlite_file_do_not_race(tmp_path: Path) -> None:
     """Two processes promoting at once onto a database file that does not exist yet both work.

@@ -73,14 +73,17 @@ def _translate(error: Exception, what: str) -> RegistryError:
     if len(text) > _MESSAGE_LIMIT:
         text = text[:_MESSAGE_LIMIT] + "..."
     message = _redact(f"MLflow failed to {what}: {text}")
-    if any(marker in str(link) for link in exception_chain(error) for marker in _WRITE_CONFLICTS):
-        return TransientRegistryError(message)
+    # MLflow's own verdict first: its sqlite store says RESOURCE_ALREADY_EXISTS for a model or
+    # experiment another process created first, with the IntegrityError's "UNIQUE constraint
+    # failed" in the message, which is not a collision to retry but an answer.
     if code == _NOT_FOUND:
         return _NotFoundError(message)
     if code == _ALREADY_EXISTS:
         return _AlreadyExistsError(message)
     if code == _INVALID:
         return _InvalidError(message)
+    if any(marker in str(link) for link in exception_chain(error) for marker in _WRITE_CONFLICTS):
+        return TransientRegistryError(message)
     if _is_transient(error):
         return TransientRegistryError(message)
     return RegistryError(message)
