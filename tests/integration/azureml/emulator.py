@@ -17,18 +17,17 @@ and kept in `unhandled`, so a test can assert that there were none.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import re
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
+
+from loopback_http import EmulatedService, Fault, JsonHandler, Recorded, parse_json, read_request
 
 __all__ = ["AzureMLEmulator", "Fault", "Recorded"]
 
@@ -49,53 +48,8 @@ class _EmulatorError(Exception):
         self.message = message
 
 
-@dataclass
-class Recorded:
-    """One request as the emulator received it, and the status it answered."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    body: Any
-    status: int = 0
-
-    @property
-    def service(self) -> str:
-        """The service the path belongs to: history, metric, artifact, modelmanagement..."""
-        return self.path.strip("/").split("/", 1)[0]
-
-    def __str__(self) -> str:
-        query = "&".join(f"{k}={v}" for k, v in self.query.items())
-        return f"{self.method} {self.path}{'?' + query if query else ''} -> {self.status}"
-
-
-@dataclass
-class Fault:
-    """What to do instead of (or after) serving the next matching requests.
-
-    Attributes:
-        method: The HTTP method it applies to.
-        pattern: A regular expression searched in the path.
-        status: The status to answer (with the service's error body).
-        times: How many matching requests it applies to.
-        retry_after: A Retry-After header value in seconds, if any.
-        commit: Serve the request first (the change is made), then answer `status`.
-        drop: Close the connection without answering.
-    """
-
-    method: str
-    pattern: str
-    status: int = 503
-    times: int = 1
-    retry_after: float | None = None
-    commit: bool = False
-    drop: bool = False
-    hits: int = 0
-
-    def matches(self, method: str, path: str) -> bool:
-        return (
-            self.hits < self.times and method == self.method and bool(re.search(self.pattern, path))
-        )
+def _error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": []}}
 
 
 @dataclass
@@ -122,8 +76,11 @@ class _Route:
     handler: Callable[..., Any]
 
 
-class AzureMLEmulator:
+class AzureMLEmulator(EmulatedService):
     """The emulator: start it, seed it, point the SDK at `url`, read `requests`.
+
+    Starting and stopping, the recorded requests and the faults are `EmulatedService`'s
+    (``tests/loopback_http.py``).
 
     Args:
         subscription_id: The workspace's subscription (any text).
@@ -131,6 +88,12 @@ class AzureMLEmulator:
         workspace_name: The workspace's name.
         latency: Seconds to wait before answering each request.
     """
+
+    _thread_name = "azureml-emulator"
+    # A dropped connection is closed without being shut down first (the v2 emulator shuts it
+    # down): kept as it always was here.
+    shutdown_on_drop = False
+    _error_body = staticmethod(_error_body)
 
     def __init__(
         self,
@@ -140,15 +103,12 @@ class AzureMLEmulator:
         workspace_name: str = "emulated-ws",
         latency: float = 0.0,
     ) -> None:
+        super().__init__()
         self.subscription_id = subscription_id
         self.resource_group = resource_group
         self.workspace_name = workspace_name
         self.workspace_id = str(uuid.uuid5(uuid.NAMESPACE_URL, workspace_name))
         self.latency = latency
-        self._lock = threading.RLock()
-        self._requests: list[Recorded] = []
-        self._unhandled: list[Recorded] = []
-        self._faults: list[Fault] = []
         self._experiments: dict[str, str] = {}
         self._runs: dict[str, _Run] = {}
         self._models: dict[str, list[dict[str, Any]]] = {}
@@ -156,47 +116,14 @@ class AzureMLEmulator:
         self._datasets: dict[str, dict[str, Any]] = {}
         self._blobs: dict[str, bytes] = {}
         self._counter = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._routes = self._route_table()
 
-    # --- life cycle -------------------------------------------------------------------------------
-
-    def start(self) -> AzureMLEmulator:
-        """Listen on 127.0.0.1, on a free port, in a daemon thread."""
-        emulator = self
-
-        class Handler(_Handler):
-            owner = emulator
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="azureml-emulator", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> AzureMLEmulator:  # noqa: PYI034 - Self needs Python 3.11
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
+    # --- where it listens -------------------------------------------------------------------------
 
     @property
     def url(self) -> str:
         """The base URL every service is served under (``http://127.0.0.1:PORT``)."""
-        if self._server is None:
-            msg = "the emulator is not started"
-            raise RuntimeError(msg)
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def discovery_url(self) -> str:
@@ -210,92 +137,6 @@ class AzureMLEmulator:
             f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
             f"/providers/Microsoft.MachineLearningServices/workspaces/{self.workspace_name}"
         )
-
-    # --- what was asked ---------------------------------------------------------------------------
-
-    @property
-    def requests(self) -> list[Recorded]:
-        """Every request received so far, in order."""
-        with self._lock:
-            return list(self._requests)
-
-    @property
-    def unhandled(self) -> list[Recorded]:
-        """Requests the emulator did not understand (answered 400)."""
-        with self._lock:
-            return list(self._unhandled)
-
-    def clear_requests(self) -> None:
-        """Forget the requests recorded so far."""
-        with self._lock:
-            self._requests.clear()
-
-    def count(self, method: str | None = None, pattern: str = "") -> int:
-        """Return how many recorded requests have `method` and a path matching `pattern`."""
-        return len(self.matching(method, pattern))
-
-    def matching(self, method: str | None = None, pattern: str = "") -> list[Recorded]:
-        """Return the recorded requests with `method` and a path matching `pattern`."""
-        return [
-            r
-            for r in self.requests
-            if (method is None or r.method == method) and re.search(pattern, r.path)
-        ]
-
-    # --- faults -----------------------------------------------------------------------------------
-
-    def fail_next(
-        self,
-        method: str,
-        pattern: str,
-        *,
-        status: int = 503,
-        times: int = 1,
-        retry_after: float | None = None,
-    ) -> Fault:
-        """Answer the next `times` matching requests with `status` instead of serving them."""
-        return self._add_fault(
-            Fault(method, pattern, status=status, times=times, retry_after=retry_after)
-        )
-
-    def commit_then_fail(
-        self, method: str, pattern: str, *, status: int = 503, times: int = 1
-    ) -> Fault:
-        """Serve the next matching requests (their change is made), then answer `status`."""
-        return self._add_fault(Fault(method, pattern, status=status, times=times, commit=True))
-
-    def drop_next(self, method: str, pattern: str, *, times: int = 1) -> Fault:
-        """Close the connection of the next matching requests without answering."""
-        return self._add_fault(Fault(method, pattern, times=times, drop=True))
-
-    def clear_faults(self) -> None:
-        """Forget the faults not yet used up."""
-        with self._lock:
-            self._faults.clear()
-
-    @contextlib.contextmanager
-    def checked(self) -> Iterator[AzureMLEmulator]:
-        """Run a test with no faults or recorded requests; fail on any request not understood."""
-        self.clear_faults()
-        self.clear_requests()
-        known = len(self.unhandled)
-        yield self
-        self.clear_faults()
-        unknown = self.unhandled[known:]
-        assert not unknown, f"the emulator did not understand: {[str(r) for r in unknown]}"
-
-    def _add_fault(self, fault: Fault) -> Fault:
-        with self._lock:
-            self._faults.append(fault)
-        return fault
-
-    def _take_fault(self, method: str, path: str) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.matches(method, path):
-                    fault.hits += 1
-                    return fault
-        return None
 
     # --- seeding ----------------------------------------------------------------------------------
 
@@ -495,48 +336,15 @@ class AzureMLEmulator:
 
     # --- request handling -------------------------------------------------------------------------
 
-    def _handle(self, handler: _Handler) -> None:
+    def _handle(self, handler: JsonHandler) -> None:
         if self.latency:
             time.sleep(self.latency)
-        split = urlsplit(handler.path)
-        path = unquote(split.path)
-        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length) if length else b""
-        body: Any = raw
-        if raw and "json" in (handler.headers.get("Content-Type") or ""):
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                body = raw
-        record = Recorded(handler.command, path, query, body)
-        with self._lock:
-            self._requests.append(record)
-        fault = self._take_fault(handler.command, path)
-        if fault is not None and fault.drop:
-            record.status = -1
-            handler.close_connection = True
-            handler.connection.close()
-            return
-        if fault is not None and not fault.commit:
-            self._answer_error(handler, record, fault)
-            return
-        status, payload, headers = self._dispatch(handler.command, path, query, body, record)
-        if fault is not None:  # commit, then fail
-            self._answer_error(handler, record, fault)
-            return
-        record.status = status
-        handler.send_json(status, payload, headers)
-
-    def _answer_error(self, handler: _Handler, record: Recorded, fault: Fault) -> None:
-        record.status = fault.status
-        headers = {}
-        if fault.retry_after is not None:
-            headers["Retry-After"] = f"{fault.retry_after:g}"
-        handler.send_json(
-            fault.status,
-            _error_body("InjectedFault", f"injected {fault.status} for {record.path}"),
-            headers,
+        path, query, raw = read_request(handler)
+        # A body is JSON only when it says so (a blob upload is kept as bytes).
+        body = parse_json(raw) if "json" in (handler.headers.get("Content-Type") or "") else raw
+        record = self._record(handler.command, path, query, body)
+        self._respond_json(
+            handler, record, lambda: self._dispatch(handler.command, path, query, body, record)
         )
 
     def _dispatch(
@@ -557,14 +365,12 @@ class AzureMLEmulator:
             except (KeyError, TypeError, ValueError, AttributeError) as error:
                 # The emulator's own bug, or a request it does not model: 400, never 500,
                 # or the SDK would retry it.
-                with self._lock:
-                    self._unhandled.append(record)
+                self._not_understood(record)
                 return 400, _error_body("EmulatorError", f"{type(error).__name__}: {error}"), {}
             if isinstance(result, tuple):
                 return result[0], result[1], {}
             return 200, result, {}
-        with self._lock:
-            self._unhandled.append(record)
+        self._not_understood(record)
         return 400, _error_body("EmulatorUnknownRoute", f"no route for {method} {path}"), {}
 
     def _check_workspace(self, groups: Mapping[str, str | None]) -> None:
@@ -1056,30 +862,3 @@ def _column_type(values: list[Any]) -> str:
     if all(isinstance(v, bool) for v in values):
         return "Bool"
     return "String"
-
-
-def _error_body(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": []}}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    owner: AzureMLEmulator
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        self.owner._handle(self)
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET  # noqa: N815 - http.server's names
-
-    def send_json(self, status: int, payload: Any, headers: Mapping[str, str]) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
-        """Keep the test output quiet: the emulator records requests itself."""
