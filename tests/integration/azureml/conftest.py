@@ -19,7 +19,6 @@ import base64
 import json
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import threading
@@ -34,10 +33,10 @@ import pytest
 from aml_promotion import RetryPolicy
 from aml_promotion._retry import testing_mode
 from integration.azureml.emulator import AzureMLEmulator
+from socket_guard import SocketGuard, loopback_only
 
 _SAVED: dict[str, str | None] = {}
 _HOME: list[str] = []
-_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -78,62 +77,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:  # noqa: ARG001 - the hoo
 # --- no network but loopback ----------------------------------------------------------------------
 
 
-class SocketGuard:
-    """Refuses connections and name lookups other than loopback, and records the attempts."""
-
-    def __init__(self) -> None:
-        self.refused: list[str] = []
-        self._connect = socket.socket.connect
-        self._connect_ex = socket.socket.connect_ex
-        self._getaddrinfo = socket.getaddrinfo
-
-    def _allowed(self, address: Any) -> bool:
-        if isinstance(address, (str, bytes)):  # a Unix socket
-            return True
-        host = address[0] if isinstance(address, tuple) else address
-        return str(host) in _LOOPBACK
-
-    def install(self) -> None:
-        guard = self
-
-        def connect(sock: socket.socket, address: Any) -> Any:
-            if sock.family in (socket.AF_INET, socket.AF_INET6) and not guard._allowed(address):
-                guard.refused.append(f"connect {address!r}")
-                raise ConnectionRefusedError(f"the test socket guard refused {address!r}")
-            return guard._connect(sock, address)
-
-        def connect_ex(sock: socket.socket, address: Any) -> Any:
-            if sock.family in (socket.AF_INET, socket.AF_INET6) and not guard._allowed(address):
-                guard.refused.append(f"connect {address!r}")
-                return 111
-            return guard._connect_ex(sock, address)
-
-        def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-            if host is not None and not guard._allowed((host,)):
-                guard.refused.append(f"resolve {host!r}")
-                raise socket.gaierror(f"the test socket guard refused to resolve {host!r}")
-            return guard._getaddrinfo(host, *args, **kwargs)
-
-        socket.socket.connect = connect  # type: ignore[method-assign, assignment]
-        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign, assignment]
-        socket.getaddrinfo = getaddrinfo
-
-    def uninstall(self) -> None:
-        socket.socket.connect = self._connect  # type: ignore[method-assign, assignment]
-        socket.socket.connect_ex = self._connect_ex  # type: ignore[method-assign, assignment]
-        socket.getaddrinfo = self._getaddrinfo
-
-
 @pytest.fixture(autouse=True)
 def socket_guard() -> Iterator[SocketGuard]:
     """Every test: nothing but loopback, and a failure if anything else was even tried."""
-    guard = SocketGuard()
-    guard.install()
-    try:
+    with loopback_only() as guard:
         yield guard
-    finally:
-        guard.uninstall()
-    assert not guard.refused, f"tried to reach beyond 127.0.0.1: {guard.refused}"
 
 
 # --- the emulator and a workspace on it -----------------------------------------------------------
