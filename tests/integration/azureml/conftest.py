@@ -15,8 +15,6 @@ than loopback and records the attempt, so a test fails even when the SDK swallow
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import shutil
 import sys
@@ -33,6 +31,7 @@ import pytest
 from aml_promotion import RetryPolicy
 from aml_promotion._retry import testing_mode
 from integration.azureml.emulator import AzureMLEmulator
+from integration.azureml.workspace import emulator_authentication, emulator_workspace, unsigned_jwt
 from socket_guard import SocketGuard, loopback_only
 
 _SAVED: dict[str, str | None] = {}
@@ -108,64 +107,16 @@ def retry_waits() -> Iterator[list[float]]:
         yield waits
 
 
-def _emulator_auth_class() -> Any:
-    """Return an azureml authentication class that sends a fixed token and never calls AAD."""
-    from azureml.core.authentication import AbstractAuthentication  # noqa: PLC0415
-
-    token = _unsigned_jwt(
-        {"exp": int(time.time()) + 10 * 365 * 86400, "tid": "emulated-tenant", "oid": "emulated"}
-    )
-
-    class EmulatorAuthentication(AbstractAuthentication):
-        def __init__(self, subscription_id: str = "") -> None:
-            super().__init__(cloud="AzureCloud")
-            self.subscription_id = subscription_id
-
-        def get_authentication_header(self) -> dict[str, str]:
-            return {"Authorization": f"Bearer {token}"}
-
-        def _get_arm_token(self) -> str:
-            return token
-
-        def _get_graph_token(self) -> str:
-            return token
-
-        def _get_azureml_client_token(self) -> str:
-            return token
-
-        def _get_all_subscription_ids(self) -> tuple[list[Any], str]:
-            from azureml.core.authentication import _SubscriptionInfo  # noqa: PLC0415
-
-            return [_SubscriptionInfo("emulated", self.subscription_id)], "emulated-tenant"
-
-        def _get_workspace(self, *_: object) -> None:
-            return None
-
-    return EmulatorAuthentication
-
-
 @pytest.fixture
 def auth(emulator: AzureMLEmulator) -> Any:
     """An azureml authentication object for the emulator (its subscription is the only one)."""
-    return _emulator_auth_class()(emulator.subscription_id)
+    return emulator_authentication(emulator)
 
 
 @pytest.fixture(scope="session")
 def workspace(emulator: AzureMLEmulator) -> Any:
     """A Workspace on the emulator, built without any call to Azure Resource Manager."""
-    from azureml._restclient.service_context import ServiceContext  # noqa: PLC0415
-    from azureml.core import Workspace  # noqa: PLC0415
-
-    auth = _emulator_auth_class()(emulator.subscription_id)
-    context = ServiceContext(
-        emulator.subscription_id,
-        emulator.resource_group,
-        emulator.workspace_name,
-        emulator.workspace_id,
-        emulator.discovery_url,
-        auth,
-    )
-    return Workspace._from_service_context(context, "emulated")
+    return emulator_workspace(emulator)
 
 
 @pytest.fixture
@@ -205,13 +156,6 @@ def arm_on_emulator(emulator: AzureMLEmulator, monkeypatch: pytest.MonkeyPatch) 
 # --- inside an Azure ML run -----------------------------------------------------------------------
 
 
-def _unsigned_jwt(claims: dict[str, Any]) -> str:
-    def part(data: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
-    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
-
-
 @pytest.fixture
 def run_context(
     emulator: AzureMLEmulator, monkeypatch: pytest.MonkeyPatch
@@ -226,7 +170,7 @@ def run_context(
     def enter(experiment: str, run_id: str) -> None:
         experiment_id = emulator.add_experiment(experiment)
         # A long expiry: a token about to expire makes the SDK refresh it at once.
-        token = _unsigned_jwt({"exp": int(time.time()) + 10 * 365 * 86400, "tid": "emulated"})
+        token = unsigned_jwt({"exp": int(time.time()) + 10 * 365 * 86400, "tid": "emulated"})
         values = {
             "AZUREML_ARM_SUBSCRIPTION": emulator.subscription_id,
             "AZUREML_ARM_RESOURCEGROUP": emulator.resource_group,
