@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # only: typing.Self needs Python 3.11, and this module the st
 
 __all__ = [
     "EmulatedService",
+    "EmulatorError",
     "Fault",
     "JsonHandler",
     "LoopbackServer",
@@ -99,6 +100,16 @@ class Fault:
         return (
             self.hits < self.times and method == self.method and bool(re.search(self.pattern, path))
         )
+
+
+class EmulatorError(Exception):
+    """An error answer, raised by a route: status, code and message, in the service's error body."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
 
 
 class LoopbackServer:

@@ -27,7 +27,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from loopback_http import EmulatedService, Fault, JsonHandler, Recorded, parse_json, read_request
+from loopback_http import (
+    EmulatedService,
+    EmulatorError,
+    Fault,
+    JsonHandler,
+    Recorded,
+    parse_json,
+    read_request,
+)
 
 __all__ = ["AzureMLEmulator", "Fault", "Recorded"]
 
@@ -36,16 +44,6 @@ _WS = (
     r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws>[^/]+)"
 )
 _EPOCH = "2024-01-01T00:00:00.000000+00:00"
-
-
-class _EmulatorError(Exception):
-    """An error answer: status, code and message, in the service's error body."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 def _error_body(code: str, message: str) -> dict[str, Any]:
@@ -360,7 +358,7 @@ class AzureMLEmulator(EmulatedService):
                 with self._lock:
                     self._check_workspace(match.groupdict())
                     result = route.handler(query=query, body=body, **_named(match))
-            except _EmulatorError as error:
+            except EmulatorError as error:
                 return error.status, _error_body(error.code, error.message), {}
             except (KeyError, TypeError, ValueError, AttributeError) as error:
                 # The emulator's own bug, or a request it does not model: 400, never 500,
@@ -378,7 +376,7 @@ class AzureMLEmulator(EmulatedService):
         expected["ws"] = self.workspace_name
         for key, value in expected.items():
             if groups.get(key) is not None and groups[key] != value:
-                raise _EmulatorError(404, "WorkspaceNotFound", f"no workspace {groups[key]!r}")
+                raise EmulatorError(404, "WorkspaceNotFound", f"no workspace {groups[key]!r}")
 
     def _route_table(self) -> list[_Route]:
         history = "/history/v1.0" + _WS
@@ -469,12 +467,12 @@ class AzureMLEmulator(EmulatedService):
     def _experiment_name(self, exp: str | None, exp_id: str | None) -> str:
         if exp is not None:
             if exp not in self._experiments:
-                raise _EmulatorError(404, "ExperimentNotFound", f"no experiment {exp!r}")
+                raise EmulatorError(404, "ExperimentNotFound", f"no experiment {exp!r}")
             return exp
         for name, eid in self._experiments.items():
             if eid == exp_id:
                 return name
-        raise _EmulatorError(404, "ExperimentNotFound", f"no experiment with id {exp_id!r}")
+        raise EmulatorError(404, "ExperimentNotFound", f"no experiment with id {exp_id!r}")
 
     def _experiment_dto(self, name: str) -> dict[str, Any]:
         return {
@@ -495,11 +493,11 @@ class AzureMLEmulator(EmulatedService):
     def _find_run(self, run: str, exp: str | None = None, exp_id: str | None = None) -> _Run:
         found = self._runs.get(run)
         if found is None:
-            raise _EmulatorError(404, "RunNotFound", f"no run {run!r}")
+            raise EmulatorError(404, "RunNotFound", f"no run {run!r}")
         if exp is not None or exp_id is not None:
             experiment = self._experiment_name(exp, exp_id)
             if found.experiment != experiment:
-                raise _EmulatorError(
+                raise EmulatorError(
                     404, "RunNotFound", f"no run {run!r} in experiment {experiment!r}"
                 )
         return found
@@ -583,7 +581,7 @@ class AzureMLEmulator(EmulatedService):
         found = self._find_run(run)
         name = body["metricName"]
         if name not in found.metrics:
-            raise _EmulatorError(404, "MetricNotFound", f"run {run!r} has no metric {name!r}")
+            raise EmulatorError(404, "MetricNotFound", f"run {run!r} has no metric {name!r}")
         values = found.metrics[name]
         return {
             "name": name,
@@ -617,7 +615,7 @@ class AzureMLEmulator(EmulatedService):
 
     def _container_run(self, origin: str, container: str) -> _Run:
         if origin != "ExperimentRun" or not container.startswith("dcid."):
-            raise _EmulatorError(404, "ContainerNotFound", f"no container {origin}/{container}")
+            raise EmulatorError(404, "ContainerNotFound", f"no container {origin}/{container}")
         return self._find_run(container[len("dcid.") :])
 
     def _artifact(self, origin: str, container: str, path: str) -> dict[str, Any]:
@@ -721,7 +719,7 @@ class AzureMLEmulator(EmulatedService):
             raise TypeError("a model registration needs a JSON object with a name")
         asset = str(body.get("url", "")).removeprefix("aml://asset/")
         if asset not in self._assets:
-            raise _EmulatorError(400, "AssetNotFound", f"no asset {asset!r}")
+            raise EmulatorError(400, "AssetNotFound", f"no asset {asset!r}")
         return self._register_model(body)
 
     def _query_models(self, query: dict[str, str], **_: Any) -> Any:
@@ -756,7 +754,7 @@ class AzureMLEmulator(EmulatedService):
         for model in self._models.get(name, []):
             if str(model["version"]) == version:
                 return model
-        raise _EmulatorError(404, "ModelNotFound", f"no model {model_id!r}")
+        raise EmulatorError(404, "ModelNotFound", f"no model {model_id!r}")
 
     def _get_model(self, model_id: str, **_: Any) -> Any:
         return dict(self._model(model_id))
@@ -796,7 +794,7 @@ class AzureMLEmulator(EmulatedService):
 
     def _dataset_by_name(self, name: str, **_: Any) -> Any:
         if name not in self._datasets:
-            raise _EmulatorError(404, "DatasetNotFound", f"no dataset named {name!r}")
+            raise EmulatorError(404, "DatasetNotFound", f"no dataset named {name!r}")
         return self._dataset_dto(self._datasets[name])
 
     def _dataset_by_saved_id(self, saved: str, **_: Any) -> Any:
@@ -815,7 +813,7 @@ class AzureMLEmulator(EmulatedService):
             if dataset["savedDatasetId"] == saved:
                 pattern = f"azureml://datastores/workspaceblobstore/paths/{dataset['name']}/*.csv"
                 return {"legacyDataflow": f"paths:\n  - pattern: {pattern}\n"}
-        raise _EmulatorError(404, "DataVersionNotFound", f"no data asset {asset!r}")
+        raise EmulatorError(404, "DataVersionNotFound", f"no data asset {asset!r}")
 
     # --- pipelines --------------------------------------------------------------------------------
 

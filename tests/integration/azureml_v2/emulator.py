@@ -51,7 +51,15 @@ from typing import Any
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape
 
-from loopback_http import EmulatedService, Fault, JsonHandler, Recorded, parse_json, read_request
+from loopback_http import (
+    EmulatedService,
+    EmulatorError,
+    Fault,
+    JsonHandler,
+    Recorded,
+    parse_json,
+    read_request,
+)
 
 __all__ = ["AzureMLV2Emulator", "Fault", "Recorded"]
 
@@ -64,14 +72,6 @@ _EPOCH_MS = 1_700_000_000_000
 _STORAGE_ACCOUNT = "emulatedstore"
 # Under the reserved .invalid TLD (RFC 2606): no real host can ever answer for it.
 _STORAGE_SUFFIX = "core.emulated.invalid"
-
-
-class _EmulatorError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 def _error_body(code: str, message: str) -> dict[str, Any]:
@@ -416,7 +416,7 @@ class AzureMLV2Emulator(EmulatedService):
                         body=body,
                         **{k: v for k, v in match.groupdict().items() if k not in _SCOPE},
                     )
-            except _EmulatorError as error:
+            except EmulatorError as error:
                 return error.status, _error_body(error.code, error.message)
             except (KeyError, TypeError, ValueError, AttributeError) as error:
                 self._not_understood(record)
@@ -435,7 +435,7 @@ class AzureMLV2Emulator(EmulatedService):
         }
         for key, value in expected.items():
             if groups.get(key) is not None and groups[key] != value:
-                raise _EmulatorError(404, "ResourceNotFound", f"no workspace {groups[key]!r}")
+                raise EmulatorError(404, "ResourceNotFound", f"no workspace {groups[key]!r}")
 
     def _route_table(self) -> list[_Route]:
         models = _WS + r"/models/(?P<name>[^/]+)"
@@ -531,7 +531,7 @@ class AzureMLV2Emulator(EmulatedService):
 
     def _get_datastore(self, datastore: str, **_: Any) -> Any:
         if datastore != self.datastore_name:
-            raise _EmulatorError(404, "UserError", f"datastore {datastore!r} not found")
+            raise EmulatorError(404, "UserError", f"datastore {datastore!r} not found")
         return self._datastore()
 
     def _datastore_secrets(self, datastore: str, **_: Any) -> Any:
@@ -543,7 +543,7 @@ class AzureMLV2Emulator(EmulatedService):
     def _find(self, name: str) -> _Job:
         job = self._jobs.get(name)
         if job is None:
-            raise _EmulatorError(404, "UserError", f"job {name!r} not found")
+            raise EmulatorError(404, "UserError", f"job {name!r} not found")
         return job
 
     def _get_job(self, job: str, **_: Any) -> Any:
@@ -624,7 +624,7 @@ class AzureMLV2Emulator(EmulatedService):
     def _artifacts(self, exp: str, run: str, **_: Any) -> Any:
         job = self._find(run)
         if job.experiment != exp:
-            raise _EmulatorError(404, "UserError", f"run {run!r} not in experiment {exp!r}")
+            raise EmulatorError(404, "UserError", f"run {run!r} not in experiment {exp!r}")
         return {
             "value": [
                 {"origin": "ExperimentRun", "container": f"dcid.{run}", "path": path}
@@ -773,7 +773,7 @@ class AzureMLV2Emulator(EmulatedService):
 
     def _get_container(self, name: str, **_: Any) -> Any:
         if name not in self._models:
-            raise _EmulatorError(404, "UserError", f"model container {name!r} not found")
+            raise EmulatorError(404, "UserError", f"model container {name!r} not found")
         return self._container(name)
 
     def _version_body(self, name: str, version: int) -> dict[str, Any]:
@@ -827,7 +827,7 @@ class AzureMLV2Emulator(EmulatedService):
     def _get_version(self, name: str, version: str, **_: Any) -> Any:
         number = int(version)
         if number not in self._models.get(name, {}):
-            raise _EmulatorError(404, "UserError", f"model {name}:{version} not found")
+            raise EmulatorError(404, "UserError", f"model {name}:{version} not found")
         return self._version_body(name, number)
 
     def _put_version_route(self, name: str, version: str, body: Any, **_: Any) -> Any:
@@ -846,7 +846,7 @@ class AzureMLV2Emulator(EmulatedService):
         if number in held:
             old = held[number]["properties"]
             if props.get("modelUri") and props["modelUri"] != old["modelUri"]:
-                raise _EmulatorError(400, "UserError", "Asset paths cannot be updated.")
+                raise EmulatorError(400, "UserError", "Asset paths cannot be updated.")
             for key in ("description", "tags", "properties", "stage", "isArchived"):
                 if key in props:
                     old[key] = props[key]
@@ -1011,7 +1011,7 @@ def _blob_metadata(handler: BaseHTTPRequestHandler) -> dict[str, str]:
     }
 
 
-class _MlflowError(_EmulatorError):
+class _MlflowError(EmulatorError):
     pass
 
 
