@@ -39,13 +39,12 @@ os.environ.pop("ARM_CLOUD_METADATA_URL", None)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 # The SDK (and what imports it) only now, after the environment above.
-from azureml._restclient.service_context import ServiceContext  # noqa: E402
-from azureml.core import Experiment, Model, Run, Workspace  # noqa: E402
-from azureml.core.authentication import AbstractAuthentication  # noqa: E402
+from azureml.core import Experiment, Model, Run  # noqa: E402
 
 from aml_promotion import promote  # noqa: E402
 from aml_promotion.adapters.azureml import AzureMLBackend  # noqa: E402
 from integration.azureml.emulator import AzureMLEmulator  # noqa: E402
+from integration.azureml.workspace import emulator_workspace  # noqa: E402
 
 GATED = ("metric_00", "metric_01")
 LOGGED = (5, 50, 500)
@@ -53,35 +52,8 @@ LOGGED = (5, 50, 500)
 
 def workspace(emulator: AzureMLEmulator) -> Any:
     """Return a Workspace on the emulator, built with no call to Resource Manager."""
-
-    class Token(AbstractAuthentication):
-        def __init__(self) -> None:
-            super().__init__(cloud="AzureCloud")
-
-        def get_authentication_header(self) -> dict[str, str]:
-            return {"Authorization": "Bearer emulated"}
-
-        def _get_arm_token(self) -> str:
-            return "emulated"
-
-        _get_graph_token = _get_azureml_client_token = _get_arm_token
-
-        def _get_all_subscription_ids(self) -> tuple[list[Any], str]:
-            return [], "emulated"
-
-        def _get_workspace(self, *_: object) -> None:
-            return None
-
-    context = ServiceContext(
-        emulator.subscription_id,
-        emulator.resource_group,
-        emulator.workspace_name,
-        emulator.workspace_id,
-        emulator.discovery_url,
-        Token(),
-    )
     # Path B of reference/azureml-rest.md: a workspace from a service context, no ARM call.
-    ws = Workspace._from_service_context(context, "emulated")  # noqa: SLF001
+    ws = emulator_workspace(emulator)
     ws.service_context._get_run_history_url()  # noqa: SLF001 - warm discovery, for both sides
     return ws
 

@@ -13,75 +13,25 @@ Run with the azureml-v2 extra installed: ``python benchmarks/azureml_v2_requests
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import os
 import sys
 import tempfile
-import time
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from integration.azureml_v2.certificate import self_signed_certificate
+from integration.azureml_v2.credential import StaticCredential
 from integration.azureml_v2.emulator import AzureMLV2Emulator
 
 GATED = ("metric_00", "metric_01")
 
 
-def _certificate(folder: Path) -> tuple[str, str]:
-    from cryptography import x509  # noqa: PLC0415
-    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
-    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
-    from cryptography.x509.oid import NameOID  # noqa: PLC0415
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(cert_file), str(key_file)
-
-
-class _Credential:
-    def get_token(self, *_: Any, **__: Any) -> Any:
-        from azure.core.credentials import AccessToken  # noqa: PLC0415
-
-        return AccessToken("benchmark", int(time.time()) + 3600)
-
-    def get_token_info(self, *_: Any, **__: Any) -> Any:
-        from azure.core.credentials import AccessTokenInfo  # noqa: PLC0415
-
-        return AccessTokenInfo("benchmark", int(time.time()) + 3600)
-
-
 def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="aml-promotion-bench-v2-"))
-    cert, key = _certificate(home)
+    cert, key = self_signed_certificate(home, days=1)
     emulator = AzureMLV2Emulator(certfile=cert, keyfile=key).start()
     # Before the SDKs are imported (azureml-mlflow reads the cloud list at import).
     os.environ.update(
@@ -97,7 +47,7 @@ def main() -> None:
     from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend  # noqa: PLC0415
 
     client = MLClient(
-        _Credential(),
+        StaticCredential("benchmark"),
         subscription_id=emulator.subscription_id,
         resource_group_name=emulator.resource_group,
         workspace_name=emulator.workspace_name,

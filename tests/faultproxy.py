@@ -24,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import attrs
 
+from loopback_http import LoopbackServer
+
 _HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -55,8 +57,13 @@ class Fault:
         return self.times > 0 and method == self.method and bool(self.path.search(path))
 
 
-class FaultProxy:
-    """A reverse proxy that forwards to `upstream` unless a fault rule says otherwise."""
+class FaultProxy(LoopbackServer):
+    """A reverse proxy that forwards to `upstream` unless a fault rule says otherwise.
+
+    It listens on 127.0.0.1 from `start` to `stop` (or in a ``with`` block): a `LoopbackServer`.
+    """
+
+    _what = "fault proxy"
 
     def __init__(self, upstream: str) -> None:
         parsed = urllib.parse.urlsplit(upstream)
@@ -68,14 +75,11 @@ class FaultProxy:
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str, int | None]] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
         """The proxy's base URL."""
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self.port}"
 
     def fail(
         self,
@@ -119,8 +123,7 @@ class FaultProxy:
         with self._lock:
             self.requests.append((method, path, status))
 
-    def start(self) -> FaultProxy:  # noqa: C901 - the handler class is defined inline
-        """Start serving on a free loopback port, in a daemon thread."""
+    def _bind(self, address: tuple[str, int]) -> ThreadingHTTPServer:  # noqa: C901 - inline class
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -176,14 +179,4 @@ class FaultProxy:
 
             do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle  # noqa: N815
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        return ThreadingHTTPServer(address, Handler)

@@ -15,11 +15,8 @@ than loopback and records the attempt, so a test fails even when the SDK swallow
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import threading
@@ -34,10 +31,11 @@ import pytest
 from aml_promotion import RetryPolicy
 from aml_promotion._retry import testing_mode
 from integration.azureml.emulator import AzureMLEmulator
+from integration.azureml.workspace import emulator_authentication, emulator_workspace, unsigned_jwt
+from socket_guard import SocketGuard, loopback_only
 
 _SAVED: dict[str, str | None] = {}
 _HOME: list[str] = []
-_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -78,62 +76,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:  # noqa: ARG001 - the hoo
 # --- no network but loopback ----------------------------------------------------------------------
 
 
-class SocketGuard:
-    """Refuses connections and name lookups other than loopback, and records the attempts."""
-
-    def __init__(self) -> None:
-        self.refused: list[str] = []
-        self._connect = socket.socket.connect
-        self._connect_ex = socket.socket.connect_ex
-        self._getaddrinfo = socket.getaddrinfo
-
-    def _allowed(self, address: Any) -> bool:
-        if isinstance(address, (str, bytes)):  # a Unix socket
-            return True
-        host = address[0] if isinstance(address, tuple) else address
-        return str(host) in _LOOPBACK
-
-    def install(self) -> None:
-        guard = self
-
-        def connect(sock: socket.socket, address: Any) -> Any:
-            if sock.family in (socket.AF_INET, socket.AF_INET6) and not guard._allowed(address):
-                guard.refused.append(f"connect {address!r}")
-                raise ConnectionRefusedError(f"the test socket guard refused {address!r}")
-            return guard._connect(sock, address)
-
-        def connect_ex(sock: socket.socket, address: Any) -> Any:
-            if sock.family in (socket.AF_INET, socket.AF_INET6) and not guard._allowed(address):
-                guard.refused.append(f"connect {address!r}")
-                return 111
-            return guard._connect_ex(sock, address)
-
-        def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-            if host is not None and not guard._allowed((host,)):
-                guard.refused.append(f"resolve {host!r}")
-                raise socket.gaierror(f"the test socket guard refused to resolve {host!r}")
-            return guard._getaddrinfo(host, *args, **kwargs)
-
-        socket.socket.connect = connect  # type: ignore[method-assign, assignment]
-        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign, assignment]
-        socket.getaddrinfo = getaddrinfo
-
-    def uninstall(self) -> None:
-        socket.socket.connect = self._connect  # type: ignore[method-assign, assignment]
-        socket.socket.connect_ex = self._connect_ex  # type: ignore[method-assign, assignment]
-        socket.getaddrinfo = self._getaddrinfo
-
-
 @pytest.fixture(autouse=True)
 def socket_guard() -> Iterator[SocketGuard]:
     """Every test: nothing but loopback, and a failure if anything else was even tried."""
-    guard = SocketGuard()
-    guard.install()
-    try:
+    with loopback_only() as guard:
         yield guard
-    finally:
-        guard.uninstall()
-    assert not guard.refused, f"tried to reach beyond 127.0.0.1: {guard.refused}"
 
 
 # --- the emulator and a workspace on it -----------------------------------------------------------
@@ -160,64 +107,16 @@ def retry_waits() -> Iterator[list[float]]:
         yield waits
 
 
-def _emulator_auth_class() -> Any:
-    """Return an azureml authentication class that sends a fixed token and never calls AAD."""
-    from azureml.core.authentication import AbstractAuthentication  # noqa: PLC0415
-
-    token = _unsigned_jwt(
-        {"exp": int(time.time()) + 10 * 365 * 86400, "tid": "emulated-tenant", "oid": "emulated"}
-    )
-
-    class EmulatorAuthentication(AbstractAuthentication):
-        def __init__(self, subscription_id: str = "") -> None:
-            super().__init__(cloud="AzureCloud")
-            self.subscription_id = subscription_id
-
-        def get_authentication_header(self) -> dict[str, str]:
-            return {"Authorization": f"Bearer {token}"}
-
-        def _get_arm_token(self) -> str:
-            return token
-
-        def _get_graph_token(self) -> str:
-            return token
-
-        def _get_azureml_client_token(self) -> str:
-            return token
-
-        def _get_all_subscription_ids(self) -> tuple[list[Any], str]:
-            from azureml.core.authentication import _SubscriptionInfo  # noqa: PLC0415
-
-            return [_SubscriptionInfo("emulated", self.subscription_id)], "emulated-tenant"
-
-        def _get_workspace(self, *_: object) -> None:
-            return None
-
-    return EmulatorAuthentication
-
-
 @pytest.fixture
 def auth(emulator: AzureMLEmulator) -> Any:
     """An azureml authentication object for the emulator (its subscription is the only one)."""
-    return _emulator_auth_class()(emulator.subscription_id)
+    return emulator_authentication(emulator)
 
 
 @pytest.fixture(scope="session")
 def workspace(emulator: AzureMLEmulator) -> Any:
     """A Workspace on the emulator, built without any call to Azure Resource Manager."""
-    from azureml._restclient.service_context import ServiceContext  # noqa: PLC0415
-    from azureml.core import Workspace  # noqa: PLC0415
-
-    auth = _emulator_auth_class()(emulator.subscription_id)
-    context = ServiceContext(
-        emulator.subscription_id,
-        emulator.resource_group,
-        emulator.workspace_name,
-        emulator.workspace_id,
-        emulator.discovery_url,
-        auth,
-    )
-    return Workspace._from_service_context(context, "emulated")
+    return emulator_workspace(emulator)
 
 
 @pytest.fixture
@@ -257,13 +156,6 @@ def arm_on_emulator(emulator: AzureMLEmulator, monkeypatch: pytest.MonkeyPatch) 
 # --- inside an Azure ML run -----------------------------------------------------------------------
 
 
-def _unsigned_jwt(claims: dict[str, Any]) -> str:
-    def part(data: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
-    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
-
-
 @pytest.fixture
 def run_context(
     emulator: AzureMLEmulator, monkeypatch: pytest.MonkeyPatch
@@ -278,7 +170,7 @@ def run_context(
     def enter(experiment: str, run_id: str) -> None:
         experiment_id = emulator.add_experiment(experiment)
         # A long expiry: a token about to expire makes the SDK refresh it at once.
-        token = _unsigned_jwt({"exp": int(time.time()) + 10 * 365 * 86400, "tid": "emulated"})
+        token = unsigned_jwt({"exp": int(time.time()) + 10 * 365 * 86400, "tid": "emulated"})
         values = {
             "AZUREML_ARM_SUBSCRIPTION": emulator.subscription_id,
             "AZUREML_ARM_RESOURCEGROUP": emulator.resource_group,

@@ -22,14 +22,10 @@ SDKs, every test module here skips itself (``pytest.importorskip``).
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib.util
-import ipaddress
 import os
 import shutil
-import socket
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,12 +35,14 @@ import pytest
 
 from aml_promotion import RetryPolicy
 from aml_promotion._retry import testing_mode
+from integration.azureml_v2.certificate import self_signed_certificate
+from integration.azureml_v2.credential import StaticCredential
 from integration.azureml_v2.emulator import AzureMLV2Emulator
 from integration.azureml_v2.proxy import ConnectProxy
+from socket_guard import SocketGuard, loopback_only
 
 _SAVED: dict[str, str | None] = {}
 _STATE: dict[str, Any] = {}
-_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
 def _available() -> bool:
@@ -58,55 +56,12 @@ def _available() -> bool:
         return False
 
 
-def _certificate(folder: Path, *hosts: str) -> tuple[str, str]:
-    """Make a self-signed certificate for 127.0.0.1 and `hosts` (valid two days): (cert, key)."""
-    from cryptography import x509  # noqa: PLC0415 - comes with azure-identity (msal)
-    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
-    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
-    from cryptography.x509.oid import NameOID  # noqa: PLC0415
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                    x509.DNSName("localhost"),
-                    *(x509.DNSName(host) for host in hosts),
-                ]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(cert_file), str(key_file)
-
-
 def pytest_configure(config: pytest.Config) -> None:  # noqa: ARG001 - the hook's signature
     """Start the emulator and point the SDKs at it before anything imports them."""
     if not _available():
         return
     home = Path(tempfile.mkdtemp(prefix="aml-promotion-azureml-v2-"))
-    cert, key = _certificate(home, AzureMLV2Emulator.blob_host)
+    cert, key = self_signed_certificate(home, dns_names=("localhost", AzureMLV2Emulator.blob_host))
     emulator = AzureMLV2Emulator(certfile=cert, keyfile=key).start()
     port = int(emulator.host.rsplit(":", 1)[1])
     proxy = ConnectProxy({f"{emulator.blob_host}:443": ("127.0.0.1", port)}).start()
@@ -155,53 +110,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:  # noqa: ARG001 - the hoo
 # --- no network but loopback --------------------------------------------------------------------
 
 
-class SocketGuard:
-    """Refuses connections and name lookups other than loopback, and records the attempts."""
-
-    def __init__(self) -> None:
-        self.refused: list[str] = []
-        self._connect = socket.socket.connect
-        self._getaddrinfo = socket.getaddrinfo
-
-    def _allowed(self, address: Any) -> bool:
-        if isinstance(address, (str, bytes)):  # a Unix socket
-            return True
-        host = address[0] if isinstance(address, tuple) else address
-        return str(host) in _LOOPBACK
-
-    def install(self) -> None:
-        guard = self
-
-        def connect(sock: socket.socket, address: Any) -> Any:
-            if sock.family in (socket.AF_INET, socket.AF_INET6) and not guard._allowed(address):
-                guard.refused.append(f"connect {address!r}")
-                raise ConnectionRefusedError(f"the test socket guard refused {address!r}")
-            return guard._connect(sock, address)
-
-        def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-            if host is not None and not guard._allowed((host,)):
-                guard.refused.append(f"resolve {host!r}")
-                raise socket.gaierror(f"the test socket guard refused to resolve {host!r}")
-            return guard._getaddrinfo(host, *args, **kwargs)
-
-        socket.socket.connect = connect  # type: ignore[method-assign, assignment]
-        socket.getaddrinfo = getaddrinfo
-
-    def uninstall(self) -> None:
-        socket.socket.connect = self._connect  # type: ignore[method-assign, assignment]
-        socket.getaddrinfo = self._getaddrinfo
-
-
 @pytest.fixture(autouse=True)
 def socket_guard() -> Iterator[SocketGuard]:
-    """Every test: nothing but loopback, and a failure if anything else was even tried."""
-    guard = SocketGuard()
-    guard.install()
-    try:
+    """Every test: nothing but loopback, and a failure if anything else was even tried.
+
+    ``connect_ex`` is left alone here, as it always was (the v1 tests guard it too).
+    """
+    with loopback_only(connect_ex=False) as guard:
         yield guard
-    finally:
-        guard.uninstall()
-    assert not guard.refused, f"tried to reach beyond 127.0.0.1: {guard.refused}"
 
 
 # --- the emulator, a client and the backend -------------------------------------------------------
@@ -246,25 +162,6 @@ def retry_waits() -> Iterator[list[float]]:
     """Retries never sleep in tests; the waits they would have slept are recorded."""
     with testing_mode() as waits:
         yield waits
-
-
-class StaticCredential:
-    """An ``azure.core.credentials.TokenCredential`` that hands out a fixed token, offline."""
-
-    def __init__(self) -> None:
-        self.scopes: list[tuple[str, ...]] = []
-
-    def get_token(self, *scopes: str, **_: Any) -> Any:
-        from azure.core.credentials import AccessToken  # noqa: PLC0415
-
-        self.scopes.append(scopes)
-        return AccessToken("emulated-token", int(time.time()) + 3600)
-
-    def get_token_info(self, *scopes: str, options: Any = None) -> Any:  # noqa: ARG002
-        from azure.core.credentials import AccessTokenInfo  # noqa: PLC0415
-
-        self.scopes.append(scopes)
-        return AccessTokenInfo("emulated-token", int(time.time()) + 3600)
 
 
 @pytest.fixture(scope="session")

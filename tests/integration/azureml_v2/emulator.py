@@ -34,7 +34,6 @@ connection) can be injected per route, as in the v1 emulator.
 from __future__ import annotations
 
 import base64
-import contextlib
 import email.utils
 import hashlib
 import itertools
@@ -43,15 +42,24 @@ import math
 import re
 import socket
 import ssl
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from urllib.parse import urlencode
 from xml.sax.saxutils import escape
+
+from loopback_http import (
+    EmulatedService,
+    EmulatorError,
+    Fault,
+    JsonHandler,
+    Recorded,
+    parse_json,
+    read_request,
+)
 
 __all__ = ["AzureMLV2Emulator", "Fault", "Recorded"]
 
@@ -66,46 +74,8 @@ _STORAGE_ACCOUNT = "emulatedstore"
 _STORAGE_SUFFIX = "core.emulated.invalid"
 
 
-class _EmulatorError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-@dataclass
-class Recorded:
-    """One request as the emulator received it, and the status it answered."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    body: Any
-    status: int = 0
-
-    def __str__(self) -> str:
-        query = "&".join(f"{k}={v}" for k, v in self.query.items())
-        return f"{self.method} {self.path}{'?' + query if query else ''} -> {self.status}"
-
-
-@dataclass
-class Fault:
-    """What to do instead of (or after) serving the next matching requests."""
-
-    method: str
-    pattern: str
-    status: int = 503
-    times: int = 1
-    retry_after: float | None = None
-    commit: bool = False
-    drop: bool = False
-    hits: int = 0
-
-    def matches(self, method: str, path: str) -> bool:
-        return (
-            self.hits < self.times and method == self.method and bool(re.search(self.pattern, path))
-        )
+def _error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": []}, "error_code": code}
 
 
 @dataclass
@@ -147,14 +117,27 @@ class _Route:
     handler: Callable[..., Any]
 
 
-class AzureMLV2Emulator:
+class _Handler(JsonHandler):
+    owner: AzureMLV2Emulator
+    allow_nan = False  # as a JSON server: no bare NaN
+    do_HEAD = JsonHandler.do_GET  # noqa: N815 - http.server's name; a blob's HEAD
+
+
+class AzureMLV2Emulator(EmulatedService):
     """The emulator: start it with a certificate, seed jobs, point the SDKs at it.
+
+    Starting and stopping, the recorded requests and the faults are `EmulatedService`'s
+    (``tests/loopback_http.py``).
 
     Args:
         certfile: The server's certificate (PEM), trusted by the client.
         keyfile: Its private key (PEM).
         latency: Seconds to wait before answering each request.
     """
+
+    _thread_name = "azureml-v2-emulator"
+    handler_class = _Handler
+    _error_body = staticmethod(_error_body)
 
     page_size = 100
     """How many versions a list answers per page."""
@@ -173,13 +156,10 @@ class AzureMLV2Emulator:
     """The account key ``listSecrets`` hands out; blob requests must be signed with it."""
 
     def __init__(self, *, certfile: str, keyfile: str, latency: float = 0.0) -> None:
+        super().__init__()
         self._certfile = certfile
         self._keyfile = keyfile
         self.latency = latency
-        self._lock = threading.RLock()
-        self._requests: list[Recorded] = []
-        self._unhandled: list[Recorded] = []
-        self._faults: list[Fault] = []
         self._jobs: dict[str, _Job] = {}
         # name -> version -> REST body of the version
         self._models: dict[str, dict[int, dict[str, Any]]] = {}
@@ -188,49 +168,22 @@ class AzureMLV2Emulator:
         # blob name (in `blob_container`) -> the blob
         self._blobs: dict[str, _Blob] = {}
         self._clock = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
         self._routes = self._route_table()
 
-    # --- life cycle ---------------------------------------------------------------------------
+    # --- where it listens ---------------------------------------------------------------------
 
-    def start(self) -> AzureMLV2Emulator:
-        """Listen on 127.0.0.1 (a free port), TLS, in a daemon thread."""
-        emulator = self
-
-        class Handler(_Handler):
-            owner = emulator
-
-        server = _TlsServer(("127.0.0.1", 0), Handler)
+    def _bind(self, address: tuple[str, int]) -> ThreadingHTTPServer:
+        """Listen on `address` with TLS."""
+        server = _TlsServer(address, self._handler())
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self._certfile, self._keyfile)
         server.socket = context.wrap_socket(server.socket, server_side=True)
-        server.daemon_threads = True
-        self._server = server
-        threading.Thread(
-            target=server.serve_forever, name="azureml-v2-emulator", daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> AzureMLV2Emulator:  # noqa: PYI034 - Self needs Python 3.11
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
+        return server
 
     @property
     def host(self) -> str:
         """``127.0.0.1:PORT``."""
-        if self._server is None:
-            msg = "the emulator is not started"
-            raise RuntimeError(msg)
-        return f"127.0.0.1:{self._server.server_address[1]}"
+        return f"127.0.0.1:{self.port}"
 
     @property
     def url(self) -> str:
@@ -251,96 +204,6 @@ class AzureMLV2Emulator:
             f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
             f"/providers/Microsoft.MachineLearningServices/workspaces/{self.workspace_name}"
         )
-
-    # --- what was asked -----------------------------------------------------------------------
-
-    @property
-    def requests(self) -> list[Recorded]:
-        """Every request received so far, in order."""
-        with self._lock:
-            return list(self._requests)
-
-    @property
-    def unhandled(self) -> list[Recorded]:
-        """Requests the emulator did not understand (answered 400)."""
-        with self._lock:
-            return list(self._unhandled)
-
-    def clear_requests(self) -> None:
-        """Forget the requests recorded so far."""
-        with self._lock:
-            self._requests.clear()
-
-    def count(self, method: str | None = None, pattern: str = "") -> int:
-        """Return how many recorded requests have `method` and a path matching `pattern`."""
-        return len(self.matching(method, pattern))
-
-    def matching(self, method: str | None = None, pattern: str = "") -> list[Recorded]:
-        """Return the recorded requests with `method` and a path matching `pattern`."""
-        return [
-            r
-            for r in self.requests
-            if (method is None or r.method == method) and re.search(pattern, r.path)
-        ]
-
-    # --- faults -------------------------------------------------------------------------------
-
-    def fail_next(
-        self,
-        method: str,
-        pattern: str,
-        *,
-        status: int = 503,
-        times: int = 1,
-        retry_after: float | None = None,
-    ) -> Fault:
-        """Answer the next `times` matching requests with `status` instead of serving them."""
-        return self._add_fault(
-            Fault(method, pattern, status=status, times=times, retry_after=retry_after)
-        )
-
-    def commit_then_fail(
-        self, method: str, pattern: str, *, status: int = 503, times: int = 1
-    ) -> Fault:
-        """Serve the next matching requests (their change is made), then answer `status`."""
-        return self._add_fault(Fault(method, pattern, status=status, times=times, commit=True))
-
-    def commit_then_drop(self, method: str, pattern: str, *, times: int = 1) -> Fault:
-        """Serve the next matching requests (their change is made), then close without answering."""
-        return self._add_fault(Fault(method, pattern, times=times, commit=True, drop=True))
-
-    def drop_next(self, method: str, pattern: str, *, times: int = 1) -> Fault:
-        """Close the connection of the next matching requests without answering."""
-        return self._add_fault(Fault(method, pattern, times=times, drop=True))
-
-    def clear_faults(self) -> None:
-        """Forget the faults not yet used up."""
-        with self._lock:
-            self._faults.clear()
-
-    @contextlib.contextmanager
-    def checked(self) -> Iterator[AzureMLV2Emulator]:
-        """Run a test with no faults or recorded requests; fail on any request not understood."""
-        self.clear_faults()
-        self.clear_requests()
-        known = len(self.unhandled)
-        yield self
-        self.clear_faults()
-        unknown = self.unhandled[known:]
-        assert not unknown, f"the emulator did not understand: {[str(r) for r in unknown]}"
-
-    def _add_fault(self, fault: Fault) -> Fault:
-        with self._lock:
-            self._faults.append(fault)
-        return fault
-
-    def _take_fault(self, method: str, path: str) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.matches(method, path):
-                    fault.hits += 1
-                    return fault
-        return None
 
     # --- seeding ------------------------------------------------------------------------------
 
@@ -521,55 +384,19 @@ class AzureMLV2Emulator:
 
     # --- request handling ---------------------------------------------------------------------
 
-    def _handle(self, handler: _Handler) -> None:
+    def _handle(self, handler: JsonHandler) -> None:
         if self.latency:
             time.sleep(self.latency)
         if handler.headers.get("Host", "").split(":")[0] == self.blob_host:
             self._handle_blob(handler)
             return
-        split = urlsplit(handler.path)
-        path = unquote(split.path)
-        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length) if length else b""
-        body: Any = raw
-        if raw:
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                body = raw
-        record = Recorded(handler.command, path, query, body)
-        with self._lock:
-            self._requests.append(record)
-        fault = self._take_fault(handler.command, path)
-        if fault is not None and fault.drop and fault.commit:
-            self._dispatch(handler.command, path, query, body, record)
-        if fault is not None and fault.drop:
-            record.status = -1
-            handler.close_connection = True
-            with contextlib.suppress(OSError):
-                handler.connection.shutdown(socket.SHUT_RDWR)
-            handler.connection.close()
-            return
-        if fault is not None and not fault.commit:
-            self._answer_error(handler, record, fault)
-            return
-        status, payload = self._dispatch(handler.command, path, query, body, record)
-        if fault is not None:  # commit, then fail
-            self._answer_error(handler, record, fault)
-            return
-        record.status = status
-        handler.send_json(status, payload, {})
-
-    def _answer_error(self, handler: _Handler, record: Recorded, fault: Fault) -> None:
-        record.status = fault.status
-        headers = {}
-        if fault.retry_after is not None:
-            headers["Retry-After"] = f"{fault.retry_after:g}"
-        handler.send_json(
-            fault.status,
-            _error_body("InjectedFault", f"injected {fault.status} for {record.path}"),
-            headers,
+        path, query, raw = read_request(handler)
+        body = parse_json(raw)
+        record = self._record(handler.command, path, query, body)
+        self._respond_json(
+            handler,
+            record,
+            lambda: (*self._dispatch(handler.command, path, query, body, record), {}),
         )
 
     def _dispatch(
@@ -589,17 +416,15 @@ class AzureMLV2Emulator:
                         body=body,
                         **{k: v for k, v in match.groupdict().items() if k not in _SCOPE},
                     )
-            except _EmulatorError as error:
+            except EmulatorError as error:
                 return error.status, _error_body(error.code, error.message)
             except (KeyError, TypeError, ValueError, AttributeError) as error:
-                with self._lock:
-                    self._unhandled.append(record)
+                self._not_understood(record)
                 return 400, _error_body("EmulatorError", f"{type(error).__name__}: {error}")
             if isinstance(result, tuple):
                 return result
             return 200, result
-        with self._lock:
-            self._unhandled.append(record)
+        self._not_understood(record)
         return 400, _error_body("EmulatorUnknownRoute", f"no route for {method} {path}")
 
     def _check_workspace(self, groups: Mapping[str, str | None]) -> None:
@@ -610,7 +435,7 @@ class AzureMLV2Emulator:
         }
         for key, value in expected.items():
             if groups.get(key) is not None and groups[key] != value:
-                raise _EmulatorError(404, "ResourceNotFound", f"no workspace {groups[key]!r}")
+                raise EmulatorError(404, "ResourceNotFound", f"no workspace {groups[key]!r}")
 
     def _route_table(self) -> list[_Route]:
         models = _WS + r"/models/(?P<name>[^/]+)"
@@ -706,7 +531,7 @@ class AzureMLV2Emulator:
 
     def _get_datastore(self, datastore: str, **_: Any) -> Any:
         if datastore != self.datastore_name:
-            raise _EmulatorError(404, "UserError", f"datastore {datastore!r} not found")
+            raise EmulatorError(404, "UserError", f"datastore {datastore!r} not found")
         return self._datastore()
 
     def _datastore_secrets(self, datastore: str, **_: Any) -> Any:
@@ -718,7 +543,7 @@ class AzureMLV2Emulator:
     def _find(self, name: str) -> _Job:
         job = self._jobs.get(name)
         if job is None:
-            raise _EmulatorError(404, "UserError", f"job {name!r} not found")
+            raise EmulatorError(404, "UserError", f"job {name!r} not found")
         return job
 
     def _get_job(self, job: str, **_: Any) -> Any:
@@ -799,7 +624,7 @@ class AzureMLV2Emulator:
     def _artifacts(self, exp: str, run: str, **_: Any) -> Any:
         job = self._find(run)
         if job.experiment != exp:
-            raise _EmulatorError(404, "UserError", f"run {run!r} not in experiment {exp!r}")
+            raise EmulatorError(404, "UserError", f"run {run!r} not in experiment {exp!r}")
         return {
             "value": [
                 {"origin": "ExperimentRun", "container": f"dcid.{run}", "path": path}
@@ -948,7 +773,7 @@ class AzureMLV2Emulator:
 
     def _get_container(self, name: str, **_: Any) -> Any:
         if name not in self._models:
-            raise _EmulatorError(404, "UserError", f"model container {name!r} not found")
+            raise EmulatorError(404, "UserError", f"model container {name!r} not found")
         return self._container(name)
 
     def _version_body(self, name: str, version: int) -> dict[str, Any]:
@@ -1002,7 +827,7 @@ class AzureMLV2Emulator:
     def _get_version(self, name: str, version: str, **_: Any) -> Any:
         number = int(version)
         if number not in self._models.get(name, {}):
-            raise _EmulatorError(404, "UserError", f"model {name}:{version} not found")
+            raise EmulatorError(404, "UserError", f"model {name}:{version} not found")
         return self._version_body(name, number)
 
     def _put_version_route(self, name: str, version: str, body: Any, **_: Any) -> Any:
@@ -1021,7 +846,7 @@ class AzureMLV2Emulator:
         if number in held:
             old = held[number]["properties"]
             if props.get("modelUri") and props["modelUri"] != old["modelUri"]:
-                raise _EmulatorError(400, "UserError", "Asset paths cannot be updated.")
+                raise EmulatorError(400, "UserError", "Asset paths cannot be updated.")
             for key in ("description", "tags", "properties", "stage", "isArchived"):
                 if key in props:
                     old[key] = props[key]
@@ -1042,42 +867,34 @@ class AzureMLV2Emulator:
 
     # --- the Blob service of the default datastore --------------------------------------------
 
-    def _handle_blob(self, handler: _Handler) -> None:
+    def _handle_blob(self, handler: JsonHandler) -> None:
         """Serve a Blob REST call the SDK makes through the proxy's tunnel (XML, not ARM JSON).
 
         Faults apply as to every route, matched on the path ``/<container>/<blob>``.
         """
-        split = urlsplit(handler.path)
-        path = unquote(split.path)
-        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length) if length else b""
-        record = Recorded(handler.command, path, query, raw)
-        with self._lock:
-            self._requests.append(record)
-        fault = self._take_fault(handler.command, path)
-        if fault is not None and fault.drop and fault.commit:
-            self._blob_dispatch(handler, path, query, raw, record)
-        if fault is not None and fault.drop:
-            record.status = -1
-            handler.close_connection = True
-            with contextlib.suppress(OSError):
-                handler.connection.shutdown(socket.SHUT_RDWR)
-            handler.connection.close()
-            return
-        if fault is not None and fault.commit:
-            self._blob_dispatch(handler, path, query, raw, record)
-        if fault is not None:
+        path, query, raw = read_request(handler)
+        record = self._record(handler.command, path, query, raw)
+
+        def answer(result: tuple[int, dict[str, str], bytes]) -> None:
+            status, headers, body = result
+            self._blob_answer(handler, record, status, headers, body=body)
+
+        def fail(fault: Fault) -> None:
             headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
             self._blob_answer(
                 handler, record, fault.status, headers, error=("ServerBusy", "injected fault")
             )
-            return
-        status, headers, body = self._blob_dispatch(handler, path, query, raw, record)
-        self._blob_answer(handler, record, status, headers, body=body)
+
+        self._respond(
+            handler,
+            record,
+            serve=lambda: self._blob_dispatch(handler, path, query, raw, record),
+            answer=answer,
+            fail=fail,
+        )
 
     def _blob_dispatch(
-        self, handler: _Handler, path: str, query: dict[str, str], raw: bytes, record: Recorded
+        self, handler: JsonHandler, path: str, query: dict[str, str], raw: bytes, record: Recorded
     ) -> tuple[int, dict[str, str], bytes]:
         """Return (status, headers, body) for a blob request; errors as the service's XML."""
         method = handler.command
@@ -1103,12 +920,11 @@ class AzureMLV2Emulator:
                 held.etag = f'"0x{uuid.uuid4().hex[:15].upper()}"'
                 held.modified = time.time()
                 return 200, self._blob_headers(held), b""
-        with self._lock:
-            self._unhandled.append(record)
+        self._not_understood(record)
         return self._blob_error(400, "EmulatorUnknownRoute", f"no blob route for {method} {path}")
 
     def _put_blob(
-        self, handler: _Handler, name: str, raw: bytes, held: _Blob | None
+        self, handler: JsonHandler, name: str, raw: bytes, held: _Blob | None
     ) -> tuple[int, dict[str, str], bytes]:
         if handler.headers.get("x-ms-blob-type") != "BlockBlob":
             return self._blob_error(400, "InvalidHeaderValue", "only block blobs are emulated")
@@ -1158,7 +974,7 @@ class AzureMLV2Emulator:
 
     def _blob_answer(
         self,
-        handler: _Handler,
+        handler: JsonHandler,
         record: Recorded,
         status: int,
         headers: Mapping[str, str],
@@ -1195,7 +1011,7 @@ def _blob_metadata(handler: BaseHTTPRequestHandler) -> dict[str, str]:
     }
 
 
-class _MlflowError(_EmulatorError):
+class _MlflowError(EmulatorError):
     pass
 
 
@@ -1216,10 +1032,6 @@ def _proto_double(value: float) -> float | str:
     return value
 
 
-def _error_body(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": []}, "error_code": code}
-
-
 class _TlsServer(ThreadingHTTPServer):
     def server_bind(self) -> None:
         # Without TCP_NODELAY each small response waits ~40 ms for the client's delayed ACK.
@@ -1230,26 +1042,3 @@ class _TlsServer(ThreadingHTTPServer):
         conn, addr = super().get_request()
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return conn, addr
-
-
-class _Handler(BaseHTTPRequestHandler):
-    owner: AzureMLV2Emulator
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        self.owner._handle(self)
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET  # noqa: N815 - http.server's names
-
-    def send_json(self, status: int, payload: Any, headers: Mapping[str, str]) -> None:
-        data = json.dumps(payload, allow_nan=False).encode()  # as a JSON server: no bare NaN
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
-        """Keep the test output quiet: the emulator records requests itself."""

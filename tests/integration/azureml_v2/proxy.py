@@ -20,53 +20,44 @@ import socketserver
 import threading
 from collections.abc import Mapping
 
+from loopback_http import LoopbackServer
+
 __all__ = ["ConnectProxy"]
 
 _HEAD_LIMIT = 16_384
 
 
-class ConnectProxy:
+class ConnectProxy(LoopbackServer):
     """Tunnels ``CONNECT host:port`` for the hosts in `routes` to their loopback address.
+
+    It listens on 127.0.0.1 from `start` to `stop` (or in a ``with`` block): a `LoopbackServer`.
 
     Args:
         routes: ``"host:port"`` → the ``(address, port)`` on 127.0.0.1 that serves it.
     """
+
+    _what = "proxy"
+    _thread_name = "connect-proxy"
 
     def __init__(self, routes: Mapping[str, tuple[str, int]]) -> None:
         self.routes = dict(routes)
         self.refused: list[str] = []
         self.tunnels: list[str] = []
         self._lock = threading.Lock()
-        self._server: socketserver.ThreadingTCPServer | None = None
 
-    def start(self) -> ConnectProxy:
-        """Listen on 127.0.0.1 (a free port) in a daemon thread."""
+    def _bind(self, address: tuple[str, int]) -> socketserver.ThreadingTCPServer:
         proxy = self
 
         class Handler(socketserver.BaseRequestHandler):
             def handle(self) -> None:
                 proxy._serve(self.request)
 
-        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        self._server = server
-        threading.Thread(target=server.serve_forever, name="connect-proxy", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        return socketserver.ThreadingTCPServer(address, Handler)
 
     @property
     def url(self) -> str:
         """``http://127.0.0.1:PORT``, for ``HTTPS_PROXY``."""
-        if self._server is None:
-            msg = "the proxy is not started"
-            raise RuntimeError(msg)
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     def _serve(self, client: socket.socket) -> None:
         head = b""
