@@ -17,15 +17,13 @@ _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
 class SocketGuard:
-    """Refuses connections and name lookups other than loopback, and records the attempts.
+    """Refuses connections (``connect``, ``connect_ex``) and name lookups other than loopback.
 
-    Args:
-        connect_ex: Guard ``socket.connect_ex`` as well as ``connect`` and ``getaddrinfo``.
+    Every refused attempt is recorded.
     """
 
-    def __init__(self, *, connect_ex: bool = True) -> None:
+    def __init__(self) -> None:
         self.refused: list[str] = []
-        self._guard_connect_ex = connect_ex
         self._connect = socket.socket.connect
         self._connect_ex = socket.socket.connect_ex
         self._getaddrinfo = socket.getaddrinfo
@@ -58,28 +56,23 @@ class SocketGuard:
             return guard._getaddrinfo(host, *args, **kwargs)
 
         socket.socket.connect = connect  # type: ignore[method-assign, assignment]
-        if self._guard_connect_ex:
-            socket.socket.connect_ex = connect_ex  # type: ignore[method-assign, assignment]
+        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign, assignment]
         socket.getaddrinfo = getaddrinfo
 
     def uninstall(self) -> None:
         socket.socket.connect = self._connect  # type: ignore[method-assign]
-        if self._guard_connect_ex:
-            socket.socket.connect_ex = self._connect_ex  # type: ignore[method-assign]
+        socket.socket.connect_ex = self._connect_ex  # type: ignore[method-assign]
         socket.getaddrinfo = self._getaddrinfo
 
 
 @contextlib.contextmanager
-def loopback_only(*, connect_ex: bool = True) -> Iterator[SocketGuard]:
+def loopback_only() -> Iterator[SocketGuard]:
     """Guard the block, then fail if anything beyond loopback was even tried.
-
-    Args:
-        connect_ex: Guard ``socket.connect_ex`` too (see `SocketGuard`).
 
     Raises:
         AssertionError: After the block, when the guard refused anything.
     """
-    guard = SocketGuard(connect_ex=connect_ex)
+    guard = SocketGuard()
     guard.install()
     try:
         yield guard

@@ -112,11 +112,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:  # noqa: ARG001 - the hoo
 
 @pytest.fixture(autouse=True)
 def socket_guard() -> Iterator[SocketGuard]:
-    """Every test: nothing but loopback, and a failure if anything else was even tried.
-
-    ``connect_ex`` is left alone here, as it always was (the v1 tests guard it too).
-    """
-    with loopback_only(connect_ex=False) as guard:
+    """Every test: nothing but loopback, and a failure if anything else was even tried."""
+    with loopback_only() as guard:
         yield guard
 
 
