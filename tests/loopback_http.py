@@ -85,6 +85,7 @@ class Fault:
         commit: Serve the request first (the change is made), then answer `status` (or, with
             `drop`, close the connection).
         drop: Close the connection without answering.
+        after: How many matching requests to serve normally first (``passed`` counts them).
     """
 
     method: str
@@ -94,12 +95,19 @@ class Fault:
     retry_after: float | None = None
     commit: bool = False
     drop: bool = False
+    after: int = 0
     hits: int = 0
+    passed: int = 0
 
     def matches(self, method: str, path: str) -> bool:
-        return (
+        if not (
             self.hits < self.times and method == self.method and bool(re.search(self.pattern, path))
-        )
+        ):
+            return False
+        if self.passed < self.after:
+            self.passed += 1
+            return False
+        return True
 
 
 class EmulatorError(Exception):
@@ -285,10 +293,11 @@ class EmulatedService(LoopbackServer):
         status: int = 503,
         times: int = 1,
         retry_after: float | None = None,
+        after: int = 0,
     ) -> Fault:
-        """Answer the next `times` matching requests with `status` instead of serving them."""
+        """Answer the next `times` matching requests (past the first `after`) with `status`."""
         return self._add_fault(
-            Fault(method, pattern, status=status, times=times, retry_after=retry_after)
+            Fault(method, pattern, status=status, times=times, retry_after=retry_after, after=after)
         )
 
     def commit_then_fail(
@@ -301,9 +310,9 @@ class EmulatedService(LoopbackServer):
         """Serve the next matching requests (their change is made), then close without answering."""
         return self._add_fault(Fault(method, pattern, times=times, commit=True, drop=True))
 
-    def drop_next(self, method: str, pattern: str, *, times: int = 1) -> Fault:
-        """Close the connection of the next matching requests without answering."""
-        return self._add_fault(Fault(method, pattern, times=times, drop=True))
+    def drop_next(self, method: str, pattern: str, *, times: int = 1, after: int = 0) -> Fault:
+        """Close the connection of the next matching requests (past the first `after`)."""
+        return self._add_fault(Fault(method, pattern, times=times, drop=True, after=after))
 
     def clear_faults(self) -> None:
         """Forget the faults not yet used up."""

@@ -210,18 +210,41 @@ def _metrics(runs: RunStore, run: RunRecord, policy: PromotionPolicy) -> MetricV
     return runs.get_metrics(run, policy.metric_names, series=policy.series_metric_names)
 
 
-def _baseline_run(runs: RunStore, run_id: str) -> RunRecord:
-    """Read the run behind a registered version: as cheaply as the backend can (see ports)."""
+def _baseline_run(
+    runs: RunStore, baseline: ModelVersion | None, policy: PromotionPolicy
+) -> RunRecord | None:
+    """Read the run behind the baseline, once; None when it has none (or, forced, it is gone).
+
+    A version a promotion registered (it has the decision's tags) names the run the promotion
+    resolved, so a backend that can read such a run more cheaply does (`BaselineRunStore`);
+    a version registered otherwise may name a pipeline or sweep, which `get_run` resolves.
+
+    Raises:
+        RunNotFoundError: The run is gone, unforced: a baseline that cannot be read is never
+            taken as "no baseline".
+    """
+    if baseline is None or baseline.run_id is None:
+        return None
     from aml_promotion.ports import BaselineRunStore  # noqa: PLC0415 - see the imports
 
-    if isinstance(runs, BaselineRunStore):
-        return runs.get_baseline_run(run_id)
-    return runs.get_run(experiment_name=None, run_id=run_id)
+    try:
+        if isinstance(runs, BaselineRunStore) and tags.VERDICT in baseline.tags:
+            return runs.get_baseline_run(baseline.run_id)
+        return runs.get_run(experiment_name=None, run_id=baseline.run_id)
+    except RunNotFoundError as exc:
+        if policy.force:
+            return None  # forced: every rule records the baseline's metric as missing
+        msg = (
+            f"the run {baseline.run_id!r} behind the baseline {baseline} was not found, so the "
+            f"candidate cannot be compared with it (force registration to register anyway): {exc}"
+        )
+        raise RunNotFoundError(msg, run_id=baseline.run_id) from exc
 
 
 def _baseline_metrics(
-    runs: RunStore, baseline: ModelVersion | None, policy: PromotionPolicy
+    runs: RunStore, baseline: ModelVersion | None, run: RunRecord | None, policy: PromotionPolicy
 ) -> Mapping[str, object] | None:
+    """Return the baseline's metrics: from its `run` (see `_baseline_run`), else its tags."""
     if baseline is None:
         return None
     if baseline.run_id is None:
@@ -230,17 +253,8 @@ def _baseline_metrics(
         if not policy.rules:
             return {}
         return tags.recorded_metrics(baseline.tags, policy.metric_names)
-    try:
-        run = _baseline_run(runs, baseline.run_id)
-    except RunNotFoundError as exc:
-        if policy.force:
-            return {}  # forced: every rule records the baseline's metric as missing
-        # Fail closed: a baseline that cannot be read is never taken as "no baseline".
-        msg = (
-            f"the run {baseline.run_id!r} behind the baseline {baseline} was not found, so the "
-            f"candidate cannot be compared with it (force registration to register anyway): {exc}"
-        )
-        raise RunNotFoundError(msg, run_id=baseline.run_id) from exc
+    if run is None:
+        return {}  # forced past a run that is gone: every rule records the metric as missing
     return _metrics(runs, run, policy).values
 
 
@@ -288,7 +302,9 @@ def content_digest(path: Path) -> str:
     """Return a digest of a local model's content: a file's bytes, or a folder's files.
 
     A folder's digest covers each file's path (relative, with ``/``) and content, so renaming
-    or moving a file inside it changes the digest, and where the folder is does not.
+    or moving a file inside it changes the digest, and where the folder is does not. Symlinks
+    are followed, folders too, as the registries' uploads follow them (a folder reached twice,
+    a link loop, is read once).
 
     Returns:
         ``sha256:`` and the hex digest.
@@ -299,10 +315,28 @@ def content_digest(path: Path) -> str:
     if path.is_file():
         digest.update(_file_digest(path))
     else:
-        for file in sorted(p for p in path.rglob("*") if p.is_file()):
-            digest.update(file.relative_to(path).as_posix().encode("utf-8") + b"\0")
+        for relative, file in _files_under(path):
+            digest.update(relative.encode("utf-8") + b"\0")
             digest.update(_file_digest(file))
     return f"sha256:{digest.hexdigest()}"
+
+
+def _files_under(folder: Path) -> list[tuple[str, Path]]:
+    """Return (path relative to `folder` with ``/``, path) of every file, following symlinks."""
+    found: list[tuple[str, Path]] = []
+    seen: set[tuple[int, int]] = set()
+    for root, folders, files in os.walk(folder, followlinks=True):
+        here = folder.joinpath(os.path.relpath(root, folder))
+        status = here.stat()
+        if (status.st_dev, status.st_ino) in seen:
+            folders.clear()  # a link back to a folder already read: a loop
+            continue
+        seen.add((status.st_dev, status.st_ino))
+        for name in files:
+            file = here / name
+            if file.is_file():
+                found.append((file.relative_to(folder).as_posix(), file))
+    return sorted(found)
 
 
 def _file_digest(path: Path) -> bytes:
@@ -324,19 +358,14 @@ def _evaluation_data(
 
 
 def _baseline_data(
-    runs: RunStore, baseline: ModelVersion | None, policy: PromotionPolicy
+    runs: RunStore, baseline: ModelVersion | None, run: RunRecord | None, policy: PromotionPolicy
 ) -> Mapping[str, str | None] | None:
-    """Return what the baseline was evaluated on: from its run, else from its tags."""
+    """Return what the baseline was evaluated on: from its `run`, else from its tags."""
     if policy.evaluation_data is None or baseline is None:
         return None
     data: Mapping[str, str | None] = {}
-    if baseline.run_id is not None:
-        try:
-            run = _baseline_run(runs, baseline.run_id)
-        except RunNotFoundError:
-            run = None  # only when forced: unforced, reading its metrics failed already
-        if run is not None:
-            data = runs.get_evaluation_data(run, policy.evaluation_data)
+    if run is not None:
+        data = runs.get_evaluation_data(run, policy.evaluation_data)
     # A version registered by a promotion records it, so a run-less baseline still has it.
     return data or tags.evaluation_data_of(baseline.tags) or None
 
@@ -554,7 +583,8 @@ def _promote_run(
         existing = registry.find_by_run(name, run.run_id)
     existing = _respect_moved_alias(registry, settings, name, existing, dry_run=dry_run)
     baseline = _find_baseline(registry, name, settings.baseline, existing)
-    baseline_values = _baseline_metrics(runs, baseline, policy)
+    baseline_run = _baseline_run(runs, baseline, policy)
+    baseline_values = _baseline_metrics(runs, baseline, baseline_run, policy)
     passed_over = _passed_over(baseline, baseline_values)
     if passed_over is not None:
         baseline = None
@@ -567,7 +597,7 @@ def _promote_run(
         candidate_metric_names=candidate.available,
         no_baseline=passed_over or _no_baseline(name, settings.baseline, existing),
         candidate_data=_evaluation_data(runs, run, policy),
-        baseline_data=_baseline_data(runs, baseline, policy),
+        baseline_data=_baseline_data(runs, baseline, baseline_run, policy),
     )
     if existing is not None:
         _log_decision(decision)
@@ -646,7 +676,8 @@ def _promote_local(
     existing = next(iter(registry.find_tagged(name, tags.MODEL_DIGEST, digest)), None)
     existing = _respect_moved_alias(registry, settings, name, existing, dry_run=dry_run)
     baseline = _find_baseline(registry, name, settings.baseline, existing)
-    baseline_values = _baseline_metrics(backend.runs, baseline, policy)
+    baseline_run = _baseline_run(backend.runs, baseline, policy)
+    baseline_values = _baseline_metrics(backend.runs, baseline, baseline_run, policy)
     passed_over = _passed_over(baseline, baseline_values)
     if passed_over is not None:
         baseline = None
@@ -657,7 +688,7 @@ def _promote_local(
         candidate_label=f"local model {model_path}",
         baseline_label=_baseline_label(baseline),
         no_baseline=passed_over or _no_baseline(name, settings.baseline, existing),
-        baseline_data=_baseline_data(backend.runs, baseline, policy),
+        baseline_data=_baseline_data(backend.runs, baseline, baseline_run, policy),
     )
     if metrics is None and policy.rules and not policy.force:
         reason = (
@@ -684,7 +715,8 @@ def _promote_local(
     request = _request(
         settings,
         name=name,
-        model_path=str(model_path.resolve()),
+        # Absolute, not resolved: a symlink (DVC, git-annex) keeps its own name.
+        model_path=str(model_path.absolute()),
         run=None,
         decision=decision,
         baseline=None if baseline_values is None else baseline,

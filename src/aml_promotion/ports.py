@@ -415,16 +415,17 @@ class DatasetMetricStore(Protocol):
 
 @runtime_checkable
 class BaselineRunStore(Protocol):
-    """A `RunStore` that reads the run behind a registered version more cheaply than `get_run`.
+    """A `RunStore` that reads the run behind a promoted version more cheaply than `get_run`.
 
-    A registered version records the run that produced its model: a plain run, never a
-    pipeline to resolve or a sweep to pick a trial from, and its experiment is not checked.
+    A version a promotion registered (it carries the decision's tags) records the run the
+    promotion resolved: a plain run, never a pipeline to resolve or a sweep to pick a trial
+    from, and its experiment is not checked. The service asks `get_run` for any other version.
     Azure ML (SDK v2) reads it through MLflow alone, with the request that returns its metrics,
     instead of reading the job first.
     """
 
     def get_baseline_run(self, run_id: str) -> RunRecord:
-        """Return the run behind a registered version, ready for `RunStore.get_metrics`.
+        """Return the run behind a promoted version, ready for `RunStore.get_metrics`.
 
         Args:
             run_id: The run the version records.

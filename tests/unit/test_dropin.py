@@ -391,6 +391,31 @@ def test_a_folder_digest_covers_names_and_contents_not_location(tmp_path: Path) 
     assert content_digest(tmp_path / "a" / "model") != first
 
 
+def test_a_folder_digest_follows_symlinked_files_and_folders_and_survives_a_loop(
+    tmp_path: Path,
+) -> None:
+    """Weights behind a symlinked folder (DVC, git-annex) count: changing them is new content."""
+    write(tmp_path / "store" / "sub" / "x.bin", b"x1")
+    write(tmp_path / "store" / "w.bin", b"w")
+    model = tmp_path / "model"
+    write(model / "MLmodel", b"m")
+    (model / "sub").symlink_to(tmp_path / "store" / "sub", target_is_directory=True)
+    (model / "w.bin").symlink_to(tmp_path / "store" / "w.bin")
+    (model / "sub" / "loop").symlink_to(model, target_is_directory=True)  # back to the top
+    first = content_digest(model)
+    write(tmp_path / "store" / "sub" / "x.bin", b"x2")
+    assert content_digest(model) != first
+    write(tmp_path / "store" / "w.bin", b"w2")
+    third = content_digest(model)
+    assert third != first
+    # The same files, copied rather than linked: the same content.
+    copy = tmp_path / "copy"
+    write(copy / "MLmodel", b"m")
+    write(copy / "w.bin", b"w2")
+    write(copy / "sub" / "x.bin", b"x2")
+    assert content_digest(copy) == third
+
+
 # --- item 4: the workspace file that Azure/aml-workspace writes wins ------------------------------
 
 SCOPE = "/subscriptions/S/resourceGroups/R/providers/Microsoft.MachineLearningServices/workspaces/"

@@ -534,25 +534,38 @@ class _BaselineRuns(InMemoryRunStore):
 
 
 @pytest.mark.parametrize("gone", [False, True])
-def test_a_store_that_reads_baseline_runs_cheaply_is_asked_for_the_baseline(
+def test_a_store_that_reads_baseline_runs_cheaply_is_asked_for_a_promoted_baseline(
     backend: InMemoryBackend, gone: bool
 ) -> None:
-    """`BaselineRunStore`: the baseline's run through it, never `get_run`; gone fails closed."""
+    """`BaselineRunStore`: a promoted baseline's run through it, once; gone fails closed."""
     runs = _BaselineRuns(backend.runs)
     backend.runs = runs
-    backend.registry.add_version(NAME, run_id="base")
+    backend.registry.add_version(NAME, run_id="base", tags={"promotion.verdict": "promote"})
     if not gone:
-        add_run(backend, "base", {"auc": 0.8})
-    add_run(backend, "cand", {"auc": 0.9})
+        add_run(backend, "base", {"auc": 0.8}, inputs={"eval": {"test-set": "1"}})
+    add_run(backend, "cand", {"auc": 0.9}, inputs={"eval": {"test-set": "1"}})
+    settings = {**SETTINGS, "evaluation_data": {"context": "eval"}}
     if gone:
         with pytest.raises(RunNotFoundError, match="behind the baseline churn:1"):
-            run_promote(backend, dry_run=True)
+            run_promote(backend, settings=settings, dry_run=True)
     else:
-        result = run_promote(backend, dry_run=True)
+        result = run_promote(backend, settings=settings, dry_run=True)
         assert result.decision.verdict is Verdict.PROMOTE
         assert result.decision.comparisons[0].baseline == 0.8
     assert runs.baseline_reads == ["base"]
     assert [c[2] for c in backend.calls if c[0] == "get_run"] == ["cand"]
+
+
+def test_a_baseline_registered_otherwise_is_read_with_get_run(backend: InMemoryBackend) -> None:
+    """No decision tags: its run may be a pipeline or sweep to resolve, so `get_run` reads it."""
+    runs = _BaselineRuns(backend.runs)
+    backend.runs = runs
+    backend.registry.add_version(NAME, run_id="base")
+    add_run(backend, "base", {"auc": 0.8})
+    add_run(backend, "cand", {"auc": 0.9})
+    assert run_promote(backend, dry_run=True).decision.comparisons[0].baseline == 0.8
+    assert runs.baseline_reads == []
+    assert [c[2] for c in backend.calls if c[0] == "get_run"] == ["cand", "base"]
 
 
 def test_forcing_registers_past_a_baseline_whose_run_is_gone(backend: InMemoryBackend) -> None:
@@ -619,9 +632,23 @@ def test_local_mode_compares_the_given_metrics_with_the_baseline(
     assert result.candidate_run is None
     [request] = backend.registry.requests
     assert request.run is None
-    assert request.model_path == str(model_file.resolve())
+    assert request.model_path == str(model_file.absolute())
     assert request.metrics == {"auc": 0.9}
     assert request.tags["promotion.verdict"] == "promote"
+
+
+def test_a_symlinked_local_model_is_registered_under_its_own_name(
+    backend: InMemoryBackend, tmp_path: Path
+) -> None:
+    """model.pkl -> a content-addressed blob (DVC, git-annex): the link's name is registered."""
+    blob = tmp_path / "cache" / "ab12cd"
+    blob.parent.mkdir()
+    blob.write_bytes(b"weights")
+    link = tmp_path / "model.pkl"
+    link.symlink_to(blob)
+    promote(model_path=link, metrics={"auc": 0.9}, settings=SETTINGS, backend=backend)
+    [request] = backend.registry.requests
+    assert request.model_path == str(link.absolute())
 
 
 def test_local_mode_rejects_a_worse_model(backend: InMemoryBackend, model_file: Path) -> None:

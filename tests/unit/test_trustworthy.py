@@ -470,7 +470,7 @@ def test_a_runless_baseline_has_its_identity_from_its_tags(backend: InMemoryBack
     )
     settings = load_settings(SETTINGS)
     baseline = backend.registry.find_baseline("churn", settings.baseline)
-    assert _baseline_data(backend.runs, baseline, settings.policy) == {"test-set": "1a2b"}
+    assert _baseline_data(backend.runs, baseline, None, settings.policy) == {"test-set": "1a2b"}
 
 
 def test_the_tag_source_reads_a_run_tag(backend: InMemoryBackend) -> None:

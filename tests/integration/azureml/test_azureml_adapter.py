@@ -566,6 +566,24 @@ def test_a_local_file_or_folder_is_registered_with_model_register(
     assert uploaded == ["a.bin", "b.bin", "model.pkl"]
 
 
+def test_a_symlinked_local_file_is_registered_under_its_own_name(
+    backend: Any,
+    unique: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    blob_uploads: list[str],
+) -> None:
+    """model.pkl -> a content-addressed blob (DVC, git-annex): uploaded as model.pkl."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".dvc" / "cache").mkdir(parents=True)
+    (tmp_path / ".dvc" / "cache" / "ab12cd").write_bytes(b"pickle")
+    (tmp_path / "model.pkl").symlink_to(tmp_path / ".dvc" / "cache" / "ab12cd")
+    backend.registry.register(
+        RegistrationRequest(name=f"m-{unique}", model_path=str(tmp_path / "model.pkl"))
+    )
+    assert [u.rsplit("/", 1)[-1].split("?")[0] for u in blob_uploads] == ["model.pkl"]
+
+
 def test_a_local_model_outside_the_working_directory_is_a_model_file_error(
     backend: Any, unique: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("azure.ai.ml")
 pytest.importorskip("azureml.mlflow")
 
-from aml_promotion import BaselineStrategy, promote
+from aml_promotion import BaselineStrategy, Verdict, promote
 from aml_promotion._domain.metrics import Unusable
 from aml_promotion.exceptions import (
     BaselineNotFoundError,
@@ -104,6 +104,22 @@ def test_a_sweep_resolves_to_its_recorded_best_trial(
     sweep = emulator.add_sweep_job(exp, trials, metric="auc", best=trials[1])
     run = backend.runs.get_run(experiment_name=exp, run_id=sweep)
     assert run.run_id == trials[1]
+
+
+def test_a_version_registered_by_hand_from_a_sweep_is_compared_as_its_best_trial(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str
+) -> None:
+    """A hand-registered version may name a sweep: its baseline metrics are its best trial's."""
+    exp, name = f"exp-{unique}", f"m-{unique}"
+    trials = [emulator.add_job(exp, metrics={"auc": auc}) for auc in (0.9, 0.7)]
+    sweep = emulator.add_sweep_job(exp, trials, metric="auc", best=trials[0])
+    emulator.add_model_version(name, job=sweep)
+    candidate = emulator.add_job(exp, metrics={"auc": 0.8}, files=["outputs/model.pkl"])
+    settings = {"model_name": name, "model_file_name": "model.pkl", "metrics_max": ["auc"]}
+    result = promote(experiment_name=exp, run_id=candidate, settings=settings, backend=backend)
+    assert result.decision.comparisons[0].baseline == 0.9
+    assert result.decision.verdict is Verdict.REJECT
+    assert result.model is None
 
 
 @pytest.mark.parametrize(("goal", "expected"), [("Maximize", 0), ("Minimize", 2)])
@@ -392,9 +408,9 @@ def test_a_new_version_is_numbered_above_archived_ones_without_reading_the_conta
 def test_a_baseline_whose_job_is_gone_fails_closed_after_one_read(
     backend: Any, emulator: AzureMLV2Emulator, unique: str
 ) -> None:
-    """The baseline's job is read through MLflow alone; a job that is gone is never "none"."""
+    """A promoted baseline's job is read through MLflow alone; gone, it is never "none"."""
     exp, name = f"exp-{unique}", f"m-{unique}"
-    emulator.add_model_version(name, job=f"gone-{unique}")
+    emulator.add_model_version(name, job=f"gone-{unique}", tags={"promotion.verdict": "promote"})
     job = emulator.add_job(exp, metrics={"auc": 0.9}, files=["outputs/model.pkl"])
     emulator.clear_requests()
     settings = {"model_name": name, "model_file_name": "model.pkl", "metrics_max": ["auc"]}
@@ -690,6 +706,40 @@ def test_a_local_folder_with_an_mlmodel_is_an_mlflow_model_with_every_file_uploa
     (held,) = emulator.versions(f"m-{unique}")
     assert held["properties"]["modelType"] == "mlflow_model"
     assert emulator.uploaded(held["properties"]["modelUri"]) == files
+
+
+def test_a_symlinked_local_file_is_registered_under_its_own_name(
+    backend: Any, emulator: AzureMLV2Emulator, tmp_path: Path, unique: str
+) -> None:
+    """model.pkl -> a content-addressed blob (DVC, git-annex): registered as model.pkl."""
+    blob = tmp_path / "store" / "blob-abc123"
+    blob.parent.mkdir()
+    blob.write_bytes(b"weights " + unique.encode())
+    link = tmp_path / "model.pkl"
+    link.symlink_to(blob)
+    _local(backend, link, {"model_name": f"m-{unique}", "metrics_max": ["auc"]})
+    (held,) = emulator.versions(f"m-{unique}")
+    assert held["properties"]["modelUri"].endswith("/model.pkl")
+    assert emulator.uploaded(held["properties"]["modelUri"]) == {"model.pkl": blob.read_bytes()}
+
+
+def test_an_ignore_file_in_a_local_folder_is_warned_about(
+    backend: Any,
+    emulator: AzureMLV2Emulator,
+    tmp_path: Path,
+    unique: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The SDK applies the folder's .gitignore to the upload: a warning names it."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "MLmodel").write_bytes(b"flavors: {}\n")
+    (folder / "model.pkl").write_bytes(unique.encode())
+    (folder / ".gitignore").write_text("*.pkl\n")
+    _local(backend, folder, {"model_name": f"m-{unique}", "metrics_max": ["auc"]})
+    assert ".gitignore: azure-ai-ml leaves out of the upload" in caplog.text
+    (held,) = emulator.versions(f"m-{unique}")
+    assert "model.pkl" not in emulator.uploaded(held["properties"]["modelUri"])
 
 
 def test_a_rerun_of_the_same_local_file_registers_and_uploads_nothing(

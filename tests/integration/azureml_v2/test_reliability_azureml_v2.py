@@ -140,6 +140,36 @@ def test_a_version_number_taken_by_a_concurrent_registration_is_asked_again(
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_a_fault_on_the_baselines_mlflow_read_is_retried_once(
+    champion: tuple[str, str],
+    emulator: AzureMLV2Emulator,
+    retry_waits: list[float],
+    kind: str,
+    backend: Any,
+) -> None:
+    """The baseline's job is read by the MLflow backend's own loop: one retry there too."""
+    exp, name = champion
+    candidate = emulator.add_job(exp, metrics={"auc": 0.9}, files=["outputs/model.pkl"])
+    runs_get = r"/api/2\.0/mlflow/runs/get$"
+    # The candidate's runs/get comes first; the baseline's is the second.
+    if kind == "drop":
+        fault = emulator.drop_next("GET", runs_get, after=1)
+    else:
+        status = 503 if kind == "503" else 429
+        fault = emulator.fail_next("GET", runs_get, status=status, retry_after=RETRY_AFTER, after=1)
+    retry_waits.clear()
+    result = promote(
+        experiment_name=exp, run_id=candidate, settings=_settings(name), backend=backend
+    )
+    assert fault.hits == 1
+    failed = [r for r in emulator.matching("GET", runs_get) if r.status != 200]
+    assert failed[0].query["run_id"] != candidate, "the fault must hit the baseline's read"
+    assert result.model is not None
+    assert result.model.version == 2
+    assert len(retry_waits) == 1, retry_waits
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_a_fault_on_the_container_read_after_a_lost_version_number_is_retried(
     backend: Any, emulator: AzureMLV2Emulator, unique: str, kind: str
 ) -> None:

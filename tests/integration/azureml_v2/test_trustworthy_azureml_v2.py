@@ -128,12 +128,36 @@ def test_a_baseline_registered_by_hand_is_read_for_its_data_from_its_job(
             tags={"eval_version": version},
         )
 
-    emulator.add_model_version(name, job=job(0.80, "1"))
+    base = job(0.80, "1")
+    emulator.add_model_version(name, job=base)
     chosen = {"context": "eval"} if source == "context" else {"tag": "eval_version"}
     wanted = {**settings(unique), "evaluation_data": chosen}
     emulator.clear_requests()
     result = promote(settings=wanted, backend=backend, run_id=job(0.85, "2"))
+    # Registered by hand, it may name a pipeline or a sweep: read as a job (once), resolved.
+    assert len(emulator.matching("GET", f"/jobs/{base}$")) == 1
     assert result.decision.verdict is Verdict.REJECT
     assert "not comparable" in result.decision.summary
     same = promote(settings=wanted, backend=backend, run_id=job(0.85, "1"))
     assert same.decision.verdict is Verdict.PROMOTE
+
+
+def test_a_promoted_baselines_run_is_read_once_for_its_metrics_and_its_data_tag(
+    emulator: AzureMLV2Emulator, backend: Any, unique: str
+) -> None:
+    """A version a promotion registered: one MLflow read of its job, no job read at all."""
+
+    def job(auc: float) -> str:
+        return emulator.add_job(
+            f"exp-{unique}", metrics={"auc": auc}, files=["model.pkl"], tags={"eval": "v1"}
+        )
+
+    wanted = {**settings(unique), "evaluation_data": {"tag": "eval"}}
+    base = job(0.80)
+    assert promote(settings=wanted, backend=backend, run_id=base).model is not None
+    emulator.clear_requests()
+    result = promote(settings=wanted, backend=backend, run_id=job(0.85))
+    assert result.decision.verdict is Verdict.PROMOTE
+    assert emulator.matching("GET", f"/jobs/{base}$") == []
+    reads = [r for r in emulator.matching("GET", "/runs/get$") if r.query.get("run_id") == base]
+    assert len(reads) == 1

@@ -174,7 +174,12 @@ class Registry:
 
         path = Path(request.model_path)
         try:
-            relative = path.resolve().relative_to(Path.cwd().resolve())
+            # Unresolved first, so that a symlink (DVC, git-annex) keeps its own name.
+            relative = path.absolute().relative_to(Path.cwd())
+        except ValueError:
+            relative = None
+        try:
+            relative = relative or path.resolve().relative_to(Path.cwd().resolve())
         except ValueError:
             raise ModelFileError(
                 f"azureml-core registers local files only from under the working directory "

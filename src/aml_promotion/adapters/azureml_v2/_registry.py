@@ -39,6 +39,10 @@ def _job_output_uri(job_name: str, path: str, *, folder: bool) -> str:
 # path) is not documented, so idempotency does not rest on it alone.
 JOB_PROPERTY = "promotion.job_name"
 
+# The ignore files azure-ai-ml applies to a local folder it uploads (the first found, at the
+# folder's root: `azure.ai.ml._utils._asset_utils.get_ignore_file`).
+_IGNORE_FILES = (".amlignore", ".gitignore")
+
 
 def _left_by_a_partial_upload(error: BaseException) -> bool:
     """Whether a folder's upload met a file that an earlier, failed upload of it left behind.
@@ -292,12 +296,20 @@ class Registry:
             )
         is_mlflow = path.is_dir() and (path / "MLmodel").is_file()
         properties = _properties(request)
+        ignore = next((path / n for n in _IGNORE_FILES if (path / n).is_file()), None)
+        if path.is_dir() and ignore is not None:
+            logger.warning(
+                "%s: azure-ai-ml leaves out of the upload the files it names, so the version "
+                "lacks them (the content digest still covers them); remove it from the model "
+                "folder, or register a copy without it",
+                ignore,
+            )
 
         def model() -> Any:
             # A new entity each attempt: create_or_update rewrites its version and path.
             return Model(
                 name=request.name,
-                path=str(path.resolve()),
+                path=str(path.absolute()),  # not resolved: a symlink keeps its name
                 type="mlflow_model" if is_mlflow else "custom_model",
                 tags=dict(request.tags) or None,
                 properties=properties or None,

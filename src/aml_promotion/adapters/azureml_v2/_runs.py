@@ -164,14 +164,16 @@ class Runs:
         )
 
     def get_baseline_run(self, run_id: str) -> RunRecord:
-        """Return the job behind a registered version, read through MLflow alone (one request).
+        """Return the job behind a promoted version, read through MLflow alone (one request).
 
-        A version records the job (or pipeline step, or sweep trial) that produced it, so there
-        is nothing to resolve; the MLflow run read here carries the metrics `get_metrics` then
-        takes, without a request of its own.
+        A version a promotion registered records the job (pipeline step, sweep trial) that
+        produced it, so there is nothing to resolve (the service asks `get_run` for other
+        versions); the MLflow run read here carries the metrics `get_metrics` then takes, and
+        the tags an ``evaluation_data`` tag source reads, without a request of their own. A run
+        in MLflow's trash is read as the MLflow backend reads it (status "(deleted)").
 
         Raises:
-            RunNotFoundError: No such job, or its run was deleted.
+            RunNotFoundError: No such job.
             RegistryError: Azure ML failed.
         """
         # The MLflow backend's reading, with its own retries and errors (MLflow's HTTP retries
