@@ -322,21 +322,26 @@ def content_digest(path: Path) -> str:
 
 
 def _files_under(folder: Path) -> list[tuple[str, Path]]:
-    """Return (path relative to `folder` with ``/``, path) of every file, following symlinks."""
+    """Return (path relative to `folder` with ``/``, path) of every file, following symlinks.
+
+    Sorted by path segments (as `Path` objects sort); a folder that links back to one of its
+    own ancestors (a loop) is not entered again; the same folder reached by two paths is read
+    under both, as an upload sends it.
+    """
     found: list[tuple[str, Path]] = []
-    seen: set[tuple[int, int]] = set()
+    real: dict[Path, str] = {}
     for root, folders, files in os.walk(folder, followlinks=True):
         here = folder.joinpath(os.path.relpath(root, folder))
-        status = here.stat()
-        if (status.st_dev, status.st_ino) in seen:
-            folders.clear()  # a link back to a folder already read: a loop
+        real[here] = os.path.realpath(here)
+        if real[here] in {real.get(parent) for parent in here.parents}:
+            folders.clear()  # a link back to an ancestor: a loop
             continue
-        seen.add((status.st_dev, status.st_ino))
+        folders.sort()
         for name in files:
             file = here / name
             if file.is_file():
                 found.append((file.relative_to(folder).as_posix(), file))
-    return sorted(found)
+    return sorted(found, key=lambda pair: pair[1].relative_to(folder).parts)
 
 
 def _file_digest(path: Path) -> bytes:
@@ -716,7 +721,7 @@ def _promote_local(
         settings,
         name=name,
         # Absolute, not resolved: a symlink (DVC, git-annex) keeps its own name.
-        model_path=str(model_path.absolute()),
+        model_path=os.path.normpath(model_path.absolute()),
         run=None,
         decision=decision,
         baseline=None if baseline_values is None else baseline,

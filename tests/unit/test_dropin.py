@@ -416,6 +416,41 @@ def test_a_folder_digest_follows_symlinked_files_and_folders_and_survives_a_loop
     assert content_digest(copy) == third
 
 
+def test_a_folder_digest_is_the_one_earlier_releases_recorded(tmp_path: Path) -> None:
+    """Pinned: versions registered before keep matching their re-runs ("already registered").
+
+    The files are ordered by path segments: ``data/w.bin`` before ``data.json``, whatever the
+    characters that sort before ``/``.
+    """
+    write(tmp_path / "model" / "data" / "w.bin", b"w")
+    write(tmp_path / "model" / "data.json", b"{}")
+    write(tmp_path / "model" / "MLmodel", b"m")
+    assert content_digest(tmp_path / "model") == (
+        "sha256:a5e748925c5bbbdcdbbad3082bdbb7abd57ee7f955d874070d57891b68a5d5c9"
+    )
+
+
+def test_a_folder_reached_twice_is_read_under_both_paths_whatever_the_listing_order(
+    tmp_path: Path,
+) -> None:
+    """a/ and z -> a: both are uploaded, both are in the digest, as if z were a copy."""
+    for first in ("a", "z"):  # the order the two are made in (listing orders differ)
+        model = tmp_path / f"made-{first}" / "model"
+        if first == "z":
+            (model / "z").parent.mkdir(parents=True)
+            (model / "z").symlink_to(model / "a", target_is_directory=True)
+            write(model / "a" / "w.bin", b"w")
+        else:
+            write(model / "a" / "w.bin", b"w")
+            (model / "z").symlink_to(model / "a", target_is_directory=True)
+    copy = tmp_path / "copy"
+    write(copy / "a" / "w.bin", b"w")
+    write(copy / "z" / "w.bin", b"w")
+    expected = content_digest(copy)
+    assert content_digest(tmp_path / "made-a" / "model") == expected
+    assert content_digest(tmp_path / "made-z" / "model") == expected
+
+
 # --- item 4: the workspace file that Azure/aml-workspace writes wins ------------------------------
 
 SCOPE = "/subscriptions/S/resourceGroups/R/providers/Microsoft.MachineLearningServices/workspaces/"

@@ -592,12 +592,10 @@ def test_a_local_model_outside_the_working_directory_is_a_model_file_error(
     (tmp_path / "here").mkdir()
     (tmp_path / "elsewhere" / "model.pkl").write_bytes(b"x")
     monkeypatch.chdir(tmp_path / "here")
-    with pytest.raises(ModelFileError, match="only from under the working directory"):
-        backend.registry.register(
-            RegistrationRequest(
-                name=f"m-{unique}", model_path=str(tmp_path / "elsewhere" / "model.pkl")
-            )
-        )
+    outside = [tmp_path / "elsewhere" / "model.pkl", Path("../elsewhere/model.pkl").absolute()]
+    for path in outside:  # the second one through "..", as written under the working directory
+        with pytest.raises(ModelFileError, match="only from under the working directory"):
+            backend.registry.register(RegistrationRequest(name=f"m-{unique}", model_path=str(path)))
 
 
 # --- retries --------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
@@ -174,8 +175,9 @@ class Registry:
 
         path = Path(request.model_path)
         try:
-            # Unresolved first, so that a symlink (DVC, git-annex) keeps its own name.
-            relative = path.absolute().relative_to(Path.cwd())
+            # Unresolved first, so that a symlink (DVC, git-annex) keeps its own name (and
+            # normalised: a path through ".." leaves the working directory).
+            relative = Path(os.path.normpath(path.absolute())).relative_to(Path.cwd())
         except ValueError:
             relative = None
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -309,7 +310,7 @@ class Registry:
             # A new entity each attempt: create_or_update rewrites its version and path.
             return Model(
                 name=request.name,
-                path=str(path.absolute()),  # not resolved: a symlink keeps its name
+                path=os.path.normpath(path.absolute()),  # not resolved: a symlink keeps its name
                 type="mlflow_model" if is_mlflow else "custom_model",
                 tags=dict(request.tags) or None,
                 properties=properties or None,
