@@ -216,7 +216,7 @@ def test_a_model_created_first_by_another_process_is_an_answer_not_a_collision()
 
     import sqlalchemy.exc  # noqa: PLC0415
     from mlflow.exceptions import MlflowException  # noqa: PLC0415
-    from mlflow.store.model_registry.sqlalchemy_store import (  # noqa: PLC0415
+    from mlflow.prompt.registry_utils import (  # noqa: PLC0415 - where the store takes it from
         handle_resource_already_exist_error,
     )
 
