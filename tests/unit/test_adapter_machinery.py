@@ -15,10 +15,23 @@ from aml_promotion.exceptions import RegistryError, TransientRegistryError
 from aml_promotion.ports import ModelVersion
 
 
+class _Recorded(SdkRetrySwitch):
+    """A switch that records when it turns an (imaginary) SDK's retries off and back on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[str] = []
+
+    def _switch_off(self) -> None:
+        self.events.append("off")
+
+    def _restore(self) -> None:
+        self.events.append("on")
+
+
 def test_the_switch_turns_off_once_for_nested_and_concurrent_blocks_and_restores_once() -> None:
     """Only the first block in switches off and only the last one out restores, across threads."""
-    events: list[str] = []
-    switch = SdkRetrySwitch(lambda: events.append("off"), lambda: events.append("on"))
+    switch = _Recorded()
     inside = threading.Barrier(2)
     leave = threading.Event()
 
@@ -37,16 +50,15 @@ def test_the_switch_turns_off_once_for_nested_and_concurrent_blocks_and_restores
     leave.set()
     thread.join()
     assert not switch.active
-    assert events == ["off", "on"]
+    assert switch.events == ["off", "on"]
 
 
 def test_the_switch_restores_when_the_block_raises() -> None:
     """An exception inside the block still puts the SDK's retries back."""
-    events: list[str] = []
-    switch = SdkRetrySwitch(lambda: events.append("off"), lambda: events.append("on"))
+    switch = _Recorded()
     with pytest.raises(ValueError, match="boom"), switch.off():
         raise ValueError("boom")
-    assert events == ["off", "on"]
+    assert switch.events == ["off", "on"]
     assert not switch.active
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 __all__ = ["SdkRetrySwitch"]
 
@@ -20,17 +20,14 @@ __all__ = ["SdkRetrySwitch"]
 class SdkRetrySwitch:
     """Reference-counted: `off()` blocks nest, across threads, around one off/restore pair.
 
-    Args:
-        switch_off: Called (under the lock) when the first block opens: turn the SDK's
-            retries off, remembering what to restore.
-        restore: Called (under the lock) when the last block closes: put them back.
+    A subclass says how its SDK's retries are switched: `_switch_off` (called under the lock
+    when the first block opens: turn them off, remembering what to restore) and `_restore`
+    (called under the lock when the last block closes: put them back).
     """
 
-    def __init__(self, switch_off: Callable[[], None], restore: Callable[[], None]) -> None:
+    def __init__(self) -> None:
         self.lock = threading.RLock()
         """Held while the switch changes; hold it to change the same settings consistently."""
-        self._switch_off = switch_off
-        self._restore = restore
         self._depth = 0
 
     @property
@@ -52,3 +49,11 @@ class SdkRetrySwitch:
                 self._depth -= 1
                 if self._depth == 0:
                     self._restore()
+
+    def _switch_off(self) -> None:
+        """Turn the SDK's retries off (the first block in)."""
+        raise NotImplementedError
+
+    def _restore(self) -> None:
+        """Put the SDK's retries back (the last block out)."""
+        raise NotImplementedError

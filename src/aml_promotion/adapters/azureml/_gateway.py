@@ -6,7 +6,6 @@ What azureml-core (and msrest, requests beneath it) raises is translated into ou
 
 from __future__ import annotations
 
-import contextlib
 import http
 import http.client
 import logging
@@ -40,7 +39,7 @@ def require_sdk() -> None:
 # --- The SDK's own retries, switched off ---------------------------------------------------------
 
 
-class _SdkRetries:
+class _SdkRetries(SdkRetrySwitch):
     """Switches off the SDK's own retries while at least one adapter call is in flight.
 
     azureml-core retries in three layers: urllib3 inside msrest's session (3 retries, honouring
@@ -52,18 +51,9 @@ class _SdkRetries:
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self._installed = False
         self._saved_default: int | None = None
-        self._switch = SdkRetrySwitch(self._switch_off, self._restore)
-
-    @property
-    def active(self) -> bool:
-        """Whether the SDK's retries are off right now."""
-        return self._switch.active
-
-    def off(self) -> contextlib.AbstractContextManager[None]:
-        """Within the block, the SDK does not retry."""
-        return self._switch.off()
 
     def _switch_off(self) -> None:
         from azureml._restclient import clientbase  # noqa: PLC0415 - the SDK is lazy

@@ -43,7 +43,7 @@ def require_sdk() -> None:
 # --- The SDKs' own retries, switched off --------------------------------------------------------
 
 
-class _SdkRetries:
+class _SdkRetries(SdkRetrySwitch):
     """Switches azure-core's and azure-storage-blob's retries off while adapter calls are in flight.
 
     azure-core's `RetryPolicy` retries 5xx and 429 on GET and PUT (the first retry at once,
@@ -58,17 +58,8 @@ class _SdkRetries:
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self._installed = False
-        self._switch = SdkRetrySwitch(self._switch_off, self._restore)
-
-    @property
-    def active(self) -> bool:
-        """Whether azure-core's retries are off right now."""
-        return self._switch.active
-
-    def off(self) -> contextlib.AbstractContextManager[None]:
-        """Within the block, azure-core does not retry."""
-        return self._switch.off()
 
     def _switch_off(self) -> None:
         if not self._installed:

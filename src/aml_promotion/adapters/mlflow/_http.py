@@ -11,7 +11,7 @@ from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
 __all__ = ["_http_retries_off"]
 
 
-class _HttpRetriesOff:
+class _HttpRetriesOff(SdkRetrySwitch):
     """Switch MLflow's own HTTP retries off while adapter calls run, then restore them.
 
     MLflow reads ``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` from the environment at every request and
@@ -24,12 +24,12 @@ class _HttpRetriesOff:
     name = "MLFLOW_HTTP_REQUEST_MAX_RETRIES"
 
     def __init__(self) -> None:
+        super().__init__()
         self._owned = False
-        self._switch = SdkRetrySwitch(self._switch_off, self._restore)
 
     def __call__(self) -> contextlib.AbstractContextManager[None]:
         """Within the block, MLflow does not retry, unless the user set the variable."""
-        return self._switch.off()
+        return self.off()
 
     def _switch_off(self) -> None:
         self._owned = self.name not in os.environ
@@ -48,15 +48,15 @@ class _HttpRetriesOff:
         For a registration: MLflow's HTTP session retries POSTs too, and a POST re-sent after
         a lost answer registers the same run twice. Our own retry looks the version up first.
         """
-        with self._switch.lock:
+        with self.lock:
             saved = os.environ.get(self.name)
             os.environ[self.name] = "0"
         try:
             yield
         finally:
-            with self._switch.lock:
+            with self.lock:
                 if saved is None:
-                    if not self._switch.active:
+                    if not self.active:
                         os.environ.pop(self.name, None)
                 else:
                     os.environ[self.name] = saved
