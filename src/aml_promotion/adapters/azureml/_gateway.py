@@ -6,24 +6,21 @@ What azureml-core (and msrest, requests beneath it) raises is translated into ou
 
 from __future__ import annotations
 
+import contextlib
 import http
 import http.client
 import logging
 import re
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from aml_promotion._retry import RetryPolicy, retrying
-from aml_promotion.adapters._azure import translate
+from aml_promotion.adapters._azure import SdkGateway, translate
 from aml_promotion.adapters._errors import exception_chain, http_response
 from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
-from aml_promotion.exceptions import BackendNotInstalledError, PromotionError, RegistryError
+from aml_promotion.exceptions import BackendNotInstalledError, RegistryError
 
 __all__ = ["Gateway", "is_not_found", "require_sdk"]
 
 logger = logging.getLogger("aml_promotion")
-
-_T = TypeVar("_T")
 
 
 # --- Loading the SDK ---------------------------------------------------------------------------
@@ -190,25 +187,11 @@ def is_not_found(error: BaseException) -> bool:
     return "ModelNotFound" in text or "Cannot find dataset" in text
 
 
-class Gateway:
+class Gateway(SdkGateway):
     """Every SDK call passes here: the SDK's retries off, ours on, its errors translated."""
 
-    def __init__(self, policy: RetryPolicy) -> None:
-        self.policy = policy
+    def _quiet(self) -> contextlib.AbstractContextManager[None]:
+        return _SDK_RETRIES.off()
 
-    def once(self, what: str, call: Callable[[], _T]) -> _T:
-        """Make `call` once; translate what it raises."""
-        with _SDK_RETRIES.off():
-            try:
-                return call()
-            except PromotionError:
-                raise
-            except Exception as exc:
-                raise _translate(exc, what) from exc
-
-    def call(self, what: str, call: Callable[[], _T]) -> _T:
-        """Make `call`, retrying transient failures under the policy."""
-        for attempt in retrying(self.policy):
-            with attempt:
-                return self.once(what, call)
-        raise AssertionError  # pragma: no cover - retrying() returns or raises
+    def _translate(self, error: Exception, what: str) -> RegistryError:
+        return _translate(error, what)

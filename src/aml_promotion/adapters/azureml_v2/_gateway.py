@@ -9,24 +9,20 @@ from __future__ import annotations
 import contextlib
 import http
 import http.client
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
-from aml_promotion._retry import RetryPolicy, retrying
-from aml_promotion.adapters._azure import translate
+from aml_promotion.adapters._azure import SdkGateway, translate
 from aml_promotion.adapters._errors import exception_chain, http_response
 from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
 from aml_promotion.adapters.mlflow import _http_retries_off
 from aml_promotion.exceptions import (
     BackendNotInstalledError,
-    PromotionError,
     RegistryError,
 )
 
 __all__ = ["Gateway", "is_not_found", "require_sdk", "version_taken"]
 
-
-_T = TypeVar("_T")
 
 _EXTRA = "azureml-v2"
 
@@ -178,25 +174,13 @@ def version_taken(error: BaseException) -> bool:
     return False
 
 
-class Gateway:
+class Gateway(SdkGateway):
     """Every SDK call passes here: the SDKs' retries off, ours on, their errors translated."""
 
-    def __init__(self, policy: RetryPolicy) -> None:
-        self.policy = policy
-
-    def once(self, what: str, call: Callable[[], _T]) -> _T:
-        """Make `call` once; translate what it raises."""
+    @contextlib.contextmanager
+    def _quiet(self) -> Iterator[None]:
         with _SDK_RETRIES.off(), _http_retries_off():
-            try:
-                return call()
-            except PromotionError:
-                raise
-            except Exception as exc:
-                raise _translate(exc, what) from exc
+            yield
 
-    def call(self, what: str, call: Callable[[], _T]) -> _T:
-        """Make `call`, retrying transient failures under the policy."""
-        for attempt in retrying(self.policy):
-            with attempt:
-                return self.once(what, call)
-        raise AssertionError  # pragma: no cover - retrying() returns or raises
+    def _translate(self, error: Exception, what: str) -> RegistryError:
+        return _translate(error, what)
