@@ -49,10 +49,16 @@ def store(store_template: Path, tmp_path: Path) -> Store:
 
 
 @pytest.fixture
-def checkout(tmp_path: Path) -> Path:
-    """The repository checkout the command line runs in (GITHUB_WORKSPACE)."""
+def checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The repository checkout the command line runs in (GITHUB_WORKSPACE), and works in.
+
+    Made before the store, so that MLflow, which fixes a store's default artifact root
+    (``./mlruns``, where a new local experiment's files go) when it first opens it, puts it
+    here rather than where the tests were started.
+    """
     path = tmp_path / "checkout"
     path.mkdir()
+    monkeypatch.chdir(path)
     return path
 
 
