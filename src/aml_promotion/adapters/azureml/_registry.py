@@ -174,20 +174,17 @@ class Registry:
         from azureml.core import Model  # noqa: PLC0415
 
         path = Path(request.model_path)
-        try:
-            # Unresolved first, so that a symlink (DVC, git-annex) keeps its own name (and
-            # normalised: a path through ".." leaves the working directory).
-            relative = Path(os.path.normpath(path.absolute())).relative_to(Path.cwd())
-        except ValueError:
-            relative = None
-        try:
-            relative = relative or path.resolve().relative_to(Path.cwd().resolve())
-        except ValueError:
+        cwd = Path.cwd()
+        # Unresolved first (normalised, so ".." cannot leave), so that a symlink (DVC,
+        # git-annex) keeps its own name; resolved when only that is under the directory.
+        places = [(Path(os.path.normpath(path.absolute())), cwd), (path.resolve(), cwd.resolve())]
+        relative = next((p.relative_to(base) for p, base in places if p.is_relative_to(base)), None)
+        if relative is None:
             raise ModelFileError(
                 f"azureml-core registers local files only from under the working directory "
-                f"({str(Path.cwd())!r}); {str(path)!r} is outside it",
+                f"({str(cwd)!r}); {str(path)!r} is outside it",
                 wanted=str(path),
-            ) from None
+            )
 
         def register() -> Any:
             # Model.register prints progress; keep stdout for the caller's own output.

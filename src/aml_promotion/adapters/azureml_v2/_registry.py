@@ -110,22 +110,26 @@ class Registry:
         self, what: str, name: str, stage: str | None = None, *, everything: bool = False
     ) -> list[ModelVersion]:
         """List the active versions of `name` (or all, archived too), highest first."""
+        return self._gateway.call(
+            what, lambda: self._listing(name, stage=stage, everything=everything)
+        )
 
-        def listing() -> list[ModelVersion]:
-            view: dict[str, Any] = {}
-            if everything:
-                from azure.ai.ml.constants import ListViewType  # noqa: PLC0415 - lazy SDK
+    def _listing(
+        self, name: str, *, stage: str | None = None, everything: bool = False
+    ) -> list[ModelVersion]:
+        """One listing of `name`'s versions, highest first (no retry: see `_list`)."""
+        view: dict[str, Any] = {}
+        if everything:
+            from azure.ai.ml.constants import ListViewType  # noqa: PLC0415 - lazy SDK
 
-                view["list_view_type"] = ListViewType.ALL
-            try:
-                found = list(self._models.list(name=name, stage=stage, **view))
-            except Exception as exc:
-                if is_not_found(exc):
-                    return []
-                raise
-            return sorted((_version(m) for m in found), key=lambda v: v.version, reverse=True)
-
-        return self._gateway.call(what, listing)
+            view["list_view_type"] = ListViewType.ALL
+        try:
+            found = list(self._models.list(name=name, stage=stage, **view))
+        except Exception as exc:
+            if is_not_found(exc):
+                return []
+            raise
+        return sorted((_version(m) for m in found), key=lambda v: v.version, reverse=True)
 
     def _get(self, name: str, **which: str) -> ModelVersion | None:
         def get() -> ModelVersion | None:
@@ -249,7 +253,7 @@ class Registry:
         def find_earlier() -> ModelVersion | None:
             found = self._gateway.once(
                 f"finding versions of model {request.name!r} from job {run.run_id!r}",
-                lambda: self._active(request.name, lambda v: v.run_id == run.run_id),
+                lambda: [v for v in self._listing(request.name) if v.run_id == run.run_id],
             )
             return found[0] if found else None
 
@@ -297,13 +301,14 @@ class Registry:
             )
         is_mlflow = path.is_dir() and (path / "MLmodel").is_file()
         properties = _properties(request)
-        ignore = next((path / n for n in _IGNORE_FILES if (path / n).is_file()), None)
-        if path.is_dir() and ignore is not None:
+        # The one azure-ai-ml applies is the first of them at the folder's root.
+        ignore_files = [path / n for n in _IGNORE_FILES if (path / n).is_file()]
+        if path.is_dir() and ignore_files:
             logger.warning(
                 "%s: azure-ai-ml leaves out of the upload the files it names, so the version "
                 "lacks them (the content digest still covers them); remove it from the model "
                 "folder, or register a copy without it",
-                ignore,
+                ignore_files[0],
             )
 
         def model() -> Any:
@@ -325,9 +330,11 @@ class Registry:
         def find_earlier() -> ModelVersion | None:
             found = self._gateway.once(
                 f"finding versions of model {request.name!r} with content {digest}",
-                lambda: self._active(
-                    request.name, lambda v: v.tags.get(decision_tags.MODEL_DIGEST) == digest
-                ),
+                lambda: [
+                    v
+                    for v in self._listing(request.name)
+                    if v.tags.get(decision_tags.MODEL_DIGEST) == digest
+                ],
             )
             return found[0] if found else None
 
@@ -336,16 +343,6 @@ class Registry:
             register=lambda: self._create(what, model),
             find_earlier=find_earlier,
         )
-
-    def _active(self, name: str, keep: Callable[[ModelVersion], bool]) -> list[ModelVersion]:
-        """List the active versions of `name` that `keep` keeps, highest first (no retry)."""
-        try:
-            found = [_version(m) for m in self._models.list(name=name)]
-        except Exception as exc:
-            if is_not_found(exc):
-                return []
-            raise
-        return sorted((v for v in found if keep(v)), key=lambda v: -v.version)
 
     def _update_tags(self, version: ModelVersion, change: Callable[[dict[str, str]], None]) -> None:
         def update() -> None:

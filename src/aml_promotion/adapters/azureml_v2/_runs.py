@@ -152,12 +152,7 @@ class Runs:
         give one verdict on the same job.
         """
         client = self._backend._mlflow()  # noqa: SLF001
-        held: Any = run.handle if _is_mlflow_run(run.handle) else None
-        if held is None:
-            held = self._gateway.call(
-                f"reading the metrics of job {run.run_id!r}",
-                lambda: client.get_run(run.run_id),
-            )
+        held = self._mlflow_run(run, f"reading the metrics of job {run.run_id!r}")
         self._artifact_uris[run.run_id] = str(held.info.artifact_uri)
         return self._mlflow_reader(client).get_dataset_metrics(
             attrs.evolve(run, handle=held), names, datasets=datasets, series=series
@@ -180,6 +175,13 @@ class Runs:
         # off): not inside the gateway's retry loop, which would compound with them.
         client = self._backend._mlflow()  # noqa: SLF001
         return self._mlflow_reader(client).get_run(experiment_name=None, run_id=run_id)
+
+    def _mlflow_run(self, run: RunRecord, what: str) -> Any:
+        """Return the job's MLflow run: the one `run` holds (`get_baseline_run`), else read."""
+        if _is_mlflow_run(run.handle):
+            return run.handle
+        client = self._backend._mlflow()  # noqa: SLF001
+        return self._gateway.call(what, lambda: client.get_run(run.run_id))
 
     def _mlflow_reader(self, client: Any) -> MlflowBackend:
         """The MLflow backend over the workspace's MLflow client: its metric reading, reused."""
@@ -239,12 +241,7 @@ class Runs:
             RegistryError: Azure ML failed.
         """
         if source.tag is not None:
-            client = self._backend._mlflow()  # noqa: SLF001
-            held: Any = run.handle if _is_mlflow_run(run.handle) else None
-            if held is None:
-                held = self._gateway.call(
-                    f"reading the tags of job {run.run_id!r}", lambda: client.get_run(run.run_id)
-                )
+            held = self._mlflow_run(run, f"reading the tags of job {run.run_id!r}")
             value = held.data.tags.get(source.tag, held.data.params.get(source.tag))
             return {} if value is None else {source.tag: str(value)}
         job = (
