@@ -298,7 +298,7 @@ def test_a_rerun_of_a_superseded_version_reports_the_current_champion(
 @pytest.fixture
 def no_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     """No waiting for a concurrent promotion before a moved alias is taken as a person's move."""
-    monkeypatch.setattr("aml_promotion._service._MOVED_ALIAS_WAITS", ())
+    monkeypatch.setattr("aml_promotion._service._champion._MOVED_ALIAS_WAITS", ())
 
 
 def _two_champions(backend: InMemoryBackend) -> None:
@@ -378,7 +378,7 @@ def test_an_alias_a_concurrent_promotion_is_moving_is_waited_for(
     backend = InMemoryBackend()
     _two_champions(backend)
     backend.registry.aliases["churn"]["champion"] = 1  # as between untagging v1 and moving it
-    monkeypatch.setattr("aml_promotion._service._MOVED_ALIAS_WAITS", (0.0,))
+    monkeypatch.setattr("aml_promotion._service._champion._MOVED_ALIAS_WAITS", (0.0,))
     slept: list[float] = []
 
     def settle(seconds: float) -> None:

@@ -1,0 +1,13 @@
+"""`promote()`, by stages: one module per stage of a promotion.
+
+`_promote` calls the stages top to bottom: `_candidate` (what is promoted), `_baseline` (what it
+is compared with), `_register` (the request, the registration, a version already there),
+`_champion` (the champion tag or alias), `_result` (`PromotionResult`).
+"""
+
+from aml_promotion._service._candidate import content_digest
+from aml_promotion._service._champion import resolve_holders
+from aml_promotion._service._promote import promote
+from aml_promotion._service._result import PromotionResult
+
+__all__ = ["PromotionResult", "content_digest", "promote", "resolve_holders"]

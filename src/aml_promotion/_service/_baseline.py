@@ -1,0 +1,152 @@
+"""The baseline: which version the candidate is compared with, and that version's metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from aml_promotion._domain import tags
+from aml_promotion._domain.policy import BaselineStrategy, PromotionPolicy
+from aml_promotion._service._candidate import _metrics
+from aml_promotion.exceptions import (
+    BaselineNotFoundError,
+    RunNotFoundError,
+)
+
+if TYPE_CHECKING:
+    # The ports' classes load with the first promotion: only annotations name them here, and
+    # the functions that build or test them import them (import time).
+    from aml_promotion.ports import (
+        ModelRegistry,
+        ModelVersion,
+        RunRecord,
+        RunStore,
+    )
+
+
+def _find_baseline(
+    registry: ModelRegistry, name: str, strategy: BaselineStrategy, existing: ModelVersion | None
+) -> ModelVersion | None:
+    if existing is not None:
+        # A re-run: compare with what the first registration was compared with, not with itself.
+        recorded = existing.tags.get(tags.BASELINE_VERSION)
+        if recorded == tags.NO_BASELINE:
+            return None
+        if recorded is not None and recorded.isdecimal() and recorded.isascii():
+            try:
+                return registry.find_baseline(name, BaselineStrategy.version(int(recorded)))
+            except BaselineNotFoundError:
+                return None  # deleted since: nothing is registered on a re-run anyway
+    found = registry.find_baseline(name, strategy)
+    if existing is not None and found is not None and found.version == existing.version:
+        return None
+    return found
+
+
+def _baseline_run(
+    runs: RunStore, baseline: ModelVersion | None, policy: PromotionPolicy
+) -> RunRecord | None:
+    """Read the run behind the baseline, once; None when it has none (or, forced, it is gone).
+
+    A version a promotion registered (it has the decision's tags) names the run the promotion
+    resolved, so a backend that can read such a run more cheaply does (`BaselineRunStore`);
+    a version registered otherwise may name a pipeline or sweep, which `get_run` resolves.
+
+    Raises:
+        RunNotFoundError: The run is gone, unforced: a baseline that cannot be read is never
+            taken as "no baseline".
+    """
+    if baseline is None or baseline.run_id is None:
+        return None
+    from aml_promotion.ports import BaselineRunStore  # noqa: PLC0415 - see the imports
+
+    try:
+        if isinstance(runs, BaselineRunStore) and tags.VERDICT in baseline.tags:
+            return runs.get_baseline_run(baseline.run_id)
+        return runs.get_run(experiment_name=None, run_id=baseline.run_id)
+    except RunNotFoundError as exc:
+        if policy.force:
+            return None  # forced: every rule records the baseline's metric as missing
+        msg = (
+            f"the run {baseline.run_id!r} behind the baseline {baseline} was not found, so the "
+            f"candidate cannot be compared with it (force registration to register anyway): {exc}"
+        )
+        raise RunNotFoundError(msg, run_id=baseline.run_id) from exc
+
+
+def _baseline_metrics(
+    runs: RunStore, baseline: ModelVersion | None, run: RunRecord | None, policy: PromotionPolicy
+) -> Mapping[str, object] | None:
+    """Return the baseline's metrics: from its `run` (see `_baseline_run`), else its tags."""
+    if baseline is None:
+        return None
+    if baseline.run_id is None:
+        # Registered in local mode on a backend that keeps no run for it (Azure ML): what the
+        # promotion recorded on the version. None (no such record) passes the version over.
+        if not policy.rules:
+            return {}
+        return tags.recorded_metrics(baseline.tags, policy.metric_names)
+    if run is None:
+        return {}  # forced past a run that is gone: every rule records the metric as missing
+    return _metrics(runs, run, policy).values
+
+
+def _baseline_data(
+    runs: RunStore, baseline: ModelVersion | None, run: RunRecord | None, policy: PromotionPolicy
+) -> Mapping[str, str | None] | None:
+    """Return what the baseline was evaluated on: from its `run`, else from its tags."""
+    if policy.evaluation_data is None or baseline is None:
+        return None
+    data: Mapping[str, str | None] = {}
+    if run is not None:
+        data = runs.get_evaluation_data(run, policy.evaluation_data)
+    # A version registered by a promotion records it, so a run-less baseline still has it.
+    return data or tags.evaluation_data_of(baseline.tags) or None
+
+
+def _baseline_label(baseline: ModelVersion | None) -> str | None:
+    if baseline is None:
+        return None
+    if baseline.run_id is None:
+        return f"{baseline} (no linked run)"
+    return f"{baseline} (run {baseline.run_id})"
+
+
+def _no_baseline(
+    name: str, strategy: BaselineStrategy, existing: ModelVersion | None = None
+) -> str:
+    """Return what was looked for and not found, for the summary when there is no baseline.
+
+    On a re-run (`existing` is the version the candidate already is), `_find_baseline` looks
+    first at the baseline recorded at that registration, and never takes the version itself:
+    say which of these left no baseline, not that the strategy found nothing.
+    """
+    if existing is None:
+        return strategy.describe_missing(name)
+    already = f"already registered as version {existing.version} of {name}"
+    recorded = existing.tags.get(tags.BASELINE_VERSION)
+    if recorded == tags.NO_BASELINE:
+        return (
+            f"{already}, when it had no baseline; a re-run compares with the baseline "
+            "recorded at that registration"
+        )
+    if recorded is not None and recorded.isdecimal() and recorded.isascii():
+        return (
+            f"{already}; version {recorded}, the baseline recorded at that registration, "
+            "no longer exists"
+        )
+    return (
+        f"{already}, and no other version is the baseline ({strategy}): a version is never "
+        "compared with itself"
+    )
+
+
+def _passed_over(baseline: ModelVersion | None, values: Mapping[str, object] | None) -> str | None:
+    """Return why `baseline` cannot be compared with (no run, no recorded metrics), or None."""
+    if baseline is None or values is not None:
+        return None
+    return (
+        f"version {baseline.version} of {baseline.name} was passed over as the baseline: it has "
+        "no linked run and no metrics recorded by a promotion (promotion.metric.*), as a model "
+        "registered by hand"
+    )
