@@ -34,6 +34,7 @@ __all__ = [
     "Redactor",
     "command",
     "credential_secrets",
+    "default_model_name",
     "escape_data",
     "escape_property",
     "output_entry",
@@ -265,3 +266,28 @@ class GitHubActions:
         if self.summary_file is not None:
             with self.summary_file.open("a", encoding="utf-8") as handle:
                 handle.write(self.redact(markdown).rstrip("\n") + "\n\n")
+
+
+def default_model_name(environ: Mapping[str, str]) -> str | None:
+    """Return ``<repo>-<branch>`` from GitHub Actions' variables, sanitized into a model name.
+
+    On a pull request (``GITHUB_REF`` is ``refs/pull/N/merge``) the branch is the one the pull
+    request targets (``GITHUB_BASE_REF``): a dry run then answers "would this beat the model of
+    the branch it merges into?", not "...of a model named after the pull request's number".
+
+    Returns:
+        The name, or None when the variables are not set.
+    """
+    repository = environ.get("GITHUB_REPOSITORY", "").rsplit("/", 1)[-1]
+    branch = environ.get("GITHUB_REF_NAME") or environ.get("GITHUB_REF", "").removeprefix(
+        "refs/heads/"
+    )
+    base = environ.get("GITHUB_BASE_REF", "").strip()
+    if base and environ.get("GITHUB_REF", "").startswith("refs/pull/"):
+        branch = base
+    if not repository:
+        return None
+    raw = f"{repository}-{branch}" if branch else repository
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", raw)
+    cleaned = re.sub(r"^[^A-Za-z0-9]+", "", cleaned)[:255].rstrip("-")
+    return cleaned or None

@@ -1,0 +1,47 @@
+"""Settings: the `registermodel.json` file, read into validated values.
+
+One private cattrs `Converter` structures the file; every problem is collected and reported at
+once with its path (`$.metric_rules.auc.min_delta`), never as a traceback from inside cattrs.
+
+- `_values`: the `Settings` value object;
+- `_shapes`: the file's shapes and the converter that structures them;
+- `_problems`: cattrs' errors as problems at paths, and "did you mean";
+- `_json`: reading a settings file's JSON text;
+- `_checks`: the checks that span several keys;
+- `_load`: `load_settings`, which runs them all and reports every problem at once.
+"""
+
+from collections.abc import Mapping
+
+from aml_promotion._settings._load import load_settings
+from aml_promotion._settings._problems import key_path
+from aml_promotion._settings._shapes import KNOWN_KEYS
+from aml_promotion._settings._values import (
+    DEFAULT_MODEL_FILE_NAME,
+    DEFAULT_PIPELINE_CHILD_RUN_NAME,
+    MODEL_NAME_PATTERN,
+    Settings,
+)
+
+__all__ = [
+    "DEFAULT_MODEL_FILE_NAME",
+    "DEFAULT_PIPELINE_CHILD_RUN_NAME",
+    "KNOWN_KEYS",
+    "MODEL_NAME_PATTERN",
+    "Settings",
+    "default_model_name",
+    "key_path",
+    "load_settings",
+]
+
+
+def default_model_name(environ: Mapping[str, str]) -> str | None:
+    """Return ``<repo>-<branch>`` from GitHub Actions' variables: see `_github.default_model_name`.
+
+    The rule lives with the GitHub Actions code (it reads GitHub's variables); this forwarder
+    keeps the importers that predate the move working without making every `load_settings`
+    import pay for _github's json, pathlib and uuid.
+    """
+    from aml_promotion._github import default_model_name as from_github  # noqa: PLC0415
+
+    return from_github(environ)

@@ -1,0 +1,252 @@
+"""The checks that span several keys of a settings source, run on its raw values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aml_promotion._domain.policy import (
+    Aggregate,
+    Goal,
+    tag_safe,
+)
+from aml_promotion._settings._problems import _edit_distance, _near, key_path
+from aml_promotion._settings._shapes import (
+    _ALIASES,
+    _RULE_KEYS,
+    KNOWN_KEYS,
+    _converter,
+    _EvaluationDataFile,
+    _InvalidError,
+    _name,
+    _names,
+    _RuleFile,
+)
+from aml_promotion.exceptions import SettingsProblem
+
+
+def _split_keys(
+    data: Mapping[str, Any], *, strict: bool
+) -> tuple[dict[str, Any], list[SettingsProblem], list[str]]:
+    known: dict[str, Any] = {}
+    problems: list[SettingsProblem] = []
+    unknown: list[str] = []
+    for raw_key, value in data.items():
+        key = str(raw_key)
+        if key in KNOWN_KEYS:
+            target = key
+        elif key in _ALIASES:
+            target = _ALIASES[key]
+            if target in data:
+                problems.append(
+                    SettingsProblem(
+                        path=f"$.{key}",
+                        message=f"{key!r} and {target!r} are the same setting; give only one",
+                    )
+                )
+                continue
+        else:
+            suggestion = _near(key)
+            if suggestion is not None:
+                problems.append(
+                    SettingsProblem(
+                        path=f"$.{key}",
+                        message=f"unknown key {key!r}; did you mean {suggestion!r}?",
+                    )
+                )
+            elif strict:
+                problems.append(
+                    SettingsProblem(path=f"$.{key}", message=f"unknown key {key!r} (strict mode)")
+                )
+            else:
+                unknown.append(key)
+            continue
+        known[target] = value
+    return known, problems, unknown
+
+
+def _cross_checks(raw: Mapping[str, Any]) -> list[SettingsProblem]:
+    """Check what spans several keys, on raw values: reported alongside type errors."""
+    problems: list[SettingsProblem] = []
+    maximized = _names_or_empty(raw.get("metrics_max"))
+    minimized = _names_or_empty(raw.get("metrics_min"))
+    problems.extend(
+        SettingsProblem(
+            path="$.metrics_min",
+            message=f"metric {name!r} is in both metrics_max and metrics_min",
+        )
+        for name in maximized
+        if name in minimized
+    )
+    has_cpu = raw.get("cpu_cores") is not None
+    has_memory = raw.get("memory_gb") is not None
+    if has_cpu != has_memory:
+        given, missing = ("cpu_cores", "memory_gb") if has_cpu else ("memory_gb", "cpu_cores")
+        problems.append(
+            SettingsProblem(
+                path=f"$.{missing}",
+                message=f"{given} is set but {missing} is not: give both or neither",
+            )
+        )
+    problems.extend(_name_clashes(raw))
+    problems.extend(_unknown_rule_keys(raw.get("metric_rules")))
+    for name, rule in _well_formed_rules(raw.get("metric_rules")).items():
+        path = key_path("$.metric_rules", name)
+        listed = (
+            Goal.MAXIMIZE if name in maximized else Goal.MINIMIZE if name in minimized else None
+        )
+        if listed is None and rule.goal is None:
+            problems.append(
+                SettingsProblem(
+                    path=path,
+                    message=(
+                        f"metric {name!r} has a rule but no goal: list it in metrics_max or "
+                        'metrics_min, or give "goal": "maximize" or "minimize"'
+                    ),
+                )
+            )
+        elif listed is not None and rule.goal is not None and rule.goal is not listed:
+            problems.append(
+                SettingsProblem(
+                    path=f"{path}.goal",
+                    message=f"goal {rule.goal.value!r} contradicts the metric's list",
+                )
+            )
+        if rule.significance is not None and rule.aggregate not in {None, Aggregate.MEAN}:
+            problems.append(
+                SettingsProblem(
+                    path=f"{path}.aggregate",
+                    message=(
+                        "a rule with significance compares the means of the series: its "
+                        f"aggregate is 'mean', not {rule.aggregate.value!r}"
+                    ),
+                )
+            )
+        if rule.at_least is not None and rule.at_most is not None and rule.at_least > rule.at_most:
+            problems.append(
+                SettingsProblem(
+                    path=f"{path}.at_least",
+                    message=(
+                        f"at_least ({rule.at_least:g}) is greater than at_most "
+                        f"({rule.at_most:g}): no value could pass"
+                    ),
+                )
+            )
+    problems.extend(_evaluation_data_problems(raw.get("evaluation_data")))
+    return problems
+
+
+def _name_clashes(raw: Mapping[str, Any]) -> list[SettingsProblem]:
+    """Return a problem for names that would silently become one metric, or share one tag.
+
+    ``"auc"`` and ``" auc"`` are one metric once trimmed; ``acc@1`` and ``acc#1`` would be
+    recorded under the same decision tag.
+    """
+    problems: list[SettingsProblem] = []
+    given: dict[str, str] = {}
+    tagged: dict[str, str] = {}
+    rules = raw.get("metric_rules")
+    sources = [
+        ("$.metrics_max", raw.get("metrics_max")),
+        ("$.metrics_min", raw.get("metrics_min")),
+        ("$.metric_rules", list(rules) if isinstance(rules, Mapping) else None),
+    ]
+    for path, names in sources:
+        if not isinstance(names, (list, tuple)):
+            continue
+        for written in names:
+            if not isinstance(written, str) or not written.strip():
+                continue  # reported by the structuring
+            name = written.strip()
+            first = given.setdefault(name, written)
+            if first != written:
+                problems.append(
+                    SettingsProblem(
+                        path=path,
+                        message=(
+                            f"{first!r} and {written!r} are the same metric once surrounding "
+                            "spaces are trimmed: write it one way"
+                        ),
+                    )
+                )
+                continue
+            other = tagged.setdefault(tag_safe(name), name)
+            if other != name:
+                problems.append(
+                    SettingsProblem(
+                        path=path,
+                        message=(
+                            f"metrics {other!r} and {name!r} would be recorded under the same "
+                            f"tag (promotion.metric.{tag_safe(name)}): rename one"
+                        ),
+                    )
+                )
+    return problems
+
+
+def _unknown_rule_keys(rules: Any) -> list[SettingsProblem]:
+    """Return a problem for every unknown key of a rule, with "did you mean" when one is near."""
+    if not isinstance(rules, Mapping):
+        return []
+    problems = []
+    known = sorted(_RULE_KEYS)
+    for name, rule in rules.items():
+        if not isinstance(rule, Mapping):
+            continue
+        for key in rule:
+            if key in _RULE_KEYS:
+                continue
+            text = str(key)
+            best = min(known, key=lambda field: (_edit_distance(text, field), field))
+            near = _edit_distance(text, best) <= 2  # noqa: PLR2004 - as for top-level keys
+            hint = f"; did you mean {best!r}?" if near else f"; a rule takes {', '.join(known)}"
+            problems.append(
+                SettingsProblem(
+                    path=key_path(key_path("$.metric_rules", str(name)), text),
+                    message=f"unknown key {text!r} in the rule of {str(name)!r}{hint}",
+                )
+            )
+    return problems
+
+
+def _evaluation_data_problems(value: Any) -> list[SettingsProblem]:
+    try:
+        parsed = _converter().structure(value, _EvaluationDataFile) if value is not None else None
+    except Exception:  # noqa: BLE001 - already reported by the structuring of the whole file
+        return []
+    if parsed is not None and (parsed.context is None) == (parsed.tag is None):
+        return [
+            SettingsProblem(
+                path="$.evaluation_data",
+                message=(
+                    'give exactly one of "context" (the datasets logged as inputs with that '
+                    'context) and "tag" (a run tag or parameter naming the data)'
+                ),
+            )
+        ]
+    return []
+
+
+def _well_formed_rules(value: Any) -> dict[str, _RuleFile]:
+    """Return the rules of `metric_rules` that structure on their own (the others are reported).
+
+    Each rule is read alone so that one bad rule does not hide another rule's problems.
+    """
+    if not isinstance(value, Mapping):
+        return {}
+    pairs = (_rule_alone(name, rule) for name, rule in value.items())
+    return dict(pair for pair in pairs if pair is not None)
+
+
+def _rule_alone(name: Any, rule: Any) -> tuple[str, _RuleFile] | None:
+    try:
+        return _name(name, None), _converter().structure(rule, _RuleFile)
+    except Exception:  # noqa: BLE001 - already reported by the structuring of the whole file
+        return None
+
+
+def _names_or_empty(value: Any) -> tuple[str, ...]:
+    try:
+        return _names(value, None) if value is not None else ()
+    except _InvalidError:
+        return ()

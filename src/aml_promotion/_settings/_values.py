@@ -1,0 +1,211 @@
+"""The `Settings` value object: every setting of a promotion, each checked on construction."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from collections.abc import Iterable, Mapping
+
+import attrs
+
+from aml_promotion._domain.choices import choice, is_bool
+from aml_promotion._domain.frameworks import Framework
+from aml_promotion._domain.policy import (
+    BaselineStrategy,
+    PromotionPolicy,
+)
+
+MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+DEFAULT_MODEL_FILE_NAME = "model.pkl"
+DEFAULT_PIPELINE_CHILD_RUN_NAME = "model_training"
+
+
+def _names_tuple(field: str, value: Iterable[str]) -> tuple[str, ...]:
+    """Return `value` as a tuple of names, refusing a lone string or an item that is none."""
+    raw: object = value
+    if isinstance(raw, str) or not isinstance(raw, Iterable):
+        # A string is an iterable of its characters: "ds1" would become ('d', 's', '1').
+        msg = f"{field} must be a list or tuple of names (strings), not {raw!r}"
+        raise TypeError(msg)
+    names = tuple(value)
+    for index, name in enumerate(names):
+        item: object = name
+        if not isinstance(item, str):
+            msg = f"{field} must hold names (strings); item {index} is {item!r}"
+            raise TypeError(msg)
+    return names
+
+
+def _datasets(value: Iterable[str]) -> tuple[str, ...]:
+    return _names_tuple("datasets", value)
+
+
+def _unknown_keys(value: Iterable[str]) -> tuple[str, ...]:
+    return _names_tuple("unknown_keys", value)
+
+
+def _text_field(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str):
+        msg = f"{attribute.name} must be a string, not {value!r}"
+        raise TypeError(msg)
+    if not value.strip():
+        msg = f"{attribute.name} is blank"
+        raise ValueError(msg)
+
+
+_DEFAULT_STEP: str | None = DEFAULT_PIPELINE_CHILD_RUN_NAME
+
+
+def _optional_name_field(
+    instance: object, attribute: attrs.Attribute[str | None], value: object
+) -> None:
+    if value is not None:
+        _text_field(instance, attribute, value)  # type: ignore[arg-type] # not None here
+
+
+def _optional_text_field(
+    _instance: object, attribute: attrs.Attribute[str | None], value: object
+) -> None:
+    if value is not None and not isinstance(value, str):
+        msg = f"{attribute.name} must be a string or None, not {value!r}"
+        raise TypeError(msg)
+
+
+def _labels_field(
+    _instance: object, attribute: attrs.Attribute[Mapping[str, str]], value: object
+) -> None:
+    if not isinstance(value, Mapping):
+        msg = f"{attribute.name} must be a mapping of names to strings, not {value!r}"
+        raise TypeError(msg)
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            msg = (
+                f"{attribute.name} must map names (strings) to strings; found "
+                f"{key!r}: {item!r} (write the value as text, e.g. str(value))"
+            )
+            raise TypeError(msg)
+
+
+def _optional_positive_float(value: float | None) -> float | None:
+    # Real numbers become floats; anything else reaches the validator as it is.
+    raw: object = value
+    if raw is None or is_bool(raw) or not isinstance(raw, numbers.Real):
+        return value
+    try:
+        return float(raw)
+    except OverflowError:
+        return value  # the validator says it is not a finite number
+
+
+def _optional_positive(
+    _instance: object, attribute: attrs.Attribute[float | None], value: object
+) -> None:
+    if value is None:
+        return
+    if not isinstance(value, float):
+        msg = f"{attribute.name} must be a number greater than 0, or None, not {value!r}"
+        raise TypeError(msg)
+    if not math.isfinite(value) or value <= 0:
+        msg = f"{attribute.name} must be a finite number greater than 0, not {value!r}"
+        raise ValueError(msg)
+
+
+def _check_model_name(_instance: object, _attribute: object, value: str | None) -> None:
+    raw: object = value
+    if raw is not None and not isinstance(raw, str):
+        msg = f"model_name must be a string or None, not {type(raw).__name__} {raw!r}"
+        raise TypeError(msg)
+    if value is not None and not MODEL_NAME_PATTERN.fullmatch(value):
+        raise ValueError(_model_name_problem(value))
+
+
+def _optional_framework(value: Framework | str | None) -> Framework | None:
+    return None if value is None else choice(Framework, "model_framework", value)
+
+
+def _baseline_strategy(value: BaselineStrategy | str) -> BaselineStrategy:
+    raw: object = value
+    if isinstance(raw, BaselineStrategy):
+        return raw
+    if isinstance(raw, str):
+        return BaselineStrategy.parse(raw)
+    msg = f"baseline must be a BaselineStrategy or a string such as 'latest', not {raw!r}"
+    raise TypeError(msg)
+
+
+def _model_name_problem(value: str) -> str:
+    if not value:
+        return "model_name is empty"
+    if len(value) > 255:  # noqa: PLR2004 - Azure ML's limit
+        return f"model_name is {len(value)} characters long; at most 255 are allowed"
+    bad = sorted({ch for ch in value if not re.fullmatch(r"[A-Za-z0-9._-]", ch)})
+    if bad:
+        shown = " ".join(repr(ch) for ch in bad)
+        return (
+            f"model_name {value!r} has characters that model names cannot have ({shown}); "
+            "use letters, digits, '.', '_' and '-'"
+        )
+    return f"model_name {value!r} must start with a letter or a digit"
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """Everything a promotion needs besides the run: the model's name and metadata, and the policy.
+
+    Build it with `load_settings` from a `registermodel.json`-style file or mapping, or directly.
+
+    Attributes:
+        model_name: The registered model's name; None means the default ``<repo>-<branch>``
+            in GitHub Actions (an error elsewhere).
+        model_file_name: The model file or folder among the run's files.
+        model_framework: The framework, if given.
+        model_framework_version: The framework's version, if given.
+        model_tags: Tags for the new version (decision tags are added to these).
+        model_properties: Properties for the new version.
+        model_description: A description for the new version.
+        datasets: Names of registered datasets the model was trained on.
+        sample_input_dataset: Name of a registered dataset of sample inputs.
+        sample_output_dataset: Name of a registered dataset of sample outputs.
+        pipeline_child_run_name: In a pipeline run, the step that produced the model; None
+            (``null`` in a file) for the run itself, even when it has child runs (a sweep's
+            parent that logged the best model).
+        cpu_cores: CPU cores to request when deploying (with `memory_gb`, or neither).
+        memory_gb: Memory in GB to request when deploying (with `cpu_cores`, or neither).
+        policy: The promotion policy (from metrics_max, metrics_min, metric_rules...).
+        baseline: How the baseline version is chosen.
+        unknown_keys: Keys of the source that were not understood (and so ignored).
+    """
+
+    model_name: str | None = attrs.field(default=None, validator=_check_model_name)
+    model_file_name: str = attrs.field(default=DEFAULT_MODEL_FILE_NAME, validator=_text_field)
+    model_framework: Framework | None = attrs.field(default=None, converter=_optional_framework)
+    model_framework_version: str | None = attrs.field(default=None, validator=_optional_text_field)
+    model_tags: Mapping[str, str] = attrs.field(factory=dict, validator=_labels_field)
+    model_properties: Mapping[str, str] = attrs.field(factory=dict, validator=_labels_field)
+    model_description: str | None = attrs.field(default=None, validator=_optional_text_field)
+    datasets: tuple[str, ...] = attrs.field(default=(), converter=_datasets)
+    sample_input_dataset: str | None = attrs.field(default=None, validator=_optional_text_field)
+    sample_output_dataset: str | None = attrs.field(default=None, validator=_optional_text_field)
+    # None: the run itself (an MLflow sweep's parent, a run that logged the model directly).
+    pipeline_child_run_name: str | None = attrs.field(
+        default=_DEFAULT_STEP, validator=_optional_name_field
+    )
+    cpu_cores: float | None = attrs.field(
+        default=None, converter=_optional_positive_float, validator=_optional_positive
+    )
+    memory_gb: float | None = attrs.field(
+        default=None, converter=_optional_positive_float, validator=_optional_positive
+    )
+    policy: PromotionPolicy = attrs.field(
+        factory=PromotionPolicy, validator=attrs.validators.instance_of(PromotionPolicy)
+    )
+    baseline: BaselineStrategy = attrs.field(
+        factory=BaselineStrategy.latest, converter=_baseline_strategy
+    )
+    unknown_keys: tuple[str, ...] = attrs.field(default=(), converter=_unknown_keys)
+
+    def __attrs_post_init__(self) -> None:
+        if (self.cpu_cores is None) != (self.memory_gb is None):
+            msg = "cpu_cores and memory_gb go together: give both or neither"
+            raise ValueError(msg)
