@@ -60,18 +60,21 @@ def _baseline_run(
         return None
     from aml_promotion.ports import BaselineRunStore  # noqa: PLC0415 - see the imports
 
+    # A promotion that read the metrics from another pipeline step records which (and only
+    # a promotion writes it: the verdict tag is there too).
+    run_id = baseline.tags.get(tags.METRICS_RUN) or baseline.run_id
     try:
         if isinstance(runs, BaselineRunStore) and tags.VERDICT in baseline.tags:
-            return runs.get_baseline_run(baseline.run_id)
-        return runs.get_run(experiment_name=None, run_id=baseline.run_id)
+            return runs.get_baseline_run(run_id)
+        return runs.get_run(experiment_name=None, run_id=run_id)
     except RunNotFoundError as exc:
         if policy.force:
             return None  # forced: every rule records the baseline's metric as missing
         msg = (
-            f"the run {baseline.run_id!r} behind the baseline {baseline} was not found, so the "
+            f"the run {run_id!r} behind the baseline {baseline} was not found, so the "
             f"candidate cannot be compared with it (force registration to register anyway): {exc}"
         )
-        raise RunNotFoundError(msg, run_id=baseline.run_id) from exc
+        raise RunNotFoundError(msg, run_id=run_id) from exc
 
 
 def _baseline_metrics(

@@ -39,6 +39,14 @@ from aml_promotion._service._register import (
     _request,
 )
 from aml_promotion._service._result import PromotionResult
+from aml_promotion._service._steps import (
+    _check_job_output,
+    _job_output_path,
+    _metrics_label,
+    _metrics_run,
+    _with_metrics_run,
+    job_output_refused,
+)
 from aml_promotion._settings import Settings, default_model_name, load_settings
 from aml_promotion.exceptions import (
     ModelFileError,
@@ -212,7 +220,14 @@ def _promote_logged_model(
         )
         raise RunNotFoundError(msg)
     # The logged model's own run, never a child of it; the model is the folder of its name.
-    named = attrs.evolve(settings, model_file_name=logged.name + "/", pipeline_child_run_name=None)
+    if settings.job_output is not None:
+        raise job_output_refused("a logged model is registered from its run's files, not an output")
+    named = attrs.evolve(
+        settings,
+        model_file_name=logged.name + "/",
+        pipeline_child_run_name=None,
+        metrics_child_run_name=None,
+    )
     return _promote_run(
         named,
         backend,
@@ -235,6 +250,7 @@ def _promote_run(
     name = _model_name(settings)
     policy = settings.policy
     runs, registry = backend.runs, backend.registry
+    _check_job_output(runs, settings)
     run = runs.get_run(
         experiment_name=experiment_name,
         run_id=run_id,
@@ -244,10 +260,14 @@ def _promote_run(
 
     if run.status is not RunStatus.COMPLETED and not run.is_current and not policy.force:
         raise RunStateError(run_id=run.run_id, status=run.status_text)
-    candidate = _metrics(runs, run, policy)
+    scored = _metrics_run(runs, run, settings, experiment_name=experiment_name, run_id=run_id)
+    candidate = _metrics(runs, scored, policy)
     from aml_promotion._domain.model_files import find_model_file  # noqa: PLC0415 - import time
 
-    path = find_model_file(runs.list_files(run), settings.model_file_name)
+    if settings.job_output is not None:
+        path = _job_output_path(runs, run, settings)
+    else:
+        path = find_model_file(runs.list_files(run), settings.model_file_name)
     from aml_promotion.ports import LoggedModelRegistry  # noqa: PLC0415 - import lines are shared
 
     logged = None
@@ -269,11 +289,11 @@ def _promote_run(
         candidate.values,
         baseline_values,
         policy,
-        candidate_label=_run_label(run),
+        candidate_label=_run_label(run) if scored is run else _metrics_label(run, scored),
         baseline_label=_baseline_label(baseline),
         candidate_metric_names=candidate.available,
         no_baseline=passed_over or _no_baseline(name, settings.baseline, existing),
-        candidate_data=_evaluation_data(runs, run, policy),
+        candidate_data=_evaluation_data(runs, scored, policy),
         baseline_data=_baseline_data(runs, baseline, baseline_run, policy),
     )
     if existing is not None:
@@ -306,21 +326,24 @@ def _promote_run(
             superseded_by=superseded_by,
             champion_version=_current_champion(registry, name, settings),
         )
+    request = _request(
+        settings,
+        name=name,
+        model_path=path,
+        run=run,
+        decision=decision,
+        # The tag says "none" whenever the decision had no baseline to compare with.
+        baseline=None if baseline_values is None else baseline,
+        candidate_values=candidate.values,
+    )
     return _register_if_promoted(
         registry,
         settings,
         attrs.evolve(
-            _request(
-                settings,
-                name=name,
-                model_path=path,
-                run=run,
-                decision=decision,
-                # The tag says "none" whenever the decision had no baseline to compare with.
-                baseline=None if baseline_values is None else baseline,
-                candidate_values=candidate.values,
-            ),
+            request,
             model_id=model_id,
+            job_output=settings.job_output,
+            tags=_with_metrics_run(request.tags, run, scored),
         ),
         decision=decision,
         baseline=baseline,
@@ -336,6 +359,11 @@ def _promote_local(
     metrics: Mapping[str, object] | None,
     dry_run: bool,
 ) -> PromotionResult:
+    if settings.job_output is not None:
+        raise job_output_refused(
+            "a local model is a file or folder here, not a job's output: name the job "
+            "(run_id, --run-id) or remove job_output"
+        )
     name = _model_name(settings)
     policy = settings.policy
     if not model_path.exists():
