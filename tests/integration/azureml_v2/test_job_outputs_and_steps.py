@@ -252,3 +252,45 @@ def test_outside_a_job_no_run_id_is_an_error_naming_the_variables(
     """Neither a run id nor a job's variables: an error that says what was looked for."""
     with pytest.raises(RunNotFoundError, match="MLFLOW_RUN_ID, AZUREML_RUN_ID"):
         backend.runs.get_run(experiment_name=None, run_id=None)
+
+
+def test_inside_a_pipeline_step_the_metrics_come_from_the_sibling_evaluate_step(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str, in_job: pytest.MonkeyPatch
+) -> None:
+    """A promote step reads the metrics from one sibling and the model from another."""
+    exp = f"exp-{unique}"
+    train = emulator.add_job(exp, outputs={"model_output": MLFLOW_FILES})
+    evaluate = emulator.add_job(exp, metrics={"auc": 0.85})
+    step = emulator.add_job(exp, status="Running")
+    emulator.add_pipeline_job(exp, {"train": train, "evaluate": evaluate, "promote": step})
+    in_job.setenv("MLFLOW_RUN_ID", step)
+    name = f"model-{unique}"
+    result = promote(
+        settings=settings(
+            name,
+            job_output="model_output",
+            pipeline_child_run_name="train",
+            metrics_child_run_name="evaluate",
+        ),
+        backend=backend,
+        experiment_name=exp,
+    )
+    assert result.decision.comparisons[0].candidate == pytest.approx(0.85)
+    assert result.model is not None
+    assert (result.model.run_id, result.model.tags["promotion.metrics_run"]) == (train, evaluate)
+
+
+def test_a_step_that_is_itself_the_named_step_is_the_current_job(
+    backend: Any, emulator: AzureMLV2Emulator, unique: str, in_job: pytest.MonkeyPatch
+) -> None:
+    """A train step that promotes its own model at its end is the candidate, still running."""
+    exp = f"exp-{unique}"
+    step = emulator.add_job(exp, status="Running", metrics={"auc": 0.8})
+    emulator.add_pipeline_job(exp, {"model_training": step})
+    in_job.setenv("MLFLOW_RUN_ID", step)
+    run = backend.runs.get_run(experiment_name=exp, run_id=None, pipeline_step="model_training")
+    assert (run.run_id, run.is_current) == (step, True)
+    with pytest.raises(RunNotFoundError, match=f"not 'other-{unique}'"):
+        backend.runs.get_run(
+            experiment_name=f"other-{unique}", run_id=None, pipeline_step="model_training"
+        )

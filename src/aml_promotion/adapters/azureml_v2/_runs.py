@@ -151,18 +151,24 @@ class Runs:
             )
             raise RunNotFoundError(msg, experiment_name=experiment_name)
         if pipeline_step is not None:
-            parent = self._parent_pipeline(name)
-            if parent is not None:
-                found = self.get_run(
-                    experiment_name=experiment_name, run_id=parent, pipeline_step=pipeline_step
-                )
-                if found.run_id != name:
-                    return found
+            pipeline = self._parent_pipeline(name)
+            if pipeline is not None:
+                experiment = getattr(pipeline, "experiment_name", None)
+                if experiment_name is not None and experiment != experiment_name:
+                    raise RunNotFoundError(
+                        f"the pipeline {pipeline.name!r} of job {name!r} belongs to experiment "
+                        f"{experiment!r}, not {experiment_name!r}",
+                        run_id=str(pipeline.name),
+                        experiment_name=experiment_name,
+                    )
+                step = self._step(pipeline, pipeline_step)
+                if str(step.name) != name:
+                    return self._record(step, experiment)
         record = self.get_run(experiment_name=experiment_name, run_id=name)
         return attrs.evolve(record, is_current=True)
 
-    def _parent_pipeline(self, name: str) -> str | None:
-        """Return the pipeline job that job `name` is a step of, or None."""
+    def _parent_pipeline(self, name: str) -> Any:
+        """Return the pipeline job that job `name` is a step of (azure-ai-ml's entity), or None."""
 
         def parent() -> str | None:
             # azure-ai-ml keeps no public call for a job's parent: run history's record has it.
@@ -172,8 +178,8 @@ class Runs:
         found = self._gateway.call(f"reading the parent of job {name!r}", parent)
         if found is None:
             return None
-        kind = str(getattr(self._load(found), "type", "") or "").lower()
-        return found if kind == "pipeline" else None
+        job = self._load(found)
+        return job if str(getattr(job, "type", "") or "").lower() == "pipeline" else None
 
     def get_metrics(
         self, run: RunRecord, names: Collection[str], *, series: Collection[str] = ()
