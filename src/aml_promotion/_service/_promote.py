@@ -84,7 +84,8 @@ def promote(
 
     - ``experiment_name`` and ``run_id``: a run that produced the model file;
     - neither (and no ``model_path``): the run this code is running in, where the backend knows
-      one (Azure ML's run context);
+      one (Azure ML's run context; on SDK v2 the job named by ``MLFLOW_RUN_ID``, or in a
+      pipeline its sibling step ``pipeline_child_run_name``);
     - ``model_path`` (with ``metrics``): a model that no run produced, such as a file in a
       notebook's folder. With rules but no ``metrics`` the candidate is rejected, never
       registered unchecked;
@@ -206,6 +207,11 @@ def _promote_logged_model(
     experiment_name: str | None,
     dry_run: bool,
 ) -> PromotionResult:
+    if settings.job_output is not None:
+        raise job_output_refused(
+            "a logged model is registered from its run's files, not from a job output: "
+            "remove job_output, or name the job (run_id) instead of the logged model"
+        )
     runs = backend.runs
     from aml_promotion.ports import LoggedModelStore  # noqa: PLC0415 - see the imports
 
@@ -220,8 +226,6 @@ def _promote_logged_model(
         )
         raise RunNotFoundError(msg)
     # The logged model's own run, never a child of it; the model is the folder of its name.
-    if settings.job_output is not None:
-        raise job_output_refused("a logged model is registered from its run's files, not an output")
     named = attrs.evolve(
         settings,
         model_file_name=logged.name + "/",
