@@ -7,13 +7,20 @@ evaluation data) are compared, `pipeline_child_run_name` the step whose model is
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
 from aml_promotion import Settings, Verdict, load_settings, promote
-from aml_promotion.exceptions import RunNotFoundError, RunStateError, SettingsError
-from aml_promotion.testing import InMemoryBackend
+from aml_promotion.exceptions import (
+    ModelFileError,
+    RunNotFoundError,
+    RunStateError,
+    SettingsError,
+)
+from aml_promotion.ports import RunRecord
+from aml_promotion.testing import InMemoryBackend, InMemoryRegistry, InMemoryRunStore
 
 NAME = "churn"
 
@@ -144,3 +151,76 @@ def test_the_new_keys_are_names(key: str) -> None:
     """A blank or non-string value is a settings error at the key's path."""
     with pytest.raises(SettingsError, match=rf"\$\.{key}"):
         load_settings({key: 3})
+
+
+# --- a run store with named outputs (a hand-written fake of the JobOutputStore port) ------------
+
+
+class OutputRunStore(InMemoryRunStore):
+    """The in-memory run store, with named outputs: (run id, output) → files."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.outputs: dict[tuple[str, str], list[str]] = {}
+
+    def list_output_files(self, run: RunRecord, output: str) -> Sequence[str]:
+        if (run.run_id, output) not in self.outputs:
+            held = sorted(o for r, o in self.outputs if r == run.run_id)
+            msg = f"job {run.run_id!r} has no output named {output!r}; it has {held}"
+            raise ModelFileError(msg, wanted=output, files=held)
+        return list(self.outputs[run.run_id, output])
+
+
+@pytest.fixture
+def with_outputs() -> InMemoryBackend:
+    backend = InMemoryBackend()
+    runs = OutputRunStore()
+    backend.runs = runs
+    backend.registry = InMemoryRegistry(runs)
+    runs.add_run("job", experiment_name="x", metrics={"auc": 0.8})
+    runs.outputs["job", "model_output"] = ["MLmodel", "model.pkl", "extra/notes.txt"]
+    return backend
+
+
+def _promote_output(backend: InMemoryBackend, **more: object) -> Any:
+    settings = {"model_name": NAME, "metrics_max": ["auc"], "job_output": "model_output", **more}
+    return promote(settings=settings, backend=backend, experiment_name="x", run_id="job")
+
+
+def test_the_whole_output_is_the_model_when_no_file_is_named(with_outputs: InMemoryBackend) -> None:
+    """job_output alone: the request names the output and an empty path (all of it)."""
+    result = _promote_output(with_outputs)
+    assert result.model_path == ""
+    (request,) = with_outputs.registry.requests
+    assert (request.job_output, request.model_path) == ("model_output", "")
+
+
+def test_model_file_name_is_found_inside_the_output(with_outputs: InMemoryBackend) -> None:
+    """model_file_name names a file in the output, found as among a run's files."""
+    _promote_output(with_outputs, model_file_name="notes.txt")
+    (request,) = with_outputs.registry.requests
+    assert (request.job_output, request.model_path) == ("model_output", "extra/notes.txt")
+
+
+def test_a_file_the_output_lacks_names_the_output_and_the_job(
+    with_outputs: InMemoryBackend,
+) -> None:
+    """Nothing of that name in the output: the error says which output of which job."""
+    with pytest.raises(ModelFileError, match="output 'model_output' of job 'job': ") as caught:
+        _promote_output(with_outputs, model_file_name="weights.onnx")
+    assert "model.pkl" in caught.value.files
+    assert with_outputs.registry.requests == []
+
+
+def test_an_empty_output_or_a_missing_one_registers_nothing(
+    with_outputs: InMemoryBackend,
+) -> None:
+    """An output with no files, or one the job does not have, is a ModelFileError."""
+    runs = with_outputs.runs
+    assert isinstance(runs, OutputRunStore)
+    runs.outputs["job", "model_output"] = []
+    with pytest.raises(ModelFileError, match="holds no files"):
+        _promote_output(with_outputs)
+    with pytest.raises(ModelFileError, match="no output named 'other'"):
+        _promote_output(with_outputs, job_output="other")
+    assert with_outputs.registry.requests == []
