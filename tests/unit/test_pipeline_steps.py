@@ -224,3 +224,15 @@ def test_an_empty_output_or_a_missing_one_registers_nothing(
     with pytest.raises(ModelFileError, match="no output named 'other'"):
         _promote_output(with_outputs, job_output="other")
     assert with_outputs.registry.requests == []
+
+
+def test_help_says_what_no_run_id_means_inside_an_azure_ml_job() -> None:
+    """aml-promote --help says that inside a v2 job no run id names the job or its sibling."""
+    from aml_promotion._cli import build_parser  # noqa: PLC0415 - the CLI only here
+
+    text = " ".join(build_parser().format_help().split())
+    assert (
+        "Inside an Azure ML job with --backend azureml-v2 (MLFLOW_RUN_ID or AZUREML_RUN_ID set)"
+        in text
+    )
+    assert "its sibling step pipeline_child_run_name" in text
