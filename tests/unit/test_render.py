@@ -90,6 +90,8 @@ def test_to_dict_holds_the_whole_decision() -> None:
             "n_candidate": None,
             "n_baseline": None,
             "p_value": None,
+            "candidate_values": None,
+            "baseline_values": None,
         },
         {
             "metric": "loss",
@@ -115,6 +117,8 @@ def test_to_dict_holds_the_whole_decision() -> None:
             "n_candidate": None,
             "n_baseline": None,
             "p_value": None,
+            "candidate_values": None,
+            "baseline_values": None,
         },
     ]
 
@@ -157,7 +161,7 @@ def test_markdown_has_a_headline_the_subjects_and_a_table_row_per_rule() -> None
         "\n"
         "run 7 vs churn:3\n"
         "\n"
-        "| metric | goal | candidate | baseline | Δ | relative Δ | rule | result |\n"
+        "| metric | goal | candidate | baseline | Δ (+ is better) | relative Δ | rule | result |\n"
         "|---|---|---|---|---|---|---|---|\n"
         "| auc | maximize | 0.9 | 0.8 | +0.1 | +12.50% | Δ ≥ 0 | ✅ better |\n"
         "| loss | minimize | 0.2 | 0.25 | +0.05 | +20.00% | Δ ≥ 0 | ✅ better |\n"
@@ -248,7 +252,10 @@ def test_markdown_escapes_what_would_break_the_table(name: str, escaped: str) ->
 def test_html_shows_the_verdict_summary_subjects_and_table() -> None:
     """The notebook view has the same content as the Markdown."""
     page = infinite_rho_decision()._repr_html_()
-    assert page.startswith("<div><p><strong>❌ REJECT</strong>: loss: 0.1 vs 0, Δ -0.1: ")
+    # A badge (colour and word, no emoji) before the summary.
+    assert page.startswith('<div><p><span class="aml-promotion-badge" style="')
+    assert "background:#cf222e;" in page
+    assert ">REJECT</span> loss: 0.1 vs 0, Δ -0.1: " in page
     assert "<p>run 7 in experiment churn vs churn:3 (run 2)</p>" in page
     assert "<th>relative Δ</th>" in page
     assert "<td>+∞</td>" in page
@@ -289,7 +296,7 @@ def test_a_failed_value_check_shows_a_cross_even_when_the_change_check_was_skipp
     row = decision.to_markdown().splitlines()[-1]
     assert "❌" in row
     assert "⏭️" not in row
-    assert "❌" in decision._repr_html_()
-    assert "⏭️" not in decision._repr_html_()
+    assert ">FAIL</strong>" in decision._repr_html_()
+    assert ">skip</strong>" not in decision._repr_html_()
     passed = decide({"auc": 0.97}, {}, policy)
     assert "⏭️" in passed.to_markdown()
