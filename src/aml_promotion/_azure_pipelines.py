@@ -163,9 +163,7 @@ class AzurePipelines:
         if self.active:
             for name, value in outputs.items():
                 self._write(
-                    command(
-                        "task.setvariable", self.redact(value), variable=name, isOutput="true"
-                    )
+                    command("task.setvariable", self.redact(value), variable=name, isOutput="true")
                 )
 
     def log_issue(self, level: str, message: str) -> None:

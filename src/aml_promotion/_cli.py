@@ -605,7 +605,9 @@ def exit_code_for_error(error: BaseException) -> ExitCode:
     return ExitCode.BACKEND_FAILURE
 
 
-def result_view(result: PromotionResult, *, model_name: str | None, champion: str | None) -> render.ResultView:
+def result_view(
+    result: PromotionResult, *, model_name: str | None, champion: str | None
+) -> render.ResultView:
     """Return what the renderings show of a result besides its decision.
 
     Args:

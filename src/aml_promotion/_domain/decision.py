@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
+from aml_promotion._domain import render
 from aml_promotion._domain.choices import choice, flag
-from aml_promotion._domain import render, render_html
 from aml_promotion._domain.metrics import Reading, missing, read_metric, read_series
 from aml_promotion._domain.outcomes import CheckOutcome, Verdict
 from aml_promotion._domain.policy import (
@@ -392,6 +392,9 @@ class Decision:
         return render.as_text(self, color=color)
 
     def _repr_html_(self) -> str:
+        # Deferred: `html` (with html.entities) is for notebooks only, not the user's import.
+        from aml_promotion._domain import render_html  # noqa: PLC0415
+
         return render_html.decision_html(self)
 
     def __str__(self) -> str:

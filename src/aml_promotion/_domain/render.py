@@ -11,6 +11,7 @@ can import it without an import circle.
 
 from __future__ import annotations
 
+import enum
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -222,25 +223,25 @@ def headers(decision: DecisionFacts, *, delta: str = DELTA_NOTE) -> tuple[str, .
     return names
 
 
-class Mark:
-    """How a rule's result is marked: ``PASS``, ``FAIL`` or ``SKIP``."""
+class Mark(enum.Enum):
+    """How a rule's result is marked in a table: its value is the word shown."""
 
-    PASS = "pass"
-    FAIL = "FAIL"
-    SKIP = "skip"
+    PASSED = "pass"
+    FAILED = "FAIL"
+    SKIPPED = "skip"
 
 
-def mark(comparison: ComparisonFacts) -> str:
-    """Return `Mark.PASS`, `Mark.FAIL` or `Mark.SKIP` for a rule."""
+def mark(comparison: ComparisonFacts) -> Mark:
+    """Return how a rule's result is marked."""
     # A failed value check is a failure even when the change check was skipped.
     if not comparison.passed:
-        return Mark.FAIL
+        return Mark.FAILED
     if comparison.change_check is CheckOutcome.SKIPPED:
-        return Mark.SKIP
-    return Mark.PASS
+        return Mark.SKIPPED
+    return Mark.PASSED
 
 
-_MARK_ICON = {Mark.PASS: "✅", Mark.FAIL: "❌", Mark.SKIP: "⏭️"}
+_MARK_ICON = {Mark.PASSED: "✅", Mark.FAILED: "❌", Mark.SKIPPED: "⏭️"}
 
 
 def _digits(candidate: float | None, baseline: float | None) -> int:
@@ -358,7 +359,7 @@ def result_repr(decision: DecisionFacts, view: ResultView) -> str:
 
 _ANSI = {"green": "32", "red": "31", "yellow": "33", "bold": "1", "dim": "2"}
 _VERDICT_COLOR = {Verdict.PROMOTE: "green", Verdict.REJECT: "red", Verdict.FORCE: "yellow"}
-_MARK_COLOR = {Mark.PASS: "green", Mark.FAIL: "red", Mark.SKIP: "yellow"}
+_MARK_COLOR = {Mark.PASSED: "green", Mark.FAILED: "red", Mark.SKIPPED: "yellow"}
 # Terminal control characters in data (a metric named "\x1b[2J") would act, not show.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -384,11 +385,8 @@ def as_text(decision: DecisionFacts, *, color: bool = False) -> str:
         color: Colour the verdict and the marks with ANSI escapes.
     """
     verdict = decision.verdict
-    lines = [
-        f"{_paint(verdict.name, 'bold', _VERDICT_COLOR[verdict], color=color)}: "
-        f"{_plain(decision.summary)}",
-        _plain(subjects(decision)),
-    ]
+    headline = _paint(verdict.name, "bold", _VERDICT_COLOR[verdict], color=color)
+    lines = [f"{headline}: {_plain(decision.summary)}", _plain(subjects(decision))]
     data = evaluation_data(decision)
     if data is not None:
         lines.append(_plain(data))
@@ -410,11 +408,11 @@ def _table(decision: DecisionFacts, *, color: bool) -> list[str]:
     rows = []
     for comparison in decision.comparisons:
         row = [_plain(cell) for cell in cells(comparison, with_test=with_test)]
-        row[-1] = f"{mark(comparison)} {row[-1]}"
+        row[-1] = f"{mark(comparison).value} {row[-1]}"
         rows.append((row, mark(comparison)))
     widths = [max(len(names[i]), *(len(r[i]) for r, _ in rows)) for i in range(len(names))]
 
-    def line(row: Sequence[str], marked: str | None = None) -> str:
+    def line(row: Sequence[str], marked: Mark | None = None) -> str:
         padded = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
         if marked is not None:
             # Colour only the mark word, after padding: escapes have no width.
@@ -476,6 +474,10 @@ def as_markdown(decision: DecisionFacts) -> str:
 _MERMAID_UNSAFE = re.compile(r"[^A-Za-z0-9 _.,:/()+=-]")
 
 
+def _numbers(series: Sequence[float]) -> str:
+    return ", ".join(f"{v:.6g}" for v in series)
+
+
 def mermaid_chart(comparison: ComparisonFacts) -> str | None:
     """Return a Mermaid ``xychart-beta`` block of a series rule's scores, or None.
 
@@ -491,7 +493,6 @@ def mermaid_chart(comparison: ComparisonFacts) -> str | None:
     low, high = min(values), max(values)
     pad = (high - low) * 0.1 or abs(high) * 0.01 or 0.01
     name = _MERMAID_UNSAFE.sub("_", comparison.metric)[:60]
-    numbers = lambda series: ", ".join(f"{v:.6g}" for v in series)  # noqa: E731 - two uses, here
     return "\n".join(
         [
             "```mermaid",
@@ -499,8 +500,8 @@ def mermaid_chart(comparison: ComparisonFacts) -> str | None:
             f'    title "{name}: candidate (first line) vs baseline, per fold"',
             f"    x-axis [{', '.join(str(i) for i in range(1, len(ours) + 1))}]",
             f'    y-axis "{name}" {low - pad:.6g} --> {high + pad:.6g}',
-            f"    line [{numbers(ours)}]",
-            f"    line [{numbers(theirs)}]",
+            f"    line [{_numbers(ours)}]",
+            f"    line [{_numbers(theirs)}]",
             "```",
         ]
     )

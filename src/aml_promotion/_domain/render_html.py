@@ -25,7 +25,11 @@ BADGE_COLORS = {
     Verdict.FORCE: "#9a6700",
 }
 DRY_RUN_COLOR = BADGE_COLORS[Verdict.FORCE]
-_MARK_COLORS = {render.Mark.PASS: "#1a7f37", render.Mark.FAIL: "#cf222e", render.Mark.SKIP: "#9a6700"}
+_MARK_COLORS = {
+    render.Mark.PASSED: "#1a7f37",
+    render.Mark.FAILED: "#cf222e",
+    render.Mark.SKIPPED: "#9a6700",
+}
 CANDIDATE_COLOR = "#0969da"
 BASELINE_COLOR = "#6e7781"
 
@@ -50,7 +54,7 @@ def _table(decision: DecisionFacts) -> str:
         row = render.cells(comparison, with_test=with_test)
         marked = render.mark(comparison)
         result = (
-            f'<td><strong style="color:{_MARK_COLORS[marked]}">{_esc(marked)}</strong> '
+            f'<td><strong style="color:{_MARK_COLORS[marked]}">{_esc(marked.value)}</strong> '
             f"{_esc(row[-1])}</td>"
         )
         rows.append(
@@ -113,13 +117,11 @@ def result_html(decision: DecisionFacts, view: ResultView) -> str:
         facts.append(_esc(champion))
     if view.superseded_by is not None:
         facts.append(f"superseded by version {view.superseded_by}")
-    return (
-        f"<div><p>{head} {_esc(decision.summary)}</p>"
-        f"<p>{'; '.join(facts)}</p>" + _body(decision) + "</div>"
-    )
+    summary = f"<p>{head} {_esc(decision.summary)}</p>"
+    return f"<div>{summary}<p>{'; '.join(facts)}</p>{_body(decision)}</div>"
 
 
-# --- The chart of a series rule --------------------------------------------------------------------
+# --- The chart of a series rule ------------------------------------------------------------
 
 _WIDTH, _HEIGHT, _PAD = 320, 120, 28
 
