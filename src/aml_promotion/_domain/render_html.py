@@ -123,7 +123,8 @@ def result_html(decision: DecisionFacts, view: ResultView) -> str:
 
 # --- The chart of a series rule ------------------------------------------------------------
 
-_WIDTH, _HEIGHT, _PAD = 320, 120, 28
+_WIDTH, _HEIGHT, _PAD = 340, 130, 28
+_LEFT = 48  # room for the axis' numbers
 
 
 def series_svg(comparison: ComparisonFacts) -> str | None:
@@ -141,10 +142,10 @@ def series_svg(comparison: ComparisonFacts) -> str | None:
     span = (high - low) or abs(high) or 1.0
     low, high = low - span * 0.1, high + span * 0.1
     count = max(len(ours), len(theirs))
-    inner_w, inner_h = _WIDTH - 2 * _PAD, _HEIGHT - 2 * _PAD
+    inner_w, inner_h = _WIDTH - _LEFT - _PAD, _HEIGHT - 2 * _PAD
 
     def x(index: int) -> float:
-        return _PAD + (inner_w * index / (count - 1) if count > 1 else inner_w / 2)
+        return _LEFT + (inner_w * index / (count - 1) if count > 1 else inner_w / 2)
 
     def y(value: float) -> float:
         return _PAD + inner_h * (high - value) / (high - low)
@@ -158,7 +159,7 @@ def series_svg(comparison: ComparisonFacts) -> str | None:
         mean = sum(scores) / len(scores)
         return (
             f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.5"/>'
-            f'{dots}<line x1="{_PAD}" x2="{_WIDTH - _PAD}" y1="{y(mean):.1f}" y2="{y(mean):.1f}" '
+            f'{dots}<line x1="{_LEFT}" x2="{_WIDTH - _PAD}" y1="{y(mean):.1f}" y2="{y(mean):.1f}" '
             f'stroke="{colour}" stroke-dasharray="4 3" stroke-width="1"/>'
         )
 
@@ -167,15 +168,17 @@ def series_svg(comparison: ComparisonFacts) -> str | None:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_WIDTH}" height="{_HEIGHT}" '
         f'viewBox="0 0 {_WIDTH} {_HEIGHT}" role="img" font-family="sans-serif" font-size="10">'
         f"<title>{name}: candidate vs baseline, per fold</title>"
-        f'<rect x="{_PAD}" y="{_PAD}" width="{inner_w}" height="{inner_h}" fill="none" '
+        f'<rect x="{_LEFT}" y="{_PAD}" width="{inner_w}" height="{inner_h}" fill="none" '
         'stroke="#d0d7de"/>'
-        f'<text x="{_PAD}" y="12" font-weight="bold">{name}</text>'
-        f'<text x="{_PAD + 90}" y="12" fill="{CANDIDATE_COLOR}">● candidate</text>'
-        f'<text x="{_PAD + 170}" y="12" fill="{BASELINE_COLOR}">● baseline</text>'
-        f'<text x="2" y="{_PAD + 4}">{high:.4g}</text>'
-        f'<text x="2" y="{_HEIGHT - _PAD}">{low:.4g}</text>'
-        f'<text x="{_PAD}" y="{_HEIGHT - 8}">fold 1</text>'
-        f'<text x="{_WIDTH - _PAD}" y="{_HEIGHT - 8}" text-anchor="end">fold {count}</text>'
+        f'<text x="{_LEFT}" y="14" font-weight="bold">{name}, per fold</text>'
+        f'<rect x="{_WIDTH - 150}" y="6" width="10" height="10" fill="{CANDIDATE_COLOR}"/>'
+        f'<text x="{_WIDTH - 136}" y="15">candidate</text>'
+        f'<rect x="{_WIDTH - 78}" y="6" width="10" height="10" fill="{BASELINE_COLOR}"/>'
+        f'<text x="{_WIDTH - 64}" y="15">baseline</text>'
+        f'<text x="{_LEFT - 4}" y="{_PAD + 4}" text-anchor="end">{high:.4g}</text>'
+        f'<text x="{_LEFT - 4}" y="{_HEIGHT - _PAD}" text-anchor="end">{low:.4g}</text>'
+        f'<text x="{_LEFT}" y="{_HEIGHT - 10}">1</text>'
+        f'<text x="{_WIDTH - _PAD}" y="{_HEIGHT - 10}" text-anchor="end">{count}</text>'
         + series(theirs, BASELINE_COLOR)
         + series(ours, CANDIDATE_COLOR)
         + "</svg>"

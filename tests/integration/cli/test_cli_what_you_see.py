@@ -46,6 +46,7 @@ FOLDS = {
     "metric_rules": {"f1": {"significance": {"alpha": 0.05}}},
 }
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+STEP_TEMPLATE = Path(__file__).resolve().parents[3] / "azure-pipelines" / "promote.yml"
 OUTPUTS = ("model_name", "model_version", "model_id", "promoted", "decision", "champion_version")
 
 
@@ -324,3 +325,41 @@ def test_a_metric_name_cannot_inject_a_logging_command(
     assert name in issue.data
     # In the table, the name is text: "##vso[" is broken wherever it appears.
     assert "auc ## vso[task.complete" in done.stdout
+
+
+def test_the_step_templates_script_promotes_and_sets_the_output_variables(
+    template: Store, uri: str, workdir: Path, pipeline: dict[str, str], tmp_path: Path
+) -> None:
+    """azure-pipelines/promote.yml's script, run by bash as the agent would: outputs set."""
+    import yaml  # noqa: PLC0415 - test dependency, only here
+
+    bash = shutil.which("bash")
+    bin_dir = Path(sys.executable).parent
+    if bash is None or not (bin_dir / "aml-promote").exists():
+        pytest.skip("needs bash and the aml-promote console script next to this Python")
+    data = yaml.safe_load(STEP_TEMPLATE.read_text(encoding="utf-8"))
+    (step,) = data["steps"]
+    values = {p["name"]: str(p.get("default", "")) for p in data["parameters"]}
+    values.update(
+        package="", backend="mlflow", trackingUri=uri,
+        experimentName="train", runId=template.runs["better"],
+    )  # fmt: skip
+    env = {
+        **base_environment(tmp_path),
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        **pipeline,
+    }
+    for name, expression in step["env"].items():
+        env[name] = values[expression.removeprefix("${{ parameters.").removesuffix(" }}")]
+    done = subprocess.run(
+        [bash, "-c", step["inputs"]["inlineScript"]],
+        cwd=workdir, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    variables = {
+        c.properties["variable"]: c.data
+        for c in agent_commands(done.stdout)
+        if c.name == "task.setvariable"
+    }
+    assert variables["model_version"] == "2"
+    assert variables["promoted"] == "true"
