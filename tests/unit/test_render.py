@@ -394,6 +394,9 @@ def test_a_result_says_what_was_registered_and_where_the_champion_is() -> None:
     short = render.result_repr(decision, view)
     assert short.startswith("<PromotionResult PROMOTE: registered churn:2, @champion → 2; ")
     assert len(short) < 200
+    assert render.result_str(decision, view) == (
+        "PROMOTE: Registered churn version 2 (id churn/2). @champion is version 2."
+    )
     dry = render.ResultView(model_name="churn", dry_run=True)
     assert (
         render.outcome_line(decision, dry) == "Dry run: would register churn; nothing registered."

@@ -36,6 +36,7 @@ __all__ = [
     "outcome_line",
     "result_markdown",
     "result_repr",
+    "result_str",
     "result_text",
     "series_rules",
     "wants_color",
@@ -131,11 +132,6 @@ class ResultView:
     champion: str | None = None
     champion_version: int | None = None
     superseded_by: int | None = None
-
-    @property
-    def registered(self) -> bool:
-        """Whether a version is in the registry for this candidate (new or from before)."""
-        return self.model_version is not None
 
 
 def champion_marker(strategy: BaselineStrategy) -> str | None:
@@ -337,6 +333,11 @@ def champion_line(view: ResultView) -> str | None:
     if view.champion is None or view.champion_version is None:
         return None
     return f"{view.champion} is version {view.champion_version}."
+
+
+def result_str(decision: DecisionFacts, view: ResultView) -> str:
+    """Return a one-line ``str`` of a promotion's result: the verdict, then what was done."""
+    return f"{decision.verdict.name}: {_plain(outcome_line(decision, view))}"
 
 
 def result_repr(decision: DecisionFacts, view: ResultView) -> str:
