@@ -126,3 +126,19 @@ def test_tf_build_is_read_case_insensitively(value: str) -> None:
     azure = AzurePipelines.from_environ({"TF_BUILD": value}, io.StringIO())
     assert azure.active
     assert not AzurePipelines.from_environ({"TF_BUILD": "false"}, io.StringIO()).active
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["no command here", "##vso[task.setvariable variable=x", "##vso[nodot]x", "##vso[a.b.c]x"],
+)
+def test_lines_the_agent_would_not_act_on_parse_to_none(line: str) -> None:
+    """No prefix, no closing bracket, or not exactly area.event: no command."""
+    assert parse_command(line) is None
+
+
+def test_a_property_without_a_value_is_skipped_as_the_agent_skips_it() -> None:
+    """A property "type=" and a bare name are dropped; the other properties stay."""
+    parsed = parse_command("##vso[task.logissue type=;bare;x=1]msg")
+    assert parsed is not None
+    assert dict(parsed.properties) == {"x": "1"}

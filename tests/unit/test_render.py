@@ -7,12 +7,14 @@ import math
 import re
 from typing import Any
 
+import attrs
 import pytest
 
 from aml_promotion import (
     Aggregate,
     CheckOutcome,
     Decision,
+    EvaluationData,
     Goal,
     MetricRule,
     OnMissingBaselineMetric,
@@ -508,3 +510,61 @@ def test_the_result_html_escapes_everything() -> None:
     assert "<script>" not in page
     assert "<b>" not in page
     assert "&lt;script&gt;x&lt;/script&gt;" in page
+
+
+def test_scores_that_are_not_a_list_of_numbers_are_refused() -> None:
+    """A Comparison's scores are a list of numbers or None; a JSON record's too."""
+    plain = decide({"auc": 0.9}, {"auc": 0.8}, policy(AUC)).comparisons[0]
+    with pytest.raises(TypeError, match="a series of scores must be a list of numbers"):
+        type(plain)(**{**attrs.asdict(plain, recurse=False), "candidate_values": "0.8,0.9"})
+    data = plain.to_dict()
+    with pytest.raises(ValueError, match="'baseline_values' must be a list of numbers or null"):
+        type(plain).from_dict({**data, "baseline_values": [0.8, "x"]})
+
+
+def test_a_superseded_promotion_says_who_keeps_the_champion() -> None:
+    """A concurrent promotion ranked higher: the line, the HTML and the text say so."""
+    decision = fold_decision()
+    view = render.ResultView(
+        model_name="churn", model_version=3, champion="@champion",
+        champion_version=4, superseded_by=4,
+    )  # fmt: skip
+    line = render.outcome_line(decision, view)
+    assert "A concurrent promotion ranked higher: version 4 keeps @champion." in line
+    assert "superseded by version 4" in render_html.result_html(decision, view)
+
+
+def test_a_long_summary_is_cut_in_the_repr_and_data_lines_show_in_text() -> None:
+    """The repr stays one short line; the evaluation-data line shows in the text."""
+    decision = decide(
+        {"auc": 0.7}, {"auc": 0.8}, policy(AUC, evaluation_data=EvaluationData(context="eval")),
+        candidate_data={"eval": "1a"}, baseline_data={"eval": "1a"},
+    )  # fmt: skip
+    assert "evaluated on: eval@1a (candidate), eval@1a (baseline)" in decision.to_text()
+    long = attrs.evolve(decision, summary="x" * 200)
+    shown = render.result_repr(long, render.ResultView())
+    assert "x" * 79 + "…" in shown
+    assert len(shown) < 150
+
+
+def test_no_chart_for_scores_that_are_not_finite() -> None:
+    """Mermaid and SVG need finite scores; an infinite one leaves the chart out."""
+    comparison = attrs.evolve(
+        fold_decision().comparisons[1], candidate_values=(math.inf, 0.8), baseline_values=(0.7,)
+    )
+    assert render.mermaid_chart(attrs.evolve(comparison, baseline_values=(0.7, 0.7))) is None
+    assert render_html.series_svg(attrs.evolve(comparison, candidate_values=(math.inf,))) is None
+
+
+def test_text_of_no_rules_an_earlier_registration_and_an_unnamed_rejection() -> None:
+    """No rules: a sentence; "Already registered from this run"; "Not registered: ..."."""
+    assert "The policy has no metric rules." in decide({}, None, PromotionPolicy()).to_text()
+    decision = decide({"auc": 0.7, "loss": 0.9}, {"auc": 0.8, "loss": 0.5}, policy(AUC, LOSS))
+    assert "\n- loss: 0.9 vs 0.5, Δ -0.4: worse than the baseline\n" in decision.to_text()
+    again = render.ResultView(model_name="churn", model_version=1, already_registered=True)
+    assert render.outcome_line(decision, again) == (
+        "Already registered from this run: churn version 1."
+    )
+    local = attrs.evolve(again, from_run=False)
+    assert "from the same model content" in render.outcome_line(decision, local)
+    assert render.outcome_line(decision, render.ResultView()).startswith("Not registered: auc")
