@@ -12,13 +12,8 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from aml_promotion import exceptions
-    from aml_promotion._domain.decision import (
-        CheckOutcome,
-        Comparison,
-        Decision,
-        Verdict,
-        decide,
-    )
+    from aml_promotion._domain.decision import Comparison, Decision, decide
+    from aml_promotion._domain.outcomes import CheckOutcome, Verdict
     from aml_promotion._domain.policy import (
         Aggregate,
         BaselineStrategy,
@@ -43,7 +38,7 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "Aggregate": "aml_promotion._domain.policy",
     "BaselineStrategy": "aml_promotion._domain.policy",
-    "CheckOutcome": "aml_promotion._domain.decision",
+    "CheckOutcome": "aml_promotion._domain.outcomes",
     "Comparison": "aml_promotion._domain.decision",
     "Decision": "aml_promotion._domain.decision",
     "EvaluationData": "aml_promotion._domain.policy",
@@ -60,7 +55,7 @@ _EXPORTS = {
     "Settings": "aml_promotion._settings",
     "Significance": "aml_promotion._domain.policy",
     "SignificanceMethod": "aml_promotion._domain.significance",
-    "Verdict": "aml_promotion._domain.decision",
+    "Verdict": "aml_promotion._domain.outcomes",
     "decide": "aml_promotion._domain.decision",
     "load_settings": "aml_promotion._settings",
     "promote": "aml_promotion._service",

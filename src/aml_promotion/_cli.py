@@ -1,8 +1,11 @@
 """The command line, ``aml-promote``: promote one candidate, print why, exit with a meaningful code.
 
 It is a thin shell over `promote()`: parse the arguments, load the settings file, build a backend,
-promote, then report — a table (or one JSON document) on stdout, warnings and errors on stderr,
-and, in GitHub Actions, step outputs, the step summary and annotations (`aml_promotion._github`).
+promote, then report — a plain-text table (or one JSON document) on stdout, coloured only on a
+terminal and never with ``NO_COLOR``; warnings and errors on stderr; and, in GitHub Actions, step
+outputs, the step summary (Markdown) and annotations (`aml_promotion._github`); in Azure
+Pipelines, output variables, the run's summary (Markdown) and issues
+(`aml_promotion._azure_pipelines`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from typing import NoReturn, TextIO
 
 import attrs
 
+from aml_promotion._azure_pipelines import AzurePipelines, neutralize
+from aml_promotion._domain import render
 from aml_promotion._github import CREDENTIALS_VARIABLE, GitHubActions, Redactor, credential_secrets
 from aml_promotion._service import PromotionResult, promote
 from aml_promotion._settings import Settings, default_model_name, load_settings
@@ -549,18 +554,25 @@ class _Console:
     stderr: TextIO
     github: GitHubActions
     redact: Redactor
+    azure: AzurePipelines = attrs.field(factory=lambda: AzurePipelines(stream=sys.stderr))
+
+    def _shown(self, text: str) -> str:
+        text = self.redact(text).rstrip("\n") + "\n"
+        # In a pipeline the agent acts on "##vso[" anywhere in a line: data must not hold one.
+        return neutralize(text) if self.azure.active else text
 
     def out(self, text: str) -> None:
-        self.stdout.write(self.redact(text).rstrip("\n") + "\n")
+        self.stdout.write(self._shown(text))
         self.stdout.flush()
 
     def err(self, text: str) -> None:
-        self.stderr.write(self.redact(text).rstrip("\n") + "\n")
+        self.stderr.write(self._shown(text))
         self.stderr.flush()
 
     def warn(self, message: str, *, file: str | None = None) -> None:
         self.err(f"{PROG}: warning: {message}")
         self.github.annotate("warning", message, title="aml-promote", file=file)
+        self.azure.log_issue("warning", message)
 
 
 def result_outputs(result: PromotionResult, *, model_name: str | None) -> dict[str, str]:
@@ -593,22 +605,36 @@ def exit_code_for_error(error: BaseException) -> ExitCode:
     return ExitCode.BACKEND_FAILURE
 
 
-def _outcome_line(result: PromotionResult, model_name: str | None) -> str:
-    decision = result.decision
+def result_view(
+    result: PromotionResult, *, model_name: str | None, champion: str | None
+) -> render.ResultView:
+    """Return what the renderings show of a result besides its decision.
+
+    Args:
+        result: The result.
+        model_name: The settings' model name, shown when nothing was registered.
+        champion: What the promotion moves (``@champion``; see `render.champion_marker`).
+    """
     model = result.model
-    if result.already_registered and model is not None:
-        origin = "this run" if result.candidate_run is not None else "the same model content"
-        return f"Already registered from {origin}: {model.name} version {model.version}."
-    if model is not None:
-        line = f"Registered {model.name} version {model.version} (id {model.id})."
-        if result.superseded_by is not None:
-            line += f" Another promotion holds the champion tag: {result.superseded_by}."
-        return line
-    name = f" {model_name}" if model_name else ""
-    if result.dry_run:
-        would = "would register" if decision.promote else "would not register"
-        return f"Dry run: {would}{name}; nothing registered."
-    return f"Not registered{name}: {decision.summary}"
+    return render.ResultView(
+        model_name=model.name if model is not None else model_name,
+        model_version=None if model is None else model.version,
+        model_id=None if model is None else model.id,
+        already_registered=result.already_registered,
+        from_run=result.candidate_run is not None,
+        dry_run=result.dry_run,
+        champion=champion,
+        champion_version=result.champion_version,
+        superseded_by=None if result.superseded_by is None else result.superseded_by.version,
+    )
+
+
+def _isatty(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if isatty is not None else False
+    except ValueError:  # a closed stream
+        return False
 
 
 def _report(
@@ -616,23 +642,37 @@ def _report(
     result: PromotionResult,
     *,
     args: Arguments,
-    model_name: str | None,
+    settings: Settings,
+    environ: Mapping[str, str],
     code: ExitCode,
 ) -> None:
-    outcome = _outcome_line(result, model_name)
-    markdown = result.decision.to_markdown()
-    github = console.github
-    github.set_outputs(result_outputs(result, model_name=model_name))
-    github.add_summary(f"{markdown.rstrip()}\n\n**{outcome}**")
+    decision = result.decision
+    view = result_view(
+        result,
+        model_name=settings.model_name,
+        champion=render.champion_marker(settings.baseline),
+    )
+    outcome = render.outcome_line(decision, view)
+    outputs = result_outputs(result, model_name=settings.model_name)
+    github, azure = console.github, console.azure
+    github.set_outputs(outputs)
+    azure.set_outputs(outputs)
+    # Markdown only where Markdown is read; GitHub renders Mermaid charts, Azure DevOps does not.
+    github.add_summary(render.result_markdown(decision, view, mermaid=True))
+    azure.add_summary(render.result_markdown(decision, view, mermaid=False))
     if args.json:
         console.out(json.dumps(result.to_dict(), allow_nan=False, ensure_ascii=False))
     else:
-        console.out(f"{markdown.rstrip()}\n\n{outcome}")
+        color = render.wants_color(isatty=_isatty(console.stdout), environ=environ)
+        console.out(render.result_text(decision, view, color=color))
     if code is ExitCode.REJECTED:
         github.annotate("error", outcome, title="Model not promoted")
+        azure.log_issue("error", outcome)
     elif result.model is None:
         level = "notice" if result.dry_run else "warning"
         github.annotate(level, outcome, title="Model not promoted")
+        if not result.dry_run:
+            azure.log_issue("warning", outcome)
     else:
         github.annotate("notice", outcome, title="Model promoted")
 
@@ -651,6 +691,7 @@ def _report_error(
     console.github.annotate(
         "error", message, title=_TITLES[code], file=source if isinstance(source, str) else None
     )
+    console.azure.log_issue("error", f"{_TITLES[code]}: {message}")
     if as_json:
         document = {"error": {"type": type(error).__name__, "message": message, "exit_code": code}}
         console.out(json.dumps(document, ensure_ascii=False))
@@ -710,7 +751,13 @@ def run(
     github = GitHubActions.from_environ(environ, stderr, redact=redact)
     # Before anything else is written, so that the runner hides these values everywhere.
     github.mask(redact.secrets)
-    console = _Console(stdout=stdout, stderr=stderr, github=github, redact=redact)
+    # Logging commands on stdout, where the agent reads them; on stderr (read too) when
+    # stdout is kept for the one JSON document of --json.
+    azure = AzurePipelines.from_environ(
+        environ, stderr if "--json" in argv else stdout, redact=redact
+    )
+    azure.mask(redact.secrets)
+    console = _Console(stdout=stdout, stderr=stderr, github=github, redact=redact, azure=azure)
     here = Path.cwd() if cwd is None else cwd
     as_json = "--json" in argv
     try:
@@ -769,7 +816,7 @@ def _promote(
             model_id=args.model_id,
         )
     code = exit_code_for(result, fail_on_reject=args.fail_on_reject)
-    _report(console, result, args=args, model_name=settings.model_name, code=code)
+    _report(console, result, args=args, settings=settings, environ=environ, code=code)
     if not settings.policy.rules:
         console.github.annotate("notice", NO_RULES_NOTICE, title="No metric rules", file=source)
         logger.info("%s", NO_RULES_NOTICE)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -340,7 +341,9 @@ def test_a_registered_model_exits_0_with_outputs_and_summary(
     assert json.loads(outputs["decision"])["verdict"] == "promote"
     assert "| auc | maximize |" in outcome.summary
     assert "Registered churn version 1" in outcome.summary
-    assert "| auc | maximize |" in outcome.stdout
+    # The terminal gets plain text, the summary Markdown (it used to be Markdown on both).
+    assert re.search(r"^  auc +maximize +0\.8 ", outcome.stdout, re.MULTILINE)
+    assert "|" not in outcome.stdout
     assert "::notice title=Model promoted::" in outcome.stderr
 
 
@@ -449,7 +452,7 @@ def test_local_mode_registers_a_file_with_metrics_from_a_file(
     outcome = cli("--metrics-file", "metrics.json")
     assert outcome.code == ExitCode.OK
     assert "local model" in outcome.stdout
-    assert "| auc | maximize | 0.9 |" in outcome.stdout
+    assert re.search(r"^  auc +maximize +0\.9 ", outcome.stdout, re.MULTILINE)
     assert backend.registry.get("churn", 1).version == 1
 
 

@@ -445,7 +445,7 @@ def test_a_result_says_whether_the_candidate_was_promoted(backend: InMemoryBacke
     assert first.to_dict()["promoted"] is True
     assert first._repr_html_().startswith("<div><p>registered churn:1</p><div>")
     assert "nothing registered" in worse._repr_html_()
-    assert "❌ REJECT" in worse._repr_html_()
+    assert ">REJECT</span>" in worse._repr_html_()
     assert "already registered as churn:1" in again._repr_html_()
 
 
