@@ -1,4 +1,4 @@
-"""What both Azure ML adapters (SDK v1 and v2) do the same way: run states, HTTP failures, calls.
+"""What both Azure ML adapters (SDK v1 and v2) do the same way: run states, HTTP failures.
 
 The two SDKs differ in how they carry a status code and a dropped connection, and in how their
 own retries are switched off, so each adapter says those; what they mean for a promotion is
@@ -8,20 +8,16 @@ decided here, once.
 from __future__ import annotations
 
 import http
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-from aml_promotion._retry import RetryPolicy, retrying
 from aml_promotion.adapters._errors import retry_after
-from aml_promotion.exceptions import PromotionError, RegistryError, TransientRegistryError
+from aml_promotion.exceptions import RegistryError, TransientRegistryError
 from aml_promotion.ports import RunStatus
 
 if TYPE_CHECKING:
-    import contextlib
-    from collections.abc import Callable, Collection
+    from collections.abc import Collection
 
-__all__ = ["SdkGateway", "run_status", "translate"]
-
-_T = TypeVar("_T")
+__all__ = ["run_status", "translate"]
 
 # Azure ML's run (v1) and job (v2) states that are neither finished nor failed.
 _ACTIVE_STATES = frozenset(
@@ -93,42 +89,3 @@ def translate(
     if connection_failed:
         return TransientRegistryError(f"{what} failed: the connection to Azure ML failed")
     return RegistryError(f"{what} failed: {type(error).__name__}")
-
-
-class SdkGateway:
-    """Every SDK call of an adapter passes here: the SDK's retries off, ours on, errors translated.
-
-    A subclass says how its SDK's own retries are switched off around a call (`_quiet`) and how
-    what the SDK raises becomes our error (`_translate`).
-
-    Args:
-        policy: How transient failures are retried.
-    """
-
-    def __init__(self, policy: RetryPolicy) -> None:
-        self.policy = policy
-
-    def once(self, what: str, call: Callable[[], _T]) -> _T:
-        """Make `call` once; translate what it raises."""
-        with self._quiet():
-            try:
-                return call()
-            except PromotionError:
-                raise
-            except Exception as exc:
-                raise self._translate(exc, what) from exc
-
-    def call(self, what: str, call: Callable[[], _T]) -> _T:
-        """Make `call`, retrying transient failures under the policy."""
-        for attempt in retrying(self.policy):
-            with attempt:
-                return self.once(what, call)
-        raise AssertionError  # pragma: no cover - retrying() returns or raises
-
-    def _quiet(self) -> contextlib.AbstractContextManager[None]:
-        """Switch the SDK's own retries off for the block."""
-        raise NotImplementedError
-
-    def _translate(self, error: Exception, what: str) -> RegistryError:
-        """Turn what the SDK raised while doing `what` into our error."""
-        raise NotImplementedError

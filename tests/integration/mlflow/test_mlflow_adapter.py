@@ -44,6 +44,9 @@ from aml_promotion.exceptions import (
 )
 from aml_promotion.ports import (
     Backend,
+    DatasetMetricStore,
+    LoggedModelRegistry,
+    LoggedModelStore,
     ModelVersion,
     RegistrationRequest,
     RunRecord,
@@ -119,12 +122,20 @@ def _transient() -> MlflowException:
 # --- construction -------------------------------------------------------------------------------
 
 
-def test_the_backend_is_both_ports(sqlite_uri: str) -> None:
-    """One MlflowBackend is its own run store and registry, and mypy accepts it as a Backend."""
+def test_the_backend_hands_out_both_ports(sqlite_uri: str) -> None:
+    """An MlflowBackend hands out one run store and one registry, and mypy takes it as a Backend.
+
+    Its parts share one session, as the Azure ML backends' do (issue 17); the backend itself is
+    no longer its own run store.
+    """
     backend = MlflowBackend(sqlite_uri)
     typed: Backend = backend  # the check mypy makes: MlflowBackend provides both ports
-    assert typed.runs is backend
-    assert typed.registry is backend
+    assert typed.runs is backend.runs
+    assert typed.registry is backend.registry
+    # What the service asks of each port, beyond the Protocol, is where it asks it.
+    assert isinstance(typed.runs, DatasetMetricStore)
+    assert isinstance(typed.runs, LoggedModelStore)
+    assert isinstance(typed.registry, LoggedModelRegistry)
 
 
 def test_importing_the_adapter_imports_no_sdk() -> None:

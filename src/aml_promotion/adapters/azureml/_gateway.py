@@ -1,4 +1,4 @@
-"""Every SDK call of the Azure ML (SDK v1) backend passes here: the SDK's retries off, ours on.
+"""How the Azure ML (SDK v1) backend's SDK calls pass `SdkGateway`: the SDK's retries, errors.
 
 What azureml-core (and msrest, requests beneath it) raises is translated into our errors
 (`TransientRegistryError` for what a retry may cure), with the SDK's exception as ``__cause__``.
@@ -6,19 +6,20 @@ What azureml-core (and msrest, requests beneath it) raises is translated into ou
 
 from __future__ import annotations
 
-import contextlib
 import http
 import http.client
 import logging
 import re
 from typing import Any
 
-from aml_promotion.adapters._azure import SdkGateway, translate
+from aml_promotion._retry import RetryPolicy
+from aml_promotion.adapters._azure import translate
 from aml_promotion.adapters._errors import exception_chain, http_response
+from aml_promotion.adapters._gateway import SdkGateway
 from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
 from aml_promotion.exceptions import BackendNotInstalledError, RegistryError
 
-__all__ = ["Gateway", "is_not_found", "require_sdk"]
+__all__ = ["gateway", "is_not_found", "require_sdk"]
 
 logger = logging.getLogger("aml_promotion")
 
@@ -187,11 +188,6 @@ def is_not_found(error: BaseException) -> bool:
     return "ModelNotFound" in text or "Cannot find dataset" in text
 
 
-class Gateway(SdkGateway):
-    """Every SDK call passes here: the SDK's retries off, ours on, its errors translated."""
-
-    def _quiet(self) -> contextlib.AbstractContextManager[None]:
-        return _SDK_RETRIES.off()
-
-    def _translate(self, error: Exception, what: str) -> RegistryError:
-        return _translate(error, what)
+def gateway(policy: RetryPolicy) -> SdkGateway:
+    """Return the gateway every SDK call passes: the SDK's retries off, ours on, errors ours."""
+    return SdkGateway(policy, quiet=_SDK_RETRIES.off, translate=_translate)

@@ -22,7 +22,8 @@ from aml_promotion.exceptions import (
 from aml_promotion.ports import Framework, ModelVersion, RegistrationRequest, unsupported_strategy
 
 if TYPE_CHECKING:
-    from aml_promotion.adapters.azureml._backend import AzureMLBackend
+    from aml_promotion.adapters.azureml._runs import Runs
+    from aml_promotion.adapters.azureml._session import AzureMLSession
 
 __all__ = ["Registry"]
 
@@ -61,13 +62,14 @@ def _version(model: Any) -> ModelVersion:
 class Registry:
     """`ModelRegistry` over azureml-core."""
 
-    def __init__(self, backend: AzureMLBackend) -> None:
-        self._backend = backend
-        self._gateway = backend._gateway  # noqa: SLF001 - the backend's own parts
+    def __init__(self, session: AzureMLSession, *, runs: Runs) -> None:
+        self._session = session
+        self._gateway = session.gateway
+        self._runs = runs
 
     @property
     def _workspace(self) -> Any:
-        return self._backend.workspace
+        return self._session.workspace
 
     def _models(self, **filters: Any) -> list[ModelVersion]:
         """List versions, highest first, in one request (``expand=False``: no run loading)."""
@@ -146,7 +148,7 @@ class Registry:
         options = self._options(request)
         if request.run is None:
             return self._register_local(request, options)
-        run = self._backend._runs._handle(request.run)  # noqa: SLF001 - its sibling port
+        run = self._runs.handle(request.run)
         run_id = request.run.run_id
         what = f"registering model {request.name!r} from run {run_id!r}"
 

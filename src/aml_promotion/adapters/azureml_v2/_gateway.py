@@ -1,4 +1,4 @@
-"""Every SDK call of the Azure ML v2 backend passes here: the SDKs' retries off, ours on.
+"""How the Azure ML v2 backend's SDK calls pass `SdkGateway`: the SDKs' retries, their errors.
 
 What azure-ai-ml, azure-core and MLflow raise is translated into our errors
 (`TransientRegistryError` for what a retry may cure), with the SDK's exception as ``__cause__``.
@@ -12,16 +12,18 @@ import http.client
 from collections.abc import Iterator
 from typing import Any
 
-from aml_promotion.adapters._azure import SdkGateway, translate
+from aml_promotion._retry import RetryPolicy
+from aml_promotion.adapters._azure import translate
 from aml_promotion.adapters._errors import exception_chain, http_response
+from aml_promotion.adapters._gateway import SdkGateway
 from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
-from aml_promotion.adapters.mlflow import _http_retries_off
+from aml_promotion.adapters.mlflow._http import _http_retries_off
 from aml_promotion.exceptions import (
     BackendNotInstalledError,
     RegistryError,
 )
 
-__all__ = ["Gateway", "is_not_found", "require_sdk", "version_taken"]
+__all__ = ["gateway", "is_not_found", "require_sdk", "version_taken"]
 
 
 _EXTRA = "azureml-v2"
@@ -174,13 +176,12 @@ def version_taken(error: BaseException) -> bool:
     return False
 
 
-class Gateway(SdkGateway):
-    """Every SDK call passes here: the SDKs' retries off, ours on, their errors translated."""
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    with _SDK_RETRIES.off(), _http_retries_off():
+        yield
 
-    @contextlib.contextmanager
-    def _quiet(self) -> Iterator[None]:
-        with _SDK_RETRIES.off(), _http_retries_off():
-            yield
 
-    def _translate(self, error: Exception, what: str) -> RegistryError:
-        return _translate(error, what)
+def gateway(policy: RetryPolicy) -> SdkGateway:
+    """Return the gateway every SDK call passes: the SDKs' retries off, ours on, errors ours."""
+    return SdkGateway(policy, quiet=_quiet, translate=_translate)
