@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from aml_promotion._retry import RetryPolicy
 from aml_promotion.adapters._azure_credentials import ServicePrincipalCredentials, parse_credentials
+from aml_promotion.adapters._redaction import mask
 from aml_promotion.adapters._workspace_config import (
     WorkspaceConfig,
     find_workspace_config,
@@ -144,6 +145,8 @@ class AzureMLBackend:
             if isinstance(credentials, ServicePrincipalCredentials)
             else parse_credentials(credentials)
         )
+        # An SDK may quote the secret back in an error: keep it out of every error's chain.
+        mask(creds.client_secret)
         require_sdk()
         target = workspace_target(
             config,

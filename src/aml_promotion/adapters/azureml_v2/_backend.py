@@ -12,6 +12,7 @@ from aml_promotion.adapters._azure_credentials import (
     ServicePrincipalCredentials,
     parse_credentials,
 )
+from aml_promotion.adapters._redaction import mask
 from aml_promotion.adapters._workspace_config import (
     WorkspaceConfig,
     find_workspace_config,
@@ -141,6 +142,8 @@ class AzureMLV2Backend:
             if isinstance(credentials, ServicePrincipalCredentials)
             else parse_credentials(credentials)
         )
+        # An SDK may quote the secret back in an error: keep it out of every error's chain.
+        mask(creds.client_secret)
         require_sdk()
         target = workspace_target(
             config,
