@@ -8,16 +8,21 @@ decided here, once.
 from __future__ import annotations
 
 import http
+import http.client
 from typing import TYPE_CHECKING
 
-from aml_promotion.adapters._errors import retry_after
+from aml_promotion.adapters._errors import exception_chain, retry_after
+from aml_promotion.adapters._gateway import SdkGateway
 from aml_promotion.exceptions import RegistryError, TransientRegistryError
 from aml_promotion.ports import RunStatus
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Callable, Collection
+    from contextlib import AbstractContextManager
 
-__all__ = ["run_status", "translate"]
+    from aml_promotion._retry import RetryPolicy
+
+__all__ = ["azure_gateway", "connection_failed", "run_status", "translate", "without"]
 
 # Azure ML's run (v1) and job (v2) states that are neither finished nor failed.
 _ACTIVE_STATES = frozenset(
@@ -89,3 +94,56 @@ def translate(
     if connection_failed:
         return TransientRegistryError(f"{what} failed: the connection to Azure ML failed")
     return RegistryError(f"{what} failed: {type(error).__name__}")
+
+
+def connection_failed(error: BaseException, *kinds: type[BaseException]) -> bool:
+    """Whether the chain holds a refused, dropped or timed-out connection (or one of `kinds`)."""
+    import requests  # noqa: PLC0415 - a dependency of both SDKs, loaded with them
+
+    failures = (
+        requests.ConnectionError,
+        requests.Timeout,
+        http.client.HTTPException,
+        ConnectionError,
+        TimeoutError,
+        *kinds,
+    )
+    return any(isinstance(link, failures) for link in exception_chain(error))
+
+
+def azure_gateway(
+    policy: RetryPolicy,
+    quiet: Callable[[], AbstractContextManager[None]],
+    status: Callable[[BaseException], int | None],
+    dropped: Callable[[BaseException], bool],
+    transient: Collection[int],
+) -> SdkGateway:
+    """Return an Azure adapter's gateway: its SDK's retries off (`quiet`), its errors ours.
+
+    Args:
+        policy: How transient failures are retried.
+        quiet: Makes the context in which the SDK's own retries are off.
+        status: Finds the HTTP status in what the SDK raised, if any.
+        dropped: Whether what the SDK raised is a failed connection.
+        transient: The statuses worth retrying (any 5xx is too).
+    """
+
+    def translate_error(error: Exception, what: str) -> RegistryError:
+        return translate(
+            error, what, status=status(error), connection_failed=dropped(error), transient=transient
+        )
+
+    return SdkGateway(policy, quiet=quiet, translate=translate_error)
+
+
+def without(keys: Collection[str]) -> Callable[[dict[str, str]], None]:
+    """Return the change that drops `keys` from a tag set (a key it lacks is fine).
+
+    Both registries change a version's tags by reading the whole set and writing it back.
+    """
+
+    def drop(tags: dict[str, str]) -> None:
+        for key in keys:
+            tags.pop(key, None)
+
+    return drop

@@ -6,18 +6,16 @@ What azureml-core (and msrest, requests beneath it) raises is translated into ou
 
 from __future__ import annotations
 
-import http
-import http.client
 import logging
 import re
 from typing import Any
 
 from aml_promotion._retry import RetryPolicy
-from aml_promotion.adapters._azure import translate
+from aml_promotion.adapters._azure import azure_gateway, connection_failed
 from aml_promotion.adapters._errors import exception_chain, http_response
 from aml_promotion.adapters._gateway import SdkGateway
 from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
-from aml_promotion.exceptions import BackendNotInstalledError, RegistryError
+from aml_promotion.exceptions import BackendNotInstalledError
 
 __all__ = ["gateway", "is_not_found", "require_sdk"]
 
@@ -153,31 +151,12 @@ def _http_status(error: BaseException) -> int | None:
 
 
 def _is_connection_error(error: BaseException) -> bool:
-    import requests  # noqa: PLC0415 - a dependency of the SDK, loaded with it
-    from msrest.exceptions import ClientRequestError  # noqa: PLC0415
+    from msrest.exceptions import ClientRequestError  # noqa: PLC0415 - the SDK is lazy
 
-    kinds = (
-        requests.ConnectionError,
-        requests.Timeout,
-        http.client.HTTPException,
-        ConnectionError,
-        TimeoutError,
-    )
-    for cause in exception_chain(error):
-        if isinstance(cause, kinds):
-            return True
-        if isinstance(cause, ClientRequestError) and http_response(cause) is None:
-            return True
-    return False
-
-
-def _translate(error: Exception, what: str) -> RegistryError:
-    return translate(
-        error,
-        what,
-        status=_http_status(error),
-        connection_failed=_is_connection_error(error),
-        transient=_TRANSIENT_STATUS,
+    # msrest raises ClientRequestError for a request that got no answer, and for others too.
+    return connection_failed(error) or any(
+        isinstance(cause, ClientRequestError) and http_response(cause) is None
+        for cause in exception_chain(error)
     )
 
 
@@ -190,4 +169,6 @@ def is_not_found(error: BaseException) -> bool:
 
 def gateway(policy: RetryPolicy) -> SdkGateway:
     """Return the gateway every SDK call passes: the SDK's retries off, ours on, errors ours."""
-    return SdkGateway(policy, quiet=_SDK_RETRIES.off, translate=_translate)
+    return azure_gateway(
+        policy, _SDK_RETRIES.off, _http_status, _is_connection_error, _TRANSIENT_STATUS
+    )

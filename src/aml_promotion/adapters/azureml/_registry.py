@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
+from aml_promotion.adapters._azure import without
 from aml_promotion.adapters._registration import register_once
 from aml_promotion.adapters.azureml._gateway import is_not_found
 from aml_promotion.exceptions import (
@@ -295,12 +296,7 @@ class Registry:
 
     def remove_tags(self, version: ModelVersion, keys: Collection[str]) -> None:
         """Remove tags from a version; a key it does not have is fine."""
-
-        def drop(held: dict[str, str]) -> None:
-            for key in keys:
-                held.pop(key, None)
-
-        self._tags(version, drop)
+        self._tags(version, without(keys))
 
     def set_alias(self, version: ModelVersion, alias: str) -> None:  # noqa: ARG002 - the port's
         """Refuse: Azure ML (SDK v1) has no model aliases.

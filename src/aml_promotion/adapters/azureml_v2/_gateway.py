@@ -7,20 +7,17 @@ What azure-ai-ml, azure-core and MLflow raise is translated into our errors
 from __future__ import annotations
 
 import contextlib
-import http
-import http.client
 from collections.abc import Iterator
 from typing import Any
 
 from aml_promotion._retry import RetryPolicy
-from aml_promotion.adapters._azure import translate
+from aml_promotion.adapters._azure import azure_gateway, connection_failed
 from aml_promotion.adapters._errors import exception_chain, http_response
 from aml_promotion.adapters._gateway import SdkGateway
 from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
 from aml_promotion.adapters.mlflow._http import _http_retries_off
 from aml_promotion.exceptions import (
     BackendNotInstalledError,
-    RegistryError,
 )
 
 __all__ = ["gateway", "is_not_found", "require_sdk", "version_taken"]
@@ -128,26 +125,8 @@ def _is_connection_error(error: BaseException) -> bool:
     import requests  # noqa: PLC0415 - a dependency of the SDKs, loaded with them
     from azure.core.exceptions import ServiceRequestError, ServiceResponseError  # noqa: PLC0415
 
-    kinds = (
-        requests.ConnectionError,
-        requests.Timeout,
-        requests.exceptions.RetryError,
-        ServiceRequestError,
-        ServiceResponseError,
-        http.client.HTTPException,
-        ConnectionError,
-        TimeoutError,
-    )
-    return any(isinstance(link, kinds) for link in exception_chain(error))
-
-
-def _translate(error: Exception, what: str) -> RegistryError:
-    return translate(
-        error,
-        what,
-        status=_status_of(error),
-        connection_failed=_is_connection_error(error),
-        transient=_TRANSIENT_STATUS,
+    return connection_failed(
+        error, requests.exceptions.RetryError, ServiceRequestError, ServiceResponseError
     )
 
 
@@ -184,4 +163,4 @@ def _quiet() -> Iterator[None]:
 
 def gateway(policy: RetryPolicy) -> SdkGateway:
     """Return the gateway every SDK call passes: the SDKs' retries off, ours on, errors ours."""
-    return SdkGateway(policy, quiet=_quiet, translate=_translate)
+    return azure_gateway(policy, _quiet, _status_of, _is_connection_error, _TRANSIENT_STATUS)

@@ -12,6 +12,7 @@ import attrs
 
 from aml_promotion._domain import tags as decision_tags
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
+from aml_promotion.adapters._azure import without
 from aml_promotion.adapters._errors import exception_chain
 from aml_promotion.adapters._registration import register_once
 from aml_promotion.adapters.azureml_v2._gateway import is_not_found, version_taken
@@ -366,12 +367,7 @@ class Registry:
 
     def remove_tags(self, version: ModelVersion, keys: Collection[str]) -> None:
         """Remove tags from a version; a key it does not have is fine."""
-
-        def drop(held: dict[str, str]) -> None:
-            for key in keys:
-                held.pop(key, None)
-
-        self._update_tags(version, drop)
+        self._update_tags(version, without(keys))
 
     def set_alias(self, version: ModelVersion, alias: str) -> None:  # noqa: ARG002 - the port's
         """Refuse: the Azure ML (SDK v2) registry has no model aliases.
