@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from aml_promotion._domain.metrics import is_usable_number
+from aml_promotion.adapters._redaction import redact
 from aml_promotion.adapters._registration import register_once
 from aml_promotion.adapters.mlflow._errors import _AlreadyExistsError, _NotFoundError
 from aml_promotion.adapters.mlflow._http import _http_retries_off
@@ -218,7 +219,8 @@ class Registry:
 
         shown = f"models:/{model_id}" if model_id else f"runs:/{run_id}/{model_path}"
         unreadable: tuple[type[Exception], ...] = (RegistryError, *self._session.sdk_errors)
-        with tempfile.TemporaryDirectory() as folder:
+
+        def read(folder: str) -> Any:
             try:
                 if model_id:
                     location = self._gateway.call(
@@ -231,12 +233,16 @@ class Registry:
                     path = self._session.client.download_artifacts(
                         run_id, f"{model_path}/MLmodel", folder
                     )
-                model = Model.load(path)
+                return Model.load(path)
             except unreadable as exc:
                 raise RegistryError(
                     f"{shown} has no readable MLmodel file, and Unity Catalog registers MLflow "
-                    f"models only (log it with mlflow.<flavor>.log_model): {exc}"
+                    f"models only (log it with mlflow.<flavor>.log_model): {redact(str(exc))}"
                 ) from exc
+
+        with tempfile.TemporaryDirectory() as folder:
+            # Through the gateway: our error passes, its chain kept free of secrets.
+            model = self._gateway.once(f"read the MLmodel file of {shown}", lambda: read(folder))
         signature = model.signature
         if signature is None or signature.outputs is None:
             raise RegistryError(
