@@ -61,7 +61,12 @@ def _version(model: Any) -> ModelVersion:
 
 
 class Registry:
-    """`ModelRegistry` over azureml-core."""
+    """`ModelRegistry` over azureml-core.
+
+    Args:
+        session: The backend's workspace and gateway.
+        runs: The backend's run store (a registration reads the run).
+    """
 
     def __init__(self, session: AzureMLSession, *, runs: Runs) -> None:
         self._session = session

@@ -28,7 +28,11 @@ _HYPERDRIVE_RUN = "hyperdrive"
 
 
 class Runs:
-    """`RunStore` over azureml-core."""
+    """`RunStore` over azureml-core.
+
+    Args:
+        session: The backend's workspace and gateway.
+    """
 
     def __init__(self, session: AzureMLSession) -> None:
         self._session = session

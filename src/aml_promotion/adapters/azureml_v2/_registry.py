@@ -25,8 +25,8 @@ from aml_promotion.exceptions import (
 from aml_promotion.ports import ModelVersion, RegistrationRequest, unsupported_strategy
 
 if TYPE_CHECKING:
+    from aml_promotion.adapters.azureml_v2._runs import Runs
     from aml_promotion.adapters.azureml_v2._session import AzureMLV2Session
-    from aml_promotion.ports import RunStore
 
 __all__ = ["Registry"]
 
@@ -95,9 +95,14 @@ def _version(model: Any) -> ModelVersion:
 
 
 class Registry:
-    """`ModelRegistry` over the v2 model registry (``ml_client.models``)."""
+    """`ModelRegistry` over the v2 model registry (``ml_client.models``).
 
-    def __init__(self, session: AzureMLV2Session, *, runs: RunStore) -> None:
+    Args:
+        session: The backend's clients and gateway.
+        runs: The backend's run store (a registration lists the job's files).
+    """
+
+    def __init__(self, session: AzureMLV2Session, *, runs: Runs) -> None:
         self._session = session
         self._gateway = session.gateway
         self._runs = runs

@@ -68,7 +68,11 @@ def _status_text(job: Any) -> str:
 
 
 class Runs:
-    """`RunStore` over azure-ai-ml jobs, with metrics and files through the workspace's MLflow."""
+    """`RunStore` over azure-ai-ml jobs, with metrics and files through the workspace's MLflow.
+
+    Args:
+        session: The backend's clients and gateway.
+    """
 
     def __init__(self, session: AzureMLV2Session) -> None:
         self._session = session
