@@ -521,6 +521,47 @@ def test_from_service_principal_checks_the_secret_and_never_shows_it() -> None:
     assert "s3cr3t-value" not in str(info.value)
 
 
+def test_a_token_error_quoting_the_secret_leaves_it_out_of_the_whole_chain(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A sign-in error that quotes the client secret: no exception linked to ours holds it."""
+    import traceback  # noqa: PLC0415
+
+    import azure.identity  # noqa: PLC0415
+    from azure.core.exceptions import ClientAuthenticationError  # noqa: PLC0415
+
+    from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend  # noqa: PLC0415
+
+    secret = "v2-s3cr3t~Value.0123456789"  # noqa: S105 - a made-up secret to look for
+
+    class Rejecting:
+        """What a token endpoint echoing its request body would make of a sign-in."""
+
+        def __init__(self, **_: Any) -> None:
+            pass
+
+        def get_token(self, *_: Any, **__: Any) -> Any:
+            msg = f"AADSTS7000215: invalid request client_secret={secret}"
+            raise ClientAuthenticationError(msg)
+
+    monkeypatch.setattr(azure.identity, "ClientSecretCredential", Rejecting)
+    creds = {
+        "clientId": "00000000-0000-0000-0000-00000000c1d0",
+        "clientSecret": secret,
+        "subscriptionId": "11111111-0000-0000-0000-000000000000",
+        "tenantId": "22222222-0000-0000-0000-000000000000",
+    }
+    backend = AzureMLV2Backend.from_service_principal(
+        creds, workspace_name="ws", resource_group="rg"
+    )
+    with pytest.raises(RegistryError) as caught:
+        backend.runs.get_run(experiment_name=None, run_id="job-1")
+    shown = "".join(traceback.format_exception(caught.value, chain=True))
+    assert secret not in shown
+    assert "AADSTS7000215" in shown, "the SDK's redacted text is kept"
+    assert type(caught.value.__cause__).__name__ == "RedactedSdkError"
+
+
 def test_from_service_principal_binds_the_named_workspace_without_a_request(
     emulator: AzureMLV2Emulator,
 ) -> None:

@@ -19,6 +19,7 @@ import sys
 import textwrap
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,9 @@ from aml_promotion.exceptions import (
 )
 from aml_promotion.ports import (
     Backend,
+    DatasetMetricStore,
+    LoggedModelRegistry,
+    LoggedModelStore,
     ModelVersion,
     RegistrationRequest,
     RunRecord,
@@ -119,12 +123,20 @@ def _transient() -> MlflowException:
 # --- construction -------------------------------------------------------------------------------
 
 
-def test_the_backend_is_both_ports(sqlite_uri: str) -> None:
-    """One MlflowBackend is its own run store and registry, and mypy accepts it as a Backend."""
+def test_the_backend_hands_out_both_ports(sqlite_uri: str) -> None:
+    """An MlflowBackend hands out one run store and one registry, and mypy takes it as a Backend.
+
+    Its parts share one session, as the Azure ML backends' do (issue 17); the backend itself is
+    no longer its own run store.
+    """
     backend = MlflowBackend(sqlite_uri)
     typed: Backend = backend  # the check mypy makes: MlflowBackend provides both ports
-    assert typed.runs is backend
-    assert typed.registry is backend
+    assert typed.runs is backend.runs
+    assert typed.registry is backend.registry
+    # What the service asks of each port, beyond the Protocol, is where it asks it.
+    assert isinstance(typed.runs, DatasetMetricStore)
+    assert isinstance(typed.runs, LoggedModelStore)
+    assert isinstance(typed.registry, LoggedModelRegistry)
 
 
 def test_importing_the_adapter_imports_no_sdk() -> None:
@@ -850,6 +862,42 @@ def test_a_refused_connection_is_transient_and_quick(
     assert len(retry_waits) == policy.attempts - 1
     assert "secret" not in str(caught.value)
     assert "secret" not in repr(backend)
+
+
+def _whole_traceback(error: BaseException) -> str:
+    """The traceback as any notebook or ``logging.exception()`` prints it: causes, contexts."""
+    return "".join(traceback.format_exception(error, chain=True))
+
+
+def test_a_password_in_the_tracking_uri_is_nowhere_in_the_exception_chain(
+    policy: RetryPolicy, retry_waits: list[float]
+) -> None:
+    """A refused connection to ``user:password@`` names no password in any linked exception."""
+    from integration.mlflow.conftest import free_port  # noqa: PLC0415
+
+    uri = f"http://alice:pa55-W0rd.x@127.0.0.1:{free_port()}"
+    backend = MlflowBackend(uri, retry=policy)
+    with pytest.raises(TransientRegistryError) as caught:
+        backend.runs.get_run(experiment_name=None, run_id="abc123")
+    shown = _whole_traceback(caught.value)
+    assert "pa55-W0rd.x" not in shown
+    assert "alice" not in shown
+    assert "***@127.0.0.1" in shown, "the redacted SDK text is kept, for whoever debugs it"
+    assert type(caught.value.__cause__).__name__ == "RedactedSdkError"
+    assert len(retry_waits) == policy.attempts - 1
+
+
+def test_a_long_message_is_redacted_before_it_is_cut_short() -> None:
+    """A password that the 600-character cut would split is redacted all the same."""
+    from mlflow.exceptions import MlflowException  # noqa: PLC0415
+
+    from aml_promotion.adapters.mlflow._errors import _translate  # noqa: PLC0415
+
+    for filler in range(560, 600):
+        text = "x" * filler + " at https://bob:Hunter2secret@host/api"
+        message = str(_translate(MlflowException(text), "read it"))
+        assert "Hunter2" not in message
+        assert "Hunt" not in message, filler
 
 
 def test_a_user_setting_for_mlflow_retries_is_respected(

@@ -12,17 +12,19 @@ from aml_promotion.adapters._azure_credentials import (
     ServicePrincipalCredentials,
     parse_credentials,
 )
+from aml_promotion.adapters._redaction import mask
 from aml_promotion.adapters._workspace_config import (
     WorkspaceConfig,
     find_workspace_config,
     workspace_target,
 )
-from aml_promotion.adapters.azureml_v2._gateway import Gateway, require_sdk
+from aml_promotion.adapters.azureml_v2._gateway import gateway, require_sdk
 from aml_promotion.adapters.azureml_v2._registry import Registry
 from aml_promotion.adapters.azureml_v2._runs import Runs
+from aml_promotion.adapters.azureml_v2._session import AzureMLV2Session
 from aml_promotion.exceptions import (
     BackendNotInstalledError,  # noqa: F401 - named in the docstrings, which the API docs link
-    RegistryError,
+    RegistryError,  # noqa: F401
     UsageError,
 )
 from aml_promotion.ports import Backend, ModelRegistry, RunStore
@@ -53,10 +55,9 @@ class AzureMLV2Backend:
     def __init__(self, ml_client: Any, *, retry: RetryPolicy | None = None) -> None:
         require_sdk()
         self.ml_client = ml_client
-        self._gateway = Gateway(retry or RetryPolicy())
-        self._runs = Runs(self)
-        self._registry = Registry(self)
-        self._mlflow_client: Any = None
+        session = AzureMLV2Session(ml_client=ml_client, gateway=gateway(retry or RetryPolicy()))
+        self._runs = Runs(session)
+        self._registry = Registry(session, runs=self._runs)
 
     def __repr__(self) -> str:
         name = getattr(self.ml_client, "workspace_name", "?")
@@ -141,6 +142,8 @@ class AzureMLV2Backend:
             if isinstance(credentials, ServicePrincipalCredentials)
             else parse_credentials(credentials)
         )
+        # An SDK may quote the secret back in an error: keep it out of every error's chain.
+        mask(creds.client_secret)
         require_sdk()
         target = workspace_target(
             config,
@@ -159,29 +162,6 @@ class AzureMLV2Backend:
         )
         cloud = None if creds.cloud is AzureCloud.PUBLIC else creds.cloud.value
         return cls(_ml_client(target, credential, cloud), retry=retry)
-
-    def _mlflow(self) -> Any:
-        """Return an MLflow client on the workspace's tracking URI (read once, one request)."""
-        if self._mlflow_client is None:
-            name = self.ml_client.workspace_name
-
-            def tracking_uri() -> str:
-                workspace = self.ml_client.workspaces.get(name)
-                uri = workspace.mlflow_tracking_uri
-                if not uri:
-                    msg = f"workspace {name!r} has no MLflow tracking URI"
-                    raise RegistryError(msg)
-                return str(uri)
-
-            uri = self._gateway.call(f"reading workspace {name!r}", tracking_uri)
-            import mlflow  # noqa: PLC0415
-            from mlflow import MlflowClient  # noqa: PLC0415
-
-            # azureml-mlflow's artifact listing takes its connection from MLflow's global
-            # tracking URI, not from the client's (see docs/backends-azureml-v2.md).
-            mlflow.set_tracking_uri(uri)
-            self._mlflow_client = MlflowClient(tracking_uri=uri)
-        return self._mlflow_client
 
 
 def _ml_client(config: WorkspaceConfig, credential: Any, cloud: str | None) -> Any:
