@@ -10,7 +10,7 @@ from aml_promotion._domain.policy import (
     Goal,
     tag_safe,
 )
-from aml_promotion._settings._problems import _edit_distance, _near, key_path
+from aml_promotion._settings._problems import key_path, near_file_key, near_key
 from aml_promotion._settings._shapes import (
     _ALIASES,
     _RULE_KEYS,
@@ -46,7 +46,7 @@ def _split_keys(
                 )
                 continue
         else:
-            suggestion = _near(key)
+            suggestion = near_file_key(key)
             if suggestion is not None:
                 problems.append(
                     SettingsProblem(
@@ -197,9 +197,8 @@ def _unknown_rule_keys(rules: Any) -> list[SettingsProblem]:
             if key in _RULE_KEYS:
                 continue
             text = str(key)
-            best = min(known, key=lambda field: (_edit_distance(text, field), field))
-            near = _edit_distance(text, best) <= 2  # noqa: PLR2004 - as for top-level keys
-            hint = f"; did you mean {best!r}?" if near else f"; a rule takes {', '.join(known)}"
+            best = near_key(text, known)
+            hint = f"; did you mean {best!r}?" if best else f"; a rule takes {', '.join(known)}"
             problems.append(
                 SettingsProblem(
                     path=key_path(key_path("$.metric_rules", str(name)), text),

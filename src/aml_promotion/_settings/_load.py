@@ -21,7 +21,7 @@ from aml_promotion._domain.policy import (
 )
 from aml_promotion._settings._checks import _cross_checks, _split_keys
 from aml_promotion._settings._json import _read_file
-from aml_promotion._settings._problems import _problems_of, key_path
+from aml_promotion._settings._problems import key_path, problems_of
 from aml_promotion._settings._shapes import (
     KNOWN_KEYS,
     _converter,
@@ -164,7 +164,7 @@ def load_settings(
     try:
         parsed = _converter().structure(known, _File)
     except Exception as exc:  # noqa: BLE001 - cattrs' errors become our problems, with paths
-        problems.extend(_problems_of(exc))
+        problems.extend(problems_of(exc))
     problems.extend(_cross_checks(known))
     if problems or parsed is None:
         raise SettingsError(sorted(problems, key=_problem_order(data)), source=label)
