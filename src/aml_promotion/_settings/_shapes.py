@@ -5,12 +5,13 @@ from __future__ import annotations
 import enum
 import functools
 import math
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NewType
 
 import attrs
 
-from aml_promotion._domain.choices import is_bool
+from aml_promotion._domain.choices import is_bool, written_as_list
 from aml_promotion._domain.frameworks import Framework
 from aml_promotion._domain.policy import (
     Aggregate,
@@ -123,8 +124,17 @@ def _flag(value: Any, _type: object) -> bool:
     raise _InvalidError(f"expected true or false, found {_kind(value)}")
 
 
+_SEPARATOR = re.compile("[,;]")
+
+
 def _names(value: Any, _type: object) -> tuple[str, ...]:
     if isinstance(value, str):
+        if _SEPARATOR.search(value):
+            # Several names in one string: "auc,log_loss" would be one metric of that name.
+            raise _InvalidError(
+                f"expected a list of names, found the string {value!r}: "
+                f"write {written_as_list(value)}"
+            )
         # A single name where a list was expected: take it as a list of one.
         value = [value]
     if not isinstance(value, (list, tuple)):

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
-from aml_promotion._domain.choices import choice, is_bool
+from aml_promotion._domain.choices import choice, is_bool, names
 from aml_promotion._domain.frameworks import Framework
 from aml_promotion._domain.policy import (
     BaselineStrategy,
@@ -21,28 +21,12 @@ DEFAULT_MODEL_FILE_NAME = "model.pkl"
 DEFAULT_PIPELINE_CHILD_RUN_NAME = "model_training"
 
 
-def _names_tuple(field: str, value: Iterable[str]) -> tuple[str, ...]:
-    """Return `value` as a tuple of names, refusing a lone string or an item that is none."""
-    raw: object = value
-    if isinstance(raw, str) or not isinstance(raw, Iterable):
-        # A string is an iterable of its characters: "ds1" would become ('d', 's', '1').
-        msg = f"{field} must be a list or tuple of names (strings), not {raw!r}"
-        raise TypeError(msg)
-    names = tuple(value)
-    for index, name in enumerate(names):
-        item: object = name
-        if not isinstance(item, str):
-            msg = f"{field} must hold names (strings); item {index} is {item!r}"
-            raise TypeError(msg)
-    return names
-
-
 def _datasets(value: Iterable[str]) -> tuple[str, ...]:
-    return _names_tuple("datasets", value)
+    return names("datasets", value)
 
 
 def _unknown_keys(value: Iterable[str]) -> tuple[str, ...]:
-    return _names_tuple("unknown_keys", value)
+    return names("unknown_keys", value)
 
 
 def _text_field(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
