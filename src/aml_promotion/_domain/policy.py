@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from aml_promotion._domain.choices import choice, flag, is_bool
+from aml_promotion._domain.names import alias_problem, tag_key_problem
 from aml_promotion.exceptions import SettingsError, SettingsProblem
 
 
@@ -558,6 +559,14 @@ class BaselineStrategy:
                 what = self.kind.value if name == "name" else name
                 msg = f"{what} of the {self.kind.value!r} baseline strategy is blank"
                 raise ValueError(msg)
+        # Refused here, not by the registry after a version is registered (DESIGN.md section 4).
+        problem = None
+        if self.kind is BaselineKind.ALIAS and self.name is not None:
+            problem = alias_problem(self.name)
+        elif self.kind is BaselineKind.TAG and self.tag_key is not None:
+            problem = tag_key_problem(self.tag_key)
+        if problem is not None:
+            raise ValueError(problem)
 
     @classmethod
     def latest(cls) -> BaselineStrategy:

@@ -13,6 +13,7 @@ import attrs
 
 from aml_promotion._domain.choices import is_bool, written_as_list
 from aml_promotion._domain.frameworks import Framework
+from aml_promotion._domain.names import tag_key_problem
 from aml_promotion._domain.policy import (
     Aggregate,
     BaselineStrategy,
@@ -35,6 +36,7 @@ _Positive = NewType("_Positive", float)
 _Flag = NewType("_Flag", bool)
 _Names = NewType("_Names", tuple)  # type: ignore[type-arg]
 _Labels = NewType("_Labels", dict)  # type: ignore[type-arg]
+_Tags = NewType("_Tags", dict)  # type: ignore[type-arg]
 _Alpha = NewType("_Alpha", float)
 
 
@@ -165,6 +167,14 @@ def _labels(value: Any, _type: object) -> dict[str, str]:
     return labels
 
 
+def _tags(value: Any, _type: object) -> dict[str, str]:
+    tags = _labels(value, _type)
+    problems = [problem for key in tags if (problem := tag_key_problem(key)) is not None]
+    if problems:
+        raise _InvalidError("; ".join(problems))
+    return tags
+
+
 def _choice(enum_type: type[enum.Enum], what: str) -> Any:
     allowed = [member.value for member in enum_type]
 
@@ -215,7 +225,7 @@ class _File:
     model_file_name: _Name | None = None
     model_framework: Framework | None = None
     model_framework_version: _VersionText | None = None
-    model_tags: _Labels | None = None
+    model_tags: _Tags | None = None
     model_properties: _Labels | None = None
     model_description: _Text | None = None
     datasets: _Names | None = None
@@ -265,6 +275,7 @@ def _converter() -> cattrs.Converter:
         (_Flag, _flag),
         (_Names, _names),
         (_Labels, _labels),
+        (_Tags, _tags),
         (_Alpha, _alpha),
     ):
         converter.register_structure_hook(new_type, hook)

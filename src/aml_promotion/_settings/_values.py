@@ -11,6 +11,7 @@ import attrs
 
 from aml_promotion._domain.choices import choice, is_bool, names
 from aml_promotion._domain.frameworks import Framework
+from aml_promotion._domain.names import tag_key_problem
 from aml_promotion._domain.policy import (
     BaselineStrategy,
     PromotionPolicy,
@@ -69,6 +70,17 @@ def _labels_field(
                 f"{key!r}: {item!r} (write the value as text, e.g. str(value))"
             )
             raise TypeError(msg)
+
+
+def _tags_field(
+    instance: object, attribute: attrs.Attribute[Mapping[str, str]], value: object
+) -> None:
+    _labels_field(instance, attribute, value)
+    for key in value:  # type: ignore[attr-defined] # a mapping, checked above
+        problem = tag_key_problem(key)
+        if problem is not None:
+            msg = f"{attribute.name}: {problem}"
+            raise ValueError(msg)
 
 
 def _optional_positive_float(value: float | None) -> float | None:
@@ -165,7 +177,7 @@ class Settings:
     model_file_name: str = attrs.field(default=DEFAULT_MODEL_FILE_NAME, validator=_text_field)
     model_framework: Framework | None = attrs.field(default=None, converter=_optional_framework)
     model_framework_version: str | None = attrs.field(default=None, validator=_optional_text_field)
-    model_tags: Mapping[str, str] = attrs.field(factory=dict, validator=_labels_field)
+    model_tags: Mapping[str, str] = attrs.field(factory=dict, validator=_tags_field)
     model_properties: Mapping[str, str] = attrs.field(factory=dict, validator=_labels_field)
     model_description: str | None = attrs.field(default=None, validator=_optional_text_field)
     datasets: tuple[str, ...] = attrs.field(default=(), converter=_datasets)
