@@ -10,6 +10,7 @@ from aml_promotion._domain.policy import (
     Goal,
     tag_safe,
 )
+from aml_promotion._domain.suggest import close_matches
 from aml_promotion._settings._problems import key_path, near_file_key, near_key
 from aml_promotion._settings._shapes import (
     _ALIASES,
@@ -31,6 +32,7 @@ def _split_keys(
     known: dict[str, Any] = {}
     problems: list[SettingsProblem] = []
     unknown: list[str] = []
+    ungated = not any(data.get(key) for key in _METRIC_KEYS)
     for raw_key, value in data.items():
         key = str(raw_key)
         if key in KNOWN_KEYS:
@@ -58,11 +60,34 @@ def _split_keys(
                 problems.append(
                     SettingsProblem(path=f"$.{key}", message=f"unknown key {key!r} (strict mode)")
                 )
+            elif ungated and (meant := _meant_metric_keys(key)):
+                # Ignored with a warning, it would let every model be registered unchecked.
+                problems.append(
+                    SettingsProblem(
+                        path=f"$.{key}",
+                        message=(
+                            f"unknown key {key!r}, and no metric rules are given: every model "
+                            f"would be registered unchecked; did you mean {' or '.join(meant)}?"
+                        ),
+                    )
+                )
             else:
                 unknown.append(key)
             continue
         known[target] = value
     return known, problems, unknown
+
+
+# The keys that give a policy its metric rules: without any, every model is registered.
+_METRIC_KEYS = ("metrics_max", "metrics_min", "metric_rules")
+
+
+def _meant_metric_keys(key: str) -> list[str]:
+    """Return the metric keys an unknown `key` may stand for (closest first), or [] if none."""
+    folded = key.strip().lower().replace("-", "_").replace(" ", "_")
+    if "metr" not in folded and not close_matches(folded, _METRIC_KEYS):
+        return []
+    return [repr(name) for name in close_matches(folded, _METRIC_KEYS, cutoff=0.0, n=2)]
 
 
 def _cross_checks(raw: Mapping[str, Any]) -> list[SettingsProblem]:

@@ -21,9 +21,9 @@ from aml_promotion._domain.policy import (
 )
 from aml_promotion._settings._checks import _cross_checks, _split_keys
 from aml_promotion._settings._json import _read_file
-from aml_promotion._settings._problems import key_path, problems_of
+from aml_promotion._settings._mapping import _NOT_FILE_KEYS, _python_only_problems, nesting_problems
+from aml_promotion._settings._problems import problems_of
 from aml_promotion._settings._shapes import (
-    KNOWN_KEYS,
     _converter,
     _EvaluationDataFile,
     _File,
@@ -144,6 +144,8 @@ def load_settings(
     early: list[SettingsProblem] = []  # found before the structuring
     if isinstance(source, Mapping):
         data, label = source, None
+        if nesting := nesting_problems(data):
+            raise SettingsError(nesting)
         early = _python_only_problems(data)
         if early:
             # Reported here, and never also as unknown keys (a warning) further down.
@@ -153,6 +155,8 @@ def load_settings(
 
         path = Path(source).expanduser()
         (data, early), label = _read_file(path), str(path)
+        if nesting := nesting_problems(data):
+            raise SettingsError(nesting, source=label)
     else:  # callers without type checking reach it
         problem = SettingsProblem(  # type: ignore[unreachable]
             path="$", message=f"expected a path or a mapping, found {_kind(source)}"
@@ -180,79 +184,6 @@ def load_settings(
         # An explicit null: the run itself holds the model, never one of its children.
         settings = attrs.evolve(settings, pipeline_child_run_name=None)
     return settings
-
-
-# Attributes of Settings that no file has: in a mapping, they mean Settings(...) was meant.
-_NOT_FILE_KEYS = frozenset(attrs.fields_dict(Settings)) - KNOWN_KEYS
-
-
-def _python_only_problems(data: Mapping[Any, Any]) -> list[SettingsProblem]:
-    """Return a problem for what only `Settings(...)` takes: its attributes and value objects.
-
-    A mapping holds what a settings file holds: ``{"policy": PromotionPolicy(...)}`` would
-    otherwise be an unknown key, ignored with a warning, and every model registered.
-    """
-    problems: list[SettingsProblem] = []
-    for raw_key, value in data.items():
-        key = str(raw_key)
-        path = key_path("$", key)
-        if key in _NOT_FILE_KEYS:
-            hint = (
-                ", or give metrics_max, metrics_min or metric_rules in the mapping"
-                if key == "policy"
-                else ""
-            )
-            problems.append(
-                SettingsProblem(
-                    path=path,
-                    message=(
-                        f"{key!r} is an attribute of Settings, not a settings key: pass "
-                        f"Settings({key}=...) instead of a mapping{hint}"
-                    ),
-                )
-            )
-            continue
-        problems.extend(_value_object_problems(value, path))
-    return problems
-
-
-_VALUE_OBJECTS = (
-    Settings,
-    PromotionPolicy,
-    MetricRule,
-    Significance,
-    EvaluationData,
-    BaselineStrategy,
-)
-
-
-def _value_object_problems(value: object, path: str) -> list[SettingsProblem]:
-    if isinstance(value, _VALUE_OBJECTS):
-        kind = type(value).__name__
-        return [
-            SettingsProblem(
-                path=path,
-                message=(
-                    f"found a {kind}, which a settings mapping cannot hold: pass "
-                    "Settings(policy=..., baseline=...) instead of a mapping, or write the "
-                    "value as in a settings file (metrics_max, metrics_min, metric_rules, "
-                    "'tag:stage=prod')"
-                ),
-            )
-        ]
-    if isinstance(value, Mapping):
-        return [
-            problem
-            for key, item in value.items()
-            for problem in _value_object_problems(item, key_path(path, str(key)))
-        ]
-    if isinstance(value, (list, tuple)):
-        return [
-            problem
-            for index, item in enumerate(value)
-            for problem in _value_object_problems(item, f"{path}[{index}]")
-        ]
-    return []
 
 
 def _caller_stacklevel() -> int:
