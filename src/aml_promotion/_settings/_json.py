@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from aml_promotion._settings._mapping import nesting_problems
 from aml_promotion._settings._problems import key_path
 from aml_promotion._settings._shapes import _kind
 from aml_promotion.exceptions import SettingsError, SettingsProblem
@@ -75,6 +76,9 @@ def _read_file(path: Path) -> tuple[Mapping[str, Any], list[SettingsProblem]]:
             parse_constant=_refuse_constant,
             parse_int=_integer,
         )
+        if nesting := nesting_problems(data):
+            # Before the walks below, which recurse.
+            raise SettingsError(nesting, source=source)
         duplicates = _duplicate_problems(data)
         too_long = _too_long_integers(data)
     except json.JSONDecodeError as exc:

@@ -155,8 +155,6 @@ def load_settings(
 
         path = Path(source).expanduser()
         (data, early), label = _read_file(path), str(path)
-        if nesting := nesting_problems(data):
-            raise SettingsError(nesting, source=label)
     else:  # callers without type checking reach it
         problem = SettingsProblem(  # type: ignore[unreachable]
             path="$", message=f"expected a path or a mapping, found {_kind(source)}"
