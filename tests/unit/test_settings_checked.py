@@ -13,7 +13,18 @@ from typing import Any
 
 import pytest
 
-from aml_promotion import BaselineStrategy, Settings, load_settings, promote
+from aml_promotion import (
+    Aggregate,
+    BaselineStrategy,
+    EvaluationData,
+    Goal,
+    MetricRule,
+    PromotionPolicy,
+    Settings,
+    Significance,
+    load_settings,
+    promote,
+)
 from aml_promotion.exceptions import SettingsError, SettingsWarning
 from aml_promotion.ports import RegistrationRequest
 from aml_promotion.testing import InMemoryBackend
@@ -284,3 +295,81 @@ def test_settings_warnings_point_at_the_callers_line(backend: InMemoryBackend) -
             dry_run=True,
         )
     assert [w.filename for w in record if w.category is SettingsWarning] == [__file__, __file__]
+
+
+@pytest.mark.parametrize(
+    ("source", "path", "build"),
+    [
+        (
+            {"metric_rules": {"f1": {"goal": "maximize", "at_least": 0.9, "at_most": 0.1}}},
+            "$.metric_rules.f1.at_least",
+            lambda: MetricRule(name="f1", goal=Goal.MAXIMIZE, at_least=0.9, at_most=0.1),
+        ),
+        (
+            {"metric_rules": {"f1": {"goal": "maximize", "aggregate": "max", "significance": {}}}},
+            "$.metric_rules.f1.aggregate",
+            lambda: MetricRule(
+                name="f1", goal=Goal.MAXIMIZE, aggregate=Aggregate.MAX, significance=Significance()
+            ),
+        ),
+        ({"evaluation_data": {}}, "$.evaluation_data", EvaluationData),
+        ({"cpu_cores": 2}, "$.memory_gb", lambda: Settings(cpu_cores=2)),
+        (
+            {"metrics_max": ["acc@1"], "metrics_min": ["acc#1"]},
+            "$.metrics_min",
+            lambda: PromotionPolicy(
+                rules=[
+                    MetricRule(name="acc@1", goal=Goal.MAXIMIZE),
+                    MetricRule(name="acc#1", goal=Goal.MINIMIZE),
+                ]
+            ),
+        ),
+    ],
+)
+def test_a_file_reports_the_value_objects_own_error_at_its_path(
+    source: dict[str, Any], path: str, build: Any
+) -> None:
+    """One rule, one wording: the file's problem is the value object's message, at its path."""
+    [(found_path, message)] = problems_of(source)
+    assert found_path == path
+    with pytest.raises(ValueError) as info:  # noqa: PT011 - InvariantError or SettingsError
+        build()
+    error = info.value
+    said = (
+        error.problems[0].message
+        if isinstance(error, SettingsError)
+        else getattr(error, "message", str(error))
+    )
+    assert said == message
+
+
+def test_an_invariant_is_reported_beside_a_type_error_elsewhere() -> None:
+    """A bad model_name and a bad rule do not hide cpu_cores without memory_gb."""
+    assert problems_of(
+        {
+            "model_name": "a b",
+            "metric_rules": {"auc": {"goal": "up"}, "f1": {"at_least": 2, "at_most": 1}},
+            "cpu_cores": 2,
+        }
+    ) == [
+        (
+            "$.model_name",
+            (
+                "model_name 'a b' has characters that model names cannot have (' '); "
+                "use letters, digits, '.', '_' and '-'"
+            ),
+        ),
+        ("$.metric_rules.auc.goal", "goal must be one of maximize, minimize; found 'up'"),
+        (
+            "$.metric_rules.f1",
+            (
+                "metric 'f1' has a rule but no goal: list it in metrics_max or metrics_min, or give "
+                '"goal": "maximize" or "minimize"'
+            ),
+        ),
+        (
+            "$.metric_rules.f1.at_least",
+            "at_least (2) is greater than at_most (1): no value could pass",
+        ),
+        ("$.memory_gb", "cpu_cores is set but memory_gb is not: give both or neither"),
+    ]

@@ -110,3 +110,32 @@ def written_as_list(text: str) -> str:
     parts = [part.strip() for part in re.split(r"[,;]", text) if part.strip()] or [text]
     quoted = ('"' + part.replace("\\", "\\\\").replace('"', '\\"') + '"' for part in parts)
     return "[" + ", ".join(quoted) + "]"
+
+
+class InvariantError(ValueError):
+    """A value object's rule across its fields is broken (``at_least`` above ``at_most``).
+
+    The settings loader reports `message` at the path of `field` within the object's own path
+    (the object itself when `field` is None); ``str()`` adds the `subject` for Python callers.
+
+    Attributes:
+        message: What is wrong, and what to change.
+        field: The attribute the problem is reported at, or None for the whole object.
+        subject: What the object is (``metric 'auc'``), or None.
+    """
+
+    def __init__(
+        self, message: str, *, field: str | None = None, subject: str | None = None
+    ) -> None:
+        super().__init__(f"{subject}: {message}" if subject else message)
+        self.message = message
+        self.field = field
+        self.subject = subject
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only fields: rebuilt from them, so the error crosses a process boundary whole.
+        return _rebuild_invariant, (self.message, self.field, self.subject)
+
+
+def _rebuild_invariant(message: str, field: str | None, subject: str | None) -> InvariantError:
+    return InvariantError(message, field=field, subject=subject)

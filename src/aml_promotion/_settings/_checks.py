@@ -6,9 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aml_promotion._domain.policy import (
-    Aggregate,
     Goal,
-    tag_safe,
 )
 from aml_promotion._domain.suggest import close_matches
 from aml_promotion._settings._problems import key_path, near_file_key, near_key
@@ -17,7 +15,6 @@ from aml_promotion._settings._shapes import (
     _RULE_KEYS,
     KNOWN_KEYS,
     _converter,
-    _EvaluationDataFile,
     _InvalidError,
     _name,
     _names,
@@ -103,16 +100,6 @@ def _cross_checks(raw: Mapping[str, Any]) -> list[SettingsProblem]:
         for name in maximized
         if name in minimized
     )
-    has_cpu = raw.get("cpu_cores") is not None
-    has_memory = raw.get("memory_gb") is not None
-    if has_cpu != has_memory:
-        given, missing = ("cpu_cores", "memory_gb") if has_cpu else ("memory_gb", "cpu_cores")
-        problems.append(
-            SettingsProblem(
-                path=f"$.{missing}",
-                message=f"{given} is set but {missing} is not: give both or neither",
-            )
-        )
     problems.extend(_name_clashes(raw))
     problems.extend(_unknown_rule_keys(raw.get("metric_rules")))
     for name, rule in _well_formed_rules(raw.get("metric_rules")).items():
@@ -137,39 +124,17 @@ def _cross_checks(raw: Mapping[str, Any]) -> list[SettingsProblem]:
                     message=f"goal {rule.goal.value!r} contradicts the metric's list",
                 )
             )
-        if rule.significance is not None and rule.aggregate not in {None, Aggregate.MEAN}:
-            problems.append(
-                SettingsProblem(
-                    path=f"{path}.aggregate",
-                    message=(
-                        "a rule with significance compares the means of the series: its "
-                        f"aggregate is 'mean', not {rule.aggregate.value!r}"
-                    ),
-                )
-            )
-        if rule.at_least is not None and rule.at_most is not None and rule.at_least > rule.at_most:
-            problems.append(
-                SettingsProblem(
-                    path=f"{path}.at_least",
-                    message=(
-                        f"at_least ({rule.at_least:g}) is greater than at_most "
-                        f"({rule.at_most:g}): no value could pass"
-                    ),
-                )
-            )
-    problems.extend(_evaluation_data_problems(raw.get("evaluation_data")))
     return problems
 
 
 def _name_clashes(raw: Mapping[str, Any]) -> list[SettingsProblem]:
-    """Return a problem for names that would silently become one metric, or share one tag.
+    """Return a problem for names that would silently become one metric once trimmed.
 
-    ``"auc"`` and ``" auc"`` are one metric once trimmed; ``acc@1`` and ``acc#1`` would be
-    recorded under the same decision tag.
+    ``"auc"`` and ``" auc"`` are one metric. (Names the decision tags would record under one key,
+    ``acc@1`` and ``acc#1``, are `PromotionPolicy`'s own rule: see `_load._policy_problems`.)
     """
     problems: list[SettingsProblem] = []
     given: dict[str, str] = {}
-    tagged: dict[str, str] = {}
     rules = raw.get("metric_rules")
     sources = [
         ("$.metrics_max", raw.get("metrics_max")),
@@ -191,18 +156,6 @@ def _name_clashes(raw: Mapping[str, Any]) -> list[SettingsProblem]:
                         message=(
                             f"{first!r} and {written!r} are the same metric once surrounding "
                             "spaces are trimmed: write it one way"
-                        ),
-                    )
-                )
-                continue
-            other = tagged.setdefault(tag_safe(name), name)
-            if other != name:
-                problems.append(
-                    SettingsProblem(
-                        path=path,
-                        message=(
-                            f"metrics {other!r} and {name!r} would be recorded under the same "
-                            f"tag (promotion.metric.{tag_safe(name)}): rename one"
                         ),
                     )
                 )
@@ -231,24 +184,6 @@ def _unknown_rule_keys(rules: Any) -> list[SettingsProblem]:
                 )
             )
     return problems
-
-
-def _evaluation_data_problems(value: Any) -> list[SettingsProblem]:
-    try:
-        parsed = _converter().structure(value, _EvaluationDataFile) if value is not None else None
-    except Exception:  # noqa: BLE001 - already reported by the structuring of the whole file
-        return []
-    if parsed is not None and (parsed.context is None) == (parsed.tag is None):
-        return [
-            SettingsProblem(
-                path="$.evaluation_data",
-                message=(
-                    'give exactly one of "context" (the datasets logged as inputs with that '
-                    'context) and "tag" (a run tag or parameter naming the data)'
-                ),
-            )
-        ]
-    return []
 
 
 def _well_formed_rules(value: Any) -> dict[str, _RuleFile]:

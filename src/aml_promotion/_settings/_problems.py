@@ -53,6 +53,17 @@ def problems_of(exc: BaseException, path: str = "$") -> list[SettingsProblem]:
     return problems
 
 
+def failed_fields(exc: BaseException) -> frozenset[str]:
+    """Return the top-level fields that cattrs' error `exc` names (all of them, "*", if none)."""
+    from cattrs.errors import ClassValidationError  # noqa: PLC0415 - see _converter()
+
+    if not isinstance(exc, ClassValidationError):
+        return frozenset({"*"})
+    with_fields, without = exc.group_exceptions()
+    names = frozenset(note.name for _, note in with_fields)
+    return names | {"*"} if without else names
+
+
 def item_path(parent: str, index: object) -> str:
     """Return the path of a list's item (``$.datasets[2]``) or of a mapping's key."""
     return f"{parent}[{index}]" if isinstance(index, int) else key_path(parent, str(index))

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
-from aml_promotion._domain.choices import choice, is_bool, names
+from aml_promotion._domain.choices import InvariantError, choice, is_bool, names
 from aml_promotion._domain.frameworks import Framework
 from aml_promotion._domain.names import tag_key_problem
 from aml_promotion._domain.policy import (
@@ -203,5 +203,8 @@ class Settings:
 
     def __attrs_post_init__(self) -> None:
         if (self.cpu_cores is None) != (self.memory_gb is None):
-            msg = "cpu_cores and memory_gb go together: give both or neither"
-            raise ValueError(msg)
+            given, missing = (
+                ("cpu_cores", "memory_gb") if self.memory_gb is None else ("memory_gb", "cpu_cores")
+            )
+            msg = f"{given} is set but {missing} is not: give both or neither"
+            raise InvariantError(msg, field=missing)
