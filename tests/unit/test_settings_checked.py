@@ -363,8 +363,8 @@ def test_an_invariant_is_reported_beside_a_type_error_elsewhere() -> None:
         (
             "$.metric_rules.f1",
             (
-                "metric 'f1' has a rule but no goal: list it in metrics_max or metrics_min, or give "
-                '"goal": "maximize" or "minimize"'
+                "metric 'f1' has a rule but no goal: list it in metrics_max or metrics_min, "
+                'or give "goal": "maximize" or "minimize"'
             ),
         ),
         (
