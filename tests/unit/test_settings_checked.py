@@ -195,6 +195,45 @@ def test_a_metrics_key_far_from_any_exits_2_through_the_cli(tmp_path: Path) -> N
     assert "did you mean 'metrics_min'" in result.stderr
 
 
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aml_promotion", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('{\n  // the model\n  "model_name": "m"\n}', "JSON has no comments; remove the comment"),
+        ('{"model_name": "m",}', "remove the trailing comma"),
+        (b'{"model_name": "caf\xe9"}', "is not UTF-8 text: byte 0xe9 at offset 19"),
+        ('{"model_name": "m", "metrics_max": "auc,log_loss"}', 'write ["auc", "log_loss"]'),
+        ('{"model_name": "m", "baseline": "alias:my champ"}', "the alias 'my champ' has"),
+        ('{"model_name": "m", "model_tags": {"": "x"}}', "the tag key is empty"),
+    ],
+)
+def test_the_cli_exits_2_with_the_one_line_message(
+    tmp_path: Path, content: str | bytes, expected: str
+) -> None:
+    """Through the real command line: exit 2 (bad input), the message on stderr, on one line."""
+    path = write(tmp_path, content)
+    result = _cli("--parameters-file", str(path), "--dry-run", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    [line] = [line for line in result.stderr.splitlines() if expected in line]
+    assert line.rstrip().endswith("@ $") or "@ $." in line
+
+
+def test_the_cli_exits_2_for_a_directory_given_as_the_settings_file(tmp_path: Path) -> None:
+    """A folder for --parameters-file: exit 2, saying to give the JSON file inside it."""
+    result = _cli("--parameters-file", str(tmp_path), "--dry-run", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "is a directory, not a settings file" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("key", "suggestion"),
     [("pipeline_child_run", "pipeline_child_run_name"), ("datset", "datasets"), ("cpus", "cpu")],
