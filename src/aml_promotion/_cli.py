@@ -333,7 +333,8 @@ def find_parameters_file(given: str | None, *, cwd: Path) -> Path | None:
     if not path.is_absolute():
         candidates.append(cwd / PARAMETERS_FOLDER / path)
     for candidate in candidates:
-        if candidate.is_file():
+        # A directory given as the file: load_settings says to name the JSON file inside it.
+        if candidate.is_file() or (given is not None and candidate.is_dir()):
             return candidate
     if given is None:
         return None

@@ -208,9 +208,9 @@ def test_alpha_must_be_in_zero_half(alpha: object) -> None:
 
 
 def test_evaluation_data_needs_exactly_one_source() -> None:
-    with pytest.raises(ValueError, match="exactly one of context and tag"):
+    with pytest.raises(ValueError, match='exactly one of "context"'):
         EvaluationData()
-    with pytest.raises(ValueError, match="exactly one of context and tag"):
+    with pytest.raises(ValueError, match='exactly one of "context"'):
         EvaluationData(context="eval", tag="hash")
     with pytest.raises(ValueError, match="context must be a non-empty string"):
         EvaluationData(context=" ")

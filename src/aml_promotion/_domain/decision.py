@@ -25,15 +25,14 @@ from aml_promotion._domain.policy import (
     PromotionPolicy,
     Significance,
 )
+from aml_promotion._domain.suggest import close_matches
+from aml_promotion._domain.tolerance import ABS_TOL, isclose
 
 if TYPE_CHECKING:
     # The tests themselves load on the first rule that has one (import time).
     from aml_promotion._domain.significance import SignificanceMethod  # noqa: TC004 - no cattrs here
 
 _T = TypeVar("_T")
-
-REL_TOL = 1e-9
-ABS_TOL = 1e-12
 
 
 def _value_check_outcome(value: CheckOutcome | str) -> CheckOutcome:
@@ -410,13 +409,9 @@ def _texts(data: Mapping[str, object], key: str) -> list[str]:
     return items
 
 
-def _isclose(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)
-
-
 def improvement(candidate: float, baseline: float, goal: Goal) -> float:
     """Return Δ: how much better the candidate is (0 when the two are float-equal)."""
-    if _isclose(candidate, baseline):
+    if isclose(candidate, baseline):
         return 0.0
     return candidate - baseline if goal is Goal.MAXIMIZE else baseline - candidate
 
@@ -432,7 +427,7 @@ def relative_improvement(delta: float, baseline: float) -> float:
 
 def meets(value: float, threshold: float) -> bool:
     """Return whether `value` reaches `threshold`, float-safely."""
-    return value >= threshold or _isclose(value, threshold)
+    return value >= threshold or isclose(value, threshold)
 
 
 def _fmt(value: float) -> str:
@@ -444,11 +439,7 @@ def _signed(value: float) -> str:
 
 
 def _close_matches(name: str, available: Collection[str]) -> str:
-    import difflib  # noqa: PLC0415 - only a missing metric needs it; keeps the import fast
-
-    matches = difflib.get_close_matches(name, sorted(available), n=3, cutoff=0.6)
-    folded = [n for n in sorted(available) if n.casefold() == name.casefold() and n not in matches]
-    suggestions = folded + matches
+    suggestions = close_matches(name, available)
     if not suggestions:
         return ""
     return " (did you mean " + " or ".join(repr(s) for s in suggestions[:3]) + "?)"
