@@ -72,6 +72,7 @@ _TOKEN_FILE = "AZURE_FEDERATED_TOKEN_FILE"  # noqa: S105 - a variable's name
 _OBO = "OBO_ENDPOINT"
 _MSI = "MSI_ENDPOINT"
 _MSI_CLIENT_ID = "DEFAULT_IDENTITY_CLIENT_ID"
+_AUTHORITY_HOST = "AZURE_AUTHORITY_HOST"
 _JOB_SIGNALS = ("AZUREML_RUN_ID", "AZUREML_ARM_WORKSPACE_NAME", _OBO, _MSI)
 
 _AUTHORITY = {
@@ -102,6 +103,12 @@ class CredentialKind(enum.Enum):
     AZURE_CLI = "the Azure CLI's login"
 
 
+# The ways that sign in at Entra ID (the others ask their own endpoint).
+_AT_ENTRA_ID = frozenset(
+    {CredentialKind.CLIENT_SECRET, CredentialKind.GITHUB_OIDC, CredentialKind.WORKLOAD_IDENTITY}
+)
+
+
 @attrs.frozen(kw_only=True)
 class CredentialChoice:
     """A way to sign in, as the environment offers it; nothing here has made a request.
@@ -116,6 +123,8 @@ class CredentialChoice:
         principal: The legacy service principal (`CredentialKind.CLIENT_SECRET` only).
         token_file: The federated token's file (`CredentialKind.WORKLOAD_IDENTITY` only).
         id_token: The GitHub ID token source (`CredentialKind.GITHUB_OIDC` only).
+        authority: The Entra ID host to sign in at, when not the public cloud's
+            (``AZURE_AUTHORITY_HOST``, or the legacy JSON's cloud).
     """
 
     kind: CredentialKind
@@ -125,6 +134,7 @@ class CredentialChoice:
     principal: ServicePrincipalCredentials | None = attrs.field(default=None, repr=False)
     token_file: str | None = attrs.field(default=None, repr=False)
     id_token: GitHubIdToken | None = attrs.field(default=None, repr=False)
+    authority: str | None = None
 
     @property
     def subscription_id(self) -> str | None:
@@ -261,6 +271,7 @@ def choose_credential(
     for step in (_client_secret, _github_oidc, _workload_identity, _azure_ml_job, _azure_cli):
         choice = step(environ, client)
         if choice is not None:
+            choice = _with_authority(choice, environ)
             if client.given and choice.kind is CredentialKind.CLIENT_SECRET:
                 logger.warning(
                     "--client-id/--tenant-id are not used: %s is set, and comes first",
@@ -309,6 +320,15 @@ class _Ids:
         assert self.client_id is not None  # noqa: S101 - for mypy: checked just above
         assert self.tenant_id is not None  # noqa: S101
         return self.client_id, self.tenant_id
+
+
+def _with_authority(choice: CredentialChoice, environ: Mapping[str, str]) -> CredentialChoice:
+    """Name the Entra ID host of the ways that sign in there (the others have their own)."""
+    if choice.kind not in _AT_ENTRA_ID:
+        return choice
+    cloud = choice.principal.cloud if choice.principal is not None else AzureCloud.PUBLIC
+    authority = _AUTHORITY.get(cloud) or _given(environ.get(_AUTHORITY_HOST))
+    return attrs.evolve(choice, authority=authority)
 
 
 def _client_secret(environ: Mapping[str, str], ids: _Ids) -> CredentialChoice | None:
@@ -398,39 +418,56 @@ def _azure_cli(environ: Mapping[str, str], ids: _Ids) -> CredentialChoice | None
 def build_credential(choice: CredentialChoice) -> Any:
     """Return the ``TokenCredential`` for a choice; a failed sign-in raises `CredentialsError`.
 
-    No request is made here: the first token is asked for by the first SDK call.
+    No request is made here: the first token is asked for by the first SDK call. The managed
+    identity, on-behalf-of and CLI credentials read the process's own environment (the
+    endpoints, ``PATH``), as azure-identity does.
+
+    Raises:
+        CredentialsError: azure-identity refused a value (a tenant id that is not one).
     """
-    return _Translated(_credential(choice), choice)
+    # azure-identity logs each failed sign-in as a warning, twice; our error says it once.
+    quiet = logging.getLogger("azure.identity")
+    if quiet.level == logging.NOTSET:
+        quiet.setLevel(logging.ERROR)
+    problem = None
+    try:
+        return _Translated(_credential(choice), choice)
+    except ValueError as exc:  # e.g. "Invalid tenant ID provided..."
+        problem = _first_line(str(exc))
+    msg = f"signing in to Azure with {choice.kind.value}: {problem}"
+    raise CredentialsError(msg)
 
 
 def _credential(choice: CredentialChoice) -> Any:
     from azure import identity  # noqa: PLC0415 - the SDK is imported lazily
 
     kind = choice.kind
+    # Without an authority azure-identity signs in at the public cloud's.
+    at: dict[str, Any] = {"authority": choice.authority} if choice.authority else {}
     if kind is CredentialKind.CLIENT_SECRET:
         principal = choice.principal
         assert principal is not None  # noqa: S101 - set for this kind by the chooser
-        # The public cloud's authority is left to azure-identity, which reads
-        # AZURE_AUTHORITY_HOST; the legacy JSON's other clouds name theirs.
-        options = (
-            {"authority": _AUTHORITY[principal.cloud]} if principal.cloud in _AUTHORITY else {}
-        )
+        if choice.authority and not _known_to_msal(choice.authority):
+            # MSAL checks a host it does not know with the public cloud's instance discovery
+            # (login.microsoftonline.com), to which a private cloud's host is unknown.
+            at["disable_instance_discovery"] = True
         return identity.ClientSecretCredential(
             tenant_id=principal.tenant_id,
             client_id=principal.client_id,
             client_secret=principal.client_secret,
-            **options,
+            **at,
         )
     if kind is CredentialKind.GITHUB_OIDC:
         assert choice.id_token is not None  # noqa: S101
         return identity.ClientAssertionCredential(
-            tenant_id=choice.tenant_id, client_id=choice.client_id, func=choice.id_token
+            tenant_id=choice.tenant_id, client_id=choice.client_id, func=choice.id_token, **at
         )
     if kind is CredentialKind.WORKLOAD_IDENTITY:
         return identity.WorkloadIdentityCredential(
             tenant_id=choice.tenant_id,
             client_id=choice.client_id,
             token_file_path=choice.token_file,
+            **at,
         )
     if kind is CredentialKind.ON_BEHALF_OF:
         from azure.ai.ml.identity import AzureMLOnBehalfOfCredential  # noqa: PLC0415
@@ -441,6 +478,13 @@ def _credential(choice: CredentialChoice) -> Any:
             return identity.ManagedIdentityCredential(client_id=choice.client_id)
         return identity.ManagedIdentityCredential()
     return identity.AzureCliCredential()
+
+
+def _known_to_msal(authority: str) -> bool:
+    from msal.authority import WELL_KNOWN_AUTHORITY_HOSTS  # noqa: PLC0415 - with azure-identity
+
+    host = urllib.parse.urlsplit(authority if "//" in authority else f"//{authority}").netloc
+    return host.lower() in WELL_KNOWN_AUTHORITY_HOSTS
 
 
 class _Translated:
