@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/, for socket_guard
 
-from socket_guard import SocketGuard  # noqa: E402 - the path is set just above
+from socket_guard import SocketGuard
 
 
 def _main() -> int:

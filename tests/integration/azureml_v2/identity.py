@@ -143,7 +143,7 @@ class EmulatedIdentity:
             or path in ("/github/idtoken", "/msi/token", "/obo/token")
         )
 
-    def serve(
+    def serve(  # noqa: PLR0917 - the request's parts, as the emulator has them
         self,
         method: str,
         path: str,

@@ -210,9 +210,11 @@ def test_github_oidc_with_only_the_ids_and_the_workspace_promotes(
     assert len(set(identity.assertions_accepted)) == len(identity.assertions_accepted)
     chosen = [line for line in done.stderr.splitlines() if "Azure credential:" in line]
     assert chosen == [
-        "aml-promote: info: Azure credential: GitHub OIDC (ClientAssertionCredential, a fresh "
-        "GitHub ID token for each sign-in; from ACTIONS_ID_TOKEN_REQUEST_URL with "
-        "--client-id/--tenant-id)"
+        (
+            "aml-promote: info: Azure credential: GitHub OIDC (ClientAssertionCredential, a fresh "
+            "GitHub ID token for each sign-in; from ACTIONS_ID_TOKEN_REQUEST_URL with "
+            "--client-id/--tenant-id)"
+        )
     ]
     assert CLIENT_ID not in done.stderr + done.stdout
     assert emulator.identity.github_request_token not in done.stderr + done.stdout
@@ -335,13 +337,14 @@ def test_a_job_run_as_its_user_signs_in_on_its_behalf(
 
 
 def _stand_in_az(bin_dir: Path, *, token: str | None, resource: str) -> None:
-    """An ``az`` that answers ``account get-access-token`` as a logged-in CLI (or a logged-out one)."""
+    """An ``az`` answering ``account get-access-token`` as a logged-in (or logged-out) CLI would."""
     az = bin_dir / "az"
     answer = {"accessToken": token, "expires_on": 4_102_444_800, "tokenType": "Bearer"}
+    expected = ["account", "get-access-token", "--output", "json", "--resource", resource]
     az.write_text(
         f"#!{sys.executable}\n"
         "import json, sys\n"
-        f"expected = {['account', 'get-access-token', '--output', 'json', '--resource', resource]!r}\n"
+        f"expected = {expected!r}\n"
         f"if {token is None!r}:\n"
         "    sys.stderr.write(\"ERROR: Please run 'az login' to setup account.\\n\"); sys.exit(1)\n"
         "if sys.argv[1:] != expected:\n"
