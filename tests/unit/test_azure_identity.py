@@ -160,14 +160,22 @@ def test_a_compute_identity_is_user_assigned_when_the_job_names_one() -> None:
     user = choose_credential(MSI)
     assert (user.kind, user.client_id) == (CredentialKind.MANAGED_IDENTITY, "compute-identity-id")
     assert "user-assigned" in user.describe()
-    system = choose_credential({"MSI_ENDPOINT": MSI["MSI_ENDPOINT"]})
+    system = choose_credential({"MSI_ENDPOINT": MSI["MSI_ENDPOINT"], "MSI_SECRET": "s"})
     assert system.client_id is None
     assert "system-assigned" in system.describe()
+
+
+def test_msi_endpoint_without_its_secret_is_cloud_shell_not_a_job(az_on_path: str) -> None:
+    """MSI_ENDPOINT alone (Cloud Shell, whose az is signed in): the Azure CLI's login."""
+    choice = choose_credential({"MSI_ENDPOINT": MSI["MSI_ENDPOINT"], "PATH": az_on_path})
+    assert choice.kind is CredentialKind.AZURE_CLI
 
 
 def test_a_job_run_as_its_user_signs_in_as_that_user() -> None:
     """OBO_ENDPOINT (a job submitted with a user identity) wins over the compute's identity."""
     assert choose_credential({**MSI, **OBO}).kind is CredentialKind.ON_BEHALF_OF
+    spark = choose_credential({**MSI, "AZUREML_DATAPREP_TOKEN_PROVIDER": "sparkobo"})
+    assert spark.kind is CredentialKind.ON_BEHALF_OF
     assert in_azure_ml_job(OBO)
     assert in_azure_ml_job({"AZUREML_RUN_ID": "calm_lemon"})
     assert not in_azure_ml_job({**GITHUB, **IDS})
