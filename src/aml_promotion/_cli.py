@@ -202,7 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     candidate = parser.add_argument_group("candidate")
     candidate.add_argument("--experiment-name", help="the candidate run's experiment")
-    candidate.add_argument("--run-id", help="the candidate run's id (pipeline or HyperDrive too)")
+    candidate.add_argument(
+        "--run-id",
+        help="the candidate run's id (pipeline or HyperDrive too); on azureml-v2 the job's name",
+    )
     candidate.add_argument(
         "--model-id",
         help="--backend mlflow: an MLflow 3 logged model's id (models:/<model_id>); its run "
@@ -254,8 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     azure = parser.add_argument_group(
         "Azure ML workspace and sign-in (azureml-v2)",
-        "No secret needed: see 'Azure ML credentials' below. Each option's action input has "
-        "the same name with underscores (client_id...).",
+        "No secret needed: see 'Azure ML credentials' below. Each option's action input\n"
+        "has the same name with underscores (client_id...).",
     )
     azure.add_argument(
         "--subscription-id",

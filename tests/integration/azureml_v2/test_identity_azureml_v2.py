@@ -103,6 +103,14 @@ def job(emulator: AzureMLV2Emulator, unique: str, workdir: Path) -> tuple[str, s
 def _promote(
     workdir: Path, bin_dir: Path, tmp_path: Path, *args: str, env: Mapping[str, str]
 ) -> Outcome:
+    return _promote_with(
+        [sys.executable, str(LAUNCHER), *args], workdir, bin_dir, tmp_path, env=env
+    )
+
+
+def _promote_with(
+    command: list[str], workdir: Path, bin_dir: Path, tmp_path: Path, *, env: Mapping[str, str]
+) -> Outcome:
     refused = tmp_path / "refused.txt"
     base = {name: os.environ[name] for name in _SESSION if name in os.environ}
     environ = {
@@ -113,7 +121,7 @@ def _promote(
         **env,
     }
     done = subprocess.run(
-        [sys.executable, str(LAUNCHER), *args],
+        command,
         cwd=workdir,
         env=environ,
         capture_output=True,
@@ -290,6 +298,55 @@ def test_the_legacy_secret_still_promotes_and_is_never_shown(
         assert value not in written.replace(f"::add-mask::{value}", "")
     assert f"::add-mask::{secret}" in done.stderr
     assert "Azure credential: a client secret (legacy)" in done.stderr
+
+
+def test_the_action_with_only_the_oidc_and_workspace_inputs_promotes(
+    emulator: AzureMLV2Emulator, job: tuple[str, str], workdir: Path, bin_dir: Path, tmp_path: Path
+) -> None:
+    """action.yml's promote step with only the OIDC, workspace and run inputs signs in by OIDC.
+
+    The step's own script maps client_id, tenant_id, subscription_id, resource_group,
+    workspace_name and run_id to the real command line; no secret, no config file.
+    """
+    yaml = pytest.importorskip("yaml")
+    job_name, model = job
+    emulator.identity.add_app(CLIENT_ID, TENANT_ID, federated=True)
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    (step,) = [s for s in action["runs"]["steps"] if s.get("id") == "promote"]
+    inputs = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
+    inputs.update(
+        client_id=CLIENT_ID,
+        tenant_id=TENANT_ID,
+        subscription_id=emulator.subscription_id,
+        resource_group=emulator.resource_group,
+        workspace_name=emulator.workspace_name,
+        run_id=job_name,
+    )
+    env = {}
+    for name, expression in step["env"].items():
+        inner = expression.strip().removeprefix("${{").removesuffix("}}").strip()
+        if inner.startswith("inputs."):
+            env[name] = inputs[inner.removeprefix("inputs.")]
+    # What the install step leaves: aml-promote in a folder of its own (here: behind the guard).
+    installed = tmp_path / "venv-bin"
+    installed.mkdir()
+    wrapper = installed / "aml-promote"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{LAUNCHER}" "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    env["AML_PROMOTE_BIN"] = str(installed)
+    bash = "/bin/bash" if Path("/bin/bash").exists() else "bash"
+    done = _promote_with(
+        [bash, "-c", step["run"]],
+        workdir,
+        bin_dir,
+        tmp_path,
+        env={**_github_actions(emulator, tmp_path), **env, "PATH": f"{bin_dir}:/usr/bin:/bin"},
+    )
+    assert done.code == 0, done.explain()
+    assert [v["properties"]["jobName"] for v in emulator.versions(model)] == [job_name]
+    _signed_in_through(emulator, Flow.GITHUB_OIDC)
+    outputs = (tmp_path / "github-output").read_text(encoding="utf-8")
+    assert "promoted<<" in outputs
 
 
 # --- the other ways, each through its own flow --------------------------------------------------
