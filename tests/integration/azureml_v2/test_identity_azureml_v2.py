@@ -349,6 +349,37 @@ def test_the_action_with_only_the_oidc_and_workspace_inputs_promotes(
     assert "promoted<<" in outputs
 
 
+def test_github_failing_once_is_retried_and_refusing_is_exit_2(
+    emulator: AzureMLV2Emulator, job: tuple[str, str], workdir: Path, bin_dir: Path, tmp_path: Path
+) -> None:
+    """A 503 from GitHub's ID-token endpoint is transient (retried); a 403 is exit 2 saying why.
+
+    The retry waits the policy's first backoff (half a second): this runs in a process of its
+    own, outside the tests' no-wait mode.
+    """
+    job_name, model = job
+    emulator.identity.add_app(CLIENT_ID, TENANT_ID, federated=True)
+    args = [
+        f"--client-id={CLIENT_ID}",
+        f"--tenant-id={TENANT_ID}",
+        *_workspace_args(emulator),
+        f"--run-id={job_name}",
+    ]
+    emulator.fail_next("GET", r"^/github/idtoken$", status=503)
+    done = _promote(workdir, bin_dir, tmp_path, *args, env=_github_actions(emulator, tmp_path))
+    assert done.code == 0, done.explain()
+    assert [r.status for r in emulator.matching("GET", r"^/github/idtoken$")][:2] == [503, 200]
+    assert len(emulator.versions(model)) == 1
+    emulator.identity.lifetime = 0  # the next promotion signs in again
+    emulator.fail_next("GET", r"^/github/idtoken$", status=403, times=10)
+    again = _promote(workdir, bin_dir, tmp_path, *args, env=_github_actions(emulator, tmp_path))
+    assert again.code == 2, again.explain()
+    assert "GitHub's ID-token endpoint (ACTIONS_ID_TOKEN_REQUEST_URL) answered HTTP 403" in (
+        again.stderr
+    )
+    assert "permissions: id-token: write" in again.stderr
+
+
 # --- the other ways, each through its own flow --------------------------------------------------
 
 
