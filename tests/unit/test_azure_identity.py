@@ -165,6 +165,16 @@ def test_a_compute_identity_is_user_assigned_when_the_job_names_one() -> None:
     assert "system-assigned" in system.describe()
 
 
+def test_the_compute_identity_alone_is_a_managed_identity_as_microsofts_job_code_reads_it() -> None:
+    """DEFAULT_IDENTITY_CLIENT_ID without MSI_ENDPOINT (mldesigner's, promptflow's signal)."""
+    choice = choose_credential({"DEFAULT_IDENTITY_CLIENT_ID": "compute-identity-id"})
+    assert (choice.kind, choice.client_id) == (
+        CredentialKind.MANAGED_IDENTITY,
+        "compute-identity-id",
+    )
+    assert choice.source == "DEFAULT_IDENTITY_CLIENT_ID"
+
+
 def test_msi_endpoint_without_its_secret_is_cloud_shell_not_a_job(az_on_path: str) -> None:
     """MSI_ENDPOINT alone (Cloud Shell, whose az is signed in): the Azure CLI's login."""
     choice = choose_credential({"MSI_ENDPOINT": MSI["MSI_ENDPOINT"], "PATH": az_on_path})
@@ -176,6 +186,8 @@ def test_a_job_run_as_its_user_signs_in_as_that_user() -> None:
     assert choose_credential({**MSI, **OBO}).kind is CredentialKind.ON_BEHALF_OF
     spark = choose_credential({**MSI, "AZUREML_DATAPREP_TOKEN_PROVIDER": "sparkobo"})
     assert spark.kind is CredentialKind.ON_BEHALF_OF
+    flagged = choose_credential({**MSI, "AZUREML_OBO_ENABLED": "true"})
+    assert flagged.kind is CredentialKind.ON_BEHALF_OF
     assert in_azure_ml_job(OBO)
     assert in_azure_ml_job({"AZUREML_RUN_ID": "calm_lemon"})
     assert not in_azure_ml_job({**GITHUB, **IDS})

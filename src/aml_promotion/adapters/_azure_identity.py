@@ -13,9 +13,10 @@ signal is present, most explicit first, never an interactive login:
 3. workload identity: ``AZURE_FEDERATED_TOKEN_FILE`` (a Kubernetes service account token, or any
    federated token a platform writes there);
 4. inside an Azure ML job: the submitting user's identity when the job runs as that user
-   (``OBO_ENDPOINT``, or on serverless Spark ``AZUREML_DATAPREP_TOKEN_PROVIDER=sparkobo``:
-   ``AzureMLOnBehalfOfCredential``), else the compute's managed identity
-   (``MSI_ENDPOINT``/``MSI_SECRET``, the user-assigned one named by ``DEFAULT_IDENTITY_CLIENT_ID``);
+   (``OBO_ENDPOINT`` or ``AZUREML_OBO_ENABLED``, or on serverless Spark
+   ``AZUREML_DATAPREP_TOKEN_PROVIDER=sparkobo``: ``AzureMLOnBehalfOfCredential``), else the
+   compute's managed identity (``MSI_ENDPOINT``/``MSI_SECRET``, or ``DEFAULT_IDENTITY_CLIENT_ID``,
+   which names the user-assigned one);
 5. an existing Azure CLI login (``az`` on ``PATH``: after ``azure/login``, in Azure DevOps'
    ``AzureCLI@2``, or a developer's ``az login``).
 
@@ -72,11 +73,12 @@ _GITHUB_TOKEN = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"  # noqa: S105 - a variable's na
 _TOKEN_FILE = "AZURE_FEDERATED_TOKEN_FILE"  # noqa: S105 - a variable's name
 _OBO = "OBO_ENDPOINT"
 _SPARK_OBO = "AZUREML_DATAPREP_TOKEN_PROVIDER"
+_OBO_ENABLED = "AZUREML_OBO_ENABLED"
 _MSI = "MSI_ENDPOINT"
 _MSI_SECRET = "MSI_SECRET"  # noqa: S105 - a variable's name
 _MSI_CLIENT_ID = "DEFAULT_IDENTITY_CLIENT_ID"
 _AUTHORITY_HOST = "AZURE_AUTHORITY_HOST"
-_JOB_SIGNALS = ("AZUREML_RUN_ID", "AZUREML_ARM_WORKSPACE_NAME", _OBO, _MSI)
+_JOB_SIGNALS = ("AZUREML_RUN_ID", "AZUREML_ARM_WORKSPACE_NAME", _OBO, _OBO_ENABLED, _MSI)
 
 _AUTHORITY = {
     AzureCloud.US_GOVERNMENT: "login.microsoftonline.us",
@@ -397,19 +399,24 @@ def _azure_ml_job(environ: Mapping[str, str], ids: _Ids) -> CredentialChoice | N
     # for the user's.
     if _given(environ.get(_OBO)):
         return CredentialChoice(kind=CredentialKind.ON_BEHALF_OF, source=_OBO)
+    if _given(environ.get(_OBO_ENABLED)):  # the flag Microsoft's mldesigner and promptflow read
+        return CredentialChoice(kind=CredentialKind.ON_BEHALF_OF, source=_OBO_ENABLED)
     if environ.get(_SPARK_OBO, "").strip().lower() == "sparkobo":
         return CredentialChoice(kind=CredentialKind.ON_BEHALF_OF, source=f"{_SPARK_OBO}=sparkobo")
     if ids.given:
         return None  # an explicit client id asks for a federated sign-in, not this one
     # MSI_ENDPOINT alone is Cloud Shell's (azure-identity's ManagedIdentityCredential), whose
-    # Azure CLI is signed in anyway: the next way.
-    if _given(environ.get(_MSI)) and _given(environ.get(_MSI_SECRET)):
-        identity = _given(environ.get(_MSI_CLIENT_ID))
-        source = f"{_MSI}/{_MSI_SECRET}" + (f" with {_MSI_CLIENT_ID}" if identity else "")
-        return CredentialChoice(
-            kind=CredentialKind.MANAGED_IDENTITY, source=source, client_id=identity
-        )
-    return None
+    # Azure CLI is signed in anyway: the next way. DEFAULT_IDENTITY_CLIENT_ID alone is how
+    # Microsoft's own job code (mldesigner, promptflow) detects a compute's identity.
+    endpoint = bool(_given(environ.get(_MSI)) and _given(environ.get(_MSI_SECRET)))
+    identity = _given(environ.get(_MSI_CLIENT_ID))
+    if not endpoint and identity is None:
+        return None
+    signals = [f"{_MSI}/{_MSI_SECRET}"] if endpoint else []
+    signals += [_MSI_CLIENT_ID] if identity else []
+    return CredentialChoice(
+        kind=CredentialKind.MANAGED_IDENTITY, source=" with ".join(signals), client_id=identity
+    )
 
 
 def _azure_cli(environ: Mapping[str, str], ids: _Ids) -> CredentialChoice | None:
