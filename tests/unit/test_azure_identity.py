@@ -137,6 +137,17 @@ def test_github_oidc_with_half_the_ids_names_the_missing_one(
     assert missing in str(caught.value)
 
 
+def test_a_tenant_id_that_is_not_one_is_exit_2_without_its_value() -> None:
+    """A tenant id with a space or a slash (a pasted sentence, a URL) is refused before any call."""
+    for tenant in ("not a tenant", "https://login.microsoftonline.com/x"):
+        with pytest.raises(
+            CredentialsError, match=r"the tenant id \(--tenant-id\) is not one"
+        ) as caught:
+            choose_credential(GITHUB, client_id="c", tenant_id=tenant)
+        assert tenant not in str(caught.value)
+    assert choose_credential(GITHUB, client_id="c", tenant_id="contoso.onmicrosoft.com").tenant_id
+
+
 def test_ids_without_a_github_id_token_say_to_grant_id_token_write(az_on_path: str) -> None:
     """--client-id but no ID-token URL (no permission): exit 2 with the fix, not the CLI login."""
     with pytest.raises(CredentialsError) as caught:

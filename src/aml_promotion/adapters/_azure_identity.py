@@ -32,6 +32,7 @@ import enum
 import json
 import logging
 import os
+import re
 import shutil
 import urllib.error
 import urllib.parse
@@ -78,6 +79,8 @@ _MSI = "MSI_ENDPOINT"
 _MSI_SECRET = "MSI_SECRET"  # noqa: S105 - a variable's name
 _MSI_CLIENT_ID = "DEFAULT_IDENTITY_CLIENT_ID"
 _AUTHORITY_HOST = "AZURE_AUTHORITY_HOST"
+# What azure-identity accepts in a tenant id (its VALID_TENANT_ID_CHARACTERS).
+_TENANT = re.compile(r"[A-Za-z0-9.-]+")
 _JOB_SIGNALS = ("AZUREML_RUN_ID", "AZUREML_ARM_WORKSPACE_NAME", _OBO, _OBO_ENABLED, _MSI)
 
 _AUTHORITY = {
@@ -324,6 +327,13 @@ class _Ids:
             raise CredentialsError(msg, missing=[_CLIENT_ID, _TENANT_ID][: len(missing)])
         assert self.client_id is not None  # noqa: S101 - for mypy: checked just above
         assert self.tenant_id is not None  # noqa: S101
+        if not _TENANT.fullmatch(self.tenant_id):
+            # Else it would be pasted into the token endpoint's path.
+            msg = (
+                f"{way}: the tenant id ({self.tenant_source}) is not one: expected a GUID or a "
+                "domain such as contoso.onmicrosoft.com"
+            )
+            raise CredentialsError(msg, missing=[_TENANT_ID])
         return self.client_id, self.tenant_id
 
 
