@@ -134,7 +134,8 @@ def run_args(run_id: str, *extra: str) -> tuple[str, ...]:
     ("argv", "missing"),
     [
         (["--experiment-name", "train"], "--run-id"),
-        (["--run-id", "abc"], "--experiment-name"),
+        (["--backend", "azureml", "--run-id", "abc"], "--experiment-name"),
+        (["--backend", "mlflow", "--run-id", "abc"], "--experiment-name"),
     ],
 )
 def test_only_one_of_experiment_and_run_id_is_bad_input(
@@ -197,9 +198,16 @@ def test_help_documents_the_exit_codes(cli: Cli) -> None:
     assert "AZURE_CREDENTIALS" in outcome.stdout
 
 
+def test_a_v2_job_is_named_by_its_run_id_alone() -> None:
+    """On azureml-v2 (the default) a job's name is unique: --run-id alone names the candidate."""
+    args = Arguments.parse(["--run-id", "calm_lemon_x7k2m9"])
+    assert args.backend is BackendChoice.AZUREML_V2
+    assert (args.experiment_name, args.run_id, args.local) == (None, "calm_lemon_x7k2m9", False)
+
+
 def test_arguments_parse_into_typed_values() -> None:
-    """Parsed arguments are typed: the backend is an enum, the default is azureml."""
-    assert Arguments.parse([]).backend is BackendChoice.AZUREML
+    """Parsed arguments are typed: the backend is an enum, the default is azureml-v2."""
+    assert Arguments.parse([]).backend is BackendChoice.AZUREML_V2
     args = Arguments.parse(["--backend", "mlflow", "--tracking-uri", "sqlite:///a.db"])
     assert args.backend is BackendChoice.MLFLOW
     assert args.tracking_uri == "sqlite:///a.db"

@@ -169,7 +169,9 @@ def test_is_interactive_asks_stdin_by_default(monkeypatch: pytest.MonkeyPatch) -
 
 
 def azureml_args(tmp_path: Path) -> Arguments:
-    return Arguments.parse(["--workspace-config", str(tmp_path / "config.json")])
+    return Arguments.parse(
+        ["--backend=azureml", "--workspace-config", str(tmp_path / "config.json")]
+    )
 
 
 @pytest.mark.parametrize("credentials", ["", "   "])
@@ -187,7 +189,8 @@ def test_no_credentials_in_ci_is_a_credentials_error_naming_the_input_and_format
     message = str(caught.value)
     assert "azure_credentials" in message
     assert "AZURE_CREDENTIALS" in message
-    assert "az ad sp create-for-rbac --sdk-auth" in message
+    assert "az ad sp create-for-rbac --json-auth" in message
+    assert "--sdk-auth" not in message  # deprecated by Microsoft: never advised
     assert "clientId, clientSecret, subscriptionId and tenantId" in message
     assert caught.value.missing == ("AZURE_CREDENTIALS",)
 

@@ -835,20 +835,30 @@ def test_a_local_path_that_does_not_exist_is_a_model_file_error(
 
 
 def test_from_config_never_falls_back_to_an_interactive_login(
-    tmp_path: Path, emulator: AzureMLV2Emulator
+    tmp_path: Path, emulator: AzureMLV2Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Without a credential: DefaultAzureCredential without its browser login, and no request."""
-    from azure.identity import DefaultAzureCredential, InteractiveBrowserCredential  # noqa: PLC0415
+    """Without a credential: the environment's way to sign in, or exit 2; never a prompt.
 
+    It was DefaultAzureCredential without its browser login; it is now the chain that
+    `from_environment` uses (docs/backends-azureml-v2.md#credentials), which has no prompt at all.
+    """
     from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend  # noqa: PLC0415
 
     (tmp_path / "config.json").write_text(
         json.dumps({"subscription_id": "s", "resource_group": "r", "workspace_name": "w"})
     )
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    for name in ("AZURE_CREDENTIALS", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(CredentialsError, match="no Azure credential"):
+        AzureMLV2Backend.from_config(tmp_path)
+    az = empty / "az"
+    az.write_text("#!/bin/sh\nexit 1\n")
+    az.chmod(0o755)
     backend = AzureMLV2Backend.from_config(tmp_path)
-    credential = backend.ml_client._credential
-    assert isinstance(credential, DefaultAzureCredential)
-    assert not any(isinstance(c, InteractiveBrowserCredential) for c in credential.credentials)
+    assert repr(backend.ml_client._credential).startswith("AzureCliCredential(")
     assert [r for r in emulator.requests if r.path != "/metadata/endpoints"] == []
 
 
