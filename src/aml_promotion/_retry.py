@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     # attrs never evaluates it and nothing structures an Attempt.)
     import tenacity
 
-__all__ = ["Attempt", "RetryPolicy", "retrying", "testing_mode"]
+__all__ = ["Attempt", "RetryPolicy", "pause", "retrying", "testing_mode"]
 
 LOGGER_NAME = "aml_promotion"
 
@@ -104,6 +104,15 @@ def testing_mode() -> Iterator[list[float]]:
         yield recorder
     finally:
         _switch.stop(recorder)
+
+
+def pause(seconds: float) -> None:
+    """Wait `seconds`, or, in `testing_mode()`, record the wait and return at once.
+
+    For the waits outside a retry loop (a concurrent promotion moving an alias), so that every
+    wait obeys the testing switch.
+    """
+    _switch.sleep(seconds)
 
 
 def _wait(policy: RetryPolicy) -> tenacity.wait.wait_base:
