@@ -11,6 +11,7 @@ protocol (`test_the_backend_is_both_ports`).
 from __future__ import annotations
 
 import http.server
+import io
 import json
 import os
 import shutil
@@ -34,6 +35,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import ENDPOINT_NOT_FOUND, TEMPORARILY_UNAVAILABLE
 
 from aml_promotion import BaselineStrategy, RetryPolicy, Verdict, promote
+from aml_promotion._cli import ExitCode, run
 from aml_promotion.adapters.mlflow import LOCAL_EXPERIMENT, MlflowBackend
 from aml_promotion.exceptions import (
     BackendNotInstalledError,
@@ -731,6 +733,27 @@ def test_a_local_model_is_logged_in_a_run_of_its_own_and_is_a_baseline_later(
     assert worse.decision.verdict is Verdict.REJECT
     assert worse.baseline is not None
     assert worse.baseline.version == 1
+
+
+def test_two_local_promotions_in_a_row_on_the_default_store_both_work() -> None:
+    """On MLflow's default store, the copy a local promotion logs in ./mlruns is not found next.
+
+    The default store is ./mlflow.db with its artifacts in ./mlruns: the second promotion in
+    the same checkout must find one model.pkl, the user's, not that copy too.
+    """
+    work = Path.cwd()  # this test's own working directory (mlflow_isolation)
+    (work / "settings.json").write_text(json.dumps({"model_name": "churn", "metrics_max": ["auc"]}))
+    argv = ["--backend", "mlflow", "--parameters-file", "settings.json", "--json"]
+    versions = []
+    for auc, content in ((0.8, "first\n"), (0.9, "second\n")):
+        (work / "model.pkl").write_text(content)
+        (work / "metrics.json").write_text(json.dumps({"auc": auc}))
+        out, err = io.StringIO(), io.StringIO()
+        code = run([*argv, "--metrics-file", "metrics.json"], environ={}, stdout=out, stderr=err)
+        assert code == ExitCode.OK, err.getvalue()
+        versions.append(json.loads(out.getvalue())["model"]["version"])
+    assert versions == [1, 2]
+    assert any((work / "mlruns").rglob("model.pkl"))  # the copies MLflow logged are there
 
 
 def test_a_local_model_folder_is_registered_as_a_folder(
