@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -160,8 +161,6 @@ def as_markdown(decision: Decision) -> str:
 
 def html_table(decision: Decision) -> str:
     """Return the rules of `decision` as an HTML table."""
-    import html  # noqa: PLC0415 - only notebooks need it; keeps `import aml_promotion` fast
-
     headers = _headers(decision)
     tested = len(headers) > len(_HEADERS)
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
@@ -176,8 +175,6 @@ def html_table(decision: Decision) -> str:
 
 def as_html(decision: Decision) -> str:
     """Return `decision` as an HTML fragment, for notebooks."""
-    import html  # noqa: PLC0415 - see html_table()
-
     esc = html.escape
     body = (
         html_table(decision)
