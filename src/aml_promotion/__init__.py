@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 # typing is not imported at run time: it alone costs more than the rest of `import aml_promotion`.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -93,8 +95,6 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> object:
-    import importlib  # noqa: PLC0415 - only when a public name is first used
-
     if name in _EXPORTS:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value  # the next lookup is a plain attribute
@@ -102,6 +102,7 @@ def __getattr__(name: str) -> object:
     if name == "exceptions":
         return importlib.import_module("aml_promotion.exceptions")
     if name == "__version__":
+        # Deferred: importlib.metadata costs over 5 ms, and only __version__ needs it.
         from importlib.metadata import version  # noqa: PLC0415
 
         return version("aml-promotion")

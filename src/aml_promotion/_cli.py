@@ -16,10 +16,12 @@ import enum
 import json
 import logging
 import os
+import re
 import sys
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -308,8 +310,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415 - only on --version
-
     try:
         return version("aml-promotion")
     except PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
@@ -539,13 +539,38 @@ def read_metrics(path: Path, *, cwd: Path) -> dict[str, object]:
 
 # --- Local mode: the model file in the checkout ---------------------------------------------------
 
-# Never searched: version control, and virtualenvs (which hold other projects' model files).
-_SKIPPED_FOLDERS = frozenset({".git", ".venv", "venv", ".nox", ".tox"})
+# Never searched: version control, virtualenvs (which hold other projects' model files), and
+# MLflow's own artifact folders: a local promotion on MLflow's default store logs the model
+# under ./mlruns, and the next promotion in the same checkout must not find that copy.
+_SKIPPED_FOLDERS = frozenset({".git", ".venv", "venv", ".nox", ".tox", "mlruns", "mlartifacts"})
 _SHOWN_MATCHES = 20
+# An MLflow artifact root elsewhere (an experiment's artifact_location, a server's
+# --artifacts-destination) is known by its layout: <experiment id>/<run id>/artifacts for a
+# run's files, <experiment id>/models/m-<id>/artifacts for an MLflow 3 logged model's.
+_MLFLOW_RUN = re.compile(r"[0-9a-f]{32}")
+_MLFLOW_LOGGED_MODEL = re.compile(r"m-[0-9a-f]{32}")
 
 
 def _is_skipped(folder: Path) -> bool:
-    return folder.name in _SKIPPED_FOLDERS or (folder / "pyvenv.cfg").is_file()
+    return (
+        folder.name in _SKIPPED_FOLDERS
+        or (folder / "pyvenv.cfg").is_file()
+        or _is_mlflow_artifacts(folder)
+    )
+
+
+def _is_mlflow_artifacts(folder: Path) -> bool:
+    """Whether `folder` is the ``artifacts`` folder of a run or logged model in an MLflow store."""
+    if folder.name != "artifacts":
+        return False
+    owner = folder.parent
+    if _MLFLOW_RUN.fullmatch(owner.name):
+        return owner.parent.name.isdecimal()
+    return (
+        _MLFLOW_LOGGED_MODEL.fullmatch(owner.name) is not None
+        and owner.parent.name == "models"
+        and owner.parent.parent.name.isdecimal()
+    )
 
 
 def find_local_model(name: str, *, environ: Mapping[str, str], cwd: Path) -> Path:
@@ -553,7 +578,9 @@ def find_local_model(name: str, *, environ: Mapping[str, str], cwd: Path) -> Pat
 
     A name with a path separator is a path from the working directory, used as given. A bare
     name is searched for in the checkout (``GITHUB_WORKSPACE``, else the working directory),
-    skipping ``.git`` and virtualenv folders: a file or folder of that name. The original took
+    skipping ``.git``, virtualenv folders and MLflow's artifact folders (``mlruns``,
+    ``mlartifacts``, and a run's or logged model's ``artifacts`` in an MLflow artifact root
+    anywhere in the tree): a file or folder of that name. The original took
     the first match silently; here exactly one must match.
 
     Args:
@@ -601,8 +628,8 @@ def find_local_model(name: str, *, environ: Mapping[str, str], cwd: Path) -> Pat
         raise ModelFileError(msg, wanted=name, matches=shown)
     msg = (
         f"no file or folder named model_file_name {name!r} in {root} ({where}) or below it "
-        f"(.git and virtualenv folders are not searched); give its path from the working "
-        "directory, or check that the step that makes the model ran before this one"
+        "(.git, virtualenv and MLflow artifact folders are not searched); give its path from "
+        "the working directory, or check that the step that makes the model ran before this one"
     )
     raise ModelFileError(msg, wanted=name)
 

@@ -92,6 +92,24 @@ def test_git_and_virtualenv_folders_are_not_searched(tmp_path: Path) -> None:
     assert find_local_model("model.pkl", environ={}, cwd=tmp_path) == model
 
 
+@pytest.mark.parametrize("name", ["model.pkl", "model"])
+def test_mlflows_own_artifact_folders_are_not_searched(tmp_path: Path, name: str) -> None:
+    """What MLflow logged (in mlruns, mlartifacts, an artifact root elsewhere) never matches."""
+    model = write(tmp_path / "outputs" / name)
+    run, logged = "0123456789abcdef0123456789abcdef", "m-" + "f" * 32
+    write(tmp_path / "mlruns" / "1" / run / "artifacts" / "model" / name)
+    write(tmp_path / "mlartifacts" / "2" / run / "artifacts" / name)
+    write(tmp_path / "store" / "3" / run / "artifacts" / "model" / name)
+    write(tmp_path / "store" / "3" / "models" / logged / "artifacts" / name)
+    assert find_local_model(name, environ={}, cwd=tmp_path) == model
+
+
+def test_a_folder_only_named_like_mlflows_is_searched(tmp_path: Path) -> None:
+    """An ``artifacts`` folder outside MLflow's layout is the user's: it is searched."""
+    model = write(tmp_path / "build" / "artifacts" / "model.pkl")
+    assert find_local_model("model.pkl", environ={}, cwd=tmp_path) == model
+
+
 def test_a_name_with_a_path_separator_is_used_as_given(tmp_path: Path) -> None:
     """`outputs/model.pkl` is that path from the working directory, with no search."""
     write(tmp_path / "outputs" / "model.pkl")

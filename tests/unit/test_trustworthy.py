@@ -23,7 +23,7 @@ from aml_promotion._domain import tags
 from aml_promotion._domain.metrics import read_series
 from aml_promotion._domain.policy import EvaluationData, OnMismatch, Significance
 from aml_promotion._domain.significance import SignificanceMethod
-from aml_promotion._service._baseline import _baseline_data
+from aml_promotion._service._baseline import baseline_data as _baseline_data
 from aml_promotion.exceptions import SettingsError
 from aml_promotion.testing import InMemoryBackend
 

@@ -5,9 +5,10 @@ Pure: no I/O, no clock, no SDK. The same inputs always give the same `Decision`.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Collection, Mapping
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import attrs
 
@@ -25,12 +26,14 @@ from aml_promotion._domain.policy import (
     PromotionPolicy,
     Significance,
 )
+from aml_promotion._domain.significance import (
+    SignificanceError,
+    SignificanceMethod,
+    method_for,
+    significance_test,
+)
 from aml_promotion._domain.suggest import close_matches
 from aml_promotion._domain.tolerance import ABS_TOL, isclose
-
-if TYPE_CHECKING:
-    # The tests themselves load on the first rule that has one (import time).
-    from aml_promotion._domain.significance import SignificanceMethod  # noqa: TC004 - no cattrs here
 
 _T = TypeVar("_T")
 
@@ -167,8 +170,6 @@ class Comparison:
             ),
         )
         method = _optional_field(data, "method", str)
-        from aml_promotion._domain.significance import SignificanceMethod  # noqa: PLC0415
-
         return cls(
             rule=rule,
             method=None if method is None else SignificanceMethod(method),
@@ -327,8 +328,6 @@ class Decision:
 
     def to_json(self, *, indent: int | None = None) -> str:
         """Return the decision as a JSON document (compact unless `indent` is given)."""
-        import json  # noqa: PLC0415 - `import aml_promotion` stays fast; few callers serialize
-
         separators = (",", ":") if indent is None else None
         return json.dumps(
             self.to_dict(),
@@ -369,8 +368,6 @@ class Decision:
         Raises:
             ValueError: `text` is not JSON, or not what `to_json()` returns.
         """
-        import json  # noqa: PLC0415 - see to_json()
-
         data = json.loads(text)
         if not isinstance(data, dict):
             msg = f"expected a JSON object, not {type(data).__name__}"
@@ -573,12 +570,6 @@ def _compare_series(
     n_baseline = len(baseline_values)
     alpha = rule.significance.alpha
     p_value: float | None = None
-    from aml_promotion._domain.significance import (  # noqa: PLC0415 - see the imports
-        SignificanceError,
-        method_for,
-        significance_test,
-    )
-
     method = method_for(n_candidate or 0, n_baseline)
     try:
         result = significance_test(

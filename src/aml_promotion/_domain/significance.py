@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import enum
 import math
+import random
 from collections.abc import Sequence
 
 import attrs
@@ -253,7 +254,6 @@ def _paired_sampled(differences: list[int]) -> float:
     n = len(differences)
     tables = [_subset_sums(differences[i : i + 8]) for i in range(0, n, 8)]
     width = len(tables)
-    import random  # noqa: PLC0415 - only sampled tests need it; keeps `import aml_promotion` fast
 
     rng = random.Random(SEED)  # noqa: S311 - reproducible sampling, not secrecy
     bits = rng.getrandbits
@@ -322,7 +322,6 @@ def _unpaired_sampled(pooled: list[int], n_candidate: int, observed: int) -> flo
         pool = pooled[n_candidate:] + pooled[:n_candidate]
         size, candidate_side = n_baseline, False
     total = sum(pool)
-    import random  # noqa: PLC0415 - only sampled tests need it; keeps `import aml_promotion` fast
 
     rng = random.Random(SEED)  # noqa: S311 - reproducible sampling, not secrecy
     sample = rng.sample

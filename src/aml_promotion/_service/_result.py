@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import html
 
 import attrs
 
 from aml_promotion._domain.choices import flag
 from aml_promotion._domain.decision import Decision
-
-if TYPE_CHECKING:
-    # The ports' classes load with the first promotion: only annotations name them here, and
-    # the functions that build or test them import them (import time).
-    from aml_promotion.ports import (
-        ModelVersion,  # noqa: TC004 - PromotionResult is never structured by cattrs
-        RunRecord,  # noqa: TC004 - likewise
-    )
+from aml_promotion.ports import ModelVersion, RunRecord
 
 
 @attrs.frozen(kw_only=True)
@@ -61,8 +54,6 @@ class PromotionResult:
 
     def _repr_html_(self) -> str:
         """Return the result as HTML, for notebooks: what was registered, then the decision."""
-        import html  # noqa: PLC0415 - only notebooks need it
-
         if self.model is None:
             what = "nothing registered" + (" (dry run)" if self.dry_run else "")
         elif self.already_registered:

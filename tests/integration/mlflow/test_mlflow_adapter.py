@@ -35,6 +35,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import ENDPOINT_NOT_FOUND, TEMPORARILY_UNAVAILABLE
 
 from aml_promotion import BaselineStrategy, RetryPolicy, Verdict, promote
+from aml_promotion._cli import ExitCode
 from aml_promotion.adapters.mlflow import LOCAL_EXPERIMENT, MlflowBackend
 from aml_promotion.exceptions import (
     BackendNotInstalledError,
@@ -743,6 +744,33 @@ def test_a_local_model_is_logged_in_a_run_of_its_own_and_is_a_baseline_later(
     assert worse.decision.verdict is Verdict.REJECT
     assert worse.baseline is not None
     assert worse.baseline.version == 1
+
+
+def test_two_local_promotions_in_a_row_on_the_default_store_both_work() -> None:
+    """On MLflow's default store, the copy a local promotion logs in ./mlruns is not found next.
+
+    The default store is ./mlflow.db with its artifacts in ./mlruns: the second promotion in
+    the same checkout must find one model.pkl, the user's, not that copy too. Each promotion is
+    its own process, as in a workflow (MLflow keeps one store per URI in a process).
+    """
+    work = Path.cwd()  # this test's own working directory, no MLFLOW_* set (mlflow_isolation)
+    (work / "settings.json").write_text(json.dumps({"model_name": "churn", "metrics_max": ["auc"]}))
+    argv = [sys.executable, "-m", "aml_promotion", "--backend", "mlflow", "--json"]
+    argv += ["--parameters-file", "settings.json", "--metrics-file", "metrics.json"]
+    # Not in a GitHub workflow either: the working directory is the checkout searched.
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    versions = []
+    for auc, content in ((0.8, "first\n"), (0.9, "second\n")):
+        (work / "model.pkl").write_text(content)
+        (work / "metrics.json").write_text(json.dumps({"auc": auc}))
+        done = subprocess.run(
+            argv, cwd=work, env=environment, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == ExitCode.OK, done.stderr
+        versions.append(json.loads(done.stdout)["model"]["version"])
+    assert versions == [1, 2]
+    assert (work / "mlflow.db").is_file()
+    assert any((work / "mlruns").rglob("model.pkl"))  # the copies MLflow logged are there
 
 
 def test_a_local_model_folder_is_registered_as_a_folder(
