@@ -13,24 +13,8 @@ import aml_promotion
 
 PACKAGE = Path(aml_promotion.__file__).parent
 
-# Circles another part of issue 17 (adapters in one shape) removes: delete each line as it goes.
-KNOWN = {
-    frozenset({"aml_promotion._domain.decision", "aml_promotion._domain.render"}),
-    frozenset(
-        {
-            "aml_promotion.adapters.azureml._backend",
-            "aml_promotion.adapters.azureml._registry",
-            "aml_promotion.adapters.azureml._runs",
-        }
-    ),
-    frozenset(
-        {
-            "aml_promotion.adapters.azureml_v2._backend",
-            "aml_promotion.adapters.azureml_v2._registry",
-            "aml_promotion.adapters.azureml_v2._runs",
-        }
-    ),
-}
+# None is known: every circle the adapters, the render module and the service had is gone.
+KNOWN: set[frozenset[str]] = set()
 
 
 def _modules() -> dict[str, Path]:
