@@ -809,17 +809,9 @@ def result_view(
         model_name: The settings' model name, shown when nothing was registered.
         champion: What the promotion moves (``@champion``; see `render.champion_marker`).
     """
-    model = result.model
-    return render.ResultView(
-        model_name=model.name if model is not None else model_name,
-        model_version=None if model is None else model.version,
-        model_id=None if model is None else model.id,
-        already_registered=result.already_registered,
-        from_run=result.candidate_run is not None,
-        dry_run=result.dry_run,
-        champion=champion,
-        champion_version=result.champion_version,
-        superseded_by=None if result.superseded_by is None else result.superseded_by.version,
+    view = result.view()
+    return attrs.evolve(
+        view, model_name=view.model_name or model_name, champion=view.champion or champion
     )
 
 

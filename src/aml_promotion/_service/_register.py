@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from aml_promotion._domain import tags
+from aml_promotion._domain.render import champion_marker
 from aml_promotion._retry import LOGGER_NAME
 from aml_promotion._service._champion import (
     champion_tag,
@@ -113,6 +114,7 @@ def register(
             model_path=candidate.shown_path,
             dry_run=dry_run,
             champion_version=champion_version(strategy, baseline.version, None),
+            champion=champion_marker(strategy),
         )
     request = _request(template, candidate, decision, baseline, strategy)
     model = registry.register(request)
@@ -126,6 +128,7 @@ def register(
         model_path=candidate.shown_path,
         superseded_by=superseded_by,
         champion_version=champion_version(strategy, model, superseded_by),
+        champion=champion_marker(strategy),
     )
 
 
@@ -170,6 +173,7 @@ def already_registered(
         already_registered=True,
         superseded_by=superseded_by,
         champion_version=current_champion(registry, existing.name, strategy),
+        champion=champion_marker(strategy),
     )
 
 
