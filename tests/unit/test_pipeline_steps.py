@@ -137,6 +137,22 @@ def test_job_output_is_refused_in_local_mode(backend: InMemoryBackend, tmp_path:
         )
 
 
+def test_job_output_is_refused_with_a_logged_model(backend: InMemoryBackend) -> None:
+    """A logged model is its run's files: job_output with model_id is a settings error first.
+
+    Refused before the backend is asked anything (here one without logged models, which would
+    otherwise be a UsageError).
+    """
+    with pytest.raises(SettingsError, match=r"logged model .* @ \$\.job_output"):
+        promote(
+            settings={"model_name": NAME, "job_output": "model_output"},
+            backend=backend,
+            model_id="m-1",
+        )
+    assert backend.runs.calls == []
+    assert backend.registry.versions == {}
+
+
 def test_job_output_defaults_model_file_name_to_the_whole_output() -> None:
     """With job_output and no model_file_name the model is the whole output ("/")."""
     assert load_settings({"job_output": "model_output"}).model_file_name == "/"

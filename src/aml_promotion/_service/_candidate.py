@@ -1,38 +1,382 @@
-"""The candidate: its metrics, what it was evaluated on, and a local model's content digest."""
+"""The candidate: what a promotion offers for registration, read once, whatever named it.
+
+A `Candidate` carries what the later stages use: its metrics, its label in the decision, the
+path a registration uploads, and its `Origin`, which finds a version already registered from
+it. Each kind of candidate has a reader here (`read_run`, `read_local`, `read_logged_model`)
+and an origin: a new kind (a registered version) adds the two.
+
+A run's parts may be apart: a pipeline may log its metrics in one step (evaluate) and hold its
+model in another (train), and a job may keep its model in a named output
+(``outputs.model_output``) rather than among its files. `read_run` reads each where the
+settings put it (`metrics_child_run_name`, `job_output`); only a run's candidate has parts, so
+the other readers refuse a `job_output`.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
-from aml_promotion._domain.policy import PromotionPolicy
+import attrs
+
+from aml_promotion._domain import tags
+from aml_promotion._domain.model_files import find_model_file, normalize
 from aml_promotion.exceptions import (
+    ModelFileError,
+    RunNotFoundError,
+    RunStateError,
     SettingsError,
     SettingsProblem,
+    UsageError,
+)
+from aml_promotion.ports import (
+    DatasetMetricStore,
+    JobOutputStore,
+    LoggedModelRegistry,
+    LoggedModelStore,
+    MetricValues,
+    RunRecord,
+    RunStatus,
 )
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
-    # The ports' classes load with the first promotion: only annotations name them here, and
-    # the functions that build or test them import them (import time).
+    from aml_promotion._domain.policy import PromotionPolicy
     from aml_promotion.ports import (
-        MetricValues,
-        RunRecord,
+        LoggedModel,
+        ModelRegistry,
+        ModelVersion,
         RunStore,
     )
 
 
-def _metrics(runs: RunStore, run: RunRecord, policy: PromotionPolicy) -> MetricValues:
-    if not policy.rules:
-        from aml_promotion.ports import MetricValues  # noqa: PLC0415 - see the imports
+class Origin(Protocol):
+    """Where a candidate came from: what makes an earlier registration of it "the same"."""
 
+    def find_registered(self, registry: ModelRegistry, name: str) -> ModelVersion | None:
+        """Return a version of `name` already registered from this origin, or None."""
+
+    def registered_note(self, version: ModelVersion) -> str:
+        """Say that `version` already holds the candidate, for the decision's notes."""
+
+
+@attrs.frozen(kw_only=True)
+class RunOrigin:
+    """A run's model: a version registered from the run (and, where known, its logged model)."""
+
+    run_id: str
+    logged_model: str | None = None
+
+    def find_registered(self, registry: ModelRegistry, name: str) -> ModelVersion | None:
+        """Return the version registered from the run; of this logged model, when it is known."""
+        if self.logged_model is not None and isinstance(registry, LoggedModelRegistry):
+            # The run may have logged other models: only a version of this one is "already there".
+            return registry.find_by_logged_model(name, self.run_id, self.logged_model)
+        return registry.find_by_run(name, self.run_id)
+
+    def registered_note(self, version: ModelVersion) -> str:
+        """Say that `version` was registered from the run."""
+        return (
+            f"already registered from run {self.run_id} as version {version.version}; "
+            "nothing new registered"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class ContentOrigin:
+    """A local model: a version registered with the same content (its digest tag) is it."""
+
+    digest: str
+
+    def find_registered(self, registry: ModelRegistry, name: str) -> ModelVersion | None:
+        """Return the version tagged with this content's digest."""
+        return next(iter(registry.find_tagged(name, tags.MODEL_DIGEST, self.digest)), None)
+
+    def registered_note(self, version: ModelVersion) -> str:
+        """Say that `version` holds the same content."""
+        return (
+            f"already registered with the same content as version {version.version}; "
+            "nothing new registered"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class Candidate:
+    """The model a promotion offers, with what the decision and the registration need of it.
+
+    Attributes:
+        label: How the decision names it (``run r1 in experiment train``, ``local model m.pkl``).
+        origin: Where it came from; finds a version already registered from it.
+        model_path: What a registration uploads: a path among the run's files, or an absolute
+            local path.
+        shown_path: The path the result shows.
+        run: The run it came from; None for a local model.
+        metrics_run: The run its metrics (and evaluation data) came from, when it is not `run`
+            (another step of the pipeline, `metrics_child_run_name`); None for `run` itself.
+        job_output: The run's named output that holds the model, when the model is there
+            (`model_path` is then a path inside it, empty for the whole output).
+        metrics: Its metric values: read from the run, or given; None when none were given.
+        available: The metric names the run has (for "did you mean"); None without a run.
+        data: What it was evaluated on, when the policy asks.
+        tags: Tags only this kind of candidate adds to the version (a local model's digest).
+        model_id: The logged model to register, when it was named (MLflow 3).
+        refusal: Why it cannot be promoted whatever the comparison says, or None.
+        notes: Caveats for the decision.
+    """
+
+    label: str
+    origin: Origin
+    model_path: str
+    shown_path: str
+    run: RunRecord | None = None
+    metrics_run: RunRecord | None = None
+    job_output: str | None = None
+    metrics: Mapping[str, object] | None = None
+    available: Collection[str] | None = None
+    data: Mapping[str, str | None] | None = None
+    tags: Mapping[str, str] = attrs.field(factory=dict)
+    model_id: str | None = None
+    refusal: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def read_run(
+    runs: RunStore,
+    registry: ModelRegistry,
+    policy: PromotionPolicy,
+    *,
+    experiment_name: str | None,
+    run_id: str | None,
+    pipeline_step: str | None,
+    metrics_step: str | None,
+    model_file_name: str,
+    job_output: str | None,
+    model_id: str | None = None,
+) -> Candidate:
+    """Read a run's candidate: the run (or its pipeline step), its metrics and its model.
+
+    Args:
+        runs: Where the run is read.
+        registry: Where a logged model of the run is found (MLflow 3).
+        policy: What is compared (and whether registration is forced).
+        experiment_name: The run's experiment (checked when given).
+        run_id: The run; None for the run this code runs in, where the backend knows one.
+        pipeline_step: The pipeline's step that holds the model; None for the run itself.
+        metrics_step: The pipeline's step whose metrics are compared; the model's step when it
+            is `pipeline_step`.
+        model_file_name: The model among the run's files (or inside `job_output`).
+        job_output: The run's named output that holds the model, or None for its files.
+        model_id: The logged model, when it named the candidate.
+
+    Raises:
+        SettingsError: `job_output` is given, and the backend's runs have no named outputs.
+        RunNotFoundError: The run (or a step) does not exist.
+        RunStateError: The run (or the metrics' step) did not complete, and registration is
+            not forced.
+        ModelFileError: The model is not among the run's files (or in its output), or several
+            paths match.
+    """
+    outputs = None if job_output is None else _output_store(runs, job_output)
+    run = runs.get_run(experiment_name=experiment_name, run_id=run_id, pipeline_step=pipeline_step)
+    if run.status is not RunStatus.COMPLETED and not run.is_current and not policy.force:
+        raise RunStateError(run_id=run.run_id, status=run.status_text)
+    scored = run
+    if metrics_step != pipeline_step:
+        scored = _metrics_run(
+            runs, run, policy, experiment_name=experiment_name, run_id=run_id, step=metrics_step
+        )
+    metrics = read_metrics(runs, scored, policy)
+    logged = None
+    if outputs is None or job_output is None:  # both None, or neither
+        path = find_model_file(runs.list_files(run), model_file_name)
+        if isinstance(registry, LoggedModelRegistry):
+            logged = model_id or registry.logged_model_of(run, path)
+    else:
+        path = _output_path(outputs, run, job_output, model_file_name)
+    where = f" in experiment {run.experiment_name}" if run.experiment_name else ""
+    label = f"run {run.run_id}{where}"
+    if scored is not run:
+        label += f" (metrics from run {scored.run_id})"
+    return Candidate(
+        label=label,
+        origin=RunOrigin(run_id=run.run_id, logged_model=logged),
+        model_path=path,
+        shown_path=path,
+        run=run,
+        metrics_run=None if scored is run else scored,
+        job_output=job_output,
+        metrics=metrics.values,
+        available=metrics.available,
+        data=None
+        if policy.evaluation_data is None
+        else runs.get_evaluation_data(scored, policy.evaluation_data),
+        model_id=model_id,
+    )
+
+
+def _metrics_run(
+    runs: RunStore,
+    model_run: RunRecord,
+    policy: PromotionPolicy,
+    *,
+    experiment_name: str | None,
+    run_id: str | None,
+    step: str | None,
+) -> RunRecord:
+    """Return the run whose metrics are compared: the pipeline's `step`, resolved as the model's.
+
+    `model_run` itself when `step` resolves to it (one `get_run` more either way).
+
+    Raises:
+        RunNotFoundError: The pipeline has no (or several) steps of that name.
+        RunStateError: That step did not complete, and registration is not forced.
+    """
+    found = runs.get_run(experiment_name=experiment_name, run_id=run_id, pipeline_step=step)
+    if found.run_id == model_run.run_id:
+        return model_run
+    done = found.status is RunStatus.COMPLETED or found.is_current
+    if not done and not policy.force:
+        raise RunStateError(run_id=found.run_id, status=found.status_text)
+    return found
+
+
+def _output_store(runs: RunStore, job_output: str) -> JobOutputStore:
+    """Return `runs` as the store of its runs' named outputs, refusing a backend without them.
+
+    Raises:
+        SettingsError: The backend's runs have no named outputs (MLflow, Azure ML SDK v1).
+    """
+    if not isinstance(runs, JobOutputStore):
+        raise job_output_refused(
+            f"job_output {job_output!r} names a job output, but this backend's runs have no "
+            "named outputs (Azure ML SDK v2 jobs have: --backend azureml-v2); remove "
+            "job_output and name the model among the run's files with model_file_name"
+        )
+    return runs
+
+
+def _output_path(runs: JobOutputStore, run: RunRecord, output: str, wanted: str) -> str:
+    """Return the model's path inside the run's output `output` ("" for the whole output).
+
+    Raises:
+        ModelFileError: The run has no such output, it holds no files, or `wanted` matches
+            nothing (or several paths) in it.
+    """
+    files = runs.list_output_files(run, output)
+    where = f"output {output!r} of job {run.run_id!r}"
+    if not normalize(wanted):
+        if not files:
+            raise ModelFileError(f"{where} holds no files: nothing to register", wanted=wanted)
+        return ""
+    try:
+        return find_model_file(files, wanted)
+    except ModelFileError as exc:
+        raise ModelFileError(
+            f"{where}: {exc}", wanted=exc.wanted, matches=exc.matches, files=exc.files
+        ) from None
+
+
+def job_output_refused(why: str) -> SettingsError:
+    """Return the settings error for a `job_output` that cannot be used, saying `why`."""
+    return SettingsError([SettingsProblem(path="$.job_output", message=why)])
+
+
+def read_logged_model(runs: RunStore, model_id: str, *, job_output: str | None) -> LoggedModel:
+    """Read an MLflow 3 logged model, which names the run it was logged in.
+
+    Args:
+        runs: Where the logged model is read.
+        model_id: The logged model.
+        job_output: The settings' `job_output`, refused: the model is the logged model's files.
+
+    Raises:
+        SettingsError: `job_output` is given.
+        UsageError: The backend has no logged models.
+        RunNotFoundError: The logged model does not exist, or was logged outside any run.
+    """
+    if job_output is not None:
+        raise job_output_refused(
+            "a logged model is registered from its run's files, not from a job output: "
+            "remove job_output, or name the job (run_id) instead of the logged model"
+        )
+    if not isinstance(runs, LoggedModelStore):
+        msg = f"model_id={model_id!r}: this backend has no logged models (MLflow 3 has)"
+        raise UsageError(msg)
+    logged = runs.get_logged_model(model_id)
+    if logged.run_id is None:
+        msg = (
+            f"logged model {model_id!r} was logged outside any run, so there are no run "
+            "metrics to compare: log it within a run"
+        )
+        raise RunNotFoundError(msg)
+    return logged
+
+
+def read_local(
+    model_path: str | os.PathLike[str],
+    metrics: Mapping[str, object] | None,
+    policy: PromotionPolicy,
+    *,
+    job_output: str | None,
+) -> Candidate:
+    """Read a local model file or folder, with the metrics given for it.
+
+    Args:
+        model_path: The file or folder.
+        metrics: Its metrics, or None.
+        policy: What is compared (and whether registration is forced).
+        job_output: The settings' `job_output`, refused: a local model is no job's output.
+
+    Raises:
+        SettingsError: `job_output` is given.
+        ModelFileError: The path does not exist.
+    """
+    if job_output is not None:
+        raise job_output_refused(
+            "a local model is a file or folder here, not a job's output: name the job "
+            "(run_id, --run-id) or remove job_output"
+        )
+    path = Path(model_path).expanduser()
+    if not path.exists():
+        raise ModelFileError(f"the local model path {str(path)!r} does not exist", wanted=str(path))
+    digest = content_digest(path)
+    refusal = None
+    if metrics is None and policy.rules and not policy.force:
+        refusal = (
+            "a local model comes with no run to read metrics from, and none were given: "
+            "pass metrics=..., or force registration"
+        )
+    notes = tuple(
+        f"the series of {metric} is longer than {tags.SERIES_MAX_CHARS} characters and is not "
+        f"recorded on the version: compared without a run, it offers only its "
+        f"{tags.metric_tag(metric)} value"
+        for metric in tags.unrecorded_series(policy, metrics or {})
+    )
+    return Candidate(
+        label=f"local model {path}",
+        origin=ContentOrigin(digest=digest),
+        # Absolute, not resolved: a symlink (DVC, git-annex) keeps its own name.
+        model_path=os.path.normpath(path.absolute()),
+        shown_path=str(path),
+        metrics=metrics,
+        tags={tags.MODEL_DIGEST: digest},
+        refusal=refusal,
+        notes=notes,
+    )
+
+
+def read_metrics(runs: RunStore, run: RunRecord, policy: PromotionPolicy) -> MetricValues:
+    """Read the metrics `policy` compares from `run` (per dataset where the rules name one).
+
+    Raises:
+        SettingsError: A rule names a dataset, and the backend logs no metrics per dataset.
+    """
+    if not policy.rules:
         return MetricValues()
     datasets = policy.metric_datasets
     if datasets:
-        from aml_promotion.ports import DatasetMetricStore  # noqa: PLC0415
-
         if not isinstance(runs, DatasetMetricStore):
             metric, dataset = next(iter(datasets.items()))
             problem = SettingsProblem(
@@ -49,26 +393,6 @@ def _metrics(runs: RunStore, run: RunRecord, policy: PromotionPolicy) -> MetricV
     return runs.get_metrics(run, policy.metric_names, series=policy.series_metric_names)
 
 
-def _evaluation_data(
-    runs: RunStore, run: RunRecord | None, policy: PromotionPolicy
-) -> Mapping[str, str | None] | None:
-    if policy.evaluation_data is None or run is None:
-        return None
-    return runs.get_evaluation_data(run, policy.evaluation_data)
-
-
-def _run_label(run: RunRecord) -> str:
-    where = f" in experiment {run.experiment_name}" if run.experiment_name else ""
-    return f"run {run.run_id}{where}"
-
-
-def _local_path(model_path: str | os.PathLike[str]) -> Path:
-    # pathlib (with urllib and ipaddress) is a tenth of the import's cost: only local mode pays.
-    from pathlib import Path  # noqa: PLC0415
-
-    return Path(model_path).expanduser()
-
-
 def content_digest(path: Path) -> str:
     """Return a digest of a local model's content: a file's bytes, or a folder's files.
 
@@ -80,8 +404,6 @@ def content_digest(path: Path) -> str:
     Returns:
         ``sha256:`` and the hex digest.
     """
-    import hashlib  # noqa: PLC0415 - only local mode needs it: keep it out of the import
-
     digest = hashlib.sha256()
     if path.is_file():
         digest.update(_file_digest(path))
@@ -116,8 +438,6 @@ def _files_under(folder: Path) -> list[tuple[str, Path]]:
 
 
 def _file_digest(path: Path) -> bytes:
-    import hashlib  # noqa: PLC0415
-
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

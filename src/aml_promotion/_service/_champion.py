@@ -1,38 +1,33 @@
-"""The champion tag or alias: settle its holders after a registration, respect a moved alias."""
+"""The champion tag or alias: settle its holders after a registration, respect a moved alias.
+
+With a ``tag:`` or ``alias:`` baseline the promoted version is registered holding the champion
+tag (an alias's holders carry a tag for it); `settle_champion` then leaves exactly one holder,
+and points the alias at it. These functions take the baseline strategy (and the policy that
+ranks holders), never the whole settings.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import attrs
 
 from aml_promotion._domain import tags
-from aml_promotion._domain.decision import Decision
+from aml_promotion._domain.champion import Holder, pick_champion
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy, PromotionPolicy
-from aml_promotion._settings import Settings
+from aml_promotion._retry import LOGGER_NAME, pause
 
 if TYPE_CHECKING:
-    import logging
+    from aml_promotion._domain.decision import Decision
+    from aml_promotion.ports import ModelRegistry, ModelVersion
 
-    # The ports' classes load with the first promotion: only annotations name them here, and
-    # the functions that build or test them import them (import time).
-    from aml_promotion.ports import (
-        ModelRegistry,
-        ModelVersion,
-    )
+_LOGGER = logging.getLogger(LOGGER_NAME)
 
 
-def _logger() -> logging.Logger:
-    # logging (and the retry module's logger name) load with the first promotion (import time).
-    import logging  # noqa: PLC0415
-
-    from aml_promotion._retry import LOGGER_NAME  # noqa: PLC0415
-
-    return logging.getLogger(LOGGER_NAME)
-
-
-def _champion_tag(strategy: BaselineStrategy) -> tuple[str, str] | None:
+def champion_tag(strategy: BaselineStrategy) -> tuple[str, str] | None:
+    """Return the champion tag (key, value) of a ``tag:`` or ``alias:`` baseline, else None."""
     if strategy.kind is BaselineKind.TAG and strategy.tag_key and strategy.tag_value is not None:
         return strategy.tag_key, strategy.tag_value
     if strategy.kind is BaselineKind.ALIAS and strategy.name:
@@ -42,35 +37,36 @@ def _champion_tag(strategy: BaselineStrategy) -> tuple[str, str] | None:
     return None
 
 
-def _champion_version(
-    settings: Settings, model: ModelVersion | None, superseded_by: ModelVersion | None
+def champion_version(
+    strategy: BaselineStrategy, model: ModelVersion | None, superseded_by: ModelVersion | None
 ) -> int | None:
     """Return the version that holds the champion tag or alias, for `PromotionResult`."""
-    if _champion_tag(settings.baseline) is None or model is None:
+    if champion_tag(strategy) is None or model is None:
         return None
     return (superseded_by or model).version
 
 
-def _current_champion(registry: ModelRegistry, name: str, settings: Settings) -> int | None:
+def current_champion(registry: ModelRegistry, name: str, strategy: BaselineStrategy) -> int | None:
     """Return the version that holds the champion tag or alias now, read from the registry.
 
     A re-run of a version that lost the champion to a later promotion reports the later one.
     """
-    if _champion_tag(settings.baseline) is None:
+    if champion_tag(strategy) is None:
         return None
-    holder = registry.find_baseline(name, settings.baseline)
+    holder = registry.find_baseline(name, strategy)
     return None if holder is None else holder.version
 
 
 # Seconds to wait, before each re-read, while the alias is on a version without the alias tag
 # and other versions carry it: a concurrent promotion may be between untagging the holder and
-# moving the alias. If it stays so, a person moved (or deleted) the alias.
-_MOVED_ALIAS_WAITS: tuple[float, ...] = (0.2, 0.5, 1.0)
+# moving the alias. If it stays so, a person moved (or deleted) the alias. In `testing_mode()`
+# the waits are recorded, not slept, as retries' are.
+_MOVED_ALIAS_WAITS = (0.2, 0.5, 1.0)
 
 
-def _respect_moved_alias(
+def respect_moved_alias(
     registry: ModelRegistry,
-    settings: Settings,
+    strategy: BaselineStrategy,
     name: str,
     existing: ModelVersion | None,
     *,
@@ -88,7 +84,6 @@ def _respect_moved_alias(
     Returns:
         `existing`, as it is now (without the tag if it lost it).
     """
-    strategy = settings.baseline
     if strategy.kind is not BaselineKind.ALIAS or not strategy.name:
         return existing
     key = tags.alias_tag(strategy.name)
@@ -98,12 +93,10 @@ def _respect_moved_alias(
         if not tagged or (holder is not None and holder.tags.get(key) == tags.ALIAS_HOLDER):
             return existing
         if wait is not None:
-            import time  # noqa: PLC0415 - only when the alias looks moved
-
-            time.sleep(wait)
+            pause(wait)
     shown = "deleted" if holder is None else f"on version {holder.version}"
     for stale in tagged:
-        _logger().info(
+        _LOGGER.info(
             "the alias %s of %s is %s, not on version %s: someone moved it; %s loses its tag %s",
             strategy.name,
             name,
@@ -126,7 +119,8 @@ _ALIAS_ROUNDS = 10
 
 def _settle_alias(
     registry: ModelRegistry,
-    settings: Settings,
+    strategy: BaselineStrategy,
+    policy: PromotionPolicy,
     *,
     key: str,
     value: str,
@@ -134,7 +128,6 @@ def _settle_alias(
     winner: ModelVersion,
 ) -> ModelVersion:
     """Point the alias at `winner`, then re-check the holders until the alias is on the best."""
-    strategy = settings.baseline
     alias = strategy.name or ""
     for _ in range(_ALIAS_ROUNDS):
         holder = registry.find_baseline(model.name, strategy)
@@ -147,13 +140,17 @@ def _settle_alias(
             value=value,
             holders=registry.find_tagged(model.name, key, value),
             model=model,
-            policy=settings.policy,
+            policy=policy,
         )
     return winner
 
 
-def _settle_champion(
-    registry: ModelRegistry, settings: Settings, decision: Decision, model: ModelVersion
+def settle_champion(
+    registry: ModelRegistry,
+    strategy: BaselineStrategy,
+    policy: PromotionPolicy,
+    decision: Decision,
+    model: ModelVersion,
 ) -> tuple[Decision, ModelVersion | None]:
     """With a tag baseline, leave exactly one holder of the tag: the best-ranked one.
 
@@ -161,16 +158,18 @@ def _settle_champion(
     `pick_champion` ranks first; the others lose the tag and are tagged as superseded. Concurrent
     promotions each do this, and the ranking is a total order, so they converge on one holder.
     """
-    champion = _champion_tag(settings.baseline)
+    champion = champion_tag(strategy)
     if champion is None:
         return decision, None
     key, value = champion
     holders = registry.find_tagged(model.name, key, value)
     winner = resolve_holders(
-        registry, key=key, value=value, holders=holders, model=model, policy=settings.policy
+        registry, key=key, value=value, holders=holders, model=model, policy=policy
     )
-    if settings.baseline.kind is BaselineKind.ALIAS:
-        winner = _settle_alias(registry, settings, key=key, value=value, model=model, winner=winner)
+    if strategy.kind is BaselineKind.ALIAS:
+        winner = _settle_alias(
+            registry, strategy, policy, key=key, value=value, model=model, winner=winner
+        )
     if winner.version == model.version:
         return decision, None
     note = f"superseded by version {winner.version}: a concurrent promotion ranked higher"
@@ -202,8 +201,6 @@ def resolve_holders(
         return model
     # When `model` is not among the holders, a concurrent promotion already took the tag from
     # it: it cannot win back, and only the real holders are ranked.
-    from aml_promotion._domain.champion import Holder, pick_champion  # noqa: PLC0415 - tags only
-
     best = pick_champion([Holder(version=h.version, tags=h.tags) for h in seen], policy)
     winner = next(h for h in seen if h.version == best.version)
     for holder in seen:

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from aml_promotion.exceptions import ModelFileError
 
 if TYPE_CHECKING:
-    from aml_promotion.adapters.azureml_v2._backend import AzureMLV2Backend
     from aml_promotion.ports import RunRecord
 
 __all__ = ["job_output_uri", "output_files"]
@@ -36,13 +35,18 @@ def job_output_uri(job_name: str, output: str, path: str, *, folder: bool) -> st
     return f"azureml://jobs/{job_name}/outputs/{output}/paths/{tail}"
 
 
-def output_files(backend: AzureMLV2Backend, run: RunRecord, output: str) -> list[str]:
+def output_files(ml_client: Any, run: RunRecord, output: str) -> list[str]:
     """Return the files of job `run`'s output `output`, relative to it (no retry: the caller's).
+
+    Args:
+        ml_client: The workspace's ``azure.ai.ml.MLClient``.
+        run: The job.
+        output: The name of its output.
 
     Raises:
         ModelFileError: The job has no output of that name (the error lists those it has).
     """
-    outputs = _outputs(backend, run)
+    outputs = _outputs(ml_client, run)
     if output not in outputs:
         names = sorted(outputs)
         shown = ", ".join(repr(n) for n in names) or "none"
@@ -52,21 +56,21 @@ def output_files(backend: AzureMLV2Backend, run: RunRecord, output: str) -> list
             wanted=output,
             files=names,
         )
-    return _list(backend, _location(backend, run.run_id, output, outputs[output]))
+    return _list(ml_client, _location(ml_client, run.run_id, output, outputs[output]))
 
 
-def _outputs(backend: AzureMLV2Backend, run: RunRecord) -> Mapping[str, Any]:
+def _outputs(ml_client: Any, run: RunRecord) -> Mapping[str, Any]:
     """Return the job's outputs, name → ``Output`` (or run history's asset reference)."""
     held = getattr(run.handle, "outputs", None)
     if isinstance(held, Mapping) and held:
         return dict(held)
     # A pipeline's step (azure-ai-ml's _BaseJob) has no outputs: run history's record has them,
     # the one `jobs.get` read it from (the SDK keeps no public call for it).
-    history = backend.ml_client.jobs._runs_operations.get_run(run.run_id)  # noqa: SLF001
+    history = ml_client.jobs._runs_operations.get_run(run.run_id)  # noqa: SLF001
     return dict(getattr(history, "outputs", None) or {})
 
 
-def _location(backend: AzureMLV2Backend, job_name: str, output: str, held: Any) -> tuple[str, str]:
+def _location(ml_client: Any, job_name: str, output: str, held: Any) -> tuple[str, str]:
     """Return (datastore, path in it) of an output: its own path, else Azure ML's default."""
     from azure.ai.ml._utils._storage_utils import AzureMLDatastorePathUri  # noqa: PLC0415
 
@@ -74,18 +78,18 @@ def _location(backend: AzureMLV2Backend, job_name: str, output: str, held: Any) 
     if isinstance(path, str) and path.startswith("azureml://") and "/datastores/" in path:
         parsed = AzureMLDatastorePathUri(path)
         return str(parsed.datastore), str(parsed.path)
-    default = backend.ml_client.datastores.get_default().name
+    default = ml_client.datastores.get_default().name
     return str(default), f"azureml/{job_name}/{output}/"
 
 
-def _list(backend: AzureMLV2Backend, location: tuple[str, str]) -> list[str]:
+def _list(ml_client: Any, location: tuple[str, str]) -> list[str]:
     """Return the files under a datastore path, relative to it, with ``/``."""
     from azure.ai.ml._artifacts._artifact_utilities import get_datastore_info  # noqa: PLC0415
     from azure.ai.ml._utils._storage_utils import get_storage_client  # noqa: PLC0415
 
     datastore, path = location
     prefix = path.strip("/") + "/"
-    info = get_datastore_info(backend.ml_client.datastores, datastore)
+    info = get_datastore_info(ml_client.datastores, datastore)
     client: Any = get_storage_client(**info)
     names: Sequence[str] = client.list(starts_with=prefix)
     found = {str(n)[len(prefix) :] for n in names if str(n).startswith(prefix)}
