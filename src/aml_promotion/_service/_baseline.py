@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from aml_promotion._domain import tags
 from aml_promotion._domain.policy import BaselineStrategy, PromotionPolicy
 from aml_promotion._service._candidate import _metrics
+from aml_promotion._service._champion import champion_of
 from aml_promotion.exceptions import (
     BaselineNotFoundError,
     RunNotFoundError,
@@ -25,7 +26,12 @@ if TYPE_CHECKING:
 
 
 def _find_baseline(
-    registry: ModelRegistry, name: str, strategy: BaselineStrategy, existing: ModelVersion | None
+    registry: ModelRegistry,
+    name: str,
+    strategy: BaselineStrategy,
+    existing: ModelVersion | None,
+    *,
+    policy: PromotionPolicy,
 ) -> ModelVersion | None:
     if existing is not None:
         # A re-run: compare with what the first registration was compared with, not with itself.
@@ -37,7 +43,8 @@ def _find_baseline(
                 return registry.find_baseline(name, BaselineStrategy.version(int(recorded)))
             except BaselineNotFoundError:
                 return None  # deleted since: nothing is registered on a re-run anyway
-    found = registry.find_baseline(name, strategy)
+    # A champion tag's holder as the settle ranks them (several hold it while promotions race).
+    found = champion_of(registry, name, strategy, policy)
     if existing is not None and found is not None and found.version == existing.version:
         return None
     return found

@@ -27,10 +27,9 @@ from aml_promotion._service._candidate import (
     content_digest,
 )
 from aml_promotion._service._champion import (
-    _champion_tag,
     _current_champion,
     _respect_moved_alias,
-    _settle_champion,
+    settle_again,
 )
 from aml_promotion._service._register import (
     _local_already_registered,
@@ -259,7 +258,7 @@ def _promote_run(
     else:
         existing = registry.find_by_run(name, run.run_id)
     existing = _respect_moved_alias(registry, settings, name, existing, dry_run=dry_run)
-    baseline = _find_baseline(registry, name, settings.baseline, existing)
+    baseline = _find_baseline(registry, name, settings.baseline, existing, policy=policy)
     baseline_run = _baseline_run(runs, baseline, policy)
     baseline_values = _baseline_metrics(runs, baseline, baseline_run, policy)
     passed_over = _passed_over(baseline, baseline_values)
@@ -287,14 +286,12 @@ def _promote_run(
                 f"version {existing.version} is archived: it is not restored, and no new "
                 "version is registered; restore it by hand if it should serve again"
             )
-        superseded_by = None
-        champion = _champion_tag(settings.baseline)
-        holds = champion is not None and existing.tags.get(champion[0]) == champion[1]
-        if not dry_run and holds and not existing.archived:
-            # Settling is idempotent: a re-run repairs a champion tag that an earlier run
-            # registered but failed to settle. A version that no longer holds the tag lost it
-            # to a later promotion: its record (superseded_by) stays as that promotion wrote it.
-            decision, superseded_by = _settle_champion(registry, settings, decision, existing)
+        # Settling is idempotent: a re-run completes a promotion that registered the version
+        # but failed after, and a version that lost the tag to a worse one takes it back. One
+        # that lost it to a better one keeps its record (superseded_by) as that promotion wrote.
+        decision, superseded_by = settle_again(
+            registry, settings, decision, existing, dry_run=dry_run
+        )
         return PromotionResult(
             decision=decision,
             model=None if dry_run else existing,
@@ -347,7 +344,7 @@ def _promote_local(
     digest = content_digest(model_path)
     existing = next(iter(registry.find_tagged(name, tags.MODEL_DIGEST, digest)), None)
     existing = _respect_moved_alias(registry, settings, name, existing, dry_run=dry_run)
-    baseline = _find_baseline(registry, name, settings.baseline, existing)
+    baseline = _find_baseline(registry, name, settings.baseline, existing, policy=policy)
     baseline_run = _baseline_run(backend.runs, baseline, policy)
     baseline_values = _baseline_metrics(backend.runs, baseline, baseline_run, policy)
     passed_over = _passed_over(baseline, baseline_values)

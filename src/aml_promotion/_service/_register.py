@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 from aml_promotion._domain import tags
 from aml_promotion._domain.decision import Decision
 from aml_promotion._service._champion import (
-    _champion_tag,
     _champion_version,
     _logger,
     _settle_champion,
+    pending_tags,
+    settle_again,
 )
 from aml_promotion._service._result import PromotionResult
 from aml_promotion._settings import Settings
@@ -49,9 +50,15 @@ def _request(
             candidate_values=candidate_values,
         ),
     }
-    champion = _champion_tag(settings.baseline)
-    if champion is not None:
-        new_tags[champion[0]] = champion[1]
+    if pending_tags(settings.baseline):
+        from aml_promotion._domain import champion  # noqa: PLC0415 - only champions are ranked
+
+        rank = champion.effective_rank(
+            decision, None if baseline is None else baseline.tags, settings.policy
+        )
+        # Registered pending: it is a holder only once its promotion takes the tag (_champion).
+        new_tags.update(champion.rank_tags(rank, settings.policy))
+        new_tags.update(pending_tags(settings.baseline))
     from aml_promotion.ports import RegistrationRequest  # noqa: PLC0415 - see the imports
 
     return RegistrationRequest(
@@ -125,13 +132,9 @@ def _local_already_registered(
         f"already registered with the same content as version {existing.version}; "
         "nothing new registered"
     )
-    superseded_by = None
-    champion = _champion_tag(settings.baseline)
-    lost = champion is not None and existing.tags.get(champion[0]) != champion[1]
-    if not dry_run and not lost:
-        # A version that lost the champion (to a later promotion, or a person's move of the
-        # alias) does not take it back by a re-run.
-        decision, superseded_by = _settle_champion(registry, settings, decision, existing)
+    # A version that lost the champion to a better one, or a person's move of the alias, does
+    # not take it back by a re-run; one whose promotion did not complete is completed.
+    decision, superseded_by = settle_again(registry, settings, decision, existing, dry_run=dry_run)
     return PromotionResult(
         decision=decision,
         model=None if dry_run else existing,
