@@ -95,7 +95,11 @@ def champion_of(
     if strategy.kind is not BaselineKind.TAG or champion is None:
         return registry.find_baseline(name, strategy)
     holders = registry.find_tagged(name, *champion)
-    return _best(holders, policy) if holders else None
+    # Versions tagged by hand carry no rank: among those alone, the highest-numbered, as ever.
+    promoted = [h for h in holders if tags.VERDICT in h.tags]
+    if promoted:
+        return _best(promoted, policy)
+    return holders[0] if holders else None
 
 
 def _champion_version(
