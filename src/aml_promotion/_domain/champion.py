@@ -113,6 +113,7 @@ def pick_champion(holders: Sequence[Holder], policy: PromotionPolicy) -> Holder:
     if not holders:
         msg = "no holders to choose a champion from"
         raise ValueError(msg)
+
     def ranked(a: Holder, b: Holder) -> int:
         return compare(a, b, policy)
 

@@ -72,14 +72,14 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServ
     environment = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     environment["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
     environment["MLFLOW_AUTH_CONFIG_PATH"] = str(config)
-    environment["MLFLOW_FLASK_SERVER_SECRET_KEY"] = "a-key-for-tests-only"
+    environment["MLFLOW_FLASK_SERVER_SECRET_KEY"] = "a-key-for-tests-only"  # noqa: S105
     command = [
         executable, "server", "--app-name", "basic-auth", "--host", "127.0.0.1",
         "--port", str(port), "--workers", "1",
         "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
         "--serve-artifacts", "--artifacts-destination", str(root / "artifacts"),
     ]  # fmt: skip
-    process = subprocess.Popen(  # noqa: S603 - our own command line
+    process = subprocess.Popen(
         command,
         cwd=root,
         env=environment,
@@ -95,7 +95,9 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServ
         if not server.healthy():
             pytest.fail("mlflow server did not start:\n" + "".join(server.output[-40:]))
         for user in USERS.values():
-            _call(server.url, "/api/2.0/mlflow/users/create", {"username": user, "password": PASSWORD})
+            _call(
+                server.url, "/api/2.0/mlflow/users/create", {"username": user, "password": PASSWORD}
+            )
         yield server
     finally:
         server.stop()
@@ -188,7 +190,7 @@ def _live_holders(session: Session, name: str, baseline: str) -> list[int]:
 
 
 def _name(baseline: str, what: str) -> str:
-    return f"perm-{baseline.split(':')[0]}-{what}".lower()
+    return f"perm-{baseline.split(':', maxsplit=1)[0]}-{what}".lower()
 
 
 @pytest.mark.parametrize("baseline", BASELINES)
@@ -309,4 +311,3 @@ def test_a_write_refused_at_any_step_leaves_nothing_to_crown_and_a_rerun_complet
     assert again.champion_version == registered.version
     assert _champion(session, name, baseline) == registered.version, "the re-run completed it"
     assert _live_holders(session, name, baseline) == [registered.version]
-
