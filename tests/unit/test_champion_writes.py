@@ -165,3 +165,41 @@ def test_a_version_registered_pending_is_never_a_baseline() -> None:
     assert result.baseline.version == 1
     assert result.champion_version == 3
     assert backend.registry.get(NAME, crashed.version).tags["champion"] == tags.PENDING
+
+
+@pytest.mark.parametrize("baseline", BASELINES)
+def test_a_rerun_gives_the_champion_back_to_a_better_version_a_worse_one_superseded(
+    baseline: str,
+) -> None:
+    """Superseded by a worse version (as generation-first ranking did): a re-run repairs it."""
+    backend = _setup(baseline)
+    settings = _settings(baseline)
+    promote(experiment_name="train", run_id="best", settings=settings, backend=backend)
+    registry = backend.registry
+    key = "champion" if baseline.startswith("tag:") else tags.alias_tag("champion")
+    # What an earlier release could leave: version 3 (0.85) took the champion from 2 (0.90).
+    worse = registry.add_version(
+        NAME,
+        run_id="weaker",
+        tags={
+            key: "true",
+            tags.VERDICT: "promote",
+            tags.GENERATION: "3",
+            tags.metric_tag("auc"): "0.85",
+        },
+    )
+    registry.set_tags(registry.get(NAME, 2), {key: tags.SUPERSEDED, tags.SUPERSEDED_BY: "3"})
+    if baseline.startswith("alias:"):
+        registry.set_alias(worse, "champion")
+
+    again = promote(experiment_name="train", run_id="best", settings=settings, backend=backend)
+
+    assert again.already_registered
+    assert again.champion_version == 2
+    assert any("takes it back" in note for note in again.decision.notes)
+    assert _champion(backend, baseline) == 2
+    assert registry.get(NAME, 3).tags[key] == tags.SUPERSEDED
+    assert registry.get(NAME, 2).tags[tags.SUPERSEDED_BY] == tags.NO_BASELINE
+    # The worse one's own re-run does not take it back.
+    rerun = promote(experiment_name="train", run_id="weaker", settings=settings, backend=backend)
+    assert rerun.champion_version == 2
