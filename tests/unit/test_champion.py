@@ -297,3 +297,49 @@ def test_when_nobody_holds_the_tag_the_promotion_takes_it_back() -> None:
     )
     assert winner.version == mine.version
     assert [h.version for h in registry.find_tagged("m", "champion", "true")] == [1]
+
+
+def test_values_within_the_decisions_float_tolerance_leave_it_to_the_next_rule() -> None:
+    """auc 0.8 and 0.8 + 1e-15 are equal to decide(): the loss decides, not the tiny gap."""
+    a = _holder(2, 2, auc=0.8 + 1e-15, loss=0.3)
+    b = _holder(3, 2, auc=0.8, loss=0.2)
+    assert pick_champion([a, b], POLICY) is b
+
+
+def test_a_recorded_rank_is_read_exactly_and_a_missing_one_ranks_lowest() -> None:
+    """Rank tags hold repr() of each value; 'missing' (or junk) ranks below any number."""
+    from aml_promotion._domain.champion import MISSING, rank_tags, rank_values  # noqa: PLC0415
+
+    written = rank_tags((0.1 + 0.2, None), POLICY)
+    assert written == {tags.rank_tag("auc"): "0.30000000000000004", tags.rank_tag("loss"): MISSING}
+    assert rank_values(written, POLICY) == (0.1 + 0.2, None)
+    assert rank_values({tags.rank_tag("auc"): "inf"}, POLICY) == (None, None)
+
+
+def _decision(candidate: dict[str, float], baseline: dict[str, float] | None) -> Any:
+    from aml_promotion import decide  # noqa: PLC0415
+
+    return decide(candidate, baseline, POLICY.__class__(rules=POLICY.rules, force=True))
+
+
+def test_the_effective_rank_is_the_better_of_the_own_and_the_baselines() -> None:
+    """A worse (forced) version inherits its baseline's rank; a better one keeps its own."""
+    from aml_promotion._domain.champion import effective_rank, rank_tags  # noqa: PLC0415
+
+    worse = _decision({"auc": 0.7, "loss": 0.3}, {"auc": 0.8, "loss": 0.3})
+    better = _decision({"auc": 0.9, "loss": 0.3}, {"auc": 0.8, "loss": 0.3})
+    recorded = {**rank_tags((0.85, 0.3), POLICY), tags.metric_tag("auc"): "0.8"}
+    assert effective_rank(worse, None, POLICY) == (0.7, 0.3)
+    # A baseline without promotion tags (registered by hand): the values decide() compared.
+    assert effective_rank(worse, {}, POLICY) == (0.8, 0.3)
+    # One with rank tags: those, not its metrics.
+    assert effective_rank(worse, recorded, POLICY) == (0.85, 0.3)
+    assert effective_rank(better, recorded, POLICY) == (0.9, 0.3)
+    unrated = _decision({"auc": 0.9}, None)
+    assert effective_rank(unrated, None, POLICY) == (0.9, None)
+
+
+def test_a_state_value_never_equals_the_live_one() -> None:
+    """'pending' and 'superseded' mark a champion tag; a tag whose live value is one differs."""
+    assert tags.state_value(tags.PENDING, "true") == "pending"
+    assert tags.state_value(tags.SUPERSEDED, "superseded") != "superseded"

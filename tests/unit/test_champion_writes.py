@@ -55,7 +55,7 @@ class FailingWrite:
 class Backend:
     """The in-memory backend's runs, and a registry whose writes may fail."""
 
-    def __init__(self, backend: InMemoryBackend, registry: FailingWrite) -> None:
+    def __init__(self, backend: InMemoryBackend, registry: Any) -> None:
         self.runs = backend.runs
         self.registry = registry
 
@@ -203,3 +203,60 @@ def test_a_rerun_gives_the_champion_back_to_a_better_version_a_worse_one_superse
     # The worse one's own re-run does not take it back.
     rerun = promote(experiment_name="train", run_id="weaker", settings=settings, backend=backend)
     assert rerun.champion_version == 2
+
+
+class AliasWriteLost:
+    """The alias write is applied, but its answer is lost (an error); or everything fails after."""
+
+    def __init__(self, registry: InMemoryRegistry, *, then_down: bool) -> None:
+        self._registry = registry
+        self._then_down = then_down
+        self._failed = False
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._registry, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self._failed and self._then_down:
+                msg = "the registry is down"
+                raise RegistryError(msg)
+            if name == "set_alias" and not self._failed:
+                self._failed = True
+                if not self._then_down:
+                    method(*args, **kwargs)
+                msg = "the answer was lost"
+                raise RegistryError(msg)
+            return method(*args, **kwargs)
+
+        return call
+
+
+def test_an_alias_write_whose_answer_was_lost_leaves_the_version_champion() -> None:
+    """The alias did move: the error says the version is the champion; its tag stays live."""
+    backend = _setup("alias:champion")
+    registry = AliasWriteLost(backend.registry, then_down=False)
+    with pytest.raises(IncompletePromotionError) as raised:
+        promote(
+            experiment_name="train",
+            run_id="best",
+            settings=_settings("alias:champion"),
+            backend=Backend(backend, registry),
+        )
+    assert raised.value.champion
+    assert "it is the champion all the same" in str(raised.value)
+    assert backend.registry.get(NAME, 2).tags[tags.alias_tag("champion")] == "true"
+
+
+def test_when_the_alias_tag_cannot_be_withdrawn_the_error_says_so() -> None:
+    """The alias write failed and the registry stays down: the error warns of the live tag."""
+    backend = _setup("alias:champion")
+    registry = AliasWriteLost(backend.registry, then_down=True)
+    with pytest.raises(IncompletePromotionError) as raised:
+        promote(
+            experiment_name="train",
+            run_id="best",
+            settings=_settings("alias:champion"),
+            backend=Backend(backend, registry),
+        )
+    assert not raised.value.champion
+    assert "nor could its tag promotion.alias.champion be set back to pending" in str(raised.value)

@@ -58,8 +58,8 @@ STEPS = {
     "file listing": ("GET", r"/api/2.0/mlflow(-artifacts)?/artifacts"),
     "baseline lookup": ("GET", rf"{API}/model-versions/search$"),
     "registration": ("POST", rf"{API}/model-versions/create$"),
+    # Taking the champion tag and retiring the old holder (a promotion never deletes a tag).
     "tagging": ("POST", rf"{API}/model-versions/set-tag$"),
-    "untagging": ("DELETE", rf"{API}/model-versions/delete-tag$"),
 }
 FAULTS = {
     "503": {"status": 503},
