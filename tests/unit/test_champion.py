@@ -300,7 +300,7 @@ def test_when_nobody_holds_the_tag_the_promotion_takes_it_back() -> None:
 
 
 def test_values_within_the_decisions_float_tolerance_leave_it_to_the_next_rule() -> None:
-    """auc 0.8 and 0.8 + 1e-15 are equal to decide(): the loss decides, not the tiny gap."""
+    """Values 0.8 and 0.8 + 1e-15 are equal to decide(): the loss decides, not the tiny gap."""
     a = _holder(2, 2, auc=0.8 + 1e-15, loss=0.3)
     b = _holder(3, 2, auc=0.8, loss=0.2)
     assert pick_champion([a, b], POLICY) is b
