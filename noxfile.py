@@ -116,6 +116,16 @@ def _mlflow_server(session: nox.Session) -> str | None:
 
 
 @nox.session(python=INTEGRATION_PYTHON)
+def browser(session: nox.Session) -> None:
+    """The notebook view drawn by headless Chromium, its badge colours read from the screenshot.
+
+    Needs Chromium on the PATH (Debian: ``apt-get install chromium``); the tests skip without it.
+    """
+    session.install("-e", ".", *_group("test-core"))
+    session.run("pytest", "tests/integration/browser", "-m", "browser", *session.posargs)
+
+
+@nox.session(python=INTEGRATION_PYTHON)
 def docs(session: nox.Session) -> None:
     """Build the docs with warnings as errors."""
     session.install("-e", ".", *_group("docs"))

@@ -47,7 +47,8 @@ def main() -> None:
     from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend  # noqa: PLC0415
 
     client = MLClient(
-        StaticCredential("benchmark"),
+        # A token the emulator accepts: it refuses requests without one it issued.
+        StaticCredential(emulator.identity.issue("benchmark")),
         subscription_id=emulator.subscription_id,
         resource_group_name=emulator.resource_group,
         workspace_name=emulator.workspace_name,

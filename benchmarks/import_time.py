@@ -1,15 +1,19 @@
 """Measure what importing aml_promotion costs over a bare interpreter, against `import attrs`.
 
-The goal (issue #10): what users write, ``from aml_promotion import promote, decide,
-load_settings``, costs at most 1.5x what ``import attrs`` alone costs (attrs is a runtime
-dependency, so it is the floor). Each sample starts fresh interpreters in turn, one doing nothing,
-one importing attrs, one doing the user's import and one ``import aml_promotion``, so that a busy
-machine slows all alike; a figure is the median of the differences over the bare interpreter.
+The budget (issue #17): what users write, ``from aml_promotion import promote, decide,
+load_settings``, imports no SDK and costs at most 3x what ``import attrs`` alone costs (attrs is
+a runtime dependency, so it is the floor). Imports are deferred (imported inside a function)
+only at the SDK boundary and where one saves 5 ms or more (tenacity, importlib.metadata); the
+rest are at the top of their module, for readability.
+
+Each sample starts fresh interpreters in turn, one doing nothing, one importing attrs, one doing
+the user's import and one ``import aml_promotion``, so that a busy machine slows all alike; a
+figure is the median of the differences over the bare interpreter.
 It is given as CPU time (user + system of the child), which other work on the machine inflates
 much less than wall-clock time, and as wall-clock time. For scale it also times a pure-Python
 loop (about 0.4 s on a 2020s laptop core).
 
-    python benchmarks/import_time.py [--runs 30] [--breakdown] [--python PATH] [--ratio 1.5]
+    python benchmarks/import_time.py [--runs 30] [--breakdown] [--python PATH] [--ratio 3]
 
 Exits with status 1 when the user's import costs more than `--ratio` times `import attrs` (CPU
 medians), or when the import pulls in an SDK.
@@ -103,7 +107,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30, help="samples (default 30)")
     parser.add_argument(
-        "--ratio", type=float, default=1.5, help="most the user's import may cost, in attrs'"
+        "--ratio", type=float, default=3.0, help="most the user's import may cost, in attrs'"
     )
     parser.add_argument("--breakdown", action="store_true", help="show -X importtime's top")
     parser.add_argument("--python", default=sys.executable, help="interpreter to measure")

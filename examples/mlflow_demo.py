@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import random
 import shutil
 import sys
@@ -156,31 +157,9 @@ def reset_store() -> None:
 
 
 def show(title: str, decision: Decision, outcome: str) -> None:
-    """Print a decision as a terminal table."""
+    """Print a decision as the command line does: the verdict, then an aligned table."""
     print(f"\n=== {title} ===")
-    print(f"{decision.verdict.name}: {decision.summary}")
-    print(f"candidate: {decision.candidate}")
-    print(f"baseline:  {decision.baseline or 'none'}")
-    header = ("metric", "goal", "candidate", "baseline", "Δ (+ is better)", "result")
-    rows = [header] + [
-        (
-            c.metric,
-            c.goal.value,
-            "–" if c.candidate is None else f"{c.candidate:.4f}",
-            "–" if c.baseline is None else f"{c.baseline:.4f}",
-            "–" if c.delta is None else f"{c.delta:+.4f}",
-            ("pass: " if c.passed else "FAIL: ") + c.outcome,
-        )
-        for c in decision.comparisons
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for index, row in enumerate(rows):
-        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        print(("  " + "  ".join(cells)).rstrip())
-        if index == 0:
-            print("  " + "  ".join("-" * width for width in widths))
-    for note in decision.notes:
-        print(f"  note: {note}")
+    print(decision.to_text(color=sys.stdout.isatty() and not os.environ.get("NO_COLOR")), end="")
     print(f"-> {outcome}")
 
 

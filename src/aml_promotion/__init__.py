@@ -8,17 +8,14 @@
 
 from __future__ import annotations
 
+import importlib
+
 # typing is not imported at run time: it alone costs more than the rest of `import aml_promotion`.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from aml_promotion import exceptions
-    from aml_promotion._domain.decision import (
-        CheckOutcome,
-        Comparison,
-        Decision,
-        Verdict,
-        decide,
-    )
+    from aml_promotion._domain.decision import Comparison, Decision, decide
+    from aml_promotion._domain.outcomes import CheckOutcome, Verdict
     from aml_promotion._domain.policy import (
         Aggregate,
         BaselineStrategy,
@@ -43,7 +40,7 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "Aggregate": "aml_promotion._domain.policy",
     "BaselineStrategy": "aml_promotion._domain.policy",
-    "CheckOutcome": "aml_promotion._domain.decision",
+    "CheckOutcome": "aml_promotion._domain.outcomes",
     "Comparison": "aml_promotion._domain.decision",
     "Decision": "aml_promotion._domain.decision",
     "EvaluationData": "aml_promotion._domain.policy",
@@ -60,7 +57,7 @@ _EXPORTS = {
     "Settings": "aml_promotion._settings",
     "Significance": "aml_promotion._domain.policy",
     "SignificanceMethod": "aml_promotion._domain.significance",
-    "Verdict": "aml_promotion._domain.decision",
+    "Verdict": "aml_promotion._domain.outcomes",
     "decide": "aml_promotion._domain.decision",
     "load_settings": "aml_promotion._settings",
     "promote": "aml_promotion._service",
@@ -98,8 +95,6 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> object:
-    import importlib  # noqa: PLC0415 - only when a public name is first used
-
     if name in _EXPORTS:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value  # the next lookup is a plain attribute
@@ -107,6 +102,7 @@ def __getattr__(name: str) -> object:
     if name == "exceptions":
         return importlib.import_module("aml_promotion.exceptions")
     if name == "__version__":
+        # Deferred: importlib.metadata costs over 5 ms, and only __version__ needs it.
         from importlib.metadata import version  # noqa: PLC0415
 
         return version("aml-promotion")

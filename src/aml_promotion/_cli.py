@@ -1,8 +1,11 @@
 """The command line, ``aml-promote``: promote one candidate, print why, exit with a meaningful code.
 
 It is a thin shell over `promote()`: parse the arguments, load the settings file, build a backend,
-promote, then report — a table (or one JSON document) on stdout, warnings and errors on stderr,
-and, in GitHub Actions, step outputs, the step summary and annotations (`aml_promotion._github`).
+promote, then report — a plain-text table (or one JSON document) on stdout, coloured only on a
+terminal and never with ``NO_COLOR``; warnings and errors on stderr; and, in GitHub Actions, step
+outputs, the step summary (Markdown) and annotations (`aml_promotion._github`); in Azure
+Pipelines, output variables, the run's summary (Markdown) and issues
+(`aml_promotion._azure_pipelines`).
 """
 
 from __future__ import annotations
@@ -13,15 +16,19 @@ import enum
 import json
 import logging
 import os
+import re
 import sys
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import NoReturn, TextIO
 
 import attrs
 
+from aml_promotion._azure_pipelines import AzurePipelines, neutralize
+from aml_promotion._domain import render
 from aml_promotion._github import CREDENTIALS_VARIABLE, GitHubActions, Redactor, credential_secrets
 from aml_promotion._service import PromotionResult, promote
 from aml_promotion._settings import Settings, default_model_name, load_settings
@@ -72,6 +79,50 @@ class BackendChoice(enum.Enum):
     AZUREML_V2 = "azureml-v2"
 
 
+# How --backend lists them: the default first, the deprecated one last.
+_BACKEND_NAMES = ("azureml-v2", "mlflow", "azureml")
+
+
+def backend_choice(text: str) -> BackendChoice:
+    """Read a ``--backend`` value, in any case (``AzureML-v2`` is ``azureml-v2``).
+
+    Raises:
+        argparse.ArgumentTypeError: Not a backend; the message lists the choices.
+    """
+    try:
+        return BackendChoice(text.strip().lower())
+    except ValueError:
+        msg = f"invalid choice: {text!r} (choose from {', '.join(_BACKEND_NAMES)})"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
+# An Azure ML job sets MLFLOW_TRACKING_URI to its workspace's azureml:// URI, and these.
+_AZURE_WORKSPACE_VARIABLES = ("AZUREML_ARM_WORKSPACE_NAME", "AZUREML_ARM_RESOURCEGROUP")
+
+
+def default_backend(*, environ: Mapping[str, str], azure_named: bool = False) -> BackendChoice:
+    """Return the backend used when ``--backend`` is left out: the one rule for it.
+
+    Azure ML through SDK v2, unless ``MLFLOW_TRACKING_URI`` names an MLflow server and nothing
+    names an Azure ML workspace (no workspace option given, `azure_named`; not in an Azure ML
+    job; the tracking URI not ``azureml://``): then MLflow.
+
+    Args:
+        environ: The environment.
+        azure_named: Whether an option names an Azure ML workspace or identity
+            (``--workspace-name``, ``--workspace-config``, ``--client-id``...).
+    """
+    tracking = environ.get("MLFLOW_TRACKING_URI", "").strip()
+    in_workspace = (
+        azure_named
+        or tracking.lower().startswith("azureml:")
+        or any(environ.get(name, "").strip() for name in _AZURE_WORKSPACE_VARIABLES)
+    )
+    if tracking and not in_workspace:
+        return BackendChoice.MLFLOW
+    return BackendChoice.AZUREML_V2
+
+
 # Which exit code each error means: the first matching class wins.
 _EXIT_CODES: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (UsageError, ExitCode.BAD_INPUT),
@@ -99,11 +150,28 @@ exit status:
   3  the backend failed (after retries), or an unexpected error
 
 candidate:
-  --experiment-name and --run-id together name a run; neither means local mode: the settings'
+  --experiment-name and --run-id together name a run (on azureml-v2 --run-id alone names a
+  job: its experiment is checked when given); neither means local mode: the settings'
   model_file_name is a file or folder in the checkout (metrics from --metrics-file).
 
-Azure ML credentials (--backend azureml), tried in this order:
-  1. AZURE_CREDENTIALS (the JSON of `az ad sp create-for-rbac --sdk-auth`), for the workspace
+Azure ML credentials (--backend azureml-v2), the first whose signal is present, no prompt:
+  1. AZURE_CREDENTIALS, legacy: the JSON of `az ad sp create-for-rbac --json-auth` (or
+     AZURE_CLIENT_SECRET with AZURE_CLIENT_ID and AZURE_TENANT_ID);
+  2. GitHub OIDC: ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN (`permissions: id-token: write`) and
+     --client-id/--tenant-id (or AZURE_CLIENT_ID/AZURE_TENANT_ID): a fresh GitHub ID token
+     is exchanged at each sign-in, so a long job never outlives it;
+  3. workload identity: AZURE_FEDERATED_TOKEN_FILE, with the client and tenant id as in 2;
+  4. inside an Azure ML job: the submitting user's identity (OBO_ENDPOINT or
+     AZUREML_OBO_ENABLED), else the compute's managed identity (MSI_ENDPOINT/MSI_SECRET, or
+     DEFAULT_IDENTITY_CLIENT_ID);
+  5. an Azure CLI login (az on PATH: azure/login, AzureCLI@2, or az login).
+  Otherwise exit 2 naming these. -v logs which one was used (never an id, secret or token).
+  The workspace: --subscription-id, --resource-group, --workspace-name (else
+  AZURE_SUBSCRIPTION_ID and, in a job, AZUREML_ARM_SUBSCRIPTION/_RESOURCEGROUP/
+  _WORKSPACE_NAME); without a resource group and name, the workspace config file as below.
+
+Azure ML credentials (--backend azureml, SDK v1, deprecated), tried in this order:
+  1. AZURE_CREDENTIALS (the JSON of `az ad sp create-for-rbac --json-auth`), for the workspace
      that --workspace-config names, or aml_arm_config.json (what Azure/aml-workspace writes,
      in .azureml/) else config.json, found from the working directory up;
   2. inside an Azure ML job (AZUREML_RUN_ID is set): the job's own workspace and token;
@@ -142,7 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     candidate = parser.add_argument_group("candidate")
     candidate.add_argument("--experiment-name", help="the candidate run's experiment")
-    candidate.add_argument("--run-id", help="the candidate run's id (pipeline or HyperDrive too)")
+    candidate.add_argument(
+        "--run-id",
+        help="the candidate run's id (pipeline or HyperDrive too); on azureml-v2 the job's name",
+    )
     candidate.add_argument(
         "--model-id",
         help="--backend mlflow: an MLflow 3 logged model's id (models:/<model_id>); its run "
@@ -168,11 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
     backend = parser.add_argument_group("backend")
     backend.add_argument(
         "--backend",
-        type=BackendChoice,
-        choices=list(BackendChoice),
-        default=BackendChoice.AZUREML,
-        metavar="{azureml,azureml-v2,mlflow}",
-        help="where runs and models are (default: azureml)",
+        type=backend_choice,
+        default=None,
+        metavar="{azureml-v2,mlflow,azureml}",
+        help="where runs and models are, in any case: azureml-v2 (Azure ML, SDK v2), mlflow, or "
+        "azureml (SDK v1, deprecated). Default: azureml-v2; mlflow when MLFLOW_TRACKING_URI is "
+        "set and no Azure ML workspace is named (no option below, not in an Azure ML job)",
     )
     backend.add_argument(
         "--tracking-uri",
@@ -187,8 +259,37 @@ def build_parser() -> argparse.ArgumentParser:
     backend.add_argument(
         "--workspace-config",
         type=Path,
-        help="--backend azureml: the workspace's config file (default: config.json or "
-        "aml_arm_config.json, found from the working directory up)",
+        help="Azure ML: the workspace's config file (default: config.json or "
+        "aml_arm_config.json, found from the working directory up; on azureml-v2 read only "
+        "when the options below and the environment do not name the workspace)",
+    )
+    azure = parser.add_argument_group(
+        "Azure ML workspace and sign-in (azureml-v2)",
+        "No secret needed: see 'Azure ML credentials' below. Each option's action input\n"
+        "has the same name with underscores (client_id...).",
+    )
+    azure.add_argument(
+        "--subscription-id",
+        help="the workspace's subscription (default: AZURE_SUBSCRIPTION_ID; in an Azure ML job "
+        "AZUREML_ARM_SUBSCRIPTION)",
+    )
+    azure.add_argument(
+        "--resource-group",
+        help="the workspace's resource group (default: in an Azure ML job "
+        "AZUREML_ARM_RESOURCEGROUP)",
+    )
+    azure.add_argument(
+        "--workspace-name",
+        help="the workspace's name (default: in an Azure ML job AZUREML_ARM_WORKSPACE_NAME)",
+    )
+    azure.add_argument(
+        "--client-id",
+        help="GitHub OIDC or workload identity: the Entra ID application (client) id to sign "
+        "in as (default: AZURE_CLIENT_ID)",
+    )
+    azure.add_argument(
+        "--tenant-id",
+        help="GitHub OIDC or workload identity: its tenant id (default: AZURE_TENANT_ID)",
     )
     behaviour = parser.add_argument_group("behaviour")
     behaviour.add_argument("--dry-run", action="store_true", help="decide, but register nothing")
@@ -209,12 +310,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415 - only on --version
-
     try:
         return version("aml-promotion")
     except PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
         return "unknown"
+
+
+# The options that name an Azure ML workspace or identity: given, the default backend is Azure ML.
+_AZURE_OPTIONS = (
+    "workspace_config",
+    "subscription_id",
+    "resource_group",
+    "workspace_name",
+    "client_id",
+    "tenant_id",
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -235,17 +345,33 @@ class Arguments:
     verbose: bool
     model_id: str | None = None
     registry_uri: str | None = None
+    subscription_id: str | None = None
+    resource_group: str | None = None
+    workspace_name: str | None = None
+    client_id: str | None = None
+    tenant_id: str | None = None
+    backend_given: bool = True
 
     @classmethod
-    def parse(cls, argv: Sequence[str]) -> Arguments:
+    def parse(cls, argv: Sequence[str], *, environ: Mapping[str, str] | None = None) -> Arguments:
         """Parse `argv`; raise `UsageError` for arguments that cannot be used together.
+
+        Args:
+            argv: The arguments, without the program name.
+            environ: The environment the default backend is chosen from (`default_backend`;
+                default: an empty one).
 
         Raises:
             UsageError: Unknown or malformed arguments, or a combination that cannot work.
         """
         namespace = build_parser().parse_args(list(argv))
         fields = attrs.fields_dict(cls)
-        args = cls(**{name: getattr(namespace, name) for name in fields})
+        values = {name: getattr(namespace, name) for name in fields if hasattr(namespace, name)}
+        if values["backend"] is None:
+            named = any(values[name] is not None for name in _AZURE_OPTIONS)
+            values["backend"] = default_backend(environ=environ or {}, azure_named=named)
+            values["backend_given"] = False
+        args = cls(**values)
         args.check()
         return args
 
@@ -269,7 +395,14 @@ class Arguments:
                 msg = f"{option} is empty"
                 raise UsageError(msg)
         self._check_mlflow_options()
-        if self.model_id is None and (self.experiment_name is None) != (self.run_id is None):
+        self._check_azure_options()
+        # A v2 job's name is unique in its workspace: the experiment is only checked, if given.
+        run_id_alone = self.backend is BackendChoice.AZUREML_V2 and self.experiment_name is None
+        if (
+            self.model_id is None
+            and not run_id_alone
+            and (self.experiment_name is None) != (self.run_id is None)
+        ):
             given, missing = (
                 ("--experiment-name", "--run-id")
                 if self.run_id is None
@@ -285,17 +418,39 @@ class Arguments:
             msg = "--metrics-file is for local mode: a run's metrics are read from the run"
             raise UsageError(msg)
         if self.tracking_uri is not None and self.backend is not BackendChoice.MLFLOW:
-            msg = "--tracking-uri is for --backend mlflow (the default backend is azureml)"
+            msg = f"--tracking-uri is for --backend mlflow ({self._backend_said()})"
             raise UsageError(msg)
         azure = (BackendChoice.AZUREML, BackendChoice.AZUREML_V2)
         if self.workspace_config is not None and self.backend not in azure:
             msg = "--workspace-config is for --backend azureml or azureml-v2"
             raise UsageError(msg)
 
+    def _backend_said(self) -> str:
+        if self.backend_given:
+            return f"the backend is {self.backend.value}"
+        return f"the default backend is {self.backend.value}"
+
+    def _check_azure_options(self) -> None:
+        for option, value in (
+            ("--subscription-id", self.subscription_id),
+            ("--resource-group", self.resource_group),
+            ("--workspace-name", self.workspace_name),
+            ("--client-id", self.client_id),
+            ("--tenant-id", self.tenant_id),
+        ):
+            if value is None:
+                continue
+            if self.backend is not BackendChoice.AZUREML_V2:
+                msg = f"{option} is for --backend azureml-v2 ({self._backend_said()})"
+                raise UsageError(msg)
+            if not value.strip():
+                msg = f"{option} is empty"
+                raise UsageError(msg)
+
     def _check_mlflow_options(self) -> None:
         for option, value in (("--registry-uri", self.registry_uri), ("--model-id", self.model_id)):
             if value is not None and self.backend is not BackendChoice.MLFLOW:
-                msg = f"{option} is for --backend mlflow (the default backend is azureml)"
+                msg = f"{option} is for --backend mlflow ({self._backend_said()})"
                 raise UsageError(msg)
             if value is not None and not value.strip():
                 msg = f"{option} is empty"
@@ -328,7 +483,8 @@ def find_parameters_file(given: str | None, *, cwd: Path) -> Path | None:
     if not path.is_absolute():
         candidates.append(cwd / PARAMETERS_FOLDER / path)
     for candidate in candidates:
-        if candidate.is_file():
+        # A directory given as the file: load_settings says to name the JSON file inside it.
+        if candidate.is_file() or (given is not None and candidate.is_dir()):
             return candidate
     if given is None:
         return None
@@ -383,13 +539,38 @@ def read_metrics(path: Path, *, cwd: Path) -> dict[str, object]:
 
 # --- Local mode: the model file in the checkout ---------------------------------------------------
 
-# Never searched: version control, and virtualenvs (which hold other projects' model files).
-_SKIPPED_FOLDERS = frozenset({".git", ".venv", "venv", ".nox", ".tox"})
+# Never searched: version control, virtualenvs (which hold other projects' model files), and
+# MLflow's own artifact folders: a local promotion on MLflow's default store logs the model
+# under ./mlruns, and the next promotion in the same checkout must not find that copy.
+_SKIPPED_FOLDERS = frozenset({".git", ".venv", "venv", ".nox", ".tox", "mlruns", "mlartifacts"})
 _SHOWN_MATCHES = 20
+# An MLflow artifact root elsewhere (an experiment's artifact_location, a server's
+# --artifacts-destination) is known by its layout: <experiment id>/<run id>/artifacts for a
+# run's files, <experiment id>/models/m-<id>/artifacts for an MLflow 3 logged model's.
+_MLFLOW_RUN = re.compile(r"[0-9a-f]{32}")
+_MLFLOW_LOGGED_MODEL = re.compile(r"m-[0-9a-f]{32}")
 
 
 def _is_skipped(folder: Path) -> bool:
-    return folder.name in _SKIPPED_FOLDERS or (folder / "pyvenv.cfg").is_file()
+    return (
+        folder.name in _SKIPPED_FOLDERS
+        or (folder / "pyvenv.cfg").is_file()
+        or _is_mlflow_artifacts(folder)
+    )
+
+
+def _is_mlflow_artifacts(folder: Path) -> bool:
+    """Whether `folder` is the ``artifacts`` folder of a run or logged model in an MLflow store."""
+    if folder.name != "artifacts":
+        return False
+    owner = folder.parent
+    if _MLFLOW_RUN.fullmatch(owner.name):
+        return owner.parent.name.isdecimal()
+    return (
+        _MLFLOW_LOGGED_MODEL.fullmatch(owner.name) is not None
+        and owner.parent.name == "models"
+        and owner.parent.parent.name.isdecimal()
+    )
 
 
 def find_local_model(name: str, *, environ: Mapping[str, str], cwd: Path) -> Path:
@@ -397,7 +578,9 @@ def find_local_model(name: str, *, environ: Mapping[str, str], cwd: Path) -> Pat
 
     A name with a path separator is a path from the working directory, used as given. A bare
     name is searched for in the checkout (``GITHUB_WORKSPACE``, else the working directory),
-    skipping ``.git`` and virtualenv folders: a file or folder of that name. The original took
+    skipping ``.git``, virtualenv folders and MLflow's artifact folders (``mlruns``,
+    ``mlartifacts``, and a run's or logged model's ``artifacts`` in an MLflow artifact root
+    anywhere in the tree): a file or folder of that name. The original took
     the first match silently; here exactly one must match.
 
     Args:
@@ -445,8 +628,8 @@ def find_local_model(name: str, *, environ: Mapping[str, str], cwd: Path) -> Pat
         raise ModelFileError(msg, wanted=name, matches=shown)
     msg = (
         f"no file or folder named model_file_name {name!r} in {root} ({where}) or below it "
-        f"(.git and virtualenv folders are not searched); give its path from the working "
-        "directory, or check that the step that makes the model ran before this one"
+        "(.git, virtualenv and MLflow artifact folders are not searched); give its path from "
+        "the working directory, or check that the step that makes the model ran before this one"
     )
     raise ModelFileError(msg, wanted=name)
 
@@ -459,10 +642,14 @@ def build_backend(
 ) -> Backend:
     """Return the backend the arguments and environment name; SDKs are imported only here.
 
-    Azure ML: a service principal from ``AZURE_CREDENTIALS`` when it is set; else, inside an
-    Azure ML job, the job's own workspace and token; else, at an interactive terminal only, the
-    SDK's own login. The workspace config is ``--workspace-config``, or found from the working
-    directory up (``aml_arm_config.json`` before ``config.json``).
+    Azure ML (SDK v2): the workspace named by ``--subscription-id``, ``--resource-group`` and
+    ``--workspace-name`` (or the environment, or a workspace file), signed in the first way the
+    environment offers, never with a prompt (`AzureMLV2Backend.from_environment`).
+    Azure ML (SDK v1, deprecated: a one-line warning): a service principal from
+    ``AZURE_CREDENTIALS`` when it is set; else, inside an Azure ML job, the job's own workspace
+    and token; else, at an interactive terminal only, the SDK's own login. The workspace config
+    is ``--workspace-config``, or found from the working directory up (``aml_arm_config.json``
+    before ``config.json``).
 
     Args:
         args: The parsed command line.
@@ -473,8 +660,8 @@ def build_backend(
     Raises:
         BackendNotInstalledError: The backend's extra is not installed.
         CredentialsError: The Azure credentials are malformed, or missing in a
-            non-interactive run (CI, or no terminal).
-        UsageError: No workspace config file was found.
+            non-interactive run (CI, or no terminal); on v2, no way to sign in is available.
+        UsageError: The workspace is not named, and no workspace config file was found.
         RegistryError: The backend could not be reached.
     """
     if args.backend is BackendChoice.MLFLOW:
@@ -483,6 +670,7 @@ def build_backend(
         return MlflowBackend(args.tracking_uri, args.registry_uri)
     if args.backend is BackendChoice.AZUREML_V2:
         return _azureml_v2_backend(args, environ=environ, cwd=cwd)
+    logger.warning("%s", V1_DEPRECATED)
     credentials = environ.get(CREDENTIALS_VARIABLE, "")
     in_job = bool(environ.get(RUN_CONTEXT_VARIABLE, "").strip())
     if not credentials.strip() and not in_job and not is_interactive(environ, terminal=interactive):
@@ -497,13 +685,19 @@ def build_backend(
     return AzureMLBackend.from_config(config)
 
 
+V1_DEPRECATED = (
+    "--backend azureml (Azure ML SDK v1, azureml-core) is deprecated: Microsoft's support for "
+    "SDK v1 ended on 30 June 2026; use --backend azureml-v2 (see docs/migrating.md)"
+)
+
 NO_CREDENTIALS_IN_CI = (
     "no Azure credentials: the action's azure_credentials input (the AZURE_CREDENTIALS "
     "variable) is empty or missing, and this is not an interactive terminal (CI, "
     "GITHUB_ACTIONS, or no TTY), so no interactive or device-code login is tried. Set "
     "azure_credentials: ${{ secrets.AZURE_CREDENTIALS }}, a secret holding the JSON that "
-    "`az ad sp create-for-rbac --sdk-auth` prints: an object with clientId, clientSecret, "
-    "subscriptionId and tenantId"
+    "`az ad sp create-for-rbac --json-auth` prints: an object with clientId, clientSecret, "
+    "subscriptionId and tenantId. Better: --backend azureml-v2 signs in with GitHub OIDC, "
+    "no secret needed"
 )
 
 
@@ -525,14 +719,19 @@ def is_interactive(environ: Mapping[str, str], *, terminal: bool | None = None) 
 
 
 def _azureml_v2_backend(args: Arguments, *, environ: Mapping[str, str], cwd: Path) -> Backend:
-    """Azure ML SDK v2: ``AZURE_CREDENTIALS`` if set, else DefaultAzureCredential (no prompt)."""
+    """Azure ML SDK v2: the workspace by name or file, the first credential the environment has."""
     from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend  # noqa: PLC0415 - lazy SDK
 
-    config = args.workspace_config or cwd
-    credentials = environ.get(CREDENTIALS_VARIABLE, "")
-    if credentials.strip():
-        return AzureMLV2Backend.from_service_principal(credentials, config=config)
-    return AzureMLV2Backend.from_config(config)
+    return AzureMLV2Backend.from_environment(
+        subscription_id=args.subscription_id,
+        resource_group=args.resource_group,
+        workspace_name=args.workspace_name,
+        client_id=args.client_id,
+        tenant_id=args.tenant_id,
+        config=args.workspace_config,
+        search_from=cwd,
+        environ=environ,
+    )
 
 
 BackendFactory = Callable[[Arguments], Backend]
@@ -549,18 +748,25 @@ class _Console:
     stderr: TextIO
     github: GitHubActions
     redact: Redactor
+    azure: AzurePipelines = attrs.field(factory=lambda: AzurePipelines(stream=sys.stderr))
+
+    def _shown(self, text: str) -> str:
+        text = self.redact(text).rstrip("\n") + "\n"
+        # In a pipeline the agent acts on "##vso[" anywhere in a line: data must not hold one.
+        return neutralize(text) if self.azure.active else text
 
     def out(self, text: str) -> None:
-        self.stdout.write(self.redact(text).rstrip("\n") + "\n")
+        self.stdout.write(self._shown(text))
         self.stdout.flush()
 
     def err(self, text: str) -> None:
-        self.stderr.write(self.redact(text).rstrip("\n") + "\n")
+        self.stderr.write(self._shown(text))
         self.stderr.flush()
 
     def warn(self, message: str, *, file: str | None = None) -> None:
         self.err(f"{PROG}: warning: {message}")
         self.github.annotate("warning", message, title="aml-promote", file=file)
+        self.azure.log_issue("warning", message)
 
 
 def result_outputs(result: PromotionResult, *, model_name: str | None) -> dict[str, str]:
@@ -593,22 +799,28 @@ def exit_code_for_error(error: BaseException) -> ExitCode:
     return ExitCode.BACKEND_FAILURE
 
 
-def _outcome_line(result: PromotionResult, model_name: str | None) -> str:
-    decision = result.decision
-    model = result.model
-    if result.already_registered and model is not None:
-        origin = "this run" if result.candidate_run is not None else "the same model content"
-        return f"Already registered from {origin}: {model.name} version {model.version}."
-    if model is not None:
-        line = f"Registered {model.name} version {model.version} (id {model.id})."
-        if result.superseded_by is not None:
-            line += f" Another promotion holds the champion tag: {result.superseded_by}."
-        return line
-    name = f" {model_name}" if model_name else ""
-    if result.dry_run:
-        would = "would register" if decision.promote else "would not register"
-        return f"Dry run: {would}{name}; nothing registered."
-    return f"Not registered{name}: {decision.summary}"
+def result_view(
+    result: PromotionResult, *, model_name: str | None, champion: str | None
+) -> render.ResultView:
+    """Return what the renderings show of a result besides its decision.
+
+    Args:
+        result: The result.
+        model_name: The settings' model name, shown when nothing was registered.
+        champion: What the promotion moves (``@champion``; see `render.champion_marker`).
+    """
+    view = result.view()
+    return attrs.evolve(
+        view, model_name=view.model_name or model_name, champion=view.champion or champion
+    )
+
+
+def _isatty(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if isatty is not None else False
+    except ValueError:  # a closed stream
+        return False
 
 
 def _report(
@@ -616,23 +828,37 @@ def _report(
     result: PromotionResult,
     *,
     args: Arguments,
-    model_name: str | None,
+    settings: Settings,
+    environ: Mapping[str, str],
     code: ExitCode,
 ) -> None:
-    outcome = _outcome_line(result, model_name)
-    markdown = result.decision.to_markdown()
-    github = console.github
-    github.set_outputs(result_outputs(result, model_name=model_name))
-    github.add_summary(f"{markdown.rstrip()}\n\n**{outcome}**")
+    decision = result.decision
+    view = result_view(
+        result,
+        model_name=settings.model_name,
+        champion=render.champion_marker(settings.baseline),
+    )
+    outcome = render.outcome_line(decision, view)
+    outputs = result_outputs(result, model_name=settings.model_name)
+    github, azure = console.github, console.azure
+    github.set_outputs(outputs)
+    azure.set_outputs(outputs)
+    # Markdown only where Markdown is read; GitHub renders Mermaid charts, Azure DevOps does not.
+    github.add_summary(render.result_markdown(decision, view, mermaid=True))
+    azure.add_summary(render.result_markdown(decision, view, mermaid=False))
     if args.json:
         console.out(json.dumps(result.to_dict(), allow_nan=False, ensure_ascii=False))
     else:
-        console.out(f"{markdown.rstrip()}\n\n{outcome}")
+        color = render.wants_color(isatty=_isatty(console.stdout), environ=environ)
+        console.out(render.result_text(decision, view, color=color))
     if code is ExitCode.REJECTED:
         github.annotate("error", outcome, title="Model not promoted")
+        azure.log_issue("error", outcome)
     elif result.model is None:
         level = "notice" if result.dry_run else "warning"
         github.annotate(level, outcome, title="Model not promoted")
+        if not result.dry_run:
+            azure.log_issue("warning", outcome)
     else:
         github.annotate("notice", outcome, title="Model promoted")
 
@@ -651,6 +877,7 @@ def _report_error(
     console.github.annotate(
         "error", message, title=_TITLES[code], file=source if isinstance(source, str) else None
     )
+    console.azure.log_issue("error", f"{_TITLES[code]}: {message}")
     if as_json:
         document = {"error": {"type": type(error).__name__, "message": message, "exit_code": code}}
         console.out(json.dumps(document, ensure_ascii=False))
@@ -710,12 +937,18 @@ def run(
     github = GitHubActions.from_environ(environ, stderr, redact=redact)
     # Before anything else is written, so that the runner hides these values everywhere.
     github.mask(redact.secrets)
-    console = _Console(stdout=stdout, stderr=stderr, github=github, redact=redact)
+    # Logging commands on stdout, where the agent reads them; on stderr (read too) when
+    # stdout is kept for the one JSON document of --json.
+    azure = AzurePipelines.from_environ(
+        environ, stderr if "--json" in argv else stdout, redact=redact
+    )
+    azure.mask(redact.secrets)
+    console = _Console(stdout=stdout, stderr=stderr, github=github, redact=redact, azure=azure)
     here = Path.cwd() if cwd is None else cwd
     as_json = "--json" in argv
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            args = Arguments.parse(argv)
+            args = Arguments.parse(argv, environ=environ)
     except SystemExit as exit_:  # --help and --version
         return exit_.code if isinstance(exit_.code, int) else ExitCode.OK
     except UsageError as error:
@@ -769,7 +1002,7 @@ def _promote(
             model_id=args.model_id,
         )
     code = exit_code_for(result, fail_on_reject=args.fail_on_reject)
-    _report(console, result, args=args, model_name=settings.model_name, code=code)
+    _report(console, result, args=args, settings=settings, environ=environ, code=code)
     if not settings.policy.rules:
         console.github.annotate("notice", NO_RULES_NOTICE, title="No metric rules", file=source)
         logger.info("%s", NO_RULES_NOTICE)

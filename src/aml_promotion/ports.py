@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from aml_promotion._domain.choices import choice, flag
+from aml_promotion._domain.choices import choice, flag, names
 from aml_promotion._domain.frameworks import Framework
 from aml_promotion._domain.policy import BaselineStrategy, EvaluationData
 from aml_promotion.exceptions import SettingsError, SettingsProblem
@@ -80,15 +80,7 @@ def _available_names(value: Collection[str] | None) -> frozenset[str] | None:
 
 
 def _dataset_names(value: Sequence[str]) -> tuple[str, ...]:
-    raw: object = value
-    # A string is a sequence of its characters: "ds1" would become ('d', 's', '1').
-    if isinstance(raw, str) or not isinstance(raw, (Sequence, Collection)):
-        msg = f"datasets must be a list or tuple of names (strings), not {raw!r}"
-        raise TypeError(msg)
-    if not all(isinstance(name, str) for name in value):
-        msg = f"datasets must hold names (strings), not {value!r}"
-        raise TypeError(msg)
-    return tuple(value)
+    return names("datasets", value)
 
 
 @attrs.frozen(kw_only=True)

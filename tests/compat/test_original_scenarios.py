@@ -64,9 +64,14 @@ IN_CI = {"GITHUB_ACTIONS": "true", "CI": "true", "GITHUB_REPOSITORY": "Azure/aml
 
 
 def azureml_cli(checkout: Path, *args: str, env: dict[str, str]) -> Outcome:
-    """`aml-promote` with the default backend (azureml), as the original action always was."""
+    """`aml-promote --backend azureml` (SDK v1), as the original action always was.
+
+    The default backend is azureml-v2 since SDK v1's support ended; the original action's
+    scenarios are run on the backend it had.
+    """
     stdout, stderr = io.StringIO(), io.StringIO()
-    code = run(list(args), environ=env, stdout=stdout, stderr=stderr, cwd=checkout)
+    argv = ["--backend=azureml", *args]
+    code = run(argv, environ=env, stdout=stdout, stderr=stderr, cwd=checkout)
     return Outcome(code, stdout.getvalue(), stderr.getvalue())
 
 
@@ -78,7 +83,7 @@ def test_no_inputs_at_all_is_a_configuration_error(checkout: Path) -> None:
     done = azureml_cli(checkout, env=IN_CI)
     assert done.code == ExitCode.BAD_INPUT, done.explain()
     assert "azure_credentials" in done.stderr
-    assert "az ad sp create-for-rbac --sdk-auth" in done.stderr
+    assert "az ad sp create-for-rbac --json-auth" in done.stderr
 
 
 def test_empty_credentials_are_a_configuration_error(checkout: Path) -> None:

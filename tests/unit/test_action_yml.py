@@ -18,6 +18,8 @@ import yaml
 ACTION = Path(__file__).resolve().parents[2] / "action.yml"
 ORIGINAL_INPUTS = {"azure_credentials", "experiment_name", "run_id", "parameters_file"}
 NEW_INPUTS = {"backend", "tracking_uri", "dry_run", "fail_on_reject", "metrics_file"}
+# Azure ML with no secret (GitHub OIDC) and the workspace by name, as Microsoft's workflows give it.
+AZURE_INPUTS = {"client_id", "tenant_id", "subscription_id", "resource_group", "workspace_name"}
 OUTPUTS = {"model_name", "model_version", "model_id", "promoted", "decision", "champion_version"}
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
@@ -43,14 +45,18 @@ def step(action: dict[str, Any], step_id: str) -> dict[str, Any]:
 
 def test_inputs_are_the_originals_plus_the_new_ones(action: dict[str, Any]) -> None:
     """Every input of Azure/aml-registermodel is kept, so a `uses:` swap is enough."""
-    assert set(action["inputs"]) == ORIGINAL_INPUTS | NEW_INPUTS
+    assert set(action["inputs"]) == ORIGINAL_INPUTS | NEW_INPUTS | AZURE_INPUTS
 
 
 def test_input_defaults_match_the_original_and_the_cli(action: dict[str, Any]) -> None:
-    """Defaults: registermodel.json, azureml, a real run (not a dry run), and fail on reject."""
+    """Defaults: registermodel.json, azureml-v2, a real run (not a dry run), and fail on reject.
+
+    The backend's default was azureml (SDK v1) until v1's support ended (30 June 2026).
+    """
     inputs = action["inputs"]
     assert inputs["parameters_file"]["default"] == "registermodel.json"
-    assert inputs["backend"]["default"] == "azureml"
+    assert inputs["backend"]["default"] == "azureml-v2"
+    assert all(inputs[name]["default"] == "" for name in AZURE_INPUTS)
     assert inputs["dry_run"]["default"] == "false"
     assert inputs["fail_on_reject"]["default"] == "true"
     assert not any(spec.get("required") for spec in inputs.values())
@@ -175,6 +181,73 @@ def test_the_promote_step_maps_inputs_to_arguments(
     ]  # fmt: skip
     assert seen["credentials"] == '{"clientSecret": "xyz"}'
     assert seen["leaked"] is None
+
+
+def test_the_promote_step_names_the_workspace_and_the_oidc_app(
+    action: dict[str, Any], fake_cli: Path, tmp_path: Path
+) -> None:
+    """client_id, tenant_id, subscription_id, resource_group, workspace_name become options."""
+    done = run_promote_step(
+        action,
+        fake_cli,
+        tmp_path,
+        run_id="calm_lemon_x7k2m9",
+        client_id="app-id",
+        tenant_id="tenant",
+        subscription_id="sub",
+        resource_group="ml-rg",
+        workspace_name="ml-ws",
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["argv"] == [
+        "--backend=azureml-v2", "--run-id=calm_lemon_x7k2m9", "--client-id=app-id",
+        "--tenant-id=tenant", "--subscription-id=sub", "--resource-group=ml-rg",
+        "--workspace-name=ml-ws",
+    ]  # fmt: skip
+    assert seen["credentials"] is None
+    empty = run_promote_step(action, fake_cli, tmp_path)
+    assert json.loads(empty.stdout)["argv"] == ["--backend=azureml-v2"]
+
+
+def test_the_install_step_reads_the_backend_in_any_case(
+    tmp_path: Path, action: dict[str, Any]
+) -> None:
+    """backend: AzureML-v2 installs the azureml-v2 extra; an unknown one is exit 2 listing them."""
+    bash = shutil.which("bash")
+    if bash is None:  # pragma: no cover - every CI image has bash
+        pytest.skip("bash is not installed")
+    python = tmp_path / "python"
+    # A stand-in for setup-python's interpreter: `-m venv` makes the folder, pip prints its args.
+    python.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then mkdir -p "$3/bin"; '
+        'cp "$0" "$3/bin/python"; exit 0; fi\n'
+        'echo "pip: $*"\n',
+        encoding="utf-8",
+    )
+    python.chmod(python.stat().st_mode | stat.S_IEXEC)
+    script = step(action, "install")["run"]
+
+    def install(backend: str) -> subprocess.CompletedProcess[str]:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "AML_PROMOTE_PYTHON": str(python),
+            "AML_PROMOTE_BACKEND": backend,
+            "RUNNER_TEMP": str(tmp_path),
+            "GITHUB_ACTION_PATH": "/action",
+            "GITHUB_OUTPUT": str(tmp_path / "out"),
+        }
+        return subprocess.run(
+            [bash, "-c", script], env=env, capture_output=True, text=True, check=False
+        )
+
+    done = install("AzureML-V2")
+    assert done.returncode == 0, done.stderr
+    assert "/action[azureml-v2]" in done.stdout
+    refused = install("azure")
+    assert refused.returncode == 2
+    assert "backend must be azureml-v2, mlflow or azureml" in refused.stdout
 
 
 def test_the_promote_step_passes_hostile_inputs_as_plain_text(

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import traceback
 
 import pytest
 
 from aml_promotion import RetryPolicy
 from aml_promotion._domain.metrics import is_usable_number
 from aml_promotion.adapters._errors import exception_chain, http_response, retry_after
+from aml_promotion.adapters._gateway import SdkGateway
+from aml_promotion.adapters._redaction import RedactedSdkError, mask, redact
 from aml_promotion.adapters._registration import register_once
 from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
-from aml_promotion.exceptions import RegistryError, TransientRegistryError
+from aml_promotion.exceptions import RegistryError, RunNotFoundError, TransientRegistryError
 from aml_promotion.ports import ModelVersion
 
 
@@ -186,3 +190,90 @@ def test_retry_after_reads_a_date_and_ignores_junk_or_absence() -> None:
 def test_adapters_keep_what_the_rules_would_accept(value: object, usable: bool) -> None:
     """is_usable_number is the rules' own test: finite real numbers, never bools or NaN."""
     assert is_usable_number(value) is usable
+
+
+# --- SdkGateway: errors translated, secrets kept out of the chain ------------------------------
+
+
+def _gateway(policy: RetryPolicy | None = None) -> SdkGateway:
+    return SdkGateway(
+        policy or RetryPolicy(attempts=1),
+        quiet=contextlib.nullcontext,
+        translate=lambda error, what: RegistryError(f"{what} failed: {type(error).__name__}"),
+    )
+
+
+def _shown(error: BaseException) -> str:
+    return "".join(traceback.format_exception(error, chain=True))
+
+
+def test_the_gateway_chains_an_sdk_error_that_holds_no_secret_as_it_is() -> None:
+    """Nothing to hide: our error is raised from the SDK's own exception, for debugging."""
+    original = ConnectionError("refused by 127.0.0.1:9")
+
+    def fail() -> None:
+        raise original
+
+    with pytest.raises(RegistryError, match="reading failed: ConnectionError") as caught:
+        _gateway().call("reading", fail)
+    assert caught.value.__cause__ is original
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["message", "args", "notes", "cause", "context"],
+)
+def test_a_secret_anywhere_in_the_sdks_chain_is_nowhere_in_ours(where: str) -> None:
+    """A masked value or a URI's password, wherever the SDK put it, is not in the traceback."""
+    mask("m4sked-Secret-value")
+    url = "https://carol:c4rol-Pw@host/api"
+
+    def fail() -> None:
+        if where == "message":
+            raise OSError(f"POST {url} failed")
+        if where == "args":
+            raise OSError(500, {"body": "client_secret=m4sked-Secret-value"})
+        if where == "notes":
+            error = OSError("failed")
+            error.add_note(f"while calling {url}")
+            raise error
+        if where == "cause":
+            raise OSError("failed") from ValueError("token m4sked-Secret-value refused")
+        try:
+            raise ValueError(f"at {url}")  # noqa: TRY301 - the chain is what is tested
+        except ValueError:
+            raise OSError("failed") from None  # hidden from display, still __context__
+
+    with pytest.raises(RegistryError) as caught:
+        _gateway().call("reading", fail)
+    shown = _shown(caught.value)
+    assert "c4rol-Pw" not in shown
+    assert "m4sked-Secret-value" not in shown
+    assert isinstance(caught.value.__cause__, RedactedSdkError)
+    assert caught.value.__context__ is None
+    cause = caught.value.__cause__
+    assert cause.__cause__ is None
+    assert cause.__context__ is None
+    assert "OSError" in str(cause), "the SDK's exception types stay readable"
+
+
+def test_our_own_error_raised_from_an_sdk_error_is_scrubbed_too() -> None:
+    """A PromotionError passing the gateway keeps its message; its secret-holding cause goes."""
+
+    def fail() -> None:
+        try:
+            raise OSError("GET https://dave:d4ve-Pw@host failed")  # noqa: TRY301 - the chain
+        except OSError as exc:
+            raise RunNotFoundError("no such run", run_id="r1") from exc
+
+    with pytest.raises(RunNotFoundError, match="no such run") as caught:
+        _gateway().call("reading", fail)
+    assert "d4ve-Pw" not in _shown(caught.value)
+    assert isinstance(caught.value.__cause__, RedactedSdkError)
+
+
+def test_redact_removes_user_info_and_masked_values_longest_first() -> None:
+    """``//user:pw@`` becomes ``//***@``; a masked value and a longer one containing it go."""
+    mask("abcd1234", "abcd1234-and-more", None, "ab")
+    assert redact("see https://u:p@h/x") == "see https://***@h/x"
+    assert redact("abcd1234-and-more / abcd1234 / ab") == "*** / *** / ab"

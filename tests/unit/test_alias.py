@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
-from aml_promotion import promote
+from aml_promotion import _retry, promote
 from aml_promotion._domain import tags
+from aml_promotion._domain.policy import BaselineStrategy
 from aml_promotion.exceptions import RunNotFoundError, UsageError
 from aml_promotion.ports import LoggedModel, LoggedModelStore, ModelVersion
 from aml_promotion.testing import InMemoryBackend, InMemoryRunStore
@@ -295,10 +298,67 @@ def test_a_rerun_of_a_superseded_version_reports_the_current_champion(
     assert again.to_dict()["champion_version"] == 2
 
 
+@pytest.mark.parametrize("baseline", ["alias:champion", "tag:champion=true"])
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_local_rerun_reports_the_current_champion_as_a_run_rerun_does(
+    tmp_path: Path, baseline: str, *, dry_run: bool
+) -> None:
+    """Promoting a superseded version's local file again reports the version holding it now."""
+    backend = InMemoryBackend()
+    settings = {**SETTINGS, "baseline": baseline}
+    files = []
+    for index, auc in enumerate((0.80, 0.90)):
+        path = tmp_path / f"model-{index}.pkl"
+        path.write_bytes(bytes([index]))
+        files.append(path)
+        promote(
+            model_path=path, metrics={"auc": auc, "loss": 0.5}, settings=settings, backend=backend
+        )
+    again = promote(
+        model_path=files[0],
+        metrics={"auc": 0.80, "loss": 0.5},
+        settings=settings,
+        backend=backend,
+        dry_run=dry_run,
+    )
+    assert again.already_registered
+    assert again.champion_version == 2
+    assert again.to_dict()["champion_version"] == 2
+
+
+@pytest.mark.parametrize("local", [False, True])
+def test_a_rerun_of_an_archived_champion_says_so_and_leaves_it_as_it_is(
+    tmp_path: Path, *, local: bool
+) -> None:
+    """An archived version found again, from its run or its file, is named archived, not settled."""
+    backend = InMemoryBackend()
+    settings = {**SETTINGS, "baseline": "tag:champion=true"}
+    model = tmp_path / "model.pkl"
+    model.write_bytes(b"m")
+    _add(backend, "r1", 0.80, 0.5)
+    naming: dict[str, Any] = (
+        {"model_path": model, "metrics": {"auc": 0.80, "loss": 0.5}}
+        if local
+        else {"experiment_name": "train", "run_id": "r1"}
+    )
+    first = promote(settings=settings, backend=backend, **naming)
+    assert first.model is not None
+    registry = backend.registry
+    registry.versions["churn"] = [attrs.evolve(first.model, archived=True)]
+    registry.add_version("churn", tags={"champion": "true"})  # tagged by hand: two holders
+    calls = len(registry.calls)
+    again = promote(settings=settings, backend=backend, **naming)
+    assert again.already_registered
+    assert any("is archived: it is not restored" in note for note in again.decision.notes)
+    assert [c for c in registry.calls[calls:] if c[0] in {"set_tags", "remove_tags"}] == []
+    assert again.champion_version == 2
+
+
 @pytest.fixture
-def no_wait(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No waiting for a concurrent promotion before a moved alias is taken as a person's move."""
-    monkeypatch.setattr("aml_promotion._service._champion._MOVED_ALIAS_WAITS", ())
+def no_wait() -> Iterator[list[float]]:
+    """No sleeping while waiting for a concurrent promotion: testing mode records the waits."""
+    with _retry.testing_mode() as waits:
+        yield waits
 
 
 def _two_champions(backend: InMemoryBackend) -> None:
@@ -372,26 +432,42 @@ def test_a_dry_run_after_a_moved_alias_changes_nothing() -> None:
 
 
 def test_an_alias_a_concurrent_promotion_is_moving_is_waited_for(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, no_wait: list[float]
 ) -> None:
     """Alias on an untagged version while v2 is tagged: if it moves to v2 meanwhile, no untag."""
     backend = InMemoryBackend()
     _two_champions(backend)
     backend.registry.aliases["churn"]["champion"] = 1  # as between untagging v1 and moving it
-    monkeypatch.setattr("aml_promotion._service._champion._MOVED_ALIAS_WAITS", (0.0,))
-    slept: list[float] = []
+    find_baseline = backend.registry.find_baseline
+    reads: list[int] = []
 
-    def settle(seconds: float) -> None:
-        slept.append(seconds)
-        backend.registry.aliases["churn"]["champion"] = 2  # the concurrent promotion ends
+    def concurrent(name: str, strategy: BaselineStrategy) -> ModelVersion | None:
+        reads.append(1)
+        if len(reads) == 2:  # the concurrent promotion ends during the first wait
+            backend.registry.aliases["churn"]["champion"] = 2
+        return find_baseline(name, strategy)
 
-    monkeypatch.setattr("time.sleep", settle)
+    monkeypatch.setattr(backend.registry, "find_baseline", concurrent)
     _add(backend, "r3", 0.90, 0.3)
     result = promote(experiment_name="train", run_id="r3", settings=SETTINGS, backend=backend)
-    assert slept == [0.0]
+    assert no_wait == [0.2]
     assert result.baseline is not None
     assert result.baseline.version == 2
     assert (_holder(backend), result.champion_version) == (3, 3)
+
+
+def test_an_alias_moved_by_hand_is_waited_for_in_testing_mode_without_sleeping(
+    monkeypatch: pytest.MonkeyPatch, no_wait: list[float]
+) -> None:
+    """The waits for a concurrent promotion obey testing mode: recorded, never slept."""
+    monkeypatch.setattr("time.sleep", lambda seconds: pytest.fail(f"slept {seconds} s"))
+    backend = InMemoryBackend()
+    _two_champions(backend)
+    backend.registry.aliases["churn"]["champion"] = 1
+    _add(backend, "r3", 0.72, 0.45)
+    promote(experiment_name="train", run_id="r3", settings=SETTINGS, backend=backend)
+    assert no_wait == [0.2, 0.5, 1.0]
+    assert _tagged(backend) == [3]
 
 
 @pytest.mark.usefixtures("no_wait")

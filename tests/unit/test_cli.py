@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -133,7 +134,8 @@ def run_args(run_id: str, *extra: str) -> tuple[str, ...]:
     ("argv", "missing"),
     [
         (["--experiment-name", "train"], "--run-id"),
-        (["--run-id", "abc"], "--experiment-name"),
+        (["--backend", "azureml", "--run-id", "abc"], "--experiment-name"),
+        (["--backend", "mlflow", "--run-id", "abc"], "--experiment-name"),
     ],
 )
 def test_only_one_of_experiment_and_run_id_is_bad_input(
@@ -196,9 +198,16 @@ def test_help_documents_the_exit_codes(cli: Cli) -> None:
     assert "AZURE_CREDENTIALS" in outcome.stdout
 
 
+def test_a_v2_job_is_named_by_its_run_id_alone() -> None:
+    """On azureml-v2 (the default) a job's name is unique: --run-id alone names the candidate."""
+    args = Arguments.parse(["--run-id", "calm_lemon_x7k2m9"])
+    assert args.backend is BackendChoice.AZUREML_V2
+    assert (args.experiment_name, args.run_id, args.local) == (None, "calm_lemon_x7k2m9", False)
+
+
 def test_arguments_parse_into_typed_values() -> None:
-    """Parsed arguments are typed: the backend is an enum, the default is azureml."""
-    assert Arguments.parse([]).backend is BackendChoice.AZUREML
+    """Parsed arguments are typed: the backend is an enum, the default is azureml-v2."""
+    assert Arguments.parse([]).backend is BackendChoice.AZUREML_V2
     args = Arguments.parse(["--backend", "mlflow", "--tracking-uri", "sqlite:///a.db"])
     assert args.backend is BackendChoice.MLFLOW
     assert args.tracking_uri == "sqlite:///a.db"
@@ -340,7 +349,9 @@ def test_a_registered_model_exits_0_with_outputs_and_summary(
     assert json.loads(outputs["decision"])["verdict"] == "promote"
     assert "| auc | maximize |" in outcome.summary
     assert "Registered churn version 1" in outcome.summary
-    assert "| auc | maximize |" in outcome.stdout
+    # The terminal gets plain text, the summary Markdown (it used to be Markdown on both).
+    assert re.search(r"^  auc +maximize +0\.8 ", outcome.stdout, re.MULTILINE)
+    assert "|" not in outcome.stdout
     assert "::notice title=Model promoted::" in outcome.stderr
 
 
@@ -449,7 +460,7 @@ def test_local_mode_registers_a_file_with_metrics_from_a_file(
     outcome = cli("--metrics-file", "metrics.json")
     assert outcome.code == ExitCode.OK
     assert "local model" in outcome.stdout
-    assert "| auc | maximize | 0.9 |" in outcome.stdout
+    assert re.search(r"^  auc +maximize +0\.9 ", outcome.stdout, re.MULTILINE)
     assert backend.registry.get("churn", 1).version == 1
 
 

@@ -92,6 +92,24 @@ def test_git_and_virtualenv_folders_are_not_searched(tmp_path: Path) -> None:
     assert find_local_model("model.pkl", environ={}, cwd=tmp_path) == model
 
 
+@pytest.mark.parametrize("name", ["model.pkl", "model"])
+def test_mlflows_own_artifact_folders_are_not_searched(tmp_path: Path, name: str) -> None:
+    """What MLflow logged (in mlruns, mlartifacts, an artifact root elsewhere) never matches."""
+    model = write(tmp_path / "outputs" / name)
+    run, logged = "0123456789abcdef0123456789abcdef", "m-" + "f" * 32
+    write(tmp_path / "mlruns" / "1" / run / "artifacts" / "model" / name)
+    write(tmp_path / "mlartifacts" / "2" / run / "artifacts" / name)
+    write(tmp_path / "store" / "3" / run / "artifacts" / "model" / name)
+    write(tmp_path / "store" / "3" / "models" / logged / "artifacts" / name)
+    assert find_local_model(name, environ={}, cwd=tmp_path) == model
+
+
+def test_a_folder_only_named_like_mlflows_is_searched(tmp_path: Path) -> None:
+    """An ``artifacts`` folder outside MLflow's layout is the user's: it is searched."""
+    model = write(tmp_path / "build" / "artifacts" / "model.pkl")
+    assert find_local_model("model.pkl", environ={}, cwd=tmp_path) == model
+
+
 def test_a_name_with_a_path_separator_is_used_as_given(tmp_path: Path) -> None:
     """`outputs/model.pkl` is that path from the working directory, with no search."""
     write(tmp_path / "outputs" / "model.pkl")
@@ -169,7 +187,9 @@ def test_is_interactive_asks_stdin_by_default(monkeypatch: pytest.MonkeyPatch) -
 
 
 def azureml_args(tmp_path: Path) -> Arguments:
-    return Arguments.parse(["--workspace-config", str(tmp_path / "config.json")])
+    return Arguments.parse(
+        ["--backend=azureml", "--workspace-config", str(tmp_path / "config.json")]
+    )
 
 
 @pytest.mark.parametrize("credentials", ["", "   "])
@@ -187,7 +207,8 @@ def test_no_credentials_in_ci_is_a_credentials_error_naming_the_input_and_format
     message = str(caught.value)
     assert "azure_credentials" in message
     assert "AZURE_CREDENTIALS" in message
-    assert "az ad sp create-for-rbac --sdk-auth" in message
+    assert "az ad sp create-for-rbac --json-auth" in message
+    assert "--sdk-auth" not in message  # deprecated by Microsoft: never advised
     assert "clientId, clientSecret, subscriptionId and tenantId" in message
     assert caught.value.missing == ("AZURE_CREDENTIALS",)
 

@@ -443,10 +443,13 @@ def test_a_result_says_whether_the_candidate_was_promoted(backend: InMemoryBacke
     again = promote(settings=settings, backend=backend, experiment_name="e", run_id="r1")
     assert (first.promoted, worse.promoted, again.promoted) == (True, False, True)
     assert first.to_dict()["promoted"] is True
-    assert first._repr_html_().startswith("<div><p>registered churn:1</p><div>")
-    assert "nothing registered" in worse._repr_html_()
-    assert "❌ REJECT" in worse._repr_html_()
-    assert "already registered as churn:1" in again._repr_html_()
+    assert "registered <strong>churn:1</strong>" in first._repr_html_()
+    assert ">PROMOTE</span>" in first._repr_html_()
+    assert ">REJECT</span>" in worse._repr_html_()
+    assert "already registered" in again._repr_html_()
+    # The plain repr is short: a line, not the whole record.
+    assert len(repr(first)) < 300
+    assert "PROMOTE" in str(first)
 
 
 def test_dir_of_the_package_lists_the_public_names_only() -> None:

@@ -201,7 +201,7 @@ def test_cpu_and_memory_are_positive_numbers(bad: object) -> None:
     ("key", "suggestion"),
     [
         ("metric_max", "metrics_max"),
-        ("metrics_maximize", None),
+        ("model_version", None),
         ("Model_Name", "model_name"),
         ("model-name", "model_name"),
         ("force_registartion", "force_registration"),
@@ -268,7 +268,7 @@ def test_the_error_message_names_the_source(tmp_path: Path) -> None:
     [
         (b"[1, 2]", "expected a JSON object, found a list"),
         (b'"model.pkl"', "expected a JSON object, found a string"),
-        (b"\xff\xfe{}", "cannot read the settings file"),
+        (b"\xff\xfe{}", "the settings file is UTF-16 text, not UTF-8"),
         (b"", "not valid JSON: Expecting value"),
     ],
 )
@@ -289,7 +289,10 @@ def test_a_missing_file_or_a_folder_is_an_error(tmp_path: Path) -> None:
         ("$", f"settings file not found: {tmp_path / 'nope.json'}")
     ]
     [(_, message)] = problems_of(tmp_path)
-    assert message.startswith("cannot read the settings file")
+    assert message == (
+        f"{tmp_path} is a directory, not a settings file: give the JSON file's path, "
+        f"e.g. {tmp_path / 'registermodel.json'}"
+    )
 
 
 def test_a_byte_order_mark_and_leading_whitespace_are_fine(tmp_path: Path) -> None:

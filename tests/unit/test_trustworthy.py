@@ -23,7 +23,7 @@ from aml_promotion._domain import tags
 from aml_promotion._domain.metrics import read_series
 from aml_promotion._domain.policy import EvaluationData, OnMismatch, Significance
 from aml_promotion._domain.significance import SignificanceMethod
-from aml_promotion._service._baseline import _baseline_data
+from aml_promotion._service._baseline import baseline_data as _baseline_data
 from aml_promotion.exceptions import SettingsError
 from aml_promotion.testing import InMemoryBackend
 
@@ -208,9 +208,9 @@ def test_alpha_must_be_in_zero_half(alpha: object) -> None:
 
 
 def test_evaluation_data_needs_exactly_one_source() -> None:
-    with pytest.raises(ValueError, match="exactly one of context and tag"):
+    with pytest.raises(ValueError, match='exactly one of "context"'):
         EvaluationData()
-    with pytest.raises(ValueError, match="exactly one of context and tag"):
+    with pytest.raises(ValueError, match='exactly one of "context"'):
         EvaluationData(context="eval", tag="hash")
     with pytest.raises(ValueError, match="context must be a non-empty string"):
         EvaluationData(context=" ")

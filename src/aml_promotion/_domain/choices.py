@@ -3,13 +3,16 @@
 A wrong verdict from a plausible argument is the worst bug this library can have: a string given
 for an enum field (``on_missing_baseline="promote"``) is converted, case-insensitively, and
 anything else is refused with an error that names the field and the accepted values; a flag
-takes a bool and nothing else (``force="false"`` is an error, never "true").
+takes a bool and nothing else (``force="false"`` is an error, never "true"); a list of names
+takes a list, never a lone string (``"ds1"`` would be read as ``('d', 's', '1')``).
 """
 
 from __future__ import annotations
 
 import enum
-from typing import TypeVar
+import re
+from collections.abc import Iterable, Mapping
+from typing import TypeVar, cast
 
 import attrs
 
@@ -70,3 +73,69 @@ def flag(_instance: object, attribute: attrs.Attribute[bool], value: object) -> 
     else:
         msg = f"{attribute.name} must be True or False, not {type(value).__name__} {value!r}"
     raise TypeError(msg)
+
+
+def names(field: str, value: Iterable[str]) -> tuple[str, ...]:
+    """Return `value` as a tuple of names: the converter of a names field `field`.
+
+    Any iterable of strings is taken; a lone string is refused (a string is an iterable of its
+    characters), with the list to write instead.
+
+    Raises:
+        TypeError: `value` is a string, not an iterable, or holds something other than strings.
+    """
+    raw: object = value
+    if isinstance(raw, str):
+        msg = (
+            f"{field} must be a list or tuple of names, not the string {raw!r}: "
+            f"write {written_as_list(raw)}"
+        )
+        raise TypeError(msg)
+    if isinstance(raw, (bytes, Mapping)) or not isinstance(raw, Iterable):
+        msg = f"{field} must be a list or tuple of names (strings), not {_kind_of(raw)}"
+        raise TypeError(msg)
+    items: tuple[object, ...] = tuple(raw)
+    for index, item in enumerate(items):
+        if not isinstance(item, str):
+            msg = f"{field} must hold names (strings); item {index} is {item!r}"
+            raise TypeError(msg)
+    return cast("tuple[str, ...]", items)  # every item was checked above
+
+
+def written_as_list(text: str) -> str:
+    """Return the list a lone string stands for: ``'auc,log_loss'`` → ``["auc", "log_loss"]``.
+
+    Commas and semicolons separate names (spaces do not: a metric's name may hold one).
+    """
+    parts = [part.strip() for part in re.split(r"[,;]", text) if part.strip()] or [text]
+    quoted = ('"' + part.replace("\\", "\\\\").replace('"', '\\"') + '"' for part in parts)
+    return "[" + ", ".join(quoted) + "]"
+
+
+class InvariantError(ValueError):
+    """A value object's rule across its fields is broken (``at_least`` above ``at_most``).
+
+    The settings loader reports `message` at the path of `field` within the object's own path
+    (the object itself when `field` is None); ``str()`` adds the `subject` for Python callers.
+
+    Attributes:
+        message: What is wrong, and what to change.
+        field: The attribute the problem is reported at, or None for the whole object.
+        subject: What the object is (``metric 'auc'``), or None.
+    """
+
+    def __init__(
+        self, message: str, *, field: str | None = None, subject: str | None = None
+    ) -> None:
+        super().__init__(f"{subject}: {message}" if subject else message)
+        self.message = message
+        self.field = field
+        self.subject = subject
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only fields: rebuilt from them, so the error crosses a process boundary whole.
+        return _rebuild_invariant, (self.message, self.field, self.subject)
+
+
+def _rebuild_invariant(message: str, field: str | None, subject: str | None) -> InvariantError:
+    return InvariantError(message, field=field, subject=subject)

@@ -5,15 +5,17 @@ Pure: no I/O, no clock, no SDK. The same inputs always give the same `Decision`.
 
 from __future__ import annotations
 
-import enum
+import json
 import math
 from collections.abc import Collection, Mapping
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import attrs
 
+from aml_promotion._domain import render
 from aml_promotion._domain.choices import choice, flag
 from aml_promotion._domain.metrics import Reading, missing, read_metric, read_series
+from aml_promotion._domain.outcomes import CheckOutcome, Verdict
 from aml_promotion._domain.policy import (
     Aggregate,
     Goal,
@@ -24,44 +26,16 @@ from aml_promotion._domain.policy import (
     PromotionPolicy,
     Significance,
 )
-
-if TYPE_CHECKING:
-    # The tests themselves load on the first rule that has one (import time).
-    from aml_promotion._domain.significance import SignificanceMethod  # noqa: TC004 - no cattrs here
+from aml_promotion._domain.significance import (
+    SignificanceError,
+    SignificanceMethod,
+    method_for,
+    significance_test,
+)
+from aml_promotion._domain.suggest import close_matches
+from aml_promotion._domain.tolerance import ABS_TOL, isclose
 
 _T = TypeVar("_T")
-
-REL_TOL = 1e-9
-ABS_TOL = 1e-12
-
-
-class Verdict(str, enum.Enum):
-    """The outcome of a decision: register (`PROMOTE`, `FORCE`) or not (`REJECT`).
-
-    A `str` enum: ``Verdict.PROMOTE == "promote"``, as a notebook or a JSON record compares it.
-    """
-
-    PROMOTE = "promote"
-    REJECT = "reject"
-    FORCE = "force"
-
-    def __str__(self) -> str:
-        return self.value
-
-    def __format__(self, format_spec: str) -> str:
-        # The same on every Python: 3.11 changed what format() gives for a mixed-in enum.
-        return format(self.value, format_spec)
-
-
-class CheckOutcome(enum.Enum):
-    """The outcome of one check of one rule."""
-
-    PASSED = "passed"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    """The baseline lacks the metric and the policy says to skip it."""
-    NOT_APPLICABLE = "n/a"
-    """Nothing to check: no threshold set, no baseline, or no usable candidate value."""
 
 
 def _value_check_outcome(value: CheckOutcome | str) -> CheckOutcome:
@@ -74,6 +48,19 @@ def _change_check_outcome(value: CheckOutcome | str) -> CheckOutcome:
 
 def _verdict(value: Verdict | str) -> Verdict:
     return choice(Verdict, "verdict", value)
+
+
+def _scores(value: object) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        msg = f"a series of scores must be a list of numbers or None, not {value!r}"
+        raise TypeError(msg)
+    return tuple(float(item) for item in value)
+
+
+def _list_or_none(value: tuple[float, ...] | None) -> list[float] | None:
+    return None if value is None else list(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -96,6 +83,9 @@ class Comparison:
         n_candidate: With a significance test, how many candidate scores there were.
         n_baseline: With a significance test, how many baseline scores there were.
         p_value: The test's p-value, when it ran; else None.
+        candidate_values: With a significance test, the candidate's scores (folds, seeds), in
+            the order logged; else None.
+        baseline_values: The same for the baseline.
     """
 
     rule: MetricRule = attrs.field(validator=attrs.validators.instance_of(MetricRule))
@@ -113,6 +103,8 @@ class Comparison:
     n_candidate: int | None = None
     n_baseline: int | None = None
     p_value: float | None = None
+    candidate_values: tuple[float, ...] | None = attrs.field(default=None, converter=_scores)
+    baseline_values: tuple[float, ...] | None = attrs.field(default=None, converter=_scores)
 
     @property
     def metric(self) -> str:
@@ -151,6 +143,8 @@ class Comparison:
             "n_candidate": self.n_candidate,
             "n_baseline": self.n_baseline,
             "p_value": self.p_value,
+            "candidate_values": _list_or_none(self.candidate_values),
+            "baseline_values": _list_or_none(self.baseline_values),
         }
 
     @classmethod
@@ -176,14 +170,14 @@ class Comparison:
             ),
         )
         method = _optional_field(data, "method", str)
-        from aml_promotion._domain.significance import SignificanceMethod  # noqa: PLC0415
-
         return cls(
             rule=rule,
             method=None if method is None else SignificanceMethod(method),
             n_candidate=_optional_field(data, "n_candidate", int),
             n_baseline=_optional_field(data, "n_baseline", int),
             p_value=_number_field(data, "p_value"),
+            candidate_values=_numbers_field(data, "candidate_values"),
+            baseline_values=_numbers_field(data, "baseline_values"),
             candidate=_number_field(data, "candidate"),
             baseline=_number_field(data, "baseline"),
             delta=_number_field(data, "delta"),
@@ -242,6 +236,16 @@ def _number_field(data: Mapping[str, object], key: str) -> float | None:
         msg = f"{key!r} must be a number, 'inf', '-inf' or null, not {value!r}"
         raise ValueError(msg)  # noqa: TRY004 - a record of the wrong shape is a bad value
     return float(value)
+
+
+def _numbers_field(data: Mapping[str, object], key: str) -> tuple[float, ...] | None:
+    value = _optional_field(data, key, list)
+    if value is None:
+        return None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        msg = f"{key!r} must be a list of numbers or null, not {value!r}"
+        raise ValueError(msg)
+    return tuple(float(v) for v in value)
 
 
 def _json_number(value: float | None) -> float | str | None:
@@ -324,8 +328,6 @@ class Decision:
 
     def to_json(self, *, indent: int | None = None) -> str:
         """Return the decision as a JSON document (compact unless `indent` is given)."""
-        import json  # noqa: PLC0415 - `import aml_promotion` stays fast; few callers serialize
-
         separators = (",", ":") if indent is None else None
         return json.dumps(
             self.to_dict(),
@@ -366,8 +368,6 @@ class Decision:
         Raises:
             ValueError: `text` is not JSON, or not what `to_json()` returns.
         """
-        import json  # noqa: PLC0415 - see to_json()
-
         data = json.loads(text)
         if not isinstance(data, dict):
             msg = f"expected a JSON object, not {type(data).__name__}"
@@ -376,14 +376,22 @@ class Decision:
 
     def to_markdown(self) -> str:
         """Return the decision as Markdown: a headline, the summary and a table of the rules."""
-        from aml_promotion._domain import render  # noqa: PLC0415 - import time, see __init__
-
         return render.as_markdown(self)
 
-    def _repr_html_(self) -> str:
-        from aml_promotion._domain import render  # noqa: PLC0415 - import time, see __init__
+    def to_text(self, *, color: bool = False) -> str:
+        """Return the decision as plain text for a terminal: the verdict, then an aligned table.
 
-        return render.as_html(self)
+        Args:
+            color: Colour the verdict and each rule's result with ANSI escapes (for a terminal
+                that shows them; the command line decides with `render.wants_color`).
+        """
+        return render.as_text(self, color=color)
+
+    def _repr_html_(self) -> str:
+        # Deferred: `html` (with html.entities) is for notebooks only, not the user's import.
+        from aml_promotion._domain import render_html  # noqa: PLC0415
+
+        return render_html.decision_html(self)
 
     def __str__(self) -> str:
         return f"{self.verdict.name}: {self.summary}"
@@ -398,13 +406,9 @@ def _texts(data: Mapping[str, object], key: str) -> list[str]:
     return items
 
 
-def _isclose(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)
-
-
 def improvement(candidate: float, baseline: float, goal: Goal) -> float:
     """Return Δ: how much better the candidate is (0 when the two are float-equal)."""
-    if _isclose(candidate, baseline):
+    if isclose(candidate, baseline):
         return 0.0
     return candidate - baseline if goal is Goal.MAXIMIZE else baseline - candidate
 
@@ -420,7 +424,7 @@ def relative_improvement(delta: float, baseline: float) -> float:
 
 def meets(value: float, threshold: float) -> bool:
     """Return whether `value` reaches `threshold`, float-safely."""
-    return value >= threshold or _isclose(value, threshold)
+    return value >= threshold or isclose(value, threshold)
 
 
 def _fmt(value: float) -> str:
@@ -432,11 +436,7 @@ def _signed(value: float) -> str:
 
 
 def _close_matches(name: str, available: Collection[str]) -> str:
-    import difflib  # noqa: PLC0415 - only a missing metric needs it; keeps the import fast
-
-    matches = difflib.get_close_matches(name, sorted(available), n=3, cutoff=0.6)
-    folded = [n for n in sorted(available) if n.casefold() == name.casefold() and n not in matches]
-    suggestions = folded + matches
+    suggestions = close_matches(name, available)
     if not suggestions:
         return ""
     return " (did you mean " + " or ".join(repr(s) for s in suggestions[:3]) + "?)"
@@ -564,18 +564,12 @@ def _compare_series(
     n_candidate = None if candidate_values is None else len(candidate_values)
     if plain.delta is None or plain.candidate is None or plain.baseline is None:
         # Nothing to test: the candidate is unusable, or there is no usable baseline value.
-        return attrs.evolve(plain, n_candidate=n_candidate)
+        return attrs.evolve(plain, n_candidate=n_candidate, candidate_values=candidate_values)
     baseline_values = read_series(baseline_raw)[0] or ()
     assert candidate_values is not None  # noqa: S101 - its mean is usable, so are its values
     n_baseline = len(baseline_values)
     alpha = rule.significance.alpha
     p_value: float | None = None
-    from aml_promotion._domain.significance import (  # noqa: PLC0415 - see the imports
-        SignificanceError,
-        method_for,
-        significance_test,
-    )
-
     method = method_for(n_candidate or 0, n_baseline)
     try:
         result = significance_test(
@@ -618,6 +612,8 @@ def _compare_series(
         n_candidate=n_candidate,
         n_baseline=n_baseline,
         p_value=p_value,
+        candidate_values=candidate_values,
+        baseline_values=baseline_values,
     )
 
 

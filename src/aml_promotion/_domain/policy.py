@@ -11,7 +11,8 @@ from typing import Any
 
 import attrs
 
-from aml_promotion._domain.choices import choice, flag, is_bool
+from aml_promotion._domain.choices import InvariantError, choice, flag, is_bool
+from aml_promotion._domain.names import alias_problem, tag_key_problem
 from aml_promotion.exceptions import SettingsError, SettingsProblem
 
 
@@ -199,18 +200,19 @@ class MetricRule:
     dataset: str | None = attrs.field(default=None, validator=_optional_dataset)
 
     def __attrs_post_init__(self) -> None:
+        subject = f"metric {self.name!r}"
         if self.at_least is not None and self.at_most is not None and self.at_least > self.at_most:
             msg = (
-                f"metric {self.name!r}: at_least ({self.at_least:g}) is greater than "
-                f"at_most ({self.at_most:g}), so no value could pass"
+                f"at_least ({self.at_least:g}) is greater than at_most ({self.at_most:g}): "
+                "no value could pass"
             )
-            raise ValueError(msg)
+            raise InvariantError(msg, field="at_least", subject=subject)
         if self.significance is not None and self.aggregate is not Aggregate.MEAN:
             msg = (
-                f"metric {self.name!r}: a rule with significance compares the means of the "
-                f"series, so its aggregate is 'mean', not {self.aggregate.value!r}"
+                "a rule with significance compares the means of the series: its aggregate is "
+                f"'mean', not {self.aggregate.value!r}"
             )
-            raise ValueError(msg)
+            raise InvariantError(msg, field="aggregate", subject=subject)
 
     @property
     def effective_min_delta(self) -> float:
@@ -250,12 +252,12 @@ def _unique_metrics(
     seen: dict[str, MetricRule] = {}
     tagged: dict[str, str] = {}
     problems = []
-    for rule in rules:
+    for index, rule in enumerate(rules):
         other = tagged.setdefault(tag_safe(rule.name), rule.name)
         if other != rule.name:
             problems.append(
                 SettingsProblem(
-                    path="$.rules",
+                    path=f"$.rules[{index}]",
                     message=(
                         f"metrics {other!r} and {rule.name!r} would be recorded under the same "
                         f"tag (promotion.metric.{tag_safe(rule.name)}): rename one"
@@ -269,7 +271,9 @@ def _unique_metrics(
                 if first.goal is not rule.goal
                 else "has more than one rule"
             )
-            problems.append(SettingsProblem(path="$.rules", message=f"metric {rule.name!r} {what}"))
+            problems.append(
+                SettingsProblem(path=f"$.rules[{index}]", message=f"metric {rule.name!r} {what}")
+            )
         else:
             seen[rule.name] = rule
     if problems:
@@ -327,8 +331,11 @@ class EvaluationData:
 
     def __attrs_post_init__(self) -> None:
         if (self.context is None) == (self.tag is None):
-            msg = "evaluation_data needs exactly one of context and tag"
-            raise ValueError(msg)
+            msg = (
+                'give exactly one of "context" (the datasets logged as inputs with that '
+                'context) and "tag" (a run tag or parameter naming the data)'
+            )
+            raise InvariantError(msg, subject="evaluation_data")
 
     def to_dict(self) -> dict[str, object]:
         """Return the setting as JSON-ready data."""
@@ -558,6 +565,14 @@ class BaselineStrategy:
                 what = self.kind.value if name == "name" else name
                 msg = f"{what} of the {self.kind.value!r} baseline strategy is blank"
                 raise ValueError(msg)
+        # Refused here, not by the registry after a version is registered (DESIGN.md section 4).
+        problem = None
+        if self.kind is BaselineKind.ALIAS and self.name is not None:
+            problem = alias_problem(self.name)
+        elif self.kind is BaselineKind.TAG and self.tag_key is not None:
+            problem = tag_key_problem(self.tag_key)
+        if problem is not None:
+            raise ValueError(problem)
 
     @classmethod
     def latest(cls) -> BaselineStrategy:

@@ -24,11 +24,13 @@ from __future__ import annotations
 import bisect
 import enum
 import math
+import random
 from collections.abc import Sequence
 
 import attrs
 
 from aml_promotion._domain.policy import Goal
+from aml_promotion._domain.tolerance import ABS_TOL_DIGITS, INVERSE_REL_TOL, isclose
 
 EXACT_PAIRED_MAX = 20
 """Up to this many pairs, every sign pattern is counted (2^20 = 1,048,576 of them)."""
@@ -39,10 +41,6 @@ SAMPLED_DRAWS = 100_000
 SEED = 20_240_917
 """The fixed seed of the sampled tests: the same inputs give the same p everywhere."""
 
-_REL_TOL = 1e-9
-_ABS_TOL = 1e-12
-_INVERSE_REL_TOL = 10**9
-_ABS_TOL_DIGITS = 12
 _GRID_DIGITS = 12
 """The grid's unit is 10^-12 of the largest score's power of ten: far above a float's rounding
 (2^-53, about 1.1e-16, of the score), so a decimal score lands exactly on its grid point."""
@@ -152,12 +150,12 @@ def _on_grid(values: Sequence[float]) -> tuple[list[int], int]:
 
 
 def _close_on_grid(a: int, b: int, exponent: int) -> bool:
-    """`math.isclose(a * 10^e, b * 10^e, rel_tol=1e-9, abs_tol=1e-12)`, in exact integers."""
+    """`tolerance.isclose(a * 10^e, b * 10^e)`, in exact integers."""
     gap = abs(a - b)
-    if gap * _INVERSE_REL_TOL <= max(abs(a), abs(b)):
+    if gap * INVERSE_REL_TOL <= max(abs(a), abs(b)):
         return True
     # gap * 10^e <= 10^-12  <=>  gap / 10^-(e + 12) <= 1
-    over, under = _over_power(gap, 1, -(exponent + _ABS_TOL_DIGITS))
+    over, under = _over_power(gap, 1, -(exponent + ABS_TOL_DIGITS))
     return over <= under
 
 
@@ -210,7 +208,7 @@ def significance_test(
         differences = []
         pairs = zip(candidate, baseline, scaled[:n_c], scaled[n_c:-1], strict=True)
         for c, b, c_int, b_int in pairs:
-            gain = 0 if _close(c, b) else sign * (c_int - b_int)
+            gain = 0 if isclose(c, b) else sign * (c_int - b_int)
             differences.append(0 if _close_on_grid(gain, shift, exponent) else gain - shift)
         p, exact = _paired(differences)
     else:
@@ -220,10 +218,6 @@ def significance_test(
     return SignificanceResult(
         method=method, n_candidate=n_c, n_baseline=n_b, p_value=p, exact=exact, smallest_p=floor
     )
-
-
-def _close(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=_REL_TOL, abs_tol=_ABS_TOL)
 
 
 # --- Paired: sign flips ---------------------------------------------------------------------
@@ -260,7 +254,6 @@ def _paired_sampled(differences: list[int]) -> float:
     n = len(differences)
     tables = [_subset_sums(differences[i : i + 8]) for i in range(0, n, 8)]
     width = len(tables)
-    import random  # noqa: PLC0415 - only sampled tests need it; keeps `import aml_promotion` fast
 
     rng = random.Random(SEED)  # noqa: S311 - reproducible sampling, not secrecy
     bits = rng.getrandbits
@@ -329,7 +322,6 @@ def _unpaired_sampled(pooled: list[int], n_candidate: int, observed: int) -> flo
         pool = pooled[n_candidate:] + pooled[:n_candidate]
         size, candidate_side = n_baseline, False
     total = sum(pool)
-    import random  # noqa: PLC0415 - only sampled tests need it; keeps `import aml_promotion` fast
 
     rng = random.Random(SEED)  # noqa: S311 - reproducible sampling, not secrecy
     sample = rng.sample

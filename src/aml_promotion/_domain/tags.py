@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping
 
@@ -101,7 +102,6 @@ def series_text(raw: object) -> str | None:
     values, _problem = read_series(raw)
     if values is None:
         return None
-    import json  # noqa: PLC0415 - only series need it; keeps `import aml_promotion` fast
 
     text = json.dumps(list(values), separators=(",", ":"))
     return text if len(text) <= SERIES_MAX_CHARS else None
@@ -122,7 +122,6 @@ def unrecorded_series(policy: PromotionPolicy, candidate: Mapping[str, object]) 
 def _recorded_series(text: str) -> list[float] | None:
     if not text:
         return None
-    import json  # noqa: PLC0415 - only series need it; keeps `import aml_promotion` fast
 
     try:
         values = json.loads(text)

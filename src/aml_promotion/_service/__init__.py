@@ -1,6 +1,6 @@
 """`promote()`, by stages: one module per stage of a promotion.
 
-`_promote` calls the stages top to bottom: `_candidate` (what is promoted), `_baseline` (what it
+`_promote` calls the stages top to bottom: `_candidate` (what is offered), `_baseline` (what it
 is compared with), `_register` (the request, the registration, a version already there),
 `_champion` (the champion tag or alias), `_result` (`PromotionResult`).
 """

@@ -1,27 +1,89 @@
-"""The baseline: which version the candidate is compared with, and that version's metrics."""
+"""The baseline: the version the candidate is compared with, its metrics and its data.
+
+`read_baseline` reads it once: the version the strategy picks (for a champion tag, its
+best-ranked holder; on a re-run, the one the first registration was compared with), the run
+behind it, and what it offers the comparison.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+import attrs
+
 from aml_promotion._domain import tags
 from aml_promotion._domain.policy import BaselineStrategy, PromotionPolicy
-from aml_promotion._service._candidate import _metrics
+from aml_promotion._service._candidate import read_metrics
 from aml_promotion._service._champion import champion_of
-from aml_promotion.exceptions import (
-    BaselineNotFoundError,
-    RunNotFoundError,
-)
+from aml_promotion.exceptions import BaselineNotFoundError, RunNotFoundError
+from aml_promotion.ports import BaselineRunStore, ModelVersion
 
 if TYPE_CHECKING:
-    # The ports' classes load with the first promotion: only annotations name them here, and
-    # the functions that build or test them import them (import time).
-    from aml_promotion.ports import (
-        ModelRegistry,
-        ModelVersion,
-        RunRecord,
-        RunStore,
+    from aml_promotion.ports import ModelRegistry, RunRecord, RunStore
+
+
+@attrs.frozen(kw_only=True)
+class Baseline:
+    """What the candidate is compared with.
+
+    Attributes:
+        version: The baseline version; None when there is none (or it was passed over).
+        metrics: Its metric values; None when there is no baseline to compare with.
+        data: What it was evaluated on, when the policy asks.
+        missing: What was looked for and not found (or why the version was passed over), for
+            the decision's summary when there is no baseline.
+    """
+
+    version: ModelVersion | None
+    metrics: Mapping[str, object] | None
+    data: Mapping[str, str | None] | None
+    missing: str
+
+    @property
+    def label(self) -> str | None:
+        """How the decision names the baseline, or None."""
+        if self.version is None:
+            return None
+        if self.version.run_id is None:
+            return f"{self.version} (no linked run)"
+        return f"{self.version} (run {self.version.run_id})"
+
+
+def read_baseline(
+    runs: RunStore,
+    registry: ModelRegistry,
+    name: str,
+    strategy: BaselineStrategy,
+    policy: PromotionPolicy,
+    *,
+    existing: ModelVersion | None,
+) -> Baseline:
+    """Find the baseline of `name` by `strategy`, and read what the comparison needs of it.
+
+    Args:
+        runs: Where the baseline's run is read.
+        registry: Where the baseline is found.
+        name: The model's name.
+        strategy: Which version is the baseline.
+        policy: What is compared (and whether registration is forced); ranks the holders of a
+            champion tag.
+        existing: The version the candidate already is (a re-run), or None.
+
+    Raises:
+        RunNotFoundError: The run behind the baseline is gone, and registration is not forced.
+    """
+    version = _find_baseline(registry, name, strategy, existing, policy=policy)
+    run = _baseline_run(runs, version, policy)
+    metrics = _baseline_metrics(runs, version, run, policy)
+    passed_over = _passed_over(version, metrics)
+    if passed_over is not None:
+        version = None
+    return Baseline(
+        version=version,
+        metrics=metrics,
+        data=baseline_data(runs, version, run, policy),
+        missing=passed_over or _no_baseline(name, strategy, existing),
     )
 
 
@@ -65,8 +127,6 @@ def _baseline_run(
     """
     if baseline is None or baseline.run_id is None:
         return None
-    from aml_promotion.ports import BaselineRunStore  # noqa: PLC0415 - see the imports
-
     try:
         if isinstance(runs, BaselineRunStore) and tags.VERDICT in baseline.tags:
             return runs.get_baseline_run(baseline.run_id)
@@ -95,10 +155,10 @@ def _baseline_metrics(
         return tags.recorded_metrics(baseline.tags, policy.metric_names)
     if run is None:
         return {}  # forced past a run that is gone: every rule records the metric as missing
-    return _metrics(runs, run, policy).values
+    return read_metrics(runs, run, policy).values
 
 
-def _baseline_data(
+def baseline_data(
     runs: RunStore, baseline: ModelVersion | None, run: RunRecord | None, policy: PromotionPolicy
 ) -> Mapping[str, str | None] | None:
     """Return what the baseline was evaluated on: from its `run`, else from its tags."""
@@ -109,14 +169,6 @@ def _baseline_data(
         data = runs.get_evaluation_data(run, policy.evaluation_data)
     # A version registered by a promotion records it, so a run-less baseline still has it.
     return data or tags.evaluation_data_of(baseline.tags) or None
-
-
-def _baseline_label(baseline: ModelVersion | None) -> str | None:
-    if baseline is None:
-        return None
-    if baseline.run_id is None:
-        return f"{baseline} (no linked run)"
-    return f"{baseline} (run {baseline.run_id})"
 
 
 def _no_baseline(

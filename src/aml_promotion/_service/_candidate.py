@@ -1,38 +1,245 @@
-"""The candidate: its metrics, what it was evaluated on, and a local model's content digest."""
+"""The candidate: what a promotion offers for registration, read once, whatever named it.
+
+A `Candidate` carries what the later stages use: its metrics, its label in the decision, the
+path a registration uploads, and its `Origin`, which finds a version already registered from
+it. Each kind of candidate has a reader here (`read_run`, `read_local`, `read_logged_model`)
+and an origin: a new kind (a registered version, a named job output) adds the two.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
-from aml_promotion._domain.policy import PromotionPolicy
+import attrs
+
+from aml_promotion._domain import tags
+from aml_promotion._domain.model_files import find_model_file
 from aml_promotion.exceptions import (
+    ModelFileError,
+    RunNotFoundError,
+    RunStateError,
     SettingsError,
     SettingsProblem,
+    UsageError,
+)
+from aml_promotion.ports import (
+    DatasetMetricStore,
+    LoggedModelRegistry,
+    LoggedModelStore,
+    MetricValues,
+    RunRecord,
+    RunStatus,
 )
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
-    # The ports' classes load with the first promotion: only annotations name them here, and
-    # the functions that build or test them import them (import time).
+    from aml_promotion._domain.policy import PromotionPolicy
     from aml_promotion.ports import (
-        MetricValues,
-        RunRecord,
+        LoggedModel,
+        ModelRegistry,
+        ModelVersion,
         RunStore,
     )
 
 
-def _metrics(runs: RunStore, run: RunRecord, policy: PromotionPolicy) -> MetricValues:
-    if not policy.rules:
-        from aml_promotion.ports import MetricValues  # noqa: PLC0415 - see the imports
+class Origin(Protocol):
+    """Where a candidate came from: what makes an earlier registration of it "the same"."""
 
+    def find_registered(self, registry: ModelRegistry, name: str) -> ModelVersion | None:
+        """Return a version of `name` already registered from this origin, or None."""
+
+    def registered_note(self, version: ModelVersion) -> str:
+        """Say that `version` already holds the candidate, for the decision's notes."""
+
+
+@attrs.frozen(kw_only=True)
+class RunOrigin:
+    """A run's model: a version registered from the run (and, where known, its logged model)."""
+
+    run_id: str
+    logged_model: str | None = None
+
+    def find_registered(self, registry: ModelRegistry, name: str) -> ModelVersion | None:
+        """Return the version registered from the run; of this logged model, when it is known."""
+        if self.logged_model is not None and isinstance(registry, LoggedModelRegistry):
+            # The run may have logged other models: only a version of this one is "already there".
+            return registry.find_by_logged_model(name, self.run_id, self.logged_model)
+        return registry.find_by_run(name, self.run_id)
+
+    def registered_note(self, version: ModelVersion) -> str:
+        """Say that `version` was registered from the run."""
+        return (
+            f"already registered from run {self.run_id} as version {version.version}; "
+            "nothing new registered"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class ContentOrigin:
+    """A local model: a version registered with the same content (its digest tag) is it."""
+
+    digest: str
+
+    def find_registered(self, registry: ModelRegistry, name: str) -> ModelVersion | None:
+        """Return the version tagged with this content's digest."""
+        return next(iter(registry.find_tagged(name, tags.MODEL_DIGEST, self.digest)), None)
+
+    def registered_note(self, version: ModelVersion) -> str:
+        """Say that `version` holds the same content."""
+        return (
+            f"already registered with the same content as version {version.version}; "
+            "nothing new registered"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class Candidate:
+    """The model a promotion offers, with what the decision and the registration need of it.
+
+    Attributes:
+        label: How the decision names it (``run r1 in experiment train``, ``local model m.pkl``).
+        origin: Where it came from; finds a version already registered from it.
+        model_path: What a registration uploads: a path among the run's files, or an absolute
+            local path.
+        shown_path: The path the result shows.
+        run: The run it came from; None for a local model.
+        metrics: Its metric values: read from the run, or given; None when none were given.
+        available: The metric names the run has (for "did you mean"); None without a run.
+        data: What it was evaluated on, when the policy asks.
+        tags: Tags only this kind of candidate adds to the version (a local model's digest).
+        model_id: The logged model to register, when it was named (MLflow 3).
+        refusal: Why it cannot be promoted whatever the comparison says, or None.
+        notes: Caveats for the decision.
+    """
+
+    label: str
+    origin: Origin
+    model_path: str
+    shown_path: str
+    run: RunRecord | None = None
+    metrics: Mapping[str, object] | None = None
+    available: Collection[str] | None = None
+    data: Mapping[str, str | None] | None = None
+    tags: Mapping[str, str] = attrs.field(factory=dict)
+    model_id: str | None = None
+    refusal: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def read_run(
+    runs: RunStore,
+    registry: ModelRegistry,
+    policy: PromotionPolicy,
+    *,
+    experiment_name: str | None,
+    run_id: str | None,
+    pipeline_step: str | None,
+    model_file_name: str,
+    model_id: str | None = None,
+) -> Candidate:
+    """Read a run's candidate: the run (or its pipeline step), its metrics and its model file.
+
+    Raises:
+        RunNotFoundError: The run (or its step) does not exist.
+        RunStateError: The run did not complete, and registration is not forced.
+        ModelFileError: The model file is not among the run's files, or several match.
+    """
+    run = runs.get_run(experiment_name=experiment_name, run_id=run_id, pipeline_step=pipeline_step)
+    if run.status is not RunStatus.COMPLETED and not run.is_current and not policy.force:
+        raise RunStateError(run_id=run.run_id, status=run.status_text)
+    metrics = read_metrics(runs, run, policy)
+    path = find_model_file(runs.list_files(run), model_file_name)
+    logged = None
+    if isinstance(registry, LoggedModelRegistry):
+        logged = model_id or registry.logged_model_of(run, path)
+    where = f" in experiment {run.experiment_name}" if run.experiment_name else ""
+    return Candidate(
+        label=f"run {run.run_id}{where}",
+        origin=RunOrigin(run_id=run.run_id, logged_model=logged),
+        model_path=path,
+        shown_path=path,
+        run=run,
+        metrics=metrics.values,
+        available=metrics.available,
+        data=None
+        if policy.evaluation_data is None
+        else runs.get_evaluation_data(run, policy.evaluation_data),
+        model_id=model_id,
+    )
+
+
+def read_logged_model(runs: RunStore, model_id: str) -> LoggedModel:
+    """Read an MLflow 3 logged model, which names the run it was logged in.
+
+    Raises:
+        UsageError: The backend has no logged models.
+        RunNotFoundError: The logged model does not exist, or was logged outside any run.
+    """
+    if not isinstance(runs, LoggedModelStore):
+        msg = f"model_id={model_id!r}: this backend has no logged models (MLflow 3 has)"
+        raise UsageError(msg)
+    logged = runs.get_logged_model(model_id)
+    if logged.run_id is None:
+        msg = (
+            f"logged model {model_id!r} was logged outside any run, so there are no run "
+            "metrics to compare: log it within a run"
+        )
+        raise RunNotFoundError(msg)
+    return logged
+
+
+def read_local(
+    model_path: str | os.PathLike[str],
+    metrics: Mapping[str, object] | None,
+    policy: PromotionPolicy,
+) -> Candidate:
+    """Read a local model file or folder, with the metrics given for it.
+
+    Raises:
+        ModelFileError: The path does not exist.
+    """
+    path = Path(model_path).expanduser()
+    if not path.exists():
+        raise ModelFileError(f"the local model path {str(path)!r} does not exist", wanted=str(path))
+    digest = content_digest(path)
+    refusal = None
+    if metrics is None and policy.rules and not policy.force:
+        refusal = (
+            "a local model comes with no run to read metrics from, and none were given: "
+            "pass metrics=..., or force registration"
+        )
+    notes = tuple(
+        f"the series of {metric} is longer than {tags.SERIES_MAX_CHARS} characters and is not "
+        f"recorded on the version: compared without a run, it offers only its "
+        f"{tags.metric_tag(metric)} value"
+        for metric in tags.unrecorded_series(policy, metrics or {})
+    )
+    return Candidate(
+        label=f"local model {path}",
+        origin=ContentOrigin(digest=digest),
+        # Absolute, not resolved: a symlink (DVC, git-annex) keeps its own name.
+        model_path=os.path.normpath(path.absolute()),
+        shown_path=str(path),
+        metrics=metrics,
+        tags={tags.MODEL_DIGEST: digest},
+        refusal=refusal,
+        notes=notes,
+    )
+
+
+def read_metrics(runs: RunStore, run: RunRecord, policy: PromotionPolicy) -> MetricValues:
+    """Read the metrics `policy` compares from `run` (per dataset where the rules name one).
+
+    Raises:
+        SettingsError: A rule names a dataset, and the backend logs no metrics per dataset.
+    """
+    if not policy.rules:
         return MetricValues()
     datasets = policy.metric_datasets
     if datasets:
-        from aml_promotion.ports import DatasetMetricStore  # noqa: PLC0415
-
         if not isinstance(runs, DatasetMetricStore):
             metric, dataset = next(iter(datasets.items()))
             problem = SettingsProblem(
@@ -49,26 +256,6 @@ def _metrics(runs: RunStore, run: RunRecord, policy: PromotionPolicy) -> MetricV
     return runs.get_metrics(run, policy.metric_names, series=policy.series_metric_names)
 
 
-def _evaluation_data(
-    runs: RunStore, run: RunRecord | None, policy: PromotionPolicy
-) -> Mapping[str, str | None] | None:
-    if policy.evaluation_data is None or run is None:
-        return None
-    return runs.get_evaluation_data(run, policy.evaluation_data)
-
-
-def _run_label(run: RunRecord) -> str:
-    where = f" in experiment {run.experiment_name}" if run.experiment_name else ""
-    return f"run {run.run_id}{where}"
-
-
-def _local_path(model_path: str | os.PathLike[str]) -> Path:
-    # pathlib (with urllib and ipaddress) is a tenth of the import's cost: only local mode pays.
-    from pathlib import Path  # noqa: PLC0415
-
-    return Path(model_path).expanduser()
-
-
 def content_digest(path: Path) -> str:
     """Return a digest of a local model's content: a file's bytes, or a folder's files.
 
@@ -80,8 +267,6 @@ def content_digest(path: Path) -> str:
     Returns:
         ``sha256:`` and the hex digest.
     """
-    import hashlib  # noqa: PLC0415 - only local mode needs it: keep it out of the import
-
     digest = hashlib.sha256()
     if path.is_file():
         digest.update(_file_digest(path))
@@ -116,8 +301,6 @@ def _files_under(folder: Path) -> list[tuple[str, Path]]:
 
 
 def _file_digest(path: Path) -> bytes:
-    import hashlib  # noqa: PLC0415
-
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

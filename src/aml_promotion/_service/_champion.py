@@ -15,42 +15,35 @@ A failure after step 1 raises `IncompletePromotionError`. Before step 2 succeede
 still pending; with an alias, a version whose tag is live but that the alias never reached has its
 tag set back to pending. Either way no later promotion takes it for a champion, and running the
 promotion again completes it (`settle_again`).
+
+These functions take the baseline strategy (and the policy that ranks holders), never the whole
+settings.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import attrs
 
 from aml_promotion._domain import tags
-from aml_promotion._domain.decision import Decision, Verdict
+from aml_promotion._domain.champion import Holder, compare, pick_champion
+from aml_promotion._domain.outcomes import Verdict
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy, PromotionPolicy
-from aml_promotion._settings import Settings
+from aml_promotion._retry import LOGGER_NAME, pause
 from aml_promotion.exceptions import IncompletePromotionError, RegistryError
 
 if TYPE_CHECKING:
-    import logging
+    from aml_promotion._domain.decision import Decision
+    from aml_promotion.ports import ModelRegistry, ModelVersion
 
-    # The ports' classes load with the first promotion: only annotations name them here, and
-    # the functions that build or test them import them (import time).
-    from aml_promotion.ports import (
-        ModelRegistry,
-        ModelVersion,
-    )
+_LOGGER = logging.getLogger(LOGGER_NAME)
 
 
-def _logger() -> logging.Logger:
-    # logging (and the retry module's logger name) load with the first promotion (import time).
-    import logging  # noqa: PLC0415
-
-    from aml_promotion._retry import LOGGER_NAME  # noqa: PLC0415
-
-    return logging.getLogger(LOGGER_NAME)
-
-
-def _champion_tag(strategy: BaselineStrategy) -> tuple[str, str] | None:
+def champion_tag(strategy: BaselineStrategy) -> tuple[str, str] | None:
+    """Return the champion tag (key, value) of a ``tag:`` or ``alias:`` baseline, else None."""
     if strategy.kind is BaselineKind.TAG and strategy.tag_key and strategy.tag_value is not None:
         return strategy.tag_key, strategy.tag_value
     if strategy.kind is BaselineKind.ALIAS and strategy.name:
@@ -62,7 +55,7 @@ def _champion_tag(strategy: BaselineStrategy) -> tuple[str, str] | None:
 
 def pending_tags(strategy: BaselineStrategy) -> dict[str, str]:
     """Return the champion tag a version is registered with: pending until the promotion ends."""
-    champion = _champion_tag(strategy)
+    champion = champion_tag(strategy)
     if champion is None:
         return {}
     key, live = champion
@@ -70,15 +63,11 @@ def pending_tags(strategy: BaselineStrategy) -> dict[str, str]:
 
 
 def _best(holders: Sequence[ModelVersion], policy: PromotionPolicy) -> ModelVersion:
-    from aml_promotion._domain.champion import Holder, pick_champion  # noqa: PLC0415 - tags only
-
     best = pick_champion([Holder(version=h.version, tags=h.tags) for h in holders], policy)
     return next(h for h in holders if h.version == best.version)
 
 
 def _ranks_above(a: ModelVersion, b: ModelVersion, policy: PromotionPolicy) -> bool:
-    from aml_promotion._domain.champion import Holder, compare  # noqa: PLC0415 - tags only
-
     left, right = Holder(version=a.version, tags=a.tags), Holder(version=b.version, tags=b.tags)
     return compare(left, right, policy) > 0
 
@@ -91,7 +80,7 @@ def champion_of(
     While concurrent promotions settle, several versions may hold the tag: the champion is the
     one the settle keeps, not the highest-numbered.
     """
-    champion = _champion_tag(strategy)
+    champion = champion_tag(strategy)
     if strategy.kind is not BaselineKind.TAG or champion is None:
         return registry.find_baseline(name, strategy)
     holders = registry.find_tagged(name, *champion)
@@ -102,35 +91,38 @@ def champion_of(
     return holders[0] if holders else None
 
 
-def _champion_version(
-    settings: Settings, model: ModelVersion | None, superseded_by: ModelVersion | None
+def champion_version(
+    strategy: BaselineStrategy, model: ModelVersion | None, superseded_by: ModelVersion | None
 ) -> int | None:
     """Return the version that holds the champion tag or alias, for `PromotionResult`."""
-    if _champion_tag(settings.baseline) is None or model is None:
+    if champion_tag(strategy) is None or model is None:
         return None
     return (superseded_by or model).version
 
 
-def _current_champion(registry: ModelRegistry, name: str, settings: Settings) -> int | None:
+def current_champion(
+    registry: ModelRegistry, name: str, strategy: BaselineStrategy, policy: PromotionPolicy
+) -> int | None:
     """Return the version that holds the champion tag or alias now, read from the registry.
 
     A re-run of a version that lost the champion to a later promotion reports the later one.
     """
-    if _champion_tag(settings.baseline) is None:
+    if champion_tag(strategy) is None:
         return None
-    holder = champion_of(registry, name, settings.baseline, settings.policy)
+    holder = champion_of(registry, name, strategy, policy)
     return None if holder is None else holder.version
 
 
 # Seconds to wait, before each re-read, while the alias is on a version without the alias tag
 # and other versions carry it: a concurrent promotion may be between retiring the holder and
-# moving the alias. If it stays so, a person moved (or deleted) the alias.
-_MOVED_ALIAS_WAITS: tuple[float, ...] = (0.2, 0.5, 1.0)
+# moving the alias. If it stays so, a person moved (or deleted) the alias. In `testing_mode()`
+# the waits are recorded, not slept, as retries' are.
+_MOVED_ALIAS_WAITS = (0.2, 0.5, 1.0)
 
 
-def _respect_moved_alias(
+def respect_moved_alias(
     registry: ModelRegistry,
-    settings: Settings,
+    strategy: BaselineStrategy,
     name: str,
     existing: ModelVersion | None,
     *,
@@ -148,7 +140,6 @@ def _respect_moved_alias(
     Returns:
         `existing`, as it is now (with its tag retired if it was).
     """
-    strategy = settings.baseline
     if strategy.kind is not BaselineKind.ALIAS or not strategy.name:
         return existing
     key = tags.alias_tag(strategy.name)
@@ -158,13 +149,11 @@ def _respect_moved_alias(
         if not tagged or (holder is not None and holder.tags.get(key) == tags.ALIAS_HOLDER):
             return existing
         if wait is not None:
-            import time  # noqa: PLC0415 - only when the alias looks moved
-
-            time.sleep(wait)
+            pause(wait)
     shown = "deleted" if holder is None else f"on version {holder.version}"
     moved = tags.state_value(tags.MOVED, tags.ALIAS_HOLDER)
     for stale in tagged:
-        _logger().info(
+        _LOGGER.info(
             "the alias %s of %s is %s, not on version %s: someone moved it; %s's tag %s is now %s",
             strategy.name,
             name,
@@ -192,7 +181,8 @@ class _Settle:
     def __init__(
         self,
         registry: ModelRegistry,
-        settings: Settings,
+        strategy: BaselineStrategy,
+        policy: PromotionPolicy,
         model: ModelVersion,
         *,
         key: str,
@@ -200,7 +190,8 @@ class _Settle:
         tagged: bool,
     ) -> None:
         self.registry = registry
-        self.settings = settings
+        self.strategy = strategy
+        self.policy = policy
         self.model = model
         self.key = key
         self.live = live
@@ -208,12 +199,11 @@ class _Settle:
         # Whether its champion tag is live (a holder, ranked by every settle).
         self.tagged = tagged
         # Whether `model` holds the champion now: its live tag (a tag baseline), or the alias.
-        self.champion = tagged and settings.baseline.kind is not BaselineKind.ALIAS
+        self.champion = tagged and strategy.kind is not BaselineKind.ALIAS
 
     @property
     def alias(self) -> str | None:
-        strategy = self.settings.baseline
-        return strategy.name if strategy.kind is BaselineKind.ALIAS else None
+        return self.strategy.name if self.strategy.kind is BaselineKind.ALIAS else None
 
     def take_tag(self, extra: dict[str, str] | None = None) -> None:
         """Set the model's champion tag to its live value: it is a holder from now on."""
@@ -233,7 +223,7 @@ class _Settle:
                 # differently (different policies). Take it back rather than leave no champion.
                 self.take_tag()
                 holders = [self.model]
-            winner = _best(holders, self.settings.policy)
+            winner = _best(holders, self.policy)
             if self.alias is not None and self._move_alias(winner):
                 continue
             losers = [h for h in holders if h.version != winner.version]
@@ -246,7 +236,7 @@ class _Settle:
     def _move_alias(self, winner: ModelVersion) -> bool:
         """Point the alias at `winner` unless it is there; return whether it was moved."""
         self.step = f"read the alias @{self.alias}"
-        holder = self.registry.find_baseline(self.model.name, self.settings.baseline)
+        holder = self.registry.find_baseline(self.model.name, self.strategy)
         if holder is not None and holder.version == winner.version:
             self.champion = winner.version == self.model.version
             return False
@@ -279,7 +269,7 @@ class _Settle:
     def _withdraw(self, not_done: str) -> str:
         pending = tags.state_value(tags.PENDING, self.live)
         try:
-            holder = self.registry.find_baseline(self.model.name, self.settings.baseline)
+            holder = self.registry.find_baseline(self.model.name, self.strategy)
             if holder is not None and holder.version == self.model.version:
                 self.champion = True  # another promotion (or our lost answer) moved it here
                 return not_done
@@ -294,7 +284,8 @@ class _Settle:
 
 def _settle(
     registry: ModelRegistry,
-    settings: Settings,
+    strategy: BaselineStrategy,
+    policy: PromotionPolicy,
     decision: Decision,
     model: ModelVersion,
     *,
@@ -308,11 +299,11 @@ def _settle(
     Raises:
         IncompletePromotionError: A read or write failed (see the module).
     """
-    champion = _champion_tag(settings.baseline)
+    champion = champion_tag(strategy)
     if champion is None:
         return decision, None
     key, live = champion
-    settle = _Settle(registry, settings, model, key=key, live=live, tagged=take is None)
+    settle = _Settle(registry, strategy, policy, model, key=key, live=live, tagged=take is None)
     try:
         if take is not None:
             settle.take_tag(take)
@@ -325,20 +316,25 @@ def _settle(
     return decision.with_note(note), winner
 
 
-def _settle_champion(
-    registry: ModelRegistry, settings: Settings, decision: Decision, model: ModelVersion
+def settle_champion(
+    registry: ModelRegistry,
+    strategy: BaselineStrategy,
+    policy: PromotionPolicy,
+    decision: Decision,
+    model: ModelVersion,
 ) -> tuple[Decision, ModelVersion | None]:
     """With a tag or alias baseline, crown the version just registered (pending) if it is best.
 
     Its tag goes live, then the holders are resolved until one is left: the best-ranked one.
     Concurrent promotions each do this, and the ranking is a total order, so they converge.
     """
-    return _settle(registry, settings, decision, model, take={})
+    return _settle(registry, strategy, policy, decision, model, take={})
 
 
 def settle_again(
     registry: ModelRegistry,
-    settings: Settings,
+    strategy: BaselineStrategy,
+    policy: PromotionPolicy,
     decision: Decision,
     existing: ModelVersion,
     *,
@@ -353,33 +349,38 @@ def settle_again(
     - otherwise (it lost to a better one, or a person moved the alias away from it, or a person
       registered it): its record stays as it is.
     """
-    champion = _champion_tag(settings.baseline)
+    champion = champion_tag(strategy)
     if champion is None or dry_run or existing.archived:
         return decision, None
     key, live = champion
     state = existing.tags.get(key)
     if state == live:
-        return _settle(registry, settings, decision, existing, take=None)
+        return _settle(registry, strategy, policy, decision, existing, take=None)
     if state == tags.state_value(tags.PENDING, live):
         decision = decision.with_note(
             f"version {existing.version} was registered by a promotion that did not complete: "
             "completed now"
         )
-        return _settle(registry, settings, decision, existing, take={})
+        return _settle(registry, strategy, policy, decision, existing, take={})
     promoted = existing.tags.get(tags.VERDICT) in {Verdict.PROMOTE.value, Verdict.FORCE.value}
     if state != tags.state_value(tags.SUPERSEDED, live) or not promoted:
         return decision, None
-    current = champion_of(registry, existing.name, settings.baseline, settings.policy)
+    current = champion_of(registry, existing.name, strategy, policy)
     if current is None or current.tags.get(key) != live:
         return decision, None  # no champion, or one a person chose: never taken from them
-    if not _ranks_above(existing, current, settings.policy):
+    if not _ranks_above(existing, current, policy):
         return decision, None
     decision = decision.with_note(
         f"version {existing.version} ranks above the champion, version {current.version}, "
         "under the policy (it lost the champion during a race): it takes it back"
     )
     return _settle(
-        registry, settings, decision, existing, take={tags.SUPERSEDED_BY: tags.NO_BASELINE}
+        registry,
+        strategy,
+        policy,
+        decision,
+        existing,
+        take={tags.SUPERSEDED_BY: tags.NO_BASELINE},
     )
 
 

@@ -1,73 +1,76 @@
-"""Registration: build the request, register when promoted, report a version already there."""
+"""Registration: the model's name, the request, registering, and a version already there.
+
+Every kind of candidate ends here the same way: registered when the decision promotes it (and
+this is no dry run), or reported as the version already registered from it, by one path.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+import os
 from typing import TYPE_CHECKING
 
+import attrs
+
 from aml_promotion._domain import tags
-from aml_promotion._domain.decision import Decision
+from aml_promotion._domain.champion import effective_rank, rank_tags
+from aml_promotion._domain.render import champion_marker
+from aml_promotion._retry import LOGGER_NAME
 from aml_promotion._service._champion import (
-    _champion_version,
-    _logger,
-    _settle_champion,
+    champion_version,
+    current_champion,
     pending_tags,
     settle_again,
+    settle_champion,
 )
 from aml_promotion._service._result import PromotionResult
-from aml_promotion._settings import Settings
+from aml_promotion._settings import default_model_name
+from aml_promotion.exceptions import SettingsError, SettingsProblem
+from aml_promotion.ports import RegistrationRequest
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from aml_promotion._domain.decision import Decision
+    from aml_promotion._domain.policy import BaselineStrategy, PromotionPolicy
+    from aml_promotion._service._baseline import Baseline
+    from aml_promotion._service._candidate import Candidate
+    from aml_promotion._settings import Settings
+    from aml_promotion.ports import ModelRegistry, ModelVersion
 
-    # The ports' classes load with the first promotion: only annotations name them here, and
-    # the functions that build or test them import them (import time).
-    from aml_promotion.ports import (
-        ModelRegistry,
-        ModelVersion,
-        RegistrationRequest,
-        RunRecord,
-    )
+_LOGGER = logging.getLogger(LOGGER_NAME)
 
 
-def _request(
-    settings: Settings,
-    *,
-    name: str,
-    model_path: str,
-    run: RunRecord | None,
-    decision: Decision,
-    baseline: ModelVersion | None,
-    candidate_values: Mapping[str, object] | None = None,
-) -> RegistrationRequest:
-    generation = 1 if baseline is None else tags.generation_of(baseline.tags) + 1
-    new_tags = {
-        **settings.model_tags,
-        **tags.decision_tags(
-            decision,
-            baseline_version=None if baseline is None else baseline.version,
-            generation=generation,
-            candidate_values=candidate_values,
-        ),
-    }
-    if pending_tags(settings.baseline):
-        from aml_promotion._domain import champion  # noqa: PLC0415 - only champions are ranked
+def model_name(given: str | None) -> str:
+    """Return the name to register under: `given`, else ``<repo>-<branch>`` on GitHub.
 
-        rank = champion.effective_rank(
-            decision, None if baseline is None else baseline.tags, settings.policy
+    Raises:
+        SettingsError: No name is given, and there is no GitHub repository to derive one from.
+    """
+    if given is not None:
+        return given
+    name = default_model_name(os.environ)
+    if name is None:
+        problem = SettingsProblem(
+            path="$.model_name",
+            message=(
+                "no model_name given, and no GITHUB_REPOSITORY to derive the default "
+                "'<repo>-<branch>' from"
+            ),
         )
-        # Registered pending: it is a holder only once its promotion takes the tag (_champion).
-        new_tags.update(champion.rank_tags(rank, settings.policy))
-        new_tags.update(pending_tags(settings.baseline))
-    from aml_promotion.ports import RegistrationRequest  # noqa: PLC0415 - see the imports
+        raise SettingsError([problem])
+    return name
 
+
+def request_template(settings: Settings, name: str) -> RegistrationRequest:
+    """Return the request's fields the settings give (the model's name, framework, tags...).
+
+    The candidate's path and run, and the decision's tags, are filled in by `register`.
+    """
     return RegistrationRequest(
         name=name,
-        model_path=model_path,
-        run=run,
+        model_path="",
         framework=settings.model_framework,
         framework_version=settings.model_framework_version,
-        tags=new_tags,
+        tags=settings.model_tags,
         properties=dict(settings.model_properties),
         description=settings.model_description,
         datasets=settings.datasets,
@@ -78,73 +81,152 @@ def _request(
     )
 
 
-def _register_if_promoted(
+def register(
     registry: ModelRegistry,
-    settings: Settings,
-    request: RegistrationRequest,
+    template: RegistrationRequest,
+    candidate: Candidate,
     *,
     decision: Decision,
-    baseline: ModelVersion | None,
+    baseline: Baseline,
+    strategy: BaselineStrategy,
+    policy: PromotionPolicy,
     dry_run: bool,
-    shown_path: str | None = None,
 ) -> PromotionResult:
-    """Register `request` if `decision` promotes and this is no dry run; settle the champion."""
-    _log_decision(decision)
-    shown = request.model_path if shown_path is None else shown_path
+    """Register `candidate` if `decision` promotes it and this is no dry run; settle the champion.
+
+    Args:
+        registry: Where the version is registered.
+        template: The request's fields from the settings (`request_template`).
+        candidate: What is registered.
+        decision: Whether it is.
+        baseline: What it was compared with.
+        strategy: The baseline strategy (its champion tag or alias is settled).
+        policy: Ranks the champion's holders (and gives the version its effective rank).
+        dry_run: Register nothing.
+
+    Raises:
+        IncompletePromotionError: The version was registered, then a write settling the
+            champion failed (see `aml_promotion._service._champion`).
+    """
+    log_decision(decision)
     if dry_run or not decision.promote:
         if dry_run:
             decision = decision.with_note("dry run: nothing registered")
         return PromotionResult(
             decision=decision,
             model=None,
-            baseline=baseline,
-            candidate_run=request.run,
-            model_path=shown,
+            baseline=baseline.version,
+            candidate_run=candidate.run,
+            model_path=candidate.shown_path,
             dry_run=dry_run,
-            champion_version=_champion_version(settings, baseline, None),
+            champion_version=champion_version(strategy, baseline.version, None),
+            champion=champion_marker(strategy),
         )
+    request = _request(
+        template, candidate, decision=decision, baseline=baseline, strategy=strategy, policy=policy
+    )
     model = registry.register(request)
-    _logger().info("registered %s (id %s)", model, model.id)
-    decision, superseded_by = _settle_champion(registry, settings, decision, model)
+    _LOGGER.info("registered %s (id %s)", model, model.id)
+    decision, superseded_by = settle_champion(registry, strategy, policy, decision, model)
     return PromotionResult(
         decision=decision,
         model=model,
-        baseline=baseline,
-        candidate_run=request.run,
-        model_path=shown,
+        baseline=baseline.version,
+        candidate_run=candidate.run,
+        model_path=candidate.shown_path,
         superseded_by=superseded_by,
-        champion_version=_champion_version(settings, model, superseded_by),
+        champion_version=champion_version(strategy, model, superseded_by),
+        champion=champion_marker(strategy),
     )
 
 
-def _local_already_registered(
+def already_registered(
     registry: ModelRegistry,
-    settings: Settings,
-    decision: Decision,
+    candidate: Candidate,
     existing: ModelVersion,
     *,
-    baseline: ModelVersion | None,
-    model_path: Path,
+    decision: Decision,
+    baseline: Baseline,
+    strategy: BaselineStrategy,
+    policy: PromotionPolicy,
     dry_run: bool,
 ) -> PromotionResult:
-    """Report a local model whose content `existing` already holds; register nothing new."""
-    decision = decision.with_note(
-        f"already registered with the same content as version {existing.version}; "
-        "nothing new registered"
+    """Report `existing`, the version the candidate already is; register nothing new.
+
+    The same for every kind of candidate: an archived version is said to be so and left as it
+    is; otherwise `settle_again` completes or repairs its promotion (a version that holds the
+    champion tag settles again, a pending one is completed, a superseded one that ranks above
+    the champion takes it back); the result names the champion as the registry has it.
+
+    Raises:
+        IncompletePromotionError: Completing or repairing the promotion failed part-way.
+    """
+    log_decision(decision)
+    decision = decision.with_note(candidate.origin.registered_note(existing))
+    if existing.archived:
+        decision = decision.with_note(
+            f"version {existing.version} is archived: it is not restored, and no new "
+            "version is registered; restore it by hand if it should serve again"
+        )
+    # Settling is idempotent: a re-run completes a promotion that registered the version but
+    # failed after, and a version that lost the tag to a worse one takes it back. One that lost
+    # it to a better one (or a person's move of the alias) keeps its record (superseded_by) as
+    # that promotion wrote it.
+    decision, superseded_by = settle_again(
+        registry, strategy, policy, decision, existing, dry_run=dry_run
     )
-    # A version that lost the champion to a better one, or a person's move of the alias, does
-    # not take it back by a re-run; one whose promotion did not complete is completed.
-    decision, superseded_by = settle_again(registry, settings, decision, existing, dry_run=dry_run)
     return PromotionResult(
         decision=decision,
         model=None if dry_run else existing,
-        baseline=baseline,
-        model_path=str(model_path),
+        baseline=baseline.version,
+        candidate_run=candidate.run,
+        model_path=candidate.shown_path,
         dry_run=dry_run,
         already_registered=True,
         superseded_by=superseded_by,
+        champion_version=current_champion(registry, existing.name, strategy, policy),
+        champion=champion_marker(strategy),
     )
 
 
-def _log_decision(decision: Decision) -> None:
-    _logger().info("decision: %s: %s", decision.verdict.value, decision.summary)
+def log_decision(decision: Decision) -> None:
+    """Log the decision's verdict and summary."""
+    _LOGGER.info("decision: %s: %s", decision.verdict.value, decision.summary)
+
+
+def _request(
+    template: RegistrationRequest,
+    candidate: Candidate,
+    *,
+    decision: Decision,
+    baseline: Baseline,
+    strategy: BaselineStrategy,
+    policy: PromotionPolicy,
+) -> RegistrationRequest:
+    # The tag says "none" whenever the decision had no baseline to compare with.
+    version = baseline.version
+    generation = 1 if version is None else tags.generation_of(version.tags) + 1
+    new_tags = {
+        **template.tags,
+        **tags.decision_tags(
+            decision,
+            baseline_version=None if version is None else version.version,
+            generation=generation,
+            candidate_values=candidate.metrics,
+        ),
+    }
+    pending = pending_tags(strategy)
+    if pending:
+        rank = effective_rank(decision, None if version is None else version.tags, policy)
+        new_tags.update(rank_tags(rank, policy))
+        # Registered pending: it is a holder only once its promotion takes the tag (_champion).
+        new_tags.update(pending)
+    return attrs.evolve(
+        template,
+        model_path=candidate.model_path,
+        run=candidate.run,
+        tags={**new_tags, **candidate.tags},
+        # A run's metrics stay with the run; a local model's ride with the request.
+        metrics={} if candidate.run is not None else dict(candidate.metrics or {}),
+        model_id=candidate.model_id,
+    )

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import attrs
 
+from aml_promotion._domain import render
 from aml_promotion._domain.choices import flag
 from aml_promotion._domain.decision import Decision
-
-if TYPE_CHECKING:
-    # The ports' classes load with the first promotion: only annotations name them here, and
-    # the functions that build or test them import them (import time).
-    from aml_promotion.ports import (
-        ModelVersion,  # noqa: TC004 - PromotionResult is never structured by cattrs
-        RunRecord,  # noqa: TC004 - likewise
-    )
+from aml_promotion.ports import ModelVersion, RunRecord
 
 
 @attrs.frozen(kw_only=True)
@@ -40,6 +32,8 @@ class PromotionResult:
             champion tag or alias once this promotion is done (this one's, the one that
             superseded it, or, when nothing was registered, the baseline); None otherwise.
             Read as `superseded_by` is.
+        champion: What the promotion moves, as shown to a person (``@champion``,
+            ``tag champion=true``); None when its baseline strategy moves nothing.
     """
 
     decision: Decision
@@ -51,6 +45,7 @@ class PromotionResult:
     already_registered: bool = attrs.field(default=False, validator=flag)
     superseded_by: ModelVersion | None = None
     champion_version: int | None = None
+    champion: str | None = None
 
     @property
     def registered(self) -> bool:
@@ -62,17 +57,33 @@ class PromotionResult:
         """Whether the candidate is in the registry now: registered by this call or before."""
         return self.model is not None
 
-    def _repr_html_(self) -> str:
-        """Return the result as HTML, for notebooks: what was registered, then the decision."""
-        import html  # noqa: PLC0415 - only notebooks need it
+    def view(self) -> render.ResultView:
+        """Return what the renderings show of this result besides its decision."""
+        model = self.model
+        return render.ResultView(
+            model_name=None if model is None else model.name,
+            model_version=None if model is None else model.version,
+            model_id=None if model is None else model.id,
+            already_registered=self.already_registered,
+            from_run=self.candidate_run is not None,
+            dry_run=self.dry_run,
+            champion=self.champion,
+            champion_version=self.champion_version,
+            superseded_by=None if self.superseded_by is None else self.superseded_by.version,
+        )
 
-        if self.model is None:
-            what = "nothing registered" + (" (dry run)" if self.dry_run else "")
-        elif self.already_registered:
-            what = f"already registered as {self.model}"
-        else:
-            what = f"registered {self.model}"
-        return f"<div><p>{html.escape(what)}</p>{self.decision._repr_html_()}</div>"
+    def __repr__(self) -> str:
+        return render.result_repr(self.decision, self.view())
+
+    def __str__(self) -> str:
+        return render.result_str(self.decision, self.view())
+
+    def _repr_html_(self) -> str:
+        """Return the result as HTML, for notebooks: a verdict badge, what was done, the rules."""
+        # html and the SVG charts load only in notebooks (import time of the user's import).
+        from aml_promotion._domain import render_html  # noqa: PLC0415
+
+        return render_html.result_html(self.decision, self.view())
 
     def to_dict(self) -> dict[str, object]:
         """Return the result as JSON-ready data."""

@@ -3,12 +3,14 @@
 One private cattrs `Converter` structures the file; every problem is collected and reported at
 once with its path (`$.metric_rules.auc.min_delta`), never as a traceback from inside cattrs.
 
-- `_values`: the `Settings` value object;
+- `_values`: the `Settings` value object (its invariants, like every value object's, are its own);
 - `_shapes`: the file's shapes and the converter that structures them;
-- `_problems`: cattrs' errors as problems at paths, and "did you mean";
+- `_problems`: cattrs' structured errors as problems at paths, and "did you mean";
 - `_json`: reading a settings file's JSON text;
-- `_checks`: the checks that span several keys;
-- `_load`: `load_settings`, which runs them all and reports every problem at once.
+- `_mapping`: what a Python mapping can hold that no file does (value objects, cycles, depth);
+- `_checks`: the checks about the file's own shape (a metric in both lists, a rule's goal);
+- `_load`: `load_settings`: structures the source, builds the value objects and reports every
+  problem at once, each at the path of the value it belongs to.
 """
 
 from collections.abc import Mapping

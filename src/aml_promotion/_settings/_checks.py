@@ -6,17 +6,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from aml_promotion._domain.policy import (
-    Aggregate,
     Goal,
-    tag_safe,
 )
-from aml_promotion._settings._problems import _edit_distance, _near, key_path
+from aml_promotion._domain.suggest import close_matches
+from aml_promotion._settings._problems import key_path, near_file_key, near_key
 from aml_promotion._settings._shapes import (
     _ALIASES,
     _RULE_KEYS,
     KNOWN_KEYS,
     _converter,
-    _EvaluationDataFile,
     _InvalidError,
     _name,
     _names,
@@ -31,6 +29,7 @@ def _split_keys(
     known: dict[str, Any] = {}
     problems: list[SettingsProblem] = []
     unknown: list[str] = []
+    ungated = not any(data.get(key) for key in _METRIC_KEYS)
     for raw_key, value in data.items():
         key = str(raw_key)
         if key in KNOWN_KEYS:
@@ -46,7 +45,7 @@ def _split_keys(
                 )
                 continue
         else:
-            suggestion = _near(key)
+            suggestion = near_file_key(key)
             if suggestion is not None:
                 problems.append(
                     SettingsProblem(
@@ -58,11 +57,34 @@ def _split_keys(
                 problems.append(
                     SettingsProblem(path=f"$.{key}", message=f"unknown key {key!r} (strict mode)")
                 )
+            elif ungated and (meant := _meant_metric_keys(key)):
+                # Ignored with a warning, it would let every model be registered unchecked.
+                problems.append(
+                    SettingsProblem(
+                        path=f"$.{key}",
+                        message=(
+                            f"unknown key {key!r}, and no metric rules are given: every model "
+                            f"would be registered unchecked; did you mean {' or '.join(meant)}?"
+                        ),
+                    )
+                )
             else:
                 unknown.append(key)
             continue
         known[target] = value
     return known, problems, unknown
+
+
+# The keys that give a policy its metric rules: without any, every model is registered.
+_METRIC_KEYS = ("metrics_max", "metrics_min", "metric_rules")
+
+
+def _meant_metric_keys(key: str) -> list[str]:
+    """Return the metric keys an unknown `key` may stand for (closest first), or [] if none."""
+    folded = key.strip().lower().replace("-", "_").replace(" ", "_")
+    if "metr" not in folded and not close_matches(folded, _METRIC_KEYS):
+        return []
+    return [repr(name) for name in close_matches(folded, _METRIC_KEYS, cutoff=0.0, n=2)]
 
 
 def _cross_checks(raw: Mapping[str, Any]) -> list[SettingsProblem]:
@@ -78,16 +100,6 @@ def _cross_checks(raw: Mapping[str, Any]) -> list[SettingsProblem]:
         for name in maximized
         if name in minimized
     )
-    has_cpu = raw.get("cpu_cores") is not None
-    has_memory = raw.get("memory_gb") is not None
-    if has_cpu != has_memory:
-        given, missing = ("cpu_cores", "memory_gb") if has_cpu else ("memory_gb", "cpu_cores")
-        problems.append(
-            SettingsProblem(
-                path=f"$.{missing}",
-                message=f"{given} is set but {missing} is not: give both or neither",
-            )
-        )
     problems.extend(_name_clashes(raw))
     problems.extend(_unknown_rule_keys(raw.get("metric_rules")))
     for name, rule in _well_formed_rules(raw.get("metric_rules")).items():
@@ -112,39 +124,17 @@ def _cross_checks(raw: Mapping[str, Any]) -> list[SettingsProblem]:
                     message=f"goal {rule.goal.value!r} contradicts the metric's list",
                 )
             )
-        if rule.significance is not None and rule.aggregate not in {None, Aggregate.MEAN}:
-            problems.append(
-                SettingsProblem(
-                    path=f"{path}.aggregate",
-                    message=(
-                        "a rule with significance compares the means of the series: its "
-                        f"aggregate is 'mean', not {rule.aggregate.value!r}"
-                    ),
-                )
-            )
-        if rule.at_least is not None and rule.at_most is not None and rule.at_least > rule.at_most:
-            problems.append(
-                SettingsProblem(
-                    path=f"{path}.at_least",
-                    message=(
-                        f"at_least ({rule.at_least:g}) is greater than at_most "
-                        f"({rule.at_most:g}): no value could pass"
-                    ),
-                )
-            )
-    problems.extend(_evaluation_data_problems(raw.get("evaluation_data")))
     return problems
 
 
 def _name_clashes(raw: Mapping[str, Any]) -> list[SettingsProblem]:
-    """Return a problem for names that would silently become one metric, or share one tag.
+    """Return a problem for names that would silently become one metric once trimmed.
 
-    ``"auc"`` and ``" auc"`` are one metric once trimmed; ``acc@1`` and ``acc#1`` would be
-    recorded under the same decision tag.
+    ``"auc"`` and ``" auc"`` are one metric. (Names the decision tags would record under one key,
+    ``acc@1`` and ``acc#1``, are `PromotionPolicy`'s own rule: see `_load._policy_problems`.)
     """
     problems: list[SettingsProblem] = []
     given: dict[str, str] = {}
-    tagged: dict[str, str] = {}
     rules = raw.get("metric_rules")
     sources = [
         ("$.metrics_max", raw.get("metrics_max")),
@@ -169,18 +159,6 @@ def _name_clashes(raw: Mapping[str, Any]) -> list[SettingsProblem]:
                         ),
                     )
                 )
-                continue
-            other = tagged.setdefault(tag_safe(name), name)
-            if other != name:
-                problems.append(
-                    SettingsProblem(
-                        path=path,
-                        message=(
-                            f"metrics {other!r} and {name!r} would be recorded under the same "
-                            f"tag (promotion.metric.{tag_safe(name)}): rename one"
-                        ),
-                    )
-                )
     return problems
 
 
@@ -197,9 +175,8 @@ def _unknown_rule_keys(rules: Any) -> list[SettingsProblem]:
             if key in _RULE_KEYS:
                 continue
             text = str(key)
-            best = min(known, key=lambda field: (_edit_distance(text, field), field))
-            near = _edit_distance(text, best) <= 2  # noqa: PLR2004 - as for top-level keys
-            hint = f"; did you mean {best!r}?" if near else f"; a rule takes {', '.join(known)}"
+            best = near_key(text, known)
+            hint = f"; did you mean {best!r}?" if best else f"; a rule takes {', '.join(known)}"
             problems.append(
                 SettingsProblem(
                     path=key_path(key_path("$.metric_rules", str(name)), text),
@@ -207,24 +184,6 @@ def _unknown_rule_keys(rules: Any) -> list[SettingsProblem]:
                 )
             )
     return problems
-
-
-def _evaluation_data_problems(value: Any) -> list[SettingsProblem]:
-    try:
-        parsed = _converter().structure(value, _EvaluationDataFile) if value is not None else None
-    except Exception:  # noqa: BLE001 - already reported by the structuring of the whole file
-        return []
-    if parsed is not None and (parsed.context is None) == (parsed.tag is None):
-        return [
-            SettingsProblem(
-                path="$.evaluation_data",
-                message=(
-                    'give exactly one of "context" (the datasets logged as inputs with that '
-                    'context) and "tag" (a run tag or parameter naming the data)'
-                ),
-            )
-        ]
-    return []
 
 
 def _well_formed_rules(value: Any) -> dict[str, _RuleFile]:

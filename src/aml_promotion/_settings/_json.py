@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from aml_promotion._settings._mapping import nesting_problems
 from aml_promotion._settings._problems import key_path
 from aml_promotion._settings._shapes import _kind
 from aml_promotion.exceptions import SettingsError, SettingsProblem
 
 if TYPE_CHECKING:
+    import json
     from pathlib import Path
 
 
@@ -51,12 +53,21 @@ def _read_file(path: Path) -> tuple[Mapping[str, Any], list[SettingsProblem]]:
 
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
     except FileNotFoundError:
         problem = SettingsProblem(path="$", message=f"settings file not found: {source}")
         raise SettingsError([problem], source=source) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        problem = SettingsProblem(path="$", message=f"cannot read the settings file: {exc}")
+    except OSError as exc:
+        # IsADirectoryError on POSIX; Windows says PermissionError for a directory.
+        message = (
+            _directory_message(path) if path.is_dir() else f"cannot read the settings file: {exc}"
+        )
+        problem = SettingsProblem(path="$", message=message)
+        raise SettingsError([problem], source=source) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        problem = SettingsProblem(path="$", message=_encoding_message(raw, exc, source))
         raise SettingsError([problem], source=source) from None
     try:
         data = json.loads(
@@ -65,15 +76,13 @@ def _read_file(path: Path) -> tuple[Mapping[str, Any], list[SettingsProblem]]:
             parse_constant=_refuse_constant,
             parse_int=_integer,
         )
+        if nesting := nesting_problems(data):
+            # Before the walks below, which recurse.
+            raise SettingsError(nesting, source=source)
         duplicates = _duplicate_problems(data)
         too_long = _too_long_integers(data)
     except json.JSONDecodeError as exc:
-        problem = SettingsProblem(
-            path="$",
-            message=(
-                f"not valid JSON: {exc.msg} at {source}, line {exc.lineno}, column {exc.colno}"
-            ),
-        )
+        problem = SettingsProblem(path="$", message=_json_message(exc, source))
         raise SettingsError([problem], source=source) from None
     except _NonJsonTokenError as exc:
         problem = SettingsProblem(
@@ -148,3 +157,44 @@ class _NonJsonTokenError(ValueError):
 
 def _refuse_constant(token: str) -> Any:
     raise _NonJsonTokenError(token)
+
+
+def _directory_message(path: Path) -> str:
+    inside = sorted(child.name for child in path.glob("*.json"))
+    example = inside[0] if len(inside) == 1 else "registermodel.json"
+    return (
+        f"{path} is a directory, not a settings file: give the JSON file's path, "
+        f"e.g. {path / example}"
+    )
+
+
+def _encoding_message(raw: bytes, exc: UnicodeDecodeError, source: str) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return f"the settings file is UTF-16 text, not UTF-8 ({source}): save it as UTF-8"
+    byte = raw[exc.start]
+    return (
+        f"the settings file is not UTF-8 text: byte 0x{byte:02x} at offset {exc.start} "
+        f"({source}); save it as UTF-8"
+    )
+
+
+def _json_message(exc: json.JSONDecodeError, source: str) -> str:
+    """Return the one-line message for JSON that does not parse, saying what to change.
+
+    Comments and trailing commas (JSON has neither; JSONC and JavaScript have both) get their
+    own message; anything else gets the parser's, with the file, line and column.
+    """
+    where = f"{source}, line {exc.lineno}, column {exc.colno}"
+    rest = exc.doc[exc.pos :]
+    if rest.startswith(("//", "/*", "#")):
+        return f"not valid JSON: JSON has no comments; remove the comment at {where}"
+    before = exc.doc[: exc.pos].rstrip()
+    if rest[:1] in {"}", "]"} and before.endswith(","):
+        comma = len(before) - 1
+        line = exc.doc.count("\n", 0, comma) + 1
+        column = comma - exc.doc.rfind("\n", 0, comma)
+        return (
+            f"not valid JSON: a comma before the closing {rest[0]!r}; remove the trailing "
+            f"comma at {source}, line {line}, column {column}"
+        )
+    return f"not valid JSON: {exc.msg} at {where}"

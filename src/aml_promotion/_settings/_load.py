@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
 
+from aml_promotion._domain.choices import InvariantError
 from aml_promotion._domain.policy import (
     Aggregate,
     BaselineStrategy,
@@ -19,11 +20,11 @@ from aml_promotion._domain.policy import (
     PromotionPolicy,
     Significance,
 )
-from aml_promotion._settings._checks import _cross_checks, _split_keys
+from aml_promotion._settings._checks import _cross_checks, _split_keys, _well_formed_rules
 from aml_promotion._settings._json import _read_file
-from aml_promotion._settings._problems import _problems_of, key_path
+from aml_promotion._settings._mapping import _NOT_FILE_KEYS, _python_only_problems, nesting_problems
+from aml_promotion._settings._problems import failed_fields, key_path, problems_of
 from aml_promotion._settings._shapes import (
-    KNOWN_KEYS,
     _converter,
     _EvaluationDataFile,
     _File,
@@ -39,35 +40,111 @@ from aml_promotion._settings._values import (
 from aml_promotion.exceptions import SettingsError, SettingsProblem, SettingsWarning
 
 
-def _policy(parsed: _File) -> PromotionPolicy:
-    rules_file: dict[str, _RuleFile] = {
-        str(name): rule for name, rule in (parsed.metric_rules or {}).items()
-    }
-    goals: dict[str, Goal] = {}
-    for name in parsed.metrics_max or ():
-        goals[name] = Goal.MAXIMIZE
-    for name in parsed.metrics_min or ():
-        goals[name] = Goal.MINIMIZE
-    for name, rule_file in rules_file.items():
-        if name not in goals and rule_file.goal is not None:
-            goals[name] = rule_file.goal
+def _structure(known: Mapping[str, Any]) -> tuple[_File, list[SettingsProblem]]:
+    """Return the file's shape with every key that structures, and a problem for each other.
+
+    The keys that fail are left out of the shape, so that the value objects built from it still
+    check what they can (every problem is reported at once).
+    """
+    try:
+        return _converter().structure(known, _File), []
+    except Exception as exc:  # noqa: BLE001 - cattrs' errors become our problems, with paths
+        problems = problems_of(exc)
+        failed = failed_fields(exc)
+    rest = {key: value for key, value in known.items() if key not in failed}
+    try:
+        parsed = _converter().structure(rest, _File)
+    except Exception:  # noqa: BLE001 - reported above; nothing is left to check
+        parsed = _converter().structure({}, _File)
+    # A key that failed was given: a stand-in keeps "give both or neither" honest.
+    for key in failed & {"cpu_cores", "memory_gb"}:
+        setattr(parsed, key, 1.0)
+    return parsed, problems
+
+
+def _build(
+    parsed: _File, known: Mapping[str, Any], unknown: list[str]
+) -> tuple[Settings | None, list[SettingsProblem]]:
+    """Build the value objects from `parsed`, each error at the path of the object that raised it.
+
+    Each value object checks its own invariants (`MetricRule`: ``at_least`` ≤ ``at_most``,
+    significance ⇒ mean; `EvaluationData`: context or tag; `PromotionPolicy`: one tag per
+    metric; `Settings`: cpu and memory together); this only says where in the file each is.
+    """
+    problems: list[SettingsProblem] = []
     rules: list[MetricRule] = []
-    for name, goal in goals.items():
-        rule_file = rules_file.get(name, _RuleFile())
-        rules.append(
-            MetricRule(
-                name=name,
-                goal=goal,
-                min_delta=rule_file.min_delta,
-                min_relative_delta=rule_file.min_relative_delta,
-                at_least=rule_file.at_least,
-                at_most=rule_file.at_most,
-                aggregate=rule_file.aggregate
-                or (Aggregate.LAST if rule_file.significance is None else Aggregate.MEAN),
-                dataset=rule_file.dataset,
-                significance=_significance(rule_file.significance),
-            )
+    origins: list[str] = []
+    for name, goal, rule_file, origin in _rule_sources(parsed, known):
+        try:
+            rules.append(_rule(name, goal, rule_file))
+        except InvariantError as exc:  # noqa: PERF203 - each rule reports its own problem
+            problems.append(_at(key_path("$.metric_rules", name), exc))
+        else:
+            origins.append(origin)
+    evaluation_data = None
+    try:
+        evaluation_data = _evaluation_data(parsed.evaluation_data)
+    except InvariantError as exc:
+        problems.append(_at("$.evaluation_data", exc))
+    policy = PromotionPolicy()
+    try:
+        policy = _policy(parsed, rules, evaluation_data)
+    except SettingsError as exc:
+        # The policy names a rule by its index; the file, by the list or object it came from.
+        where = {f"$.rules[{index}]": origin for index, origin in enumerate(origins)}
+        problems.extend(
+            SettingsProblem(path=where.get(problem.path, "$"), message=problem.message)
+            for problem in exc.problems
         )
+    try:
+        settings = _settings(parsed, policy, unknown)
+    except InvariantError as exc:
+        return None, [*problems, _at("$", exc)]
+    return settings, problems
+
+
+def _at(path: str, exc: InvariantError) -> SettingsProblem:
+    return SettingsProblem(
+        path=path if exc.field is None else key_path(path, exc.field), message=exc.message
+    )
+
+
+def _rule_sources(
+    parsed: _File, known: Mapping[str, Any]
+) -> Iterator[tuple[str, Goal, _RuleFile, str]]:
+    """Yield each metric's name, goal, rule and the file path of the list or rule naming it."""
+    # Each rule is read alone, so that one bad rule does not hide another rule's problems.
+    rules_file = _well_formed_rules(known.get("metric_rules"))
+    goals: dict[str, tuple[Goal, str]] = {}
+    for name in parsed.metrics_max or ():
+        goals[name] = (Goal.MAXIMIZE, "$.metrics_max")
+    for name in parsed.metrics_min or ():
+        goals.setdefault(name, (Goal.MINIMIZE, "$.metrics_min"))
+    for name, rule_file in rules_file.items():
+        # A rule without a goal is reported by _cross_checks; its other rules are still checked.
+        goals.setdefault(name, (rule_file.goal or Goal.MAXIMIZE, "$.metric_rules"))
+    for name, (goal, origin) in goals.items():
+        yield name, goal, rules_file.get(name, _RuleFile()), origin
+
+
+def _rule(name: str, goal: Goal, rule_file: _RuleFile) -> MetricRule:
+    return MetricRule(
+        name=name,
+        goal=goal,
+        min_delta=rule_file.min_delta,
+        min_relative_delta=rule_file.min_relative_delta,
+        at_least=rule_file.at_least,
+        at_most=rule_file.at_most,
+        aggregate=rule_file.aggregate
+        or (Aggregate.LAST if rule_file.significance is None else Aggregate.MEAN),
+        dataset=rule_file.dataset,
+        significance=_significance(rule_file.significance),
+    )
+
+
+def _policy(
+    parsed: _File, rules: list[MetricRule], evaluation_data: EvaluationData | None
+) -> PromotionPolicy:
     defaults = PromotionPolicy()
     return PromotionPolicy(
         rules=tuple(rules),
@@ -81,7 +158,7 @@ def _policy(parsed: _File) -> PromotionPolicy:
         on_missing_baseline_metric=(
             parsed.on_missing_baseline_metric or defaults.on_missing_baseline_metric
         ),
-        evaluation_data=_evaluation_data(parsed.evaluation_data),
+        evaluation_data=evaluation_data,
     )
 
 
@@ -101,7 +178,7 @@ def _evaluation_data(parsed: _EvaluationDataFile | None) -> EvaluationData | Non
     )
 
 
-def _settings(parsed: _File, unknown: list[str]) -> Settings:
+def _settings(parsed: _File, policy: PromotionPolicy, unknown: list[str]) -> Settings:
     return Settings(
         model_name=parsed.model_name,
         model_file_name=parsed.model_file_name or DEFAULT_MODEL_FILE_NAME,
@@ -116,7 +193,7 @@ def _settings(parsed: _File, unknown: list[str]) -> Settings:
         pipeline_child_run_name=parsed.pipeline_child_run_name or DEFAULT_PIPELINE_CHILD_RUN_NAME,
         cpu_cores=parsed.cpu_cores,
         memory_gb=parsed.memory_gb,
-        policy=_policy(parsed),
+        policy=policy,
         baseline=parsed.baseline or BaselineStrategy.latest(),
         unknown_keys=tuple(unknown),
     )
@@ -144,6 +221,8 @@ def load_settings(
     early: list[SettingsProblem] = []  # found before the structuring
     if isinstance(source, Mapping):
         data, label = source, None
+        if nesting := nesting_problems(data):
+            raise SettingsError(nesting)
         early = _python_only_problems(data)
         if early:
             # Reported here, and never also as unknown keys (a warning) further down.
@@ -160,13 +239,12 @@ def load_settings(
         raise SettingsError([problem])
     known, problems, unknown = _split_keys(data, strict=strict)
     problems[:0] = early
-    parsed: _File | None = None
-    try:
-        parsed = _converter().structure(known, _File)
-    except Exception as exc:  # noqa: BLE001 - cattrs' errors become our problems, with paths
-        problems.extend(_problems_of(exc))
+    parsed, structure_problems = _structure(known)
+    problems.extend(structure_problems)
     problems.extend(_cross_checks(known))
-    if problems or parsed is None:
+    settings, invariant_problems = _build(parsed, known, unknown)
+    problems.extend(invariant_problems)
+    if problems or settings is None:
         raise SettingsError(sorted(problems, key=_problem_order(data)), source=label)
     if unknown:
         names = ", ".join(repr(key) for key in unknown)
@@ -175,84 +253,10 @@ def load_settings(
             SettingsWarning,
             stacklevel=_caller_stacklevel(),
         )
-    settings = _settings(parsed, unknown)
     if "pipeline_child_run_name" in known and known["pipeline_child_run_name"] is None:
         # An explicit null: the run itself holds the model, never one of its children.
         settings = attrs.evolve(settings, pipeline_child_run_name=None)
     return settings
-
-
-# Attributes of Settings that no file has: in a mapping, they mean Settings(...) was meant.
-_NOT_FILE_KEYS = frozenset(attrs.fields_dict(Settings)) - KNOWN_KEYS
-
-
-def _python_only_problems(data: Mapping[Any, Any]) -> list[SettingsProblem]:
-    """Return a problem for what only `Settings(...)` takes: its attributes and value objects.
-
-    A mapping holds what a settings file holds: ``{"policy": PromotionPolicy(...)}`` would
-    otherwise be an unknown key, ignored with a warning, and every model registered.
-    """
-    problems: list[SettingsProblem] = []
-    for raw_key, value in data.items():
-        key = str(raw_key)
-        path = key_path("$", key)
-        if key in _NOT_FILE_KEYS:
-            hint = (
-                ", or give metrics_max, metrics_min or metric_rules in the mapping"
-                if key == "policy"
-                else ""
-            )
-            problems.append(
-                SettingsProblem(
-                    path=path,
-                    message=(
-                        f"{key!r} is an attribute of Settings, not a settings key: pass "
-                        f"Settings({key}=...) instead of a mapping{hint}"
-                    ),
-                )
-            )
-            continue
-        problems.extend(_value_object_problems(value, path))
-    return problems
-
-
-_VALUE_OBJECTS = (
-    Settings,
-    PromotionPolicy,
-    MetricRule,
-    Significance,
-    EvaluationData,
-    BaselineStrategy,
-)
-
-
-def _value_object_problems(value: object, path: str) -> list[SettingsProblem]:
-    if isinstance(value, _VALUE_OBJECTS):
-        kind = type(value).__name__
-        return [
-            SettingsProblem(
-                path=path,
-                message=(
-                    f"found a {kind}, which a settings mapping cannot hold: pass "
-                    "Settings(policy=..., baseline=...) instead of a mapping, or write the "
-                    "value as in a settings file (metrics_max, metrics_min, metric_rules, "
-                    "'tag:stage=prod')"
-                ),
-            )
-        ]
-    if isinstance(value, Mapping):
-        return [
-            problem
-            for key, item in value.items()
-            for problem in _value_object_problems(item, key_path(path, str(key)))
-        ]
-    if isinstance(value, (list, tuple)):
-        return [
-            problem
-            for index, item in enumerate(value)
-            for problem in _value_object_problems(item, f"{path}[{index}]")
-        ]
-    return []
 
 
 def _caller_stacklevel() -> int:

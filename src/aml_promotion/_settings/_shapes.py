@@ -5,13 +5,15 @@ from __future__ import annotations
 import enum
 import functools
 import math
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NewType
 
 import attrs
 
-from aml_promotion._domain.choices import is_bool
+from aml_promotion._domain.choices import is_bool, written_as_list
 from aml_promotion._domain.frameworks import Framework
+from aml_promotion._domain.names import tag_key_problem
 from aml_promotion._domain.policy import (
     Aggregate,
     BaselineStrategy,
@@ -34,6 +36,7 @@ _Positive = NewType("_Positive", float)
 _Flag = NewType("_Flag", bool)
 _Names = NewType("_Names", tuple)  # type: ignore[type-arg]
 _Labels = NewType("_Labels", dict)  # type: ignore[type-arg]
+_Tags = NewType("_Tags", dict)  # type: ignore[type-arg]
 _Alpha = NewType("_Alpha", float)
 
 
@@ -123,8 +126,17 @@ def _flag(value: Any, _type: object) -> bool:
     raise _InvalidError(f"expected true or false, found {_kind(value)}")
 
 
+_SEPARATOR = re.compile("[,;]")
+
+
 def _names(value: Any, _type: object) -> tuple[str, ...]:
     if isinstance(value, str):
+        if _SEPARATOR.search(value):
+            # Several names in one string: "auc,log_loss" would be one metric of that name.
+            raise _InvalidError(
+                f"expected a list of names, found the string {value!r}: "
+                f"write {written_as_list(value)}"
+            )
         # A single name where a list was expected: take it as a list of one.
         value = [value]
     if not isinstance(value, (list, tuple)):
@@ -153,6 +165,14 @@ def _labels(value: Any, _type: object) -> dict[str, str]:
         except ValueError:  # an int past Python's 4300-digit limit for text
             raise _InvalidError(f"the value of {key!r} is a number too long to use") from None
     return labels
+
+
+def _tags(value: Any, _type: object) -> dict[str, str]:
+    tags = _labels(value, _type)
+    problems = [problem for key in tags if (problem := tag_key_problem(key)) is not None]
+    if problems:
+        raise _InvalidError("; ".join(problems))
+    return tags
 
 
 def _choice(enum_type: type[enum.Enum], what: str) -> Any:
@@ -205,7 +225,7 @@ class _File:
     model_file_name: _Name | None = None
     model_framework: Framework | None = None
     model_framework_version: _VersionText | None = None
-    model_tags: _Labels | None = None
+    model_tags: _Tags | None = None
     model_properties: _Labels | None = None
     model_description: _Text | None = None
     datasets: _Names | None = None
@@ -255,6 +275,7 @@ def _converter() -> cattrs.Converter:
         (_Flag, _flag),
         (_Names, _names),
         (_Labels, _labels),
+        (_Tags, _tags),
         (_Alpha, _alpha),
     ):
         converter.register_structure_hook(new_type, hook)

@@ -9,8 +9,9 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
-from aml_promotion._domain.choices import choice, is_bool
+from aml_promotion._domain.choices import InvariantError, choice, is_bool, names
 from aml_promotion._domain.frameworks import Framework
+from aml_promotion._domain.names import tag_key_problem
 from aml_promotion._domain.policy import (
     BaselineStrategy,
     PromotionPolicy,
@@ -21,28 +22,12 @@ DEFAULT_MODEL_FILE_NAME = "model.pkl"
 DEFAULT_PIPELINE_CHILD_RUN_NAME = "model_training"
 
 
-def _names_tuple(field: str, value: Iterable[str]) -> tuple[str, ...]:
-    """Return `value` as a tuple of names, refusing a lone string or an item that is none."""
-    raw: object = value
-    if isinstance(raw, str) or not isinstance(raw, Iterable):
-        # A string is an iterable of its characters: "ds1" would become ('d', 's', '1').
-        msg = f"{field} must be a list or tuple of names (strings), not {raw!r}"
-        raise TypeError(msg)
-    names = tuple(value)
-    for index, name in enumerate(names):
-        item: object = name
-        if not isinstance(item, str):
-            msg = f"{field} must hold names (strings); item {index} is {item!r}"
-            raise TypeError(msg)
-    return names
-
-
 def _datasets(value: Iterable[str]) -> tuple[str, ...]:
-    return _names_tuple("datasets", value)
+    return names("datasets", value)
 
 
 def _unknown_keys(value: Iterable[str]) -> tuple[str, ...]:
-    return _names_tuple("unknown_keys", value)
+    return names("unknown_keys", value)
 
 
 def _text_field(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
@@ -85,6 +70,17 @@ def _labels_field(
                 f"{key!r}: {item!r} (write the value as text, e.g. str(value))"
             )
             raise TypeError(msg)
+
+
+def _tags_field(
+    instance: object, attribute: attrs.Attribute[Mapping[str, str]], value: object
+) -> None:
+    _labels_field(instance, attribute, value)
+    for key in value:  # type: ignore[attr-defined] # a mapping, checked above
+        problem = tag_key_problem(key)
+        if problem is not None:
+            msg = f"{attribute.name}: {problem}"
+            raise ValueError(msg)
 
 
 def _optional_positive_float(value: float | None) -> float | None:
@@ -181,7 +177,7 @@ class Settings:
     model_file_name: str = attrs.field(default=DEFAULT_MODEL_FILE_NAME, validator=_text_field)
     model_framework: Framework | None = attrs.field(default=None, converter=_optional_framework)
     model_framework_version: str | None = attrs.field(default=None, validator=_optional_text_field)
-    model_tags: Mapping[str, str] = attrs.field(factory=dict, validator=_labels_field)
+    model_tags: Mapping[str, str] = attrs.field(factory=dict, validator=_tags_field)
     model_properties: Mapping[str, str] = attrs.field(factory=dict, validator=_labels_field)
     model_description: str | None = attrs.field(default=None, validator=_optional_text_field)
     datasets: tuple[str, ...] = attrs.field(default=(), converter=_datasets)
@@ -207,5 +203,8 @@ class Settings:
 
     def __attrs_post_init__(self) -> None:
         if (self.cpu_cores is None) != (self.memory_gb is None):
-            msg = "cpu_cores and memory_gb go together: give both or neither"
-            raise ValueError(msg)
+            given, missing = (
+                ("cpu_cores", "memory_gb") if self.memory_gb is None else ("memory_gb", "cpu_cores")
+            )
+            msg = f"{given} is set but {missing} is not: give both or neither"
+            raise InvariantError(msg, field=missing)

@@ -1,4 +1,4 @@
-"""What both Azure ML adapters (SDK v1 and v2) do the same way: run states, HTTP failures, calls.
+"""What both Azure ML adapters (SDK v1 and v2) do the same way: run states, HTTP failures.
 
 The two SDKs differ in how they carry a status code and a dropped connection, and in how their
 own retries are switched off, so each adapter says those; what they mean for a promotion is
@@ -8,20 +8,21 @@ decided here, once.
 from __future__ import annotations
 
 import http
-from typing import TYPE_CHECKING, TypeVar
+import http.client
+from typing import TYPE_CHECKING
 
-from aml_promotion._retry import RetryPolicy, retrying
-from aml_promotion.adapters._errors import retry_after
-from aml_promotion.exceptions import PromotionError, RegistryError, TransientRegistryError
+from aml_promotion.adapters._errors import exception_chain, retry_after
+from aml_promotion.adapters._gateway import SdkGateway
+from aml_promotion.exceptions import RegistryError, TransientRegistryError
 from aml_promotion.ports import RunStatus
 
 if TYPE_CHECKING:
-    import contextlib
     from collections.abc import Callable, Collection
+    from contextlib import AbstractContextManager
 
-__all__ = ["SdkGateway", "run_status", "translate"]
+    from aml_promotion._retry import RetryPolicy
 
-_T = TypeVar("_T")
+__all__ = ["azure_gateway", "connection_failed", "run_status", "translate", "without"]
 
 # Azure ML's run (v1) and job (v2) states that are neither finished nor failed.
 _ACTIVE_STATES = frozenset(
@@ -95,40 +96,54 @@ def translate(
     return RegistryError(f"{what} failed: {type(error).__name__}")
 
 
-class SdkGateway:
-    """Every SDK call of an adapter passes here: the SDK's retries off, ours on, errors translated.
+def connection_failed(error: BaseException, *kinds: type[BaseException]) -> bool:
+    """Whether the chain holds a refused, dropped or timed-out connection (or one of `kinds`)."""
+    import requests  # noqa: PLC0415 - a dependency of both SDKs, loaded with them
 
-    A subclass says how its SDK's own retries are switched off around a call (`_quiet`) and how
-    what the SDK raises becomes our error (`_translate`).
+    failures = (
+        requests.ConnectionError,
+        requests.Timeout,
+        http.client.HTTPException,
+        ConnectionError,
+        TimeoutError,
+        *kinds,
+    )
+    return any(isinstance(link, failures) for link in exception_chain(error))
+
+
+def azure_gateway(
+    policy: RetryPolicy,
+    quiet: Callable[[], AbstractContextManager[None]],
+    status: Callable[[BaseException], int | None],
+    dropped: Callable[[BaseException], bool],
+    transient: Collection[int],
+) -> SdkGateway:
+    """Return an Azure adapter's gateway: its SDK's retries off (`quiet`), its errors ours.
 
     Args:
         policy: How transient failures are retried.
+        quiet: Makes the context in which the SDK's own retries are off.
+        status: Finds the HTTP status in what the SDK raised, if any.
+        dropped: Whether what the SDK raised is a failed connection.
+        transient: The statuses worth retrying (any 5xx is too).
     """
 
-    def __init__(self, policy: RetryPolicy) -> None:
-        self.policy = policy
+    def translate_error(error: Exception, what: str) -> RegistryError:
+        return translate(
+            error, what, status=status(error), connection_failed=dropped(error), transient=transient
+        )
 
-    def once(self, what: str, call: Callable[[], _T]) -> _T:
-        """Make `call` once; translate what it raises."""
-        with self._quiet():
-            try:
-                return call()
-            except PromotionError:
-                raise
-            except Exception as exc:
-                raise self._translate(exc, what) from exc
+    return SdkGateway(policy, quiet=quiet, translate=translate_error)
 
-    def call(self, what: str, call: Callable[[], _T]) -> _T:
-        """Make `call`, retrying transient failures under the policy."""
-        for attempt in retrying(self.policy):
-            with attempt:
-                return self.once(what, call)
-        raise AssertionError  # pragma: no cover - retrying() returns or raises
 
-    def _quiet(self) -> contextlib.AbstractContextManager[None]:
-        """Switch the SDK's own retries off for the block."""
-        raise NotImplementedError
+def without(keys: Collection[str]) -> Callable[[dict[str, str]], None]:
+    """Return the change that drops `keys` from a tag set (a key it lacks is fine).
 
-    def _translate(self, error: Exception, what: str) -> RegistryError:
-        """Turn what the SDK raised while doing `what` into our error."""
-        raise NotImplementedError
+    Both registries change a version's tags by reading the whole set and writing it back.
+    """
+
+    def drop(tags: dict[str, str]) -> None:
+        for key in keys:
+            tags.pop(key, None)
+
+    return drop

@@ -1,7 +1,8 @@
 """The ``AZURE_CREDENTIALS`` secret: parsed, checked, and never shown.
 
-``AZURE_CREDENTIALS`` is the JSON that ``az ad sp create-for-rbac --sdk-auth`` prints and that
-the Azure GitHub Actions read from a secret: ``clientId``, ``clientSecret``, ``subscriptionId``,
+``AZURE_CREDENTIALS`` is the legacy way to sign in: the JSON that ``az ad sp create-for-rbac
+--json-auth`` prints (the replacement of the deprecated ``--sdk-auth``, same keys) and that the
+Azure GitHub Actions read from a secret: ``clientId``, ``clientSecret``, ``subscriptionId``,
 ``tenantId``, and optionally ``resourceManagerEndpointUrl``, which selects the US Government or
 China cloud. Other keys it carries (``activeDirectoryEndpointUrl``...) are ignored.
 
@@ -36,7 +37,7 @@ class AzureCloud(enum.Enum):
     CHINA = "AzureChinaCloud"
 
 
-# Resource Manager hosts, as `az ad sp create-for-rbac --sdk-auth` writes them for each cloud.
+# Resource Manager hosts, as `az ad sp create-for-rbac --json-auth` writes them for each cloud.
 _CLOUD_BY_ARM_HOST = {
     "management.azure.com": AzureCloud.PUBLIC,
     "management.core.windows.net": AzureCloud.PUBLIC,
@@ -118,7 +119,7 @@ def _decode(source: str | bytes | Mapping[str, object]) -> Mapping[str, object]:
     if not text.strip():
         raise CredentialsError(
             f"{_SOURCE} is empty: set it to the JSON that "
-            "`az ad sp create-for-rbac --sdk-auth` prints",
+            "`az ad sp create-for-rbac --json-auth` prints",
             missing=_REQUIRED,
         )
     where = None
@@ -165,7 +166,7 @@ def _problems(data: Mapping[str, object], missing: list[str], malformed: list[st
         parts.append(f"has malformed {shown}")
     return (
         f"{_SOURCE} {' and '.join(parts)}; it should be the JSON that "
-        "`az ad sp create-for-rbac --sdk-auth` prints"
+        "`az ad sp create-for-rbac --json-auth` prints"
     )
 
 

@@ -2,7 +2,9 @@
 
 `WorkspaceConfig` is what ``config.json`` or the aml-workspace action's ``aml_arm_config.json``
 says; `find_workspace_config` finds that file as ``Workspace.from_config`` would (the action's
-file first); `workspace_target` is the workspace a service principal signs in to. Nothing here
+file first); `workspace_target` is the workspace a service principal signs in to;
+`named_workspace` is the workspace named by subscription, resource group and name (arguments, the
+environment, an Azure ML job's own variables), a file only when they do not name it. Nothing here
 imports an Azure SDK.
 """
 
@@ -12,13 +14,14 @@ import json
 import logging
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
 
 from aml_promotion.exceptions import UsageError
 
-__all__ = ["WorkspaceConfig", "find_workspace_config", "workspace_target"]
+__all__ = ["WorkspaceConfig", "find_workspace_config", "named_workspace", "workspace_target"]
 
 logger = logging.getLogger("aml_promotion")
 
@@ -181,3 +184,104 @@ def find_workspace_config(start: str | os.PathLike[str] | None = None) -> Worksp
         "ML studio, or run the aml-workspace action first"
     )
     raise UsageError(msg)
+
+
+# Where each part of the workspace's name is read, after the argument that names it: the generic
+# variable first, then the ones Azure ML sets in every job (Microsoft's on-behalf-of sample reads
+# these three).
+_SUBSCRIPTION_VARIABLES = ("AZURE_SUBSCRIPTION_ID", "AZUREML_ARM_SUBSCRIPTION")
+_RESOURCE_GROUP_VARIABLES = ("AZUREML_ARM_RESOURCEGROUP",)
+_WORKSPACE_VARIABLES = ("AZUREML_ARM_WORKSPACE_NAME",)
+
+
+def _named(
+    given: str | None, option: str, environ: Mapping[str, str], names: tuple[str, ...]
+) -> tuple[str | None, str | None]:
+    """Return a part of the workspace's name and where it came from, or (None, None)."""
+    if given is not None and given.strip():
+        return given.strip(), option
+    for name in names:
+        value = environ.get(name, "").strip()
+        if value:
+            return value, name
+    return None, None
+
+
+def named_workspace(
+    *,
+    subscription_id: str | None = None,
+    resource_group: str | None = None,
+    workspace_name: str | None = None,
+    config: str | os.PathLike[str] | None = None,
+    search_from: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    fallback_subscription: str | None = None,
+) -> WorkspaceConfig:
+    """Return the workspace named by subscription, resource group and name, or by a file.
+
+    Each part is the argument, else a variable: the subscription ``AZURE_SUBSCRIPTION_ID`` then,
+    in an Azure ML job, ``AZUREML_ARM_SUBSCRIPTION``, then `fallback_subscription` (the legacy
+    ``AZURE_CREDENTIALS``' own); the resource group ``AZUREML_ARM_RESOURCEGROUP``; the name
+    ``AZUREML_ARM_WORKSPACE_NAME``. With the resource group and name known, no file is read
+    unless `config` is given; otherwise the workspace file (`config`, else the one found from
+    `search_from` up) names what the arguments and variables do not (its subscription gives way
+    to `subscription_id` alone).
+
+    Args:
+        subscription_id: ``--subscription-id`` (the action's ``subscription_id``).
+        resource_group: ``--resource-group`` (``resource_group``).
+        workspace_name: ``--workspace-name`` (``workspace_name``).
+        config: A workspace file, or a folder to search from, given explicitly.
+        search_from: Where the search for a workspace file starts when `config` is not given
+            (default: the current directory).
+        environ: The environment (default: the process's).
+        fallback_subscription: The subscription to use when nothing else names it.
+
+    Raises:
+        UsageError: The workspace is named in part (a resource group without a name, or no
+            subscription) and no file was given to name the rest, or no file names it.
+    """
+    env = os.environ if environ is None else environ
+    sub, sub_from = _named(subscription_id, "--subscription-id", env, _SUBSCRIPTION_VARIABLES)
+    if sub is None and fallback_subscription:
+        sub, sub_from = fallback_subscription, "AZURE_CREDENTIALS"
+    rg, rg_from = _named(resource_group, "--resource-group", env, _RESOURCE_GROUP_VARIABLES)
+    ws, ws_from = _named(workspace_name, "--workspace-name", env, _WORKSPACE_VARIABLES)
+    if config is None and (rg is not None or ws is not None):
+        missing = [
+            what
+            for what, value in (
+                ("--subscription-id (the action's subscription_id, or AZURE_SUBSCRIPTION_ID)", sub),
+                ("--resource-group (the action's resource_group)", rg),
+                ("--workspace-name (the action's workspace_name)", ws),
+            )
+            if value is None
+        ]
+        if missing:
+            msg = (
+                f"the workspace is named in part: give {' and '.join(missing)}, or a "
+                "workspace config file (--workspace-config) that names the rest"
+            )
+            raise UsageError(msg)
+        assert sub is not None  # noqa: S101 - for mypy: checked just above
+        assert rg is not None  # noqa: S101
+        assert ws is not None  # noqa: S101
+        logger.info(
+            "workspace %s in resource group %s (from %s, %s and %s)",
+            ws,
+            rg,
+            ws_from,
+            rg_from,
+            sub_from,
+        )
+        return WorkspaceConfig(subscription_id=sub, resource_group=rg, workspace_name=ws)
+    found = find_workspace_config(config if config is not None else search_from)
+    # The file's subscription gives way to the argument only: a job-wide AZURE_SUBSCRIPTION_ID
+    # names where the workflow's other steps work, not the workspace this file names.
+    explicit = sub if sub_from == "--subscription-id" else None
+    return WorkspaceConfig(
+        subscription_id=explicit or found.subscription_id,
+        resource_group=rg or found.resource_group,
+        workspace_name=ws or found.workspace_name,
+        path=found.path,
+    )

@@ -280,3 +280,34 @@ def test_a_rejected_sign_in_is_a_credentials_error(
         )
     assert SECRET not in str(caught.value)
     assert isinstance(caught.value.__cause__, AuthenticationException)
+
+
+@pytest.mark.usefixtures("arm_on_emulator")
+def test_a_sign_in_error_quoting_the_secret_leaves_it_out_of_the_whole_chain(
+    emulator: AzureMLEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An SDK error that quotes the client secret: no exception linked to ours holds it."""
+    pytest.importorskip("azureml.core")
+    from azureml.core import authentication  # noqa: PLC0415 - after the skip
+    from azureml.exceptions import AuthenticationException  # noqa: PLC0415
+
+    class Rejected(authentication.AbstractAuthentication):
+        def __init__(self, **_: Any) -> None:
+            super().__init__(cloud="AzureCloud")
+
+        def _fail(self, *_: Any) -> Any:
+            # What a token endpoint echoing its request body would make of it.
+            raise AuthenticationException(f"AADSTS7000215: bad request: client_secret={SECRET}")
+
+        get_authentication_header = _get_arm_token = _get_graph_token = _fail
+        _get_azureml_client_token = _get_all_subscription_ids = _get_workspace = _fail
+
+    monkeypatch.setattr(authentication, "ServicePrincipalAuthentication", Rejected)
+    with pytest.raises(CredentialsError, match="could not sign in to Azure") as caught:
+        AzureMLBackend.from_service_principal(
+            good(), workspace_name=emulator.workspace_name, resource_group=emulator.resource_group
+        )
+    shown = "".join(traceback.format_exception(caught.value, chain=True))
+    assert SECRET not in shown
+    assert "AADSTS7000215" in shown, "the SDK's redacted text is kept"
+    assert type(caught.value.__cause__).__name__ == "RedactedSdkError"

@@ -149,7 +149,8 @@ def proxied_to_the_emulator_only(proxy: ConnectProxy) -> Iterator[ConnectProxy]:
 
 @pytest.fixture(autouse=True)
 def fresh_emulator(emulator: AzureMLV2Emulator) -> Iterator[AzureMLV2Emulator]:
-    """Each test starts with no faults and no recorded requests, and ends with no unknown ones."""
+    """Each test starts with no faults, requests or apps recorded, and ends with no unknown ones."""
+    emulator.identity.reset()
     with emulator.checked():
         yield emulator
 

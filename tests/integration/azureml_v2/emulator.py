@@ -22,6 +22,11 @@ Resource Manager of an emulated cloud, so every request the SDKs make comes here
 TLS is mandatory (azure-core's bearer-token policy refuses http): the server uses a certificate
 the test session makes and trusts through ``SSL_CERT_FILE``/``REQUESTS_CA_BUNDLE``.
 
+Signing in (``identity.py``): the emulator also serves Entra ID's token endpoint, GitHub's ID-token
+endpoint and an Azure ML job's managed-identity and on-behalf-of endpoints, issues a distinct
+access token per flow, and refuses (401) every Resource Manager, run-history and MLflow request
+that does not carry a token it issued; `identity` says which flow each accepted request used.
+
 What no SDK code shows, assumed here (as the reference notes say): ``listViewType`` defaults to
 ActiveOnly; ``nextVersion`` is one more than the highest version ever created, archived ones
 included; a PUT on an existing version replaces its description, tags, properties, stage and
@@ -51,6 +56,7 @@ from typing import Any
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape
 
+from integration.azureml_v2.identity import EmulatedIdentity
 from loopback_http import (
     EmulatedService,
     EmulatorError,
@@ -68,6 +74,8 @@ _WS = (
     r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws>[^/]+)"
 )
 _CLOUD = "EmulatedCloud"
+# The services that take a bearer token: Resource Manager, run history, MLflow.
+_SIGNED_IN = ("/subscriptions/", "/history/", "/mlflow/")
 _EPOCH_MS = 1_700_000_000_000
 _STORAGE_ACCOUNT = "emulatedstore"
 # Under the reserved .invalid TLD (RFC 2606): no real host can ever answer for it.
@@ -169,6 +177,14 @@ class AzureMLV2Emulator(EmulatedService):
         self._blobs: dict[str, _Blob] = {}
         self._clock = itertools.count(1)
         self._routes = self._route_table()
+        self.identity = EmulatedIdentity()
+        """The sign-in endpoints' state: apps, issued tokens, the flow of each request."""
+
+    def start(self) -> AzureMLV2Emulator:
+        """Listen (see `EmulatedService`); tokens are issued for this Resource Manager."""
+        super().start()
+        self.identity.resource = self.url + "/"
+        return self
 
     # --- where it listens ---------------------------------------------------------------------
 
@@ -391,8 +407,30 @@ class AzureMLV2Emulator(EmulatedService):
             self._handle_blob(handler)
             return
         path, query, raw = read_request(handler)
+        if self.identity.handles(path):
+            record = self._record(handler.command, path, query, None)
+            self._respond_json(
+                handler,
+                record,
+                lambda: (
+                    *self.identity.serve(
+                        handler.command, path, query, handler.headers, raw, self.url
+                    ),
+                    {},
+                ),
+            )
+            return
         body = parse_json(raw)
         record = self._record(handler.command, path, query, body)
+        if (
+            path.startswith(_SIGNED_IN)
+            and self.identity.check(handler.command, path, handler.headers.get("Authorization", ""))
+            is None
+        ):
+            record.status = 401
+            message = "the access token is missing or was not issued by this emulator"
+            handler.send_json(401, _error_body("InvalidAuthenticationToken", message), {})
+            return
         self._respond_json(
             handler,
             record,

@@ -521,6 +521,47 @@ def test_from_service_principal_checks_the_secret_and_never_shows_it() -> None:
     assert "s3cr3t-value" not in str(info.value)
 
 
+def test_a_token_error_quoting_the_secret_leaves_it_out_of_the_whole_chain(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A sign-in error that quotes the client secret: no exception linked to ours holds it."""
+    import traceback  # noqa: PLC0415
+
+    import azure.identity  # noqa: PLC0415
+    from azure.core.exceptions import ClientAuthenticationError  # noqa: PLC0415
+
+    from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend  # noqa: PLC0415
+
+    secret = "v2-s3cr3t~Value.0123456789"  # noqa: S105 - a made-up secret to look for
+
+    class Rejecting:
+        """What a token endpoint echoing its request body would make of a sign-in."""
+
+        def __init__(self, **_: Any) -> None:
+            pass
+
+        def get_token(self, *_: Any, **__: Any) -> Any:
+            msg = f"AADSTS7000215: invalid request client_secret={secret}"
+            raise ClientAuthenticationError(msg)
+
+    monkeypatch.setattr(azure.identity, "ClientSecretCredential", Rejecting)
+    creds = {
+        "clientId": "00000000-0000-0000-0000-00000000c1d0",
+        "clientSecret": secret,
+        "subscriptionId": "11111111-0000-0000-0000-000000000000",
+        "tenantId": "22222222-0000-0000-0000-000000000000",
+    }
+    backend = AzureMLV2Backend.from_service_principal(
+        creds, workspace_name="ws", resource_group="rg"
+    )
+    with pytest.raises(RegistryError) as caught:
+        backend.runs.get_run(experiment_name=None, run_id="job-1")
+    shown = "".join(traceback.format_exception(caught.value, chain=True))
+    assert secret not in shown
+    assert "AADSTS7000215" in shown, "the SDK's redacted text is kept"
+    assert type(caught.value.__cause__).__name__ == "RedactedSdkError"
+
+
 def test_from_service_principal_binds_the_named_workspace_without_a_request(
     emulator: AzureMLV2Emulator,
 ) -> None:
@@ -794,20 +835,30 @@ def test_a_local_path_that_does_not_exist_is_a_model_file_error(
 
 
 def test_from_config_never_falls_back_to_an_interactive_login(
-    tmp_path: Path, emulator: AzureMLV2Emulator
+    tmp_path: Path, emulator: AzureMLV2Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Without a credential: DefaultAzureCredential without its browser login, and no request."""
-    from azure.identity import DefaultAzureCredential, InteractiveBrowserCredential  # noqa: PLC0415
+    """Without a credential: the environment's way to sign in, or exit 2; never a prompt.
 
+    It was DefaultAzureCredential without its browser login; it is now the chain that
+    `from_environment` uses (docs/backends-azureml-v2.md#credentials), which has no prompt at all.
+    """
     from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend  # noqa: PLC0415
 
     (tmp_path / "config.json").write_text(
         json.dumps({"subscription_id": "s", "resource_group": "r", "workspace_name": "w"})
     )
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    for name in ("AZURE_CREDENTIALS", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(CredentialsError, match="no Azure credential"):
+        AzureMLV2Backend.from_config(tmp_path)
+    az = empty / "az"
+    az.write_text("#!/bin/sh\nexit 1\n")
+    az.chmod(0o755)
     backend = AzureMLV2Backend.from_config(tmp_path)
-    credential = backend.ml_client._credential
-    assert isinstance(credential, DefaultAzureCredential)
-    assert not any(isinstance(c, InteractiveBrowserCredential) for c in credential.credentials)
+    assert repr(backend.ml_client._credential).startswith("AzureCliCredential(")
     assert [r for r in emulator.requests if r.path != "/metadata/endpoints"] == []
 
 

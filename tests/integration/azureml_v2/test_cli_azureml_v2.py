@@ -139,7 +139,8 @@ def test_build_backend_signs_in_with_azure_credentials_for_the_config_workspace(
         "rg-1",
         "ws-1",
     )
-    assert type(client._credential).__name__ == "ClientSecretCredential"
+    # azure-identity's credential, wrapped so that a failed sign-in is a CredentialsError.
+    assert repr(client._credential).startswith("ClientSecretCredential(")
     assert [r for r in emulator.requests if r.path != "/metadata/endpoints"] == []
 
 

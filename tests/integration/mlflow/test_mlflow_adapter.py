@@ -19,6 +19,7 @@ import sys
 import textwrap
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import ENDPOINT_NOT_FOUND, TEMPORARILY_UNAVAILABLE
 
 from aml_promotion import BaselineStrategy, RetryPolicy, Verdict, promote
+from aml_promotion._cli import ExitCode
 from aml_promotion.adapters.mlflow import LOCAL_EXPERIMENT, MlflowBackend
 from aml_promotion.exceptions import (
     BackendNotInstalledError,
@@ -44,6 +46,9 @@ from aml_promotion.exceptions import (
 )
 from aml_promotion.ports import (
     Backend,
+    DatasetMetricStore,
+    LoggedModelRegistry,
+    LoggedModelStore,
     ModelVersion,
     RegistrationRequest,
     RunRecord,
@@ -119,12 +124,20 @@ def _transient() -> MlflowException:
 # --- construction -------------------------------------------------------------------------------
 
 
-def test_the_backend_is_both_ports(sqlite_uri: str) -> None:
-    """One MlflowBackend is its own run store and registry, and mypy accepts it as a Backend."""
+def test_the_backend_hands_out_both_ports(sqlite_uri: str) -> None:
+    """An MlflowBackend hands out one run store and one registry, and mypy takes it as a Backend.
+
+    Its parts share one session, as the Azure ML backends' do (issue 17); the backend itself is
+    no longer its own run store.
+    """
     backend = MlflowBackend(sqlite_uri)
     typed: Backend = backend  # the check mypy makes: MlflowBackend provides both ports
-    assert typed.runs is backend
-    assert typed.registry is backend
+    assert typed.runs is backend.runs
+    assert typed.registry is backend.registry
+    # What the service asks of each port, beyond the Protocol, is where it asks it.
+    assert isinstance(typed.runs, DatasetMetricStore)
+    assert isinstance(typed.runs, LoggedModelStore)
+    assert isinstance(typed.registry, LoggedModelRegistry)
 
 
 def test_importing_the_adapter_imports_no_sdk() -> None:
@@ -733,6 +746,33 @@ def test_a_local_model_is_logged_in_a_run_of_its_own_and_is_a_baseline_later(
     assert worse.baseline.version == 1
 
 
+def test_two_local_promotions_in_a_row_on_the_default_store_both_work() -> None:
+    """On MLflow's default store, the copy a local promotion logs in ./mlruns is not found next.
+
+    The default store is ./mlflow.db with its artifacts in ./mlruns: the second promotion in
+    the same checkout must find one model.pkl, the user's, not that copy too. Each promotion is
+    its own process, as in a workflow (MLflow keeps one store per URI in a process).
+    """
+    work = Path.cwd()  # this test's own working directory, no MLFLOW_* set (mlflow_isolation)
+    (work / "settings.json").write_text(json.dumps({"model_name": "churn", "metrics_max": ["auc"]}))
+    argv = [sys.executable, "-m", "aml_promotion", "--backend", "mlflow", "--json"]
+    argv += ["--parameters-file", "settings.json", "--metrics-file", "metrics.json"]
+    # Not in a GitHub workflow either: the working directory is the checkout searched.
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    versions = []
+    for auc, content in ((0.8, "first\n"), (0.9, "second\n")):
+        (work / "model.pkl").write_text(content)
+        (work / "metrics.json").write_text(json.dumps({"auc": auc}))
+        done = subprocess.run(
+            argv, cwd=work, env=environment, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == ExitCode.OK, done.stderr
+        versions.append(json.loads(done.stdout)["model"]["version"])
+    assert versions == [1, 2]
+    assert (work / "mlflow.db").is_file()
+    assert any((work / "mlruns").rglob("model.pkl"))  # the copies MLflow logged are there
+
+
 def test_a_local_model_folder_is_registered_as_a_folder(
     harness: MlflowHarness, tmp_path: Path
 ) -> None:
@@ -850,6 +890,42 @@ def test_a_refused_connection_is_transient_and_quick(
     assert len(retry_waits) == policy.attempts - 1
     assert "secret" not in str(caught.value)
     assert "secret" not in repr(backend)
+
+
+def _whole_traceback(error: BaseException) -> str:
+    """The traceback as any notebook or ``logging.exception()`` prints it: causes, contexts."""
+    return "".join(traceback.format_exception(error, chain=True))
+
+
+def test_a_password_in_the_tracking_uri_is_nowhere_in_the_exception_chain(
+    policy: RetryPolicy, retry_waits: list[float]
+) -> None:
+    """A refused connection to ``user:password@`` names no password in any linked exception."""
+    from integration.mlflow.conftest import free_port  # noqa: PLC0415
+
+    uri = f"http://alice:pa55-W0rd.x@127.0.0.1:{free_port()}"
+    backend = MlflowBackend(uri, retry=policy)
+    with pytest.raises(TransientRegistryError) as caught:
+        backend.runs.get_run(experiment_name=None, run_id="abc123")
+    shown = _whole_traceback(caught.value)
+    assert "pa55-W0rd.x" not in shown
+    assert "alice" not in shown
+    assert "***@127.0.0.1" in shown, "the redacted SDK text is kept, for whoever debugs it"
+    assert type(caught.value.__cause__).__name__ == "RedactedSdkError"
+    assert len(retry_waits) == policy.attempts - 1
+
+
+def test_a_long_message_is_redacted_before_it_is_cut_short() -> None:
+    """A password that the 600-character cut would split is redacted all the same."""
+    from mlflow.exceptions import MlflowException  # noqa: PLC0415
+
+    from aml_promotion.adapters.mlflow._errors import _translate  # noqa: PLC0415
+
+    for filler in range(560, 600):
+        text = "x" * filler + " at https://bob:Hunter2secret@host/api"
+        message = str(_translate(MlflowException(text), "read it"))
+        assert "Hunter2" not in message
+        assert "Hunt" not in message, filler
 
 
 def test_a_user_setting_for_mlflow_retries_is_respected(

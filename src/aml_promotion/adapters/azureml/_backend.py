@@ -8,19 +8,20 @@ from typing import TYPE_CHECKING, Any
 
 from aml_promotion._retry import RetryPolicy
 from aml_promotion.adapters._azure_credentials import ServicePrincipalCredentials, parse_credentials
+from aml_promotion.adapters._redaction import mask
 from aml_promotion.adapters._workspace_config import (
     WorkspaceConfig,
     find_workspace_config,
     workspace_target,
 )
-from aml_promotion.adapters.azureml._gateway import Gateway, require_sdk
+from aml_promotion.adapters.azureml._gateway import gateway, require_sdk
 from aml_promotion.adapters.azureml._registry import Registry
 from aml_promotion.adapters.azureml._runs import Runs
+from aml_promotion.adapters.azureml._session import AzureMLSession, context_run
 from aml_promotion.exceptions import (
     BackendNotInstalledError,  # noqa: F401 - named in the docstrings, which the API docs link
     CredentialsError,
     RegistryError,  # noqa: F401
-    RunNotFoundError,
     UsageError,  # noqa: F401
 )
 from aml_promotion.ports import Backend, ModelRegistry, RunStore
@@ -45,10 +46,9 @@ class AzureMLBackend:
     def __init__(self, workspace: Any, *, retry: RetryPolicy | None = None) -> None:
         require_sdk()
         self.workspace = workspace
-        self._gateway = Gateway(retry or RetryPolicy())
-        self._context_run: Any = None
-        self._runs = Runs(self)
-        self._registry = Registry(self)
+        self._session = AzureMLSession(workspace=workspace, gateway=gateway(retry or RetryPolicy()))
+        self._runs = Runs(self._session)
+        self._registry = Registry(self._session, runs=self._runs)
 
     def __repr__(self) -> str:
         name = getattr(self.workspace, "name", "?")
@@ -76,9 +76,9 @@ class AzureMLBackend:
             RegistryError: The run could not be read.
         """
         require_sdk()
-        run = _context_run(Gateway(retry or RetryPolicy()))
+        run = context_run(gateway(retry or RetryPolicy()))
         backend = cls(run.experiment.workspace, retry=retry)
-        backend._context_run = run
+        backend._session.context_run = run
         return backend
 
     @classmethod
@@ -145,6 +145,8 @@ class AzureMLBackend:
             if isinstance(credentials, ServicePrincipalCredentials)
             else parse_credentials(credentials)
         )
+        # An SDK may quote the secret back in an error: keep it out of every error's chain.
+        mask(creds.client_secret)
         require_sdk()
         target = workspace_target(
             config,
@@ -162,38 +164,6 @@ class AzureMLBackend:
             cloud=creds.cloud.value,
         )
         return cls(_workspace(target, auth, retry), retry=retry)
-
-    def _current_run(self) -> Any:
-        if self._context_run is None:
-            run = _context_run(self._gateway)
-            workspace = run.experiment.workspace
-            mine = self.workspace
-            if (workspace.subscription_id, workspace.resource_group, workspace.name) != (
-                mine.subscription_id,
-                mine.resource_group,
-                mine.name,
-            ):
-                raise RunNotFoundError(
-                    f"the current run {run.id!r} is in workspace {workspace.name!r}, not in "
-                    f"{mine.name!r}: pass experiment_name and run_id",
-                    run_id=run.id,
-                )
-            self._context_run = run
-        return self._context_run
-
-
-def _context_run(gateway: Gateway) -> Any:
-    from azureml.core import Run  # noqa: PLC0415
-    from azureml.core.run import _OfflineRun  # noqa: PLC0415
-
-    run = gateway.call("reading the current run", lambda: Run.get_context(allow_offline=True))
-    if isinstance(run, _OfflineRun):
-        msg = (
-            "there is no current run: this code is not running inside an Azure ML run, so "
-            "experiment_name and run_id are needed"
-        )
-        raise RunNotFoundError(msg)
-    return run
 
 
 def _workspace(config: WorkspaceConfig, auth: Any, retry: RetryPolicy | None) -> Any:
@@ -216,7 +186,7 @@ def _workspace(config: WorkspaceConfig, auth: Any, retry: RetryPolicy | None) ->
             )
             raise CredentialsError(msg) from exc
 
-    return Gateway(retry or RetryPolicy()).call(
+    return gateway(retry or RetryPolicy()).call(
         f"opening workspace {config.workspace_name!r} (resource group {config.resource_group!r})",
         open_workspace,
     )

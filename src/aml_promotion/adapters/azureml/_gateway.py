@@ -1,4 +1,4 @@
-"""Every SDK call of the Azure ML (SDK v1) backend passes here: the SDK's retries off, ours on.
+"""How the Azure ML (SDK v1) backend's SDK calls pass `SdkGateway`: the SDK's retries, errors.
 
 What azureml-core (and msrest, requests beneath it) raises is translated into our errors
 (`TransientRegistryError` for what a retry may cure), with the SDK's exception as ``__cause__``.
@@ -6,19 +6,18 @@ What azureml-core (and msrest, requests beneath it) raises is translated into ou
 
 from __future__ import annotations
 
-import contextlib
-import http
-import http.client
 import logging
 import re
 from typing import Any
 
-from aml_promotion.adapters._azure import SdkGateway, translate
+from aml_promotion._retry import RetryPolicy
+from aml_promotion.adapters._azure import azure_gateway, connection_failed
 from aml_promotion.adapters._errors import exception_chain, http_response
+from aml_promotion.adapters._gateway import SdkGateway
 from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
-from aml_promotion.exceptions import BackendNotInstalledError, RegistryError
+from aml_promotion.exceptions import BackendNotInstalledError
 
-__all__ = ["Gateway", "is_not_found", "require_sdk"]
+__all__ = ["gateway", "is_not_found", "require_sdk"]
 
 logger = logging.getLogger("aml_promotion")
 
@@ -152,31 +151,12 @@ def _http_status(error: BaseException) -> int | None:
 
 
 def _is_connection_error(error: BaseException) -> bool:
-    import requests  # noqa: PLC0415 - a dependency of the SDK, loaded with it
-    from msrest.exceptions import ClientRequestError  # noqa: PLC0415
+    from msrest.exceptions import ClientRequestError  # noqa: PLC0415 - the SDK is lazy
 
-    kinds = (
-        requests.ConnectionError,
-        requests.Timeout,
-        http.client.HTTPException,
-        ConnectionError,
-        TimeoutError,
-    )
-    for cause in exception_chain(error):
-        if isinstance(cause, kinds):
-            return True
-        if isinstance(cause, ClientRequestError) and http_response(cause) is None:
-            return True
-    return False
-
-
-def _translate(error: Exception, what: str) -> RegistryError:
-    return translate(
-        error,
-        what,
-        status=_http_status(error),
-        connection_failed=_is_connection_error(error),
-        transient=_TRANSIENT_STATUS,
+    # msrest raises ClientRequestError for a request that got no answer, and for others too.
+    return connection_failed(error) or any(
+        isinstance(cause, ClientRequestError) and http_response(cause) is None
+        for cause in exception_chain(error)
     )
 
 
@@ -187,11 +167,8 @@ def is_not_found(error: BaseException) -> bool:
     return "ModelNotFound" in text or "Cannot find dataset" in text
 
 
-class Gateway(SdkGateway):
-    """Every SDK call passes here: the SDK's retries off, ours on, its errors translated."""
-
-    def _quiet(self) -> contextlib.AbstractContextManager[None]:
-        return _SDK_RETRIES.off()
-
-    def _translate(self, error: Exception, what: str) -> RegistryError:
-        return _translate(error, what)
+def gateway(policy: RetryPolicy) -> SdkGateway:
+    """Return the gateway every SDK call passes: the SDK's retries off, ours on, errors ours."""
+    return azure_gateway(
+        policy, _SDK_RETRIES.off, _http_status, _is_connection_error, _TRANSIENT_STATUS
+    )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
+from aml_promotion.adapters._azure import without
 from aml_promotion.adapters._registration import register_once
 from aml_promotion.adapters.azureml._gateway import is_not_found
 from aml_promotion.exceptions import (
@@ -22,7 +23,8 @@ from aml_promotion.exceptions import (
 from aml_promotion.ports import Framework, ModelVersion, RegistrationRequest, unsupported_strategy
 
 if TYPE_CHECKING:
-    from aml_promotion.adapters.azureml._backend import AzureMLBackend
+    from aml_promotion.adapters.azureml._runs import Runs
+    from aml_promotion.adapters.azureml._session import AzureMLSession
 
 __all__ = ["Registry"]
 
@@ -59,15 +61,21 @@ def _version(model: Any) -> ModelVersion:
 
 
 class Registry:
-    """`ModelRegistry` over azureml-core."""
+    """`ModelRegistry` over azureml-core.
 
-    def __init__(self, backend: AzureMLBackend) -> None:
-        self._backend = backend
-        self._gateway = backend._gateway  # noqa: SLF001 - the backend's own parts
+    Args:
+        session: The backend's workspace and gateway.
+        runs: The backend's run store (a registration reads the run).
+    """
+
+    def __init__(self, session: AzureMLSession, *, runs: Runs) -> None:
+        self._session = session
+        self._gateway = session.gateway
+        self._runs = runs
 
     @property
     def _workspace(self) -> Any:
-        return self._backend.workspace
+        return self._session.workspace
 
     def _models(self, **filters: Any) -> list[ModelVersion]:
         """List versions, highest first, in one request (``expand=False``: no run loading)."""
@@ -146,7 +154,7 @@ class Registry:
         options = self._options(request)
         if request.run is None:
             return self._register_local(request, options)
-        run = self._backend._runs._handle(request.run)  # noqa: SLF001 - its sibling port
+        run = self._runs.handle(request.run)
         run_id = request.run.run_id
         what = f"registering model {request.name!r} from run {run_id!r}"
 
@@ -293,12 +301,7 @@ class Registry:
 
     def remove_tags(self, version: ModelVersion, keys: Collection[str]) -> None:
         """Remove tags from a version; a key it does not have is fine."""
-
-        def drop(held: dict[str, str]) -> None:
-            for key in keys:
-                held.pop(key, None)
-
-        self._tags(version, drop)
+        self._tags(version, without(keys))
 
     def set_alias(self, version: ModelVersion, alias: str) -> None:  # noqa: ARG002 - the port's
         """Refuse: Azure ML (SDK v1) has no model aliases.

@@ -16,7 +16,7 @@ from aml_promotion.exceptions import RunNotFoundError
 from aml_promotion.ports import MetricValues, RunRecord, RunStatus
 
 if TYPE_CHECKING:
-    from aml_promotion.adapters.azureml._backend import AzureMLBackend
+    from aml_promotion.adapters.azureml._session import AzureMLSession
 
 __all__ = ["Runs"]
 
@@ -28,17 +28,21 @@ _HYPERDRIVE_RUN = "hyperdrive"
 
 
 class Runs:
-    """`RunStore` over azureml-core."""
+    """`RunStore` over azureml-core.
 
-    def __init__(self, backend: AzureMLBackend) -> None:
-        self._backend = backend
-        self._gateway = backend._gateway  # noqa: SLF001 - the backend's own parts
+    Args:
+        session: The backend's workspace and gateway.
+    """
+
+    def __init__(self, session: AzureMLSession) -> None:
+        self._session = session
+        self._gateway = session.gateway
         self._experiments: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     @property
     def _workspace(self) -> Any:
-        return self._backend.workspace
+        return self._session.workspace
 
     def get_run(
         self,
@@ -53,7 +57,7 @@ class Runs:
         training script runs in the step or child that holds its model).
         """
         if run_id is None:
-            current = self._backend._current_run()  # noqa: SLF001
+            current = self._session.current_run()
             found = current.experiment.name
             if experiment_name is not None and found != experiment_name:
                 raise RunNotFoundError(
@@ -79,7 +83,7 @@ class Runs:
         in `series` always comes back as a list. Which other metrics the run logged is not
         asked (it would cost a request more), so `available` is None.
         """
-        handle = self._handle(run)
+        handle = self.handle(run)
         if run.is_current:
             # A script's metrics are uploaded in the background: send what is queued first.
             self._gateway.call(f"flushing the metrics of run {run.run_id!r}", handle.flush)
@@ -96,7 +100,7 @@ class Runs:
 
     def list_files(self, run: RunRecord) -> Sequence[str]:
         """Return the run's file paths."""
-        handle = self._handle(run)
+        handle = self.handle(run)
         return list(
             self._gateway.call(f"listing the files of run {run.run_id!r}", handle.get_file_names)
         )
@@ -111,7 +115,7 @@ class Runs:
         name and its snapshot id. One request for the run's details, one per input dataset.
         With `source.tag`, the run's tag of that name, else its property.
         """
-        handle = self._handle(run)
+        handle = self.handle(run)
         if source.tag is not None:
             tags = self._gateway.call(f"reading the tags of run {run.run_id!r}", handle.get_tags)
             value = tags.get(source.tag)
@@ -153,7 +157,7 @@ class Runs:
             handle=run,
         )
 
-    def _handle(self, run: RunRecord) -> Any:
+    def handle(self, run: RunRecord) -> Any:
         if run.handle is not None and hasattr(run.handle, "get_metrics"):
             return run.handle
         return self._load(run.run_id, run.experiment_name)

@@ -1,7 +1,8 @@
 """The Azure ML backend for SDK v2 (azure-ai-ml): jobs, the v2 model registry, MLflow metrics.
 
 >>> from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend  # doctest: +SKIP
->>> backend = AzureMLV2Backend.from_config()                        # doctest: +SKIP
+>>> backend = AzureMLV2Backend.from_environment(                    # doctest: +SKIP
+...     subscription_id="...", resource_group="ml-rg", workspace_name="ml-ws")
 
 In Azure ML SDK v2 a training run is a **job**; its metrics and files are read through the
 workspace's MLflow tracking endpoint (the ``azureml-mlflow`` plugin), and a model is registered

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -12,31 +13,37 @@ from aml_promotion.adapters._azure_credentials import (
     ServicePrincipalCredentials,
     parse_credentials,
 )
+from aml_promotion.adapters._azure_identity import (
+    CredentialChoice,
+    CredentialKind,
+    build_credential,
+    choose_credential,
+)
+from aml_promotion.adapters._redaction import mask
 from aml_promotion.adapters._workspace_config import (
     WorkspaceConfig,
     find_workspace_config,
+    named_workspace,
     workspace_target,
 )
-from aml_promotion.adapters.azureml_v2._gateway import Gateway, require_sdk
+from aml_promotion.adapters.azureml_v2._gateway import gateway, require_sdk
 from aml_promotion.adapters.azureml_v2._registry import Registry
 from aml_promotion.adapters.azureml_v2._runs import Runs
+from aml_promotion.adapters.azureml_v2._session import AzureMLV2Session
 from aml_promotion.exceptions import (
     BackendNotInstalledError,  # noqa: F401 - named in the docstrings, which the API docs link
-    RegistryError,
+    CredentialsError,  # noqa: F401 - named in the docstrings
+    RegistryError,  # noqa: F401 - named in the docstrings
     UsageError,
 )
 from aml_promotion.ports import Backend, ModelRegistry, RunStore
 
 __all__ = ["AzureMLV2Backend"]
 
+logger = logging.getLogger("aml_promotion")
+
 
 # --- The backend --------------------------------------------------------------------------------
-
-_AUTHORITY = {
-    AzureCloud.PUBLIC: "login.microsoftonline.com",
-    AzureCloud.US_GOVERNMENT: "login.microsoftonline.us",
-    AzureCloud.CHINA: "login.chinacloudapi.cn",
-}
 
 
 class AzureMLV2Backend:
@@ -53,10 +60,9 @@ class AzureMLV2Backend:
     def __init__(self, ml_client: Any, *, retry: RetryPolicy | None = None) -> None:
         require_sdk()
         self.ml_client = ml_client
-        self._gateway = Gateway(retry or RetryPolicy())
-        self._runs = Runs(self)
-        self._registry = Registry(self)
-        self._mlflow_client: Any = None
+        session = AzureMLV2Session(ml_client=ml_client, gateway=gateway(retry or RetryPolicy()))
+        self._runs = Runs(session)
+        self._registry = Registry(session, runs=self._runs)
 
     def __repr__(self) -> str:
         name = getattr(self.ml_client, "workspace_name", "?")
@@ -87,6 +93,72 @@ class AzureMLV2Backend:
         return cls(ml_client, retry=retry)
 
     @classmethod
+    def from_environment(
+        cls,
+        *,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        workspace_name: str | None = None,
+        client_id: str | None = None,
+        tenant_id: str | None = None,
+        config: str | os.PathLike[str] | None = None,
+        search_from: str | os.PathLike[str] | None = None,
+        credential: Any = None,
+        environ: Mapping[str, str] | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> AzureMLV2Backend:
+        """Return the backend of the workspace the arguments and the environment name.
+
+        The way to sign in is the first the environment offers, with no prompt ever:
+        ``AZURE_CREDENTIALS`` (legacy), GitHub OIDC, workload identity, inside an Azure ML
+        job its user's or its compute's identity, then an Azure CLI login
+        (docs/backends-azureml-v2.md#credentials); one INFO line says which. The workspace
+        is named by subscription, resource group and name (the arguments, else
+        ``AZURE_SUBSCRIPTION_ID`` and, in a job, ``AZUREML_ARM_*``), else by a workspace file.
+
+        Args:
+            subscription_id: The workspace's subscription.
+            resource_group: Its resource group.
+            workspace_name: Its name.
+            client_id: The Entra ID application to sign in as with GitHub OIDC or workload
+                identity (default: ``AZURE_CLIENT_ID``).
+            tenant_id: Its tenant (default: ``AZURE_TENANT_ID``).
+            config: A workspace file (or a folder to search from) naming what the arguments
+                and variables do not; without it, a file is looked for (from `search_from` up)
+                only when the resource group and name are not known otherwise.
+            search_from: Where that search starts (default: the current directory).
+            credential: An ``azure.core.credentials.TokenCredential`` to use instead of the
+                environment's.
+            environ: The environment to read (default: the process's).
+            retry: How transient failures are retried.
+
+        Raises:
+            BackendNotInstalledError: azure-ai-ml or azureml-mlflow is not installed.
+            CredentialsError: No way to sign in is available, or one is half-configured (the
+                message names the options, never a value).
+            UsageError: The workspace is not named, or named in part.
+        """
+        require_sdk()
+        env = os.environ if environ is None else environ
+        choice = None
+        if credential is None:
+            choice = choose_credential(env, client_id=client_id, tenant_id=tenant_id)
+        target = named_workspace(
+            subscription_id=subscription_id,
+            resource_group=resource_group,
+            workspace_name=workspace_name,
+            config=config,
+            search_from=search_from,
+            environ=env,
+            fallback_subscription=None if choice is None else choice.subscription_id,
+        )
+        if choice is not None:
+            logger.info("%s", choice.describe())
+            credential = build_credential(choice)
+        cloud = _cloud_of(choice)
+        return cls(_ml_client(target, credential, cloud), retry=retry)
+
+    @classmethod
     def from_config(
         cls,
         path: str | os.PathLike[str] | None = None,
@@ -99,21 +171,23 @@ class AzureMLV2Backend:
         Args:
             path: The file (``config.json``, or the ``aml_arm_config.json`` the aml-workspace
                 action writes), or a folder to search from; default: the current folder.
-            credential: An ``azure.core.credentials.TokenCredential``; default:
-                ``DefaultAzureCredential`` without its interactive browser login, so a run in
-                CI never waits for a person.
+            credential: An ``azure.core.credentials.TokenCredential``; default: the first
+                way to sign in the environment offers, as `from_environment` chooses it (never
+                an interactive login, so a run in CI never waits for a person).
             retry: How transient failures are retried.
 
         Raises:
+            CredentialsError: No credential is given and the environment offers none.
             UsageError: No usable configuration file was found.
         """
         require_sdk()
         config = find_workspace_config(path)
+        choice = None
         if credential is None:
-            from azure.identity import DefaultAzureCredential  # noqa: PLC0415
-
-            credential = DefaultAzureCredential(exclude_interactive_browser_credential=True)
-        return cls(_ml_client(config, credential, None), retry=retry)
+            choice = choose_credential(os.environ)
+            logger.info("%s", choice.describe())
+            credential = build_credential(choice)
+        return cls(_ml_client(config, credential, _cloud_of(choice)), retry=retry)
 
     @classmethod
     def from_service_principal(
@@ -128,8 +202,9 @@ class AzureMLV2Backend:
     ) -> AzureMLV2Backend:
         """Return the backend of a workspace, signed in as the ``AZURE_CREDENTIALS`` principal.
 
-        The workspace is chosen as `AzureMLBackend.from_service_principal` chooses it; the
-        credentials' ``resourceManagerEndpointUrl`` selects the cloud and its login authority.
+        The legacy way: prefer `from_environment`, which signs in with no secret. The workspace
+        is chosen as `AzureMLBackend.from_service_principal` chooses it; the credentials'
+        ``resourceManagerEndpointUrl`` selects the cloud and its login authority.
 
         Raises:
             CredentialsError: The credentials are missing keys or malformed (never showing a
@@ -141,6 +216,8 @@ class AzureMLV2Backend:
             if isinstance(credentials, ServicePrincipalCredentials)
             else parse_credentials(credentials)
         )
+        # An SDK may quote the secret back in an error: keep it out of every error's chain.
+        mask(creds.client_secret)
         require_sdk()
         target = workspace_target(
             config,
@@ -149,39 +226,18 @@ class AzureMLV2Backend:
             workspace_name=workspace_name,
             principal_subscription=creds.subscription_id,
         )
-        from azure.identity import ClientSecretCredential  # noqa: PLC0415
-
-        credential = ClientSecretCredential(
-            tenant_id=creds.tenant_id,
-            client_id=creds.client_id,
-            client_secret=creds.client_secret,
-            authority=_AUTHORITY[creds.cloud],
+        choice = CredentialChoice(
+            kind=CredentialKind.CLIENT_SECRET, source="AZURE_CREDENTIALS, legacy", principal=creds
         )
-        cloud = None if creds.cloud is AzureCloud.PUBLIC else creds.cloud.value
-        return cls(_ml_client(target, credential, cloud), retry=retry)
+        logger.info("%s", choice.describe())
+        return cls(_ml_client(target, build_credential(choice), _cloud_of(choice)), retry=retry)
 
-    def _mlflow(self) -> Any:
-        """Return an MLflow client on the workspace's tracking URI (read once, one request)."""
-        if self._mlflow_client is None:
-            name = self.ml_client.workspace_name
 
-            def tracking_uri() -> str:
-                workspace = self.ml_client.workspaces.get(name)
-                uri = workspace.mlflow_tracking_uri
-                if not uri:
-                    msg = f"workspace {name!r} has no MLflow tracking URI"
-                    raise RegistryError(msg)
-                return str(uri)
-
-            uri = self._gateway.call(f"reading workspace {name!r}", tracking_uri)
-            import mlflow  # noqa: PLC0415
-            from mlflow import MlflowClient  # noqa: PLC0415
-
-            # azureml-mlflow's artifact listing takes its connection from MLflow's global
-            # tracking URI, not from the client's (see docs/backends-azureml-v2.md).
-            mlflow.set_tracking_uri(uri)
-            self._mlflow_client = MlflowClient(tracking_uri=uri)
-        return self._mlflow_client
+def _cloud_of(choice: CredentialChoice | None) -> str | None:
+    """The azure-ai-ml cloud name the legacy JSON's endpoint selects (None: the default)."""
+    if choice is None or choice.principal is None or choice.principal.cloud is AzureCloud.PUBLIC:
+        return None
+    return str(choice.principal.cloud.value)
 
 
 def _ml_client(config: WorkspaceConfig, credential: Any, cloud: str | None) -> Any:

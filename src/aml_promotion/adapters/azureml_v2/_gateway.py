@@ -1,4 +1,4 @@
-"""Every SDK call of the Azure ML v2 backend passes here: the SDKs' retries off, ours on.
+"""How the Azure ML v2 backend's SDK calls pass `SdkGateway`: the SDKs' retries, their errors.
 
 What azure-ai-ml, azure-core and MLflow raise is translated into our errors
 (`TransientRegistryError` for what a retry may cure), with the SDK's exception as ``__cause__``.
@@ -7,21 +7,20 @@ What azure-ai-ml, azure-core and MLflow raise is translated into our errors
 from __future__ import annotations
 
 import contextlib
-import http
-import http.client
 from collections.abc import Iterator
 from typing import Any
 
-from aml_promotion.adapters._azure import SdkGateway, translate
+from aml_promotion._retry import RetryPolicy
+from aml_promotion.adapters._azure import azure_gateway, connection_failed
 from aml_promotion.adapters._errors import exception_chain, http_response
+from aml_promotion.adapters._gateway import SdkGateway
 from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
-from aml_promotion.adapters.mlflow import _http_retries_off
+from aml_promotion.adapters.mlflow._http import _http_retries_off
 from aml_promotion.exceptions import (
     BackendNotInstalledError,
-    RegistryError,
 )
 
-__all__ = ["Gateway", "is_not_found", "require_sdk", "version_taken"]
+__all__ = ["gateway", "is_not_found", "require_sdk", "version_taken"]
 
 
 _EXTRA = "azureml-v2"
@@ -126,26 +125,8 @@ def _is_connection_error(error: BaseException) -> bool:
     import requests  # noqa: PLC0415 - a dependency of the SDKs, loaded with them
     from azure.core.exceptions import ServiceRequestError, ServiceResponseError  # noqa: PLC0415
 
-    kinds = (
-        requests.ConnectionError,
-        requests.Timeout,
-        requests.exceptions.RetryError,
-        ServiceRequestError,
-        ServiceResponseError,
-        http.client.HTTPException,
-        ConnectionError,
-        TimeoutError,
-    )
-    return any(isinstance(link, kinds) for link in exception_chain(error))
-
-
-def _translate(error: Exception, what: str) -> RegistryError:
-    return translate(
-        error,
-        what,
-        status=_status_of(error),
-        connection_failed=_is_connection_error(error),
-        transient=_TRANSIENT_STATUS,
+    return connection_failed(
+        error, requests.exceptions.RetryError, ServiceRequestError, ServiceResponseError
     )
 
 
@@ -174,13 +155,12 @@ def version_taken(error: BaseException) -> bool:
     return False
 
 
-class Gateway(SdkGateway):
-    """Every SDK call passes here: the SDKs' retries off, ours on, their errors translated."""
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    with _SDK_RETRIES.off(), _http_retries_off():
+        yield
 
-    @contextlib.contextmanager
-    def _quiet(self) -> Iterator[None]:
-        with _SDK_RETRIES.off(), _http_retries_off():
-            yield
 
-    def _translate(self, error: Exception, what: str) -> RegistryError:
-        return _translate(error, what)
+def gateway(policy: RetryPolicy) -> SdkGateway:
+    """Return the gateway every SDK call passes: the SDKs' retries off, ours on, errors ours."""
+    return azure_gateway(policy, _quiet, _status_of, _is_connection_error, _TRANSIENT_STATUS)

@@ -12,9 +12,10 @@ import attrs
 
 from aml_promotion._domain import tags as decision_tags
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
+from aml_promotion.adapters._azure import without
 from aml_promotion.adapters._errors import exception_chain
 from aml_promotion.adapters._registration import register_once
-from aml_promotion.adapters.azureml_v2._gateway import Gateway, is_not_found, version_taken
+from aml_promotion.adapters.azureml_v2._gateway import is_not_found, version_taken
 from aml_promotion.exceptions import (
     BaselineNotFoundError,
     ModelFileError,
@@ -24,7 +25,8 @@ from aml_promotion.exceptions import (
 from aml_promotion.ports import ModelVersion, RegistrationRequest, unsupported_strategy
 
 if TYPE_CHECKING:
-    from aml_promotion.adapters.azureml_v2._backend import AzureMLV2Backend
+    from aml_promotion.adapters.azureml_v2._runs import Runs
+    from aml_promotion.adapters.azureml_v2._session import AzureMLV2Session
 
 __all__ = ["Registry"]
 
@@ -93,18 +95,24 @@ def _version(model: Any) -> ModelVersion:
 
 
 class Registry:
-    """`ModelRegistry` over the v2 model registry (``ml_client.models``)."""
+    """`ModelRegistry` over the v2 model registry (``ml_client.models``).
 
-    def __init__(self, backend: AzureMLV2Backend) -> None:
-        self._backend = backend
-        self._gateway: Gateway = backend._gateway  # noqa: SLF001 - the backend's own parts
+    Args:
+        session: The backend's clients and gateway.
+        runs: The backend's run store (a registration lists the job's files).
+    """
+
+    def __init__(self, session: AzureMLV2Session, *, runs: Runs) -> None:
+        self._session = session
+        self._gateway = session.gateway
+        self._runs = runs
         # The highest version of each model seen in a listing of every version (archived ones
         # too), taken once by the next registration as its number (see `register`).
         self._highest: dict[str, int] = {}
 
     @property
     def _models(self) -> Any:
-        return self._backend.ml_client.models
+        return self._session.ml_client.models
 
     def _list(
         self, what: str, name: str, stage: str | None = None, *, everything: bool = False
@@ -226,7 +234,7 @@ class Registry:
         from azure.ai.ml.entities import Model  # noqa: PLC0415 - the SDK is lazy
 
         run = request.run
-        files = self._backend.runs.list_files(run)
+        files = self._runs.list_files(run)
         path = request.model_path.strip("/")
         is_folder = any(f.startswith(path + "/") for f in files)
         is_mlflow = is_folder and f"{path}/MLmodel" in files
@@ -364,12 +372,7 @@ class Registry:
 
     def remove_tags(self, version: ModelVersion, keys: Collection[str]) -> None:
         """Remove tags from a version; a key it does not have is fine."""
-
-        def drop(held: dict[str, str]) -> None:
-            for key in keys:
-                held.pop(key, None)
-
-        self._update_tags(version, drop)
+        self._update_tags(version, without(keys))
 
     def set_alias(self, version: ModelVersion, alias: str) -> None:  # noqa: ARG002 - the port's
         """Refuse: the Azure ML (SDK v2) registry has no model aliases.

@@ -11,14 +11,13 @@ import attrs
 
 from aml_promotion._domain.metrics import is_usable_number
 from aml_promotion.adapters._azure import run_status
-from aml_promotion.adapters.azureml_v2._gateway import Gateway, is_not_found
+from aml_promotion.adapters.azureml_v2._gateway import is_not_found
 from aml_promotion.exceptions import RunNotFoundError
 from aml_promotion.ports import MetricValues, RunRecord, RunStatus
 
 if TYPE_CHECKING:
     from aml_promotion._domain.policy import EvaluationData
-    from aml_promotion.adapters.azureml_v2._backend import AzureMLV2Backend
-    from aml_promotion.adapters.mlflow import MlflowBackend
+    from aml_promotion.adapters.azureml_v2._session import AzureMLV2Session
 
 __all__ = ["Runs"]
 
@@ -69,22 +68,25 @@ def _status_text(job: Any) -> str:
 
 
 class Runs:
-    """`RunStore` over azure-ai-ml jobs, with metrics and files through the workspace's MLflow."""
+    """`RunStore` over azure-ai-ml jobs, with metrics and files through the workspace's MLflow.
 
-    def __init__(self, backend: AzureMLV2Backend) -> None:
-        self._backend = backend
-        self._gateway: Gateway = backend._gateway  # noqa: SLF001 - the backend's own parts
+    Args:
+        session: The backend's clients and gateway.
+    """
+
+    def __init__(self, session: AzureMLV2Session) -> None:
+        self._session = session
+        self._gateway = session.gateway
         # A finished job's files do not change: registering reads the listing made for the
         # model-file check again instead of asking twice.
         self._files: dict[str, list[str]] = {}
         # Where a job's files are (its MLflow run's artifact URI, which never changes): the
         # metrics read learns it, so listing the files does not read the run again.
         self._artifact_uris: dict[str, str] = {}
-        self._reader: MlflowBackend | None = None
 
     @property
     def _jobs(self) -> Any:
-        return self._backend.ml_client.jobs
+        return self._session.ml_client.jobs
 
     def get_run(
         self,
@@ -148,13 +150,12 @@ class Runs:
         """Return the metrics as `get_metrics` does, those in `datasets` read on that dataset.
 
         The job's metrics are read through the workspace's MLflow endpoint, exactly as the
-        MLflow backend reads a run's (`MlflowBackend.get_dataset_metrics`): the two backends
-        give one verdict on the same job.
+        MLflow backend reads a run's (the same code): the two backends give one verdict on the
+        same job.
         """
-        client = self._backend._mlflow()  # noqa: SLF001
         held = self._mlflow_run(run, f"reading the metrics of job {run.run_id!r}")
         self._artifact_uris[run.run_id] = str(held.info.artifact_uri)
-        return self._mlflow_reader(client).get_dataset_metrics(
+        return self._session.mlflow_runs().get_dataset_metrics(
             attrs.evolve(run, handle=held), names, datasets=datasets, series=series
         )
 
@@ -171,25 +172,16 @@ class Runs:
             RunNotFoundError: No such job.
             RegistryError: Azure ML failed.
         """
-        # The MLflow backend's reading, with its own retries and errors (MLflow's HTTP retries
-        # off): not inside the gateway's retry loop, which would compound with them.
-        client = self._backend._mlflow()  # noqa: SLF001
-        return self._mlflow_reader(client).get_run(experiment_name=None, run_id=run_id)
+        # The MLflow adapter's reading, with its own retries and errors (MLflow's HTTP retries
+        # off): not inside this gateway's retry loop, which would compound with them.
+        return self._session.mlflow_runs().get_run(experiment_name=None, run_id=run_id)
 
     def _mlflow_run(self, run: RunRecord, what: str) -> Any:
         """Return the job's MLflow run: the one `run` holds (`get_baseline_run`), else read."""
         if _is_mlflow_run(run.handle):
             return run.handle
-        client = self._backend._mlflow()  # noqa: SLF001
+        client = self._session.mlflow()
         return self._gateway.call(what, lambda: client.get_run(run.run_id))
-
-    def _mlflow_reader(self, client: Any) -> MlflowBackend:
-        """The MLflow backend over the workspace's MLflow client: its metric reading, reused."""
-        if self._reader is None:
-            from aml_promotion.adapters.mlflow import MlflowBackend  # noqa: PLC0415 - lazy
-
-            self._reader = MlflowBackend(client=client, retry=self._gateway.policy)
-        return self._reader
 
     def list_files(self, run: RunRecord) -> Sequence[str]:
         """Return the job's files (its MLflow artifacts), in one request.
@@ -197,7 +189,7 @@ class Runs:
         azureml-mlflow lists every file of a job with one request and filters by folder on the
         client; that list is read once here rather than once per folder.
         """
-        client = self._backend._mlflow()  # noqa: SLF001
+        client = self._session.mlflow()
 
         def listing() -> list[str]:
             from mlflow.store.artifact.artifact_repository_registry import (  # noqa: PLC0415
@@ -277,7 +269,7 @@ class Runs:
                 if is_not_found(exc):
                     raise RunNotFoundError(
                         f"no job named {name!r} in workspace "
-                        f"{self._backend.ml_client.workspace_name!r}",
+                        f"{self._session.ml_client.workspace_name!r}",
                         run_id=name,
                     ) from exc
                 raise
@@ -293,7 +285,7 @@ class Runs:
         """
         if experiment_name is None:
             return None
-        client = self._backend._mlflow()  # noqa: SLF001
+        client = self._session.mlflow()
         found = self._gateway.call(
             f"reading experiment {experiment_name!r}",
             functools.partial(client.get_experiment_by_name, experiment_name),

@@ -16,7 +16,7 @@ How MLflow's concepts map onto the ports:
 - a run is an MLflow run; a "pipeline step" is a nested (child) run, found by its run name;
 - a model version's id is ``<name>/<version>``; its run is the version's ``run_id``;
 - what MLflow has no field for (properties, framework, datasets, CPU and memory) is kept in
-  the version's tags (see `MlflowBackend.register`);
+  the version's tags (see ``backend.registry.register``);
 - a local model file (no run) is logged into a run the adapter creates in the experiment
   `LOCAL_EXPERIMENT`, with the candidate's metrics, so it can serve as a baseline later.
 """

@@ -2,7 +2,8 @@
 
 Every error becomes a `RegistryError`: `TransientRegistryError` when trying again may work;
 the private kinds below when the adapter turns an answer into something else (None,
-`RunNotFoundError`...). A message never shows a URI's credentials.
+`RunNotFoundError`...). A message never shows a URI's credentials (nor does the exception
+chain: see `SdkGateway`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import contextlib
 from typing import Any
 
 from aml_promotion.adapters._errors import exception_chain
-from aml_promotion.adapters.mlflow._uris import _redact
+from aml_promotion.adapters._redaction import redact
 from aml_promotion.exceptions import RegistryError, TransientRegistryError
 
 __all__ = [
@@ -69,10 +70,11 @@ def _sdk_error_types(mlflow_exception: type[Exception]) -> tuple[type[Exception]
 
 def _translate(error: Exception, what: str) -> RegistryError:
     code = str(getattr(error, "error_code", "") or "")
-    text = str(error).strip()
+    # Redacted before it is cut short: a cut inside a URI's user info would hide it from redact.
+    text = redact(str(error).strip())
     if len(text) > _MESSAGE_LIMIT:
         text = text[:_MESSAGE_LIMIT] + "..."
-    message = _redact(f"MLflow failed to {what}: {text}")
+    message = redact(f"MLflow failed to {what}: {text}")
     # MLflow's own verdict first: its sqlite store says RESOURCE_ALREADY_EXISTS for a model or
     # experiment another process created first, with the IntegrityError's "UNIQUE constraint
     # failed" in the message, which is not a collision to retry but an answer.

@@ -5,21 +5,26 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from aml_promotion._domain.metrics import is_usable_number
+from aml_promotion.adapters._redaction import redact
 from aml_promotion.adapters._registration import register_once
 from aml_promotion.adapters.mlflow._errors import _AlreadyExistsError, _NotFoundError
 from aml_promotion.adapters.mlflow._http import _http_retries_off
 from aml_promotion.adapters.mlflow._runs import Runs
 from aml_promotion.adapters.mlflow._uris import _DATABASE_SCHEMES, _scheme
-from aml_promotion.adapters.mlflow._versions import Versions
+from aml_promotion.adapters.mlflow._versions import Versions, to_version
 from aml_promotion.exceptions import RegistryError
 from aml_promotion.ports import ModelVersion, RegistrationRequest, RunRecord
+
+if TYPE_CHECKING:
+    from aml_promotion._domain.policy import BaselineStrategy
+    from aml_promotion.adapters.mlflow._session import MlflowSession
 
 __all__ = [
     "LOCAL_EXPERIMENT",
@@ -52,12 +57,55 @@ TAG_MEMORY_GB = "memory_gb"
 _TRACKING_VARIABLE = "MLFLOW_TRACKING_URI"
 
 
-class Registry(Runs, Versions):
-    """Where versions are registered, tagged and aliased: the rest of `MlflowBackend`'s registry.
+class Registry:
+    """The `ModelRegistry` of `MlflowBackend`: versions found (by `Versions`), registered, tagged.
 
     A registration reads the run (its logged models, a model's signature) and looks its
-    version up first, so this part builds on both `Runs` and `Versions`.
+    version up first, so this part is given the backend's `Runs` and `Versions`.
+
+    Args:
+        session: The backend's connection to MLflow.
+        runs: The backend's run store.
+        versions: The backend's version searches.
     """
+
+    def __init__(self, session: MlflowSession, *, runs: Runs, versions: Versions) -> None:
+        self._session = session
+        self._gateway = session.gateway
+        self._runs = runs
+        self._versions = versions
+
+    # --- finding versions: see Versions -------------------------------------------------------
+
+    def find_baseline(self, name: str, strategy: BaselineStrategy) -> ModelVersion | None:
+        """Return the version `strategy` picks among the versions of `name`, or None.
+
+        See `Versions.find_baseline`.
+        """
+        return self._versions.find_baseline(name, strategy)
+
+    def find_by_run(self, name: str, run_id: str) -> ModelVersion | None:
+        """Return the highest usable version of `name` registered from `run_id`, or None.
+
+        See `Versions.find_by_run`.
+        """
+        return self._versions.find_by_run(name, run_id)
+
+    def find_by_logged_model(self, name: str, run_id: str, model_id: str) -> ModelVersion | None:
+        """Return the highest usable version of `name` registered from logged model `model_id`.
+
+        See `Versions.find_by_logged_model`.
+        """
+        return self._versions.find_by_logged_model(name, run_id, model_id)
+
+    def find_tagged(self, name: str, key: str, value: str) -> Sequence[ModelVersion]:
+        """Return every version of `name` whose tag `key` is `value`, highest version first.
+
+        See `Versions.find_tagged`.
+        """
+        return self._versions.find_tagged(name, key, value)
+
+    # --- writing ------------------------------------------------------------------------------
 
     def set_alias(self, version: ModelVersion, alias: str) -> None:
         """Point the registered-model alias `alias` at `version` (MLflow moves it).
@@ -66,9 +114,11 @@ class Registry(Runs, Versions):
             RegistryError: MLflow failed, or the version does not exist.
         """
         number = str(version.version)
-        self._call(
+        self._gateway.call(
             f"point alias {alias!r} at version {version}",
-            functools.partial(self._client.set_registered_model_alias, version.name, alias, number),
+            functools.partial(
+                self._session.client.set_registered_model_alias, version.name, alias, number
+            ),
         )
 
     def logged_model_of(self, run: RunRecord, path: str) -> str | None:
@@ -79,10 +129,10 @@ class Registry(Runs, Versions):
         Raises:
             RegistryError: MLflow failed.
         """
-        held = self._run_of(run)
+        held = self._runs.run_of(run)
         if not getattr(getattr(held, "outputs", None), "model_outputs", None):
             return None
-        return self._logged_model_id(attrs.evolve(run, handle=held), path.strip("/"))
+        return self._runs.logged_model_id(attrs.evolve(run, handle=held), path.strip("/"))
 
     def register(self, request: RegistrationRequest) -> ModelVersion:
         """Register a new version from the request's run (or from a local file or folder).
@@ -118,8 +168,8 @@ class Registry(Runs, Versions):
         else:
             run_id, model_path = request.run.run_id, request.model_path.strip("/")
             experiment_name = request.run.experiment_name
-            model_id = request.model_id or self._logged_model_id(request.run, model_path)
-        if self._unity_catalog:
+            model_id = request.model_id or self._runs.logged_model_id(request.run, model_path)
+        if self._session.unity_catalog:
             self._require_signature(run_id, model_path, model_id)
         self._ensure_registered_model(request.name)
         tags = self._version_tags(request)
@@ -130,7 +180,7 @@ class Registry(Runs, Versions):
 
         def find_earlier() -> ModelVersion | None:
             # The failed attempt may have registered it before the answer was lost.
-            earlier = self._settled_by_run(
+            earlier = self._versions.settled_by_run(
                 what,
                 request.name,
                 run_id,
@@ -142,9 +192,9 @@ class Registry(Runs, Versions):
 
         def register() -> ModelVersion:
             with _http_retries_off.forced(), self._resolving_logged_models(model_id):
-                held = self._once(
+                held = self._gateway.once(
                     what,
-                    lambda: self._client.create_model_version(
+                    lambda: self._session.client.create_model_version(
                         request.name,
                         source=source,
                         run_id=run_id,
@@ -153,9 +203,9 @@ class Registry(Runs, Versions):
                         model_id=model_id,
                     ),
                 )
-            return self._version(held, experiment_name)
+            return to_version(held, experiment_name)
 
-        return register_once(self._retry, register=register, find_earlier=find_earlier)
+        return register_once(self._gateway.policy, register=register, find_earlier=find_earlier)
 
     def _require_signature(self, run_id: str, model_path: str, model_id: str | None) -> None:
         """Refuse, before registering, a model Unity Catalog would refuse: one with no signature.
@@ -168,24 +218,31 @@ class Registry(Runs, Versions):
         from mlflow.models import Model  # noqa: PLC0415
 
         shown = f"models:/{model_id}" if model_id else f"runs:/{run_id}/{model_path}"
-        unreadable: tuple[type[Exception], ...] = (RegistryError, *self._sdk_errors)
-        with tempfile.TemporaryDirectory() as folder:
+        unreadable: tuple[type[Exception], ...] = (RegistryError, *self._session.sdk_errors)
+
+        def read(folder: str) -> Any:
             try:
                 if model_id:
-                    location = self._call(
+                    location = self._gateway.call(
                         f"read logged model {model_id!r}",
-                        lambda: self._client.get_logged_model(model_id),
+                        lambda: self._session.client.get_logged_model(model_id),
                     ).artifact_location
-                    repository = self._repository(str(location))
+                    repository = self._runs.repository(str(location))
                     path = repository.download_artifacts("MLmodel", folder)
                 else:
-                    path = self._client.download_artifacts(run_id, f"{model_path}/MLmodel", folder)
-                model = Model.load(path)
+                    path = self._session.client.download_artifacts(
+                        run_id, f"{model_path}/MLmodel", folder
+                    )
+                return Model.load(path)
             except unreadable as exc:
                 raise RegistryError(
                     f"{shown} has no readable MLmodel file, and Unity Catalog registers MLflow "
-                    f"models only (log it with mlflow.<flavor>.log_model): {exc}"
+                    f"models only (log it with mlflow.<flavor>.log_model): {redact(str(exc))}"
                 ) from exc
+
+        with tempfile.TemporaryDirectory() as folder:
+            # Through the gateway: our error passes, its chain kept free of secrets.
+            model = self._gateway.once(f"read the MLmodel file of {shown}", lambda: read(folder))
         signature = model.signature
         if signature is None or signature.outputs is None:
             raise RegistryError(
@@ -201,7 +258,11 @@ class Registry(Runs, Versions):
         ``MlflowClient()``, that is on the *global* tracking URI, not on ours (MLflow 3.17,
         ``SqlAlchemyStore.create_model_version``). A server resolves it on its own side.
         """
-        registry = self.registry_uri or os.environ.get("MLFLOW_REGISTRY_URI") or self.tracking_uri
+        registry = (
+            self._session.registry_uri
+            or os.environ.get("MLFLOW_REGISTRY_URI")
+            or self._session.tracking_uri
+        )
         if model_id is None or _scheme(registry) not in _DATABASE_SCHEMES:
             yield
             return
@@ -213,7 +274,7 @@ class Registry(Runs, Versions):
         # MLFLOW_TRACKING_URI. Both the global and the variable are put back as they were.
         saved_global = utils._tracking_uri  # noqa: SLF001 - MLflow has no getter for "unset"
         saved_variable = os.environ.get(_TRACKING_VARIABLE)
-        utils.set_tracking_uri(self.tracking_uri)
+        utils.set_tracking_uri(self._session.tracking_uri)
         try:
             yield
         finally:
@@ -225,16 +286,16 @@ class Registry(Runs, Versions):
 
     def _ensure_registered_model(self, name: str) -> None:
         try:
-            self._call(
+            self._gateway.call(
                 f"read registered model {name!r}",
-                lambda: self._client.get_registered_model(name),
+                lambda: self._session.client.get_registered_model(name),
             )
         except _NotFoundError:
             # Another process may create it between our look and our create: that is fine.
             with contextlib.suppress(_AlreadyExistsError):
-                self._call(
+                self._gateway.call(
                     f"create registered model {name!r}",
-                    lambda: self._client.create_registered_model(name),
+                    lambda: self._session.client.create_registered_model(name),
                 )
 
     @staticmethod
@@ -261,9 +322,9 @@ class Registry(Runs, Versions):
 
         local = Path(request.model_path)
         experiment_id = self._local_experiment_id()
-        run = self._call(
+        run = self._gateway.call(
             f"create a run for local model {request.name!r}",
-            lambda: self._client.create_run(
+            lambda: self._session.client.create_run(
                 experiment_id,
                 run_name=f"local-{request.name}",
                 tags={"aml_promotion.model_name": request.name},
@@ -273,14 +334,18 @@ class Registry(Runs, Versions):
         # Always a folder: MLflow resolves ``models:/<name>/<version>`` only for a folder; for a
         # version made from a single file it downloads nothing (MLflow 3.17, verified).
         if local.is_dir():
-            self._call(
+            self._gateway.call(
                 f"log the model folder {local.name!r}",
-                lambda: self._client.log_artifacts(run_id, str(local), artifact_path=LOCAL_FOLDER),
+                lambda: self._session.client.log_artifacts(
+                    run_id, str(local), artifact_path=LOCAL_FOLDER
+                ),
             )
         else:
-            self._call(
+            self._gateway.call(
                 f"log the model file {local.name!r}",
-                lambda: self._client.log_artifact(run_id, str(local), artifact_path=LOCAL_FOLDER),
+                lambda: self._session.client.log_artifact(
+                    run_id, str(local), artifact_path=LOCAL_FOLDER
+                ),
             )
         timestamp = int(run.info.start_time or 0)
         metrics = [
@@ -290,29 +355,29 @@ class Registry(Runs, Versions):
             if is_usable_number(value)
         ]
         if metrics:
-            self._call(
+            self._gateway.call(
                 "log the local model's metrics",
-                lambda: self._client.log_batch(run_id, metrics=metrics),
+                lambda: self._session.client.log_batch(run_id, metrics=metrics),
             )
-        self._call(
+        self._gateway.call(
             f"finish run {run_id!r}",
-            lambda: self._client.set_terminated(run_id, "FINISHED"),
+            lambda: self._session.client.set_terminated(run_id, "FINISHED"),
         )
         return run_id, LOCAL_FOLDER
 
     def _local_experiment_id(self) -> str:
         for _ in range(2):
-            experiment = self._call(
+            experiment = self._gateway.call(
                 f"read experiment {LOCAL_EXPERIMENT!r}",
-                lambda: self._client.get_experiment_by_name(LOCAL_EXPERIMENT),
+                lambda: self._session.client.get_experiment_by_name(LOCAL_EXPERIMENT),
             )
             if experiment is not None:
                 return str(experiment.experiment_id)
             try:
                 return str(
-                    self._call(
+                    self._gateway.call(
                         f"create experiment {LOCAL_EXPERIMENT!r}",
-                        lambda: self._client.create_experiment(LOCAL_EXPERIMENT),
+                        lambda: self._session.client.create_experiment(LOCAL_EXPERIMENT),
                     )
                 )
             except _AlreadyExistsError:
@@ -327,10 +392,10 @@ class Registry(Runs, Versions):
         """
         number = str(version.version)
         for key, value in tags.items():
-            self._call(
+            self._gateway.call(
                 f"tag version {version}",
                 functools.partial(
-                    self._client.set_model_version_tag, version.name, number, key, value
+                    self._session.client.set_model_version_tag, version.name, number, key, value
                 ),
             )
 
@@ -342,7 +407,9 @@ class Registry(Runs, Versions):
         """
         number = str(version.version)
         for key in keys:
-            self._call(
+            self._gateway.call(
                 f"untag version {version}",
-                functools.partial(self._client.delete_model_version_tag, version.name, number, key),
+                functools.partial(
+                    self._session.client.delete_model_version_tag, version.name, number, key
+                ),
             )

@@ -5,17 +5,19 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aml_promotion._domain.metrics import Unusable
 from aml_promotion._domain.policy import EvaluationData
 from aml_promotion._retry import LOGGER_NAME
-from aml_promotion.adapters.mlflow._calls import Calls
+from aml_promotion.adapters._redaction import redact
 from aml_promotion.adapters.mlflow._errors import _InvalidError, _NotFoundError
 from aml_promotion.adapters.mlflow._filters import _quote
-from aml_promotion.adapters.mlflow._uris import _redact
 from aml_promotion.exceptions import RegistryError, RunNotFoundError, TransientRegistryError
 from aml_promotion.ports import LoggedModel, MetricValues, RunRecord, RunStatus
+
+if TYPE_CHECKING:
+    from aml_promotion.adapters.mlflow._session import MlflowSession
 
 __all__ = ["Runs"]
 
@@ -46,8 +48,16 @@ def _listing(datasets: Collection[tuple[str, str]]) -> str:
     return ", ".join(f"{name}@{digest}" if digest else name for name, digest in sorted(datasets))
 
 
-class Runs(Calls):
-    """Where runs are read: the `RunStore` methods of `MlflowBackend`, and its logged models."""
+class Runs:
+    """Where runs are read: the `RunStore` of `MlflowBackend`, with datasets and logged models.
+
+    Args:
+        session: The backend's connection to MLflow.
+    """
+
+    def __init__(self, session: MlflowSession) -> None:
+        self._session = session
+        self._gateway = session.gateway
 
     def get_run(
         self,
@@ -71,7 +81,7 @@ class Runs(Calls):
         """
         current = run_id is None
         if run_id is None:
-            active = self._mlflow.active_run()
+            active = self._session.sdk.active_run()
             if active is None:
                 raise RunNotFoundError(
                     "no current run: there is no active MLflow run (mlflow.start_run()); "
@@ -89,17 +99,20 @@ class Runs(Calls):
 
     def _fetch_run(self, run_id: str) -> Any:
         try:
-            return self._call(f"read run {run_id!r}", lambda: self._client.get_run(run_id))
+            return self._gateway.call(
+                f"read run {run_id!r}", lambda: self._session.client.get_run(run_id)
+            )
         except (_NotFoundError, _InvalidError) as exc:
             raise RunNotFoundError(
-                f"no MLflow run with id {run_id!r} at {_redact(self.tracking_uri)}", run_id=run_id
+                f"no MLflow run with id {run_id!r} at {redact(self._session.tracking_uri)}",
+                run_id=run_id,
             ) from exc
 
     def _check_experiment(self, run: Any, experiment_name: str) -> None:
         experiment_id = run.info.experiment_id
-        experiment = self._call(
+        experiment = self._gateway.call(
             f"read experiment {experiment_id}",
-            lambda: self._client.get_experiment(experiment_id),
+            lambda: self._session.client.get_experiment(experiment_id),
         )
         actual = str(experiment.name)
         if actual != experiment_name:
@@ -114,9 +127,9 @@ class Runs(Calls):
         run_id = str(run.info.run_id)
         experiment_ids = [str(run.info.experiment_id)]
         parent = f"tags.mlflow.parentRunId = '{run_id}'"
-        children = self._call(
+        children = self._gateway.call(
             f"list the child runs of run {run_id!r}",
-            lambda: self._client.search_runs(
+            lambda: self._session.client.search_runs(
                 experiment_ids, filter_string=parent, max_results=_CHILD_PAGE
             ),
         )
@@ -128,9 +141,9 @@ class Runs(Calls):
             # More children than one page: ask for the step by name, so none is missed.
             by_name = f"{parent} AND attributes.run_name = {quoted}"
             matches = list(
-                self._call(
+                self._gateway.call(
                     f"find child run {step!r} of run {run_id!r}",
-                    lambda: self._client.search_runs(
+                    lambda: self._session.client.search_runs(
                         experiment_ids, filter_string=by_name, max_results=2
                     ),
                 )
@@ -163,7 +176,7 @@ class Runs(Calls):
             handle=run,
         )
 
-    def _run_of(self, record: RunRecord) -> Any:
+    def run_of(self, record: RunRecord) -> Any:
         from mlflow.entities import Run  # noqa: PLC0415
 
         if isinstance(record.handle, Run):
@@ -208,7 +221,7 @@ class Runs(Calls):
         Raises:
             RegistryError: MLflow failed.
         """
-        held = self._run_of(run)
+        held = self.run_of(run)
         logged: Mapping[str, float] = held.data.metrics
         scoped = self._scoped_metrics(held, names)
         values: dict[str, object] = {}
@@ -228,9 +241,9 @@ class Runs(Calls):
                 values[name] = logged[name]
         for name in series:
             if name in values and name not in datasets and not isinstance(values[name], Unusable):
-                history = self._call(
+                history = self._gateway.call(
                     f"read the history of metric {name!r} of run {run.run_id!r}",
-                    functools.partial(self._client.get_metric_history, run.run_id, name),
+                    functools.partial(self._session.client.get_metric_history, run.run_id, name),
                 )
                 values[name] = [metric.value for metric in _in_mlflow_order(history)]
         return MetricValues(values=values, available=frozenset(logged))
@@ -262,7 +275,7 @@ class Runs(Calls):
             return {}  # the run logged no model: no request
         run_id = str(run.info.run_id)
         scoped: dict[str, dict[tuple[str, str], list[Any]]] = {}
-        for model in self._logged_models(run):
+        for model in self.logged_models(run):
             for metric in model.metrics or ():
                 dataset = getattr(metric, "dataset_name", None)
                 if not dataset or metric.key not in names or str(metric.run_id) != run_id:
@@ -283,9 +296,9 @@ class Runs(Calls):
         Raises:
             RegistryError: MLflow failed.
         """
-        held = self._run_of(run)
+        held = self.run_of(run)
         files = self._tree(str(held.info.artifact_uri), f"list the artifacts of run {run.run_id!r}")
-        for model in self._logged_models(held):
+        for model in self.logged_models(held):
             what = f"list the files of logged model {model.name!r} of run {run.run_id!r}"
             files.extend(
                 f"{model.name}/{path}" for path in self._tree(model.artifact_location, what)
@@ -305,7 +318,7 @@ class Runs(Calls):
         Raises:
             RegistryError: MLflow failed.
         """
-        held = self._run_of(run)
+        held = self.run_of(run)
         if source.tag is not None:
             value = held.data.tags.get(source.tag, held.data.params.get(source.tag))
             return {} if value is None else {source.tag: str(value)}
@@ -322,17 +335,17 @@ class Runs(Calls):
 
     def _tree(self, artifact_uri: str, what: str) -> list[str]:
         """Return the paths of every file under `artifact_uri`, relative to it."""
-        repository = self._call(what, functools.partial(self._repository, artifact_uri))
+        repository = self._gateway.call(what, functools.partial(self.repository, artifact_uri))
         files: list[str] = []
         folders: list[str | None] = [None]
         while folders:
             folder = folders.pop()
-            entries = self._call(what, functools.partial(repository.list_artifacts, folder))
+            entries = self._gateway.call(what, functools.partial(repository.list_artifacts, folder))
             for entry in entries:
                 (folders if entry.is_dir else files).append(str(entry.path).replace("\\", "/"))
         return files
 
-    def _repository(self, artifact_uri: str) -> Any:
+    def repository(self, artifact_uri: str) -> Any:
         # What MlflowClient.list_artifacts builds, built once: the client's own method reads
         # the run again (and, in MLflow 3, searches its logged models) for every folder.
         from mlflow.store.artifact.artifact_repository_registry import (  # noqa: PLC0415
@@ -341,16 +354,16 @@ class Runs(Calls):
         from mlflow.utils.uri import add_databricks_profile_info_to_artifact_uri  # noqa: PLC0415
 
         with_profile: Any = add_databricks_profile_info_to_artifact_uri  # untyped in MLflow
-        uri = with_profile(artifact_uri, self.tracking_uri)
-        return get_artifact_repository(uri, tracking_uri=self.tracking_uri)
+        uri = with_profile(artifact_uri, self._session.tracking_uri)
+        return get_artifact_repository(uri, tracking_uri=self._session.tracking_uri)
 
-    def _logged_models(self, run: Any) -> list[Any]:
+    def logged_models(self, run: Any) -> list[Any]:
         run_id = str(run.info.run_id)
         try:
-            found = self._call(
+            found = self._gateway.call(
                 f"find the logged models of run {run_id!r}",
                 functools.partial(
-                    self._client.search_logged_models,
+                    self._session.client.search_logged_models,
                     experiment_ids=[str(run.info.experiment_id)],
                     filter_string=f"source_run_id = '{run_id}'",
                     max_results=_LOGGED_MODELS,
@@ -374,13 +387,14 @@ class Runs(Calls):
             RegistryError: MLflow failed.
         """
         try:
-            model = self._call(
+            model = self._gateway.call(
                 f"read logged model {model_id!r}",
-                lambda: self._client.get_logged_model(model_id),
+                lambda: self._session.client.get_logged_model(model_id),
             )
         except (_NotFoundError, _InvalidError) as exc:
             raise RunNotFoundError(
-                f"no MLflow logged model with id {model_id!r} at {_redact(self.tracking_uri)}"
+                f"no MLflow logged model with id {model_id!r} at "
+                f"{redact(self._session.tracking_uri)}"
             ) from exc
         run_id = model.source_run_id
         return LoggedModel(
@@ -389,7 +403,7 @@ class Runs(Calls):
             run_id=str(run_id) if run_id else None,
         )
 
-    def _logged_model_id(self, record: RunRecord, path: str) -> str | None:
+    def logged_model_id(self, record: RunRecord, path: str) -> str | None:
         """Return the id of the run's logged model named `path`, as mlflow.register_model picks.
 
         None when `path` names no logged model of the run (a plain artifact or folder). When
@@ -397,8 +411,8 @@ class Runs(Calls):
         """
         if not path or "/" in path:
             return None
-        held = self._run_of(record)
-        named = [model for model in self._logged_models(held) if str(model.name) == path]
+        held = self.run_of(record)
+        named = [model for model in self.logged_models(held) if str(model.name) == path]
         if not named:
             return None
         outputs = getattr(held, "outputs", None)

@@ -1,18 +1,10 @@
-"""Reading a tracking or registry URI: its scheme, and its credentials kept out of messages."""
+"""Reading a tracking or registry URI: its scheme (its credentials: see `_redaction`)."""
 
 from __future__ import annotations
 
-import re
-
-__all__ = ["_DATABASE_SCHEMES", "_redact", "_scheme"]
+__all__ = ["_DATABASE_SCHEMES", "_scheme"]
 
 _DATABASE_SCHEMES = frozenset({"sqlite", "postgresql", "mysql", "mssql"})
-_USERINFO = re.compile(r"(?<=//)[^/@\s]+@")
-
-
-def _redact(text: str) -> str:
-    # A tracking URI may carry credentials (https://user:token@host); messages never do.
-    return _USERINFO.sub("***@", text)
 
 
 def _scheme(uri: str) -> str:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
 from aml_promotion._retry import RetryPolicy, retrying
-from aml_promotion.adapters.mlflow._calls import Calls
 from aml_promotion.adapters.mlflow._errors import _InvalidError, _NotFoundError
 from aml_promotion.adapters.mlflow._filters import _RUN_ID, _quote
 from aml_promotion.exceptions import BaselineNotFoundError, RegistryError, TransientRegistryError
 from aml_promotion.ports import ModelVersion, unsupported_strategy
 
-__all__ = ["Versions"]
+if TYPE_CHECKING:
+    from aml_promotion.adapters.mlflow._session import MlflowSession
+
+__all__ = ["Versions", "to_version"]
 
 _TAGGED_PAGE = 200
 
@@ -40,20 +42,30 @@ def _of_logged(held: Any, model_id: str) -> bool:
     )
 
 
-class Versions(Calls):
-    """Where model versions are looked up: the searches of `MlflowBackend`'s registry part."""
+def to_version(held: Any, experiment_name: str | None = None) -> ModelVersion:
+    """Return an MLflow model version as ours."""
+    name, number = str(held.name), int(held.version)  # a str over HTTP, an int locally
+    return ModelVersion(
+        name=name,
+        version=number,
+        id=f"{name}/{number}",
+        run_id=str(held.run_id) if held.run_id else None,
+        experiment_name=experiment_name,
+        tags={str(key): str(value) for key, value in (held.tags or {}).items()},
+        source=str(held.source) if held.source else None,
+    )
 
-    def _version(self, held: Any, experiment_name: str | None = None) -> ModelVersion:
-        name, number = str(held.name), int(held.version)  # a str over HTTP, an int locally
-        return ModelVersion(
-            name=name,
-            version=number,
-            id=f"{name}/{number}",
-            run_id=str(held.run_id) if held.run_id else None,
-            experiment_name=experiment_name,
-            tags={str(key): str(value) for key, value in (held.tags or {}).items()},
-            source=str(held.source) if held.source else None,
-        )
+
+class Versions:
+    """Where model versions are looked up: the searches of `MlflowBackend`'s registry.
+
+    Args:
+        session: The backend's connection to MLflow.
+    """
+
+    def __init__(self, session: MlflowSession) -> None:
+        self._session = session
+        self._gateway = session.gateway
 
     def _name_filter(self, name: str) -> str:
         quoted = _quote(name)
@@ -84,7 +96,7 @@ class Versions(Calls):
         found = self._search_held(
             what, filter_string, limit=limit, keep=keep, retry=retry, name=name, cheap=cheap
         )
-        return [self._version(held) for held in found]
+        return [to_version(held) for held in found]
 
     def _search_held(
         self,
@@ -97,7 +109,7 @@ class Versions(Calls):
         name: str | None = None,
         cheap: Callable[[Any], bool] | None = None,
     ) -> list[Any]:
-        if self._unity_catalog and name is not None:
+        if self._session.unity_catalog and name is not None:
             return self._unity(what, name, limit=limit, keep=keep, cheap=cheap, retry=retry)
         found: list[Any] = []
         token: str | None = None
@@ -105,13 +117,13 @@ class Versions(Calls):
         while True:
             paging = {} if token is None else {"page_token": token}
             search = functools.partial(
-                self._client.search_model_versions,
+                self._session.client.search_model_versions,
                 filter_string=filter_string,
                 order_by=["version_number DESC"],
                 max_results=page_size,
                 **paging,
             )
-            page = self._call(what, search) if retry else self._once(what, search)
+            page = self._gateway.call(what, search) if retry else self._gateway.once(what, search)
             for held in page:
                 if keep(held):
                     found.append(held)
@@ -143,12 +155,12 @@ class Versions(Calls):
         while True:
             paging = {} if token is None else {"page_token": token}
             search = functools.partial(
-                self._client.search_model_versions,
+                self._session.client.search_model_versions,
                 filter_string=self._name_filter(name),
                 max_results=_TAGGED_PAGE,
                 **paging,
             )
-            page = self._call(what, search) if retry else self._once(what, search)
+            page = self._gateway.call(what, search) if retry else self._gateway.once(what, search)
             listed.extend(page)
             token = getattr(page, "token", None)
             if not token:
@@ -158,8 +170,8 @@ class Versions(Calls):
             if cheap is not None and not cheap(held):
                 continue
             number = str(held.version)
-            read = functools.partial(self._client.get_model_version, name, number)
-            full = self._call(what, read) if retry else self._once(what, read)
+            read = functools.partial(self._session.client.get_model_version, name, number)
+            full = self._gateway.call(what, read) if retry else self._gateway.once(what, read)
             if keep(full):
                 found.append(full)
                 if limit is not None and len(found) >= limit:
@@ -187,9 +199,9 @@ class Versions(Calls):
         if strategy.kind is BaselineKind.VERSION:
             number = str(strategy.version_number)
             try:
-                held = self._call(
+                held = self._gateway.call(
                     f"read version {number} of model {name!r}",
-                    lambda: self._client.get_model_version(name, number),
+                    lambda: self._session.client.get_model_version(name, number),
                 )
             except _NotFoundError:
                 raise BaselineNotFoundError(model_name=name, strategy=str(strategy)) from None
@@ -199,7 +211,7 @@ class Versions(Calls):
                     strategy=str(strategy),
                     detail=f"version {number} is not usable: its registration failed or is pending",
                 )
-            return self._version(held)
+            return to_version(held)
         if strategy.kind is BaselineKind.TAG:
             tagged = self._tagged(name, strategy.tag_key or "", strategy.tag_value or "", limit=1)
             return tagged[0] if tagged else None
@@ -213,19 +225,19 @@ class Versions(Calls):
 
     def _alias_holder(self, name: str, alias: str) -> ModelVersion | None:
         try:
-            held = self._call(
+            held = self._gateway.call(
                 f"read alias {alias!r} of model {name!r}",
-                lambda: self._client.get_model_version_by_alias(name, alias),
+                lambda: self._session.client.get_model_version_by_alias(name, alias),
             )
         except (_NotFoundError, _InvalidError):
             # No such model, or no such alias (MLflow says INVALID_PARAMETER_VALUE for that).
             return None
-        return self._version(held) if _usable(held) else None
+        return to_version(held) if _usable(held) else None
 
     def _in_stage(self, name: str, stage: str) -> ModelVersion | None:
         # get_latest_versions is deprecated (and warns); a search with the stage compared
         # client-side reads the same thing, newest first, and stops at the first in the stage.
-        if self._unity_catalog:
+        if self._session.unity_catalog:
             raise unsupported_strategy(BaselineStrategy.stage(stage), "Unity Catalog")
         wanted = stage.casefold()
         found = self._search(
@@ -248,7 +260,7 @@ class Versions(Calls):
         if not _RUN_ID.match(run_id):
             return None  # not an id MLflow could have given a run
         what = f"find the version of model {name!r} registered from run {run_id!r}"
-        return self._settled_by_run(what, name, run_id, retry=True)
+        return self.settled_by_run(what, name, run_id, retry=True)
 
     def find_by_logged_model(self, name: str, run_id: str, model_id: str) -> ModelVersion | None:
         """Return the highest usable version of `name` registered from logged model `model_id`.
@@ -262,9 +274,9 @@ class Versions(Calls):
         if not _RUN_ID.match(run_id):
             return None  # not an id MLflow could have given a run
         what = f"find the version of model {name!r} registered from logged model {model_id!r}"
-        return self._settled_by_run(what, name, run_id, retry=True, model_id=model_id)
+        return self.settled_by_run(what, name, run_id, retry=True, model_id=model_id)
 
-    def _settled_by_run(
+    def settled_by_run(
         self, what: str, name: str, run_id: str, *, retry: bool, model_id: str | None = None
     ) -> ModelVersion | None:
         """Return the highest version of a run that did not fail, once it is no longer pending."""
@@ -284,7 +296,7 @@ class Versions(Calls):
         held = found[0]
         if str(held.status) == _PENDING:
             held = self._wait_until_settled(held)
-        return self._version(held) if _usable(held) else None
+        return to_version(held) if _usable(held) else None
 
     def _wait_until_settled(self, held: Any) -> Any:
         # A concurrent registration from this run (or our own lost answer) is being copied:
@@ -293,7 +305,9 @@ class Versions(Calls):
         what = f"wait for version {number} of model {name!r} to finish registering"
         for attempt in retrying(_PENDING_WAIT):
             with attempt:
-                held = self._call(what, lambda: self._client.get_model_version(name, number))
+                held = self._gateway.call(
+                    what, lambda: self._session.client.get_model_version(name, number)
+                )
                 if str(held.status) == _PENDING:
                     raise TransientRegistryError(
                         f"version {number} of model {name!r} is still {_PENDING}"
@@ -311,7 +325,7 @@ class Versions(Calls):
 
     def _tagged(self, name: str, key: str, value: str, *, limit: int | None) -> list[ModelVersion]:
         quoted = _quote(value)
-        if quoted is None or "`" in key or self._unity_catalog:
+        if quoted is None or "`" in key or self._session.unity_catalog:
             return self._tagged_by_scan(name, key, value, limit=limit)
         filter_string = f"{self._name_filter(name)} AND tags.`{key}` = {quoted}"
         return self._search_all(

@@ -1,0 +1,79 @@
+"""The names a registry accepts for an alias or a tag key, checked before anything is written.
+
+MLflow's own rules (``mlflow.utils.validation``: ``_validate_alias_name``,
+``_validate_alias_name_reserved``, ``_validate_tag_name`` and the registry's key length), which
+are also the strictest of the backends': a name MLflow would refuse after the version is
+registered is refused when the settings are read instead.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+ALIAS_MAX_LENGTH = 255
+TAG_KEY_MAX_LENGTH = 250
+_ALIAS = re.compile(r"[\w\-]+")
+_VERSION_ALIAS = re.compile(r"[vV]\d+")
+_TAG_KEY = re.compile(r"[/\w.\- :]+")
+
+
+def _odd_characters(text: str, allowed: re.Pattern[str]) -> str:
+    odd = sorted({char for char in text if not allowed.fullmatch(char)})
+    return " ".join(repr(char) for char in odd)
+
+
+def alias_problem(alias: str) -> str | None:
+    """Return what is wrong with `alias` as a registered-model alias, or None if MLflow takes it.
+
+    Letters, digits, ``_`` and ``-``, at most 255 characters; ``v<digits>`` and ``latest`` are
+    reserved (MLflow reads ``@v3`` as version 3, ``@latest`` as the highest version).
+    """
+    if not alias.strip():
+        return "the alias is blank"
+    if len(alias) > ALIAS_MAX_LENGTH:
+        return f"the alias is {len(alias)} characters long; at most {ALIAS_MAX_LENGTH} are allowed"
+    if not _ALIAS.fullmatch(alias):
+        return (
+            f"the alias {alias!r} has characters an alias cannot have "
+            f"({_odd_characters(alias, _ALIAS)}): use letters, digits, '_' and '-'"
+        )
+    if _VERSION_ALIAS.fullmatch(alias):
+        return (
+            f"the alias {alias!r} is reserved: MLflow reads @{alias} as version {alias[1:]}; "
+            "choose another name, or write 'version:N' for a fixed version"
+        )
+    if alias.casefold() == "latest":
+        return (
+            f"the alias {alias!r} is reserved: MLflow reads @latest as the highest version; "
+            "write 'latest' for that baseline, or choose another name"
+        )
+    return None
+
+
+def tag_key_problem(key: str) -> str | None:
+    """Return what is wrong with `key` as a tag key, or None if every backend takes it.
+
+    Letters, digits, ``_``, ``-``, ``.``, spaces, ``:`` and ``/``, at most 250 characters, and
+    no path tricks: MLflow refuses a key that its normalised path would change (``a//b``,
+    ``./a``, ``a/``, a leading ``/`` or ``..``).
+    """
+    if not key.strip():
+        return "the tag key is blank" if key else "the tag key is empty"
+    if len(key) > TAG_KEY_MAX_LENGTH:
+        return (
+            f"the tag key is {len(key)} characters long; at most {TAG_KEY_MAX_LENGTH} are allowed"
+        )
+    if not _TAG_KEY.fullmatch(key):
+        return (
+            f"the tag key {key!r} has characters a tag key cannot have "
+            f"({_odd_characters(key, _TAG_KEY)}): use letters, digits, '_', '-', '.', ' ', ':' "
+            "and '/'"
+        )
+    normal = posixpath.normpath(key)
+    if normal != key or normal == "." or normal.startswith(("..", "/")):
+        return (
+            f"the tag key {key!r} is not a plain path, which MLflow refuses: no leading '/' "
+            "or '..', no '.' or '..' parts, no '//' and no trailing '/'"
+        )
+    return None
