@@ -9,6 +9,7 @@ completes it.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -260,3 +261,39 @@ def test_when_the_alias_tag_cannot_be_withdrawn_the_error_says_so() -> None:
         )
     assert not raised.value.champion
     assert "nor could its tag promotion.alias.champion be set back to pending" in str(raised.value)
+
+
+@pytest.mark.parametrize("baseline", BASELINES)
+def test_a_rerun_of_a_local_model_completes_its_pending_promotion(
+    baseline: str, tmp_path: Path
+) -> None:
+    """A local model's re-run (same content) completes a promotion that failed after registering.
+
+    Every kind of candidate reaches the one already-registered path: a local model's, found by
+    its content, is completed as a run's is.
+    """
+    backend = _setup(baseline)
+    settings = _settings(baseline)
+    model_file = tmp_path / "model.pkl"
+    model_file.write_bytes(b"a model")
+    failing = FailingWrite(backend.registry, 2)  # the registration passes, the tag going live not
+    with pytest.raises(IncompletePromotionError) as raised:
+        promote(
+            model_path=model_file,
+            metrics={"auc": 0.95},
+            settings=settings,
+            backend=Backend(backend, failing),
+        )
+    version = raised.value.version
+    assert not raised.value.champion
+    assert _champion(backend, baseline) == 1, "a pending version is never the champion"
+
+    again = promote(
+        model_path=model_file, metrics={"auc": 0.95}, settings=settings, backend=backend
+    )
+    assert again.already_registered
+    assert again.model is not None
+    assert again.model.version == version
+    assert any("did not complete: completed now" in note for note in again.decision.notes)
+    assert _champion(backend, baseline) == version, "the re-run completed it"
+    assert again.champion_version == version
