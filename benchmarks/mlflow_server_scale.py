@@ -220,9 +220,11 @@ def report(
         listed = ", ".join(f"{m} {r}" for m, r in sent)
         print(f"\nrequests of one promotion, baseline {label}: {len(sent)}: {listed}")
     scenario = requests["latest", small][0]
+    artifacts = sum(1 for _, path in scenario if path.startswith("-artifacts"))
     print(
         f"\nMLflow requests per promotion (issue 21 scenario: {len(GATED)} gated metrics of "
-        f"{LOGGED} logged, the model registered before, baseline latest): {len(scenario)}"
+        f"{LOGGED} logged, the model registered before, baseline latest): {len(scenario)} "
+        f"({len(scenario) - artifacts} to the tracking API, {artifacts} to the artifact API)"
     )
 
 
