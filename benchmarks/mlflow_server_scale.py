@@ -31,6 +31,7 @@ import argparse
 import logging
 import os
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -277,6 +278,8 @@ def main() -> None:
         finally:
             proxy.stop()
             server.stop()
+            os.chdir(ROOT)
+            shutil.rmtree(work, ignore_errors=True)
 
     report(times, requests, per_route, (small, large), repeat=args.repeat)
 
