@@ -28,24 +28,18 @@ if [ "${AML_PROMOTION_SLOW:-}" = "1" ]; then
   select=()
 fi
 
-# Two workers (pytest-xdist; each module, or class, stays on one worker, so its fixtures hold):
-# the suite is mostly CPU (Hypothesis, interpreters importing MLflow and the SDKs, the servers
-# answering), which one process keeps to one core. AML_PROMOTION_WORKERS=0: one process.
-workers=(-n "${AML_PROMOTION_WORKERS:-2}" --dist loadscope)
-
 # Coverage is measured where it is required: the pure domain is fully covered by the unit tests
 # alone (DESIGN.md §6), so tests/unit runs under coverage and the rest of the suite without it
 # (the tracer tripled the unit tests' time; the adapters' figures were never checked). With
 # AML_PROMOTION_COVERAGE=0 (CI, whose `nox -s tests-3.10` checks the same) it is not measured.
 if [ "${AML_PROMOTION_COVERAGE:-1}" = "0" ]; then
-  .venv/bin/python -m pytest tests/unit -p no:cacheprovider "${workers[@]}" "${select[@]}" "$@"
+  .venv/bin/python -m pytest tests/unit -p no:cacheprovider "${select[@]}" "$@"
 else
-  .venv/bin/python -m pytest tests/unit -p no:cacheprovider "${workers[@]}" "${select[@]}" \
+  .venv/bin/python -m pytest tests/unit -p no:cacheprovider "${select[@]}" \
     --cov=aml_promotion --cov-branch --cov-report= "$@"
   .venv/bin/python -m coverage report --include='src/aml_promotion/_domain/*' --fail-under=100
 fi
-.venv/bin/python -m pytest tests --ignore=tests/unit -p no:cacheprovider "${workers[@]}" \
-  "${select[@]}" "$@"
+.venv/bin/python -m pytest tests --ignore=tests/unit -p no:cacheprovider "${select[@]}" "$@"
 
 # Azure ML SDK v2 (azure-ai-ml, azureml-mlflow) pins mlflow-skinny apart from azureml-core's pins:
 # its tests run in a venv of their own (in .venv they skip themselves).
@@ -54,4 +48,4 @@ if [ ! -x .venv-v2/bin/python ]; then
 fi
 .venv-v2/bin/python -m pip install -q --disable-pip-version-check --upgrade "pip>=25.1"
 .venv-v2/bin/python -m pip install -q --disable-pip-version-check -e ".[azureml-v2]" --group test
-.venv-v2/bin/python -m pytest tests/integration/azureml_v2 -p no:cacheprovider "${workers[@]}" "$@"
+.venv-v2/bin/python -m pytest tests/integration/azureml_v2 -p no:cacheprovider "$@"
