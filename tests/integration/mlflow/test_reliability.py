@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,8 +21,9 @@ pytest.importorskip("mlflow", reason="the [mlflow] extra is not installed")
 from aml_promotion import RetryPolicy, decide, promote
 from aml_promotion.exceptions import RegistryError
 from faultproxy import FaultProxy
-from integration.mlflow.conftest import MlflowHarness, MlflowServer, free_port
+from integration.mlflow.conftest import MlflowHarness
 from race_worker import promote_one
+from servers import MlflowServer, ServerError, postgres, postgres_binaries, start_mlflow_server
 
 SETTINGS = {
     "model_name": "churn",
@@ -246,61 +243,14 @@ def test_eight_processes_racing_for_an_alias_on_sqlite_leave_it_on_the_best(
 # --- an mlflow server on PostgreSQL ------------------------------------------------------------
 
 
-def _postgres_bin() -> Path | None:
-    for root in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
-        if (root / "initdb").is_file():
-            return root
-    found = shutil.which("initdb")
-    return Path(found).parent if found else None
-
-
 @pytest.fixture(scope="module")
 def postgres_uri() -> Iterator[str]:
     """A PostgreSQL server in a temp dir on 127.0.0.1, started for this module (as `postgres`)."""
-    binaries = _postgres_bin()
+    binaries = postgres_binaries()
     if binaries is None:
         pytest.skip("PostgreSQL is not installed (Debian's `postgresql` package)")
-    as_root = os.geteuid() == 0
-    run_as = ["runuser", "-u", "postgres", "--"] if as_root else []
-    folder = Path(tempfile.mkdtemp(prefix="aml-promotion-pg-"))
-    data = folder / "data"
-    if as_root:
-        shutil.chown(folder, "postgres", "postgres")
-    port = free_port()
-    subprocess.run(
-        [*run_as, str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"],
-        check=True,
-        capture_output=True,
-    )
-    server = subprocess.Popen(
-        [
-            *run_as, str(binaries / "postgres"), "-D", str(data), "-h", "127.0.0.1",
-            "-p", str(port), "-k", str(folder), "-c", "max_connections=100",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        for _ in range(200):
-            ready = subprocess.run(
-                [str(binaries / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
-                capture_output=True,
-                check=False,
-            )
-            if ready.returncode == 0:
-                break
-            time.sleep(0.1)
-        subprocess.run(
-            [str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
-             "mlflow"],
-            check=True,
-            capture_output=True,
-        )  # fmt: skip
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/mlflow"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        shutil.rmtree(folder, ignore_errors=True)
+    with postgres(binaries) as database:
+        yield database.uri
 
 
 @pytest.fixture(scope="module")
@@ -312,32 +262,11 @@ def postgres_mlflow_server(
     if not executable:
         pytest.skip("AML_PROMOTION_MLFLOW_SERVER is not set (see docs/backends-mlflow.md)")
     root = tmp_path_factory.mktemp("mlflow-pg-server")
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    environment["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
-    process = subprocess.Popen(
-        [
-            executable, "server", "--host", "127.0.0.1", "--port", str(port),
-            "--workers", "2", "--backend-store-uri", postgres_uri,
-            "--serve-artifacts", "--artifacts-destination", str(root / "artifacts"),
-        ],
-        cwd=root,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    server = MlflowServer(process, f"http://127.0.0.1:{port}")
-    server.reader.start()
     try:
-        deadline = time.monotonic() + 120
-        while not server.healthy() and time.monotonic() < deadline and process.poll() is None:
-            time.sleep(0.25)
-        if not server.healthy():
-            pytest.fail(
-                "mlflow server on PostgreSQL did not start:\n" + "".join(server.output[-40:])
-            )
+        server = start_mlflow_server(executable, postgres_uri, root, workers=2)
+    except ServerError as error:
+        pytest.fail(str(error))
+    try:
         yield server
     finally:
         server.stop()
