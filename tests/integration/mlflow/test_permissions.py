@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -25,7 +24,8 @@ from aml_promotion._domain import tags
 from aml_promotion._service._champion import champion_of
 from aml_promotion.exceptions import IncompletePromotionError, RegistryError
 from faultproxy import FaultProxy
-from integration.mlflow.conftest import SERVER_ENV, MlflowHarness, MlflowServer, free_port
+from integration.mlflow.conftest import SERVER_ENV, MlflowHarness, MlflowServer
+from servers import ServerError, start_mlflow_server
 
 pytestmark = pytest.mark.mlflow_server
 
@@ -68,32 +68,21 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServ
         # Checking a password costs a PBKDF2 hash per request: cached, as a busy server would.
         "auth_cache_ttl_seconds = 600\n"
     )
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    environment["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
-    environment["MLFLOW_AUTH_CONFIG_PATH"] = str(config)
-    environment["MLFLOW_FLASK_SERVER_SECRET_KEY"] = "a-key-for-tests-only"  # noqa: S105
-    command = [
-        executable, "server", "--app-name", "basic-auth", "--host", "127.0.0.1",
-        "--port", str(port), "--workers", "1",
-        "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
-        "--serve-artifacts", "--artifacts-destination", str(root / "artifacts"),
-    ]  # fmt: skip
-    process = subprocess.Popen(
-        command,
-        cwd=root,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    server = MlflowServer(process, f"http://127.0.0.1:{port}")
-    server.reader.start()
+    environment = {
+        "MLFLOW_AUTH_CONFIG_PATH": str(config),
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": "a-key-for-tests-only",
+    }
     try:
-        server.ready.wait(120)
-        if not server.healthy():
-            pytest.fail("mlflow server did not start:\n" + "".join(server.output[-40:]))
+        server = start_mlflow_server(
+            executable,
+            f"sqlite:///{root / 'server.db'}",
+            root,
+            app_name="basic-auth",
+            extra_environment=environment,
+        )
+    except ServerError as error:
+        pytest.fail(str(error))
+    try:
         for user in USERS.values():
             _call(
                 server.url, "/api/2.0/mlflow/users/create", {"username": user, "password": PASSWORD}
