@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 
 import nox
 
@@ -91,15 +92,25 @@ def _mlflow_server(session: nox.Session) -> str | None:
         return None
     venv = os.path.join(".nox", "mlflow-server")
     mlflow = os.path.join(venv, "bin", "mlflow")
-    if not os.path.exists(mlflow):
-        session.run("python", "-m", "venv", venv, external=True)
+    python = os.path.join(venv, "bin", "python")
+    # The auth extra (Flask-WTF) serves `mlflow server --app-name basic-auth` (permission tests).
+    has_auth = (
+        os.path.exists(python)
+        and (
+            subprocess.run([python, "-c", "import flask_wtf"], capture_output=True, check=False)
+        ).returncode
+        == 0
+    )
+    if not os.path.exists(mlflow) or not has_auth:
+        if not os.path.exists(python):
+            session.run("python", "-m", "venv", venv, external=True)
         session.run(
-            os.path.join(venv, "bin", "python"),
+            python,
             "-m",
             "pip",
             "install",
             "-q",
-            "mlflow>=3,<4",
+            "mlflow[auth]>=3,<4",
             "psycopg2-binary",
             external=True,
         )

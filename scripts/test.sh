@@ -14,9 +14,10 @@ fi
 
 # The real `mlflow server` needs the full mlflow package (≈850 MB): it lives apart from the library.
 SERVER_VENV=.nox/mlflow-server
-if [ ! -x "$SERVER_VENV/bin/mlflow" ]; then
-  "$PYTHON" -m venv "$SERVER_VENV"
-  "$SERVER_VENV/bin/python" -m pip install -q --disable-pip-version-check "mlflow>=3,<4" psycopg2-binary
+# The auth extra (Flask-WTF) serves `mlflow server --app-name basic-auth` for the permission tests.
+if [ ! -x "$SERVER_VENV/bin/mlflow" ] || ! "$SERVER_VENV/bin/python" -c "import flask_wtf" 2>/dev/null; then
+  [ -x "$SERVER_VENV/bin/python" ] || "$PYTHON" -m venv "$SERVER_VENV"
+  "$SERVER_VENV/bin/python" -m pip install -q --disable-pip-version-check "mlflow[auth]>=3,<4" psycopg2-binary
 fi
 export AML_PROMOTION_MLFLOW_SERVER="$PWD/$SERVER_VENV/bin/mlflow"
 

@@ -54,6 +54,7 @@ class Fault:
     drop: bool = False
     commit: bool = False
     body: bytes = b'{"error_code": "TEMPORARILY_UNAVAILABLE", "message": "injected"}'
+    skip: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         return self.times > 0 and method == self.method and bool(self.path.search(path))
@@ -95,9 +96,11 @@ class FaultProxy(LoopbackServer):
         drop: bool = False,
         commit: bool = False,
         body: bytes | None = None,
+        skip: int = 0,
     ) -> None:
-        """Break the next `times` matching requests (see the module's docstring)."""
+        """Break the next `times` matching requests, after letting `skip` of them through."""
         fault = Fault(method, re.compile(path), times, status, retry_after, drop, commit)
+        fault.skip = skip
         if body is not None:
             fault.body = body
         with self._lock:
@@ -119,6 +122,9 @@ class FaultProxy(LoopbackServer):
         with self._lock:
             for fault in self.faults:
                 if fault.matches(method, path):
+                    if fault.skip:
+                        fault.skip -= 1
+                        return None
                     fault.times -= 1
                     return fault
         return None

@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import attrs
@@ -91,18 +91,23 @@ def start_mlflow_server(
     *,
     workers: int = 1,
     timeout: float = MLFLOW_START_TIMEOUT,
+    app_name: str | None = None,
+    extra_environment: Mapping[str, str] | None = None,
 ) -> MlflowServer:
     """Start ``mlflow server`` on a free port of 127.0.0.1, working in `root`; wait until healthy.
 
     Artifacts are served by the server from ``root/artifacts``. MLflow's variables of this
-    environment are not passed on, and its background job runner (seven huey worker processes)
-    is off. Raises `ServerError` with the server's last output if it is not healthy in time.
+    environment are not passed on (only `extra_environment`'s), and its background job runner
+    (seven huey worker processes) is off. `app_name` serves another app (``basic-auth``).
+    Raises `ServerError` with the server's last output if it is not healthy in time.
     """
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     environment["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
+    environment.update(extra_environment or {})
+    app = [] if app_name is None else ["--app-name", app_name]
     command = [
-        executable, "server", "--host", "127.0.0.1", "--port", str(port),
+        executable, "server", *app, "--host", "127.0.0.1", "--port", str(port),
         "--workers", str(workers), "--backend-store-uri", backend_store_uri,
         "--serve-artifacts", "--artifacts-destination", str(root / "artifacts"),
     ]  # fmt: skip

@@ -18,8 +18,7 @@ from attrs import evolve as attrs_evolve
 
 pytest.importorskip("mlflow", reason="the [mlflow] extra is not installed")
 
-from aml_promotion import RetryPolicy, promote
-from aml_promotion._domain.champion import Holder, pick_champion
+from aml_promotion import RetryPolicy, decide, promote
 from aml_promotion.exceptions import RegistryError
 from faultproxy import FaultProxy
 from integration.mlflow.conftest import MlflowHarness
@@ -56,8 +55,8 @@ STEPS = {
     "file listing": ("GET", r"/api/2.0/mlflow(-artifacts)?/artifacts"),
     "baseline lookup": ("GET", rf"{API}/model-versions/search$"),
     "registration": ("POST", rf"{API}/model-versions/create$"),
+    # Taking the champion tag and retiring the old holder (a promotion never deletes a tag).
     "tagging": ("POST", rf"{API}/model-versions/set-tag$"),
-    "untagging": ("DELETE", rf"{API}/model-versions/delete-tag$"),
 }
 FAULTS = {
     "503": {"status": 503},
@@ -135,7 +134,12 @@ def test_a_registration_committed_then_lost_is_not_registered_twice(
 
 # --- races ---------------------------------------------------------------------------------
 
-CANDIDATES = [(0.81 + 0.01 * i, 0.50 - 0.01 * ((i * 3) % 8)) for i in range(8)]
+# Candidates of different quality (auc 0.70 ... 0.77, in a shuffled order), all better than the
+# seed (0.60): whichever reads which baseline, the 0.77 one beats any, so it must end champion.
+CANDIDATES = [(0.70 + 0.01 * ((i * 3) % 8), 0.50) for i in range(8)]
+SEED = (0.60, 0.55)
+# The metrics each race run was logged with, by run id (filled by `_race`).
+_METRICS: dict[str, dict[str, float]] = {}
 
 
 ALIAS_SETTINGS = {**SETTINGS, "baseline": "alias:champion"}
@@ -147,11 +151,13 @@ def _race(
 ) -> tuple[list[dict[str, Any]], list[Any]]:
     """Seed a champion and 8 better candidates, promote all 8 at once in 8 processes."""
     exp = "race"
-    seed = harness.add_run(exp, {"auc": 0.80, "loss": 0.55}, ["model.pkl"])
+    seed = harness.add_run(exp, {"auc": SEED[0], "loss": SEED[1]}, ["model.pkl"])
     promote(experiment_name=exp, run_id=seed, settings=settings, backend=harness.backend)
-    runs = [
-        harness.add_run(exp, {"auc": auc, "loss": loss}, ["model.pkl"]) for auc, loss in CANDIDATES
-    ]
+    _METRICS[seed] = {"auc": SEED[0], "loss": SEED[1]}
+    runs = []
+    for auc, loss in CANDIDATES:
+        runs.append(harness.add_run(exp, {"auc": auc, "loss": loss}, ["model.pkl"]))
+        _METRICS[runs[-1]] = {"auc": auc, "loss": loss}
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager:
         start = manager.Event()
@@ -178,24 +184,27 @@ def _check_race(
     registered = {r["version"] for r in results if r["version"] is not None}
     assert registered, "the first candidate to arrive beats the seed, at the least"
     # Candidates that read the baseline after another had taken the tag were compared with
-    # that one instead (a later generation); those it beat were registered, the others not.
-    promoted = [
-        Holder(version=int(v.version), tags=dict(v.tags))
-        for v in versions
-        if int(v.version) in registered
-    ]
-    assert len(promoted) == len(registered)
-    best = pick_champion(promoted, _policy())
-    assert int(holders[0].version) == best.version, "the champion is the best promoted one"
+    # that one instead; those it beat were registered, the others not. The oracle is decide():
+    # no version the race registered would be promoted against the champion.
+    champion = holders[0]
+    metrics = {v.run_id: _METRICS[v.run_id] for v in versions}
+    policy = _policy()
+    for version in versions:
+        if int(version.version) in registered and version.version != champion.version:
+            decision = decide(metrics[version.run_id], metrics[champion.run_id], policy)
+            assert not decision.promote, (version.version, champion.version, decision.summary)
+    best_auc = max(metrics[v.run_id]["auc"] for v in versions if int(v.version) in registered)
+    assert metrics[champion.run_id]["auc"] == best_auc == max(auc for auc, _ in CANDIDATES)
+    best = int(champion.version)
     # A loser names the version that beat it when it settled: the final champion, or one that
     # lost to it later in the same race. Every promoted version but the champion is tagged so.
     for result in results:
         if result["superseded_by"] is not None:
             assert result["superseded_by"] in registered - {result["version"]}
     for version in versions:
-        if int(version.version) in registered and int(version.version) != best.version:
+        if int(version.version) in registered and int(version.version) != best:
             assert version.tags.get("promotion.superseded_by"), version.version
-    return best.version
+    return best
 
 
 def _check_alias_race(
