@@ -441,7 +441,13 @@ def test_the_baseline_is_chosen_by_the_strategy(
     assert result.baseline is not None
     assert result.baseline.version == version
     assert result.decision.verdict is verdict
-    assert ("find_baseline", NAME, strategy) in three_versions.calls
+    # A champion tag's holders are all read: the best-ranked promoted one is the baseline.
+    looked_up = (
+        ("find_tagged", NAME, "stage", "production")
+        if strategy.startswith("tag:")
+        else ("find_baseline", NAME, strategy)
+    )
+    assert looked_up in three_versions.calls
 
 
 def test_a_tag_that_no_version_holds_means_no_baseline_and_says_what_was_looked_for(

@@ -1,7 +1,8 @@
 """The baseline: the version the candidate is compared with, its metrics and its data.
 
-`read_baseline` reads it once: the version the strategy picks (on a re-run, the one the first
-registration was compared with), the run behind it, and what it offers the comparison.
+`read_baseline` reads it once: the version the strategy picks (for a champion tag, its
+best-ranked holder; on a re-run, the one the first registration was compared with), the run
+behind it, and what it offers the comparison.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import attrs
 from aml_promotion._domain import tags
 from aml_promotion._domain.policy import BaselineStrategy, PromotionPolicy
 from aml_promotion._service._candidate import read_metrics
+from aml_promotion._service._champion import champion_of
 from aml_promotion.exceptions import BaselineNotFoundError, RunNotFoundError
 from aml_promotion.ports import BaselineRunStore, ModelVersion
 
@@ -64,13 +66,14 @@ def read_baseline(
         registry: Where the baseline is found.
         name: The model's name.
         strategy: Which version is the baseline.
-        policy: What is compared (and whether registration is forced).
+        policy: What is compared (and whether registration is forced); ranks the holders of a
+            champion tag.
         existing: The version the candidate already is (a re-run), or None.
 
     Raises:
         RunNotFoundError: The run behind the baseline is gone, and registration is not forced.
     """
-    version = _find_baseline(registry, name, strategy, existing)
+    version = _find_baseline(registry, name, strategy, existing, policy=policy)
     run = _baseline_run(runs, version, policy)
     metrics = _baseline_metrics(runs, version, run, policy)
     passed_over = _passed_over(version, metrics)
@@ -85,7 +88,12 @@ def read_baseline(
 
 
 def _find_baseline(
-    registry: ModelRegistry, name: str, strategy: BaselineStrategy, existing: ModelVersion | None
+    registry: ModelRegistry,
+    name: str,
+    strategy: BaselineStrategy,
+    existing: ModelVersion | None,
+    *,
+    policy: PromotionPolicy,
 ) -> ModelVersion | None:
     if existing is not None:
         # A re-run: compare with what the first registration was compared with, not with itself.
@@ -97,7 +105,8 @@ def _find_baseline(
                 return registry.find_baseline(name, BaselineStrategy.version(int(recorded)))
             except BaselineNotFoundError:
                 return None  # deleted since: nothing is registered on a re-run anyway
-    found = registry.find_baseline(name, strategy)
+    # A champion tag's holder as the settle ranks them (several hold it while promotions race).
+    found = champion_of(registry, name, strategy, policy)
     if existing is not None and found is not None and found.version == existing.version:
         return None
     return found

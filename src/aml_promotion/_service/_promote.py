@@ -85,6 +85,8 @@ def promote(
             forced.
         ModelFileError: The model file is not among the run's files, or several match.
         RegistryError: The backend failed; nothing is taken as "no baseline" on a failure.
+        IncompletePromotionError: A version was registered, then a write of the champion's
+            settle failed: the error says what was not done; running again completes it.
     """
     _check_arguments(backend=backend, metrics=metrics, dry_run=dry_run, model_path=model_path)
     resolved = settings if isinstance(settings, Settings) else load_settings(settings)

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING
 import attrs
 
 from aml_promotion._domain import tags
+from aml_promotion._domain.champion import effective_rank, rank_tags
 from aml_promotion._domain.render import champion_marker
 from aml_promotion._retry import LOGGER_NAME
 from aml_promotion._service._champion import (
-    champion_tag,
     champion_version,
     current_champion,
+    pending_tags,
+    settle_again,
     settle_champion,
 )
 from aml_promotion._service._result import PromotionResult
@@ -99,8 +101,12 @@ def register(
         decision: Whether it is.
         baseline: What it was compared with.
         strategy: The baseline strategy (its champion tag or alias is settled).
-        policy: Ranks the champion's holders.
+        policy: Ranks the champion's holders (and gives the version its effective rank).
         dry_run: Register nothing.
+
+    Raises:
+        IncompletePromotionError: The version was registered, then a write settling the
+            champion failed (see `aml_promotion._service._champion`).
     """
     log_decision(decision)
     if dry_run or not decision.promote:
@@ -116,7 +122,9 @@ def register(
             champion_version=champion_version(strategy, baseline.version, None),
             champion=champion_marker(strategy),
         )
-    request = _request(template, candidate, decision, baseline, strategy)
+    request = _request(
+        template, candidate, decision=decision, baseline=baseline, strategy=strategy, policy=policy
+    )
     model = registry.register(request)
     _LOGGER.info("registered %s (id %s)", model, model.id)
     decision, superseded_by = settle_champion(registry, strategy, policy, decision, model)
@@ -146,8 +154,12 @@ def already_registered(
     """Report `existing`, the version the candidate already is; register nothing new.
 
     The same for every kind of candidate: an archived version is said to be so and left as it
-    is; a version that still holds the champion tag settles it again (idempotent: it repairs a
-    registration whose settling failed); the result names the champion as the registry has it.
+    is; otherwise `settle_again` completes or repairs its promotion (a version that holds the
+    champion tag settles again, a pending one is completed, a superseded one that ranks above
+    the champion takes it back); the result names the champion as the registry has it.
+
+    Raises:
+        IncompletePromotionError: Completing or repairing the promotion failed part-way.
     """
     log_decision(decision)
     decision = decision.with_note(candidate.origin.registered_note(existing))
@@ -156,13 +168,13 @@ def already_registered(
             f"version {existing.version} is archived: it is not restored, and no new "
             "version is registered; restore it by hand if it should serve again"
         )
-    superseded_by = None
-    champion = champion_tag(strategy)
-    holds = champion is not None and existing.tags.get(champion[0]) == champion[1]
-    if not dry_run and holds and not existing.archived:
-        # A version that no longer holds the tag lost it to a later promotion (or a person's
-        # move of the alias): its record (superseded_by) stays as that promotion wrote it.
-        decision, superseded_by = settle_champion(registry, strategy, policy, decision, existing)
+    # Settling is idempotent: a re-run completes a promotion that registered the version but
+    # failed after, and a version that lost the tag to a worse one takes it back. One that lost
+    # it to a better one (or a person's move of the alias) keeps its record (superseded_by) as
+    # that promotion wrote it.
+    decision, superseded_by = settle_again(
+        registry, strategy, policy, decision, existing, dry_run=dry_run
+    )
     return PromotionResult(
         decision=decision,
         model=None if dry_run else existing,
@@ -172,7 +184,7 @@ def already_registered(
         dry_run=dry_run,
         already_registered=True,
         superseded_by=superseded_by,
-        champion_version=current_champion(registry, existing.name, strategy),
+        champion_version=current_champion(registry, existing.name, strategy, policy),
         champion=champion_marker(strategy),
     )
 
@@ -185,9 +197,11 @@ def log_decision(decision: Decision) -> None:
 def _request(
     template: RegistrationRequest,
     candidate: Candidate,
+    *,
     decision: Decision,
     baseline: Baseline,
     strategy: BaselineStrategy,
+    policy: PromotionPolicy,
 ) -> RegistrationRequest:
     # The tag says "none" whenever the decision had no baseline to compare with.
     version = baseline.version
@@ -204,9 +218,12 @@ def _request(
     if candidate.metrics_run is not None:
         # A later promotion comparing with this version reads its metrics from that run.
         new_tags[tags.METRICS_RUN] = candidate.metrics_run.run_id
-    champion = champion_tag(strategy)
-    if champion is not None:
-        new_tags[champion[0]] = champion[1]
+    pending = pending_tags(strategy)
+    if pending:
+        rank = effective_rank(decision, None if version is None else version.tags, policy)
+        new_tags.update(rank_tags(rank, policy))
+        # Registered pending: it is a holder only once its promotion takes the tag (_champion).
+        new_tags.update(pending)
     return attrs.evolve(
         template,
         model_path=candidate.model_path,

@@ -24,11 +24,14 @@ class PromotionResult:
         dry_run: Nothing was registered because this was a dry run.
         already_registered: A version of this name was registered from this run before, so
             nothing new was registered.
-        superseded_by: With a tag baseline (a champion tag), the version that kept the tag when
+        superseded_by: With a tag or alias baseline, the version that kept the champion when
             a concurrent promotion ranked higher than this one; None when this one kept it.
+            Read once this promotion's settle converged (its last read found one holder): a
+            concurrent promotion that takes the tag after that read can still supersede it.
         champion_version: With a ``tag:`` or ``alias:`` baseline, the version that holds the
             champion tag or alias once this promotion is done (this one's, the one that
             superseded it, or, when nothing was registered, the baseline); None otherwise.
+            Read as `superseded_by` is.
         champion: What the promotion moves, as shown to a person (``@champion``,
             ``tag champion=true``); None when its baseline strategy moves nothing.
     """
