@@ -153,6 +153,9 @@ candidate:
   --experiment-name and --run-id together name a run (on azureml-v2 --run-id alone names a
   job: its experiment is checked when given); neither means local mode: the settings'
   model_file_name is a file or folder in the checkout (metrics from --metrics-file).
+  Inside an Azure ML job with --backend azureml-v2 (MLFLOW_RUN_ID or AZUREML_RUN_ID set),
+  neither means the job itself, or, as a pipeline's step, its sibling step
+  pipeline_child_run_name (see docs/azureml-pipeline-step.md).
 
 Azure ML credentials (--backend azureml-v2), the first whose signal is present, no prompt:
   1. AZURE_CREDENTIALS, legacy: the JSON of `az ad sp create-for-rbac --json-auth` (or
@@ -984,7 +987,7 @@ def _promote(
         logger.info("settings from %s", source)
     metrics = None if args.metrics_file is None else read_metrics(args.metrics_file, cwd=cwd)
     backend = factory(args)
-    if args.local:
+    if args.local and not in_azureml_job(args, environ):
         result = promote(
             settings=settings,
             backend=backend,
@@ -1007,6 +1010,25 @@ def _promote(
         console.github.annotate("notice", NO_RULES_NOTICE, title="No metric rules", file=source)
         logger.info("%s", NO_RULES_NOTICE)
     return code
+
+
+def in_azureml_job(args: Arguments, environ: Mapping[str, str]) -> bool:
+    """Return whether no run was named because the candidate is the Azure ML job this runs in.
+
+    With ``--backend azureml-v2``, no run id and no ``--metrics-file`` inside an Azure ML job
+    (``MLFLOW_RUN_ID`` or ``AZUREML_RUN_ID`` set): the job, or in a pipeline its sibling step
+    ``pipeline_child_run_name``, is the candidate (docs/azureml-pipeline-step.md); elsewhere
+    no run named is local mode.
+    """
+    if not args.local or args.backend is not BackendChoice.AZUREML_V2:
+        return False
+    if args.metrics_file is not None:
+        return False
+    from aml_promotion.adapters.azureml_v2._job_context import (  # noqa: PLC0415 - v2 only
+        current_job_name,
+    )
+
+    return current_job_name(environ) is not None
 
 
 NO_RULES_NOTICE = (

@@ -24,6 +24,7 @@ __all__ = [
     "BaselineRunStore",
     "DatasetMetricStore",
     "Framework",
+    "JobOutputStore",
     "LoggedModel",
     "LoggedModelRegistry",
     "LoggedModelStore",
@@ -171,6 +172,8 @@ class RegistrationRequest:
             with the version (for example in a run it creates), so it can serve as a baseline.
         model_id: The logged model to register (MLflow 3's ``models:/<model_id>``), when the
             candidate was named by one; None to let the backend find it from `model_path`.
+        job_output: The run's named output that holds the model (`JobOutputStore`); then
+            `model_path` is a path inside that output (empty for the whole output).
     """
 
     name: str
@@ -188,6 +191,7 @@ class RegistrationRequest:
     memory_gb: float | None = None
     metrics: Mapping[str, object] = attrs.field(factory=dict, converter=_values)
     model_id: str | None = None
+    job_output: str | None = None
 
 
 class RunStore(Protocol):
@@ -400,6 +404,24 @@ class DatasetMetricStore(Protocol):
             series: As for `RunStore.get_metrics`.
 
         Raises:
+            RegistryError: The backend failed.
+        """
+        ...
+
+
+@runtime_checkable
+class JobOutputStore(Protocol):
+    """A `RunStore` whose runs have named outputs beside their files (Azure ML SDK v2 jobs).
+
+    A job's output (``outputs.model_output`` of a command) is stored apart from the files the
+    run logged; a model registered from it is named by the output and a path inside it.
+    """
+
+    def list_output_files(self, run: RunRecord, output: str) -> Sequence[str]:
+        """Return the paths of the files in the run's output `output`, relative to it, with ``/``.
+
+        Raises:
+            ModelFileError: The run has no output of that name (the error lists its outputs).
             RegistryError: The backend failed.
         """
         ...

@@ -31,6 +31,8 @@ DELTA_PREFIX = PREFIX + "delta."
 SERIES_PREFIX = PREFIX + "series."
 MODEL_DIGEST = PREFIX + "model_digest"
 DATA_PREFIX = PREFIX + "data."
+METRICS_RUN = PREFIX + "metrics_run"
+"""The run the metrics came from, when it is not the version's own (another pipeline step)."""
 NO_BASELINE = "none"
 SERIES_MAX_CHARS = 1000
 """The longest series text recorded (a JSON list): far below the tag value limits of MLflow

@@ -120,6 +120,8 @@ def _baseline_run(
     A version a promotion registered (it has the decision's tags) names the run the promotion
     resolved, so a backend that can read such a run more cheaply does (`BaselineRunStore`);
     a version registered otherwise may name a pipeline or sweep, which `get_run` resolves.
+    A promotion whose metrics came from another pipeline step (`metrics_child_run_name`)
+    recorded that step's run (``promotion.metrics_run``): it is the run read here.
 
     Raises:
         RunNotFoundError: The run is gone, unforced: a baseline that cannot be read is never
@@ -127,18 +129,21 @@ def _baseline_run(
     """
     if baseline is None or baseline.run_id is None:
         return None
+    # A promotion that read the metrics from another pipeline step records which (and only
+    # a promotion writes it: the verdict tag is there too).
+    run_id = baseline.tags.get(tags.METRICS_RUN) or baseline.run_id
     try:
         if isinstance(runs, BaselineRunStore) and tags.VERDICT in baseline.tags:
-            return runs.get_baseline_run(baseline.run_id)
-        return runs.get_run(experiment_name=None, run_id=baseline.run_id)
+            return runs.get_baseline_run(run_id)
+        return runs.get_run(experiment_name=None, run_id=run_id)
     except RunNotFoundError as exc:
         if policy.force:
             return None  # forced: every rule records the baseline's metric as missing
         msg = (
-            f"the run {baseline.run_id!r} behind the baseline {baseline} was not found, so the "
+            f"the run {run_id!r} behind the baseline {baseline} was not found, so the "
             f"candidate cannot be compared with it (force registration to register anyway): {exc}"
         )
-        raise RunNotFoundError(msg, run_id=baseline.run_id) from exc
+        raise RunNotFoundError(msg, run_id=run_id) from exc
 
 
 def _baseline_metrics(

@@ -54,7 +54,8 @@ def promote(
 
     - ``experiment_name`` and ``run_id``: a run that produced the model file;
     - neither (and no ``model_path``): the run this code is running in, where the backend knows
-      one (Azure ML's run context);
+      one (Azure ML's run context; on SDK v2 the job named by ``MLFLOW_RUN_ID``, else
+      ``AZUREML_RUN_ID``, or in a pipeline its sibling step ``pipeline_child_run_name``);
     - ``model_path`` (with ``metrics``): a model that no run produced, such as a file in a
       notebook's folder. With rules but no ``metrics`` the candidate is rejected, never
       registered unchecked;
@@ -75,7 +76,9 @@ def promote(
         The decision, and the registered version if there is one.
 
     Raises:
-        SettingsError: The settings are invalid, or no model name can be found.
+        SettingsError: The settings are invalid, or no model name can be found, or
+            ``job_output`` is given where there is no job output (a local or logged model, a
+            backend without named outputs: MLflow, Azure ML SDK v1).
         UsageError: The arguments name the candidate in two ways at once.
         RunNotFoundError: The run (or its pipeline step, or the logged model) does not exist.
         RunStateError: The run did not complete (or was deleted), and registration is not
@@ -90,10 +93,15 @@ def promote(
     _check_naming(
         experiment_name, run_id, model_path=model_path, metrics=metrics, model_id=model_id
     )
-    logged = None if model_id is None else read_logged_model(backend.runs, model_id)
+    job_output = resolved.job_output
+    logged = (
+        None
+        if model_id is None
+        else read_logged_model(backend.runs, model_id, job_output=job_output)
+    )
     name = model_name(resolved.model_name)
     if model_path is not None:
-        candidate = read_local(model_path, metrics, resolved.policy)
+        candidate = read_local(model_path, metrics, resolved.policy, job_output=job_output)
     else:
         candidate = _read_run(resolved, backend, experiment_name, run_id, logged=logged)
     return _promote_candidate(
@@ -154,7 +162,9 @@ def _read_run(
             experiment_name=experiment_name,
             run_id=run_id,
             pipeline_step=settings.pipeline_child_run_name,
+            metrics_step=settings.metrics_step,
             model_file_name=settings.model_file_name,
+            job_output=settings.job_output,
         )
     # The logged model's own run, never a child of it; the model is the folder of its name.
     return read_run(
@@ -164,7 +174,9 @@ def _read_run(
         experiment_name=experiment_name,
         run_id=logged.run_id,
         pipeline_step=None,
+        metrics_step=None,
         model_file_name=logged.name + "/",
+        job_output=None,  # refused by read_logged_model
         model_id=logged.model_id,
     )
 

@@ -215,6 +215,9 @@ def _request(
             candidate_values=candidate.metrics,
         ),
     }
+    if candidate.metrics_run is not None:
+        # A later promotion comparing with this version reads its metrics from that run.
+        new_tags[tags.METRICS_RUN] = candidate.metrics_run.run_id
     pending = pending_tags(strategy)
     if pending:
         rank = effective_rank(decision, None if version is None else version.tags, policy)
@@ -229,4 +232,5 @@ def _request(
         # A run's metrics stay with the run; a local model's ride with the request.
         metrics={} if candidate.run is not None else dict(candidate.metrics or {}),
         model_id=candidate.model_id,
+        job_output=candidate.job_output,
     )

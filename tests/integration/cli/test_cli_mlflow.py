@@ -417,3 +417,21 @@ def test_a_rerun_of_a_superseded_version_outputs_the_current_champion(
     assert json.loads(done.stdout)["already_registered"] is True
     assert json.loads(done.stdout)["champion_version"] == 2
     assert done.outputs["champion_version"] == "2"
+
+
+# --- settings a backend cannot use ---------------------------------------------------------------
+
+
+def test_job_output_on_mlflow_is_exit_2_naming_the_setting(
+    promote: Callable[..., CliRun],
+    write_settings: Callable[..., Path],
+    versions: Callable[[str], list[int]],
+) -> None:
+    """MLflow runs have no named outputs: job_output is refused with exit 2, nothing registered."""
+    write_settings({**SETTINGS, "job_output": "model_output"})
+    done = promote("better")
+    assert done.code == 2, done.explain()
+    assert "job_output 'model_output' names a job output" in done.stderr
+    assert "$.job_output" in done.stderr
+    assert "Traceback" not in done.everything()
+    assert versions("churn") == [1]
