@@ -6,6 +6,7 @@ registration was compared with), the run behind it, and what it offers the compa
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -13,12 +14,15 @@ import attrs
 
 from aml_promotion._domain import tags
 from aml_promotion._domain.policy import BaselineStrategy, PromotionPolicy
+from aml_promotion._retry import LOGGER_NAME
 from aml_promotion._service._candidate import read_metrics
 from aml_promotion.exceptions import BaselineNotFoundError, RunNotFoundError
 from aml_promotion.ports import BaselineRunStore, ModelVersion
 
 if TYPE_CHECKING:
     from aml_promotion.ports import ModelRegistry, RunRecord, RunStore
+
+_LOGGER = logging.getLogger(LOGGER_NAME)
 
 
 @attrs.frozen(kw_only=True)
@@ -71,6 +75,8 @@ def read_baseline(
         RunNotFoundError: The run behind the baseline is gone, and registration is not forced.
     """
     version = _find_baseline(registry, name, strategy, existing)
+    if version is not None:
+        _LOGGER.info("reading the baseline's metrics: %s", version)
     run = _baseline_run(runs, version, policy)
     metrics = _baseline_metrics(runs, version, run, policy)
     passed_over = _passed_over(version, metrics)

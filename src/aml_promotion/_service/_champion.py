@@ -162,6 +162,11 @@ def settle_champion(
     if champion is None:
         return decision, None
     key, value = champion
+    _LOGGER.info(
+        "moving %s to %s",
+        f"@{strategy.name}" if strategy.kind is BaselineKind.ALIAS else f"tag {key}={value}",
+        model,
+    )
     holders = registry.find_tagged(model.name, key, value)
     winner = resolve_holders(
         registry, key=key, value=value, holders=holders, model=model, policy=policy
