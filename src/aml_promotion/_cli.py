@@ -996,6 +996,9 @@ def _report_error(
         console.out(json.dumps(document, ensure_ascii=False))
 
 
+_QUIET_LOGGERS = ("alembic", "mlflow.store.db.utils", "mlflow.store.db_migrations")
+
+
 @contextlib.contextmanager
 def _logging_to(console: _Console, *, verbose: bool) -> Iterator[None]:
     """Within the block, log records go to the console (so through the redactor).
@@ -1012,13 +1015,19 @@ def _logging_to(console: _Console, *, verbose: bool) -> Iterator[None]:
     handler = _Handler()
     root = logging.getLogger()
     previous = logger.level
+    # MLflow's INFO lines about creating a database's tables are its business, not the user's.
+    quieted = {name: logging.getLogger(name).level for name in _QUIET_LOGGERS}
     root.addHandler(handler)
     logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    for name in quieted:
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         yield
     finally:
         root.removeHandler(handler)
         logger.setLevel(previous)
+        for name, level in quieted.items():
+            logging.getLogger(name).setLevel(level)
 
 
 # --- Entry points ---------------------------------------------------------------------------------

@@ -528,3 +528,19 @@ def test_a_dry_run_of_a_registered_run_says_only_already_registered(
     assert "version 1" in done.stdout
     assert "would register" not in done.stdout
     assert "would not register" not in done.stdout
+
+
+def test_mlflows_table_creation_lines_do_not_reach_the_output(
+    cli: Cli, workdir: Path, tmp_path: Path
+) -> None:
+    """A first promotion into a new sqlite store shows no alembic or table-creation INFO lines."""
+    (workdir / "model.pkl").write_bytes(b"a model")
+    (workdir / "metrics.json").write_text('{"auc": 0.9, "log_loss": 0.3}', encoding="utf-8")
+    fresh = tmp_path / "fresh.db"
+    done = cli("--backend", "mlflow", "--tracking-uri", f"sqlite:///{fresh}", "-v",
+               "--metrics-file", "metrics.json")  # fmt: skip
+    assert done.code == 0, done.explain()
+    assert fresh.exists()
+    assert "aml-promote: info: reading the candidate: local model" in done.stderr
+    for noise in ("Creating initial MLflow database tables", "alembic", "Context impl"):
+        assert noise not in done.everything(), done.explain()
