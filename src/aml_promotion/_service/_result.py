@@ -110,4 +110,5 @@ def _version_dict(version: ModelVersion | None) -> dict[str, object] | None:
         "version": version.version,
         "id": version.id,
         "run_id": version.run_id,
+        "uri": version.uri,
     }

@@ -544,3 +544,11 @@ def test_mlflows_table_creation_lines_do_not_reach_the_output(
     assert "aml-promote: info: reading the candidate: local model" in done.stderr
     for noise in ("Creating initial MLflow database tables", "alembic", "Context impl"):
         assert noise not in done.everything(), done.explain()
+
+
+def test_the_json_result_gives_mlflows_models_uri(promote: Callable[..., CliRun]) -> None:
+    """On MLflow the registered version carries its models:/ URI, shown in the JSON document."""
+    done = promote("better", "--json")
+    assert done.code == 0, done.explain()
+    assert done.document["model"]["uri"] == "models:/churn/2"  # type: ignore[index]
+    assert done.document["baseline"]["uri"] == "models:/churn/1"  # type: ignore[index]
