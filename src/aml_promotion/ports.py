@@ -134,6 +134,8 @@ class ModelVersion:
         source: Where its files are, as the backend says (a URI or a path), if known.
         archived: Whether it is archived (Azure ML): found only as "already registered",
             never a baseline, and never restored or re-tagged by a promotion.
+        uri: The URI that loads it, as its backend writes one (MLflow:
+            ``models:/name/version``), or None where the backend has none.
     """
 
     name: str
@@ -144,6 +146,7 @@ class ModelVersion:
     tags: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
     source: str | None = None
     archived: bool = False
+    uri: str | None = None
 
     def __str__(self) -> str:
         return f"{self.name}:{self.version}"

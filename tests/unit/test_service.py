@@ -817,7 +817,13 @@ def test_the_result_serializes_to_json(backend: InMemoryBackend) -> None:
     document = json.loads(json.dumps(data, allow_nan=False))
     assert document["promoted"] is True
     assert document["registered"] is True
-    assert document["model"] == {"name": NAME, "version": 2, "id": "churn:2", "run_id": "cand"}
+    assert document["model"] == {
+        "name": NAME,
+        "version": 2,
+        "id": "churn:2",
+        "run_id": "cand",
+        "uri": None,
+    }
     assert document["baseline"]["version"] == 1
     assert document["candidate_run"] == "cand"
     assert document["decision"]["verdict"] == "promote"

@@ -7,6 +7,7 @@ behind it, and what it offers the comparison.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ import attrs
 
 from aml_promotion._domain import tags
 from aml_promotion._domain.policy import BaselineStrategy, PromotionPolicy
+from aml_promotion._retry import LOGGER_NAME
 from aml_promotion._service._candidate import read_metrics
 from aml_promotion._service._champion import champion_of
 from aml_promotion.exceptions import BaselineNotFoundError, RunNotFoundError
@@ -21,6 +23,8 @@ from aml_promotion.ports import BaselineRunStore, ModelVersion
 
 if TYPE_CHECKING:
     from aml_promotion.ports import ModelRegistry, RunRecord, RunStore
+
+_LOGGER = logging.getLogger(LOGGER_NAME)
 
 
 @attrs.frozen(kw_only=True)
@@ -74,6 +78,8 @@ def read_baseline(
         RunNotFoundError: The run behind the baseline is gone, and registration is not forced.
     """
     version = _find_baseline(registry, name, strategy, existing, policy=policy)
+    if version is not None:
+        _LOGGER.info("reading the baseline's metrics: %s", version)
     run = _baseline_run(runs, version, policy)
     metrics = _baseline_metrics(runs, version, run, policy)
     passed_over = _passed_over(version, metrics)

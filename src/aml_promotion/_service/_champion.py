@@ -303,6 +303,8 @@ def _settle(
     if champion is None:
         return decision, None
     key, live = champion
+    moved = f"@{strategy.name}" if strategy.kind is BaselineKind.ALIAS else f"tag {key}={live}"
+    _LOGGER.info("moving %s to %s", moved, model)
     settle = _Settle(registry, strategy, policy, model, key=key, live=live, tagged=take is None)
     try:
         if take is not None:

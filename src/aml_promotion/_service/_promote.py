@@ -7,6 +7,7 @@ already there). Each stage is a function of the module named for it, taking what
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from aml_promotion._domain.decision import Decision, decide
+from aml_promotion._retry import LOGGER_NAME
 from aml_promotion._service._baseline import Baseline, read_baseline
 from aml_promotion._service._candidate import (
     Candidate,
@@ -35,6 +37,9 @@ if TYPE_CHECKING:
     from aml_promotion._domain.policy import PromotionPolicy
     from aml_promotion._service._result import PromotionResult
     from aml_promotion.ports import Backend, LoggedModel
+
+# One INFO line as each stage starts, so that slow work is seen while it happens.
+_LOGGER = logging.getLogger(LOGGER_NAME)
 
 
 def promote(
@@ -94,6 +99,8 @@ def promote(
         experiment_name, run_id, model_path=model_path, metrics=metrics, model_id=model_id
     )
     job_output = resolved.job_output
+    if model_id is not None:
+        _LOGGER.info("reading the candidate: logged model %s", model_id)
     logged = (
         None
         if model_id is None
@@ -101,8 +108,14 @@ def promote(
     )
     name = model_name(resolved.model_name)
     if model_path is not None:
+        _LOGGER.info("reading the candidate: local model %s", os.fspath(model_path))
         candidate = read_local(model_path, metrics, resolved.policy, job_output=job_output)
     else:
+        if logged is None:
+            _LOGGER.info(
+                "reading the candidate: %s",
+                "the current run" if run_id is None else f"run {run_id}",
+            )
         candidate = _read_run(resolved, backend, experiment_name, run_id, logged=logged)
     return _promote_candidate(
         candidate,
@@ -118,6 +131,7 @@ def _promote_candidate(
 ) -> PromotionResult:
     """Compare `candidate` with the baseline of `name`, and register it if it is better."""
     registry, strategy, policy = backend.registry, settings.baseline, settings.policy
+    _LOGGER.info("finding the baseline: %s of %s", strategy, name)
     existing = candidate.origin.find_registered(registry, name)
     existing = respect_moved_alias(registry, strategy, name, existing, dry_run=dry_run)
     baseline = read_baseline(backend.runs, registry, name, strategy, policy, existing=existing)

@@ -125,6 +125,7 @@ def register(
     request = _request(
         template, candidate, decision=decision, baseline=baseline, strategy=strategy, policy=policy
     )
+    _LOGGER.info("registering %s from %s", request.name, candidate.label)
     model = registry.register(request)
     _LOGGER.info("registered %s (id %s)", model, model.id)
     decision, superseded_by = settle_champion(registry, strategy, policy, decision, model)
@@ -183,6 +184,7 @@ def already_registered(
         model_path=candidate.shown_path,
         dry_run=dry_run,
         already_registered=True,
+        registered_before=existing,
         superseded_by=superseded_by,
         champion_version=current_champion(registry, existing.name, strategy, policy),
         champion=champion_marker(strategy),

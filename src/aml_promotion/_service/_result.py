@@ -34,6 +34,8 @@ class PromotionResult:
             Read as `superseded_by` is.
         champion: What the promotion moves, as shown to a person (``@champion``,
             ``tag champion=true``); None when its baseline strategy moves nothing.
+        registered_before: The version the candidate already is (`already_registered`), in a
+            dry run too, where `model` stays None.
     """
 
     decision: Decision
@@ -46,6 +48,7 @@ class PromotionResult:
     superseded_by: ModelVersion | None = None
     champion_version: int | None = None
     champion: str | None = None
+    registered_before: ModelVersion | None = None
 
     @property
     def registered(self) -> bool:
@@ -59,7 +62,7 @@ class PromotionResult:
 
     def view(self) -> render.ResultView:
         """Return what the renderings show of this result besides its decision."""
-        model = self.model
+        model = self.model if self.model is not None else self.registered_before
         return render.ResultView(
             model_name=None if model is None else model.name,
             model_version=None if model is None else model.version,
@@ -110,4 +113,5 @@ def _version_dict(version: ModelVersion | None) -> dict[str, object] | None:
         "version": version.version,
         "id": version.id,
         "run_id": version.run_id,
+        "uri": version.uri,
     }
