@@ -164,9 +164,8 @@ Azure ML credentials (--backend azureml-v2), the first whose signal is present, 
      --client-id/--tenant-id (or AZURE_CLIENT_ID/AZURE_TENANT_ID): a fresh GitHub ID token
      is exchanged at each sign-in, so a long job never outlives it;
   3. workload identity: AZURE_FEDERATED_TOKEN_FILE, with the client and tenant id as in 2;
-  4. inside an Azure ML job: the submitting user's identity (OBO_ENDPOINT or
-     AZUREML_OBO_ENABLED), else the compute's managed identity (MSI_ENDPOINT/MSI_SECRET, or
-     DEFAULT_IDENTITY_CLIENT_ID);
+  4. inside an Azure ML job: the submitting user's identity (OBO_ENDPOINT), else the
+     compute's managed identity (MSI_ENDPOINT/MSI_SECRET, or DEFAULT_IDENTITY_CLIENT_ID);
   5. an Azure CLI login (az on PATH: azure/login, AzureCLI@2, or az login).
   Otherwise exit 2 naming these. -v logs which one was used (never an id, secret or token).
   The workspace: --subscription-id, --resource-group, --workspace-name (else

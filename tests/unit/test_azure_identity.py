@@ -197,8 +197,13 @@ def test_a_job_run_as_its_user_signs_in_as_that_user() -> None:
     assert choose_credential({**MSI, **OBO}).kind is CredentialKind.ON_BEHALF_OF
     spark = choose_credential({**MSI, "AZUREML_DATAPREP_TOKEN_PROVIDER": "sparkobo"})
     assert spark.kind is CredentialKind.ON_BEHALF_OF
-    flagged = choose_credential({**MSI, "AZUREML_OBO_ENABLED": "true"})
-    assert flagged.kind is CredentialKind.ON_BEHALF_OF
+    # The flag alone cannot sign in (no OBO_ENDPOINT): the compute's identity, where it has one.
+    flagged = choose_credential({**MSI, "AZUREML_OBO_ENABLED": "True"})
+    assert flagged.kind is CredentialKind.MANAGED_IDENTITY
+    assert choose_credential({"AZUREML_OBO_ENABLED": "True"}).kind is CredentialKind.ON_BEHALF_OF
+    assert choose_credential({**MSI, "AZUREML_OBO_ENABLED": "False"}).kind is (
+        CredentialKind.MANAGED_IDENTITY
+    )
     assert in_azure_ml_job(OBO)
     assert in_azure_ml_job({"AZUREML_RUN_ID": "calm_lemon"})
     assert not in_azure_ml_job({**GITHUB, **IDS})

@@ -13,10 +13,11 @@ signal is present, most explicit first, never an interactive login:
 3. workload identity: ``AZURE_FEDERATED_TOKEN_FILE`` (a Kubernetes service account token, or any
    federated token a platform writes there);
 4. inside an Azure ML job: the submitting user's identity when the job runs as that user
-   (``OBO_ENDPOINT`` or ``AZUREML_OBO_ENABLED``, or on serverless Spark
+   (``OBO_ENDPOINT``, or on serverless Spark
    ``AZUREML_DATAPREP_TOKEN_PROVIDER=sparkobo``: ``AzureMLOnBehalfOfCredential``), else the
    compute's managed identity (``MSI_ENDPOINT``/``MSI_SECRET``, or ``DEFAULT_IDENTITY_CLIENT_ID``,
-   which names the user-assigned one);
+   which names the user-assigned one); ``AZUREML_OBO_ENABLED=True`` alone asks for the user's
+   identity only where the compute has none;
 5. an existing Azure CLI login (``az`` on ``PATH``: after ``azure/login``, in Azure DevOps'
    ``AzureCLI@2``, or a developer's ``az login``).
 
@@ -410,10 +411,12 @@ def _azure_ml_job(environ: Mapping[str, str], ids: _Ids) -> CredentialChoice | N
     # for the user's.
     if _given(environ.get(_OBO)):
         return CredentialChoice(kind=CredentialKind.ON_BEHALF_OF, source=_OBO)
-    if _given(environ.get(_OBO_ENABLED)):  # the flag Microsoft's mldesigner and promptflow read
-        return CredentialChoice(kind=CredentialKind.ON_BEHALF_OF, source=_OBO_ENABLED)
     if environ.get(_SPARK_OBO, "").strip().lower() == "sparkobo":
         return CredentialChoice(kind=CredentialKind.ON_BEHALF_OF, source=f"{_SPARK_OBO}=sparkobo")
+    # The flag Microsoft's mldesigner and promptflow read ("True"). azure-ai-ml's
+    # AzureMLOnBehalfOfCredential cannot sign in without OBO_ENDPOINT, so the flag alone gives
+    # way to the compute's identity where there is one, and is taken only where nothing else is.
+    flagged = environ.get(_OBO_ENABLED, "").strip().lower() in {"true", "1", "yes"}
     if ids.given:
         return None  # an explicit client id asks for a federated sign-in, not this one
     # MSI_ENDPOINT alone is Cloud Shell's (azure-identity's ManagedIdentityCredential), whose
@@ -422,7 +425,11 @@ def _azure_ml_job(environ: Mapping[str, str], ids: _Ids) -> CredentialChoice | N
     endpoint = bool(_given(environ.get(_MSI)) and _given(environ.get(_MSI_SECRET)))
     identity = _given(environ.get(_MSI_CLIENT_ID))
     if not endpoint and identity is None:
-        return None
+        return (
+            CredentialChoice(kind=CredentialKind.ON_BEHALF_OF, source=_OBO_ENABLED)
+            if flagged
+            else None
+        )
     signals = [f"{_MSI}/{_MSI_SECRET}"] if endpoint else []
     signals += [_MSI_CLIENT_ID] if identity else []
     return CredentialChoice(
