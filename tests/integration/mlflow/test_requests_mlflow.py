@@ -32,7 +32,7 @@ PROMOTION = [
     "GET runs/get",  # the candidate: its metrics, tags, inputs and outputs come with it
     "GET experiments/get",  # its experiment's name, checked
     "POST runs/search",  # its child runs (the pipeline step)
-    "GET -artifacts/artifacts",  # its files
+    "GET -artifacts artifacts",  # its files (the artifact API)
     "POST logged-models/search",  # its logged models (once, for the files and the source)
     "GET model-versions/search",  # a version of this run already (idempotency)
     "GET model-versions/search",  # the latest version: the baseline
