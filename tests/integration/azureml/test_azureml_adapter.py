@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -753,3 +754,69 @@ def test_from_config_reads_either_file_the_workspace_may_be_named_in(
     run_id = emulator.add_run(f"exp-{unique}")
     assert backend.runs.get_run(experiment_name=None, run_id=run_id).run_id == run_id
     assert emulator.count("GET", f"^{scope}$") == 1
+
+
+# --- requests per promotion -----------------------------------------------------------------------
+
+_WORKSPACE_PATH = re.compile(
+    r"^/(\w+)/v\d\.\d/subscriptions/[^/]+/resourceGroups/[^/]+/providers/[^/]+/workspaces/[^/]+/"
+)
+
+
+def _route(recorded: Any, ids: dict[str, str]) -> str:
+    """A request as its route: ``GET history runs/<candidate>``, ids named for what they are."""
+    path = _WORKSPACE_PATH.sub(lambda match: match.group(1) + " ", recorded.path)
+    path = re.sub(r"experimentids/[0-9a-f-]+", "experimentids/<id>", path)
+    query = "&".join(f"{k}={v}" for k, v in sorted(recorded.query.items()) if k != "count")
+    route = f"{recorded.method} {path}" + (f"?{query}" if query else "")
+    for label, value in ids.items():
+        route = route.replace(value, f"<{label}>")
+    return route
+
+
+@pytest.mark.parametrize("logged", [5, 500])
+def test_a_promotion_costs_12_requests_whatever_the_number_of_logged_metrics(
+    workspace: Any, policy: RetryPolicy, emulator: AzureMLEmulator, unique: str, logged: int
+) -> None:
+    """2 gated metrics against the latest version, on a new backend: 12 requests, 5 or 500 logged.
+
+    The scenario of benchmarks/azureml_requests.py. The registration is the asset and the model
+    (no check of the path the file listing found, no read back of the experiment and the run).
+    """
+    exp, name = f"exp-{unique}", f"m-{unique}"
+
+    def run(level: float) -> str:
+        metrics = {f"metric_{i:02d}": 0.5 for i in range(logged)}
+        metrics.update({"metric_00": level, "metric_01": 1.0 - level})
+        return emulator.add_run(exp, metrics=metrics, files=["outputs/model.pkl"])
+
+    seed = run(0.80)
+    emulator.add_model(name, run_id=seed)
+    candidate = run(0.85)
+    settings = {
+        "model_name": name,
+        "model_file_name": "model.pkl",
+        "metrics_max": ["metric_00"],
+        "metrics_min": ["metric_01"],
+    }
+    emulator.clear_requests()
+    backend = AzureMLBackend(workspace=workspace, retry=policy)  # a new one, as the CLI's
+    result = promote(experiment_name=exp, run_id=candidate, settings=settings, backend=backend)
+    assert result.model is not None
+    assert result.model.version == 2
+    ids = {"candidate": candidate, "baseline": seed, "model": name}
+    routes = [_route(r, ids) for r in emulator.requests]
+    assert routes == [
+        "GET history runs/<candidate>",
+        "GET history experimentids/<id>",
+        "POST metric runs/<candidate>/full",
+        "POST metric runs/<candidate>/full",
+        "GET artifact artifacts/ExperimentRun/dcid.<candidate>",
+        "GET modelmanagement models?latestVersionOnly=false&name=<model>&runId=<candidate>",
+        "GET modelmanagement models?latestVersionOnly=true&name=<model>",
+        "GET history runs/<baseline>",
+        "POST metric runs/<baseline>/full",
+        "POST metric runs/<baseline>/full",
+        "POST modelmanagement assets",
+        "POST modelmanagement models",
+    ]

@@ -141,7 +141,7 @@ class Registry:
         return None if model is None else _version(model)
 
     def register(self, request: RegistrationRequest) -> ModelVersion:
-        """Register a version: from its run with ``run.register_model``, else from disk.
+        """Register a version: from its run (as ``run.register_model`` does), else from disk.
 
         A transient failure is retried, but a registration is never sent again blindly: the
         version is first looked up by run, in case the failed call had been committed.
@@ -168,13 +168,67 @@ class Registry:
         def register() -> ModelVersion:
             model = self._gateway.once(
                 what,
-                lambda: run.register_model(
-                    model_name=request.name, model_path=request.model_path, **options
-                ),
+                lambda: self._register_run_file(run, request.name, request.model_path, options),
             )
             return _version(model)
 
         return register_once(self._gateway.policy, register=register, find_earlier=find_earlier)
+
+    def _register_run_file(
+        self, run: Any, name: str, model_path: str, options: Mapping[str, Any]
+    ) -> Any:
+        """Register `model_path` of `run` as ``run.register_model`` does, less three requests.
+
+        The same two writes as azureml-core 1.x's ``RunHistoryFacade.register_model`` and
+        ``Model._register_with_asset`` (the asset of the run's files under the path, then the
+        model on it), without what they add around them: the check that the path holds files
+        (the path comes from the run's file listing, read by this promotion), and the read
+        back of the model's experiment and run (``Model(..., expand=True)``, whose failure the
+        SDK ignores). The model is built from the service's answer with ``expand=False``.
+        """
+        from azureml._model_management._util import model_name_validation  # noqa: PLC0415
+        from azureml._restclient.models_client import ModelsClient  # noqa: PLC0415
+        from azureml.core import Model  # noqa: PLC0415
+
+        model_name_validation(name)
+        facade = run._client  # noqa: SLF001 - the run's own REST clients, as register_model
+        path = os.path.normpath(model_path).replace(os.sep, "/")
+        prefix = f"ExperimentRun/{facade._data_container_id}/{path}"  # noqa: SLF001
+        asset = facade.assets.create_asset(
+            name, [{"prefix": prefix}], metadata_dict=None, run_id=run.id
+        )
+        workspace = run.experiment.workspace
+        datasets = [
+            {"name": purpose, "id": dataset._ensure_saved(workspace)}  # noqa: SLF001
+            for purpose, dataset in options["datasets"] or ()
+        ]
+        samples = {
+            key: None
+            if options[key] is None
+            else f"aml://dataset/{options[key]._ensure_saved(workspace)}"  # noqa: SLF001
+            for key in ("sample_input_dataset", "sample_output_dataset")
+        }
+        resources = options["resource_configuration"]
+        if resources is not None:
+            resources._validate_configuration()  # noqa: SLF001 - as the SDK checks it
+            resources = resources.serialize()
+        dto = ModelsClient(workspace.service_context).register_model(
+            name=name,
+            tags=options["tags"],
+            properties=options["properties"],
+            description=options["description"],
+            url=f"aml://asset/{asset.id}",
+            framework=options["model_framework"],
+            framework_version=options["model_framework_version"],
+            unpack=False,
+            experiment_name=run.experiment.name,
+            run_id=run.id,
+            datasets=datasets,
+            sample_input_data=samples["sample_input_dataset"],
+            sample_output_data=samples["sample_output_dataset"],
+            resource_requirements=resources,
+        )
+        return Model(workspace, _model_dto=dto, expand=False)
 
     def _register_local(
         self, request: RegistrationRequest, options: dict[str, Any]

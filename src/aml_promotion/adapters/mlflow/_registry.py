@@ -143,8 +143,9 @@ class Registry:
         it; of several logged models of that name, the one at the largest step. Anything else
         is registered as ``runs:/<run id>/<model path>`` (any file or folder works; no MLmodel
         file is needed). With Unity Catalog, a model without a signature is refused first. The
-        registered model is created when missing. Tags are, in
-        order of precedence: the request's tags, then the metadata MLflow has no field for
+        registered model is created when missing; it is not read first when a version of it
+        was seen (a server loads every version of it to answer). Tags are, in order of
+        precedence: the request's tags, then the metadata MLflow has no field for
         (``framework``, ``framework_version``, ``datasets`` comma-joined,
         ``sample_input_dataset``, ``sample_output_dataset``, ``cpu_cores``, ``memory_gb``),
         then the request's properties as they are.
@@ -171,7 +172,6 @@ class Registry:
             model_id = request.model_id or self._runs.logged_model_id(request.run, model_path)
         if self._session.unity_catalog:
             self._require_signature(run_id, model_path, model_id)
-        self._ensure_registered_model(request.name)
         tags = self._version_tags(request)
         # A logged model is registered as mlflow.register_model does: its own URI and id, so
         # that models:/<name>/<version> loads it and the version links back to it.
@@ -190,9 +190,9 @@ class Registry:
                 None if earlier is None else attrs.evolve(earlier, experiment_name=experiment_name)
             )
 
-        def register() -> ModelVersion:
+        def create() -> Any:
             with _http_retries_off.forced(), self._resolving_logged_models(model_id):
-                held = self._gateway.once(
+                return self._gateway.once(
                     what,
                     lambda: self._session.client.create_model_version(
                         request.name,
@@ -203,6 +203,19 @@ class Registry:
                         model_id=model_id,
                     ),
                 )
+
+        def register() -> ModelVersion:
+            if not self._versions.has_versions(request.name):
+                self._ensure_registered_model(request.name)
+                return to_version(create(), experiment_name)
+            # A version of it was seen: the registered model is not read first (on a server
+            # that loads every version of it). Deleted since, MLflow says "does not exist",
+            # which committed nothing: it is created, and the version with it.
+            try:
+                held = create()
+            except _NotFoundError:
+                self._create_registered_model(request.name)
+                held = create()  # still "does not exist": something else is missing (the run)
             return to_version(held, experiment_name)
 
         return register_once(self._gateway.policy, register=register, find_earlier=find_earlier)
@@ -291,12 +304,15 @@ class Registry:
                 lambda: self._session.client.get_registered_model(name),
             )
         except _NotFoundError:
-            # Another process may create it between our look and our create: that is fine.
-            with contextlib.suppress(_AlreadyExistsError):
-                self._gateway.call(
-                    f"create registered model {name!r}",
-                    lambda: self._session.client.create_registered_model(name),
-                )
+            self._create_registered_model(name)
+
+    def _create_registered_model(self, name: str) -> None:
+        # Another process may create it between our look and our create: that is fine.
+        with contextlib.suppress(_AlreadyExistsError):
+            self._gateway.call(
+                f"create registered model {name!r}",
+                lambda: self._session.client.create_registered_model(name),
+            )
 
     @staticmethod
     def _version_tags(request: RegistrationRequest) -> dict[str, str]:

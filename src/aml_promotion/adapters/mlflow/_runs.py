@@ -58,6 +58,10 @@ class Runs:
     def __init__(self, session: MlflowSession) -> None:
         self._session = session
         self._gateway = session.gateway
+        # The logged models of the runs read last, by the identity of the run object read: a
+        # promotion asks for them up to three times (metrics, files, what to register), MLflow
+        # once. A run read again (a new object, as each promotion reads it) is asked again.
+        self._logged: list[tuple[Any, list[Any]]] = []
 
     def get_run(
         self,
@@ -358,6 +362,17 @@ class Runs:
         return get_artifact_repository(uri, tracking_uri=self._session.tracking_uri)
 
     def logged_models(self, run: Any) -> list[Any]:
+        """Return the READY logged models of `run` (an MLflow run), asked once per run object."""
+        for held, models in self._logged:
+            if held is run:
+                return list(models)
+        models = self._search_logged_models(run)
+        # Two entries: the candidate's run and the baseline's; the run object is kept alive by
+        # the entry, so its identity cannot be taken by another object meanwhile.
+        self._logged = [*self._logged[-1:], (run, models)]
+        return list(models)
+
+    def _search_logged_models(self, run: Any) -> list[Any]:
         run_id = str(run.info.run_id)
         try:
             found = self._gateway.call(

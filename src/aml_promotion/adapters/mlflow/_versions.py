@@ -67,6 +67,15 @@ class Versions:
     def __init__(self, session: MlflowSession) -> None:
         self._session = session
         self._gateway = session.gateway
+        self._seen: set[str] = set()
+
+    def has_versions(self, name: str) -> bool:
+        """Whether a search or read of this backend has seen a version of the model `name`.
+
+        Then the registered model exists (unless deleted since), and a registration need not
+        read it first.
+        """
+        return name in self._seen
 
     def _name_filter(self, name: str) -> str:
         quoted = _quote(name)
@@ -125,6 +134,7 @@ class Versions:
                 **paging,
             )
             page = self._gateway.call(what, search) if retry else self._gateway.once(what, search)
+            self._seen.update(str(held.name) for held in page)
             for held in page:
                 if keep(held):
                     found.append(held)
@@ -162,6 +172,7 @@ class Versions:
                 **paging,
             )
             page = self._gateway.call(what, search) if retry else self._gateway.once(what, search)
+            self._seen.update(str(held.name) for held in page)
             listed.extend(page)
             token = getattr(page, "token", None)
             if not token:

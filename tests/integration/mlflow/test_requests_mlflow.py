@@ -1,0 +1,107 @@
+"""Requests per MLflow promotion, counted by a proxy in front of a real ``mlflow server``.
+
+Issue 21's scenario: a candidate run that logged N metrics, 2 of them gated (one maximised, one
+minimised), beats the latest version and is registered; the model was registered before. The
+server serves the artifacts, so the run's file listing passes the proxy too. The count does not
+grow with the number of metrics logged, nor with the number of versions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+pytest.importorskip("mlflow", reason="the [mlflow] extra is not installed")
+
+from aml_promotion import RetryPolicy, promote
+from aml_promotion.adapters.mlflow import MlflowBackend
+from faultproxy import FaultProxy
+
+if TYPE_CHECKING:
+    from integration.mlflow.conftest import MlflowServer
+
+pytestmark = pytest.mark.mlflow_server
+
+GATED = ("metric_00", "metric_01")
+
+PROMOTION = [
+    "GET runs/get",  # the candidate: its metrics, tags, inputs and outputs come with it
+    "GET experiments/get",  # its experiment's name, checked
+    "POST runs/search",  # its child runs (the pipeline step)
+    "GET -artifacts artifacts",  # its files (the artifact API)
+    "POST logged-models/search",  # its logged models (once, for the files and the source)
+    "GET model-versions/search",  # a version of this run already (idempotency)
+    "GET model-versions/search",  # the latest version: the baseline
+    "GET runs/get",  # the baseline's run
+    "POST model-versions/create",  # no read of the registered model first: a version was seen
+]
+
+
+@pytest.fixture
+def proxy(mlflow_server: MlflowServer) -> Iterator[FaultProxy]:
+    """A counting proxy (no faults) in front of the session's server."""
+    counting = FaultProxy(mlflow_server.url).start()
+    try:
+        yield counting
+    finally:
+        counting.stop()
+
+
+def _route(path: str) -> str:
+    bare = path.split("?", maxsplit=1)[0]
+    return re.sub(r"^/api/2\.0/mlflow(-artifacts)?/", r"\1 ", bare).strip()
+
+
+@pytest.mark.parametrize(("logged", "versions"), [(52, 1), (500, 1), (52, 12)])
+def test_a_promotion_costs_9_requests_whatever_the_metrics_logged_and_the_versions(
+    *,
+    proxy: FaultProxy,
+    policy: RetryPolicy,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    logged: int,
+    versions: int,
+) -> None:
+    """9 requests (8 to the tracking API, 1 to the artifact API), the same for each case."""
+    from mlflow import MlflowClient  # noqa: PLC0415
+    from mlflow.entities import Metric  # noqa: PLC0415
+
+    client = MlflowClient(tracking_uri=proxy.url)
+    tag = re.sub(r"\W", "-", str(request.node.name))[-40:]
+    experiment, name = f"requests-{tag}", f"model-{tag}"
+    experiment_id = client.create_experiment(experiment)
+    model = tmp_path / "model.pkl"
+    model.write_text("a model\n")
+
+    def run(level: float) -> str:
+        run_id = str(client.create_run(experiment_id).info.run_id)
+        values = {f"metric_{i:02d}": 0.5 for i in range(logged)}
+        values.update({GATED[0]: level, GATED[1]: 1.0 - level})
+        client.log_batch(run_id, metrics=[Metric(k, v, 0, 0) for k, v in values.items()])
+        client.log_artifact(run_id, str(model))
+        client.set_terminated(run_id)
+        return run_id
+
+    baseline = run(0.80)
+    client.create_registered_model(name)
+    for _ in range(versions):
+        client.create_model_version(name, f"runs:/{baseline}/model.pkl", run_id=baseline)
+    candidate = run(0.85)
+    settings = {
+        "model_name": name,
+        "model_file_name": "model.pkl",
+        "metrics_max": [GATED[0]],
+        "metrics_min": [GATED[1]],
+    }
+    backend = MlflowBackend(proxy.url, retry=policy)  # a new one, as the CLI's
+    proxy.clear()
+    result = promote(
+        experiment_name=experiment, run_id=candidate, settings=settings, backend=backend
+    )
+    assert result.model is not None, result.decision.summary
+    assert result.model.version == versions + 1
+    assert [f"{method} {_route(path)}" for method, path, _ in proxy.requests] == PROMOTION
