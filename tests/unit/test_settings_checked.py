@@ -129,8 +129,10 @@ def test_a_model_tag_key_mlflow_refuses_is_a_settings_error(key: str, message: s
 def test_a_tag_key_in_the_librarys_own_namespace_is_refused(
     settings: dict[str, Any], path: str
 ) -> None:
-    """``promotion.*`` keys are the decision records: a baseline or model tag there would
-    overwrite them (a champion tag ``promotion.verdict`` retired versions' verdicts)."""
+    """``promotion.*`` keys are the decision records: refused as a baseline tag or model tag.
+
+    A champion tag ``promotion.verdict`` overwrote retired versions' verdicts.
+    """
     [(found_path, message)] = problems_of({"metrics_max": ["auc"], **settings})
     assert found_path == path
     assert "the library's own namespace 'promotion.'" in message

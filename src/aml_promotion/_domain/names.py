@@ -60,8 +60,8 @@ def tag_key_problem(key: str) -> str | None:
     """Return what is wrong with `key` as a tag key, or None if every backend takes it.
 
     Letters, digits, ``_``, ``-``, ``.``, spaces, ``:`` and ``/``, at most 250 characters, not
-    in the library's own namespace (``promotion.``), and no path tricks: MLflow refuses a key that its normalised path would change (``a//b``,
-    ``./a``, ``a/``, a leading ``/`` or ``..``).
+    in the library's own namespace (``promotion.``), and no path tricks: MLflow refuses a key
+    that its normalised path would change (``a//b``, ``./a``, ``a/``, a leading ``/`` or ``..``).
     """
     if not key.strip():
         return "the tag key is blank" if key else "the tag key is empty"
