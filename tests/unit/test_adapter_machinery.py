@@ -278,3 +278,26 @@ def test_redact_removes_user_info_and_masked_values_longest_first() -> None:
     mask("abcd1234", "abcd1234-and-more", None, "ab")
     assert redact("see https://u:p@h/x") == "see https://***@h/x"
     assert redact("abcd1234-and-more / abcd1234 / ab") == "*** / *** / ab"
+
+
+@pytest.mark.parametrize(
+    ("uri", "secret"),
+    [
+        ("https://alice@corp.com:s3cretpw@host/", "s3cretpw"),
+        ("https://user:p@ssw0rd@host/x", "ssw0rd"),
+        ("see https://a@b:c@d@host:5000 and more", "c@d"),
+    ],
+)
+def test_user_info_with_an_at_sign_of_its_own_is_redacted_to_the_last_at(
+    uri: str, secret: str
+) -> None:
+    """A user name or password holding an ``@`` goes whole: the user info ends at the last one."""
+    shown = redact(uri)
+    assert secret not in shown
+    assert "***@host" in shown
+
+
+def test_the_redaction_of_user_info_stops_at_the_authority() -> None:
+    """An ``@`` in a path (after the first ``/``) is no user info: the host stays readable."""
+    assert redact("https://host/users/me@corp.com") == "https://host/users/me@corp.com"
+    assert redact("https://u:pw@host/a@b") == "https://***@host/a@b"

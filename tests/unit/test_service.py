@@ -165,7 +165,7 @@ def test_the_registration_carries_every_setting_and_the_decision_tags(
         **SETTINGS,
         "model_framework": "onnx",
         "model_framework_version": "1.15",
-        "model_tags": {"team": "ds", "promotion.verdict": "spoofed"},
+        "model_tags": {"team": "ds"},
         "model_properties": {"commit": "abc123"},
         "model_description": "churn model",
         "datasets": ["train-set"],

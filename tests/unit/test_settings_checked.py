@@ -118,6 +118,60 @@ def test_a_model_tag_key_mlflow_refuses_is_a_settings_error(key: str, message: s
         Settings(model_tags={key: "x"})
 
 
+@pytest.mark.parametrize(
+    ("settings", "path"),
+    [
+        ({"model_tags": {"promotion.verdict": "promote"}}, "$.model_tags"),
+        ({"baseline": "tag:promotion.verdict=promote"}, "$.baseline"),
+        ({"baseline": "tag:promotion.alias.champion=true"}, "$.baseline"),
+    ],
+)
+def test_a_tag_key_in_the_librarys_own_namespace_is_refused(
+    settings: dict[str, Any], path: str
+) -> None:
+    """``promotion.*`` keys are the decision records: refused as a baseline tag or model tag.
+
+    A champion tag ``promotion.verdict`` overwrote retired versions' verdicts.
+    """
+    [(found_path, message)] = problems_of({"metrics_max": ["auc"], **settings})
+    assert found_path == path
+    assert "the library's own namespace 'promotion.'" in message
+
+
+def test_no_promotion_overwrites_a_decision_record_through_its_baseline_tag() -> None:
+    """The review's reproduction: refused at load, before any version is registered."""
+    backend = InMemoryBackend()
+    backend.runs.add_run("r0", experiment_name="t", metrics={"auc": 0.6}, files=["model.pkl"])
+    settings = {"metrics_max": ["auc"], "baseline": "tag:promotion.verdict=promote"}
+    with pytest.raises(SettingsError, match=r"promotion\.verdict"):
+        promote(experiment_name="t", run_id="r0", settings=settings, backend=backend)
+    assert not backend.registry.versions
+
+
+@pytest.mark.parametrize(
+    ("settings", "path", "limit"),
+    [
+        ({"metrics_max": ["auc"], "baseline": "alias:" + "a" * 235}, "$.baseline", 234),
+        ({"metrics_max": ["m" * 234]}, "$.metrics_max", 233),
+        ({"metrics_min": ["m" * 234]}, "$.metrics_min", 233),
+        ({"metric_rules": {"m" * 234: {"goal": "maximize"}}}, "$.metric_rules", 233),
+    ],
+)
+def test_a_name_whose_derived_tag_key_is_too_long_is_refused_at_load(
+    settings: dict[str, Any], path: str, limit: int
+) -> None:
+    """``promotion.alias.<alias>``, ``promotion.series.<metric>``...: at most 250 characters."""
+    [(found_path, message)] = problems_of(settings)
+    assert found_path == path
+    assert f"at most {limit}" in message
+
+
+def test_names_whose_derived_tag_keys_just_fit_load() -> None:
+    """The longest derived key of each name at 250 characters exactly loads."""
+    loaded = load_settings({"metrics_max": ["m" * 233], "baseline": "alias:" + "a" * 234})
+    assert loaded.policy.rules[0].name == "m" * 233
+
+
 def test_model_tag_keys_mlflow_takes_load() -> None:
     """Spaces, ':', '.', '/' inside and '-' are fine in a tag key."""
     tags = {"team name": "a", "mlflow.note": "b", "a:b": "c", "dir/sub": "d", "x-y": "e"}

@@ -16,6 +16,11 @@ TAG_KEY_MAX_LENGTH = 250
 _ALIAS = re.compile(r"[\w\-]+")
 _VERSION_ALIAS = re.compile(r"[vV]\d+")
 _TAG_KEY = re.compile(r"[/\w.\- :]+")
+OWN_PREFIX = "promotion."
+"""The library's own tag namespace: its decision records, which no setting may name."""
+ALIAS_TAG_PREFIX = OWN_PREFIX + "alias."
+METRIC_TAG_PREFIXES = tuple(OWN_PREFIX + part for part in ("metric.", "delta.", "rank.", "series."))
+"""The prefixes of the tag keys derived from a rule's metric (`aml_promotion._domain.tags`)."""
 
 
 def _odd_characters(text: str, allowed: re.Pattern[str]) -> str:
@@ -54,12 +59,17 @@ def alias_problem(alias: str) -> str | None:
 def tag_key_problem(key: str) -> str | None:
     """Return what is wrong with `key` as a tag key, or None if every backend takes it.
 
-    Letters, digits, ``_``, ``-``, ``.``, spaces, ``:`` and ``/``, at most 250 characters, and
-    no path tricks: MLflow refuses a key that its normalised path would change (``a//b``,
-    ``./a``, ``a/``, a leading ``/`` or ``..``).
+    Letters, digits, ``_``, ``-``, ``.``, spaces, ``:`` and ``/``, at most 250 characters, not
+    in the library's own namespace (``promotion.``), and no path tricks: MLflow refuses a key
+    that its normalised path would change (``a//b``, ``./a``, ``a/``, a leading ``/`` or ``..``).
     """
     if not key.strip():
         return "the tag key is blank" if key else "the tag key is empty"
+    if key.startswith(OWN_PREFIX):
+        return (
+            f"the tag key {key!r} is in the library's own namespace {OWN_PREFIX!r} (its "
+            "decision records, which a promotion overwrites): choose a key without that prefix"
+        )
     if len(key) > TAG_KEY_MAX_LENGTH:
         return (
             f"the tag key is {len(key)} characters long; at most {TAG_KEY_MAX_LENGTH} are allowed"
@@ -77,3 +87,23 @@ def tag_key_problem(key: str) -> str | None:
             "or '..', no '.' or '..' parts, no '//' and no trailing '/'"
         )
     return None
+
+
+def derived_key_problem(prefixes: tuple[str, ...], name: str, what: str) -> str | None:
+    """Return what is wrong when a tag key the library derives from `name` is too long, or None.
+
+    Args:
+        prefixes: The prefixes of the derived keys (`ALIAS_TAG_PREFIX`, `METRIC_TAG_PREFIXES`);
+            each key is a prefix and `name` (odd characters replaced one for one).
+        name: The alias or metric name.
+        what: What `name` is, for the message ("the alias", "the metric").
+    """
+    prefix = max(prefixes, key=len)
+    allowed = TAG_KEY_MAX_LENGTH - len(prefix)
+    if len(name) <= allowed:
+        return None
+    return (
+        f"{what} {name[:40]!r}... is {len(name)} characters long: the library records it in "
+        f"the tag {prefix}<name>, and a tag key has at most {TAG_KEY_MAX_LENGTH} characters, "
+        f"so {what} may have at most {allowed}"
+    )

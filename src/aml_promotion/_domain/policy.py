@@ -12,7 +12,13 @@ from typing import Any
 import attrs
 
 from aml_promotion._domain.choices import InvariantError, choice, flag, is_bool
-from aml_promotion._domain.names import alias_problem, tag_key_problem
+from aml_promotion._domain.names import (
+    ALIAS_TAG_PREFIX,
+    METRIC_TAG_PREFIXES,
+    alias_problem,
+    derived_key_problem,
+    tag_key_problem,
+)
 from aml_promotion.exceptions import SettingsError, SettingsProblem
 
 
@@ -103,6 +109,10 @@ def _metric_name(_instance: object, attribute: attrs.Attribute[str], value: obje
     if not value.strip():
         msg = f"{attribute.name} is blank: give the metric's name as the run logged it"
         raise ValueError(msg)
+    # Refused here, not by the registry after a version is registered.
+    problem = derived_key_problem(METRIC_TAG_PREFIXES, value, "the metric")
+    if problem is not None:
+        raise InvariantError(problem, field="name")
 
 
 def _optional_dataset(
@@ -568,7 +578,9 @@ class BaselineStrategy:
         # Refused here, not by the registry after a version is registered (DESIGN.md section 4).
         problem = None
         if self.kind is BaselineKind.ALIAS and self.name is not None:
-            problem = alias_problem(self.name)
+            problem = alias_problem(self.name) or derived_key_problem(
+                (ALIAS_TAG_PREFIX,), self.name, "the alias"
+            )
         elif self.kind is BaselineKind.TAG and self.tag_key is not None:
             problem = tag_key_problem(self.tag_key)
         if problem is not None:

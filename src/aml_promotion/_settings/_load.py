@@ -79,7 +79,10 @@ def _build(
         try:
             rules.append(_rule(name, goal, rule_file))
         except InvariantError as exc:  # noqa: PERF203 - each rule reports its own problem
-            problems.append(_at(key_path("$.metric_rules", name), exc))
+            if exc.field == "name":  # the name itself (too long): where it is written
+                problems.append(SettingsProblem(path=origin, message=exc.message))
+            else:
+                problems.append(_at(key_path("$.metric_rules", name), exc))
         else:
             origins.append(origin)
     evaluation_data = None

@@ -17,7 +17,9 @@ from aml_promotion.adapters._errors import exception_chain
 
 __all__ = ["RedactedSdkError", "mask", "redact", "safe_cause", "scrub"]
 
-_USERINFO = re.compile(r"(?<=//)[^/@\s]+@")
+# A URI's user info: from "//" to the last "@" of the authority (a user name or a password may
+# hold an "@" of its own; the authority ends at the first "/").
+_USERINFO = re.compile(r"(?<=//)[^/\s]*@")
 _MIN_SECRET = 4  # shorter values would redact ordinary words
 _masked: set[str] = set()
 _lock = threading.Lock()

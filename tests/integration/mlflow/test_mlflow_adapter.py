@@ -915,6 +915,15 @@ def test_a_password_in_the_tracking_uri_is_nowhere_in_the_exception_chain(
     assert len(retry_waits) == policy.attempts - 1
 
 
+def test_the_password_of_a_tracking_uri_is_masked_wherever_it_is_quoted_alone() -> None:
+    """An SDK that quotes the password apart from its URI (or decoded) shows it nowhere."""
+    from aml_promotion.adapters._redaction import redact  # noqa: PLC0415
+
+    MlflowBackend("http://carol:Tr0ub4dor%403@127.0.0.1:1", registry_uri="http://d:R3g-Pw99@h:1")
+    assert redact("auth failed for password Tr0ub4dor@3") == "auth failed for password ***"
+    assert redact("Tr0ub4dor%403 / R3g-Pw99") == "*** / ***"
+
+
 def test_a_long_message_is_redacted_before_it_is_cut_short() -> None:
     """A password that the 600-character cut would split is redacted all the same."""
     from mlflow.exceptions import MlflowException  # noqa: PLC0415

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 from aml_promotion._retry import RetryPolicy
-from aml_promotion.adapters._redaction import redact
+from aml_promotion.adapters._redaction import mask, redact
 from aml_promotion.adapters.mlflow._registry import Registry
 from aml_promotion.adapters.mlflow._runs import Runs
 from aml_promotion.adapters.mlflow._session import DEFAULT_TRACKING_URI, open_session
@@ -56,7 +57,9 @@ class MlflowBackend:
         if client is not None and (tracking_uri is not None or registry_uri is not None):
             msg = "give client= alone: its own tracking and registry URIs are used"
             raise ValueError(msg)
+        _mask_passwords(tracking_uri, registry_uri)
         self._session = open_session(tracking_uri, registry_uri, retry=retry, client=client)
+        _mask_passwords(self._session.tracking_uri, self._session.registry_uri)
         self._runs = Runs(self._session)
         self._registry = Registry(self._session, runs=self._runs, versions=Versions(self._session))
 
@@ -92,6 +95,18 @@ class MlflowBackend:
     def __repr__(self) -> str:
         registry = f", registry_uri={redact(self.registry_uri)!r}" if self.registry_uri else ""
         return f"MlflowBackend(tracking_uri={redact(self.tracking_uri)!r}{registry})"
+
+
+def _mask_passwords(*uris: str | None) -> None:
+    # As the Azure backends mask the client secret: an SDK may quote a URI's password apart
+    # from its URI (or percent-decoded), where no pattern for user info finds it.
+    for uri in uris:
+        try:
+            password = urlsplit(uri).password if uri else None
+        except ValueError:  # not a URI urlsplit reads (e.g. a bad port): MLflow says so later
+            continue
+        if password:
+            mask(password, unquote(password))
 
 
 if TYPE_CHECKING:
