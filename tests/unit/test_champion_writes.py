@@ -232,6 +232,52 @@ class AliasWriteLost:
         return call
 
 
+class TagWriteLost:
+    """The first tag write after registering is applied, but its answer is lost (an error)."""
+
+    def __init__(self, registry: InMemoryRegistry) -> None:
+        self._registry = registry
+        self._failed = False
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._registry, name)
+        if name != "set_tags":
+            return method
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            method(*args, **kwargs)
+            if not self._failed:
+                self._failed = True
+                msg = "the answer was lost"
+                raise RegistryError(msg)
+
+        return call
+
+
+@pytest.mark.parametrize("baseline", BASELINES)
+def test_a_tag_write_whose_answer_was_lost_leaves_no_version_to_crown_later(baseline: str) -> None:
+    """The live tag was applied but its answer lost: never a trap for a later, weaker promotion."""
+    backend = _setup(baseline)
+    settings = _settings(baseline)
+    with pytest.raises(IncompletePromotionError) as raised:
+        promote(
+            experiment_name="train",
+            run_id="best",
+            settings=settings,
+            backend=Backend(backend, TagWriteLost(backend.registry)),
+        )
+    error = raised.value
+    assert error.version == 2
+    assert _champion(backend, baseline) == (2 if error.champion else 1), str(error)
+    weaker = promote(experiment_name="train", run_id="weaker", settings=settings, backend=backend)
+    if not error.champion:
+        assert weaker.registered
+        assert _champion(backend, baseline) == weaker.model.version  # type: ignore[union-attr]
+    again = promote(experiment_name="train", run_id="best", settings=settings, backend=backend)
+    assert again.already_registered
+    assert _champion(backend, baseline) == 2, "the re-run completed it"
+
+
 def test_an_alias_write_whose_answer_was_lost_leaves_the_version_champion() -> None:
     """The alias did move: the error says the version is the champion; its tag stays live."""
     backend = _setup("alias:champion")

@@ -208,8 +208,10 @@ class _Settle:
     def take_tag(self, extra: dict[str, str] | None = None) -> None:
         """Set the model's champion tag to its live value: it is a holder from now on."""
         self.step = f"set its tag {self.key}={self.live}"
-        self.registry.set_tags(self.model, {**(extra or {}), self.key: self.live})
+        # From the moment the write is sent the tag may be live: a lost answer (an error after
+        # the registry applied it) must still be withdrawn, never taken for "still pending".
         self.tagged = True
+        self.registry.set_tags(self.model, {**(extra or {}), self.key: self.live})
         self.champion = self.alias is None
 
     def converge(self) -> ModelVersion:
@@ -254,9 +256,9 @@ class _Settle:
             self.tagged = self.champion = False
 
     def incomplete(self, error: RegistryError) -> IncompletePromotionError:
-        """Return the error to raise; first withdraw a live alias tag the alias never reached."""
+        """Return the error to raise; first withdraw a live tag that did not make it champion."""
         not_done = self.step
-        if self.alias is not None and self.tagged and not self.champion:
+        if self.tagged and not self.champion:
             not_done = self._withdraw(not_done)
         return IncompletePromotionError(
             model_name=self.model.name,
