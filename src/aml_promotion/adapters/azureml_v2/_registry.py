@@ -15,12 +15,15 @@ from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
 from aml_promotion.adapters._azure import without
 from aml_promotion.adapters._errors import exception_chain
 from aml_promotion.adapters._registration import register_once
+from aml_promotion.adapters.azureml_v2._copies import SOURCE_KEY, copy_once, workspace_asset_uri
 from aml_promotion.adapters.azureml_v2._gateway import is_not_found, version_taken
 from aml_promotion.exceptions import (
     BaselineNotFoundError,
     ModelFileError,
     RegistryError,
+    RunNotFoundError,
     TransientRegistryError,
+    UsageError,
 )
 from aml_promotion.ports import ModelVersion, RegistrationRequest, unsupported_strategy
 
@@ -114,6 +117,106 @@ class Registry:
     def _models(self) -> Any:
         return self._session.ml_client.models
 
+    @property
+    def registry_name(self) -> str | None:
+        """The Azure ML registry this is, or None: a workspace's model registry."""
+        return self._session.registry_name
+
+    # --- a registered version as the candidate (this is the source) -----------------------------
+
+    def get_version(self, name: str, ref: str) -> ModelVersion:
+        """Return the version `ref` names: a number, or ``latest`` (the last one created).
+
+        Raises:
+            UsageError: `ref` is neither.
+            RunNotFoundError: No such version (or no version of `name` at all).
+            RegistryError: The backend failed.
+        """
+        wanted = ref.removeprefix("@")
+        if wanted.isdigit() and int(wanted) >= 1:
+            found = self._get(name, version=str(int(wanted)))
+        elif wanted == "latest":
+            found = self._get(name, label="latest")
+        else:
+            msg = (
+                f"version {ref!r} of model {name!r}: Azure ML names a version by its number "
+                "or 'latest' (it has no aliases)"
+            )
+            raise UsageError(msg)
+        if found is None:
+            where = self.registry_name or self._session.ml_client.workspace_name
+            raise RunNotFoundError(
+                f"model {name!r} has no version {ref!r} in {where!r}", run_id=f"{name}:{ref}"
+            )
+        return found
+
+    def asset_uri(self, version: ModelVersion) -> str:
+        """Return the version's long ``azureml://`` URI: the path a registry copies it from."""
+        if self.registry_name is not None:
+            return f"azureml://registries/{self.registry_name}/models/{version.name}/versions/{version.version}"
+        return workspace_asset_uri(self._session.ml_client, version.name, version.version)
+
+    # --- a registry as the target ---------------------------------------------------------------
+
+    def find_by_source(self, name: str, source_key: str) -> ModelVersion | None:
+        """Return the version of `name` copied from `source_key`, or None; one listing.
+
+        An archived copy is not found: azure-ai-ml asks a registry for its active versions
+        only (it sends no ``listViewType`` there), see docs/backends-azureml-v2.md.
+        """
+        found = self._list(f"finding the copy of {source_key} in model {name!r}", name)
+        matches = [v for v in found if v.tags.get(SOURCE_KEY) == source_key]
+        return matches[-1] if matches else None
+
+    def copy_version(
+        self,
+        source_uri: str,
+        *,
+        name: str,
+        tags: Mapping[str, str],
+        properties: Mapping[str, str],
+        description: str | None = None,
+        stage: str | None = None,
+        model_type: str = "custom_model",
+    ) -> ModelVersion:
+        """Copy the version at `source_uri` into this registry as a new version of `name`.
+
+        One ``create_or_update`` carries the path, the tags (the key `source_uri` among them),
+        the properties and the stage. A retry first looks the copy up by its key: a copy whose
+        answer was lost is never made twice (see `aml_promotion.adapters.azureml_v2._copies`).
+
+        Raises:
+            RegistryError: The copy failed.
+        """
+        from azure.ai.ml.entities import Model  # noqa: PLC0415 - the SDK is lazy
+
+        all_tags = {**tags, SOURCE_KEY: source_uri}
+
+        def model() -> Any:
+            # A new entity each attempt: create_or_update writes the number it chose into it.
+            entity = Model(
+                name=name,
+                path=source_uri,
+                type=model_type,
+                tags=all_tags,
+                properties=dict(properties) or None,
+                description=description,
+            )
+            if stage is not None:
+                entity.stage = stage
+            return entity
+
+        what = f"copying {source_uri} into model {name!r} of registry {self.registry_name!r}"
+        return copy_once(
+            self._gateway,
+            create=lambda: self._create(what, model),
+            find_copy=lambda: next(
+                (v for v in reversed(self._listing(name)) if v.tags.get(SOURCE_KEY) == source_uri),
+                None,
+            ),
+            what=what,
+        )
+
     def _list(
         self, what: str, name: str, stage: str | None = None, *, everything: bool = False
     ) -> list[ModelVersion]:
@@ -137,6 +240,10 @@ class Registry:
             if is_not_found(exc):
                 return []
             raise
+        if stage is not None:
+            # azure-ai-ml drops the stage filter for a registry (`ModelOperations.list`): the
+            # listing holds every active version, and the stage is picked here.
+            found = [m for m in found if getattr(m, "stage", None) == stage]
         return sorted((_version(m) for m in found), key=lambda v: v.version, reverse=True)
 
     def _get(self, name: str, **which: str) -> ModelVersion | None:
@@ -229,6 +336,12 @@ class Registry:
             ModelFileError: Local mode: the local path does not exist.
             RegistryError: The registration failed.
         """
+        if self.registry_name is not None:
+            msg = (
+                f"registry {self.registry_name!r} holds no jobs or local files to register "
+                "from: promote a registered version into it (candidate_version=...)"
+            )
+            raise UsageError(msg)
         if request.run is None:
             return self._register_local(request)
         from azure.ai.ml.entities import Model  # noqa: PLC0415 - the SDK is lazy

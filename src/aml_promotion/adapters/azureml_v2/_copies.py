@@ -1,0 +1,67 @@
+"""Copying a workspace's model version into an Azure ML registry, once.
+
+The copy is one ``models.create_or_update`` in the registry's ``MLClient``, whose path is the
+workspace version itself (``azureml://subscriptions/<s>/resourceGroups/<rg>/workspaces/<ws>/
+models/<name>/versions/<v>``, the form Microsoft's registry docs give for a copy), with the
+decision's tags, the ``promotion.source.*`` record and the stage in that same request. Not
+``models.share``: it is experimental in azure-ai-ml 1.35, makes the copy through the registry's
+``import`` operation with the workspace version's own metadata only, so the record would be a
+second write (a second step to fail between), and it asks for the version number up front.
+
+A registry version can never be re-created (its number is taken for good, even once archived),
+so a copy is never sent twice blindly: before every retry the registry is searched for a version
+carrying the source's key (``promotion.source.key``). The number is the registry's own next one
+(azure-ai-ml reads the model container's ``nextVersion``); two copies that read the same number
+collide, the loser's create is refused (409), and its retry looks for its copy first, then asks
+for the next number again.
+
+A registry has no jobs: the copy's link to its training job is the ``promotion.source.run`` tag
+(and property, which cannot be edited later), next to the workspace, name and version it came
+from.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aml_promotion.adapters._registration import register_once
+
+if TYPE_CHECKING:
+    from aml_promotion.adapters._gateway import SdkGateway
+    from aml_promotion.ports import ModelVersion
+
+__all__ = ["SOURCE_KEY", "copy_once", "workspace_asset_uri"]
+
+SOURCE_KEY = "promotion.source.key"
+"""The tag that names the version a copy was made from (its workspace asset URI)."""
+
+
+def workspace_asset_uri(ml_client: Any, name: str, version: int) -> str:
+    """Return the long ``azureml://`` URI of a workspace's model version (a copy's path)."""
+    return (
+        f"azureml://subscriptions/{ml_client.subscription_id}"
+        f"/resourceGroups/{ml_client.resource_group_name}"
+        f"/workspaces/{ml_client.workspace_name}/models/{name}/versions/{version}"
+    )
+
+
+def copy_once(
+    gateway: SdkGateway,
+    *,
+    create: Any,
+    find_copy: Any,
+    what: str,
+) -> ModelVersion:
+    """Make the copy under the gateway's policy, looking for an earlier attempt's before a retry.
+
+    Args:
+        gateway: The registry backend's gateway (its policy retries).
+        create: Makes one ``create_or_update`` (no retries of its own).
+        find_copy: One look-up of the copy by its source key (no retries of its own).
+        what: What is being done, for errors.
+    """
+    return register_once(
+        gateway.policy,
+        register=create,
+        find_earlier=lambda: gateway.once(f"{what}: looking for an earlier copy", find_copy),
+    )
