@@ -44,6 +44,7 @@ from aml_promotion.exceptions import (
     SettingsProblem,
     SettingsWarning,
     UsageError,
+    VersionNotFoundError,
 )
 from aml_promotion.ports import Backend
 
@@ -130,6 +131,7 @@ _EXIT_CODES: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (CredentialsError, ExitCode.BAD_INPUT),
     (BackendNotInstalledError, ExitCode.BAD_INPUT),
     (RunNotFoundError, ExitCode.BAD_INPUT),
+    (VersionNotFoundError, ExitCode.BAD_INPUT),
     (RunStateError, ExitCode.BAD_INPUT),
     (ModelFileError, ExitCode.BAD_INPUT),
     (RegistryError, ExitCode.BACKEND_FAILURE),
