@@ -17,6 +17,7 @@ import attrs
 from aml_promotion._domain.choices import choice, flag, names
 from aml_promotion._domain.frameworks import Framework
 from aml_promotion._domain.policy import BaselineStrategy, EvaluationData
+from aml_promotion._domain.stages import StageMoves
 from aml_promotion._domain.version_ref import VersionRef
 from aml_promotion.exceptions import SettingsError, SettingsProblem
 
@@ -37,6 +38,8 @@ __all__ = [
     "RunStatus",
     "RunStore",
     "SourceVersion",
+    "StageMoves",
+    "StagedRegistry",
     "VersionCopier",
     "VersionRef",
     "VersionSource",
@@ -540,6 +543,21 @@ class VersionCopier(Protocol):
         Raises:
             RegistryError: The backend failed (nothing, or the copy found by its source, was
                 registered: a lost response never makes a duplicate).
+        """
+        ...
+
+
+@runtime_checkable
+class StagedRegistry(Protocol):
+    """A `ModelRegistry` whose versions have a stage (Azure ML SDK v2's ``stage``)."""
+
+    def with_stages(self, stages: StageMoves) -> ModelRegistry:
+        """Return this registry, moving stages as `stages` says.
+
+        The returned registry registers (and copies) a version in ``stages.on_promote``, in
+        the request that registers it, and moves a version it tags
+        ``promotion.superseded_by`` to ``stages.on_supersede``, in the same read-modify-write
+        as that tag; it never writes an archived version.
         """
         ...
 

@@ -28,6 +28,7 @@ from aml_promotion._service._register import (
     register,
     request_template,
 )
+from aml_promotion._service._stages import with_stages
 from aml_promotion._service._version import check_target, parse_ref, read_version
 from aml_promotion._settings import Settings, load_settings
 from aml_promotion.exceptions import UsageError
@@ -171,7 +172,8 @@ def _promote_candidate(
     With `tagged`, the baseline's metrics are read from its tags alone, never from its run:
     `backend` is another environment's registry, whose runs are not readable here.
     """
-    registry, strategy, policy = backend.registry, settings.baseline, settings.policy
+    registry = with_stages(backend.registry, settings.stages)
+    strategy, policy = settings.baseline, settings.policy
     runs = None if tagged else backend.runs
     existing = candidate.origin.find_registered(registry, name)
     existing = respect_moved_alias(registry, strategy, name, existing, dry_run=dry_run)

@@ -229,6 +229,14 @@ class AzureMLV2Emulator(EmulatedService):
             f"/providers/Microsoft.MachineLearningServices/workspaces/{self.workspace_name}"
         )
 
+    @property
+    def workspace_path_uri(self) -> str:
+        """The workspace's long ``azureml://`` id (a copy into a registry names its versions so)."""
+        return (
+            f"azureml://subscriptions/{self.subscription_id}/resourceGroups/"
+            f"{self.resource_group}/workspaces/{self.workspace_name}"
+        )
+
     # --- seeding ------------------------------------------------------------------------------
 
     def add_job(

@@ -19,13 +19,29 @@ pytest.importorskip("azure.ai.ml")
 pytest.importorskip("azureml.mlflow")
 
 from aml_promotion import BaselineStrategy
-from aml_promotion.exceptions import RunNotFoundError, UsageError
+from aml_promotion._domain import tags
+from aml_promotion.exceptions import (
+    RunNotFoundError,
+    SettingsError,
+    UsageError,
+    VersionNotFoundError,
+)
+from aml_promotion.ports import CopyRequest, SourceVersion, StageMoves, VersionRef
 from integration.azureml_v2.credential import StaticCredential
 from integration.azureml_v2.emulator import AzureMLV2Emulator
 
 pytestmark = pytest.mark.azureml_v2
 
 _REGISTRY_PUT = r"/registries/[^/]+/models/[^/]+/versions/\d+$"
+
+
+def _request(source: SourceVersion, name: str = "churn", **more: Any) -> CopyRequest:
+    held = source.version
+    key = tags.source_key(source.registry, held.name, held.version)
+    record = tags.source_tags(source.registry, held.name, held.version, held.run_id)
+    return CopyRequest(
+        name=name, source=source, source_key=key, tags={**record, **more.pop("tags", {})}, **more
+    )
 
 
 @pytest.fixture
@@ -114,27 +130,26 @@ def test_a_workspace_version_is_copied_with_its_record_in_one_write(
     name = f"m-{unique}"
     job = emulator.add_job(f"exp-{unique}", metrics={"auc": 0.8}, files=["outputs/model.pkl"])
     emulator.add_model_version(name, job=job, tags={"promotion.metric.auc": "0.8"})
-    source = backend.registry.get_version(name, "latest")
-    assert source.run_id == job
-    uri = backend.registry.asset_uri(source)
+    source = backend.registry.get_version(VersionRef(name=name))
+    assert source.version.run_id == job
+    uri = f"{emulator.workspace_path_uri}/models/{name}/versions/1"
+    assert source.uri == uri
     emulator.clear_requests()
-    copy = target.registry.copy_version(
-        uri,
-        name="churn",
-        tags={"promotion.metric.auc": "0.8", "champion": "true"},
-        properties={"promotion.source.run": job},
-        stage="Production",
-    )
+    request = _request(source, tags={"champion": "true"}, properties={"owner": "ml"})
+    staged = target.registry.with_stages(StageMoves(on_promote="Production"))
+    copy = staged.copy(request)
     assert copy.version == 1
     (held,) = emulator.versions("churn", registry=registry)
     assert held["properties"]["modelUri"] == uri
     assert held["properties"]["stage"] == "Production"
-    assert held["properties"]["tags"]["promotion.source.key"] == uri
+    assert held["properties"]["tags"][tags.SOURCE_KEY] == request.source_key
+    assert held["properties"]["tags"][tags.SOURCE_RUN] == job
     assert held["properties"]["tags"]["champion"] == "true"
-    assert held["properties"]["properties"] == {"promotion.source.run": job}
+    assert held["properties"]["properties"][tags.SOURCE_RUN] == job
+    assert held["properties"]["properties"]["owner"] == "ml"
     puts = [r for r in emulator.requests if r.method == "PUT" and re.search(_REGISTRY_PUT, r.path)]
     assert len(puts) == 1
-    assert target.registry.find_by_source("churn", uri) == copy
+    assert target.registry.find_by_source("churn", request.source_key) == copy
 
 
 @pytest.mark.parametrize("lost", ["503", "drop"])
@@ -150,12 +165,12 @@ def test_a_copy_whose_answer_is_lost_is_made_once(  # noqa: PLR0917 - fixtures
     name = f"m-{unique}"
     job = emulator.add_job(f"exp-{unique}", metrics={"auc": 0.8}, files=["outputs/model.pkl"])
     emulator.add_model_version(name, job=job)
-    uri = backend.registry.asset_uri(backend.registry.get_version(name, "1"))
+    source = backend.registry.get_version(VersionRef(name=name, number=1))
     if lost == "503":
         emulator.commit_then_fail("PUT", _REGISTRY_PUT, status=503)
     else:
         emulator.commit_then_drop("PUT", _REGISTRY_PUT)
-    copy = target.registry.copy_version(uri, name="churn", tags={}, properties={})
+    copy = target.registry.copy(_request(source))
     assert copy.version == 1
     assert len(emulator.versions("churn", registry=registry)) == 1
 
@@ -167,12 +182,12 @@ def test_a_copy_that_loses_its_number_to_another_copy_takes_the_next(
     name = f"m-{unique}"
     job = emulator.add_job(f"exp-{unique}", files=["outputs/model.pkl"])
     emulator.add_model_version(name, job=job)
-    uri = backend.registry.asset_uri(backend.registry.get_version(name, "1"))
+    source = backend.registry.get_version(VersionRef(name=name, number=1))
     emulator.race_next_registration(f"{registry}/churn", job)
-    copy = target.registry.copy_version(uri, name="churn", tags={}, properties={})
+    copy = target.registry.copy(_request(source))
     assert copy.version == 2
     held = emulator.versions("churn", registry=registry)
-    assert [v["properties"]["modelUri"] for v in held][1] == uri
+    assert [v["properties"]["modelUri"] for v in held][1] == source.uri
 
 
 def test_a_copy_from_a_version_that_does_not_exist_is_refused(
@@ -181,13 +196,15 @@ def test_a_copy_from_a_version_that_does_not_exist_is_refused(
     """The registry refuses a path to no workspace version; nothing is registered."""
     from aml_promotion.exceptions import RegistryError  # noqa: PLC0415
 
-    uri = (
-        f"azureml://subscriptions/{emulator.subscription_id}/resourceGroups/"
-        f"{emulator.resource_group}/workspaces/{emulator.workspace_name}/models/none-{unique}"
-        "/versions/1"
+    from aml_promotion.ports import ModelVersion  # noqa: PLC0415
+
+    where = emulator.workspace_path_uri
+    gone = ModelVersion(name=f"none-{unique}", version=1, id=f"none-{unique}:1")
+    source = SourceVersion(
+        version=gone, registry=where, uri=f"{where}/models/none-{unique}/versions/1"
     )
     with pytest.raises(RegistryError):
-        target.registry.copy_version(uri, name="churn", tags={}, properties={})
+        target.registry.copy(_request(source))
     assert emulator.versions("churn", registry=registry) == []
 
 
@@ -202,17 +219,20 @@ def test_a_registry_registers_no_job_and_reads_no_run(target: Any) -> None:
         target.runs.get_run(experiment_name=None, run_id="job-1")
 
 
-def test_a_source_version_is_named_by_number_or_latest(
+def test_a_source_version_is_named_by_number_or_latest_and_never_archived(
     backend: Any, emulator: AzureMLV2Emulator, unique: str
 ) -> None:
-    """get_version: a number, 'latest'; anything else is a usage error; a missing one is named."""
+    """get_version: a number, 'latest'; an alias is a settings error; a missing one is named."""
     name = f"m-{unique}"
     job = emulator.add_job(f"exp-{unique}", files=["outputs/model.pkl"])
     emulator.add_model_version(name, job=job)
     emulator.add_model_version(name, job=job)
-    assert backend.registry.get_version(name, "1").version == 1
-    assert backend.registry.get_version(name, "latest").version == 2
-    with pytest.raises(UsageError, match="aliases"):
-        backend.registry.get_version(name, "@champion")
-    with pytest.raises(RunNotFoundError, match="no version '7'"):
-        backend.registry.get_version(name, "7")
+    assert backend.registry.get_version(VersionRef.parse(f"{name}:1")).version.version == 1
+    assert backend.registry.get_version(VersionRef.parse(f"{name}:latest")).version.version == 2
+    with pytest.raises(SettingsError, match="no model aliases"):
+        backend.registry.get_version(VersionRef.parse(f"{name}@champion"))
+    with pytest.raises(VersionNotFoundError, match=f"no version {name}:7"):
+        backend.registry.get_version(VersionRef.parse(f"{name}:7"))
+    emulator.set_archived(name, 1)
+    with pytest.raises(VersionNotFoundError, match="archived"):
+        backend.registry.get_version(VersionRef.parse(f"{name}:1"))

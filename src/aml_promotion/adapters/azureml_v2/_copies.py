@@ -22,34 +22,67 @@ from.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from aml_promotion._domain import tags
 from aml_promotion.adapters._registration import register_once
+from aml_promotion.exceptions import SettingsError, SettingsProblem
 
 if TYPE_CHECKING:
     from aml_promotion.adapters._gateway import SdkGateway
-    from aml_promotion.ports import ModelVersion
+    from aml_promotion.ports import CopyRequest, ModelVersion, VersionRef
 
-__all__ = ["SOURCE_KEY", "copy_once", "workspace_asset_uri"]
+__all__ = ["copy_of", "copy_once", "copy_properties", "no_aliases", "workspace_location"]
 
-SOURCE_KEY = "promotion.source.key"
-"""The tag that names the version a copy was made from (its workspace asset URI)."""
+# The job a copy into the same workspace keeps (as `Registry.register` records it).
+_JOB_PROPERTY = "promotion.job_name"
 
 
-def workspace_asset_uri(ml_client: Any, name: str, version: int) -> str:
-    """Return the long ``azureml://`` URI of a workspace's model version (a copy's path)."""
+def workspace_location(ml_client: Any) -> str:
+    """Return a workspace's long ``azureml://`` id (its versions: ``.../models/n/versions/v``)."""
     return (
         f"azureml://subscriptions/{ml_client.subscription_id}"
         f"/resourceGroups/{ml_client.resource_group_name}"
-        f"/workspaces/{ml_client.workspace_name}/models/{name}/versions/{version}"
+        f"/workspaces/{ml_client.workspace_name}"
+    )
+
+
+def copy_of(versions: Sequence[ModelVersion], source_key: str) -> ModelVersion | None:
+    """Return the lowest of `versions` copied from `source_key` (the first copy), or None."""
+    found = [v for v in versions if v.tags.get(tags.SOURCE_KEY) == source_key]
+    return min(found, key=lambda v: v.version) if found else None
+
+
+def copy_properties(request: CopyRequest, *, job: str | None) -> dict[str, str]:
+    """Return a copy's properties: the ``promotion.*`` record again (write-once), and its own."""
+    record = {k: v for k, v in request.tags.items() if k.startswith(tags.PREFIX)}
+    found = {**record, **request.properties}
+    if job is not None:
+        found[_JOB_PROPERTY] = job
+    return found
+
+
+def no_aliases(ref: VersionRef) -> SettingsError:
+    """Return the error for a candidate named by an alias: Azure ML has none."""
+    return SettingsError(
+        [
+            SettingsProblem(
+                path="candidate_version",
+                message=(
+                    f"Azure ML (SDK v2) has no model aliases, so {str(ref)!r} names no "
+                    f"version: give {ref.name}:<number> or {ref.name}:latest"
+                ),
+            )
+        ]
     )
 
 
 def copy_once(
     gateway: SdkGateway,
     *,
-    create: Any,
-    find_copy: Any,
+    create: Callable[[], ModelVersion],
+    find_copy: Callable[[], ModelVersion | None],
     what: str,
 ) -> ModelVersion:
     """Make the copy under the gateway's policy, looking for an earlier attempt's before a retry.

@@ -15,17 +15,31 @@ from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
 from aml_promotion.adapters._azure import without
 from aml_promotion.adapters._errors import exception_chain
 from aml_promotion.adapters._registration import register_once
-from aml_promotion.adapters.azureml_v2._copies import SOURCE_KEY, copy_once, workspace_asset_uri
+from aml_promotion.adapters.azureml_v2._copies import (
+    copy_of,
+    copy_once,
+    copy_properties,
+    no_aliases,
+    workspace_location,
+)
 from aml_promotion.adapters.azureml_v2._gateway import is_not_found, version_taken
 from aml_promotion.exceptions import (
     BaselineNotFoundError,
     ModelFileError,
     RegistryError,
-    RunNotFoundError,
     TransientRegistryError,
     UsageError,
+    VersionNotFoundError,
 )
-from aml_promotion.ports import ModelVersion, RegistrationRequest, unsupported_strategy
+from aml_promotion.ports import (
+    CopyRequest,
+    ModelVersion,
+    RegistrationRequest,
+    SourceVersion,
+    StageMoves,
+    VersionRef,
+    unsupported_strategy,
+)
 
 if TYPE_CHECKING:
     from aml_promotion.adapters.azureml_v2._runs import Runs
@@ -105,13 +119,29 @@ class Registry:
         runs: The backend's run store (a registration lists the job's files).
     """
 
-    def __init__(self, session: AzureMLV2Session, *, runs: Runs) -> None:
+    def __init__(
+        self, session: AzureMLV2Session, *, runs: Runs, stages: StageMoves | None = None
+    ) -> None:
         self._session = session
         self._gateway = session.gateway
         self._runs = runs
+        self._stages = stages or StageMoves()
         # The highest version of each model seen in a listing of every version (archived ones
         # too), taken once by the next registration as its number (see `register`).
         self._highest: dict[str, int] = {}
+
+    # --- stages ---------------------------------------------------------------------------------
+
+    def with_stages(self, stages: StageMoves) -> Registry:
+        """Return this registry, moving stages as `stages` says (`StagedRegistry`).
+
+        A registered (or copied) version is created in ``stages.on_promote``, in the request
+        that registers it; a version the promotion supersedes (it is tagged
+        ``promotion.superseded_by``) moves to ``stages.on_supersede`` in the same
+        read-modify-write as that tag, unless it is archived: an archived version is never
+        written, so never restored (azure-ai-ml writes every version back as not archived).
+        """
+        return Registry(self._session, runs=self._runs, stages=stages)
 
     @property
     def _models(self) -> Any:
@@ -124,96 +154,118 @@ class Registry:
 
     # --- a registered version as the candidate (this is the source) -----------------------------
 
-    def get_version(self, name: str, ref: str) -> ModelVersion:
-        """Return the version `ref` names: a number, or ``latest`` (the last one created).
+    @property
+    def location(self) -> str:
+        """Where this registry is: ``azureml://registries/<r>``, or the workspace's long id."""
+        if self.registry_name is not None:
+            return f"azureml://registries/{self.registry_name}"
+        return workspace_location(self._session.ml_client)
+
+    def get_version(self, ref: VersionRef) -> SourceVersion:
+        """Return the version `ref` names: a number, or the latest (the last one created).
 
         Raises:
-            UsageError: `ref` is neither.
-            RunNotFoundError: No such version (or no version of `name` at all).
+            SettingsError: `ref` names an alias: Azure ML has none.
+            VersionNotFoundError: No such version (an archived one is not offered).
             RegistryError: The backend failed.
         """
-        wanted = ref.removeprefix("@")
-        if wanted.isdigit() and int(wanted) >= 1:
-            found = self._get(name, version=str(int(wanted)))
-        elif wanted == "latest":
-            found = self._get(name, label="latest")
-        else:
-            msg = (
-                f"version {ref!r} of model {name!r}: Azure ML names a version by its number "
-                "or 'latest' (it has no aliases)"
-            )
-            raise UsageError(msg)
-        if found is None:
-            where = self.registry_name or self._session.ml_client.workspace_name
-            raise RunNotFoundError(
-                f"model {name!r} has no version {ref!r} in {where!r}", run_id=f"{name}:{ref}"
-            )
-        return found
+        if ref.alias is not None:
+            raise no_aliases(ref)
+        which = {"label": "latest"} if ref.number is None else {"version": str(ref.number)}
 
-    def asset_uri(self, version: ModelVersion) -> str:
-        """Return the version's long ``azureml://`` URI: the path a registry copies it from."""
-        if self.registry_name is not None:
-            return f"azureml://registries/{self.registry_name}/models/{version.name}/versions/{version.version}"
-        return workspace_asset_uri(self._session.ml_client, version.name, version.version)
+        def get() -> Any:
+            try:
+                return self._models.get(ref.name, **which)
+            except Exception as exc:
+                if is_not_found(exc):
+                    return None
+                raise
+
+        entity = self._gateway.call(f"reading model {ref.name!r} ({ref})", get)
+        found = None if entity is None else _version(entity)
+        if found is not None and ref.number is not None and self._archived(ref.name, ref.number):
+            found = None
+        if found is None:
+            raise VersionNotFoundError(
+                f"no version {ref} in {self.location} (an archived version is not offered)",
+                model_name=ref.name,
+                ref=str(ref),
+            )
+        return SourceVersion(
+            version=found,
+            registry=self.location,
+            uri=f"{self.location}/models/{found.name}/versions/{found.version}",
+            handle=entity,
+        )
+
+    def download_version(self, source: SourceVersion, folder: str) -> str:
+        """Download the version's files into `folder` (``models.download``); return their path.
+
+        For a target that cannot read the version by its ``azureml://`` URI (MLflow).
+
+        Raises:
+            RegistryError: The backend failed.
+        """
+        held = source.version
+
+        def download() -> str:
+            self._models.download(held.name, str(held.version), download_path=folder)
+            return str(Path(folder) / held.name)
+
+        return self._gateway.call(f"downloading model {held}", download)
 
     # --- a registry as the target ---------------------------------------------------------------
 
     def find_by_source(self, name: str, source_key: str) -> ModelVersion | None:
         """Return the version of `name` copied from `source_key`, or None; one listing.
 
-        An archived copy is not found: azure-ai-ml asks a registry for its active versions
-        only (it sends no ``listViewType`` there), see docs/backends-azureml-v2.md.
+        An archived copy is not found in a registry: azure-ai-ml asks a registry for its
+        active versions only (it sends no ``listViewType`` there), see
+        docs/backends-azureml-v2.md.
         """
         found = self._list(f"finding the copy of {source_key} in model {name!r}", name)
-        matches = [v for v in found if v.tags.get(SOURCE_KEY) == source_key]
-        return matches[-1] if matches else None
+        return copy_of(found, source_key)
 
-    def copy_version(
-        self,
-        source_uri: str,
-        *,
-        name: str,
-        tags: Mapping[str, str],
-        properties: Mapping[str, str],
-        description: str | None = None,
-        stage: str | None = None,
-        model_type: str = "custom_model",
-    ) -> ModelVersion:
-        """Copy the version at `source_uri` into this registry as a new version of `name`.
+    def copy(self, request: CopyRequest) -> ModelVersion:
+        """Copy `request.source` into this registry as a new version of `request.name`.
 
-        One ``create_or_update`` carries the path, the tags (the key `source_uri` among them),
-        the properties and the stage. A retry first looks the copy up by its key: a copy whose
-        answer was lost is never made twice (see `aml_promotion.adapters.azureml_v2._copies`).
+        One ``create_or_update`` carries the path, the tags (the source key among them), the
+        properties (the ``promotion.*`` record again, write-once) and the stage. The path is
+        the source version's job output when the source is this workspace (the new version
+        keeps its job), else the source's ``azureml://`` URI (a registry has no jobs: the
+        ``promotion.source.run`` tag keeps the link). A retry first looks the copy up by its
+        key: a copy whose answer was lost is never made twice (`_copies`).
 
         Raises:
             RegistryError: The copy failed.
         """
         from azure.ai.ml.entities import Model  # noqa: PLC0415 - the SDK is lazy
 
-        all_tags = {**tags, SOURCE_KEY: source_uri}
+        source = request.source
+        held = source.version
+        same_workspace = self.registry_name is None and source.registry == self.location
+        path = held.source if same_workspace and held.source else source.uri
+        properties = copy_properties(request, job=held.run_id if same_workspace else None)
+        model_type = getattr(source.handle, "type", None) or "custom_model"
 
         def model() -> Any:
             # A new entity each attempt: create_or_update writes the number it chose into it.
-            entity = Model(
-                name=name,
-                path=source_uri,
+            return Model(
+                name=request.name,
+                path=path,
                 type=model_type,
-                tags=all_tags,
-                properties=dict(properties) or None,
-                description=description,
+                tags=dict(request.tags) or None,
+                properties=properties or None,
+                description=request.description,
+                stage=self._stages.on_promote,
             )
-            if stage is not None:
-                entity.stage = stage
-            return entity
 
-        what = f"copying {source_uri} into model {name!r} of registry {self.registry_name!r}"
+        where = self.registry_name or self._session.ml_client.workspace_name
+        what = f"copying {held} from {source.registry} into model {request.name!r} of {where!r}"
         return copy_once(
             self._gateway,
             create=lambda: self._create(what, model),
-            find_copy=lambda: next(
-                (v for v in reversed(self._listing(name)) if v.tags.get(SOURCE_KEY) == source_uri),
-                None,
-            ),
+            find_copy=lambda: copy_of(self._listing(request.name), request.source_key),
             what=what,
         )
 
@@ -369,6 +421,7 @@ class Registry:
                 tags=dict(request.tags) or None,
                 properties=properties or None,
                 description=request.description,
+                stage=self._stages.on_promote,
             )
 
         def find_earlier() -> ModelVersion | None:
@@ -441,6 +494,7 @@ class Registry:
                 tags=dict(request.tags) or None,
                 properties=properties or None,
                 description=request.description,
+                stage=self._stages.on_promote,
             )
 
         what = f"registering model {request.name!r} from {str(path)!r}"
@@ -474,10 +528,23 @@ class Registry:
             change(tags)
             if tags == before:
                 return
+            stage = self._stages.on_supersede
+            if (
+                stage is not None
+                and decision_tags.SUPERSEDED_BY in tags
+                and decision_tags.SUPERSEDED_BY not in before
+            ):
+                if self._archived_now(version):
+                    return  # archived since it was read: never written back, so never restored
+                model.stage = stage
             model.tags = tags
             self._models.create_or_update(model)
 
         self._gateway.call(f"updating the tags of model {version}", update)
+
+    def _archived_now(self, version: ModelVersion) -> bool:
+        """Whether `version` is archived now (one listing; no retry: inside the caller's)."""
+        return all(v.version != version.version for v in self._listing(version.name))
 
     def set_tags(self, version: ModelVersion, tags: Mapping[str, str]) -> None:
         """Set tags on a version (read, then write the version back)."""
