@@ -181,6 +181,8 @@ class AzureMLV2Emulator(EmulatedService):
         # registry name -> (name -> version -> REST body, name -> next version)
         self._registries: dict[str, tuple[dict[str, dict[int, dict[str, Any]]], dict[str, int]]]
         self._registries = {}
+        # (registry or None, name, version) -> reads left before it is archived
+        self._archive_at: dict[tuple[str | None, str, int], int] = {}
         # blob name (in `blob_container`) -> the blob
         self._blobs: dict[str, _Blob] = {}
         self._clock = itertools.count(1)
@@ -384,6 +386,16 @@ class AzureMLV2Emulator(EmulatedService):
             }
             self._put_version(name, str(version), body, registry)
             return version
+
+    def archive_at_get(
+        self, name: str, version: int, *, nth: int, registry: str | None = None
+    ) -> None:
+        """Archive a version right after its `nth` read from now (as a person would, meanwhile).
+
+        The read answers the version as it was; the next listing finds it archived.
+        """
+        with self._lock:
+            self._archive_at[(registry, name, version)] = nth
 
     def set_registry_archived(self, registry: str, name: str, version: int) -> None:
         """Archive a version of a registry's model."""
@@ -1017,9 +1029,17 @@ class AzureMLV2Emulator(EmulatedService):
 
     def _get_version(self, name: str, version: str, registry: str | None = None, **_: Any) -> Any:
         number = int(version)
-        if number not in self._store(registry)[0].get(name, {}):
+        models = self._store(registry)[0]
+        if number not in models.get(name, {}):
             raise EmulatorError(404, "UserError", f"model {name}:{version} not found")
-        return self._version_body(name, number, registry)
+        body = self._version_body(name, number, registry)
+        key = (registry, name, number)
+        if key in self._archive_at:
+            self._archive_at[key] -= 1
+            if self._archive_at[key] == 0:
+                del self._archive_at[key]
+                models[name][number]["properties"]["isArchived"] = True
+        return body
 
     def _put_version_route(
         self, name: str, version: str, body: Any, registry: str | None = None, **_: Any

@@ -1,0 +1,145 @@
+"""From a dev workspace into an Azure ML registry, with the real azure-ai-ml: gated, recorded, once.
+
+A version a promotion registered in the workspace (its job's metrics readable there, and its
+``promotion.metric.*`` tags) is the candidate; the registry's champion (``tag:champion=true``)
+is compared by its ``promotion.metric.*`` tags alone. Only a better candidate is copied in, with
+the decision, where it came from (``promotion.source.*``) and the champion tag; a re-run copies
+nothing; a worse one leaves the registry untouched. Stages move in the same writes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+pytest.importorskip("azure.ai.ml")
+pytest.importorskip("azureml.mlflow")
+
+from aml_promotion import RetryPolicy, promote
+from aml_promotion._domain import tags
+from integration.azureml_v2.credential import StaticCredential
+from integration.azureml_v2.emulator import AzureMLV2Emulator
+
+pytestmark = pytest.mark.azureml_v2
+
+_TO_REGISTRY = r"/registries/[^/]+/(models|tempdatarefs)/"
+
+
+def _settings(**more: Any) -> dict[str, Any]:
+    return {
+        "model_name": "churn",
+        "metrics_max": ["auc"],
+        "baseline": "tag:champion=true",
+        **more,
+    }
+
+
+@pytest.fixture
+def registry(emulator: AzureMLV2Emulator, unique: str) -> str:
+    """A registry whose champion (version 1) recorded auc 0.80 in its tags."""
+    name = emulator.add_registry(f"prod-{unique}")
+    emulator.add_registry_version(
+        name,
+        "churn",
+        tags={"champion": "true", tags.metric_tag("auc"): "0.8", tags.VERDICT: "promote"},
+        stage="Production",
+    )
+    return name
+
+
+@pytest.fixture
+def target(registry: str, credential: StaticCredential, policy: RetryPolicy) -> Any:
+    """The registry's backend."""
+    from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend  # noqa: PLC0415
+
+    return AzureMLV2Backend.for_registry(registry, credential=credential, retry=policy)
+
+
+def _dev_version(backend: Any, emulator: AzureMLV2Emulator, unique: str, auc: float) -> str:
+    """Promote a job into the dev workspace; return the candidate (``name:version``)."""
+    exp, name = f"exp-{unique}", f"churn-dev-{unique}"
+    job = emulator.add_job(exp, metrics={"auc": auc}, files=["outputs/model.pkl"])
+    settings = {"model_name": name, "metrics_max": ["auc"], "force_registration": True}
+    result = promote(experiment_name=exp, run_id=job, settings=settings, backend=backend)
+    assert result.model is not None
+    return f"{name}:{result.model.version}"
+
+
+def test_a_better_dev_version_lands_in_the_registry_once_with_its_record(
+    backend: Any, target: Any, emulator: AzureMLV2Emulator, registry: str, unique: str
+) -> None:
+    """Beats the champion by tags: copied with decision, source and champion tag; stages move."""
+    candidate = _dev_version(backend, emulator, unique, auc=0.85)
+    settings = _settings(on_promote={"stage": "Production"}, on_supersede={"stage": "Archived"})
+    result = promote(candidate_version=candidate, backend=backend, target=target, settings=settings)
+    assert result.decision.promote
+    assert result.model is not None
+    assert result.model.version == 2
+    old, new = emulator.versions("churn", registry=registry)
+    name, version = candidate.split(":")
+    assert new["properties"]["modelUri"] == (
+        f"{emulator.workspace_path_uri}/models/{name}/versions/{version}"
+    )
+    held = new["properties"]["tags"]
+    assert held["champion"] == "true"
+    assert held[tags.metric_tag("auc")] == "0.85"
+    assert held[tags.SOURCE_NAME] == name
+    assert held[tags.SOURCE_VERSION] == version
+    assert held[tags.SOURCE_REGISTRY] == emulator.workspace_path_uri
+    assert held[tags.SOURCE_RUN]
+    assert new["properties"]["stage"] == "Production"
+    assert "champion" not in old["properties"]["tags"]
+    assert old["properties"]["tags"][tags.SUPERSEDED_BY] == "2"
+    assert old["properties"]["stage"] == "Archived"
+
+    emulator.clear_requests()
+    again = promote(candidate_version=candidate, backend=backend, target=target, settings=settings)
+    assert again.model is not None
+    assert again.model.version == 2
+    assert len(emulator.versions("churn", registry=registry)) == 2
+    assert not [r for r in emulator.requests if r.method == "PUT"]
+
+
+def test_a_worse_dev_version_leaves_the_registry_untouched(
+    backend: Any, target: Any, emulator: AzureMLV2Emulator, registry: str, unique: str
+) -> None:
+    """Worse than the champion's recorded auc: rejected, nothing written to the registry."""
+    candidate = _dev_version(backend, emulator, unique, auc=0.7)
+    before = emulator.versions("churn", registry=registry)
+    emulator.clear_requests()
+    result = promote(
+        candidate_version=candidate, backend=backend, target=target, settings=_settings()
+    )
+    assert not result.decision.promote
+    assert result.model is None
+    assert emulator.versions("churn", registry=registry) == before
+    writes = [r for r in emulator.requests if r.method != "GET"]
+    assert not writes, writes
+
+
+def test_an_archived_champion_is_never_moved_or_restored(
+    backend: Any, target: Any, emulator: AzureMLV2Emulator, registry: str, unique: str
+) -> None:
+    """Archived between the listing and its supersede write: it is left as it is."""
+    candidate = _dev_version(backend, emulator, unique, auc=0.85)
+    settings = _settings(on_supersede={"stage": "Archived"})
+    # The champion is read twice: to remove its tag, then to tag it superseded (and move its
+    # stage). A person archives it between the second read and its write.
+    emulator.archive_at_get("churn", 1, nth=2, registry=registry)
+    result = promote(candidate_version=candidate, backend=backend, target=target, settings=settings)
+    assert result.model is not None
+    old = emulator.versions("churn", registry=registry)[0]
+    assert old["properties"]["isArchived"] is True
+    assert old["properties"]["stage"] == "Production"
+
+
+def test_every_request_into_the_registry_was_signed_in(
+    backend: Any, target: Any, emulator: AzureMLV2Emulator, unique: str
+) -> None:
+    """Discovery and the registry's endpoint took only tokens the emulator issued."""
+    candidate = _dev_version(backend, emulator, unique, auc=0.9)
+    promote(candidate_version=candidate, backend=backend, target=target, settings=_settings())
+    assert not emulator.identity.refusals
+    assert any(re.search(_TO_REGISTRY, path) for _, path, _ in emulator.identity.used)
