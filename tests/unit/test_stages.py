@@ -1,4 +1,4 @@
-"""Stage settings (``on_promote``, ``on_supersede``): checked at load, refused where no stages are."""
+"""Stage settings (``on_promote``, ``on_supersede``): checked at load, refused without stages."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def test_bad_stage_settings_are_refused_at_their_path(
 
 
 def test_stage_values_check_themselves() -> None:
-    """StageMoves refuses a non-string and a padded name; Settings refuses on_supersede on latest."""
+    """StageMoves refuses a non-string and a padded name; on_supersede needs a tag: baseline."""
     with pytest.raises(TypeError, match="on_promote"):
         StageMoves(on_promote=1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="surrounding spaces"):

@@ -195,7 +195,6 @@ def test_a_copy_from_a_version_that_does_not_exist_is_refused(
 ) -> None:
     """The registry refuses a path to no workspace version; nothing is registered."""
     from aml_promotion.exceptions import RegistryError  # noqa: PLC0415
-
     from aml_promotion.ports import ModelVersion  # noqa: PLC0415
 
     where = emulator.workspace_path_uri
