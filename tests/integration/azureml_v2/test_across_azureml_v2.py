@@ -143,3 +143,87 @@ def test_every_request_into_the_registry_was_signed_in(
     promote(candidate_version=candidate, backend=backend, target=target, settings=_settings())
     assert not emulator.identity.refusals
     assert any(re.search(_TO_REGISTRY, path) for _, path, _ in emulator.identity.used)
+
+
+_REG = r"/registries/[^/]+"
+NEW_STEPS = {
+    "discover the registry": ("GET", r"/registrymanagement/v1\.0/registries/[^/]+/discovery$"),
+    "read the source version": ("GET", r"/workspaces/[^/]+/models/[^/]+/versions/\d+$"),
+    "list the registry's versions": ("GET", _REG + r"/models/[^/]+/versions$"),
+    "read the registry's model": ("GET", _REG + r"/models/[^/]+$"),
+    "ask where to upload": ("PUT", _REG + r"/tempdatarefs/[^/]+/versions/\d+$"),
+    "write the copy": ("PUT", _REG + r"/models/[^/]+/versions/\d+$"),
+    "read a registry version": ("GET", _REG + r"/models/[^/]+/versions/\d+$"),
+}
+RETRY_AFTER = 3.0  # above the first backoff of the `policy` fixture (0.5 s)
+
+
+@pytest.mark.parametrize("kind", ["503", "429", "drop"])
+@pytest.mark.parametrize("step", list(NEW_STEPS))
+def test_a_fault_at_any_new_step_is_retried_and_the_copy_lands_once(  # noqa: PLR0917 - fixtures
+    backend: Any,
+    emulator: AzureMLV2Emulator,
+    registry: str,
+    credential: StaticCredential,
+    policy: RetryPolicy,
+    retry_waits: list[float],
+    unique: str,
+    step: str,
+    kind: str,
+) -> None:
+    """One fault at a new step: retried once (Retry-After kept), one copy, the champion moved."""
+    from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend  # noqa: PLC0415
+
+    candidate = _dev_version(backend, emulator, unique, auc=0.85)
+    method, pattern = NEW_STEPS[step]
+    if kind == "503":
+        fault = emulator.fail_next(method, pattern, status=503)
+    elif kind == "429":
+        fault = emulator.fail_next(method, pattern, status=429, retry_after=RETRY_AFTER)
+    else:
+        fault = emulator.drop_next(method, pattern)
+    retry_waits.clear()
+    target = AzureMLV2Backend.for_registry(registry, credential=credential, retry=policy)
+    result = promote(
+        candidate_version=candidate, backend=backend, target=target, settings=_settings()
+    )
+    assert fault.hits == 1, f"the promotion never reached the step {step!r}"
+    assert result.model is not None
+    assert result.model.version == 2
+    versions = emulator.versions("churn", registry=registry)
+    assert len(versions) == 2
+    holders = [v for v in versions if v["properties"]["tags"].get("champion") == "true"]
+    assert len(holders) == 1
+    assert holders[0]["properties"]["tags"][tags.SOURCE_NAME] == candidate.split(":")[0]
+    assert len(retry_waits) == 1, retry_waits
+    if kind == "429":
+        assert retry_waits[0] >= RETRY_AFTER
+
+
+@pytest.mark.parametrize("lost", ["503", "drop"])
+def test_a_copy_whose_answer_is_lost_is_one_version_and_a_rerun_adds_none(  # noqa: PLR0917 - fixtures
+    backend: Any,
+    target: Any,
+    emulator: AzureMLV2Emulator,
+    registry: str,
+    unique: str,
+    lost: str,
+) -> None:
+    """The copy's PUT is committed, its answer lost: one copy, found by its source key."""
+    candidate = _dev_version(backend, emulator, unique, auc=0.85)
+    put = _REG + r"/models/[^/]+/versions/\d+$"
+    if lost == "503":
+        emulator.commit_then_fail("PUT", put, status=503)
+    else:
+        emulator.commit_then_drop("PUT", put)
+    result = promote(
+        candidate_version=candidate, backend=backend, target=target, settings=_settings()
+    )
+    assert result.model is not None
+    assert result.model.version == 2
+    again = promote(
+        candidate_version=candidate, backend=backend, target=target, settings=_settings()
+    )
+    assert again.model is not None
+    assert again.model.version == 2
+    assert len(emulator.versions("churn", registry=registry)) == 2
