@@ -226,6 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="local mode only: a JSON object of the candidate's metrics (name → value)",
     )
+    candidate.add_argument(
+        "--candidate-version",
+        help="a version registered in the backend's registry (NAME:VERSION, NAME:latest, or "
+        "NAME@ALIAS on MLflow): copied into the target registry (--target-registry) if it "
+        "beats the champion there",
+    )
     parser.add_argument(
         "--parameters-file",
         default=None,
@@ -293,6 +299,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--tenant-id",
         help="GitHub OIDC or workload identity: its tenant id (default: AZURE_TENANT_ID)",
     )
+    azure.add_argument(
+        "--target-registry",
+        help="with --candidate-version: the Azure ML registry to promote the workspace's "
+        "version into (its champion is the baseline; signed in as for the workspace)",
+    )
     behaviour = parser.add_argument_group("behaviour")
     behaviour.add_argument("--dry-run", action="store_true", help="decide, but register nothing")
     behaviour.add_argument(
@@ -326,6 +337,7 @@ _AZURE_OPTIONS = (
     "workspace_name",
     "client_id",
     "tenant_id",
+    "target_registry",
 )
 
 
@@ -352,6 +364,8 @@ class Arguments:
     workspace_name: str | None = None
     client_id: str | None = None
     tenant_id: str | None = None
+    candidate_version: str | None = None
+    target_registry: str | None = None
     backend_given: bool = True
 
     @classmethod
@@ -380,7 +394,12 @@ class Arguments:
     @property
     def local(self) -> bool:
         """Local mode: no run named, the model is a file or folder here."""
-        return self.experiment_name is None and self.run_id is None and self.model_id is None
+        return (
+            self.experiment_name is None
+            and self.run_id is None
+            and self.model_id is None
+            and self.candidate_version is None
+        )
 
     def check(self) -> None:
         """Raise `UsageError` for a combination that cannot work.
@@ -398,6 +417,7 @@ class Arguments:
                 raise UsageError(msg)
         self._check_mlflow_options()
         self._check_azure_options()
+        self._check_version_options()
         # A v2 job's name is unique in its workspace: the experiment is only checked, if given.
         run_id_alone = self.backend is BackendChoice.AZUREML_V2 and self.experiment_name is None
         if (
@@ -439,6 +459,7 @@ class Arguments:
             ("--workspace-name", self.workspace_name),
             ("--client-id", self.client_id),
             ("--tenant-id", self.tenant_id),
+            ("--target-registry", self.target_registry),
         ):
             if value is None:
                 continue
@@ -448,6 +469,30 @@ class Arguments:
             if not value.strip():
                 msg = f"{option} is empty"
                 raise UsageError(msg)
+
+    def _check_version_options(self) -> None:
+        for option, value in (
+            ("--candidate-version", self.candidate_version),
+            ("--target-registry", self.target_registry),
+        ):
+            if value is not None and not value.strip():
+                msg = f"{option} is empty"
+                raise UsageError(msg)
+        if self.target_registry is not None and self.candidate_version is None:
+            msg = "--target-registry goes with --candidate-version (the version to copy into it)"
+            raise UsageError(msg)
+        if self.candidate_version is None:
+            return
+        others = (
+            ("--experiment-name", self.experiment_name),
+            ("--run-id", self.run_id),
+            ("--model-id", self.model_id),
+            ("--metrics-file", self.metrics_file),
+        )
+        given = [option for option, value in others if value is not None]
+        if given:
+            msg = f"--candidate-version names the candidate: give it without {', '.join(given)}"
+            raise UsageError(msg)
 
     def _check_mlflow_options(self) -> None:
         for option, value in (("--registry-uri", self.registry_uri), ("--model-id", self.model_id)):
@@ -736,6 +781,29 @@ def _azureml_v2_backend(args: Arguments, *, environ: Mapping[str, str], cwd: Pat
     )
 
 
+def build_target(args: Arguments, *, environ: Mapping[str, str]) -> Backend | None:
+    """Return the backend a ``--candidate-version`` is promoted into, or None (the backend's own).
+
+    ``--target-registry``: the Azure ML registry of that name, signed in the way the workspace
+    is (`AzureMLV2Backend.for_registry`).
+
+    Raises:
+        BackendNotInstalledError: The backend's extra is not installed.
+        CredentialsError: No way to sign in is available.
+        RegistryError: The registry could not be found.
+    """
+    if args.target_registry is None:
+        return None
+    from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend  # noqa: PLC0415 - lazy SDK
+
+    return AzureMLV2Backend.for_registry(
+        args.target_registry.strip(),
+        client_id=args.client_id,
+        tenant_id=args.tenant_id,
+        environ=environ,
+    )
+
+
 BackendFactory = Callable[[Arguments], Backend]
 
 
@@ -986,7 +1054,15 @@ def _promote(
         logger.info("settings from %s", source)
     metrics = None if args.metrics_file is None else read_metrics(args.metrics_file, cwd=cwd)
     backend = factory(args)
-    if args.local:
+    if args.candidate_version is not None:
+        result = promote(
+            settings=settings,
+            backend=backend,
+            candidate_version=args.candidate_version.strip(),
+            target=build_target(args, environ=environ),
+            dry_run=args.dry_run,
+        )
+    elif args.local:
         result = promote(
             settings=settings,
             backend=backend,

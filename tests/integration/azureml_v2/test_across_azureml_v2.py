@@ -9,7 +9,12 @@ nothing; a worse one leaves the registry untouched. Stages move in the same writ
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -227,3 +232,103 @@ def test_a_copy_whose_answer_is_lost_is_one_version_and_a_rerun_adds_none(  # no
     assert again.model is not None
     assert again.model.version == 2
     assert len(emulator.versions("churn", registry=registry)) == 2
+
+
+# --- the command line, as a GitHub Actions step signed in with OIDC ------------------------------
+
+_LAUNCHER = Path(__file__).with_name("guarded_cli.py")
+_ROOT = Path(__file__).resolve().parents[3]
+_CLIENT_ID = "11111111-2222-3333-4444-555555555555"
+_TENANT_ID = "99999999-8888-7777-6666-555555555555"
+_SESSION = (
+    "HOME",
+    "AZURE_CONFIG_DIR",
+    "SSL_CERT_FILE",
+    "REQUESTS_CA_BUNDLE",
+    "ARM_CLOUD_METADATA_URL",
+    "AZUREML_CURRENT_CLOUD",
+    "REGISTRY_DISCOVERY_ENDPOINT_URL",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "LANG",
+    "TMPDIR",
+)
+
+
+def _cli(
+    emulator: AzureMLV2Emulator, tmp_path: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """Run ``aml-promote`` in a process of its own, as a GitHub Actions step with OIDC."""
+    workdir = tmp_path / "checkout"
+    workdir.mkdir(exist_ok=True)
+    (workdir / "registermodel.json").write_text(json.dumps(_settings()), encoding="utf-8")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    refused = tmp_path / "refused.txt"
+    env = {
+        **{name: os.environ[name] for name in _SESSION if name in os.environ},
+        "PATH": str(bin_dir),
+        "PYTHONPATH": os.pathsep.join([str(_ROOT / "src"), str(_ROOT / "tests")]),
+        "AML_PROMOTION_REFUSED": str(refused),
+        "GITHUB_ACTIONS": "true",
+        "CI": "true",
+        "GITHUB_OUTPUT": str(tmp_path / "github-output"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "step-summary"),
+        "ACTIONS_ID_TOKEN_REQUEST_URL": f"{emulator.url}/github/idtoken?api-version=2.0",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": emulator.identity.github_request_token,
+        "AZURE_AUTHORITY_HOST": emulator.url,
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(_LAUNCHER),
+            f"--subscription-id={emulator.subscription_id}",
+            f"--resource-group={emulator.resource_group}",
+            f"--workspace-name={emulator.workspace_name}",
+            f"--client-id={_CLIENT_ID}",
+            f"--tenant-id={_TENANT_ID}",
+            "--json",
+            *args,
+        ],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=180,
+        check=False,
+    )
+    assert refused.read_text(encoding="utf-8") == "", done.stderr
+    return done
+
+
+def test_the_cli_promotes_a_better_dev_version_into_the_registry_and_not_a_worse_one(
+    backend: Any, emulator: AzureMLV2Emulator, registry: str, unique: str, tmp_path: Path
+) -> None:
+    """--candidate-version --target-registry with OIDC: exit 0 and the copy; worse: exit 1, none."""
+    emulator.identity.add_app(_CLIENT_ID, _TENANT_ID, federated=True)
+    better = _dev_version(backend, emulator, f"{unique}b", auc=0.85)
+    worse = _dev_version(backend, emulator, f"{unique}w", auc=0.7)
+    emulator.clear_requests()
+    before = len(emulator.identity.used)
+    done = _cli(
+        emulator, tmp_path, f"--candidate-version={better}", f"--target-registry={registry}"
+    )
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["promoted"] is True
+    assert document["model"]["version"] == 2
+    assert not emulator.identity.refusals
+    assert {flow for _, _, flow in emulator.identity.used[before:]} == {"github-oidc"}
+    assert any("/registries/" in path for _, path, _ in emulator.identity.used[before:])
+    held = emulator.versions("churn", registry=registry)
+    assert held[1]["properties"]["tags"][tags.SOURCE_NAME] == better.split(":")[0]
+
+    emulator.clear_requests()
+    done = _cli(emulator, tmp_path, f"--candidate-version={worse}", f"--target-registry={registry}")
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout)["promoted"] is False
+    assert emulator.versions("churn", registry=registry) == held
+    assert not [r for r in emulator.requests if r.method == "PUT"]
