@@ -1,4 +1,4 @@
-"""`AzureMLV2Backend`: the ports over one workspace, and the ways to get one."""
+"""`AzureMLV2Backend`: the ports over one workspace or registry, and the ways to get one."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Copying a workspace's model version into an Azure ML registry, once.
+"""Copying a workspace's model version into an Azure ML registry (or a workspace), once.
 
-The copy is one ``models.create_or_update`` in the registry's ``MLClient``, whose path is the
+The copy is one ``models.create_or_update`` in the target's ``MLClient``, whose path is the
 workspace version itself (``azureml://subscriptions/<s>/resourceGroups/<rg>/workspaces/<ws>/
 models/<name>/versions/<v>``, the form Microsoft's registry docs give for a copy), with the
 decision's tags, the ``promotion.source.*`` record and the stage in that same request. Not
@@ -10,14 +10,16 @@ second write (a second step to fail between), and it asks for the version number
 
 A registry version can never be re-created (its number is taken for good, even once archived),
 so a copy is never sent twice blindly: before every retry the registry is searched for a version
-carrying the source's key (``promotion.source.key``). The number is the registry's own next one
-(azure-ai-ml reads the model container's ``nextVersion``); two copies that read the same number
+carrying the source's key (``promotion.source.key``: the source's location, name and version).
+The number is the registry's own next one (azure-ai-ml reads the model container's
+``nextVersion``); two copies that read the same number
 collide, the loser's create is refused (409), and its retry looks for its copy first, then asks
 for the next number again.
 
 A registry has no jobs: the copy's link to its training job is the ``promotion.source.run`` tag
 (and property, which cannot be edited later), next to the workspace, name and version it came
-from.
+from. A copy into the source's own workspace (another model name) is made from the source's job
+output instead, so it keeps the job.
 """
 
 from __future__ import annotations
