@@ -74,7 +74,7 @@ def _point_mlflow_elsewhere() -> None:
     from mlflow.tracking._model_registry import utils  # noqa: PLC0415
 
     mlflow.set_tracking_uri(f"sqlite:///{Path('elsewhere.db').absolute()}")
-    utils._registry_uri = None  # noqa: SLF001 - "unset" has no setter
+    utils._registry_uri = None
     os.environ.pop("MLFLOW_REGISTRY_URI", None)
 
 
