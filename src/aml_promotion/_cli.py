@@ -155,6 +155,10 @@ candidate:
   --experiment-name and --run-id together name a run (on azureml-v2 --run-id alone names a
   job: its experiment is checked when given); neither means local mode: the settings'
   model_file_name is a file or folder in the checkout (metrics from --metrics-file).
+  --candidate-version names a version already registered (churn:3, churn@staging,
+  churn:latest): it is copied into the target registry (--target-registry-uri on MLflow,
+  --target-registry on Azure ML) only if it beats the champion there, whose metrics are its
+  promotion.metric.* tags.
 
 Azure ML credentials (--backend azureml-v2), the first whose signal is present, no prompt:
   1. AZURE_CREDENTIALS, legacy: the JSON of `az ad sp create-for-rbac --json-auth` (or
@@ -222,15 +226,16 @@ def build_parser() -> argparse.ArgumentParser:
         "is the candidate run",
     )
     candidate.add_argument(
+        "--candidate-version",
+        metavar="NAME:VERSION",
+        help="a registered version as the candidate: NAME:VERSION, NAME@ALIAS or NAME:latest, "
+        "in the backend's registry; copied into the target registry if it beats the champion "
+        "there (see docs/promote-across-environments.md)",
+    )
+    candidate.add_argument(
         "--metrics-file",
         type=Path,
         help="local mode only: a JSON object of the candidate's metrics (name → value)",
-    )
-    candidate.add_argument(
-        "--candidate-version",
-        help="a version registered in the backend's registry (NAME:VERSION, NAME:latest, or "
-        "NAME@ALIAS on MLflow): copied into the target registry (--target-registry) if it "
-        "beats the champion there",
     )
     parser.add_argument(
         "--parameters-file",
@@ -263,6 +268,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--registry-uri",
         help="--backend mlflow: the model registry's URI, if not the tracking URI's "
         "(default: MLFLOW_REGISTRY_URI; databricks-uc for Unity Catalog)",
+    )
+    backend.add_argument(
+        "--target-registry-uri",
+        help="--backend mlflow with --candidate-version: the registry the version is copied "
+        "into and whose champion it must beat (a sqlite file, an mlflow server, databricks-uc "
+        "with a catalog.schema.model name); default: the backend's own registry",
     )
     backend.add_argument(
         "--workspace-config",
@@ -364,9 +375,10 @@ class Arguments:
     workspace_name: str | None = None
     client_id: str | None = None
     tenant_id: str | None = None
-    candidate_version: str | None = None
-    target_registry: str | None = None
     backend_given: bool = True
+    candidate_version: str | None = None
+    target_registry_uri: str | None = None
+    target_registry: str | None = None
 
     @classmethod
     def parse(cls, argv: Sequence[str], *, environ: Mapping[str, str] | None = None) -> Arguments:
@@ -418,6 +430,8 @@ class Arguments:
         self._check_mlflow_options()
         self._check_azure_options()
         self._check_version_options()
+        if self.candidate_version is not None:
+            return  # it names the candidate alone (checked above)
         # A v2 job's name is unique in its workspace: the experiment is only checked, if given.
         run_id_alone = self.backend is BackendChoice.AZUREML_V2 and self.experiment_name is None
         if (
@@ -471,27 +485,45 @@ class Arguments:
                 raise UsageError(msg)
 
     def _check_version_options(self) -> None:
-        for option, value in (
-            ("--candidate-version", self.candidate_version),
-            ("--target-registry", self.target_registry),
-        ):
-            if value is not None and not value.strip():
-                msg = f"{option} is empty"
+        if self.candidate_version is not None:
+            if not self.candidate_version.strip():
+                msg = "--candidate-version is empty: give NAME:VERSION, NAME@ALIAS or NAME:latest"
                 raise UsageError(msg)
+            given = [
+                option
+                for option, value in (
+                    ("--experiment-name", self.experiment_name),
+                    ("--run-id", self.run_id),
+                    ("--model-id", self.model_id),
+                    ("--metrics-file", self.metrics_file),
+                )
+                if value is not None
+            ]
+            if given:
+                msg = f"--candidate-version names the candidate alone: not with {given[0]}"
+                raise UsageError(msg)
+        if self.target_registry_uri is not None:
+            if self.backend is not BackendChoice.MLFLOW:
+                msg = f"--target-registry-uri is for --backend mlflow ({self._backend_said()})"
+                raise UsageError(msg)
+            if not self.target_registry_uri.strip():
+                msg = "--target-registry-uri is empty"
+                raise UsageError(msg)
+            if self.candidate_version is None:
+                msg = (
+                    "--target-registry-uri goes with --candidate-version: the registered "
+                    "version to copy into it"
+                )
+                raise UsageError(msg)
+        self._check_target_registry()
+
+    def _check_target_registry(self) -> None:
+        # Its backend (azureml-v2) and emptiness are checked with the other Azure options.
         if self.target_registry is not None and self.candidate_version is None:
-            msg = "--target-registry goes with --candidate-version (the version to copy into it)"
-            raise UsageError(msg)
-        if self.candidate_version is None:
-            return
-        others = (
-            ("--experiment-name", self.experiment_name),
-            ("--run-id", self.run_id),
-            ("--model-id", self.model_id),
-            ("--metrics-file", self.metrics_file),
-        )
-        given = [option for option, value in others if value is not None]
-        if given:
-            msg = f"--candidate-version names the candidate: give it without {', '.join(given)}"
+            msg = (
+                "--target-registry goes with --candidate-version: the workspace's registered "
+                "version to copy into it"
+            )
             raise UsageError(msg)
 
     def _check_mlflow_options(self) -> None:
@@ -732,6 +764,47 @@ def build_backend(
     return AzureMLBackend.from_config(config)
 
 
+def build_target_backend(
+    args: Arguments, *, environ: Mapping[str, str], cwd: Path
+) -> Backend | None:
+    """Return the backend a registered version is copied into, or None for the backend's own.
+
+    MLflow: ``--target-registry-uri``, with a tracking store where a copy from another server
+    logs the version's files: Databricks' for ``databricks-uc`` (``databricks-uc://profile``:
+    ``databricks://profile``), else the registry URI itself (a sqlite file or an
+    ``mlflow server`` holds both). Azure ML: ``--target-registry``, the Azure ML registry of
+    that name, signed in the way the workspace is (`AzureMLV2Backend.for_registry`).
+
+    Args:
+        args: The parsed command line.
+        environ: The environment.
+        cwd: Where relative paths start.
+
+    Raises:
+        BackendNotInstalledError: The backend's extra is not installed.
+        CredentialsError: Azure ML: no way to sign in is available.
+        RegistryError: The target could not be reached.
+    """
+    del cwd  # the target is named by the options alone
+    if args.target_registry is not None:
+        from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend  # noqa: PLC0415 - lazy SDK
+
+        return AzureMLV2Backend.for_registry(
+            args.target_registry.strip(),
+            client_id=args.client_id,
+            tenant_id=args.tenant_id,
+            environ=environ,
+        )
+    uri = args.target_registry_uri
+    if uri is None:
+        return None
+    from aml_promotion.adapters.mlflow import MlflowBackend  # noqa: PLC0415 - lazy SDK
+
+    scheme, sep, rest = uri.partition(":")
+    tracking = f"databricks{sep}{rest}" if scheme.lower() == "databricks-uc" else uri
+    return MlflowBackend(tracking, uri)
+
+
 V1_DEPRECATED = (
     "--backend azureml (Azure ML SDK v1, azureml-core) is deprecated: Microsoft's support for "
     "SDK v1 ended on 30 June 2026; use --backend azureml-v2 (see docs/migrating.md)"
@@ -781,30 +854,8 @@ def _azureml_v2_backend(args: Arguments, *, environ: Mapping[str, str], cwd: Pat
     )
 
 
-def build_target(args: Arguments, *, environ: Mapping[str, str]) -> Backend | None:
-    """Return the backend a ``--candidate-version`` is promoted into, or None (the backend's own).
-
-    ``--target-registry``: the Azure ML registry of that name, signed in the way the workspace
-    is (`AzureMLV2Backend.for_registry`).
-
-    Raises:
-        BackendNotInstalledError: The backend's extra is not installed.
-        CredentialsError: No way to sign in is available.
-        RegistryError: The registry could not be found.
-    """
-    if args.target_registry is None:
-        return None
-    from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend  # noqa: PLC0415 - lazy SDK
-
-    return AzureMLV2Backend.for_registry(
-        args.target_registry.strip(),
-        client_id=args.client_id,
-        tenant_id=args.tenant_id,
-        environ=environ,
-    )
-
-
 BackendFactory = Callable[[Arguments], Backend]
+TargetFactory = Callable[[Arguments], "Backend | None"]
 
 
 # --- Reporting ------------------------------------------------------------------------------------
@@ -989,6 +1040,7 @@ def run(
     stderr: TextIO,
     cwd: Path | None = None,
     backend_factory: BackendFactory | None = None,
+    target_factory: TargetFactory | None = None,
 ) -> int:
     """Run the command line with everything it touches given; return the exit code.
 
@@ -999,6 +1051,8 @@ def run(
         stderr: Where warnings, errors, logs and workflow commands go.
         cwd: The directory relative paths start from (default: the process's).
         backend_factory: Builds the backend from the arguments (default: `build_backend`).
+        target_factory: Builds the target backend of ``--candidate-version`` (default:
+            `build_target_backend`).
 
     Returns:
         An `ExitCode` value.
@@ -1025,9 +1079,12 @@ def run(
         _report_error(console, error, ExitCode.BAD_INPUT, as_json=as_json)
         return ExitCode.BAD_INPUT
     factory = backend_factory or (lambda a: build_backend(a, environ=environ, cwd=here))
+    targets = target_factory or (lambda a: build_target_backend(a, environ=environ, cwd=here))
     with _logging_to(console, verbose=args.verbose or environ.get("RUNNER_DEBUG") == "1"):
         try:
-            return _promote(console, args, environ=environ, cwd=here, factory=factory)
+            return _promote(
+                console, args, environ=environ, cwd=here, factory=factory, targets=targets
+            )
         except Exception as error:  # noqa: BLE001 - every failure becomes an exit code
             code = exit_code_for_error(error)
             _report_error(console, error, code, as_json=args.json)
@@ -1041,6 +1098,7 @@ def _promote(
     environ: Mapping[str, str],
     cwd: Path,
     factory: BackendFactory,
+    targets: TargetFactory | None = None,
 ) -> ExitCode:
     settings, path, shown = read_settings(
         args.parameters_file, cwd=cwd, strict=args.strict, environ=environ
@@ -1058,8 +1116,8 @@ def _promote(
         result = promote(
             settings=settings,
             backend=backend,
-            candidate_version=args.candidate_version.strip(),
-            target=build_target(args, environ=environ),
+            candidate_version=args.candidate_version,
+            target=None if targets is None else targets(args),
             dry_run=args.dry_run,
         )
     elif args.local:

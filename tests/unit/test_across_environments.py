@@ -352,3 +352,27 @@ def test_a_dry_run_copies_nothing(dev: InMemoryBackend, prod: InMemoryBackend) -
     assert result.decision.promote
     assert result.model is None
     assert prod.registry.versions == {}
+
+
+def test_the_copy_carries_the_sources_own_tags_but_not_its_promotion_record(
+    dev: InMemoryBackend, prod: InMemoryBackend
+) -> None:
+    """The dev version's owner tag travels; its dev alias holder tag and baseline do not."""
+    dev.registry.add_version(
+        NAME,
+        tags={
+            "owner": "team-a",
+            "stage": "dev",
+            "promotion.metric.auc": "0.9",
+            "promotion.alias.champion": "true",
+            "promotion.baseline_version": "7",
+        },
+    )
+
+    promote(candidate_version=f"{NAME}:1", backend=dev, target=prod, settings=CHAMPION)
+
+    copy = prod.registry.get(NAME, 1)
+    assert copy.tags["owner"] == "team-a"
+    assert copy.tags["stage"] == "prod"  # the champion tag wins over the source's own
+    assert "promotion.alias.champion" not in copy.tags
+    assert copy.tags["promotion.baseline_version"] == "none"

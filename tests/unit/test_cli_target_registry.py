@@ -23,8 +23,8 @@ def test_a_candidate_version_and_a_target_registry_are_read() -> None:
     ("argv", "words"),
     [
         (["--target-registry=prod"], "goes with --candidate-version"),
-        (["--candidate-version=churn:1", "--run-id=job"], "without --run-id"),
-        (["--candidate-version=churn:1", "--metrics-file=m.json"], "without --metrics-file"),
+        (["--candidate-version=churn:1", "--run-id=job"], "not with --run-id"),
+        (["--candidate-version=churn:1", "--metrics-file=m.json"], "not with --metrics-file"),
         (["--candidate-version= "], "--candidate-version is empty"),
         (["--candidate-version=c:1", "--target-registry="], "--target-registry is empty"),
         (

@@ -191,18 +191,28 @@ def copy_version(
 ) -> ModelVersion:
     """Copy `source` into `registry` as `request` says (its name, tags and metadata).
 
+    The copy's tags are the source version's own (not its ``promotion.*`` ones), under the
+    request's: the settings', the decision's, the source's and the champion tag.
+
     Raises:
         UsageError: The registry cannot take a copy.
         RegistryError: The backend failed.
     """
     if not isinstance(registry, VersionCopier):  # pragma: no cover - check_target said so
         raise UsageError("the target registry cannot take a copy of a version")
+    # The source's own tags travel (its framework, its owner...), not its promotion.* record:
+    # that describes its place in the source registry (its baseline there, an alias it held).
+    own = {
+        key: value
+        for key, value in source.version.version.tags.items()
+        if not key.startswith(tags.PREFIX)
+    }
     return registry.copy(
         CopyRequest(
             name=request.name,
             source=source.version,
             source_key=source.key,
-            tags=request.tags,
+            tags={**own, **request.tags},
             properties=request.properties,
             description=request.description,
             download=source.download,

@@ -38,6 +38,9 @@ CHAMPION: dict[str, Any] = {"metrics_max": ["auc"], "baseline": "alias:champion"
 @pytest.fixture
 def dev(sqlite_uri: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """The dev store, where MLflow's fluent API logs (put back as it was after)."""
+    # Recorded by monkeypatch, so what MLflow sets process-wide below is undone after the test.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_uri)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", sqlite_uri)
     monkeypatch.setattr("mlflow.tracking._tracking_service.utils._tracking_uri", None)
     monkeypatch.setattr("mlflow.tracking._model_registry.utils._registry_uri", None)
     mlflow.set_tracking_uri(sqlite_uri)
@@ -53,16 +56,31 @@ def prod(template_db: Path, tmp_path: Path) -> str:
 
 
 def train(k: int, auc: float) -> str:
-    """Log a run in the fluent API's store with metric auc and a pyfunc model; return its id."""
+    """Log a run in the fluent API's store with metric auc and a pyfunc model; return its id.
+
+    Then MLflow's global tracking URI points elsewhere: the backends must use their own.
+    """
     mlflow.set_experiment("train")
     with mlflow.start_run() as run:
         mlflow.log_metric("auc", auc)
         mlflow.pyfunc.log_model(name="model", python_model=AddK(k), pip_requirements=[])
+    _point_mlflow_elsewhere()
     return str(run.info.run_id)
+
+
+def _point_mlflow_elsewhere() -> None:
+    # No registry URI set: MLflow's (and so the backends') registry is then the tracking URI
+    # each is given; MLflow's own models:/ resolution would use the global one, elsewhere.
+    from mlflow.tracking._model_registry import utils  # noqa: PLC0415
+
+    mlflow.set_tracking_uri(f"sqlite:///{Path('elsewhere.db').absolute()}")
+    utils._registry_uri = None
+    os.environ.pop("MLFLOW_REGISTRY_URI", None)
 
 
 def dev_champion(dev: str, k: int, auc: float, name: str = "churn") -> int:
     """Train in dev and promote the run there (alias champion); return the dev version."""
+    mlflow.set_tracking_uri(dev)
     run_id = train(k, auc)
     settings = {**CHAMPION, "model_name": name, "model_file_name": "model"}
     result = promote(
@@ -121,6 +139,7 @@ def test_a_dev_version_goes_to_prod_only_when_it_beats_prods_champion(dev: str, 
     assert held.tags["promotion.alias.champion"] == "true"
 
     # Registered by hand in dev (no promotion there): its metrics come from its run.
+    mlflow.set_tracking_uri(dev)
     held_worse = client(dev).create_model_version(
         "churn", f"runs:/{(run := train(5, 0.70))}/model", run_id=run
     )

@@ -161,16 +161,24 @@ class Copies:
         Raises:
             RegistryError: MLflow failed.
         """
-        from mlflow.store.artifact.artifact_repository_registry import (  # noqa: PLC0415
-            get_artifact_repository,
-        )
-
-        registry = str(getattr(self._session.client, "_registry_uri", "") or "") or None
+        version = source.version
+        number = str(version.version)
 
         def download() -> str:
-            repository: Any = get_artifact_repository(
-                source.uri, tracking_uri=self._session.tracking_uri, registry_uri=registry
-            )
+            # Not through a models:/ URI: MLflow resolves one on its *global* registry URI
+            # (ModelsArtifactRepository, MLflow 3.x), not on this backend's.
+            if self._session.unity_catalog:
+                from mlflow.store.artifact.unity_catalog_models_artifact_repo import (  # noqa: PLC0415
+                    UnityCatalogModelsArtifactRepository,
+                )
+
+                registry = str(getattr(self._session.client, "_registry_uri", ""))
+                repository: Any = UnityCatalogModelsArtifactRepository(  # type: ignore[abstract]
+                    artifact_uri=source.uri, registry_uri=registry
+                )
+            else:
+                location = self._session.client.get_model_version_download_uri(version.name, number)
+                repository = self._runs.repository(str(location))
             return str(repository.download_artifacts("", folder))
 
         return str(self._gateway.call(f"download the files of {source.uri}", download))
