@@ -551,13 +551,17 @@ class VersionCopier(Protocol):
 class StagedRegistry(Protocol):
     """A `ModelRegistry` whose versions have a stage (Azure ML SDK v2's ``stage``)."""
 
-    def with_stages(self, stages: StageMoves) -> ModelRegistry:
+    def with_stages(
+        self, stages: StageMoves, *, champion: tuple[str, str] | None = None
+    ) -> ModelRegistry:
         """Return this registry, moving stages as `stages` says.
 
-        The returned registry registers (and copies) a version in ``stages.on_promote``, in
-        the request that registers it, and moves a version it tags
-        ``promotion.superseded_by`` to ``stages.on_supersede``, in the same read-modify-write
-        as that tag; it never writes an archived version.
+        The returned registry gives a promoted version ``stages.on_promote`` in the write that
+        makes it the champion: with a champion tag (`champion`: its key and live value) the
+        write that gives it that value (its registration, or a later tag write: a version
+        registered pending is not staged until it is live); without one, its registration. It
+        moves a version it tags ``promotion.superseded_by`` to ``stages.on_supersede``, in the
+        same read-modify-write as that tag. It never writes an archived version.
         """
         ...
 

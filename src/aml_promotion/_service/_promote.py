@@ -21,7 +21,7 @@ from aml_promotion._service._candidate import (
     read_logged_model,
     read_run,
 )
-from aml_promotion._service._champion import respect_moved_alias
+from aml_promotion._service._champion import champion_tag, respect_moved_alias
 from aml_promotion._service._register import (
     already_registered,
     model_name,
@@ -172,7 +172,7 @@ def _promote_candidate(
     With `tagged`, the baseline's metrics are read from its tags alone, never from its run:
     `backend` is another environment's registry, whose runs are not readable here.
     """
-    registry = with_stages(backend.registry, settings.stages)
+    registry = with_stages(backend.registry, settings.stages, champion_tag(settings.baseline))
     strategy, policy = settings.baseline, settings.policy
     runs = None if tagged else backend.runs
     existing = candidate.origin.find_registered(registry, name)

@@ -12,8 +12,13 @@ if TYPE_CHECKING:
     from aml_promotion.ports import ModelRegistry
 
 
-def with_stages(registry: ModelRegistry, stages: StageMoves) -> ModelRegistry:
+def with_stages(
+    registry: ModelRegistry, stages: StageMoves, champion: tuple[str, str] | None
+) -> ModelRegistry:
     """Return `registry`, moving stages as `stages` says (itself when there are none to move).
+
+    `champion` is the champion tag (key, live value) of a ``tag:`` baseline, if any: the
+    promoted version takes its stage when that tag becomes live on it.
 
     Raises:
         SettingsError: `stages` moves some, and the registry has no stages (before anything is
@@ -42,4 +47,4 @@ def with_stages(registry: ModelRegistry, stages: StageMoves) -> ModelRegistry:
                 for path in given
             ]
         )
-    return registry.with_stages(stages)
+    return registry.with_stages(stages, champion=champion)

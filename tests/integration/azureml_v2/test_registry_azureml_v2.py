@@ -235,3 +235,23 @@ def test_a_source_version_is_named_by_number_or_latest_and_never_archived(
     emulator.set_archived(name, 1)
     with pytest.raises(VersionNotFoundError, match="archived"):
         backend.registry.get_version(VersionRef.parse(f"{name}:1"))
+
+
+def test_a_version_takes_the_promoted_stage_only_when_its_champion_tag_is_live(
+    backend: Any, emulator: AzureMLV2Emulator, registry: str, target: Any, unique: str
+) -> None:
+    """Registered pending: its default stage; the write that makes the tag live stages it."""
+    name = f"m-{unique}"
+    job = emulator.add_job(f"exp-{unique}", files=["outputs/model.pkl"])
+    emulator.add_model_version(name, job=job)
+    source = backend.registry.get_version(VersionRef(name=name, number=1))
+    staged = target.registry.with_stages(
+        StageMoves(on_promote="Production"), champion=("champion", "true")
+    )
+    pending = staged.copy(_request(source, tags={"champion": "pending"}))
+    (held,) = emulator.versions("churn", registry=registry)
+    assert held["properties"]["stage"] == "Development"
+    staged.set_tags(pending, {"champion": "true"})
+    (held,) = emulator.versions("churn", registry=registry)
+    assert held["properties"]["stage"] == "Production"
+    assert held["properties"]["tags"]["champion"] == "true"

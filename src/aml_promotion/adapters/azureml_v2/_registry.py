@@ -120,28 +120,57 @@ class Registry:
     """
 
     def __init__(
-        self, session: AzureMLV2Session, *, runs: Runs, stages: StageMoves | None = None
+        self,
+        session: AzureMLV2Session,
+        *,
+        runs: Runs,
+        stages: StageMoves | None = None,
+        champion: tuple[str, str] | None = None,
     ) -> None:
         self._session = session
         self._gateway = session.gateway
         self._runs = runs
         self._stages = stages or StageMoves()
+        self._champion = champion
         # The highest version of each model seen in a listing of every version (archived ones
         # too), taken once by the next registration as its number (see `register`).
         self._highest: dict[str, int] = {}
 
     # --- stages ---------------------------------------------------------------------------------
 
-    def with_stages(self, stages: StageMoves) -> Registry:
+    def with_stages(
+        self, stages: StageMoves, *, champion: tuple[str, str] | None = None
+    ) -> Registry:
         """Return this registry, moving stages as `stages` says (`StagedRegistry`).
 
-        A registered (or copied) version is created in ``stages.on_promote``, in the request
-        that registers it; a version the promotion supersedes (it is tagged
+        A promoted version takes ``stages.on_promote`` in the write that makes it the
+        champion: with a champion tag (`champion`: key and live value), the request that
+        registers it holding that value, or the read-modify-write that sets it (a version
+        registered pending takes the stage only once it is live); without one, the request
+        that registers it. A version the promotion supersedes (it is tagged
         ``promotion.superseded_by``) moves to ``stages.on_supersede`` in the same
         read-modify-write as that tag, unless it is archived: an archived version is never
         written, so never restored (azure-ai-ml writes every version back as not archived).
         """
-        return Registry(self._session, runs=self._runs, stages=stages)
+        return Registry(self._session, runs=self._runs, stages=stages, champion=champion)
+
+    def _stage_at_registration(self, tags: Mapping[str, str]) -> str | None:
+        """The stage a new version with `tags` is registered in (`with_stages`)."""
+        if self._champion is None:
+            return self._stages.on_promote
+        key, live = self._champion
+        return self._stages.on_promote if tags.get(key) == live else None
+
+    def _stage_change(self, before: Mapping[str, str], after: Mapping[str, str]) -> str | None:
+        """The stage a tag change moves a version to, or None (`with_stages`)."""
+        superseded = decision_tags.SUPERSEDED_BY
+        if superseded in after and superseded not in before:
+            return self._stages.on_supersede
+        if self._champion is not None:
+            key, live = self._champion
+            if after.get(key) == live and before.get(key) != live:
+                return self._stages.on_promote
+        return None
 
     @property
     def _models(self) -> Any:
@@ -257,7 +286,7 @@ class Registry:
                 tags=dict(request.tags) or None,
                 properties=properties or None,
                 description=request.description,
-                stage=self._stages.on_promote,
+                stage=self._stage_at_registration(request.tags),
             )
 
         where = self.registry_name or self._session.ml_client.workspace_name
@@ -421,7 +450,7 @@ class Registry:
                 tags=dict(request.tags) or None,
                 properties=properties or None,
                 description=request.description,
-                stage=self._stages.on_promote,
+                stage=self._stage_at_registration(request.tags),
             )
 
         def find_earlier() -> ModelVersion | None:
@@ -494,7 +523,7 @@ class Registry:
                 tags=dict(request.tags) or None,
                 properties=properties or None,
                 description=request.description,
-                stage=self._stages.on_promote,
+                stage=self._stage_at_registration(request.tags),
             )
 
         what = f"registering model {request.name!r} from {str(path)!r}"
@@ -528,12 +557,8 @@ class Registry:
             change(tags)
             if tags == before:
                 return
-            stage = self._stages.on_supersede
-            if (
-                stage is not None
-                and decision_tags.SUPERSEDED_BY in tags
-                and decision_tags.SUPERSEDED_BY not in before
-            ):
+            stage = self._stage_change(before, tags)
+            if stage is not None:
                 if self._archived_now(version):
                     return  # archived since it was read: never written back, so never restored
                 model.stage = stage
