@@ -8,7 +8,8 @@ Put it in front of a real server (an `mlflow server`, say) and tell it which req
     proxy.fail("GET", r"/runs/get", drop=True)                              # connection dropped
     proxy.fail("POST", r"/model-versions/create$", status=503, commit=True) # done, then "failed"
 
-Every request is recorded in `requests` as ``(method, path, status)`` (status None when dropped).
+Every request is recorded in `requests` as ``(method, path, status)`` (status None when dropped),
+and how long the proxy took to answer it, in seconds, at the same index of `seconds`.
 Only loopback upstreams are accepted.
 """
 
@@ -19,6 +20,7 @@ import http.client
 import re
 import socket
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -52,6 +54,7 @@ class Fault:
     drop: bool = False
     commit: bool = False
     body: bytes = b'{"error_code": "TEMPORARILY_UNAVAILABLE", "message": "injected"}'
+    skip: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         return self.times > 0 and method == self.method and bool(self.path.search(path))
@@ -74,6 +77,7 @@ class FaultProxy(LoopbackServer):
         self.upstream_port = parsed.port or 80
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str, int | None]] = []
+        self.seconds: list[float] = []
         self._lock = threading.Lock()
 
     @property
@@ -92,9 +96,11 @@ class FaultProxy(LoopbackServer):
         drop: bool = False,
         commit: bool = False,
         body: bytes | None = None,
+        skip: int = 0,
     ) -> None:
-        """Break the next `times` matching requests (see the module's docstring)."""
+        """Break the next `times` matching requests, after letting `skip` of them through."""
         fault = Fault(method, re.compile(path), times, status, retry_after, drop, commit)
+        fault.skip = skip
         if body is not None:
             fault.body = body
         with self._lock:
@@ -105,6 +111,7 @@ class FaultProxy(LoopbackServer):
         with self._lock:
             self.faults.clear()
             self.requests.clear()
+            self.seconds.clear()
 
     def count(self, method: str, path: str) -> int:
         """Return how many recorded requests match `method` and the `path` regex."""
@@ -115,13 +122,17 @@ class FaultProxy(LoopbackServer):
         with self._lock:
             for fault in self.faults:
                 if fault.matches(method, path):
+                    if fault.skip:
+                        fault.skip -= 1
+                        return None
                     fault.times -= 1
                     return fault
         return None
 
-    def _record(self, method: str, path: str, status: int | None) -> None:
+    def _record(self, method: str, path: str, status: int | None, started: float) -> None:
         with self._lock:
             self.requests.append((method, path, status))
+            self.seconds.append(time.perf_counter() - started)
 
     def _bind(self, address: tuple[str, int]) -> ThreadingHTTPServer:  # noqa: C901 - inline class
         proxy = self
@@ -153,6 +164,7 @@ class FaultProxy(LoopbackServer):
                 self.wfile.write(data)
 
             def _handle(self) -> None:
+                started = time.perf_counter()
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 path = urllib.parse.urlsplit(self.path).path
@@ -160,7 +172,7 @@ class FaultProxy(LoopbackServer):
                 if fault is not None and fault.commit:
                     self._forward(body)  # the server does the work; the client hears a failure
                 if fault is not None and fault.drop:
-                    proxy._record(self.command, path, None)
+                    proxy._record(self.command, path, None, started)
                     self.close_connection = True
                     with contextlib.suppress(OSError):
                         self.connection.shutdown(socket.SHUT_RDWR)
@@ -170,11 +182,11 @@ class FaultProxy(LoopbackServer):
                     if fault.retry_after is not None:
                         headers.append(("Retry-After", f"{fault.retry_after:g}"))
                     payload = fault.body
-                    proxy._record(self.command, path, fault.status)
+                    proxy._record(self.command, path, fault.status, started)
                     self._reply(fault.status, headers, payload)
                     return
                 status, headers, data = self._forward(body)
-                proxy._record(self.command, path, status)
+                proxy._record(self.command, path, status, started)
                 self._reply(status, headers, data)
 
             do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle  # noqa: N815

@@ -155,6 +155,11 @@ candidate:
   --experiment-name and --run-id together name a run (on azureml-v2 --run-id alone names a
   job: its experiment is checked when given); neither means local mode: the settings'
   model_file_name is a file or folder in the checkout (metrics from --metrics-file).
+
+  Inside an Azure ML job with --backend azureml-v2 (MLFLOW_RUN_ID or AZUREML_RUN_ID set),
+  neither means the job itself, or, as a pipeline's step, its sibling step
+  pipeline_child_run_name (see docs/azureml-pipeline-step.md).
+
   --candidate-version names a version already registered (churn:3, churn@staging,
   churn:latest): it is copied into the target registry (--target-registry-uri on MLflow,
   --target-registry on Azure ML) only if it beats the champion there, whose metrics are its
@@ -182,7 +187,7 @@ Azure ML credentials (--backend azureml, SDK v1, deprecated), tried in this orde
      in .azureml/) else config.json, found from the working directory up;
   2. inside an Azure ML job (AZUREML_RUN_ID is set): the job's own workspace and token;
   3. at an interactive terminal only: the workspace config as in 1, with the SDK's own login
-     (az login). In CI (CI or GITHUB_ACTIONS set) or without a terminal, no credentials is
+     (az login). In CI (CI, GITHUB_ACTIONS or TF_BUILD set) or without a terminal, no credentials is
      exit 2: never an interactive or device-code login that would hang the job.
 
 local mode:
@@ -245,6 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
             f"{PARAMETERS_FOLDER.as_posix()}/ (default: {DEFAULT_PARAMETERS_FILE}, and all "
             "defaults when that file is nowhere)"
         ),
+    )
+    parser.add_argument(
+        "--model-name",
+        help="the registered model's name (default: the settings file's model_name, else "
+        "<repository>-<branch> in GitHub Actions)",
     )
     parser.add_argument(
         "--strict", action="store_true", help="unknown keys in the settings file are errors"
@@ -328,7 +338,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the result as one JSON document on stdout (logs stay on stderr)",
     )
-    behaviour.add_argument("-v", "--verbose", action="store_true", help="log what is done")
+    behaviour.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log each stage on stderr as it starts (reading the candidate, finding the "
+        "baseline, reading its metrics, registering, moving the alias or tag); on by default "
+        "in CI (CI, GITHUB_ACTIONS or TF_BUILD set)",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     return parser
 
@@ -370,6 +387,7 @@ class Arguments:
     verbose: bool
     model_id: str | None = None
     registry_uri: str | None = None
+    model_name: str | None = None
     subscription_id: str | None = None
     resource_group: str | None = None
     workspace_name: str | None = None
@@ -572,21 +590,33 @@ def find_parameters_file(given: str | None, *, cwd: Path) -> Path | None:
 
 
 def read_settings(
-    given: str | None, *, cwd: Path, strict: bool, environ: Mapping[str, str]
+    given: str | None,
+    *,
+    cwd: Path,
+    strict: bool,
+    environ: Mapping[str, str],
+    model_name: str | None = None,
 ) -> tuple[Settings, Path | None, list[str]]:
-    """Load the settings and fill in the default model name.
+    """Load the settings; the model name is `model_name`, else the file's, else the default.
 
     Returns:
         The settings, the file they came from (None: defaults), and the warnings to show.
 
     Raises:
         SettingsError: The file is missing (when given), invalid, or no model name can be found.
+        UsageError: `model_name` (``--model-name``) is no name a registry accepts.
     """
     path = find_parameters_file(given, cwd=cwd)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SettingsWarning)
         settings = load_settings({} if path is None else path, strict=strict)
     shown = [str(w.message) for w in caught if issubclass(w.category, SettingsWarning)]
+    if model_name is not None:
+        try:
+            settings = attrs.evolve(settings, model_name=model_name)
+        except ValueError as exc:
+            msg = f"--model-name: {exc}".replace("model_name ", "", 1)
+            raise UsageError(msg) from None
     if settings.model_name is None:
         # The CLI's environment, not the process's, so that `run()` is testable in-process.
         name = default_model_name(environ)
@@ -744,6 +774,11 @@ def build_backend(
         RegistryError: The backend could not be reached.
     """
     if args.backend is BackendChoice.MLFLOW:
+        for option, uri in (
+            ("--tracking-uri", args.tracking_uri or environ.get("MLFLOW_TRACKING_URI")),
+            ("--registry-uri", args.registry_uri or environ.get("MLFLOW_REGISTRY_URI")),
+        ):
+            check_mlflow_uri(option, uri, dry_run=args.dry_run, cwd=cwd)
         from aml_promotion.adapters.mlflow import MlflowBackend  # noqa: PLC0415 - lazy SDK
 
         return MlflowBackend(args.tracking_uri, args.registry_uri)
@@ -821,6 +856,90 @@ NO_CREDENTIALS_IN_CI = (
 )
 
 
+# The URIs MLflow takes whose store is a file here: a dry run must find it, never create it.
+_FILE_SCHEMES = ("sqlite", "file")
+_SCHEMES = (
+    "http", "https", "sqlite", "file", "postgresql", "mysql", "mssql", "databricks",
+    "databricks-uc", "uc", "azureml",
+)  # fmt: skip
+
+
+def check_mlflow_uri(option: str, uri: str | None, *, dry_run: bool, cwd: Path) -> None:
+    """Refuse an MLflow URI that cannot be meant, before MLflow creates anything for it.
+
+    A bare path (``mlflow.db``) is not a URI: MLflow would make a file store of a folder of that
+    name. A dry run never creates a store: a ``sqlite:///`` or ``file:`` path that does not
+    exist is refused (a mistyped path would otherwise become an empty database).
+
+    Args:
+        option: The option the URI came from, or whose variable it came from.
+        uri: The URI (None: MLflow's own default).
+        dry_run: Whether this is a dry run.
+        cwd: Where relative paths start.
+
+    Raises:
+        UsageError: The URI is a bare path, has no scheme MLflow knows, or names a store that
+            does not exist in a dry run.
+    """
+    if uri is None or not uri.strip():
+        return
+    scheme, colon, rest = uri.strip().partition(":")
+    if not colon or len(scheme) == 1 or "/" in scheme or "\\" in scheme:
+        # No scheme, or a Windows drive letter: a file path.
+        path = Path(uri).expanduser()
+        full = path if path.is_absolute() else cwd / path
+        msg = (
+            f"{option} {uri!r} is a file path, not a URI: did you mean sqlite:///{full.as_posix()}"
+            f" (a database file; sqlite:////abs/path or sqlite:///rel/path), or an http(s):// "
+            "server?"
+        )
+        raise UsageError(msg)
+    scheme = scheme.lower()
+    if scheme not in _SCHEMES and not scheme.startswith(tuple(f"{s}+" for s in _SCHEMES)):
+        msg = (
+            f"{option} {uri!r}: MLflow knows no {scheme}: URIs; use http(s)://, sqlite:///, "
+            "postgresql://, mysql://, file:, databricks or databricks-uc"
+        )
+        raise UsageError(msg)
+    if dry_run and scheme in _FILE_SCHEMES:
+        local = _local_path(scheme, rest)
+        if local is not None:
+            full = local if local.is_absolute() else cwd / local
+            if not full.exists():
+                msg = (
+                    f"{option} {uri!r}: {full} does not exist, and a dry run creates no store "
+                    "(check the path; sqlite:////abs/path has four slashes)"
+                )
+                raise UsageError(msg)
+
+
+def _local_path(scheme: str, rest: str) -> Path | None:
+    """The file a ``sqlite:`` or ``file:`` URI's rest names (None: in memory, or no path)."""
+    if scheme == "sqlite":
+        # sqlite:///relative.db, sqlite:////absolute.db; sqlite:// alone is in memory.
+        if not rest.startswith("///"):
+            return None
+        return Path(rest[3:].split("?", 1)[0])
+    from urllib.parse import unquote, urlparse  # noqa: PLC0415 - only for file: URIs
+
+    parsed = urlparse(f"file:{rest}")
+    return Path(unquote(parsed.path)) if parsed.path else None
+
+
+def in_ci(environ: Mapping[str, str]) -> bool:
+    """Return whether this is a CI job.
+
+    ``CI`` (any value but ``false``/``0``), ``GITHUB_ACTIONS`` or ``TF_BUILD`` (Azure
+    Pipelines) set means one.
+    """
+    ci = environ.get("CI", "").strip().lower()
+    return bool(
+        (ci and ci not in {"false", "0"})
+        or environ.get("GITHUB_ACTIONS", "").strip()
+        or environ.get("TF_BUILD", "").strip()
+    )
+
+
 def is_interactive(environ: Mapping[str, str], *, terminal: bool | None = None) -> bool:
     """Return whether a person could answer a login prompt: no CI variables, and a terminal.
 
@@ -829,8 +948,7 @@ def is_interactive(environ: Mapping[str, str], *, terminal: bool | None = None) 
             ``GITHUB_ACTIONS`` set means a CI job.
         terminal: Whether stdin is a terminal (default: ask ``sys.stdin``).
     """
-    ci = environ.get("CI", "").strip().lower()
-    if (ci and ci not in {"false", "0"}) or environ.get("GITHUB_ACTIONS", "").strip():
+    if in_ci(environ):
         return False
     if terminal is None:
         stdin = sys.stdin
@@ -1004,6 +1122,9 @@ def _report_error(
         console.out(json.dumps(document, ensure_ascii=False))
 
 
+_QUIET_LOGGERS = ("alembic", "mlflow.store.db.utils", "mlflow.store.db_migrations")
+
+
 @contextlib.contextmanager
 def _logging_to(console: _Console, *, verbose: bool) -> Iterator[None]:
     """Within the block, log records go to the console (so through the redactor).
@@ -1020,13 +1141,19 @@ def _logging_to(console: _Console, *, verbose: bool) -> Iterator[None]:
     handler = _Handler()
     root = logging.getLogger()
     previous = logger.level
+    # MLflow's INFO lines about creating a database's tables are its business, not the user's.
+    quieted = {name: logging.getLogger(name).level for name in _QUIET_LOGGERS}
     root.addHandler(handler)
     logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    for name in quieted:
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         yield
     finally:
         root.removeHandler(handler)
         logger.setLevel(previous)
+        for name, level in quieted.items():
+            logging.getLogger(name).setLevel(level)
 
 
 # --- Entry points ---------------------------------------------------------------------------------
@@ -1080,7 +1207,9 @@ def run(
         return ExitCode.BAD_INPUT
     factory = backend_factory or (lambda a: build_backend(a, environ=environ, cwd=here))
     targets = target_factory or (lambda a: build_target_backend(a, environ=environ, cwd=here))
-    with _logging_to(console, verbose=args.verbose or environ.get("RUNNER_DEBUG") == "1"):
+    # In CI nobody watches a terminal: the stages are logged so that slow work shows in the log.
+    verbose = args.verbose or environ.get("RUNNER_DEBUG") == "1" or in_ci(environ)
+    with _logging_to(console, verbose=verbose):
         try:
             return _promote(
                 console, args, environ=environ, cwd=here, factory=factory, targets=targets
@@ -1101,7 +1230,11 @@ def _promote(
     targets: TargetFactory | None = None,
 ) -> ExitCode:
     settings, path, shown = read_settings(
-        args.parameters_file, cwd=cwd, strict=args.strict, environ=environ
+        args.parameters_file,
+        cwd=cwd,
+        strict=args.strict,
+        environ=environ,
+        model_name=args.model_name,
     )
     source = None if path is None else _relative(path, cwd)
     for message in shown:
@@ -1120,7 +1253,7 @@ def _promote(
             target=None if targets is None else targets(args),
             dry_run=args.dry_run,
         )
-    elif args.local:
+    elif args.local and not in_azureml_job(args, environ):
         result = promote(
             settings=settings,
             backend=backend,
@@ -1143,6 +1276,25 @@ def _promote(
         console.github.annotate("notice", NO_RULES_NOTICE, title="No metric rules", file=source)
         logger.info("%s", NO_RULES_NOTICE)
     return code
+
+
+def in_azureml_job(args: Arguments, environ: Mapping[str, str]) -> bool:
+    """Return whether no run was named because the candidate is the Azure ML job this runs in.
+
+    With ``--backend azureml-v2``, no run id and no ``--metrics-file`` inside an Azure ML job
+    (``MLFLOW_RUN_ID`` or ``AZUREML_RUN_ID`` set): the job, or in a pipeline its sibling step
+    ``pipeline_child_run_name``, is the candidate (docs/azureml-pipeline-step.md); elsewhere
+    no run named is local mode.
+    """
+    if not args.local or args.backend is not BackendChoice.AZUREML_V2:
+        return False
+    if args.metrics_file is not None:
+        return False
+    from aml_promotion.adapters.azureml_v2._job_context import (  # noqa: PLC0415 - v2 only
+        current_job_name,
+    )
+
+    return current_job_name(environ) is not None
 
 
 NO_RULES_NOTICE = (

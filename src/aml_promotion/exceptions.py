@@ -18,7 +18,8 @@ The hierarchy::
     ├── RunStateError                       the run did not complete (and promotion is not forced)
     ├── ModelFileError                      zero or several model files match
     └── RegistryError                       the backend failed
-        └── TransientRegistryError          ...in a way that may pass on retry (5xx, 429, network)
+        ├── TransientRegistryError          ...in a way that may pass on retry (5xx, 429, network)
+        └── IncompletePromotionError        ...after a version was registered: what was not done
 
     SettingsWarning (UserWarning)           unknown settings keys, ignored (errors in strict mode)
 """
@@ -33,6 +34,7 @@ __all__ = [
     "BackendNotInstalledError",
     "BaselineNotFoundError",
     "CredentialsError",
+    "IncompletePromotionError",
     "ModelFileError",
     "PromotionError",
     "RegistryError",
@@ -232,3 +234,38 @@ class TransientRegistryError(RegistryError):
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         self.retry_after = retry_after
         super().__init__(message)
+
+
+class IncompletePromotionError(RegistryError):
+    """A version was registered, then a write of the promotion failed: it did not complete.
+
+    The writes are ordered so that a version of an incomplete promotion never becomes the
+    champion later: until its champion tag (or the alias) is written it is marked pending, never
+    a holder nor a baseline. Running the promotion again completes it. The backend's error is
+    the ``__cause__``.
+
+    Attributes:
+        model_name: The model.
+        version: The version that was registered.
+        not_done: What was not done ("point the alias @champion at it").
+        champion: Whether the version holds the champion tag (or the alias) anyway: the write
+            that failed came after the one that made it champion.
+    """
+
+    def __init__(
+        self, *, model_name: str, version: int, not_done: str, champion: bool, reason: str
+    ) -> None:
+        self.model_name = model_name
+        self.version = version
+        self.not_done = not_done
+        self.champion = champion
+        self.reason = reason
+        state = (
+            "it is the champion all the same"
+            if champion
+            else "it is not the champion, and is never taken for one until it is completed"
+        )
+        super().__init__(
+            f"version {version} of model {model_name!r} was registered, but this was not done: "
+            f"{not_done} ({reason}); {state}. Run the promotion again to complete it"
+        )

@@ -27,6 +27,7 @@ __all__ = [
     "CopyRequest",
     "DatasetMetricStore",
     "Framework",
+    "JobOutputStore",
     "LoggedModel",
     "LoggedModelRegistry",
     "LoggedModelStore",
@@ -142,6 +143,8 @@ class ModelVersion:
         source: Where its files are, as the backend says (a URI or a path), if known.
         archived: Whether it is archived (Azure ML): found only as "already registered",
             never a baseline, and never restored or re-tagged by a promotion.
+        uri: The URI that loads it, as its backend writes one (MLflow:
+            ``models:/name/version``), or None where the backend has none.
     """
 
     name: str
@@ -152,6 +155,7 @@ class ModelVersion:
     tags: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
     source: str | None = None
     archived: bool = False
+    uri: str | None = None
 
     def __str__(self) -> str:
         return f"{self.name}:{self.version}"
@@ -180,6 +184,8 @@ class RegistrationRequest:
             with the version (for example in a run it creates), so it can serve as a baseline.
         model_id: The logged model to register (MLflow 3's ``models:/<model_id>``), when the
             candidate was named by one; None to let the backend find it from `model_path`.
+        job_output: The run's named output that holds the model (`JobOutputStore`); then
+            `model_path` is a path inside that output (empty for the whole output).
     """
 
     name: str
@@ -197,6 +203,7 @@ class RegistrationRequest:
     memory_gb: float | None = None
     metrics: Mapping[str, object] = attrs.field(factory=dict, converter=_values)
     model_id: str | None = None
+    job_output: str | None = None
 
 
 class RunStore(Protocol):
@@ -409,6 +416,24 @@ class DatasetMetricStore(Protocol):
             series: As for `RunStore.get_metrics`.
 
         Raises:
+            RegistryError: The backend failed.
+        """
+        ...
+
+
+@runtime_checkable
+class JobOutputStore(Protocol):
+    """A `RunStore` whose runs have named outputs beside their files (Azure ML SDK v2 jobs).
+
+    A job's output (``outputs.model_output`` of a command) is stored apart from the files the
+    run logged; a model registered from it is named by the output and a path inside it.
+    """
+
+    def list_output_files(self, run: RunRecord, output: str) -> Sequence[str]:
+        """Return the paths of the files in the run's output `output`, relative to it, with ``/``.
+
+        Raises:
+            ModelFileError: The run has no output of that name (the error lists its outputs).
             RegistryError: The backend failed.
         """
         ...

@@ -73,7 +73,9 @@ def test_a_better_dev_version_lands_in_prod_once_with_its_record(
     assert copy.tags["promotion.source.version"] == str(number)
     assert copy.tags["promotion.source.run"] == "run-0.9"
     assert copy.tags["stage"] == "prod"
-    assert "stage" not in prod.registry.get(NAME, 1).tags  # the old champion lost the tag
+    # The old champion is retired as main's champion rewrite retires a loser (not untagged).
+    assert prod.registry.get(NAME, 1).tags["stage"] == "superseded"
+    assert prod.registry.get(NAME, 1).tags["promotion.superseded_by"] == "2"
     assert result.champion_version == 2
     assert [request.source.uri for request in prod.registry.copies] == [
         f"memory://dev/{NAME}/{number}"
@@ -147,7 +149,10 @@ def test_a_lost_copy_answer_is_completed_by_a_re_run_without_a_duplicate(
     assert len(prod.registry.copies) == 1
     assert len(prod.registry.versions[NAME]) == 2
     # The re-run settled the champion tag the lost attempt never got to settle.
-    assert "stage" not in prod.registry.get(NAME, 1).tags
+    assert prod.registry.get(NAME, 1).tags["stage"] == "superseded"
+    assert prod.registry.get(NAME, 2).tags["stage"] == "prod"
+    # The copy was made pending, as a registration is; the settle made its tag live.
+    assert prod.registry.copies[0].tags["stage"] == "pending"
     assert prod.registry.get(NAME, 2).tags["stage"] == "prod"
 
 

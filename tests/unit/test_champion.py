@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from aml_promotion import Goal, MetricRule, PromotionPolicy, promote
 from aml_promotion._domain import tags
-from aml_promotion._domain.champion import Holder, pick_champion, rank
+from aml_promotion._domain.champion import Holder, compare, pick_champion
 from aml_promotion._service import resolve_holders
 from aml_promotion.exceptions import RegistryError
 from aml_promotion.testing import InMemoryBackend, InMemoryRegistry
@@ -38,11 +38,25 @@ def _holder(version: int, generation: int, auc: float | None, loss: float | None
     return Holder(version=version, tags=held)
 
 
-def test_a_later_generation_outranks_better_metrics() -> None:
-    """A version promoted against the champion takes the tag, even with a tolerated regression."""
+def test_a_version_promoted_within_a_tolerated_regression_inherits_its_baselines_rank() -> None:
+    """A successor whose rank tags carry its champion's rank takes the tag by its generation."""
     old = _holder(1, 1, auc=0.95, loss=0.1)
     new = _holder(2, 2, auc=0.90, loss=0.2)
-    assert pick_champion([old, new], POLICY) is new
+    inherited = Holder(
+        version=2,
+        tags={**new.tags, tags.rank_tag("auc"): "0.95", tags.rank_tag("loss"): "0.1"},
+    )
+    assert pick_champion([old, inherited], POLICY) is inherited
+
+
+def test_better_metrics_outrank_a_later_generation() -> None:
+    """The policy ranks first: a worse version of a later generation never outranks a better one.
+
+    (Earlier releases ranked the generation first; this pinned that, and was the race bug.)
+    """
+    old = _holder(1, 1, auc=0.95, loss=0.1)
+    new = _holder(2, 2, auc=0.90, loss=0.2)
+    assert pick_champion([old, new], POLICY) is old
 
 
 def test_within_a_generation_the_first_rule_decides_then_the_next() -> None:
@@ -57,7 +71,8 @@ def test_minimized_metrics_rank_lower_values_first() -> None:
     """For a minimized metric a smaller value ranks higher."""
     a = _holder(2, 2, auc=0.9, loss=0.3)
     b = _holder(3, 2, auc=0.9, loss=0.2)
-    assert rank(b, POLICY) > rank(a, POLICY)
+    assert compare(b, a, POLICY) == 1
+    assert compare(a, b, POLICY) == -1
 
 
 def test_missing_or_unreadable_values_rank_lowest() -> None:
@@ -226,15 +241,24 @@ def test_a_promotion_that_loses_a_race_says_it_was_superseded() -> None:
 
 
 def test_a_rerun_settles_a_champion_tag_an_earlier_run_failed_to_settle() -> None:
-    """Registered holding the tag, then the settle failed: re-running leaves one holder."""
+    """Registered, tagged, then retiring the old holder failed: re-running leaves one holder."""
     backend = InMemoryBackend()
     _add(backend, "r1", 0.80, 0.5)
     _add(backend, "r2", 0.85, 0.4)
     promote(experiment_name="train", run_id="r1", settings=SETTINGS, backend=backend)
-    backend.fail_next("remove_tags", RegistryError("the registry is down"))
-    with pytest.raises(RegistryError):
+    registry = backend.registry
+    plain_set_tags = registry.set_tags
+
+    def refuse_retiring(version: Any, new_tags: Any) -> None:
+        if new_tags.get("champion") == tags.SUPERSEDED:
+            raise RegistryError("the registry is down")
+        plain_set_tags(version, new_tags)
+
+    registry.set_tags = refuse_retiring  # type: ignore[method-assign]
+    with pytest.raises(RegistryError, match="version 2 of model 'churn' was registered"):
         promote(experiment_name="train", run_id="r2", settings=SETTINGS, backend=backend)
     assert len(backend.registry.find_tagged("churn", "champion", "true")) == 2
+    registry.set_tags = plain_set_tags  # type: ignore[method-assign]
 
     again = promote(experiment_name="train", run_id="r2", settings=SETTINGS, backend=backend)
 
@@ -260,7 +284,7 @@ def test_rerunning_an_old_champions_run_leaves_its_record_alone() -> None:
     assert not any("concurrent" in note for note in again.decision.notes)
     assert backend.registry.get("churn", 1).tags[tags.SUPERSEDED_BY] == "2"
     assert [h.version for h in backend.registry.find_tagged("churn", "champion", "true")] == [3]
-    written = {"set_tags", "remove_tags", "register"}
+    written = {"set_tags", "remove_tags", "register", "set_alias"}
     assert not [call for call in backend.calls[before:] if call[0] in written]
 
 
@@ -273,3 +297,49 @@ def test_when_nobody_holds_the_tag_the_promotion_takes_it_back() -> None:
     )
     assert winner.version == mine.version
     assert [h.version for h in registry.find_tagged("m", "champion", "true")] == [1]
+
+
+def test_values_within_the_decisions_float_tolerance_leave_it_to_the_next_rule() -> None:
+    """Values 0.8 and 0.8 + 1e-15 are equal to decide(): the loss decides, not the tiny gap."""
+    a = _holder(2, 2, auc=0.8 + 1e-15, loss=0.3)
+    b = _holder(3, 2, auc=0.8, loss=0.2)
+    assert pick_champion([a, b], POLICY) is b
+
+
+def test_a_recorded_rank_is_read_exactly_and_a_missing_one_ranks_lowest() -> None:
+    """Rank tags hold repr() of each value; 'missing' (or junk) ranks below any number."""
+    from aml_promotion._domain.champion import MISSING, rank_tags, rank_values  # noqa: PLC0415
+
+    written = rank_tags((0.1 + 0.2, None), POLICY)
+    assert written == {tags.rank_tag("auc"): "0.30000000000000004", tags.rank_tag("loss"): MISSING}
+    assert rank_values(written, POLICY) == (0.1 + 0.2, None)
+    assert rank_values({tags.rank_tag("auc"): "inf"}, POLICY) == (None, None)
+
+
+def _decision(candidate: dict[str, float], baseline: dict[str, float] | None) -> Any:
+    from aml_promotion import decide  # noqa: PLC0415
+
+    return decide(candidate, baseline, POLICY.__class__(rules=POLICY.rules, force=True))
+
+
+def test_the_effective_rank_is_the_better_of_the_own_and_the_baselines() -> None:
+    """A worse (forced) version inherits its baseline's rank; a better one keeps its own."""
+    from aml_promotion._domain.champion import effective_rank, rank_tags  # noqa: PLC0415
+
+    worse = _decision({"auc": 0.7, "loss": 0.3}, {"auc": 0.8, "loss": 0.3})
+    better = _decision({"auc": 0.9, "loss": 0.3}, {"auc": 0.8, "loss": 0.3})
+    recorded = {**rank_tags((0.85, 0.3), POLICY), tags.metric_tag("auc"): "0.8"}
+    assert effective_rank(worse, None, POLICY) == (0.7, 0.3)
+    # A baseline without promotion tags (registered by hand): the values decide() compared.
+    assert effective_rank(worse, {}, POLICY) == (0.8, 0.3)
+    # One with rank tags: those, not its metrics.
+    assert effective_rank(worse, recorded, POLICY) == (0.85, 0.3)
+    assert effective_rank(better, recorded, POLICY) == (0.9, 0.3)
+    unrated = _decision({"auc": 0.9}, None)
+    assert effective_rank(unrated, None, POLICY) == (0.9, None)
+
+
+def test_a_state_value_never_equals_the_live_one() -> None:
+    """'pending' and 'superseded' mark a champion tag; a tag whose live value is one differs."""
+    assert tags.state_value(tags.PENDING, "true") == "pending"
+    assert tags.state_value(tags.SUPERSEDED, "superseded") != "superseded"

@@ -441,7 +441,13 @@ def test_the_baseline_is_chosen_by_the_strategy(
     assert result.baseline is not None
     assert result.baseline.version == version
     assert result.decision.verdict is verdict
-    assert ("find_baseline", NAME, strategy) in three_versions.calls
+    # A champion tag's holders are all read: the best-ranked promoted one is the baseline.
+    looked_up = (
+        ("find_tagged", NAME, "stage", "production")
+        if strategy.startswith("tag:")
+        else ("find_baseline", NAME, strategy)
+    )
+    assert looked_up in three_versions.calls
 
 
 def test_a_tag_that_no_version_holds_means_no_baseline_and_says_what_was_looked_for(
@@ -811,7 +817,13 @@ def test_the_result_serializes_to_json(backend: InMemoryBackend) -> None:
     document = json.loads(json.dumps(data, allow_nan=False))
     assert document["promoted"] is True
     assert document["registered"] is True
-    assert document["model"] == {"name": NAME, "version": 2, "id": "churn:2", "run_id": "cand"}
+    assert document["model"] == {
+        "name": NAME,
+        "version": 2,
+        "id": "churn:2",
+        "run_id": "cand",
+        "uri": None,
+    }
     assert document["baseline"]["version"] == 1
     assert document["candidate_run"] == "cand"
     assert document["decision"]["verdict"] == "promote"

@@ -311,6 +311,8 @@ def outcome_line(decision: DecisionFacts, view: ResultView) -> str:
     if view.already_registered and view.model_version is not None:
         origin = "this run" if view.from_run else "the same model content"
         line = f"Already registered from {origin}: {name} version {view.model_version}."
+        if view.dry_run:
+            line = f"Dry run: already registered as version {view.model_version} of {name}."
     elif view.model_version is not None:
         line = f"Registered {name} version {view.model_version}"
         line += f" (id {view.model_id})." if view.model_id else "."

@@ -18,10 +18,21 @@ SUPERSEDED_BY = PREFIX + "superseded_by"
 METRIC_PREFIX = PREFIX + "metric."
 ALIAS_PREFIX = PREFIX + "alias."
 ALIAS_HOLDER = "true"
+RANK_PREFIX = PREFIX + "rank."
+PENDING = "pending"
+"""The champion tag's (or alias tag's) value on a version registered by a promotion that has not
+completed: it is never a holder, a baseline or the alias's target until a re-run completes it."""
+SUPERSEDED = "superseded"
+"""The value a holder's champion tag (or alias tag) is overwritten with when a better-ranked
+version keeps it: a tag is never deleted, so a promotion needs no permission to delete."""
+MOVED = "moved"
+"""The alias tag's value on a version a person moved the alias away from: it never wins it back."""
 DELTA_PREFIX = PREFIX + "delta."
 SERIES_PREFIX = PREFIX + "series."
 MODEL_DIGEST = PREFIX + "model_digest"
 DATA_PREFIX = PREFIX + "data."
+METRICS_RUN = PREFIX + "metrics_run"
+"""The run the metrics came from, when it is not the version's own (another pipeline step)."""
 NO_BASELINE = "none"
 SERIES_MAX_CHARS = 1000
 """The longest series text recorded (a JSON list): far below the tag value limits of MLflow
@@ -43,6 +54,19 @@ def metric_tag(metric: str) -> str:
 def alias_tag(alias: str) -> str:
     """Return the tag key that marks a version promoted to hold the registered-model alias."""
     return ALIAS_PREFIX + _safe(alias)
+
+
+def rank_tag(metric: str) -> str:
+    """Return the tag key that records a metric's value in a version's effective rank."""
+    return RANK_PREFIX + _safe(metric)
+
+
+def state_value(state: str, live: str) -> str:
+    """Return the value that marks `state` (`PENDING`, `SUPERSEDED`, `MOVED`) on a champion tag.
+
+    It always differs from the tag's `live` value (the holder's), which lookups count alone.
+    """
+    return state if state != live else f"{state} (not {live})"
 
 
 def delta_tag(metric: str) -> str:

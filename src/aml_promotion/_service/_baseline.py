@@ -1,11 +1,13 @@
 """The baseline: the version the candidate is compared with, its metrics and its data.
 
-`read_baseline` reads it once: the version the strategy picks (on a re-run, the one the first
-registration was compared with), the run behind it, and what it offers the comparison.
+`read_baseline` reads it once: the version the strategy picks (for a champion tag, its
+best-ranked holder; on a re-run, the one the first registration was compared with), the run
+behind it, and what it offers the comparison.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -13,12 +15,16 @@ import attrs
 
 from aml_promotion._domain import tags
 from aml_promotion._domain.policy import BaselineStrategy, PromotionPolicy
+from aml_promotion._retry import LOGGER_NAME
 from aml_promotion._service._candidate import read_metrics
+from aml_promotion._service._champion import champion_of
 from aml_promotion.exceptions import BaselineNotFoundError, RunNotFoundError
 from aml_promotion.ports import BaselineRunStore, ModelVersion
 
 if TYPE_CHECKING:
     from aml_promotion.ports import ModelRegistry, RunRecord, RunStore
+
+_LOGGER = logging.getLogger(LOGGER_NAME)
 
 
 @attrs.frozen(kw_only=True)
@@ -69,13 +75,16 @@ def read_baseline(
         registry: Where the baseline is found.
         name: The model's name.
         strategy: Which version is the baseline.
-        policy: What is compared (and whether registration is forced).
+        policy: What is compared (and whether registration is forced); ranks the holders of a
+            champion tag.
         existing: The version the candidate already is (a re-run), or None.
 
     Raises:
         RunNotFoundError: The run behind the baseline is gone, and registration is not forced.
     """
-    version = _find_baseline(registry, name, strategy, existing)
+    version = _find_baseline(registry, name, strategy, existing, policy=policy)
+    if version is not None:
+        _LOGGER.info("reading the baseline's metrics: %s", version)
     if runs is None:
         return _tagged_baseline(version, policy, missing=_no_baseline(name, strategy, existing))
     run = _baseline_run(runs, version, policy)
@@ -132,7 +141,12 @@ def recorded_values(version: ModelVersion, policy: PromotionPolicy) -> Mapping[s
 
 
 def _find_baseline(
-    registry: ModelRegistry, name: str, strategy: BaselineStrategy, existing: ModelVersion | None
+    registry: ModelRegistry,
+    name: str,
+    strategy: BaselineStrategy,
+    existing: ModelVersion | None,
+    *,
+    policy: PromotionPolicy,
 ) -> ModelVersion | None:
     if existing is not None:
         # A re-run: compare with what the first registration was compared with, not with itself.
@@ -144,7 +158,8 @@ def _find_baseline(
                 return registry.find_baseline(name, BaselineStrategy.version(int(recorded)))
             except BaselineNotFoundError:
                 return None  # deleted since: nothing is registered on a re-run anyway
-    found = registry.find_baseline(name, strategy)
+    # A champion tag's holder as the settle ranks them (several hold it while promotions race).
+    found = champion_of(registry, name, strategy, policy)
     if existing is not None and found is not None and found.version == existing.version:
         return None
     return found
@@ -158,6 +173,8 @@ def _baseline_run(
     A version a promotion registered (it has the decision's tags) names the run the promotion
     resolved, so a backend that can read such a run more cheaply does (`BaselineRunStore`);
     a version registered otherwise may name a pipeline or sweep, which `get_run` resolves.
+    A promotion whose metrics came from another pipeline step (`metrics_child_run_name`)
+    recorded that step's run (``promotion.metrics_run``): it is the run read here.
 
     Raises:
         RunNotFoundError: The run is gone, unforced: a baseline that cannot be read is never
@@ -165,18 +182,21 @@ def _baseline_run(
     """
     if baseline is None or baseline.run_id is None:
         return None
+    # A promotion that read the metrics from another pipeline step records which (and only
+    # a promotion writes it: the verdict tag is there too).
+    run_id = baseline.tags.get(tags.METRICS_RUN) or baseline.run_id
     try:
         if isinstance(runs, BaselineRunStore) and tags.VERDICT in baseline.tags:
-            return runs.get_baseline_run(baseline.run_id)
-        return runs.get_run(experiment_name=None, run_id=baseline.run_id)
+            return runs.get_baseline_run(run_id)
+        return runs.get_run(experiment_name=None, run_id=run_id)
     except RunNotFoundError as exc:
         if policy.force:
             return None  # forced: every rule records the baseline's metric as missing
         msg = (
-            f"the run {baseline.run_id!r} behind the baseline {baseline} was not found, so the "
+            f"the run {run_id!r} behind the baseline {baseline} was not found, so the "
             f"candidate cannot be compared with it (force registration to register anyway): {exc}"
         )
-        raise RunNotFoundError(msg, run_id=baseline.run_id) from exc
+        raise RunNotFoundError(msg, run_id=run_id) from exc
 
 
 def _baseline_metrics(

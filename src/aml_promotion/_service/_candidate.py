@@ -3,8 +3,13 @@
 A `Candidate` carries what the later stages use: its metrics, its label in the decision, the
 path a registration uploads, and its `Origin`, which finds a version already registered from
 it. Each kind of candidate has a reader here (`read_run`, `read_local`, `read_logged_model`)
-and an origin: a new kind (a named job output) adds the two, as a registered version did
-(`_version`).
+and an origin: a new kind adds the two, as a registered version did (`_version`).
+
+A run's parts may be apart: a pipeline may log its metrics in one step (evaluate) and hold its
+model in another (train), and a job may keep its model in a named output
+(``outputs.model_output``) rather than among its files. `read_run` reads each where the
+settings put it (`metrics_child_run_name`, `job_output`); only a run's candidate has parts, so
+the other readers refuse a `job_output`.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 import attrs
 
 from aml_promotion._domain import tags
-from aml_promotion._domain.model_files import find_model_file
+from aml_promotion._domain.model_files import find_model_file, normalize
 from aml_promotion.exceptions import (
     ModelFileError,
     RunNotFoundError,
@@ -29,6 +34,7 @@ from aml_promotion.exceptions import (
 )
 from aml_promotion.ports import (
     DatasetMetricStore,
+    JobOutputStore,
     LoggedModelRegistry,
     LoggedModelStore,
     MetricValues,
@@ -127,6 +133,10 @@ class Candidate:
             local path.
         shown_path: The path the result shows.
         run: The run it came from; None for a local model.
+        metrics_run: The run its metrics (and evaluation data) came from, when it is not `run`
+            (another step of the pipeline, `metrics_child_run_name`); None for `run` itself.
+        job_output: The run's named output that holds the model, when the model is there
+            (`model_path` is then a path inside it, empty for the whole output).
         metrics: Its metric values: read from the run, or given; None when none were given.
         available: The metric names the run has (for "did you mean"); None without a run.
         data: What it was evaluated on, when the policy asks.
@@ -143,6 +153,8 @@ class Candidate:
     model_path: str
     shown_path: str
     run: RunRecord | None = None
+    metrics_run: RunRecord | None = None
+    job_output: str | None = None
     metrics: Mapping[str, object] | None = None
     available: Collection[str] | None = None
     data: Mapping[str, str | None] | None = None
@@ -161,47 +173,157 @@ def read_run(
     experiment_name: str | None,
     run_id: str | None,
     pipeline_step: str | None,
+    metrics_step: str | None,
     model_file_name: str,
+    job_output: str | None,
     model_id: str | None = None,
 ) -> Candidate:
-    """Read a run's candidate: the run (or its pipeline step), its metrics and its model file.
+    """Read a run's candidate: the run (or its pipeline step), its metrics and its model.
+
+    Args:
+        runs: Where the run is read.
+        registry: Where a logged model of the run is found (MLflow 3).
+        policy: What is compared (and whether registration is forced).
+        experiment_name: The run's experiment (checked when given).
+        run_id: The run; None for the run this code runs in, where the backend knows one.
+        pipeline_step: The pipeline's step that holds the model; None for the run itself.
+        metrics_step: The pipeline's step whose metrics are compared; the model's step when it
+            is `pipeline_step`.
+        model_file_name: The model among the run's files (or inside `job_output`).
+        job_output: The run's named output that holds the model, or None for its files.
+        model_id: The logged model, when it named the candidate.
 
     Raises:
-        RunNotFoundError: The run (or its step) does not exist.
-        RunStateError: The run did not complete, and registration is not forced.
-        ModelFileError: The model file is not among the run's files, or several match.
+        SettingsError: `job_output` is given, and the backend's runs have no named outputs.
+        RunNotFoundError: The run (or a step) does not exist.
+        RunStateError: The run (or the metrics' step) did not complete, and registration is
+            not forced.
+        ModelFileError: The model is not among the run's files (or in its output), or several
+            paths match.
     """
+    outputs = None if job_output is None else _output_store(runs, job_output)
     run = runs.get_run(experiment_name=experiment_name, run_id=run_id, pipeline_step=pipeline_step)
     if run.status is not RunStatus.COMPLETED and not run.is_current and not policy.force:
         raise RunStateError(run_id=run.run_id, status=run.status_text)
-    metrics = read_metrics(runs, run, policy)
-    path = find_model_file(runs.list_files(run), model_file_name)
+    scored = run
+    if metrics_step != pipeline_step:
+        scored = _metrics_run(
+            runs, run, policy, experiment_name=experiment_name, run_id=run_id, step=metrics_step
+        )
+    metrics = read_metrics(runs, scored, policy)
     logged = None
-    if isinstance(registry, LoggedModelRegistry):
-        logged = model_id or registry.logged_model_of(run, path)
+    if outputs is None or job_output is None:  # both None, or neither
+        path = find_model_file(runs.list_files(run), model_file_name)
+        if isinstance(registry, LoggedModelRegistry):
+            logged = model_id or registry.logged_model_of(run, path)
+    else:
+        path = _output_path(outputs, run, job_output, model_file_name)
     where = f" in experiment {run.experiment_name}" if run.experiment_name else ""
+    label = f"run {run.run_id}{where}"
+    if scored is not run:
+        label += f" (metrics from run {scored.run_id})"
     return Candidate(
-        label=f"run {run.run_id}{where}",
+        label=label,
         origin=RunOrigin(run_id=run.run_id, logged_model=logged),
         model_path=path,
         shown_path=path,
         run=run,
+        metrics_run=None if scored is run else scored,
+        job_output=job_output,
         metrics=metrics.values,
         available=metrics.available,
         data=None
         if policy.evaluation_data is None
-        else runs.get_evaluation_data(run, policy.evaluation_data),
+        else runs.get_evaluation_data(scored, policy.evaluation_data),
         model_id=model_id,
     )
 
 
-def read_logged_model(runs: RunStore, model_id: str) -> LoggedModel:
-    """Read an MLflow 3 logged model, which names the run it was logged in.
+def _metrics_run(
+    runs: RunStore,
+    model_run: RunRecord,
+    policy: PromotionPolicy,
+    *,
+    experiment_name: str | None,
+    run_id: str | None,
+    step: str | None,
+) -> RunRecord:
+    """Return the run whose metrics are compared: the pipeline's `step`, resolved as the model's.
+
+    `model_run` itself when `step` resolves to it (one `get_run` more either way).
 
     Raises:
+        RunNotFoundError: The pipeline has no (or several) steps of that name.
+        RunStateError: That step did not complete, and registration is not forced.
+    """
+    found = runs.get_run(experiment_name=experiment_name, run_id=run_id, pipeline_step=step)
+    if found.run_id == model_run.run_id:
+        return model_run
+    done = found.status is RunStatus.COMPLETED or found.is_current
+    if not done and not policy.force:
+        raise RunStateError(run_id=found.run_id, status=found.status_text)
+    return found
+
+
+def _output_store(runs: RunStore, job_output: str) -> JobOutputStore:
+    """Return `runs` as the store of its runs' named outputs, refusing a backend without them.
+
+    Raises:
+        SettingsError: The backend's runs have no named outputs (MLflow, Azure ML SDK v1).
+    """
+    if not isinstance(runs, JobOutputStore):
+        raise job_output_refused(
+            f"job_output {job_output!r} names a job output, but this backend's runs have no "
+            "named outputs (Azure ML SDK v2 jobs have: --backend azureml-v2); remove "
+            "job_output and name the model among the run's files with model_file_name"
+        )
+    return runs
+
+
+def _output_path(runs: JobOutputStore, run: RunRecord, output: str, wanted: str) -> str:
+    """Return the model's path inside the run's output `output` ("" for the whole output).
+
+    Raises:
+        ModelFileError: The run has no such output, it holds no files, or `wanted` matches
+            nothing (or several paths) in it.
+    """
+    files = runs.list_output_files(run, output)
+    where = f"output {output!r} of job {run.run_id!r}"
+    if not normalize(wanted):
+        if not files:
+            raise ModelFileError(f"{where} holds no files: nothing to register", wanted=wanted)
+        return ""
+    try:
+        return find_model_file(files, wanted)
+    except ModelFileError as exc:
+        raise ModelFileError(
+            f"{where}: {exc}", wanted=exc.wanted, matches=exc.matches, files=exc.files
+        ) from None
+
+
+def job_output_refused(why: str) -> SettingsError:
+    """Return the settings error for a `job_output` that cannot be used, saying `why`."""
+    return SettingsError([SettingsProblem(path="$.job_output", message=why)])
+
+
+def read_logged_model(runs: RunStore, model_id: str, *, job_output: str | None) -> LoggedModel:
+    """Read an MLflow 3 logged model, which names the run it was logged in.
+
+    Args:
+        runs: Where the logged model is read.
+        model_id: The logged model.
+        job_output: The settings' `job_output`, refused: the model is the logged model's files.
+
+    Raises:
+        SettingsError: `job_output` is given.
         UsageError: The backend has no logged models.
         RunNotFoundError: The logged model does not exist, or was logged outside any run.
     """
+    if job_output is not None:
+        raise job_output_refused(
+            "a logged model is registered from its run's files, not from a job output: "
+            "remove job_output, or name the job (run_id) instead of the logged model"
+        )
     if not isinstance(runs, LoggedModelStore):
         msg = f"model_id={model_id!r}: this backend has no logged models (MLflow 3 has)"
         raise UsageError(msg)
@@ -219,12 +341,26 @@ def read_local(
     model_path: str | os.PathLike[str],
     metrics: Mapping[str, object] | None,
     policy: PromotionPolicy,
+    *,
+    job_output: str | None,
 ) -> Candidate:
     """Read a local model file or folder, with the metrics given for it.
 
+    Args:
+        model_path: The file or folder.
+        metrics: Its metrics, or None.
+        policy: What is compared (and whether registration is forced).
+        job_output: The settings' `job_output`, refused: a local model is no job's output.
+
     Raises:
+        SettingsError: `job_output` is given.
         ModelFileError: The path does not exist.
     """
+    if job_output is not None:
+        raise job_output_refused(
+            "a local model is a file or folder here, not a job's output: name the job "
+            "(run_id, --run-id) or remove job_output"
+        )
     path = Path(model_path).expanduser()
     if not path.exists():
         raise ModelFileError(f"the local model path {str(path)!r} does not exist", wanted=str(path))

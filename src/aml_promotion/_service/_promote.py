@@ -7,6 +7,7 @@ already there). Each stage is a function of the module named for it, taking what
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from aml_promotion._domain.decision import Decision, decide
+from aml_promotion._retry import LOGGER_NAME
 from aml_promotion._service._baseline import Baseline, read_baseline
 from aml_promotion._service._candidate import (
     Candidate,
@@ -38,6 +40,9 @@ if TYPE_CHECKING:
     from aml_promotion._service._result import PromotionResult
     from aml_promotion.ports import Backend, LoggedModel
 
+# One INFO line as each stage starts, so that slow work is seen while it happens.
+_LOGGER = logging.getLogger(LOGGER_NAME)
+
 
 def promote(
     *,
@@ -58,7 +63,8 @@ def promote(
 
     - ``experiment_name`` and ``run_id``: a run that produced the model file;
     - neither (and no ``model_path``): the run this code is running in, where the backend knows
-      one (Azure ML's run context);
+      one (Azure ML's run context; on SDK v2 the job named by ``MLFLOW_RUN_ID``, else
+      ``AZUREML_RUN_ID``, or in a pipeline its sibling step ``pipeline_child_run_name``);
     - ``model_path`` (with ``metrics``): a model that no run produced, such as a file in a
       notebook's folder. With rules but no ``metrics`` the candidate is rejected, never
       registered unchecked;
@@ -89,7 +95,9 @@ def promote(
         The decision, and the registered version if there is one.
 
     Raises:
-        SettingsError: The settings are invalid, or no model name can be found.
+        SettingsError: The settings are invalid, or no model name can be found, or
+            ``job_output`` is given where there is no job output (a local or logged model, a
+            backend without named outputs: MLflow, Azure ML SDK v1).
         UsageError: The arguments name the candidate in two ways at once; `target` without
             `candidate_version`; a registry that cannot offer or take a copy.
         RunNotFoundError: The run (or its pipeline step, or the logged model) does not exist.
@@ -98,6 +106,8 @@ def promote(
             forced.
         ModelFileError: The model file is not among the run's files, or several match.
         RegistryError: The backend failed; nothing is taken as "no baseline" on a failure.
+        IncompletePromotionError: A version was registered, then a write of the champion's
+            settle failed: the error says what was not done; running again completes it.
     """
     _check_arguments(backend=backend, metrics=metrics, dry_run=dry_run, model_path=model_path)
     resolved = settings if isinstance(settings, Settings) else load_settings(settings)
@@ -113,11 +123,24 @@ def promote(
     _check_naming(
         experiment_name, run_id, model_path=model_path, metrics=metrics, model_id=model_id
     )
-    logged = None if model_id is None else read_logged_model(backend.runs, model_id)
+    job_output = resolved.job_output
+    if model_id is not None:
+        _LOGGER.info("reading the candidate: logged model %s", model_id)
+    logged = (
+        None
+        if model_id is None
+        else read_logged_model(backend.runs, model_id, job_output=job_output)
+    )
     name = model_name(resolved.model_name)
     if model_path is not None:
-        candidate = read_local(model_path, metrics, resolved.policy)
+        _LOGGER.info("reading the candidate: local model %s", os.fspath(model_path))
+        candidate = read_local(model_path, metrics, resolved.policy, job_output=job_output)
     else:
+        if logged is None:
+            _LOGGER.info(
+                "reading the candidate: %s",
+                "the current run" if run_id is None else f"run {run_id}",
+            )
         candidate = _read_run(resolved, backend, experiment_name, run_id, logged=logged)
     return _promote_candidate(
         candidate,
@@ -151,6 +174,7 @@ def _promote_version(
     into = backend if target is None else target
     registry = check_target(backend, into)
     name = settings.model_name or ref.name
+    _LOGGER.info("reading the candidate: version %s", candidate_version)
     candidate = read_version(backend, ref, settings.policy, target_name=name, target=registry)
     # Another environment's runs are never read: its champion's metrics are its tags.
     return _promote_candidate(
@@ -175,6 +199,7 @@ def _promote_candidate(
     registry = with_stages(backend.registry, settings.stages, champion_tag(settings.baseline))
     strategy, policy = settings.baseline, settings.policy
     runs = None if tagged else backend.runs
+    _LOGGER.info("finding the baseline: %s of %s", strategy, name)
     existing = candidate.origin.find_registered(registry, name)
     existing = respect_moved_alias(registry, strategy, name, existing, dry_run=dry_run)
     baseline = read_baseline(runs, registry, name, strategy, policy, existing=existing)
@@ -221,7 +246,9 @@ def _read_run(
             experiment_name=experiment_name,
             run_id=run_id,
             pipeline_step=settings.pipeline_child_run_name,
+            metrics_step=settings.metrics_step,
             model_file_name=settings.model_file_name,
+            job_output=settings.job_output,
         )
     # The logged model's own run, never a child of it; the model is the folder of its name.
     return read_run(
@@ -231,7 +258,9 @@ def _read_run(
         experiment_name=experiment_name,
         run_id=logged.run_id,
         pipeline_step=None,
+        metrics_step=None,
         model_file_name=logged.name + "/",
+        job_output=None,  # refused by read_logged_model
         model_id=logged.model_id,
     )
 

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING
 import attrs
 
 from aml_promotion._domain import tags
+from aml_promotion._domain.champion import effective_rank, rank_tags
 from aml_promotion._domain.render import champion_marker
 from aml_promotion._retry import LOGGER_NAME
 from aml_promotion._service._champion import (
-    champion_tag,
     champion_version,
     current_champion,
+    pending_tags,
+    settle_again,
     settle_champion,
 )
 from aml_promotion._service._result import PromotionResult
@@ -100,8 +102,12 @@ def register(
         decision: Whether it is.
         baseline: What it was compared with.
         strategy: The baseline strategy (its champion tag or alias is settled).
-        policy: Ranks the champion's holders.
+        policy: Ranks the champion's holders (and gives the version its effective rank).
         dry_run: Register nothing.
+
+    Raises:
+        IncompletePromotionError: The version was registered, then a write settling the
+            champion failed (see `aml_promotion._service._champion`).
     """
     log_decision(decision)
     if dry_run or not decision.promote:
@@ -117,7 +123,10 @@ def register(
             champion_version=champion_version(strategy, baseline.version, None),
             champion=champion_marker(strategy),
         )
-    request = _request(template, candidate, decision, baseline, strategy)
+    request = _request(
+        template, candidate, decision=decision, baseline=baseline, strategy=strategy, policy=policy
+    )
+    _LOGGER.info("registering %s from %s", request.name, candidate.label)
     if candidate.copy_from is None:
         model = registry.register(request)
     else:
@@ -150,8 +159,12 @@ def already_registered(
     """Report `existing`, the version the candidate already is; register nothing new.
 
     The same for every kind of candidate: an archived version is said to be so and left as it
-    is; a version that still holds the champion tag settles it again (idempotent: it repairs a
-    registration whose settling failed); the result names the champion as the registry has it.
+    is; otherwise `settle_again` completes or repairs its promotion (a version that holds the
+    champion tag settles again, a pending one is completed, a superseded one that ranks above
+    the champion takes it back); the result names the champion as the registry has it.
+
+    Raises:
+        IncompletePromotionError: Completing or repairing the promotion failed part-way.
     """
     log_decision(decision)
     decision = decision.with_note(candidate.origin.registered_note(existing))
@@ -160,13 +173,13 @@ def already_registered(
             f"version {existing.version} is archived: it is not restored, and no new "
             "version is registered; restore it by hand if it should serve again"
         )
-    superseded_by = None
-    champion = champion_tag(strategy)
-    holds = champion is not None and existing.tags.get(champion[0]) == champion[1]
-    if not dry_run and holds and not existing.archived:
-        # A version that no longer holds the tag lost it to a later promotion (or a person's
-        # move of the alias): its record (superseded_by) stays as that promotion wrote it.
-        decision, superseded_by = settle_champion(registry, strategy, policy, decision, existing)
+    # Settling is idempotent: a re-run completes a promotion that registered the version but
+    # failed after, and a version that lost the tag to a worse one takes it back. One that lost
+    # it to a better one (or a person's move of the alias) keeps its record (superseded_by) as
+    # that promotion wrote it.
+    decision, superseded_by = settle_again(
+        registry, strategy, policy, decision, existing, dry_run=dry_run
+    )
     return PromotionResult(
         decision=decision,
         model=None if dry_run else existing,
@@ -175,8 +188,9 @@ def already_registered(
         model_path=candidate.shown_path,
         dry_run=dry_run,
         already_registered=True,
+        registered_before=existing,
         superseded_by=superseded_by,
-        champion_version=current_champion(registry, existing.name, strategy),
+        champion_version=current_champion(registry, existing.name, strategy, policy),
         champion=champion_marker(strategy),
     )
 
@@ -189,9 +203,11 @@ def log_decision(decision: Decision) -> None:
 def _request(
     template: RegistrationRequest,
     candidate: Candidate,
+    *,
     decision: Decision,
     baseline: Baseline,
     strategy: BaselineStrategy,
+    policy: PromotionPolicy,
 ) -> RegistrationRequest:
     # The tag says "none" whenever the decision had no baseline to compare with.
     version = baseline.version
@@ -205,9 +221,15 @@ def _request(
             candidate_values=candidate.metrics,
         ),
     }
-    champion = champion_tag(strategy)
-    if champion is not None:
-        new_tags[champion[0]] = champion[1]
+    if candidate.metrics_run is not None:
+        # A later promotion comparing with this version reads its metrics from that run.
+        new_tags[tags.METRICS_RUN] = candidate.metrics_run.run_id
+    pending = pending_tags(strategy)
+    if pending:
+        rank = effective_rank(decision, None if version is None else version.tags, policy)
+        new_tags.update(rank_tags(rank, policy))
+        # Registered pending: it is a holder only once its promotion takes the tag (_champion).
+        new_tags.update(pending)
     return attrs.evolve(
         template,
         model_path=candidate.model_path,
@@ -216,4 +238,5 @@ def _request(
         # A run's metrics stay with the run; a local model's ride with the request.
         metrics={} if candidate.run is not None else dict(candidate.metrics or {}),
         model_id=candidate.model_id,
+        job_output=candidate.job_output,
     )

@@ -24,13 +24,18 @@ class PromotionResult:
         dry_run: Nothing was registered because this was a dry run.
         already_registered: A version of this name was registered from this run before, so
             nothing new was registered.
-        superseded_by: With a tag baseline (a champion tag), the version that kept the tag when
+        superseded_by: With a tag or alias baseline, the version that kept the champion when
             a concurrent promotion ranked higher than this one; None when this one kept it.
+            Read once this promotion's settle converged (its last read found one holder): a
+            concurrent promotion that takes the tag after that read can still supersede it.
         champion_version: With a ``tag:`` or ``alias:`` baseline, the version that holds the
             champion tag or alias once this promotion is done (this one's, the one that
             superseded it, or, when nothing was registered, the baseline); None otherwise.
+            Read as `superseded_by` is.
         champion: What the promotion moves, as shown to a person (``@champion``,
             ``tag champion=true``); None when its baseline strategy moves nothing.
+        registered_before: The version the candidate already is (`already_registered`), in a
+            dry run too, where `model` stays None.
     """
 
     decision: Decision
@@ -43,6 +48,7 @@ class PromotionResult:
     superseded_by: ModelVersion | None = None
     champion_version: int | None = None
     champion: str | None = None
+    registered_before: ModelVersion | None = None
 
     @property
     def registered(self) -> bool:
@@ -56,7 +62,7 @@ class PromotionResult:
 
     def view(self) -> render.ResultView:
         """Return what the renderings show of this result besides its decision."""
-        model = self.model
+        model = self.model if self.model is not None else self.registered_before
         return render.ResultView(
             model_name=None if model is None else model.name,
             model_version=None if model is None else model.version,
@@ -107,4 +113,5 @@ def _version_dict(version: ModelVersion | None) -> dict[str, object] | None:
         "version": version.version,
         "id": version.id,
         "run_id": version.run_id,
+        "uri": version.uri,
     }

@@ -37,6 +37,7 @@ from aml_promotion._settings._shapes import (
 from aml_promotion._settings._values import (
     DEFAULT_MODEL_FILE_NAME,
     DEFAULT_PIPELINE_CHILD_RUN_NAME,
+    WHOLE_JOB_OUTPUT,
     Settings,
 )
 from aml_promotion.exceptions import SettingsError, SettingsProblem, SettingsWarning
@@ -183,7 +184,9 @@ def _evaluation_data(parsed: _EvaluationDataFile | None) -> EvaluationData | Non
 def _settings(parsed: _File, policy: PromotionPolicy, unknown: list[str]) -> Settings:
     return Settings(
         model_name=parsed.model_name,
-        model_file_name=parsed.model_file_name or DEFAULT_MODEL_FILE_NAME,
+        job_output=parsed.job_output,
+        model_file_name=parsed.model_file_name
+        or (DEFAULT_MODEL_FILE_NAME if parsed.job_output is None else WHOLE_JOB_OUTPUT),
         model_framework=parsed.model_framework,
         model_framework_version=parsed.model_framework_version,
         model_tags=dict(parsed.model_tags or {}),
@@ -193,6 +196,7 @@ def _settings(parsed: _File, policy: PromotionPolicy, unknown: list[str]) -> Set
         sample_input_dataset=parsed.sample_input_dataset,
         sample_output_dataset=parsed.sample_output_dataset,
         pipeline_child_run_name=parsed.pipeline_child_run_name or DEFAULT_PIPELINE_CHILD_RUN_NAME,
+        metrics_child_run_name=parsed.metrics_child_run_name,
         cpu_cores=parsed.cpu_cores,
         memory_gb=parsed.memory_gb,
         policy=policy,

@@ -227,6 +227,7 @@ class _RuleFile:
 class _File:
     model_name: _ModelName | None = None
     model_file_name: _Name | None = None
+    job_output: _Name | None = None
     model_framework: Framework | None = None
     model_framework_version: _VersionText | None = None
     model_tags: _Tags | None = None
@@ -236,6 +237,7 @@ class _File:
     sample_input_dataset: _Name | None = None
     sample_output_dataset: _Name | None = None
     pipeline_child_run_name: _Name | None = None
+    metrics_child_run_name: _Name | None = None
     cpu_cores: _Positive | None = None
     memory_gb: _Positive | None = None
     metrics_max: _Names | None = None

@@ -22,6 +22,8 @@ from aml_promotion._domain.stages import StageMoves
 MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 DEFAULT_MODEL_FILE_NAME = "model.pkl"
 DEFAULT_PIPELINE_CHILD_RUN_NAME = "model_training"
+WHOLE_JOB_OUTPUT = "/"
+"""`model_file_name` with a `job_output` and no file named: the whole output is the model."""
 
 
 def _datasets(value: Iterable[str]) -> tuple[str, ...]:
@@ -49,6 +51,11 @@ def _optional_name_field(
 ) -> None:
     if value is not None:
         _text_field(instance, attribute, value)  # type: ignore[arg-type] # not None here
+
+
+def _default_model_file_name(settings: Settings) -> str:
+    # A named job output is the model folder itself unless a path inside it is named.
+    return DEFAULT_MODEL_FILE_NAME if settings.job_output is None else WHOLE_JOB_OUTPUT
 
 
 def _optional_text_field(
@@ -156,7 +163,12 @@ class Settings:
     Attributes:
         model_name: The registered model's name; None means the default ``<repo>-<branch>``
             in GitHub Actions (an error elsewhere).
-        model_file_name: The model file or folder among the run's files.
+        job_output: The named job output that holds the model (Azure ML SDK v2, such as
+            ``model_output``); None for the run's own files (its artifacts). With it,
+            `model_file_name` names a file or folder inside that output, and defaults to the
+            whole output (``/``).
+        model_file_name: The model file or folder among the run's files (or inside
+            `job_output`).
         model_framework: The framework, if given.
         model_framework_version: The framework's version, if given.
         model_tags: Tags for the new version (decision tags are added to these).
@@ -168,6 +180,9 @@ class Settings:
         pipeline_child_run_name: In a pipeline run, the step that produced the model; None
             (``null`` in a file) for the run itself, even when it has child runs (a sweep's
             parent that logged the best model).
+        metrics_child_run_name: In a pipeline run, the step that logged the metrics (and the
+            evaluation data), when it is not the one that produced the model (an evaluate
+            step after a train step); None for the same step as `pipeline_child_run_name`.
         cpu_cores: CPU cores to request when deploying (with `memory_gb`, or neither).
         memory_gb: Memory in GB to request when deploying (with `cpu_cores`, or neither).
         policy: The promotion policy (from metrics_max, metrics_min, metric_rules...).
@@ -180,7 +195,11 @@ class Settings:
     """
 
     model_name: str | None = attrs.field(default=None, validator=_check_model_name)
-    model_file_name: str = attrs.field(default=DEFAULT_MODEL_FILE_NAME, validator=_text_field)
+    # Before model_file_name: its default depends on it.
+    job_output: str | None = attrs.field(default=None, validator=_optional_name_field)
+    model_file_name: str = attrs.field(
+        default=attrs.Factory(_default_model_file_name, takes_self=True), validator=_text_field
+    )
     model_framework: Framework | None = attrs.field(default=None, converter=_optional_framework)
     model_framework_version: str | None = attrs.field(default=None, validator=_optional_text_field)
     model_tags: Mapping[str, str] = attrs.field(factory=dict, validator=_tags_field)
@@ -193,6 +212,7 @@ class Settings:
     pipeline_child_run_name: str | None = attrs.field(
         default=_DEFAULT_STEP, validator=_optional_name_field
     )
+    metrics_child_run_name: str | None = attrs.field(default=None, validator=_optional_name_field)
     cpu_cores: float | None = attrs.field(
         default=None, converter=_optional_positive_float, validator=_optional_positive
     )
@@ -218,6 +238,15 @@ class Settings:
             )
             msg = f"{given} is set but {missing} is not: give both or neither"
             raise InvariantError(msg, field=missing)
+
+    @property
+    def metrics_step(self) -> str | None:
+        """The pipeline step whose metrics are compared.
+
+        `metrics_child_run_name`, else the step that produced the model
+        (`pipeline_child_run_name`).
+        """
+        return self.metrics_child_run_name or self.pipeline_child_run_name
 
     def _check_stages(self) -> None:
         kind = self.baseline.kind

@@ -47,7 +47,7 @@ from aml_promotion.adapters._azure_credentials import (
     ServicePrincipalCredentials,
     parse_credentials,
 )
-from aml_promotion.adapters._redaction import mask
+from aml_promotion.adapters._redaction import mask, redact
 from aml_promotion.exceptions import CredentialsError, TransientRegistryError
 
 __all__ = [
@@ -459,7 +459,7 @@ def build_credential(choice: CredentialChoice) -> Any:
     try:
         return _Translated(_credential(choice), choice)
     except ValueError as exc:  # e.g. "Invalid tenant ID provided..."
-        problem = _first_line(str(exc))
+        problem = redact(_first_line(str(exc)))
     msg = f"signing in to Azure with {choice.kind.value}: {problem}"
     raise CredentialsError(msg)
 
@@ -549,7 +549,7 @@ class _Translated:
         try:
             return getattr(self._inner, method)(*scopes, **kwargs)
         except ClientAuthenticationError as exc:
-            problem = _first_line(getattr(exc, "message", None) or str(exc))
+            problem = redact(_first_line(getattr(exc, "message", None) or str(exc)))
         msg = f"signing in to Azure with {self._choice.kind.value} failed: {problem}"
         raise CredentialsError(msg)
 

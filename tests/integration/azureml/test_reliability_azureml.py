@@ -123,6 +123,7 @@ class Step:
 _RUN = r"/history/v1\.0/.*/workspaces/[^/]+/runs/{run}$"
 _MODELS = r"/modelmanagement/v1\.0/.*/models$"
 _MODEL_1 = r"/modelmanagement/v1\.0/.*/models/{model}:1$"
+_MODEL_2 = r"/modelmanagement/v1\.0/.*/models/{model}:2$"
 
 STEPS = {
     # In the order a promotion makes them (a backend that has not seen the experiment yet).
@@ -133,8 +134,9 @@ STEPS = {
         "GET", r"/artifact/v2\.0/.*/artifacts/ExperimentRun/dcid\.{candidate}$", (FAULTED, 200)
     ),
     "lookup by run": Step("GET", _MODELS, (FAULTED, 200), when=_queried("runId")),
+    # The baseline, then the settle's two re-reads (the second finds one holder: converged).
     "baseline lookup": Step(
-        "GET", _MODELS, (FAULTED, 200, 200), when=_queried("tags", "champion=true")
+        "GET", _MODELS, (FAULTED, 200, 200, 200), when=_queried("tags", "champion=true")
     ),
     "baseline run": Step("GET", _RUN.format(run="{seed}"), (FAULTED, 200)),
     "baseline metrics": Step("POST", r"/metric/v2\.0/.*/runs/{seed}/full$", (FAULTED, 200, 200)),
@@ -155,13 +157,15 @@ STEPS = {
         (FAULTED,),
         retried=False,
     ),
+    # Registered with champion=pending, the new version takes the tag (read, write), ...
+    "taking the tag: read": Step("GET", _MODEL_2, (FAULTED, 200)),
+    "taking the tag: write": Step("PATCH", _MODEL_2, (FAULTED, 200)),
     "champion holders re-read": Step(
-        "GET", _MODELS, (200, FAULTED, 200), when=_queried("tags", "champion=true"), skip=1
+        "GET", _MODELS, (200, FAULTED, 200, 200), when=_queried("tags", "champion=true"), skip=1
     ),
-    "untagging: read": Step("GET", _MODEL_1, (FAULTED, 200, 200)),
-    "untagging: write": Step("PATCH", _MODEL_1, (FAULTED, 200, 200)),
-    "tagging superseded: read": Step("GET", _MODEL_1, (200, FAULTED, 200), skip=1),
-    "tagging superseded: write": Step("PATCH", _MODEL_1, (200, FAULTED, 200), skip=1),
+    # ...and the old holder is retired: champion=superseded and superseded_by, one write.
+    "retiring the old holder: read": Step("GET", _MODEL_1, (FAULTED, 200)),
+    "retiring the old holder: write": Step("PATCH", _MODEL_1, (FAULTED, 200)),
 }
 FAULTS: dict[str, dict[str, Any]] = {
     "503": {"status": 503},

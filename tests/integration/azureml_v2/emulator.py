@@ -105,6 +105,8 @@ class _Job:
     inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     metrics: dict[str, list[float]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+    # named outputs: name -> (output type, the datastore URI the job document gives, or None)
+    outputs: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     created: int = 0
     sweep_metric: str | None = None
     sweep_goal: str = "Maximize"
@@ -255,6 +257,9 @@ class AzureMLV2Emulator(EmulatedService):
         tags: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         inputs: Mapping[str, str] | None = None,
+        outputs: Mapping[str, list[str]] | None = None,
+        output_type: str = "uri_folder",
+        output_uris: bool = False,
     ) -> str:
         """Add a command job (or a pipeline child when `parent` is given); return its name.
 
@@ -262,6 +267,10 @@ class AzureMLV2Emulator(EmulatedService):
         tags (which are its MLflow run's tags), `params` its MLflow parameters, and `inputs`
         its data inputs, input name → URI (``azureml:name:version``, an asset's ARM id, or a
         datastore path), each a ``uri_folder`` input as the jobs REST API stores it.
+        `outputs` are its named outputs, name → the files in it, stored where Azure ML puts a
+        named output by default (``azureml/<job>/<output>/`` in the default datastore), each of
+        `output_type`; the job document gives their datastore URI only with `output_uris`
+        (else the path is null, as for an output the job gave no path).
         """
         job = _Job(
             name=name or f"job_{uuid.uuid4().hex[:12]}",
@@ -285,6 +294,18 @@ class AzureMLV2Emulator(EmulatedService):
         )
         with self._lock:
             self._jobs[job.name] = job
+            for output, names in (outputs or {}).items():
+                folder = f"azureml/{job.name}/{output}/"
+                uri = f"azureml://datastores/{self.datastore_name}/paths/{folder}"
+                job.outputs[output] = (output_type, uri if output_uris else None)
+                for file in names:
+                    self._blobs[folder + file] = _Blob(
+                        content=f"{output}/{file}".encode(),
+                        content_type="application/octet-stream",
+                        metadata={},
+                        etag=f'"0x{uuid.uuid4().hex[:15].upper()}"',
+                        modified=time.time(),
+                    )
         return job.name
 
     def add_pipeline_job(self, experiment: str, steps: Mapping[str, str]) -> str:
@@ -564,6 +585,7 @@ class AzureMLV2Emulator(EmulatedService):
         table: list[tuple[str, str, Callable[..., Any]]] = [
             ("GET", r"/metadata/endpoints", self._metadata),
             ("GET", _WS, self._workspace),
+            ("GET", _WS + r"/datastores", self._list_datastores),
             ("GET", _WS + r"/datastores/(?P<datastore>[^/]+)", self._get_datastore),
             (
                 "POST",
@@ -714,6 +736,10 @@ class AzureMLV2Emulator(EmulatedService):
             raise EmulatorError(404, "UserError", f"datastore {datastore!r} not found")
         return self._datastore()
 
+    def _list_datastores(self, **_: Any) -> Any:
+        # Only the one default datastore: ``isDefault=true`` (get_default) or every datastore.
+        return {"value": [self._datastore()]}
+
     def _datastore_secrets(self, datastore: str, **_: Any) -> Any:
         self._get_datastore(datastore)
         return {"secretsType": "AccountKey", "key": self.storage_key}
@@ -753,7 +779,11 @@ class AzureMLV2Emulator(EmulatedService):
                         "jobOutputType": "uri_folder",
                         "uri": f"azureml://datastores/workspaceartifactstore/ExperimentRun/dcid.{job.name}",
                         "mode": "ReadWriteMount",
-                    }
+                    },
+                    **{
+                        name: {"jobOutputType": kind, "uri": uri, "mode": "ReadWriteMount"}
+                        for name, (kind, uri) in job.outputs.items()
+                    },
                 },
             }
         elif job.job_type == "Pipeline":
@@ -791,6 +821,17 @@ class AzureMLV2Emulator(EmulatedService):
             "properties": dict(job.properties),
             "tags": dict(job.tags),
             "createdUtc": "2024-01-01T00:00:00.000Z",
+            # Run history names a named output by the data asset the service made of it.
+            "outputs": {
+                name: {
+                    "assetId": (
+                        f"azureml://locations/emulated/workspaces/{self.workspace_name}"
+                        f"/data/azureml_{job.name}_output_data_{name}/versions/1"
+                    ),
+                    "type": _ASSET_TYPES.get(kind, "UriFolder"),
+                }
+                for name, (kind, _) in job.outputs.items()
+            },
         }
 
     def _history_run(self, run: str, **_: Any) -> Any:
@@ -1137,6 +1178,8 @@ class AzureMLV2Emulator(EmulatedService):
                 return 200, self._blob_headers(held, content=True), b""
             if method == "PUT" and not comp and name:
                 return self._put_blob(handler, name, raw, held)
+            if method == "GET" and comp == "list" and not name:
+                return self._list_blobs(query)
             if method == "PUT" and comp == "metadata" and name:
                 if held is None:
                     return self._blob_error(404, "BlobNotFound", f"no blob {name!r}")
@@ -1146,6 +1189,29 @@ class AzureMLV2Emulator(EmulatedService):
                 return 200, self._blob_headers(held), b""
         self._not_understood(record)
         return self._blob_error(400, "EmulatorUnknownRoute", f"no blob route for {method} {path}")
+
+    def _list_blobs(self, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        """List the blobs whose names start with ``prefix``, in one page (no delimiter)."""
+        prefix = query.get("prefix", "")
+        if query.get("restype") != "container" or query.get("delimiter"):
+            return self._blob_error(400, "EmulatorUnsupported", "a flat container listing only")
+        entries = "".join(
+            f"<Blob><Name>{escape(name)}</Name><Properties>"
+            f"<Last-Modified>{email.utils.formatdate(blob.modified, usegmt=True)}</Last-Modified>"
+            f"<Etag>{escape(blob.etag)}</Etag><Content-Length>{len(blob.content)}</Content-Length>"
+            f"<Content-Type>{escape(blob.content_type)}</Content-Type>"
+            "<BlobType>BlockBlob</BlobType><LeaseStatus>unlocked</LeaseStatus>"
+            "<LeaseState>available</LeaseState></Properties></Blob>"
+            for name, blob in sorted(self._blobs.items())
+            if name.startswith(prefix)
+        )
+        body = (
+            '<?xml version="1.0" encoding="utf-8"?>'
+            f'<EnumerationResults ServiceEndpoint="https://{self.blob_host}/" '
+            f'ContainerName="{self.blob_container}"><Prefix>{escape(prefix)}</Prefix>'
+            f"<Blobs>{entries}</Blobs><NextMarker /></EnumerationResults>"
+        )
+        return 200, {"Content-Type": "application/xml"}, body.encode()
 
     def _put_blob(
         self, handler: JsonHandler, name: str, raw: bytes, held: _Blob | None
@@ -1233,6 +1299,14 @@ def _blob_metadata(handler: BaseHTTPRequestHandler) -> dict[str, str]:
         for key, value in handler.headers.items()
         if key.lower().startswith(prefix)
     }
+
+
+# How run history types an output (azure-ai-ml's get_job_output_uris_from_dataplane reads it).
+_ASSET_TYPES = {
+    "uri_folder": "UriFolder",
+    "mlflow_model": "MLFlowModel",
+    "custom_model": "CustomModel",
+}
 
 
 class _MlflowError(EmulatorError):

@@ -233,8 +233,8 @@ def test_inside_an_azure_ml_job_the_compute_identity_promotes_with_no_workspace_
 ) -> None:
     """MSI_ENDPOINT/MSI_SECRET and the job's AZUREML_ARM_*: only the settings file and the job.
 
-    --run-id is still given: promoting the job the step runs in without naming it is not here
-    yet. MLFLOW_TRACKING_URI (the job's azureml:// URI) does not make the default MLflow.
+    --run-id names another job here (a pipeline step with none: the test below).
+    MLFLOW_TRACKING_URI (the job's azureml:// URI) does not make the default MLflow.
     """
     job_name, model = job
     identity = emulator.identity
@@ -261,6 +261,136 @@ def test_inside_an_azure_ml_job_the_compute_identity_promotes_with_no_workspace_
     _signed_in_through(emulator, Flow.MANAGED_IDENTITY)
     assert "ManagedIdentityCredential, user-assigned" in done.stderr
     assert identity.msi_secret not in done.stderr + done.stdout
+
+
+def test_an_azure_ml_pipeline_step_with_only_the_settings_file_promotes_its_sibling_step(
+    emulator: AzureMLV2Emulator, unique: str, workdir: Path, bin_dir: Path, tmp_path: Path
+) -> None:
+    """The promote step of a pipeline: no --run-id, no workspace, no config file, no backend.
+
+    The environment an Azure ML job has (its run id, ``AZUREML_ARM_*``, its MLflow URI, the
+    compute's managed identity); the one argument is the settings file, mounted outside the
+    working directory as components/promote.yml's input is. The candidate is the sibling step
+    ``pipeline_child_run_name``, its model the named output ``job_output`` (an MLflow model),
+    its metrics those of the step ``metrics_child_run_name``.
+    """
+    experiment, model = f"exp-{unique}", f"m-{unique}"
+    train = emulator.add_job(experiment, outputs={"model_output": ["MLmodel", "model.pkl"]})
+    evaluate = emulator.add_job(experiment, metrics={"auc": 0.8})
+    step = emulator.add_job(experiment, status="Running")
+    emulator.add_pipeline_job(
+        experiment, {"train_model": train, "evaluate_model": evaluate, "promote": step}
+    )
+    settings = tmp_path / "inputs" / "settings" / "registermodel.json"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(
+        json.dumps(
+            {
+                "model_name": model,
+                "metrics_max": ["auc"],
+                "pipeline_child_run_name": "train_model",
+                "metrics_child_run_name": "evaluate_model",
+                "job_output": "model_output",
+            }
+        )
+    )
+    identity = emulator.identity
+    identity.msi_client_id = "compute-identity-client-id"
+    env = {
+        **_azure_ml_job(emulator, step),
+        "MLFLOW_RUN_ID": step,
+        "MSI_ENDPOINT": f"{emulator.url}/msi/token",
+        "MSI_SECRET": identity.msi_secret,
+        "DEFAULT_IDENTITY_CLIENT_ID": "compute-identity-client-id",
+    }
+    done = _promote(workdir, bin_dir, tmp_path, f"--parameters-file={settings}", env=env)
+    assert done.code == 0, done.explain()
+    (version,) = emulator.versions(model)
+    properties = version["properties"]
+    assert properties["jobName"] == train
+    assert properties["modelUri"] == f"azureml://jobs/{train}/outputs/model_output/paths/"
+    assert properties["modelType"] == "mlflow_model"
+    assert properties["tags"]["promotion.metrics_run"] == evaluate
+    assert f"run {train} in experiment {experiment} (metrics from run {evaluate})" in done.stdout
+    _signed_in_through(emulator, Flow.MANAGED_IDENTITY)
+    assert identity.msi_secret not in done.stderr + done.stdout
+
+
+# What a job's own Python runs: the backend from the job, promote() with no run id. Behind the
+# socket guard, as guarded_cli.py runs the command line.
+_IN_A_JOB = """
+import json, os, sys
+from pathlib import Path
+from socket_guard import SocketGuard
+guard = SocketGuard()
+guard.install()
+try:
+    from aml_promotion import promote
+    from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend
+    backend = AzureMLV2Backend.from_job_context()
+    result = promote(settings=sys.argv[1], backend=backend)
+    version = None if result.model is None else result.model.version
+    print(json.dumps({"promoted": result.decision.promote, "version": version}))
+finally:
+    Path(os.environ["AML_PROMOTION_REFUSED"]).write_text(
+        "".join(f"{attempt}\\n" for attempt in guard.refused), encoding="utf-8"
+    )
+"""
+
+
+def test_from_job_context_promotes_the_sibling_step_as_the_job(
+    emulator: AzureMLV2Emulator, unique: str, workdir: Path, bin_dir: Path, tmp_path: Path
+) -> None:
+    """The library inside a pipeline's step: no workspace, no credential, no run id passed.
+
+    A job-wide ``AZURE_SUBSCRIPTION_ID`` naming another subscription is not the job's: the
+    workspace is the job's ``AZUREML_ARM_*`` (the emulator knows no other subscription).
+    """
+    experiment, model = f"exp-{unique}", f"m-{unique}"
+    train = emulator.add_job(experiment, metrics={"auc": 0.7}, files=["outputs/model.pkl"])
+    step = emulator.add_job(experiment, status="Running")
+    emulator.add_pipeline_job(experiment, {"train_model": train, "promote": step})
+    settings = tmp_path / "registermodel.json"
+    settings.write_text(
+        json.dumps(
+            {
+                "model_name": model,
+                "model_file_name": "model.pkl",
+                "metrics_max": ["auc"],
+                "pipeline_child_run_name": "train_model",
+            }
+        )
+    )
+    emulator.identity.msi_client_id = "compute-identity-client-id"
+    env = {
+        **_azure_ml_job(emulator, step),
+        "AZURE_SUBSCRIPTION_ID": "12345678-0000-0000-0000-000000000000",
+        "MSI_ENDPOINT": f"{emulator.url}/msi/token",
+        "MSI_SECRET": emulator.identity.msi_secret,
+        "DEFAULT_IDENTITY_CLIENT_ID": "compute-identity-client-id",
+    }
+    command = [sys.executable, "-c", _IN_A_JOB, str(settings)]
+    done = _promote_with(command, workdir, bin_dir, tmp_path, env=env)
+    assert done.code == 0, done.explain()
+    assert done.document == {"promoted": True, "version": 1}
+    assert [v["properties"]["jobName"] for v in emulator.versions(model)] == [train]
+    _signed_in_through(emulator, Flow.MANAGED_IDENTITY)
+
+
+def test_from_job_context_outside_a_job_names_what_is_missing() -> None:
+    """Refused before any sign-in or request, naming the variables and the call to use."""
+    from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend  # noqa: PLC0415
+    from aml_promotion.exceptions import UsageError  # noqa: PLC0415
+
+    only = {"AZUREML_ARM_SUBSCRIPTION": "sub", "AZURE_SUBSCRIPTION_ID": "sub"}
+    with pytest.raises(UsageError) as caught:
+        AzureMLV2Backend.from_job_context(environ=only)
+    assert str(caught.value) == (
+        "from_job_context() reads the workspace of the Azure ML job it runs in, and "
+        "AZUREML_ARM_RESOURCEGROUP and AZUREML_ARM_WORKSPACE_NAME are not set: this is not an "
+        "Azure ML job; outside one, use AzureMLV2Backend.from_environment(subscription_id=..., "
+        "resource_group=..., workspace_name=...)"
+    )
 
 
 def test_the_legacy_secret_still_promotes_and_is_never_shown(

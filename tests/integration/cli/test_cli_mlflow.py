@@ -417,3 +417,156 @@ def test_a_rerun_of_a_superseded_version_outputs_the_current_champion(
     assert json.loads(done.stdout)["already_registered"] is True
     assert json.loads(done.stdout)["champion_version"] == 2
     assert done.outputs["champion_version"] == "2"
+
+
+# --- settings a backend cannot use ---------------------------------------------------------------
+
+
+def test_job_output_on_mlflow_is_exit_2_naming_the_setting(
+    promote: Callable[..., CliRun],
+    write_settings: Callable[..., Path],
+    versions: Callable[[str], list[int]],
+) -> None:
+    """MLflow runs have no named outputs: job_output is refused with exit 2, nothing registered."""
+    write_settings({**SETTINGS, "job_output": "model_output"})
+    done = promote("better")
+    assert done.code == 2, done.explain()
+    assert "job_output 'model_output' names a job output" in done.stderr
+    assert "$.job_output" in done.stderr
+    assert "Traceback" not in done.everything()
+    assert versions("churn") == [1]
+
+
+# --- what a person expects (issue 19) ------------------------------------------------------------
+
+
+def test_progress_lines_name_each_stage_on_stderr_in_ci(
+    promote: Callable[..., CliRun], versions: Callable[[str], list[int]]
+) -> None:
+    """In CI (no -v), each stage is logged on stderr as it starts, and stdout keeps the table."""
+    done = promote("better", env={"CI": "true"})
+    assert done.code == 0, done.explain()
+    stages = [line for line in done.stderr.splitlines() if line.startswith("aml-promote: info:")]
+    wanted = [
+        "reading the candidate: run ",
+        "finding the baseline: latest of churn",
+        "reading the baseline's metrics: churn:1",
+        "registering churn from run ",
+    ]
+    for stage in wanted:
+        assert any(stage in line for line in stages), (stage, done.explain())
+    assert "reading the candidate" not in done.stdout
+    assert versions("churn") == [1, 2]
+
+
+def test_progress_lines_are_off_outside_ci_without_verbose(promote: Callable[..., CliRun]) -> None:
+    """Outside CI and without -v, no stage is logged; with -v they are."""
+    quiet = promote("better", "--dry-run")
+    assert quiet.code == 0, quiet.explain()
+    assert "reading the candidate" not in quiet.stderr
+    loud = promote("better", "--dry-run", "-v")
+    assert "aml-promote: info: reading the candidate: run " in loud.stderr, loud.explain()
+
+
+def test_model_name_overrides_the_settings_files_name(
+    promote: Callable[..., CliRun], versions: Callable[[str], list[int]]
+) -> None:
+    """--model-name registers under that name, not the settings file's model_name."""
+    done = promote("better", "--model-name", "churn-try")
+    assert done.code == 0, done.explain()
+    assert "Registered churn-try version 1" in done.stdout
+    assert versions("churn-try") == [1]
+    assert versions("churn") == [1]
+
+
+def test_model_name_overrides_the_repository_branch_default(
+    promote: Callable[..., CliRun],
+    write_settings: Callable[..., Path],
+    github_files: dict[str, str],
+    versions: Callable[[str], list[int]],
+) -> None:
+    """Without model_name in the file, --model-name wins over <repo>-<branch>."""
+    write_settings({key: value for key, value in SETTINGS.items() if key != "model_name"})
+    done = promote("better", "--model-name", "mine", env=github_files)
+    assert done.code == 0, done.explain()
+    assert done.outputs["model_name"] == "mine"
+    assert versions("mine") == [1]
+
+
+def test_a_model_name_a_registry_refuses_is_exit_2(promote: Callable[..., CliRun]) -> None:
+    """--model-name with characters no model name has is bad input, naming the option."""
+    done = promote("better", "--model-name", "a/b")
+    assert done.code == 2, done.explain()
+    assert "--model-name" in done.stderr
+
+
+@pytest.mark.parametrize("path", ["mlflow.db", "./mlruns", "/nowhere/mlflow.db"])
+def test_a_bare_file_path_as_tracking_uri_is_exit_2_with_the_sqlite_uri(
+    cli: Cli, store: Store, workdir: Path, path: str
+) -> None:
+    """--tracking-uri mlflow.db is no URI: exit 2 'did you mean sqlite:///…', nothing created."""
+    done = cli("--backend", "mlflow", "--tracking-uri", path, "--experiment-name", "train",
+               "--run-id", store.runs["better"])  # fmt: skip
+    assert done.code == 2, done.explain()
+    assert "did you mean sqlite:///" in done.stderr
+    assert sorted(p.name for p in workdir.iterdir()) == [".cloud"]
+
+
+def test_an_unknown_uri_scheme_is_exit_2(cli: Cli, store: Store) -> None:
+    """A scheme MLflow has no store for is bad input (2), not a backend failure (3)."""
+    done = cli("--backend", "mlflow", "--tracking-uri", "htp://localhost:5000",
+               "--experiment-name", "train", "--run-id", store.runs["better"])  # fmt: skip
+    assert done.code == 2, done.explain()
+    assert "htp:" in done.stderr
+
+
+def test_a_dry_run_against_a_mistyped_sqlite_path_creates_no_database(
+    cli: Cli, store: Store, tmp_path: Path
+) -> None:
+    """A dry run against a sqlite:/// path that does not exist is exit 2 and creates no file."""
+    missing = tmp_path / "mlfow.db"
+    done = cli("--backend", "mlflow", "--tracking-uri", f"sqlite:///{missing}", "--dry-run",
+               "--experiment-name", "train", "--run-id", store.runs["better"])  # fmt: skip
+    assert done.code == 2, done.explain()
+    assert "dry run creates no store" in done.stderr
+    assert not missing.exists()
+    from_env = cli("--dry-run", "--experiment-name", "train", "--run-id", store.runs["better"],
+                   env={"MLFLOW_TRACKING_URI": f"sqlite:///{missing}"})  # fmt: skip
+    assert from_env.code == 2, from_env.explain()
+    assert not missing.exists()
+
+
+def test_a_dry_run_of_a_registered_run_says_only_already_registered(
+    promote: Callable[..., CliRun],
+) -> None:
+    """A dry run of the baseline's own run says 'already registered as version 1', no 'would'."""
+    done = promote("baseline", "--dry-run")
+    assert done.code == 0, done.explain()
+    assert "already registered" in done.stdout.lower()
+    assert "version 1" in done.stdout
+    assert "would register" not in done.stdout
+    assert "would not register" not in done.stdout
+
+
+def test_mlflows_table_creation_lines_do_not_reach_the_output(
+    cli: Cli, workdir: Path, tmp_path: Path
+) -> None:
+    """A first promotion into a new sqlite store shows no alembic or table-creation INFO lines."""
+    (workdir / "model.pkl").write_bytes(b"a model")
+    (workdir / "metrics.json").write_text('{"auc": 0.9, "log_loss": 0.3}', encoding="utf-8")
+    fresh = tmp_path / "fresh.db"
+    done = cli("--backend", "mlflow", "--tracking-uri", f"sqlite:///{fresh}", "-v",
+               "--metrics-file", "metrics.json")  # fmt: skip
+    assert done.code == 0, done.explain()
+    assert fresh.exists()
+    assert "aml-promote: info: reading the candidate: local model" in done.stderr
+    for noise in ("Creating initial MLflow database tables", "alembic", "Context impl"):
+        assert noise not in done.everything(), done.explain()
+
+
+def test_the_json_result_gives_mlflows_models_uri(promote: Callable[..., CliRun]) -> None:
+    """On MLflow the registered version carries its models:/ URI, shown in the JSON document."""
+    done = promote("better", "--json")
+    assert done.code == 0, done.explain()
+    assert done.document["model"]["uri"] == "models:/churn/2"  # type: ignore[index]
+    assert done.document["baseline"]["uri"] == "models:/churn/1"  # type: ignore[index]

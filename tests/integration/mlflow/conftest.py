@@ -15,13 +15,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,12 +25,12 @@ import pytest
 
 from aml_promotion import RetryPolicy
 from aml_promotion._retry import testing_mode
+from servers import MlflowServer, ServerError, free_port, start_mlflow_server
+
+__all__ = ["MlflowHarness", "MlflowServer", "free_port"]  # imported by the test modules
 
 SERVER_ENV = "AML_PROMOTION_MLFLOW_SERVER"
 _HERE = Path(__file__).parent
-# Seconds at most for `mlflow server` to start (about 15 s on a 2-core runner, most of it
-# imports and the migration of its new database).
-_SERVER_START_TIMEOUT = 120.0
 
 # Targeted exceptions to `filterwarnings = error`, for MLflow's dependencies, not our code:
 _WARNING_FILTERS = (
@@ -187,55 +182,6 @@ def sqlite_harness(sqlite_uri: str, policy: RetryPolicy, tmp_path: Path) -> Mlfl
 # --- a real `mlflow server` -----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on (now)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class MlflowServer:
-    """A running ``mlflow server`` process, its URL and its output so far."""
-
-    def __init__(self, process: subprocess.Popen[str], url: str) -> None:
-        self.process = process
-        self.url = url
-        self.output: list[str] = []
-        self.ready = threading.Event()
-        self.reader = threading.Thread(target=self.drain, daemon=True)
-
-    def drain(self) -> None:
-        """Read the server's output until it ends (a thread: a full pipe would block it)."""
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.output.append(line)
-            # uvicorn says so once its socket listens (its "startup complete" comes before).
-            if "Uvicorn running on" in line or "Listening at" in line:
-                self.ready.set()
-        self.ready.set()  # it exited: stop waiting, the health check says the rest
-
-    def healthy(self) -> bool:
-        """Whether /health answers OK."""
-        try:
-            with urllib.request.urlopen(f"{self.url}/health", timeout=5) as answer:  # noqa: S310
-                return bool(answer.status == 200)
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        """Stop the server and every process it started (its own process group)."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:  # pragma: no cover - a stuck server
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=30)
-        self.reader.join(timeout=30)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-
-
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
     """A real ``mlflow server`` on 127.0.0.1: a temporary sqlite store, artifacts it serves."""
@@ -248,40 +194,11 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
     if not Path(executable).is_file():
         pytest.fail(f"{SERVER_ENV}={executable!r} is not a file")
     root = tmp_path_factory.mktemp("mlflow-server")
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    # No background job runner (seven huey worker processes): these tests need none of it.
-    environment["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
-    command = [
-        executable,
-        "server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--backend-store-uri",
-        f"sqlite:///{root / 'server.db'}",
-        "--serve-artifacts",
-        "--artifacts-destination",
-        str(root / "artifacts"),
-    ]
-    process = subprocess.Popen(
-        command,
-        cwd=root,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # its own process group, so stop() reaches its workers
-    )
-    server = MlflowServer(process, f"http://127.0.0.1:{port}")
-    server.reader.start()
     try:
-        server.ready.wait(_SERVER_START_TIMEOUT)
-        if not server.healthy():
-            pytest.fail("mlflow server did not start:\n" + "".join(server.output[-40:]))
+        server = start_mlflow_server(executable, f"sqlite:///{root / 'server.db'}", root)
+    except ServerError as error:
+        pytest.fail(str(error))
+    try:
         yield server
     finally:
         server.stop()

@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,12 +18,12 @@ from attrs import evolve as attrs_evolve
 
 pytest.importorskip("mlflow", reason="the [mlflow] extra is not installed")
 
-from aml_promotion import RetryPolicy, promote
-from aml_promotion._domain.champion import Holder, pick_champion
+from aml_promotion import RetryPolicy, decide, promote
 from aml_promotion.exceptions import RegistryError
 from faultproxy import FaultProxy
-from integration.mlflow.conftest import MlflowHarness, MlflowServer, free_port
+from integration.mlflow.conftest import MlflowHarness
 from race_worker import promote_one
+from servers import MlflowServer, ServerError, postgres, postgres_binaries, start_mlflow_server
 
 SETTINGS = {
     "model_name": "churn",
@@ -59,8 +55,8 @@ STEPS = {
     "file listing": ("GET", r"/api/2.0/mlflow(-artifacts)?/artifacts"),
     "baseline lookup": ("GET", rf"{API}/model-versions/search$"),
     "registration": ("POST", rf"{API}/model-versions/create$"),
+    # Taking the champion tag and retiring the old holder (a promotion never deletes a tag).
     "tagging": ("POST", rf"{API}/model-versions/set-tag$"),
-    "untagging": ("DELETE", rf"{API}/model-versions/delete-tag$"),
 }
 FAULTS = {
     "503": {"status": 503},
@@ -138,7 +134,12 @@ def test_a_registration_committed_then_lost_is_not_registered_twice(
 
 # --- races ---------------------------------------------------------------------------------
 
-CANDIDATES = [(0.81 + 0.01 * i, 0.50 - 0.01 * ((i * 3) % 8)) for i in range(8)]
+# Candidates of different quality (auc 0.70 ... 0.77, in a shuffled order), all better than the
+# seed (0.60): whichever reads which baseline, the 0.77 one beats any, so it must end champion.
+CANDIDATES = [(0.70 + 0.01 * ((i * 3) % 8), 0.50) for i in range(8)]
+SEED = (0.60, 0.55)
+# The metrics each race run was logged with, by run id (filled by `_race`).
+_METRICS: dict[str, dict[str, float]] = {}
 
 
 ALIAS_SETTINGS = {**SETTINGS, "baseline": "alias:champion"}
@@ -150,11 +151,13 @@ def _race(
 ) -> tuple[list[dict[str, Any]], list[Any]]:
     """Seed a champion and 8 better candidates, promote all 8 at once in 8 processes."""
     exp = "race"
-    seed = harness.add_run(exp, {"auc": 0.80, "loss": 0.55}, ["model.pkl"])
+    seed = harness.add_run(exp, {"auc": SEED[0], "loss": SEED[1]}, ["model.pkl"])
     promote(experiment_name=exp, run_id=seed, settings=settings, backend=harness.backend)
-    runs = [
-        harness.add_run(exp, {"auc": auc, "loss": loss}, ["model.pkl"]) for auc, loss in CANDIDATES
-    ]
+    _METRICS[seed] = {"auc": SEED[0], "loss": SEED[1]}
+    runs = []
+    for auc, loss in CANDIDATES:
+        runs.append(harness.add_run(exp, {"auc": auc, "loss": loss}, ["model.pkl"]))
+        _METRICS[runs[-1]] = {"auc": auc, "loss": loss}
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager:
         start = manager.Event()
@@ -181,24 +184,27 @@ def _check_race(
     registered = {r["version"] for r in results if r["version"] is not None}
     assert registered, "the first candidate to arrive beats the seed, at the least"
     # Candidates that read the baseline after another had taken the tag were compared with
-    # that one instead (a later generation); those it beat were registered, the others not.
-    promoted = [
-        Holder(version=int(v.version), tags=dict(v.tags))
-        for v in versions
-        if int(v.version) in registered
-    ]
-    assert len(promoted) == len(registered)
-    best = pick_champion(promoted, _policy())
-    assert int(holders[0].version) == best.version, "the champion is the best promoted one"
+    # that one instead; those it beat were registered, the others not. The oracle is decide():
+    # no version the race registered would be promoted against the champion.
+    champion = holders[0]
+    metrics = {v.run_id: _METRICS[v.run_id] for v in versions}
+    policy = _policy()
+    for version in versions:
+        if int(version.version) in registered and version.version != champion.version:
+            decision = decide(metrics[version.run_id], metrics[champion.run_id], policy)
+            assert not decision.promote, (version.version, champion.version, decision.summary)
+    best_auc = max(metrics[v.run_id]["auc"] for v in versions if int(v.version) in registered)
+    assert metrics[champion.run_id]["auc"] == best_auc == max(auc for auc, _ in CANDIDATES)
+    best = int(champion.version)
     # A loser names the version that beat it when it settled: the final champion, or one that
     # lost to it later in the same race. Every promoted version but the champion is tagged so.
     for result in results:
         if result["superseded_by"] is not None:
             assert result["superseded_by"] in registered - {result["version"]}
     for version in versions:
-        if int(version.version) in registered and int(version.version) != best.version:
+        if int(version.version) in registered and int(version.version) != best:
             assert version.tags.get("promotion.superseded_by"), version.version
-    return best.version
+    return best
 
 
 def _check_alias_race(
@@ -237,61 +243,14 @@ def test_eight_processes_racing_for_an_alias_on_sqlite_leave_it_on_the_best(
 # --- an mlflow server on PostgreSQL ------------------------------------------------------------
 
 
-def _postgres_bin() -> Path | None:
-    for root in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
-        if (root / "initdb").is_file():
-            return root
-    found = shutil.which("initdb")
-    return Path(found).parent if found else None
-
-
 @pytest.fixture(scope="module")
 def postgres_uri() -> Iterator[str]:
     """A PostgreSQL server in a temp dir on 127.0.0.1, started for this module (as `postgres`)."""
-    binaries = _postgres_bin()
+    binaries = postgres_binaries()
     if binaries is None:
         pytest.skip("PostgreSQL is not installed (Debian's `postgresql` package)")
-    as_root = os.geteuid() == 0
-    run_as = ["runuser", "-u", "postgres", "--"] if as_root else []
-    folder = Path(tempfile.mkdtemp(prefix="aml-promotion-pg-"))
-    data = folder / "data"
-    if as_root:
-        shutil.chown(folder, "postgres", "postgres")
-    port = free_port()
-    subprocess.run(
-        [*run_as, str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"],
-        check=True,
-        capture_output=True,
-    )
-    server = subprocess.Popen(
-        [
-            *run_as, str(binaries / "postgres"), "-D", str(data), "-h", "127.0.0.1",
-            "-p", str(port), "-k", str(folder), "-c", "max_connections=100",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        for _ in range(200):
-            ready = subprocess.run(
-                [str(binaries / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
-                capture_output=True,
-                check=False,
-            )
-            if ready.returncode == 0:
-                break
-            time.sleep(0.1)
-        subprocess.run(
-            [str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
-             "mlflow"],
-            check=True,
-            capture_output=True,
-        )  # fmt: skip
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/mlflow"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        shutil.rmtree(folder, ignore_errors=True)
+    with postgres(binaries) as database:
+        yield database.uri
 
 
 @pytest.fixture(scope="module")
@@ -303,32 +262,11 @@ def postgres_mlflow_server(
     if not executable:
         pytest.skip("AML_PROMOTION_MLFLOW_SERVER is not set (see docs/backends-mlflow.md)")
     root = tmp_path_factory.mktemp("mlflow-pg-server")
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    environment["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
-    process = subprocess.Popen(
-        [
-            executable, "server", "--host", "127.0.0.1", "--port", str(port),
-            "--workers", "2", "--backend-store-uri", postgres_uri,
-            "--serve-artifacts", "--artifacts-destination", str(root / "artifacts"),
-        ],
-        cwd=root,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    server = MlflowServer(process, f"http://127.0.0.1:{port}")
-    server.reader.start()
     try:
-        deadline = time.monotonic() + 120
-        while not server.healthy() and time.monotonic() < deadline and process.poll() is None:
-            time.sleep(0.25)
-        if not server.healthy():
-            pytest.fail(
-                "mlflow server on PostgreSQL did not start:\n" + "".join(server.output[-40:])
-            )
+        server = start_mlflow_server(executable, postgres_uri, root, workers=2)
+    except ServerError as error:
+        pytest.fail(str(error))
+    try:
         yield server
     finally:
         server.stop()

@@ -294,6 +294,51 @@ class AzureMLV2Backend:
         return cls(_ml_client(target, credential, cloud), retry=retry)
 
     @classmethod
+    def from_job_context(
+        cls,
+        *,
+        credential: Any = None,
+        environ: Mapping[str, str] | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> AzureMLV2Backend:
+        """Return the backend of the Azure ML job this code runs in: its workspace, as the job.
+
+        For code inside a job (a pipeline's promote step, a training script that promotes at
+        its end), with nothing to pass: `from_environment` over the job's environment, the
+        workspace read only from ``AZUREML_ARM_SUBSCRIPTION``, ``AZUREML_ARM_RESOURCEGROUP``
+        and ``AZUREML_ARM_WORKSPACE_NAME`` (a job-wide ``AZURE_SUBSCRIPTION_ID`` does not
+        override the job's own), never from a workspace file. The credential is the one
+        `from_environment` chooses; in a job that sets no other way to sign in, the job's:
+        the submitting user's identity when the job runs as its user (on-behalf-of), else the
+        compute's managed identity. `promote()` with no `run_id` then promotes the job, or, in
+        a pipeline, its sibling step (docs/azureml-pipeline-step.md).
+
+        Args:
+            credential: An ``azure.core.credentials.TokenCredential`` to use instead of the
+                job's.
+            environ: The job's environment (default: the process's).
+            retry: How transient failures are retried.
+
+        Raises:
+            BackendNotInstalledError: azure-ai-ml or azureml-mlflow is not installed.
+            UsageError: Not inside an Azure ML job: the message names the ``AZUREML_ARM_*``
+                variables missing, and `from_environment` for code outside a job.
+            CredentialsError: No way to sign in is available, or one is half-configured.
+        """
+        env = os.environ if environ is None else environ
+        missing = [name for name in _JOB_WORKSPACE if not env.get(name, "").strip()]
+        if missing:
+            msg = (
+                f"from_job_context() reads the workspace of the Azure ML job it runs in, and "
+                f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: this "
+                "is not an Azure ML job; outside one, use AzureMLV2Backend.from_environment("
+                "subscription_id=..., resource_group=..., workspace_name=...)"
+            )
+            raise UsageError(msg)
+        job = {name: value for name, value in env.items() if name != "AZURE_SUBSCRIPTION_ID"}
+        return cls.from_environment(credential=credential, environ=job, retry=retry)
+
+    @classmethod
     def from_config(
         cls,
         path: str | os.PathLike[str] | None = None,
@@ -366,6 +411,14 @@ class AzureMLV2Backend:
         )
         logger.info("%s", choice.describe())
         return cls(_ml_client(target, build_credential(choice), _cloud_of(choice)), retry=retry)
+
+
+_JOB_WORKSPACE = (
+    "AZUREML_ARM_SUBSCRIPTION",
+    "AZUREML_ARM_RESOURCEGROUP",
+    "AZUREML_ARM_WORKSPACE_NAME",
+)
+"""The variables naming an Azure ML job's workspace, set by Azure ML in every job."""
 
 
 def _cloud_of(choice: CredentialChoice | None) -> str | None:

@@ -35,6 +35,7 @@ from aml_promotion.ports import (
     CopyRequest,
     ModelVersion,
     RegistrationRequest,
+    RunRecord,
     SourceVersion,
     StageMoves,
     VersionRef,
@@ -428,10 +429,14 @@ class Registry:
         from azure.ai.ml.entities import Model  # noqa: PLC0415 - the SDK is lazy
 
         run = request.run
-        files = self._runs.list_files(run)
         path = request.model_path.strip("/")
-        is_folder = any(f.startswith(path + "/") for f in files)
-        is_mlflow = is_folder and f"{path}/MLmodel" in files
+        if request.job_output is not None:
+            uri, is_mlflow = self._in_output(run, request.job_output, path)
+        else:
+            files = self._runs.list_files(run)
+            is_folder = any(f.startswith(path + "/") for f in files)
+            is_mlflow = is_folder and f"{path}/MLmodel" in files
+            uri = _job_output_uri(run.run_id, path, folder=is_folder)
         properties = {**_properties(request), JOB_PROPERTY: run.run_id}
 
         def model() -> Any:
@@ -445,7 +450,7 @@ class Registry:
             return Model(
                 name=request.name,
                 version=None if known is None else str(known + 1),
-                path=_job_output_uri(run.run_id, path, folder=is_folder),
+                path=uri,
                 type="mlflow_model" if is_mlflow else "custom_model",
                 tags=dict(request.tags) or None,
                 properties=properties or None,
@@ -466,6 +471,20 @@ class Registry:
             register=lambda: self._create(what, model),
             find_earlier=find_earlier,
         )
+
+    def _in_output(self, run: RunRecord, output: str, path: str) -> tuple[str, bool]:
+        """Return the URI of `path` in the job's named output, and whether it is an MLflow model.
+
+        An MLflow model is a folder with an ``MLmodel`` file (the whole output, or a folder in
+        it); the listing is the one the model-file check made (no request).
+        """
+        from aml_promotion.adapters.azureml_v2._outputs import job_output_uri  # noqa: PLC0415
+
+        files = self._runs.list_output_files(run, output)
+        is_folder = not path or any(f.startswith(path + "/") for f in files)
+        marker = f"{path}/MLmodel" if path else "MLmodel"
+        uri = job_output_uri(run.run_id, output, path, folder=is_folder)
+        return uri, is_folder and marker in files
 
     def _create(self, what: str, model: Callable[[], Any]) -> ModelVersion:
         """Make one ``create_or_update`` call; a refusal that a retry cures is transient."""

@@ -80,6 +80,7 @@ class Runs:
         # A finished job's files do not change: registering reads the listing made for the
         # model-file check again instead of asking twice.
         self._files: dict[str, list[str]] = {}
+        self._output_files: dict[tuple[str, str], list[str]] = {}
         # Where a job's files are (its MLflow run's artifact URI, which never changes): the
         # metrics read learns it, so listing the files does not read the run again.
         self._artifact_uris: dict[str, str] = {}
@@ -97,17 +98,15 @@ class Runs:
     ) -> RunRecord:
         """Return the job, resolved to a pipeline's step or a sweep's best trial.
 
+        With `run_id` None, the job this code runs in (`_current`).
+
         Raises:
             RunNotFoundError: No such job, another experiment, no current job, or no (or
                 several) matching steps.
             RegistryError: Azure ML failed.
         """
         if run_id is None:
-            msg = (
-                "the Azure ML (SDK v2) backend needs the job's name (run_id): inside a job, "
-                "pass the MLFLOW_RUN_ID that Azure ML sets"
-            )
-            raise RunNotFoundError(msg, experiment_name=experiment_name)
+            return self._current(experiment_name, pipeline_step)
         job = self._load(run_id)
         kind = str(getattr(job, "type", "") or "").lower()
         experiment = getattr(job, "experiment_name", None)
@@ -125,6 +124,64 @@ class Runs:
         if kind == "sweep":
             return self._record(self._best_trial(job), experiment)
         return self._record(job, experiment)
+
+    def _current(self, experiment_name: str | None, pipeline_step: str | None) -> RunRecord:
+        """Return the job this code runs in, or its pipeline's step `pipeline_step`.
+
+        The job is named by the variables Azure ML sets in it (`current_job_name`). A step of a
+        pipeline (its run-history record names a pipeline job as its parent: one request, and
+        one for the parent) resolves to its sibling step `pipeline_step`, as the pipeline's own
+        name would; a job outside a pipeline, or the step itself, is the candidate (it may
+        still be running: `RunRecord.is_current`).
+
+        Raises:
+            RunNotFoundError: Not inside an Azure ML job, or the pipeline has no (or several)
+                steps of that name.
+        """
+        import os  # noqa: PLC0415 - already loaded; only the job's own path reads it
+
+        from aml_promotion.adapters.azureml_v2._job_context import (  # noqa: PLC0415
+            JOB_RUN_ID_VARIABLES,
+            current_job_name,
+        )
+
+        name = current_job_name(os.environ)
+        if name is None:
+            msg = (
+                "the Azure ML (SDK v2) backend needs the job's name (run_id), or to run inside "
+                f"an Azure ML job (none of {', '.join(JOB_RUN_ID_VARIABLES)} is set)"
+            )
+            raise RunNotFoundError(msg, experiment_name=experiment_name)
+        if pipeline_step is not None:
+            pipeline = self._parent_pipeline(name)
+            if pipeline is not None:
+                experiment = getattr(pipeline, "experiment_name", None)
+                if experiment_name is not None and experiment != experiment_name:
+                    raise RunNotFoundError(
+                        f"the pipeline {pipeline.name!r} of job {name!r} belongs to experiment "
+                        f"{experiment!r}, not {experiment_name!r}",
+                        run_id=str(pipeline.name),
+                        experiment_name=experiment_name,
+                    )
+                step = self._step(pipeline, pipeline_step)
+                if str(step.name) != name:
+                    return self._record(step, experiment)
+        record = self.get_run(experiment_name=experiment_name, run_id=name)
+        return attrs.evolve(record, is_current=True)
+
+    def _parent_pipeline(self, name: str) -> Any:
+        """Return the pipeline job that job `name` is a step of (azure-ai-ml's entity), or None."""
+
+        def parent() -> str | None:
+            # azure-ai-ml keeps no public call for a job's parent: run history's record has it.
+            history = self._jobs._runs_operations.get_run(name)  # noqa: SLF001
+            return getattr(history, "parent_run_id", None) or None
+
+        found = self._gateway.call(f"reading the parent of job {name!r}", parent)
+        if found is None:
+            return None
+        job = self._load(found)
+        return job if str(getattr(job, "type", "") or "").lower() == "pipeline" else None
 
     def get_metrics(
         self, run: RunRecord, names: Collection[str], *, series: Collection[str] = ()
@@ -215,6 +272,32 @@ class Runs:
         if run.status is RunStatus.COMPLETED:
             self._files[run.run_id] = files
         return files
+
+    def list_output_files(self, run: RunRecord, output: str) -> Sequence[str]:
+        """Return the files of the job's named output `output` (see `_outputs`), relative to it.
+
+        The job's outputs come with a command job (no request); a pipeline's step costs one
+        request to run history for them. Listing the output is a datastore look-up (two
+        requests, and one more for the default datastore when the output has no path of its
+        own) and one storage listing. A completed job's listing is kept: registering reads it
+        again.
+
+        Raises:
+            ModelFileError: The job has no output of that name.
+            RegistryError: Azure ML failed.
+        """
+        key = (run.run_id, output)
+        if key in self._output_files:
+            return list(self._output_files[key])
+        from aml_promotion.adapters.azureml_v2._outputs import output_files  # noqa: PLC0415
+
+        files = self._gateway.call(
+            f"listing output {output!r} of job {run.run_id!r}",
+            lambda: output_files(self._session.ml_client, run, output),
+        )
+        if run.status is RunStatus.COMPLETED:
+            self._output_files[key] = files
+        return list(files)
 
     def get_evaluation_data(
         self, run: RunRecord, source: EvaluationData

@@ -53,6 +53,7 @@ def to_version(held: Any, experiment_name: str | None = None) -> ModelVersion:
         experiment_name=experiment_name,
         tags={str(key): str(value) for key, value in (held.tags or {}).items()},
         source=str(held.source) if held.source else None,
+        uri=f"models:/{name}/{number}",
     )
 
 

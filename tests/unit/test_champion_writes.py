@@ -1,0 +1,299 @@
+"""Writes that fail leave a safe registry (issue 22, item 2), with the public fakes.
+
+A promotion's writes are: the registration (its champion tag pending), the tag going live, the
+alias (alias baselines), and the retirement of the other holders. Each is failed in turn: the
+error names the version and what was not done, no later promotion takes a version of the failed
+promotion for the champion (unless the error says it is the champion already), and a re-run
+completes it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aml_promotion import load_settings, promote
+from aml_promotion._domain import tags
+from aml_promotion._service._champion import champion_of
+from aml_promotion.exceptions import IncompletePromotionError, RegistryError
+from aml_promotion.ports import ModelVersion
+from aml_promotion.testing import InMemoryBackend, InMemoryRegistry
+
+NAME = "churn"
+BASELINES = ["tag:champion=true", "alias:champion"]
+WRITES = {"register", "set_tags", "set_alias", "remove_tags"}
+
+
+def _settings(baseline: str) -> dict[str, Any]:
+    return {"model_name": NAME, "metrics_max": ["auc"], "baseline": baseline}
+
+
+class FailingWrite:
+    """The registry, but its `fail_at`-th write (counting from 1) raises; None fails none."""
+
+    def __init__(self, registry: InMemoryRegistry, fail_at: int | None) -> None:
+        self._registry = registry
+        self.fail_at = fail_at
+        self.writes: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._registry, name)
+        if name not in WRITES:
+            return method
+
+        def write(*args: Any, **kwargs: Any) -> Any:
+            self.writes.append(name)
+            if len(self.writes) == self.fail_at:
+                msg = f"injected: {name} refused"
+                raise RegistryError(msg)
+            return method(*args, **kwargs)
+
+        return write
+
+
+class Backend:
+    """The in-memory backend's runs, and a registry whose writes may fail."""
+
+    def __init__(self, backend: InMemoryBackend, registry: Any) -> None:
+        self.runs = backend.runs
+        self.registry = registry
+
+
+def _setup(baseline: str) -> InMemoryBackend:
+    backend = InMemoryBackend()
+    for run_id, auc in (("seed", 0.80), ("best", 0.90), ("weaker", 0.85)):
+        backend.runs.add_run(
+            run_id, experiment_name="train", metrics={"auc": auc}, files=["model.pkl"]
+        )
+    promote(experiment_name="train", run_id="seed", settings=_settings(baseline), backend=backend)
+    return backend
+
+
+def _champion(backend: InMemoryBackend, baseline: str) -> int | None:
+    """The champion: the alias's target, or the best-ranked holder of the tag (the baseline)."""
+    settings = load_settings(_settings(baseline))
+    found = champion_of(backend.registry, NAME, settings.baseline, settings.policy)
+    return None if found is None else found.version
+
+
+def _writes_of_a_clean_promotion(baseline: str) -> list[str]:
+    backend = _setup(baseline)
+    registry = FailingWrite(backend.registry, None)
+    promote(
+        experiment_name="train",
+        run_id="best",
+        settings=_settings(baseline),
+        backend=Backend(backend, registry),
+    )
+    return registry.writes
+
+
+@pytest.mark.parametrize("baseline", BASELINES)
+def test_a_promotion_never_deletes_a_tag(baseline: str) -> None:
+    """Retiring a holder overwrites its tag: MLflow's EDIT permission cannot delete one."""
+    writes = _writes_of_a_clean_promotion(baseline)
+    assert "remove_tags" not in writes
+    assert writes[0] == "register"
+
+
+@pytest.mark.parametrize("baseline", BASELINES)
+@pytest.mark.parametrize("fail_at", range(1, 5))
+def test_a_failed_write_leaves_no_version_that_can_be_crowned_later(
+    baseline: str, fail_at: int
+) -> None:
+    """Each write failed in turn: a clear error, no crowning later, and a re-run completes it."""
+    if fail_at > len(_writes_of_a_clean_promotion(baseline)):
+        pytest.skip("the promotion makes fewer writes")
+    backend = _setup(baseline)
+    settings = _settings(baseline)
+    failing = FailingWrite(backend.registry, fail_at)
+    with pytest.raises(RegistryError) as raised:
+        promote(
+            experiment_name="train",
+            run_id="best",
+            settings=settings,
+            backend=Backend(backend, failing),
+        )
+    registered = backend.registry.find_by_run(NAME, "best")
+    error = raised.value
+    if fail_at == 1:
+        assert registered is None, "the registration failed: nothing registered"
+        assert not isinstance(error, IncompletePromotionError)
+        return
+    assert registered is not None
+    assert isinstance(error, IncompletePromotionError)
+    assert (error.model_name, error.version) == (NAME, registered.version)
+    assert f"version {registered.version} of model 'churn' was registered" in str(error)
+    assert error.not_done
+    assert error.not_done in str(error)
+    assert "injected" in str(error)
+    assert _champion(backend, baseline) == (registered.version if error.champion else 1)
+
+    # A later promotion of a weaker (still better than the seed) run, nothing failing.
+    weaker = promote(experiment_name="train", run_id="weaker", settings=settings, backend=backend)
+    if not error.champion:
+        assert _champion(backend, baseline) != registered.version
+        assert weaker.champion_version != registered.version
+    else:
+        assert _champion(backend, baseline) == registered.version
+
+    again = promote(experiment_name="train", run_id="best", settings=settings, backend=backend)
+    assert again.already_registered
+    key = "champion" if baseline.startswith("tag:") else tags.alias_tag("champion")
+    assert [h.version for h in backend.registry.find_tagged(NAME, key, "true")] == [
+        registered.version
+    ]
+    assert _champion(backend, baseline) == registered.version, "the re-run completed it"
+    assert again.champion_version == registered.version
+    assert again.superseded_by is None
+
+
+def test_a_version_registered_pending_is_never_a_baseline() -> None:
+    """A version a crashed promotion left pending is passed by: the baseline is the champion."""
+    backend = _setup("tag:champion=true")
+    crashed: ModelVersion = backend.registry.add_version(
+        NAME, run_id="best", tags={"champion": tags.PENDING, tags.VERDICT: "promote"}
+    )
+    result = promote(
+        experiment_name="train",
+        run_id="weaker",
+        settings=_settings("tag:champion=true"),
+        backend=backend,
+    )
+    assert result.baseline is not None
+    assert result.baseline.version == 1
+    assert result.champion_version == 3
+    assert backend.registry.get(NAME, crashed.version).tags["champion"] == tags.PENDING
+
+
+@pytest.mark.parametrize("baseline", BASELINES)
+def test_a_rerun_gives_the_champion_back_to_a_better_version_a_worse_one_superseded(
+    baseline: str,
+) -> None:
+    """Superseded by a worse version (as generation-first ranking did): a re-run repairs it."""
+    backend = _setup(baseline)
+    settings = _settings(baseline)
+    promote(experiment_name="train", run_id="best", settings=settings, backend=backend)
+    registry = backend.registry
+    key = "champion" if baseline.startswith("tag:") else tags.alias_tag("champion")
+    # What an earlier release could leave: version 3 (0.85) took the champion from 2 (0.90).
+    worse = registry.add_version(
+        NAME,
+        run_id="weaker",
+        tags={
+            key: "true",
+            tags.VERDICT: "promote",
+            tags.GENERATION: "3",
+            tags.metric_tag("auc"): "0.85",
+        },
+    )
+    registry.set_tags(registry.get(NAME, 2), {key: tags.SUPERSEDED, tags.SUPERSEDED_BY: "3"})
+    if baseline.startswith("alias:"):
+        registry.set_alias(worse, "champion")
+
+    again = promote(experiment_name="train", run_id="best", settings=settings, backend=backend)
+
+    assert again.already_registered
+    assert again.champion_version == 2
+    assert any("takes it back" in note for note in again.decision.notes)
+    assert _champion(backend, baseline) == 2
+    assert registry.get(NAME, 3).tags[key] == tags.SUPERSEDED
+    assert registry.get(NAME, 2).tags[tags.SUPERSEDED_BY] == tags.NO_BASELINE
+    # The worse one's own re-run does not take it back.
+    rerun = promote(experiment_name="train", run_id="weaker", settings=settings, backend=backend)
+    assert rerun.champion_version == 2
+
+
+class AliasWriteLost:
+    """The alias write is applied, but its answer is lost (an error); or everything fails after."""
+
+    def __init__(self, registry: InMemoryRegistry, *, then_down: bool) -> None:
+        self._registry = registry
+        self._then_down = then_down
+        self._failed = False
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._registry, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self._failed and self._then_down:
+                msg = "the registry is down"
+                raise RegistryError(msg)
+            if name == "set_alias" and not self._failed:
+                self._failed = True
+                if not self._then_down:
+                    method(*args, **kwargs)
+                msg = "the answer was lost"
+                raise RegistryError(msg)
+            return method(*args, **kwargs)
+
+        return call
+
+
+def test_an_alias_write_whose_answer_was_lost_leaves_the_version_champion() -> None:
+    """The alias did move: the error says the version is the champion; its tag stays live."""
+    backend = _setup("alias:champion")
+    registry = AliasWriteLost(backend.registry, then_down=False)
+    with pytest.raises(IncompletePromotionError) as raised:
+        promote(
+            experiment_name="train",
+            run_id="best",
+            settings=_settings("alias:champion"),
+            backend=Backend(backend, registry),
+        )
+    assert raised.value.champion
+    assert "it is the champion all the same" in str(raised.value)
+    assert backend.registry.get(NAME, 2).tags[tags.alias_tag("champion")] == "true"
+
+
+def test_when_the_alias_tag_cannot_be_withdrawn_the_error_says_so() -> None:
+    """The alias write failed and the registry stays down: the error warns of the live tag."""
+    backend = _setup("alias:champion")
+    registry = AliasWriteLost(backend.registry, then_down=True)
+    with pytest.raises(IncompletePromotionError) as raised:
+        promote(
+            experiment_name="train",
+            run_id="best",
+            settings=_settings("alias:champion"),
+            backend=Backend(backend, registry),
+        )
+    assert not raised.value.champion
+    assert "nor could its tag promotion.alias.champion be set back to pending" in str(raised.value)
+
+
+@pytest.mark.parametrize("baseline", BASELINES)
+def test_a_rerun_of_a_local_model_completes_its_pending_promotion(
+    baseline: str, tmp_path: Path
+) -> None:
+    """A local model's re-run (same content) completes a promotion that failed after registering.
+
+    Every kind of candidate reaches the one already-registered path: a local model's, found by
+    its content, is completed as a run's is.
+    """
+    backend = _setup(baseline)
+    settings = _settings(baseline)
+    model_file = tmp_path / "model.pkl"
+    model_file.write_bytes(b"a model")
+    failing = FailingWrite(backend.registry, 2)  # the registration passes, the tag going live not
+    with pytest.raises(IncompletePromotionError) as raised:
+        promote(
+            model_path=model_file,
+            metrics={"auc": 0.95},
+            settings=settings,
+            backend=Backend(backend, failing),
+        )
+    version = raised.value.version
+    assert not raised.value.champion
+    assert _champion(backend, baseline) == 1, "a pending version is never the champion"
+
+    again = promote(
+        model_path=model_file, metrics={"auc": 0.95}, settings=settings, backend=backend
+    )
+    assert again.already_registered
+    assert again.model is not None
+    assert again.model.version == version
+    assert any("did not complete: completed now" in note for note in again.decision.notes)
+    assert _champion(backend, baseline) == version, "the re-run completed it"
+    assert again.champion_version == version
