@@ -44,6 +44,7 @@ from aml_promotion.exceptions import (
     SettingsProblem,
     SettingsWarning,
     UsageError,
+    VersionNotFoundError,
 )
 from aml_promotion.ports import Backend
 
@@ -130,6 +131,7 @@ _EXIT_CODES: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (CredentialsError, ExitCode.BAD_INPUT),
     (BackendNotInstalledError, ExitCode.BAD_INPUT),
     (RunNotFoundError, ExitCode.BAD_INPUT),
+    (VersionNotFoundError, ExitCode.BAD_INPUT),
     (RunStateError, ExitCode.BAD_INPUT),
     (ModelFileError, ExitCode.BAD_INPUT),
     (RegistryError, ExitCode.BACKEND_FAILURE),
@@ -153,9 +155,15 @@ candidate:
   --experiment-name and --run-id together name a run (on azureml-v2 --run-id alone names a
   job: its experiment is checked when given); neither means local mode: the settings'
   model_file_name is a file or folder in the checkout (metrics from --metrics-file).
+
   Inside an Azure ML job with --backend azureml-v2 (MLFLOW_RUN_ID or AZUREML_RUN_ID set),
   neither means the job itself, or, as a pipeline's step, its sibling step
   pipeline_child_run_name (see docs/azureml-pipeline-step.md).
+
+  --candidate-version names a version already registered (churn:3, churn@staging,
+  churn:latest): it is copied into the target registry (--target-registry-uri on MLflow,
+  --target-registry on Azure ML) only if it beats the champion there, whose metrics are its
+  promotion.metric.* tags.
 
 Azure ML credentials (--backend azureml-v2), the first whose signal is present, no prompt:
   1. AZURE_CREDENTIALS, legacy: the JSON of `az ad sp create-for-rbac --json-auth` (or
@@ -222,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
         "is the candidate run",
     )
     candidate.add_argument(
+        "--candidate-version",
+        metavar="NAME:VERSION",
+        help="a registered version as the candidate: NAME:VERSION, NAME@ALIAS or NAME:latest, "
+        "in the backend's registry; copied into the target registry if it beats the champion "
+        "there (see docs/promote-across-environments.md)",
+    )
+    candidate.add_argument(
         "--metrics-file",
         type=Path,
         help="local mode only: a JSON object of the candidate's metrics (name → value)",
@@ -264,6 +279,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: MLFLOW_REGISTRY_URI; databricks-uc for Unity Catalog)",
     )
     backend.add_argument(
+        "--target-registry-uri",
+        help="--backend mlflow with --candidate-version: the registry the version is copied "
+        "into and whose champion it must beat (a sqlite file, an mlflow server, databricks-uc "
+        "with a catalog.schema.model name); default: the backend's own registry",
+    )
+    backend.add_argument(
         "--workspace-config",
         type=Path,
         help="Azure ML: the workspace's config file (default: config.json or "
@@ -297,6 +318,11 @@ def build_parser() -> argparse.ArgumentParser:
     azure.add_argument(
         "--tenant-id",
         help="GitHub OIDC or workload identity: its tenant id (default: AZURE_TENANT_ID)",
+    )
+    azure.add_argument(
+        "--target-registry",
+        help="with --candidate-version: the Azure ML registry to promote the workspace's "
+        "version into (its champion is the baseline; signed in as for the workspace)",
     )
     behaviour = parser.add_argument_group("behaviour")
     behaviour.add_argument("--dry-run", action="store_true", help="decide, but register nothing")
@@ -338,6 +364,7 @@ _AZURE_OPTIONS = (
     "workspace_name",
     "client_id",
     "tenant_id",
+    "target_registry",
 )
 
 
@@ -366,6 +393,9 @@ class Arguments:
     client_id: str | None = None
     tenant_id: str | None = None
     backend_given: bool = True
+    candidate_version: str | None = None
+    target_registry_uri: str | None = None
+    target_registry: str | None = None
 
     @classmethod
     def parse(cls, argv: Sequence[str], *, environ: Mapping[str, str] | None = None) -> Arguments:
@@ -393,7 +423,12 @@ class Arguments:
     @property
     def local(self) -> bool:
         """Local mode: no run named, the model is a file or folder here."""
-        return self.experiment_name is None and self.run_id is None and self.model_id is None
+        return (
+            self.experiment_name is None
+            and self.run_id is None
+            and self.model_id is None
+            and self.candidate_version is None
+        )
 
     def check(self) -> None:
         """Raise `UsageError` for a combination that cannot work.
@@ -411,6 +446,9 @@ class Arguments:
                 raise UsageError(msg)
         self._check_mlflow_options()
         self._check_azure_options()
+        self._check_version_options()
+        if self.candidate_version is not None:
+            return  # it names the candidate alone (checked above)
         # A v2 job's name is unique in its workspace: the experiment is only checked, if given.
         run_id_alone = self.backend is BackendChoice.AZUREML_V2 and self.experiment_name is None
         if (
@@ -452,6 +490,7 @@ class Arguments:
             ("--workspace-name", self.workspace_name),
             ("--client-id", self.client_id),
             ("--tenant-id", self.tenant_id),
+            ("--target-registry", self.target_registry),
         ):
             if value is None:
                 continue
@@ -461,6 +500,48 @@ class Arguments:
             if not value.strip():
                 msg = f"{option} is empty"
                 raise UsageError(msg)
+
+    def _check_version_options(self) -> None:
+        if self.candidate_version is not None:
+            if not self.candidate_version.strip():
+                msg = "--candidate-version is empty: give NAME:VERSION, NAME@ALIAS or NAME:latest"
+                raise UsageError(msg)
+            given = [
+                option
+                for option, value in (
+                    ("--experiment-name", self.experiment_name),
+                    ("--run-id", self.run_id),
+                    ("--model-id", self.model_id),
+                    ("--metrics-file", self.metrics_file),
+                )
+                if value is not None
+            ]
+            if given:
+                msg = f"--candidate-version names the candidate alone: not with {given[0]}"
+                raise UsageError(msg)
+        if self.target_registry_uri is not None:
+            if self.backend is not BackendChoice.MLFLOW:
+                msg = f"--target-registry-uri is for --backend mlflow ({self._backend_said()})"
+                raise UsageError(msg)
+            if not self.target_registry_uri.strip():
+                msg = "--target-registry-uri is empty"
+                raise UsageError(msg)
+            if self.candidate_version is None:
+                msg = (
+                    "--target-registry-uri goes with --candidate-version: the registered "
+                    "version to copy into it"
+                )
+                raise UsageError(msg)
+        self._check_target_registry()
+
+    def _check_target_registry(self) -> None:
+        # Its backend (azureml-v2) and emptiness are checked with the other Azure options.
+        if self.target_registry is not None and self.candidate_version is None:
+            msg = (
+                "--target-registry goes with --candidate-version: the workspace's registered "
+                "version to copy into it"
+            )
+            raise UsageError(msg)
 
     def _check_mlflow_options(self) -> None:
         for option, value in (("--registry-uri", self.registry_uri), ("--model-id", self.model_id)):
@@ -717,6 +798,47 @@ def build_backend(
     return AzureMLBackend.from_config(config)
 
 
+def build_target_backend(
+    args: Arguments, *, environ: Mapping[str, str], cwd: Path
+) -> Backend | None:
+    """Return the backend a registered version is copied into, or None for the backend's own.
+
+    MLflow: ``--target-registry-uri``, with a tracking store where a copy from another server
+    logs the version's files: Databricks' for ``databricks-uc`` (``databricks-uc://profile``:
+    ``databricks://profile``), else the registry URI itself (a sqlite file or an
+    ``mlflow server`` holds both). Azure ML: ``--target-registry``, the Azure ML registry of
+    that name, signed in the way the workspace is (`AzureMLV2Backend.for_registry`).
+
+    Args:
+        args: The parsed command line.
+        environ: The environment.
+        cwd: Where relative paths start.
+
+    Raises:
+        BackendNotInstalledError: The backend's extra is not installed.
+        CredentialsError: Azure ML: no way to sign in is available.
+        RegistryError: The target could not be reached.
+    """
+    del cwd  # the target is named by the options alone
+    if args.target_registry is not None:
+        from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend  # noqa: PLC0415 - lazy SDK
+
+        return AzureMLV2Backend.for_registry(
+            args.target_registry.strip(),
+            client_id=args.client_id,
+            tenant_id=args.tenant_id,
+            environ=environ,
+        )
+    uri = args.target_registry_uri
+    if uri is None:
+        return None
+    from aml_promotion.adapters.mlflow import MlflowBackend  # noqa: PLC0415 - lazy SDK
+
+    scheme, sep, rest = uri.partition(":")
+    tracking = f"databricks{sep}{rest}" if scheme.lower() == "databricks-uc" else uri
+    return MlflowBackend(tracking, uri)
+
+
 V1_DEPRECATED = (
     "--backend azureml (Azure ML SDK v1, azureml-core) is deprecated: Microsoft's support for "
     "SDK v1 ended on 30 June 2026; use --backend azureml-v2 (see docs/migrating.md)"
@@ -850,6 +972,7 @@ def _azureml_v2_backend(args: Arguments, *, environ: Mapping[str, str], cwd: Pat
 
 
 BackendFactory = Callable[[Arguments], Backend]
+TargetFactory = Callable[[Arguments], "Backend | None"]
 
 
 # --- Reporting ------------------------------------------------------------------------------------
@@ -1043,6 +1166,7 @@ def run(
     stderr: TextIO,
     cwd: Path | None = None,
     backend_factory: BackendFactory | None = None,
+    target_factory: TargetFactory | None = None,
 ) -> int:
     """Run the command line with everything it touches given; return the exit code.
 
@@ -1053,6 +1177,8 @@ def run(
         stderr: Where warnings, errors, logs and workflow commands go.
         cwd: The directory relative paths start from (default: the process's).
         backend_factory: Builds the backend from the arguments (default: `build_backend`).
+        target_factory: Builds the target backend of ``--candidate-version`` (default:
+            `build_target_backend`).
 
     Returns:
         An `ExitCode` value.
@@ -1079,11 +1205,14 @@ def run(
         _report_error(console, error, ExitCode.BAD_INPUT, as_json=as_json)
         return ExitCode.BAD_INPUT
     factory = backend_factory or (lambda a: build_backend(a, environ=environ, cwd=here))
+    targets = target_factory or (lambda a: build_target_backend(a, environ=environ, cwd=here))
     # In CI nobody watches a terminal: the stages are logged so that slow work shows in the log.
     verbose = args.verbose or environ.get("RUNNER_DEBUG") == "1" or in_ci(environ)
     with _logging_to(console, verbose=verbose):
         try:
-            return _promote(console, args, environ=environ, cwd=here, factory=factory)
+            return _promote(
+                console, args, environ=environ, cwd=here, factory=factory, targets=targets
+            )
         except Exception as error:  # noqa: BLE001 - every failure becomes an exit code
             code = exit_code_for_error(error)
             _report_error(console, error, code, as_json=args.json)
@@ -1097,6 +1226,7 @@ def _promote(
     environ: Mapping[str, str],
     cwd: Path,
     factory: BackendFactory,
+    targets: TargetFactory | None = None,
 ) -> ExitCode:
     settings, path, shown = read_settings(
         args.parameters_file,
@@ -1114,7 +1244,15 @@ def _promote(
         logger.info("settings from %s", source)
     metrics = None if args.metrics_file is None else read_metrics(args.metrics_file, cwd=cwd)
     backend = factory(args)
-    if args.local and not in_azureml_job(args, environ):
+    if args.candidate_version is not None:
+        result = promote(
+            settings=settings,
+            backend=backend,
+            candidate_version=args.candidate_version,
+            target=None if targets is None else targets(args),
+            dry_run=args.dry_run,
+        )
+    elif args.local and not in_azureml_job(args, environ):
         result = promote(
             settings=settings,
             backend=backend,

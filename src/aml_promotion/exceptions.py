@@ -14,6 +14,7 @@ The hierarchy::
     ├── UsageError (ValueError)             arguments that contradict each other
     ├── BackendNotInstalledError (ImportError)  an optional extra is missing
     ├── RunNotFoundError (LookupError)      the run, its pipeline step or its best child is missing
+    ├── VersionNotFoundError (LookupError)  the candidate version (name:3, name@alias) is missing
     ├── RunStateError                       the run did not complete (and promotion is not forced)
     ├── ModelFileError                      zero or several model files match
     └── RegistryError                       the backend failed
@@ -44,6 +45,7 @@ __all__ = [
     "SettingsWarning",
     "TransientRegistryError",
     "UsageError",
+    "VersionNotFoundError",
 ]
 
 
@@ -166,6 +168,20 @@ class RunNotFoundError(PromotionError, LookupError):
         self.run_id = run_id
         self.experiment_name = experiment_name
         self.candidates: tuple[str, ...] = tuple(candidates)
+        super().__init__(message)
+
+
+class VersionNotFoundError(PromotionError, LookupError):
+    """The registered version named as the candidate (``name:3``, ``name@alias``) was not found.
+
+    Attributes:
+        model_name: The model whose version was looked for.
+        ref: The version as it was named (``3``, ``@champion``, ``latest``).
+    """
+
+    def __init__(self, message: str, *, model_name: str, ref: str) -> None:
+        self.model_name = model_name
+        self.ref = ref
         super().__init__(message)
 
 

@@ -9,7 +9,7 @@ exception crosses a port: adapters translate both.
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 import attrs
@@ -17,11 +17,14 @@ import attrs
 from aml_promotion._domain.choices import choice, flag, names
 from aml_promotion._domain.frameworks import Framework
 from aml_promotion._domain.policy import BaselineStrategy, EvaluationData
+from aml_promotion._domain.stages import StageMoves
+from aml_promotion._domain.version_ref import VersionRef
 from aml_promotion.exceptions import SettingsError, SettingsProblem
 
 __all__ = [
     "Backend",
     "BaselineRunStore",
+    "CopyRequest",
     "DatasetMetricStore",
     "Framework",
     "JobOutputStore",
@@ -35,6 +38,12 @@ __all__ = [
     "RunRecord",
     "RunStatus",
     "RunStore",
+    "SourceVersion",
+    "StageMoves",
+    "StagedRegistry",
+    "VersionCopier",
+    "VersionRef",
+    "VersionSource",
     "unsupported_strategy",
 ]
 
@@ -450,6 +459,134 @@ class BaselineRunStore(Protocol):
         Raises:
             RunNotFoundError: No such run (or it was deleted).
             RegistryError: The backend failed.
+        """
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class SourceVersion:
+    """A registered version offered as a candidate, with what a target needs to copy it.
+
+    Attributes:
+        version: The version, as its registry has it.
+        registry: Where it is, in the form `VersionCopier.location` gives (MLflow: the registry
+            URI, never with a secret; Azure ML: the workspace's or registry's ``azureml://``
+            id); recorded on the copy as ``promotion.source.registry``.
+        uri: How its own registry names it: ``models:/<name>/<version>`` on MLflow,
+            ``azureml://.../models/<name>/versions/<version>`` on Azure ML.
+        handle: The source adapter's own object for it, for that adapter's use only.
+    """
+
+    version: ModelVersion
+    registry: str
+    uri: str
+    handle: object = attrs.field(default=None, eq=False, repr=False)
+
+
+@runtime_checkable
+class VersionSource(Protocol):
+    """A `ModelRegistry` whose versions can be candidates (``name:3``, ``name@alias``)."""
+
+    def get_version(self, ref: VersionRef) -> SourceVersion:
+        """Return the usable version `ref` names (a failed or pending one is never returned).
+
+        Raises:
+            VersionNotFoundError: No such version (or it is not usable, or the alias points
+                nowhere): the message names what was looked for.
+            SettingsError: `ref` names an alias, and the registry has none.
+            RegistryError: The backend failed.
+        """
+        ...
+
+    def download_version(self, source: SourceVersion, folder: str) -> str:
+        """Download the version's files into `folder`; return the path of the model there.
+
+        For a target that cannot read the source's files by its URI (another MLflow server).
+
+        Raises:
+            RegistryError: The backend failed.
+        """
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class CopyRequest:
+    """Everything needed to copy a version from a source registry into a target registry.
+
+    Attributes:
+        name: The model's name in the target (Unity Catalog: ``catalog.schema.model``).
+        source: The version copied, and where it is.
+        source_key: The key `find_by_source` finds the copy by (also among `tags`).
+        tags: Every tag of the copy: the settings' tags, the decision's, the source's
+            (``promotion.source.*``, whose ``promotion.source.key`` `find_by_source` finds)
+            and the champion tag.
+        properties: Properties (write-once metadata, where the backend has them).
+        description: A description, if any.
+        download: Downloads the source's files into a folder and returns the model's path
+            there (`VersionSource.download_version`), for a target that cannot read them by
+            `source.uri`.
+    """
+
+    name: str
+    source: SourceVersion
+    source_key: str
+    tags: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
+    properties: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
+    description: str | None = None
+    download: Callable[[str], str] | None = attrs.field(default=None, eq=False, repr=False)
+
+
+@runtime_checkable
+class VersionCopier(Protocol):
+    """A `ModelRegistry` that can take a copy of a version from another registry (a target).
+
+    A copy is registered once: `copy` looks for it by its source before any retry (registry
+    versions cannot be re-created), and the service looks first too, so a re-run copies
+    nothing new.
+    """
+
+    @property
+    def location(self) -> str:
+        """Where this registry is, in the form of `SourceVersion.registry`."""
+        ...
+
+    def find_by_source(self, name: str, source_key: str) -> ModelVersion | None:
+        """Return the usable version of `name` copied from `source_key`, or None.
+
+        Args:
+            name: The model's name in this registry.
+            source_key: The copy's ``promotion.source.key`` tag.
+
+        Raises:
+            RegistryError: The backend failed.
+        """
+        ...
+
+    def copy(self, request: CopyRequest) -> ModelVersion:
+        """Register a copy of `request.source` as a new version of `request.name`; return it.
+
+        Raises:
+            RegistryError: The backend failed (nothing, or the copy found by its source, was
+                registered: a lost response never makes a duplicate).
+        """
+        ...
+
+
+@runtime_checkable
+class StagedRegistry(Protocol):
+    """A `ModelRegistry` whose versions have a stage (Azure ML SDK v2's ``stage``)."""
+
+    def with_stages(
+        self, stages: StageMoves, *, champion: tuple[str, str] | None = None
+    ) -> ModelRegistry:
+        """Return this registry, moving stages as `stages` says.
+
+        The returned registry gives a promoted version ``stages.on_promote`` in the write that
+        makes it the champion: with a champion tag (`champion`: its key and live value) the
+        write that gives it that value (its registration, or a later tag write: a version
+        registered pending is not staged until it is live); without one, its registration. It
+        moves a version it tags ``promotion.superseded_by`` to ``stages.on_supersede``, in the
+        same read-modify-write as that tag. It never writes an archived version.
         """
         ...
 

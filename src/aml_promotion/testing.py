@@ -12,7 +12,19 @@
 
 They behave like the real backends where `promote()` can tell the difference (versions numbered
 from 1, the latest is the highest, runs checked against their experiment, pipeline steps found by
-name), record every call in `calls`, and can be told to fail (`fail_next`).
+name), record every call in `calls`, and can be told to fail (`fail_next`), or to do a call and
+then fail as if its answer were lost (`lose_next`).
+
+Promotion across environments takes two backends: the registry of each can offer a version as
+the candidate (`InMemoryRegistry.get_version`) and take a copy of one from another
+(`InMemoryRegistry.copy`, found again by `find_by_source`):
+
+>>> dev, prod = InMemoryBackend(location="memory://dev"), InMemoryBackend(location="memory://prod")
+>>> _ = dev.registry.add_version("churn", tags={"promotion.metric.auc": "0.91"})
+>>> result = promote(candidate_version="churn:1", backend=dev, target=prod,
+...                  settings={"metrics_max": ["auc"]})
+>>> prod.registry.get("churn", 1).tags["promotion.source.key"]
+'memory://dev#churn/1'
 """
 
 from __future__ import annotations
@@ -23,18 +35,23 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 import attrs
 
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy, EvaluationData
+from aml_promotion._domain.tags import SOURCE_KEY
 from aml_promotion._retry import testing_mode
 from aml_promotion.exceptions import (
     BaselineNotFoundError,
     RegistryError,
     RunNotFoundError,
+    VersionNotFoundError,
 )
 from aml_promotion.ports import (
+    CopyRequest,
     MetricValues,
     ModelVersion,
     RegistrationRequest,
     RunRecord,
     RunStatus,
+    SourceVersion,
+    VersionRef,
     unsupported_strategy,
 )
 
@@ -88,16 +105,26 @@ class _Faults:
 
     def __init__(self) -> None:
         self._pending: dict[str, list[Exception]] = {}
+        self._lost: dict[str, list[Exception]] = {}
         self.calls: list[tuple[object, ...]] = []
 
     def add(self, operation: str, error: Exception, times: int) -> None:
         self._pending.setdefault(operation, []).extend([error] * times)
+
+    def lose(self, operation: str, error: Exception) -> None:
+        self._lost.setdefault(operation, []).append(error)
 
     def call(self, operation: str, *details: object) -> None:
         self.calls.append((operation, *details))
         pending = self._pending.get(operation)
         if pending:
             raise pending.pop(0)
+
+    def done(self, operation: str) -> None:
+        """Raise the error of a lost answer, if one is due: the call itself has been done."""
+        lost = self._lost.get(operation)
+        if lost:
+            raise lost.pop(0)
 
 
 class InMemoryRunStore:
@@ -236,11 +263,26 @@ class InMemoryRunStore:
 class InMemoryRegistry:
     """A `ModelRegistry` that holds versions in memory."""
 
-    def __init__(self, runs: InMemoryRunStore | None = None, faults: _Faults | None = None) -> None:
-        """Create an empty registry; local registrations add runs to `runs` when given."""
+    def __init__(
+        self,
+        runs: InMemoryRunStore | None = None,
+        faults: _Faults | None = None,
+        *,
+        location: str = "memory://registry",
+    ) -> None:
+        """Create an empty registry; local registrations add runs to `runs` when given.
+
+        Args:
+            runs: Where a local registration's run is kept, if anywhere.
+            faults: The call log and faults, shared with the run store inside a backend.
+            location: Where this registry is (`VersionCopier.location`, and the
+                ``promotion.source.registry`` of its versions' copies elsewhere).
+        """
         self.versions: dict[str, list[ModelVersion]] = {}
         self.aliases: dict[str, dict[str, int]] = {}
         self.requests: list[RegistrationRequest] = []
+        self.copies: list[CopyRequest] = []
+        self._location = location
         self._faults = faults or _Faults()
         self.calls = self._faults.calls
         self._runs = runs
@@ -321,9 +363,64 @@ class InMemoryRegistry:
                 files=[request.model_path],
             )
             run_id, experiment = run.run_id, run.experiment_name
-        return self.add_version(
+        version = self.add_version(
             request.name, run_id=run_id, tags=request.tags, experiment_name=experiment
         )
+        self._faults.done("register")
+        return version
+
+    # --- promotion across environments: VersionSource and VersionCopier ----------------------
+
+    @property
+    def location(self) -> str:
+        """Where this registry is, as its versions' copies record it."""
+        return self._location
+
+    def get_version(self, ref: VersionRef) -> SourceVersion:
+        """Return the version `ref` names (a number, an alias, or the latest unarchived one).
+
+        Raises:
+            VersionNotFoundError: No such version.
+        """
+        self._faults.call("get_version", str(ref))
+        versions = self._of(ref.name)
+        if ref.alias is not None:
+            number = self.aliases.get(ref.name, {}).get(ref.alias)
+            found = next((v for v in versions if v.version == number), None)
+        elif ref.number is not None:
+            found = next((v for v in versions if v.version == ref.number), None)
+        else:
+            found = next((v for v in versions if not v.archived), None)
+        if found is None:
+            raise VersionNotFoundError(
+                f"no version {ref} in {self._location}", model_name=ref.name, ref=str(ref)
+            )
+        uri = f"{self._location}/{found.name}/{found.version}"
+        return SourceVersion(version=found, registry=self._location, uri=uri)
+
+    def download_version(self, source: SourceVersion, folder: str) -> str:
+        """Return where the version's files would be in `folder` (the fake holds no files)."""
+        self._faults.call("download_version", str(source.version), folder)
+        return f"{folder}/{source.version.name}-{source.version.version}"
+
+    def find_by_source(self, name: str, source_key: str) -> ModelVersion | None:
+        """Return the version of `name` whose ``promotion.source.key`` is `source_key`."""
+        self._faults.call("find_by_source", name, source_key)
+        return next((v for v in self._of(name) if v.tags.get(SOURCE_KEY) == source_key), None)
+
+    def copy(self, request: CopyRequest) -> ModelVersion:
+        """Add a copy of the source version; its run id is the source's, as MLflow keeps it."""
+        self._faults.call("copy", request.name, request.source_key)
+        self.copies.append(request)
+        source = request.source.version
+        version = self.add_version(
+            request.name,
+            run_id=source.run_id,
+            tags=request.tags,
+            experiment_name=source.experiment_name,
+        )
+        self._faults.done("copy")
+        return version
 
     def _replace(self, version: ModelVersion, change: Callable[[dict[str, str]], None]) -> None:
         versions = self.versions.get(version.name, [])
@@ -373,7 +470,7 @@ class InMemoryBackend:
         calls: Every port call made, in order, as ``(operation, *details)``.
     """
 
-    def __init__(self, *, local_runs: bool = True) -> None:
+    def __init__(self, *, local_runs: bool = True, location: str = "memory://registry") -> None:
         """Create an empty backend.
 
         Args:
@@ -381,15 +478,26 @@ class InMemoryBackend:
                 its metrics (as on MLflow). False keeps only the version and its tags, as Azure
                 ML (SDK v1) does: the promotion's ``promotion.metric.*`` tags are then what makes
                 it a baseline.
+            location: Where its registry is (`InMemoryRegistry`): give two backends used as
+                the source and the target of a promotion different ones.
         """
         self._faults = _Faults()
         self.calls = self._faults.calls
         self.runs = InMemoryRunStore(self._faults)
-        self.registry = InMemoryRegistry(self.runs if local_runs else None, self._faults)
+        self.registry = InMemoryRegistry(
+            self.runs if local_runs else None, self._faults, location=location
+        )
 
     def fail_next(self, operation: str, error: Exception, *, times: int = 1) -> None:
         """Make the next `times` calls of `operation` (a port method's name) raise `error`."""
         self._faults.add(operation, error, times)
+
+    def lose_next(self, operation: str, error: Exception) -> None:
+        """Make the next call of `operation` (``register`` or ``copy``) do its work, then raise.
+
+        As when a registration's answer is lost: the version exists, the caller got `error`.
+        """
+        self._faults.lose(operation, error)
 
     def operations(self) -> list[str]:
         """Return the names of the port operations called so far, in order."""

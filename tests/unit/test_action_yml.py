@@ -20,6 +20,8 @@ ORIGINAL_INPUTS = {"azure_credentials", "experiment_name", "run_id", "parameters
 NEW_INPUTS = {"backend", "tracking_uri", "dry_run", "fail_on_reject", "metrics_file"}
 # Azure ML with no secret (GitHub OIDC) and the workspace by name, as Microsoft's workflows give it.
 AZURE_INPUTS = {"client_id", "tenant_id", "subscription_id", "resource_group", "workspace_name"}
+# Promotion across environments: a registered version into an Azure ML registry.
+ACROSS_INPUTS = {"candidate_version", "target_registry"}
 OUTPUTS = {"model_name", "model_version", "model_id", "promoted", "decision", "champion_version"}
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
@@ -45,7 +47,7 @@ def step(action: dict[str, Any], step_id: str) -> dict[str, Any]:
 
 def test_inputs_are_the_originals_plus_the_new_ones(action: dict[str, Any]) -> None:
     """Every input of Azure/aml-registermodel is kept, so a `uses:` swap is enough."""
-    assert set(action["inputs"]) == ORIGINAL_INPUTS | NEW_INPUTS | AZURE_INPUTS
+    assert set(action["inputs"]) == ORIGINAL_INPUTS | NEW_INPUTS | AZURE_INPUTS | ACROSS_INPUTS
 
 
 def test_input_defaults_match_the_original_and_the_cli(action: dict[str, Any]) -> None:
@@ -208,6 +210,25 @@ def test_the_promote_step_names_the_workspace_and_the_oidc_app(
     assert seen["credentials"] is None
     empty = run_promote_step(action, fake_cli, tmp_path)
     assert json.loads(empty.stdout)["argv"] == ["--backend=azureml-v2"]
+
+
+def test_the_promote_step_passes_a_candidate_version_and_its_target_registry(
+    action: dict[str, Any], fake_cli: Path, tmp_path: Path
+) -> None:
+    """candidate_version and target_registry become options, as --option=value."""
+    done = run_promote_step(
+        action,
+        fake_cli,
+        tmp_path,
+        candidate_version="churn-dev:7",
+        target_registry="-prod-models",
+        workspace_name="dev-ws",
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["argv"] == [
+        "--backend=azureml-v2", "--workspace-name=dev-ws", "--candidate-version=churn-dev:7",
+        "--target-registry=-prod-models",
+    ]  # fmt: skip
 
 
 def test_the_install_step_reads_the_backend_in_any_case(

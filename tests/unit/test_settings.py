@@ -124,6 +124,8 @@ def test_the_keys_known_are_the_designs() -> None:
         "memory_gb", "metrics_max", "metrics_min", "force_registration", "metric_rules",
         "require_improvement", "on_missing_baseline", "on_missing_baseline_metric", "baseline",
         "evaluation_data", "job_output", "metrics_child_run_name",
+        # Issue 20 item 4: the Azure ML (SDK v2) stages a promotion moves (docs/settings.md).
+        "on_promote", "on_supersede",
     } == KNOWN_KEYS  # fmt: skip
 
 

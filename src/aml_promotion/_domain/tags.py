@@ -227,3 +227,30 @@ def decision_tags(
         if digest is not None:
             tags[data_tag(name)] = digest
     return tags
+
+
+SOURCE_PREFIX = PREFIX + "source."
+SOURCE_KEY = SOURCE_PREFIX + "key"
+"""The tag a copy in another registry is found by: its source's registry, name and version."""
+SOURCE_REGISTRY = SOURCE_PREFIX + "registry"
+SOURCE_NAME = SOURCE_PREFIX + "name"
+SOURCE_VERSION = SOURCE_PREFIX + "version"
+SOURCE_RUN = SOURCE_PREFIX + "run"
+
+
+def source_key(registry: str, name: str, version: int) -> str:
+    """Return the key a copy of version `version` of `name` in `registry` is found by."""
+    return f"{registry}#{name}/{version}"
+
+
+def source_tags(registry: str, name: str, version: int, run_id: str | None) -> dict[str, str]:
+    """Return the ``promotion.source.*`` tags a copy carries: where it was copied from."""
+    found = {
+        SOURCE_KEY: source_key(registry, name, version),
+        SOURCE_REGISTRY: registry,
+        SOURCE_NAME: name,
+        SOURCE_VERSION: str(version),
+    }
+    if run_id is not None:
+        found[SOURCE_RUN] = run_id
+    return found

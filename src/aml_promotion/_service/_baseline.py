@@ -37,12 +37,14 @@ class Baseline:
         data: What it was evaluated on, when the policy asks.
         missing: What was looked for and not found (or why the version was passed over), for
             the decision's summary when there is no baseline.
+        notes: Caveats for the decision (a target's champion that records no metrics).
     """
 
     version: ModelVersion | None
     metrics: Mapping[str, object] | None
     data: Mapping[str, str | None] | None
     missing: str
+    notes: tuple[str, ...] = ()
 
     @property
     def label(self) -> str | None:
@@ -55,7 +57,7 @@ class Baseline:
 
 
 def read_baseline(
-    runs: RunStore,
+    runs: RunStore | None,
     registry: ModelRegistry,
     name: str,
     strategy: BaselineStrategy,
@@ -66,7 +68,10 @@ def read_baseline(
     """Find the baseline of `name` by `strategy`, and read what the comparison needs of it.
 
     Args:
-        runs: Where the baseline's run is read.
+        runs: Where the baseline's run is read; None for a registry in another environment,
+            whose runs are not readable here: the baseline's metrics are then its
+            ``promotion.metric.*`` tags, and a baseline without them lacks every metric
+            (`on_missing_baseline_metric`), never passed over.
         registry: Where the baseline is found.
         name: The model's name.
         strategy: Which version is the baseline.
@@ -80,6 +85,8 @@ def read_baseline(
     version = _find_baseline(registry, name, strategy, existing, policy=policy)
     if version is not None:
         _LOGGER.info("reading the baseline's metrics: %s", version)
+    if runs is None:
+        return _tagged_baseline(version, policy, missing=_no_baseline(name, strategy, existing))
     run = _baseline_run(runs, version, policy)
     metrics = _baseline_metrics(runs, version, run, policy)
     passed_over = _passed_over(version, metrics)
@@ -91,6 +98,46 @@ def read_baseline(
         data=baseline_data(runs, version, run, policy),
         missing=passed_over or _no_baseline(name, strategy, existing),
     )
+
+
+def _tagged_baseline(
+    version: ModelVersion | None, policy: PromotionPolicy, *, missing: str
+) -> Baseline:
+    """Read a baseline from its tags alone: a registry whose runs are not readable here."""
+    if version is None:
+        return Baseline(version=None, metrics=None, data=None, missing=missing)
+    metrics = recorded_values(version, policy)
+    notes: tuple[str, ...] = ()
+    if metrics is None:
+        notes = (unrecorded_champion(version),)
+    return Baseline(
+        version=version,
+        metrics=metrics or {},
+        data=baseline_data(None, version, None, policy),
+        missing=missing,
+        notes=notes,
+    )
+
+
+def unrecorded_champion(version: ModelVersion) -> str:
+    """Say that `version`, a target's baseline, records no metrics, and how to seed them once."""
+    return (
+        f"the baseline {version} records no metrics (promotion.metric.* tags), and its runs are "
+        "not readable from here: set the tags promotion.metric.<metric> = <value> on it once "
+        "(by hand, or with the registry's client), or force one promotion to seed the record"
+    )
+
+
+def recorded_values(version: ModelVersion, policy: PromotionPolicy) -> Mapping[str, object] | None:
+    """Return the metrics a promotion recorded on `version` (``promotion.metric.*``).
+
+    Returns:
+        Name → value of the metrics `policy` compares (empty without rules); None when the
+        version records no metric at all.
+    """
+    if not policy.rules:
+        return {}
+    return tags.recorded_metrics(version.tags, policy.metric_names)
 
 
 def _find_baseline(
@@ -161,22 +208,23 @@ def _baseline_metrics(
     if baseline.run_id is None:
         # Registered in local mode on a backend that keeps no run for it (Azure ML): what the
         # promotion recorded on the version. None (no such record) passes the version over.
-        if not policy.rules:
-            return {}
-        return tags.recorded_metrics(baseline.tags, policy.metric_names)
+        return recorded_values(baseline, policy)
     if run is None:
         return {}  # forced past a run that is gone: every rule records the metric as missing
     return read_metrics(runs, run, policy).values
 
 
 def baseline_data(
-    runs: RunStore, baseline: ModelVersion | None, run: RunRecord | None, policy: PromotionPolicy
+    runs: RunStore | None,
+    baseline: ModelVersion | None,
+    run: RunRecord | None,
+    policy: PromotionPolicy,
 ) -> Mapping[str, str | None] | None:
     """Return what the baseline was evaluated on: from its `run`, else from its tags."""
     if policy.evaluation_data is None or baseline is None:
         return None
     data: Mapping[str, str | None] = {}
-    if run is not None:
+    if run is not None and runs is not None:
         data = runs.get_evaluation_data(run, policy.evaluation_data)
     # A version registered by a promotion records it, so a run-less baseline still has it.
     return data or tags.evaluation_data_of(baseline.tags) or None

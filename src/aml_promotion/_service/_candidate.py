@@ -3,7 +3,7 @@
 A `Candidate` carries what the later stages use: its metrics, its label in the decision, the
 path a registration uploads, and its `Origin`, which finds a version already registered from
 it. Each kind of candidate has a reader here (`read_run`, `read_local`, `read_logged_model`)
-and an origin: a new kind (a registered version) adds the two.
+and an origin: a new kind adds the two, as a registered version did (`_version`).
 
 A run's parts may be apart: a pipeline may log its metrics in one step (evaluate) and hold its
 model in another (train), and a job may keep its model in a named output
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -40,6 +40,7 @@ from aml_promotion.ports import (
     MetricValues,
     RunRecord,
     RunStatus,
+    SourceVersion,
 )
 
 if TYPE_CHECKING:
@@ -103,6 +104,25 @@ class ContentOrigin:
 
 
 @attrs.frozen(kw_only=True)
+class CopySource:
+    """What a copy is made from: the source version, and how to fetch its files.
+
+    Attributes:
+        version: The source version, and where it is.
+        download: Downloads its files into a folder (`VersionSource.download_version`).
+    """
+
+    version: SourceVersion
+    download: Callable[[str], str] = attrs.field(eq=False, repr=False)
+
+    @property
+    def key(self) -> str:
+        """The key its copies are found by (``promotion.source.key``)."""
+        held = self.version.version
+        return tags.source_key(self.version.registry, held.name, held.version)
+
+
+@attrs.frozen(kw_only=True)
 class Candidate:
     """The model a promotion offers, with what the decision and the registration need of it.
 
@@ -124,6 +144,8 @@ class Candidate:
         model_id: The logged model to register, when it was named (MLflow 3).
         refusal: Why it cannot be promoted whatever the comparison says, or None.
         notes: Caveats for the decision.
+        copy_from: A registered version (in another registry, or under another name): what
+            is copied instead of registered; None for the other kinds.
     """
 
     label: str
@@ -140,6 +162,7 @@ class Candidate:
     model_id: str | None = None
     refusal: str | None = None
     notes: tuple[str, ...] = ()
+    copy_from: CopySource | None = None
 
 
 def read_run(

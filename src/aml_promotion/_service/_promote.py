@@ -23,13 +23,15 @@ from aml_promotion._service._candidate import (
     read_logged_model,
     read_run,
 )
-from aml_promotion._service._champion import respect_moved_alias
+from aml_promotion._service._champion import champion_tag, respect_moved_alias
 from aml_promotion._service._register import (
     already_registered,
     model_name,
     register,
     request_template,
 )
+from aml_promotion._service._stages import with_stages
+from aml_promotion._service._version import check_target, parse_ref, read_version
 from aml_promotion._settings import Settings, load_settings
 from aml_promotion.exceptions import UsageError
 
@@ -52,10 +54,12 @@ def promote(
     metrics: Mapping[str, object] | None = None,
     dry_run: bool = False,
     model_id: str | None = None,
+    candidate_version: str | None = None,
+    target: Backend | None = None,
 ) -> PromotionResult:
     """Register the candidate model only if it beats the baseline under the settings' policy.
 
-    Four ways to name the candidate:
+    Five ways to name the candidate:
 
     - ``experiment_name`` and ``run_id``: a run that produced the model file;
     - neither (and no ``model_path``): the run this code is running in, where the backend knows
@@ -65,7 +69,12 @@ def promote(
       notebook's folder. With rules but no ``metrics`` the candidate is rejected, never
       registered unchecked;
     - ``model_id``: an MLflow 3 logged model (``mlflow.<flavor>.log_model``), read with the
-      run that logged it (``experiment_name`` is checked when given).
+      run that logged it (``experiment_name`` is checked when given);
+    - ``candidate_version``: a version registered in `backend`'s registry (``name:3``,
+      ``name@alias``, ``name:latest``), copied into `target`'s registry if it beats the
+      champion there: promotion across environments. Its metrics come from its run when
+      `backend` can read it, else from the ``promotion.metric.*`` tags a promotion wrote on
+      it; the target's champion is compared by its ``promotion.metric.*`` tags alone.
 
     Args:
         settings: A `Settings`, or a path or mapping for `load_settings`.
@@ -76,6 +85,11 @@ def promote(
         metrics: Local mode: the candidate's metrics.
         dry_run: Decide, but register nothing.
         model_id: The logged model to promote, on a backend that has logged models.
+        candidate_version: The registered version to promote, in `backend`'s registry.
+        target: With `candidate_version`: the backend whose registry the version is copied
+            into, and whose champion it must beat (default: `backend` itself, under another
+            name). The model's name there is the settings' `model_name`, else the
+            candidate's own name.
 
     Returns:
         The decision, and the registered version if there is one.
@@ -84,8 +98,10 @@ def promote(
         SettingsError: The settings are invalid, or no model name can be found, or
             ``job_output`` is given where there is no job output (a local or logged model, a
             backend without named outputs: MLflow, Azure ML SDK v1).
-        UsageError: The arguments name the candidate in two ways at once.
+        UsageError: The arguments name the candidate in two ways at once; `target` without
+            `candidate_version`; a registry that cannot offer or take a copy.
         RunNotFoundError: The run (or its pipeline step, or the logged model) does not exist.
+        VersionNotFoundError: The candidate version does not exist (or is not usable).
         RunStateError: The run did not complete (or was deleted), and registration is not
             forced.
         ModelFileError: The model file is not among the run's files, or several match.
@@ -95,6 +111,15 @@ def promote(
     """
     _check_arguments(backend=backend, metrics=metrics, dry_run=dry_run, model_path=model_path)
     resolved = settings if isinstance(settings, Settings) else load_settings(settings)
+    if candidate_version is not None or target is not None:
+        return _promote_version(
+            candidate_version,
+            backend,
+            target,
+            settings=resolved,
+            dry_run=dry_run,
+            others=(experiment_name, run_id, model_path, metrics, model_id),
+        )
     _check_naming(
         experiment_name, run_id, model_path=model_path, metrics=metrics, model_id=model_id
     )
@@ -126,16 +151,61 @@ def promote(
     )
 
 
-def _promote_candidate(
-    candidate: Candidate, backend: Backend, *, name: str, settings: Settings, dry_run: bool
+def _promote_version(
+    candidate_version: str | None,
+    backend: Backend,
+    target: Backend | None,
+    *,
+    settings: Settings,
+    dry_run: bool,
+    others: tuple[object, ...],
 ) -> PromotionResult:
-    """Compare `candidate` with the baseline of `name`, and register it if it is better."""
-    registry, strategy, policy = backend.registry, settings.baseline, settings.policy
+    """Promote a registered version of `backend` into `target` (or `backend` itself)."""
+    if candidate_version is None:
+        msg = "target= goes with candidate_version= (a registered version to copy into it)"
+        raise UsageError(msg)
+    if any(other is not None for other in others):
+        msg = (
+            "give candidate_version alone: it names the candidate (not experiment_name, "
+            "run_id, model_path, metrics or model_id)"
+        )
+        raise UsageError(msg)
+    ref = parse_ref(candidate_version)
+    into = backend if target is None else target
+    registry = check_target(backend, into)
+    name = settings.model_name or ref.name
+    _LOGGER.info("reading the candidate: version %s", candidate_version)
+    candidate = read_version(backend, ref, settings.policy, target_name=name, target=registry)
+    # Another environment's runs are never read: its champion's metrics are its tags.
+    return _promote_candidate(
+        candidate, into, name=name, settings=settings, dry_run=dry_run, tagged=into is not backend
+    )
+
+
+def _promote_candidate(
+    candidate: Candidate,
+    backend: Backend,
+    *,
+    name: str,
+    settings: Settings,
+    dry_run: bool,
+    tagged: bool = False,
+) -> PromotionResult:
+    """Compare `candidate` with the baseline of `name`, and register it if it is better.
+
+    With `tagged`, the baseline's metrics are read from its tags alone, never from its run:
+    `backend` is another environment's registry, whose runs are not readable here.
+    """
+    registry = with_stages(backend.registry, settings.stages, champion_tag(settings.baseline))
+    strategy, policy = settings.baseline, settings.policy
+    runs = None if tagged else backend.runs
     _LOGGER.info("finding the baseline: %s of %s", strategy, name)
     existing = candidate.origin.find_registered(registry, name)
     existing = respect_moved_alias(registry, strategy, name, existing, dry_run=dry_run)
-    baseline = read_baseline(backend.runs, registry, name, strategy, policy, existing=existing)
+    baseline = read_baseline(runs, registry, name, strategy, policy, existing=existing)
     decision = _decide(candidate, baseline, policy)
+    for note in baseline.notes:
+        decision = decision.with_note(note)
     if existing is not None:
         return already_registered(
             registry,

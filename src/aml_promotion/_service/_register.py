@@ -24,6 +24,7 @@ from aml_promotion._service._champion import (
     settle_champion,
 )
 from aml_promotion._service._result import PromotionResult
+from aml_promotion._service._version import copy_version
 from aml_promotion._settings import default_model_name
 from aml_promotion.exceptions import SettingsError, SettingsProblem
 from aml_promotion.ports import RegistrationRequest
@@ -126,7 +127,10 @@ def register(
         template, candidate, decision=decision, baseline=baseline, strategy=strategy, policy=policy
     )
     _LOGGER.info("registering %s from %s", request.name, candidate.label)
-    model = registry.register(request)
+    if candidate.copy_from is None:
+        model = registry.register(request)
+    else:
+        model = copy_version(registry, request, candidate.copy_from)
     _LOGGER.info("registered %s (id %s)", model, model.id)
     decision, superseded_by = settle_champion(registry, strategy, policy, decision, model)
     return PromotionResult(

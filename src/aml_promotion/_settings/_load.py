@@ -20,6 +20,7 @@ from aml_promotion._domain.policy import (
     PromotionPolicy,
     Significance,
 )
+from aml_promotion._domain.stages import StageMoves
 from aml_promotion._settings._checks import _cross_checks, _split_keys, _well_formed_rules
 from aml_promotion._settings._json import _read_file
 from aml_promotion._settings._mapping import _NOT_FILE_KEYS, _python_only_problems, nesting_problems
@@ -31,6 +32,7 @@ from aml_promotion._settings._shapes import (
     _kind,
     _RuleFile,
     _SignificanceFile,
+    _StageFile,
 )
 from aml_promotion._settings._values import (
     DEFAULT_MODEL_FILE_NAME,
@@ -202,8 +204,15 @@ def _settings(parsed: _File, policy: PromotionPolicy, unknown: list[str]) -> Set
         memory_gb=parsed.memory_gb,
         policy=policy,
         baseline=parsed.baseline or BaselineStrategy.latest(),
+        stages=StageMoves(
+            on_promote=_stage(parsed.on_promote), on_supersede=_stage(parsed.on_supersede)
+        ),
         unknown_keys=tuple(unknown),
     )
+
+
+def _stage(parsed: _StageFile | None) -> str | None:
+    return None if parsed is None else parsed.stage
 
 
 def load_settings(

@@ -209,6 +209,10 @@ class _EvaluationDataFile:
     on_mismatch: OnMismatch | None = None
 
 
+class _StageFile:
+    stage: _Name | None = None
+
+
 class _RuleFile:
     goal: Goal | None = None
     min_delta: _Number | None = None
@@ -245,6 +249,8 @@ class _File:
     on_missing_baseline_metric: OnMissingBaselineMetric | None = None
     baseline: BaselineStrategy | None = None
     evaluation_data: _EvaluationDataFile | None = None
+    on_promote: _StageFile | None = None
+    on_supersede: _StageFile | None = None
 
 
 KNOWN_KEYS: frozenset[str] = frozenset(_File.__annotations__)
@@ -253,7 +259,7 @@ _RULE_KEYS: frozenset[str] = frozenset(_RuleFile.__annotations__)
 
 def _define_shapes() -> None:
     # In place (slots=False), so that every reference to the classes sees the attrs class.
-    for shape in (_SignificanceFile, _EvaluationDataFile, _RuleFile, _File):
+    for shape in (_SignificanceFile, _EvaluationDataFile, _StageFile, _RuleFile, _File):
         attrs.define(kw_only=True, slots=False, repr=False, eq=False)(shape)
 
 
@@ -292,7 +298,7 @@ def _converter() -> cattrs.Converter:
     )
     converter.register_structure_hook(BaselineStrategy, _strategy)
     converter.register_structure_hook(OnMismatch, _choice(OnMismatch, "on_mismatch"))
-    for shape in (_SignificanceFile, _EvaluationDataFile):
+    for shape in (_SignificanceFile, _EvaluationDataFile, _StageFile):
         converter.register_structure_hook(shape, _object_of(shape, converter))
     rule_hook = converter.get_structure_hook(_RuleFile)
 

@@ -13,9 +13,11 @@ from aml_promotion._domain.choices import InvariantError, choice, is_bool, names
 from aml_promotion._domain.frameworks import Framework
 from aml_promotion._domain.names import tag_key_problem
 from aml_promotion._domain.policy import (
+    BaselineKind,
     BaselineStrategy,
     PromotionPolicy,
 )
+from aml_promotion._domain.stages import StageMoves
 
 MODEL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 DEFAULT_MODEL_FILE_NAME = "model.pkl"
@@ -185,6 +187,10 @@ class Settings:
         memory_gb: Memory in GB to request when deploying (with `cpu_cores`, or neither).
         policy: The promotion policy (from metrics_max, metrics_min, metric_rules...).
         baseline: How the baseline version is chosen.
+        stages: The stages a promotion moves versions to (``on_promote``, ``on_supersede``;
+            Azure ML SDK v2 only). Moving the superseded champion needs a ``tag:`` baseline
+            (its holder is the champion a promotion supersedes); with a ``stage:`` baseline
+            the promoted version goes to that stage.
         unknown_keys: Keys of the source that were not understood (and so ignored).
     """
 
@@ -219,9 +225,13 @@ class Settings:
     baseline: BaselineStrategy = attrs.field(
         factory=BaselineStrategy.latest, converter=_baseline_strategy
     )
+    stages: StageMoves = attrs.field(
+        factory=StageMoves, validator=attrs.validators.instance_of(StageMoves)
+    )
     unknown_keys: tuple[str, ...] = attrs.field(default=(), converter=_unknown_keys)
 
     def __attrs_post_init__(self) -> None:
+        self._check_stages()
         if (self.cpu_cores is None) != (self.memory_gb is None):
             given, missing = (
                 ("cpu_cores", "memory_gb") if self.memory_gb is None else ("memory_gb", "cpu_cores")
@@ -237,3 +247,21 @@ class Settings:
         (`pipeline_child_run_name`).
         """
         return self.metrics_child_run_name or self.pipeline_child_run_name
+
+    def _check_stages(self) -> None:
+        kind = self.baseline.kind
+        if self.stages.on_supersede is not None and kind is not BaselineKind.TAG:
+            msg = (
+                "on_supersede moves the champion a promotion supersedes, which needs a "
+                "'tag:KEY=VALUE' baseline (the tag's holder is the champion), not "
+                f"{str(self.baseline)!r}"
+            )
+            raise InvariantError(msg, field="on_supersede")
+        wanted = self.baseline.name if kind is BaselineKind.STAGE else None
+        if wanted is not None and self.stages.on_promote not in (None, wanted):
+            msg = (
+                f"on_promote.stage is {self.stages.on_promote!r} but the baseline is "
+                f"{str(self.baseline)!r}: the promoted version would never be the champion; "
+                f"make it {wanted!r}"
+            )
+            raise InvariantError(msg, field="on_promote")

@@ -8,7 +8,8 @@ venv of their own), this file, before either SDK is imported:
   plain http);
 - starts the emulator and names it as the cloud: ``ARM_CLOUD_METADATA_URL`` points at its
   metadata document and ``AZUREML_CURRENT_CLOUD`` at the cloud that document describes, so both
-  SDKs take it for Azure Resource Manager (azureml-mlflow reads the cloud list at import);
+  SDKs take it for Azure Resource Manager (azureml-mlflow reads the cloud list at import), and
+  ``REGISTRY_DISCOVERY_ENDPOINT_URL`` at it too, so registries are discovered there;
 - starts a forward proxy (``proxy.py``) and sets ``HTTPS_PROXY`` to it, with ``NO_PROXY`` keeping
   every call to 127.0.0.1 direct: the upload of a local model goes to the default datastore's
   ``https://<account>.blob.<suffix>``, which the SDK then reaches through a ``CONNECT`` tunnel to
@@ -83,6 +84,9 @@ def pytest_configure(config: pytest.Config) -> None:  # noqa: ARG001 - the hook'
         "REQUESTS_CA_BUNDLE": cert,
         "ARM_CLOUD_METADATA_URL": emulator.metadata_url,
         "AZUREML_CURRENT_CLOUD": emulator.cloud_name,
+        # Where MLClient(registry_name=...) asks which region and subscription a registry is in
+        # (azure-ai-ml reads it for a cloud it does not know: `_get_registry_discovery_url`).
+        "REGISTRY_DISCOVERY_ENDPOINT_URL": emulator.url + "/",
     }
     for name in [*names, *values]:
         _SAVED.setdefault(name, os.environ.pop(name, None))

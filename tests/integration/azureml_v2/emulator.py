@@ -73,9 +73,14 @@ _WS = (
     r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
     r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws>[^/]+)"
 )
+_REGISTRY = (
+    r"/mferp/managementfrontend/subscriptions/(?P<rsub>[^/]+)/resourceGroups/(?P<rrg>[^/]+)"
+    r"/providers/Microsoft\.MachineLearningServices/registries/(?P<registry>[^/]+)"
+)
 _CLOUD = "EmulatedCloud"
-# The services that take a bearer token: Resource Manager, run history, MLflow.
-_SIGNED_IN = ("/subscriptions/", "/history/", "/mlflow/")
+# The services that take a bearer token: Resource Manager, run history, MLflow, and the
+# registries' discovery and regional endpoints.
+_SIGNED_IN = ("/subscriptions/", "/history/", "/mlflow/", "/registrymanagement/", "/mferp/")
 _EPOCH_MS = 1_700_000_000_000
 _STORAGE_ACCOUNT = "emulatedstore"
 # Under the reserved .invalid TLD (RFC 2606): no real host can ever answer for it.
@@ -175,6 +180,11 @@ class AzureMLV2Emulator(EmulatedService):
         self._models: dict[str, dict[int, dict[str, Any]]] = {}
         self._next_version: dict[str, int] = {}
         self._races: dict[str, str] = {}
+        # registry name -> (name -> version -> REST body, name -> next version)
+        self._registries: dict[str, tuple[dict[str, dict[int, dict[str, Any]]], dict[str, int]]]
+        self._registries = {}
+        # (registry or None, name, version) -> reads left before it is archived
+        self._archive_at: dict[tuple[str | None, str, int], int] = {}
         # blob name (in `blob_container`) -> the blob
         self._blobs: dict[str, _Blob] = {}
         self._clock = itertools.count(1)
@@ -221,6 +231,14 @@ class AzureMLV2Emulator(EmulatedService):
         return (
             f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
             f"/providers/Microsoft.MachineLearningServices/workspaces/{self.workspace_name}"
+        )
+
+    @property
+    def workspace_path_uri(self) -> str:
+        """The workspace's long ``azureml://`` id (a copy into a registry names its versions so)."""
+        return (
+            f"azureml://subscriptions/{self.subscription_id}/resourceGroups/"
+            f"{self.resource_group}/workspaces/{self.workspace_name}"
         )
 
     # --- seeding ------------------------------------------------------------------------------
@@ -339,10 +357,71 @@ class AzureMLV2Emulator(EmulatedService):
                 self._jobs[trial].parent = name
         return name
 
-    def versions(self, name: str) -> list[dict[str, Any]]:
-        """Return the REST bodies of every version of model `name`, archived ones included."""
+    def versions(self, name: str, *, registry: str | None = None) -> list[dict[str, Any]]:
+        """Return the REST bodies of every version of model `name`, archived ones included.
+
+        Of the workspace's model, or of the model in `registry`.
+        """
         with self._lock:
-            return [self._models[name][v] for v in sorted(self._models.get(name, {}))]
+            models = self._store(registry)[0]
+            return [models[name][v] for v in sorted(models.get(name, {}))]
+
+    registry_subscription_id = "11111111-1111-1111-1111-111111111111"
+    registry_resource_group = "registry-rg"
+
+    def add_registry(self, name: str) -> str:
+        """Create an (empty) Azure ML registry `name`, in a subscription of its own; return it."""
+        with self._lock:
+            self._registries.setdefault(name, ({}, {}))
+        return name
+
+    def registry_path(self, name: str) -> str:
+        """The path of registry `name`'s assets on its regional endpoint."""
+        return (
+            f"/mferp/managementfrontend/subscriptions/{self.registry_subscription_id}"
+            f"/resourceGroups/{self.registry_resource_group}"
+            f"/providers/Microsoft.MachineLearningServices/registries/{name}"
+        )
+
+    def add_registry_version(
+        self,
+        registry: str,
+        name: str,
+        *,
+        tags: Mapping[str, str] | None = None,
+        stage: str | None = None,
+        archived: bool = False,
+    ) -> int:
+        """Register a version in `registry` directly (as another client would); return it."""
+        with self._lock:
+            version = self._store(registry)[1].get(name, 1)
+            body = {
+                "properties": {
+                    "modelUri": f"azureml://registries/{registry}/models/{name}/versions/{version}",
+                    "modelType": "custom_model",
+                    "tags": dict(tags or {}),
+                    "properties": {},
+                    "stage": stage,
+                    "isArchived": archived,
+                }
+            }
+            self._put_version(name, str(version), body, registry)
+            return version
+
+    def archive_at_get(
+        self, name: str, version: int, *, nth: int, registry: str | None = None
+    ) -> None:
+        """Archive a version right after its `nth` read from now (as a person would, meanwhile).
+
+        The read answers the version as it was; the next listing finds it archived.
+        """
+        with self._lock:
+            self._archive_at[(registry, name, version)] = nth
+
+    def set_registry_archived(self, registry: str, name: str, version: int) -> None:
+        """Archive a version of a registry's model."""
+        with self._lock:
+            self._store(registry)[0][name][version]["properties"]["isArchived"] = True
 
     def add_model_version(
         self,
@@ -491,6 +570,8 @@ class AzureMLV2Emulator(EmulatedService):
             "sub": self.subscription_id,
             "rg": self.resource_group,
             "ws": self.workspace_name,
+            "rsub": self.registry_subscription_id,
+            "rrg": self.registry_resource_group,
         }
         for key, value in expected.items():
             if groups.get(key) is not None and groups[key] != value:
@@ -498,6 +579,7 @@ class AzureMLV2Emulator(EmulatedService):
 
     def _route_table(self) -> list[_Route]:
         models = _WS + r"/models/(?P<name>[^/]+)"
+        registry_models = _REGISTRY + r"/models/(?P<name>[^/]+)"
         mlflow = r"/mlflow/v2\.0" + _WS + r"/api/2\.0/mlflow"
         history = r"/history/v1\.0" + _WS
         table: list[tuple[str, str, Callable[..., Any]]] = [
@@ -523,6 +605,20 @@ class AzureMLV2Emulator(EmulatedService):
             ("GET", models + r"/versions", self._list_versions),
             ("GET", models + r"/versions/(?P<version>[^/]+)", self._get_version),
             ("PUT", models + r"/versions/(?P<version>[^/]+)", self._put_version_route),
+            (
+                "GET",
+                r"/registrymanagement/v1\.0/registries/(?P<registry>[^/]+)/discovery",
+                self._registry_discovery,
+            ),
+            ("GET", registry_models, self._get_container),
+            ("GET", registry_models + r"/versions", self._list_versions),
+            ("GET", registry_models + r"/versions/(?P<version>[^/]+)", self._get_version),
+            ("PUT", registry_models + r"/versions/(?P<version>[^/]+)", self._put_version_route),
+            (
+                "PUT",
+                _REGISTRY + r"/tempdatarefs/(?P<name>[^/]+)/versions/(?P<version>[^/]+)",
+                self._temporary_data_reference,
+            ),
             ("GET", mlflow + r"/runs/get", self._mlflow_run),
             ("GET", mlflow + r"/metrics/get-history", self._mlflow_history),
             ("POST", mlflow + r"/logged-models/search", self._mlflow_logged_models),
@@ -567,6 +663,52 @@ class AzureMLV2Emulator(EmulatedService):
     def _discovery(self, **_: Any) -> Any:
         keys = ("api", "catalog", "experimentation", "gallery", "history", "hyperdrive")
         return dict.fromkeys((*keys, "labeling", "modelmanagement", "pipelines"), self.url)
+
+    # --- registries --------------------------------------------------------------------------
+
+    def _registry_discovery(self, registry: str, **_: Any) -> Any:
+        """Where a registry lives (``MLClient(registry_name=...)`` asks before anything else)."""
+        if registry not in self._registries:
+            raise EmulatorError(404, "RegistryNotFound", f"no registry {registry!r}")
+        return {
+            "registryName": registry,
+            "tenantId": "emulated-tenant",
+            "primaryRegion": "emulated",
+            "regions": ["emulated"],
+            "subscriptionId": self.registry_subscription_id,
+            "resourceGroup": self.registry_resource_group,
+            "primaryRegionResourceProviderUri": self.url + "/",
+        }
+
+    def _check_copied_from(self, uri: str) -> None:
+        """Refuse a registry version made from a workspace's model version that does not exist.
+
+        The path a copy names is ``azureml://subscriptions/<s>/resourceGroups/<rg>/workspaces/
+        <ws>/models/<n>/versions/<v>`` (assumed: the service reads the version it names).
+        """
+        match = re.fullmatch(
+            r"azureml://subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
+            r"/workspaces/(?P<ws>[^/]+)/models/(?P<name>[^/]+)/versions/(?P<version>\d+)",
+            uri,
+        )
+        if match is None:
+            return
+        here = (self.subscription_id, self.resource_group, self.workspace_name)
+        if (match["sub"], match["rg"], match["ws"]) != here or int(
+            match["version"]
+        ) not in self._models.get(match["name"], {}):
+            raise EmulatorError(400, "UserError", f"the model version {uri} was not found")
+
+    def _temporary_data_reference(self, registry: str, name: str, version: str, **_: Any) -> Any:
+        """A blob to upload a new version's files to (the SDK asks even for a remote path)."""
+        self._store(registry)
+        blob = f"https://{self.blob_host}/{registry}/{name}/{version}"
+        return {
+            "blobReferenceForConsumption": {
+                "blobUri": blob,
+                "credential": {"credentialType": "SAS", "sasUri": blob + "?sv=emulated"},
+            }
+        }
 
     # --- the default datastore ----------------------------------------------------------------
 
@@ -836,37 +978,61 @@ class AzureMLV2Emulator(EmulatedService):
 
     # --- models -------------------------------------------------------------------------------
 
-    def _container(self, name: str) -> dict[str, Any]:
+    def _store(
+        self, registry: str | None
+    ) -> tuple[dict[str, dict[int, dict[str, Any]]], dict[str, int], str, str]:
+        """The models of the workspace (None) or of a registry: (versions, next, id, type)."""
+        if registry is None:
+            return (
+                self._models,
+                self._next_version,
+                self.workspace_path,
+                "Microsoft.MachineLearningServices/workspaces",
+            )
+        if registry not in self._registries:
+            raise EmulatorError(404, "ResourceNotFound", f"no registry {registry!r}")
+        models, following = self._registries[registry]
+        return models, following, f"azureml://registries/{registry}", "registries"
+
+    def _container(self, name: str, registry: str | None = None) -> dict[str, Any]:
+        models, following, prefix, kind = self._store(registry)
         return {
-            "id": f"{self.workspace_path}/models/{name}",
+            "id": f"{prefix}/models/{name}",
             "name": name,
-            "type": "Microsoft.MachineLearningServices/workspaces/models",
+            "type": f"{kind}/models",
             "properties": {
-                "latestVersion": str(max(self._models[name])),
-                "nextVersion": str(self._next_version[name]),
+                "latestVersion": str(max(models[name])),
+                "nextVersion": str(following[name]),
                 "isArchived": False,
                 "tags": {},
                 "properties": {},
             },
         }
 
-    def _get_container(self, name: str, **_: Any) -> Any:
-        if name not in self._models:
+    def _get_container(self, name: str, registry: str | None = None, **_: Any) -> Any:
+        if name not in self._store(registry)[0]:
             raise EmulatorError(404, "UserError", f"model container {name!r} not found")
-        return self._container(name)
+        return self._container(name, registry)
 
-    def _version_body(self, name: str, version: int) -> dict[str, Any]:
-        held = self._models[name][version]
+    def _version_body(self, name: str, version: int, registry: str | None = None) -> dict[str, Any]:
+        models, _, prefix, kind = self._store(registry)
+        held = models[name][version]
+        properties = {**json.loads(json.dumps(held["properties"])), "flavors": {}}
+        if registry is not None:
+            # A registry's versions are made by a long-running operation: done when answered.
+            properties["provisioningState"] = "Succeeded"
         return {
-            "id": f"{self.workspace_path}/models/{name}/versions/{version}",
+            "id": f"{prefix}/models/{name}/versions/{version}",
             "name": str(version),
-            "type": "Microsoft.MachineLearningServices/workspaces/models/versions",
+            "type": f"{kind}/models/versions",
             "systemData": {"createdAt": "2024-01-01T00:00:00Z", "createdBy": "emulated"},
-            "properties": {**json.loads(json.dumps(held["properties"])), "flavors": {}},
+            "properties": properties,
         }
 
-    def _list_versions(self, name: str, query: dict[str, str], **_: Any) -> Any:
-        held = self._models.get(name, {})
+    def _list_versions(
+        self, name: str, query: dict[str, str], registry: str | None = None, **_: Any
+    ) -> Any:
+        held = self._store(registry)[0].get(name, {})
         view = query.get("listViewType", "ActiveOnly")
         numbers = sorted(held, key=lambda v: held[v]["created"], reverse=True)
         if view == "ActiveOnly":
@@ -894,42 +1060,62 @@ class AzureMLV2Emulator(EmulatedService):
         # Pages of `page_size`, the next one named by a nextLink with a $skipToken.
         start = int(query.get("$skipToken") or 0)
         page = numbers[start : start + self.page_size]
-        body: dict[str, Any] = {"value": [self._version_body(name, v) for v in page]}
+        body: dict[str, Any] = {"value": [self._version_body(name, v, registry) for v in page]}
         if start + self.page_size < len(numbers):
             rest = {k: v for k, v in query.items() if k != "$skipToken"}
             rest["$skipToken"] = str(start + self.page_size)
-            body["nextLink"] = (
-                f"{self.url}{self.workspace_path}/models/{name}/versions?{urlencode(rest)}"
-            )
+            base = self.workspace_path if registry is None else self.registry_path(registry)
+            body["nextLink"] = f"{self.url}{base}/models/{name}/versions?{urlencode(rest)}"
         return body
 
-    def _get_version(self, name: str, version: str, **_: Any) -> Any:
+    def _get_version(self, name: str, version: str, registry: str | None = None, **_: Any) -> Any:
         number = int(version)
-        if number not in self._models.get(name, {}):
+        models = self._store(registry)[0]
+        if number not in models.get(name, {}):
             raise EmulatorError(404, "UserError", f"model {name}:{version} not found")
-        return self._version_body(name, number)
+        body = self._version_body(name, number, registry)
+        key = (registry, name, number)
+        if key in self._archive_at:
+            self._archive_at[key] -= 1
+            if self._archive_at[key] == 0:
+                del self._archive_at[key]
+                models[name][number]["properties"]["isArchived"] = True
+        return body
 
-    def _put_version_route(self, name: str, version: str, body: Any, **_: Any) -> Any:
-        if name in self._races and int(version) not in self._models.get(name, {}):
-            job = self._races.pop(name)
+    def _put_version_route(
+        self, name: str, version: str, body: Any, registry: str | None = None, **_: Any
+    ) -> Any:
+        key = name if registry is None else f"{registry}/{name}"
+        if key in self._races and int(version) not in self._store(registry)[0].get(name, {}):
+            job = self._races.pop(key)
             uri = f"azureml://jobs/{job}/outputs/artifacts/paths/model.pkl"
-            self._put_version(name, version, {"properties": {"modelUri": uri, "tags": {}}})
-        return self._put_version(name, version, body)
+            self._put_version(
+                name, version, {"properties": {"modelUri": uri, "tags": {}}}, registry
+            )
+        return self._put_version(name, version, body, registry)
 
-    def _put_version(self, name: str, version: str, body: Any) -> tuple[int, Any]:
+    def _put_version(
+        self, name: str, version: str, body: Any, registry: str | None = None
+    ) -> tuple[int, Any]:
+        models, following, _, _ = self._store(registry)
         number = int(version)
         props = dict(body["properties"])
         uri = str(props.get("modelUri") or "")
         match = re.match(r"azureml://jobs/(?P<job>[^/]+)/outputs/", uri)
-        held = self._models.setdefault(name, {})
+        held = models.setdefault(name, {})
         if number in held:
             old = held[number]["properties"]
             if props.get("modelUri") and props["modelUri"] != old["modelUri"]:
+                if registry is not None:
+                    message = f"Model {name}:{version} already exists in registry {registry}."
+                    raise EmulatorError(409, "UserError", message)
                 raise EmulatorError(400, "UserError", "Asset paths cannot be updated.")
             for key in ("description", "tags", "properties", "stage", "isArchived"):
                 if key in props:
                     old[key] = props[key]
-            return 200, self._version_body(name, number)
+            return 200, self._version_body(name, number, registry)
+        if registry is not None:
+            self._check_copied_from(uri)
         stored = {
             "modelUri": uri,
             "modelType": props.get("modelType") or "custom_model",
@@ -941,8 +1127,8 @@ class AzureMLV2Emulator(EmulatedService):
             "jobName": props.get("jobName") or (match["job"] if match else None),
         }
         held[number] = {"properties": stored, "created": next(self._clock)}
-        self._next_version[name] = max(self._next_version.get(name, 1), number + 1)
-        return 201, self._version_body(name, number)
+        following[name] = max(following.get(name, 1), number + 1)
+        return 201, self._version_body(name, number, registry)
 
     # --- the Blob service of the default datastore --------------------------------------------
 
@@ -1127,7 +1313,7 @@ class _MlflowError(EmulatorError):
     pass
 
 
-_SCOPE = ("sub", "rg", "ws")
+_SCOPE = ("sub", "rg", "ws", "rsub", "rrg")
 
 
 def _proto_double(value: float) -> float | str:

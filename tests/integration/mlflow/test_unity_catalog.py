@@ -22,7 +22,7 @@ import pytest
 
 pytest.importorskip("mlflow", reason="the [mlflow] extra is not installed")
 
-from aml_promotion import BaselineStrategy
+from aml_promotion import BaselineStrategy, promote
 from aml_promotion.adapters.mlflow import MlflowBackend
 from aml_promotion.exceptions import RegistryError, SettingsError
 from aml_promotion.ports import RegistrationRequest
@@ -259,3 +259,71 @@ def test_a_plain_artifact_without_mlmodel_is_refused_before_registering(
     with pytest.raises(RegistryError, match="has no readable MLmodel file"):
         backend.registry.register(request)
     assert not [path for path in stand_in.paths() if path.startswith(UC)]
+
+
+# --- promotion across environments: Unity Catalog as the target -------------------------------
+
+
+def _dev_version(harness: MlflowHarness, mlmodel: str | None) -> None:
+    """Version 1 of churn in the dev (sqlite) registry: a folder with this MLmodel, or a file."""
+    run_id = harness.add_run("train", {"auc": 0.9}, [] if mlmodel else ["model/model.pkl"])
+    if mlmodel is not None:
+        with tempfile.TemporaryDirectory() as folder:
+            (Path(folder) / "MLmodel").write_text(mlmodel)
+            harness.client.log_artifacts(run_id, folder, "model")
+    harness.client.create_registered_model("churn")
+    harness.client.create_model_version("churn", f"runs:/{run_id}/model", run_id=run_id)
+
+
+def test_a_copy_is_found_by_its_source_among_unity_catalogs_versions(
+    stand_in: StandIn, sqlite_harness: MlflowHarness, sqlite_uri: str
+) -> None:
+    """The search by name alone, each version read in full: the copy of dev's churn:1 is found."""
+    _dev_version(sqlite_harness, SIGNED)
+    key = f"{sqlite_harness.backend.registry.location}#churn/1"
+    stand_in.versions.extend(
+        [
+            _version(1, run_id="r1", **{"promotion.metric.auc": "0.8"}),
+            _version(2, run_id="r2", **{"promotion.source.key": key}),
+            _version(3, run_id="r3"),
+        ]
+    )
+    target = MlflowBackend(sqlite_uri, "databricks-uc")
+
+    found = target.registry.find_by_source(NAME, key)
+    result = promote(
+        candidate_version="churn:1",
+        backend=sqlite_harness.backend,
+        target=target,
+        settings={"model_name": NAME, "metrics_max": ["auc"]},
+    )
+
+    assert found is not None
+    assert found.version == 2
+    assert result.already_registered
+    assert not [path for method, path, _ in stand_in.requests if method == "POST"]
+
+
+@pytest.mark.parametrize(
+    ("mlmodel", "message"),
+    [(None, "has no MLmodel file"), (UNSIGNED, "no signature with inputs and outputs")],
+)
+def test_a_copy_unity_catalog_would_refuse_is_refused_before_any_write(
+    stand_in: StandIn,
+    sqlite_harness: MlflowHarness,
+    sqlite_uri: str,
+    mlmodel: str | None,
+    message: str,
+) -> None:
+    """A dev version with no MLmodel, or no signature: refused before Unity Catalog is written."""
+    _dev_version(sqlite_harness, mlmodel)
+
+    with pytest.raises(RegistryError, match=message):
+        promote(
+            candidate_version="churn:1",
+            backend=sqlite_harness.backend,
+            target=MlflowBackend(sqlite_uri, "databricks-uc"),
+            settings={"model_name": NAME},
+        )
+
+    assert not [path for method, path, _ in stand_in.requests if method == "POST"]

@@ -18,6 +18,10 @@ from the job's output path (``azureml://jobs/<job>/outputs/artifacts/paths/<path
 - **Registry.** The latest version in one request (``label="latest"``); ``tag:``, ``version:``
   and the v2 model ``stage`` (``stage:Production``); archived versions are never baselines (the
   service lists active versions only). Aliases are MLflow's: asking for one is a settings error.
+- **Registries.** `AzureMLV2Backend.for_registry` (or a registry ``MLClient``) is the target of
+  a promotion across environments: a workspace version (``candidate_version=``) is copied in
+  with one ``create_or_update`` from its ``azureml://`` path, found again by its
+  ``promotion.source.key``; the registry's champion is compared by its tags.
 - **Our retries, not the SDKs'.** azure-core and MLflow retry 5xx and 429 on their own; while an
   adapter call is in flight both are switched off, and the adapter retries under its
   `RetryPolicy`. A registration is never sent again blindly: the version is first looked up

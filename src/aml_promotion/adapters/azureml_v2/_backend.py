@@ -1,4 +1,4 @@
-"""`AzureMLV2Backend`: the ports over one workspace, and the ways to get one."""
+"""`AzureMLV2Backend`: the ports over one workspace or registry, and the ways to get one."""
 
 from __future__ import annotations
 
@@ -34,9 +34,21 @@ from aml_promotion.exceptions import (
     BackendNotInstalledError,  # noqa: F401 - named in the docstrings, which the API docs link
     CredentialsError,  # noqa: F401 - named in the docstrings
     RegistryError,  # noqa: F401 - named in the docstrings
+    RunNotFoundError,
     UsageError,
 )
-from aml_promotion.ports import Backend, ModelRegistry, RunStore
+from aml_promotion.ports import (
+    Backend,
+    MetricValues,
+    ModelRegistry,
+    RunRecord,
+    RunStore,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Sequence
+
+    from aml_promotion._domain.policy import EvaluationData
 
 __all__ = ["AzureMLV2Backend"]
 
@@ -46,11 +58,65 @@ logger = logging.getLogger("aml_promotion")
 # --- The backend --------------------------------------------------------------------------------
 
 
+class _NoJobs:
+    """The `RunStore` of an Azure ML registry: a registry holds models, never jobs."""
+
+    def __init__(self, registry_name: str) -> None:
+        self._registry_name = registry_name
+
+    def _refuse(self, run_id: str | None) -> RunNotFoundError:
+        return RunNotFoundError(
+            f"registry {self._registry_name!r} has no jobs: read a run in its workspace, "
+            "or promote a registered version into the registry (candidate_version=...)",
+            run_id=run_id,
+        )
+
+    def get_run(
+        self,
+        *,
+        experiment_name: str | None,  # noqa: ARG002 - the port's
+        run_id: str | None,
+        pipeline_step: str | None = None,  # noqa: ARG002 - the port's
+    ) -> RunRecord:
+        raise self._refuse(run_id)
+
+    def get_metrics(
+        self,
+        run: RunRecord,
+        names: Collection[str],  # noqa: ARG002 - the port's
+        *,
+        series: Collection[str] = (),  # noqa: ARG002 - the port's
+    ) -> MetricValues:
+        raise self._refuse(run.run_id)
+
+    def list_files(self, run: RunRecord) -> Sequence[str]:
+        raise self._refuse(run.run_id)
+
+    def get_evaluation_data(
+        self,
+        run: RunRecord,
+        source: EvaluationData,  # noqa: ARG002 - the port's
+    ) -> Mapping[str, str | None]:
+        raise self._refuse(run.run_id)
+
+
+def _registry_of(ml_client: Any) -> str | None:
+    """The registry an ``MLClient`` is bound to (``MLClient(registry_name=...)``), or None."""
+    # azure-ai-ml keeps it in the client's operation scope only (no public attribute).
+    name = getattr(getattr(ml_client, "_operation_scope", None), "registry_name", None)
+    return str(name) if name else None
+
+
 class AzureMLV2Backend:
-    """Azure ML (SDK v2) as a backend: the workspace's jobs and its model registry.
+    """Azure ML (SDK v2) as a backend: a workspace's jobs and models, or a registry's models.
+
+    Bound to a workspace, it reads jobs and registers their models. Bound to an Azure ML
+    registry (`for_registry`, or `from_ml_client` with ``MLClient(registry_name=...)``), it is
+    a promotion's target: its champion is the baseline, and a promoted workspace version is
+    copied into it; it has no jobs.
 
     Args:
-        ml_client: An ``azure.ai.ml.MLClient`` for the workspace.
+        ml_client: An ``azure.ai.ml.MLClient`` for the workspace, or for the registry.
         retry: How transient failures are retried (default: `RetryPolicy()`).
 
     Raises:
@@ -60,17 +126,26 @@ class AzureMLV2Backend:
     def __init__(self, ml_client: Any, *, retry: RetryPolicy | None = None) -> None:
         require_sdk()
         self.ml_client = ml_client
-        session = AzureMLV2Session(ml_client=ml_client, gateway=gateway(retry or RetryPolicy()))
-        self._runs = Runs(session)
-        self._registry = Registry(session, runs=self._runs)
+        self.registry_name = _registry_of(ml_client)
+        """The Azure ML registry the backend is bound to, or None (a workspace)."""
+        session = AzureMLV2Session(
+            ml_client=ml_client,
+            gateway=gateway(retry or RetryPolicy()),
+            registry_name=self.registry_name,
+        )
+        runs = Runs(session)
+        self._runs: RunStore = runs if self.registry_name is None else _NoJobs(self.registry_name)
+        self._registry = Registry(session, runs=runs)
 
     def __repr__(self) -> str:
+        if self.registry_name is not None:
+            return f"AzureMLV2Backend(registry={self.registry_name!r})"
         name = getattr(self.ml_client, "workspace_name", "?")
         return f"AzureMLV2Backend(workspace={name!r})"
 
     @property
     def runs(self) -> RunStore:
-        """Where jobs are read."""
+        """Where jobs are read (a registry's refuses: it has none)."""
         return self._runs
 
     @property
@@ -82,15 +157,75 @@ class AzureMLV2Backend:
     def from_ml_client(
         cls, ml_client: Any, *, retry: RetryPolicy | None = None
     ) -> AzureMLV2Backend:
-        """Return the backend of the workspace an ``MLClient`` is bound to.
+        """Return the backend of the workspace or registry an ``MLClient`` is bound to.
 
         Raises:
-            UsageError: The client is not bound to a workspace.
+            UsageError: The client is bound to neither a workspace nor a registry.
         """
-        if not getattr(ml_client, "workspace_name", None):
-            msg = "the MLClient has no workspace_name: MLClient(credential, sub, rg, workspace)"
+        if not getattr(ml_client, "workspace_name", None) and _registry_of(ml_client) is None:
+            msg = (
+                "the MLClient has no workspace_name and no registry: "
+                "MLClient(credential, sub, rg, workspace) or MLClient(credential, "
+                "registry_name=...)"
+            )
             raise UsageError(msg)
         return cls(ml_client, retry=retry)
+
+    @classmethod
+    def for_registry(
+        cls,
+        registry_name: str,
+        *,
+        credential: Any = None,
+        client_id: str | None = None,
+        tenant_id: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> AzureMLV2Backend:
+        """Return the backend of the Azure ML registry `registry_name`: a promotion's target.
+
+        The registry is found by its name alone (azure-ai-ml asks the registry discovery
+        service for its subscription, resource group and region). The way to sign in is the
+        one `from_environment` chooses, with no prompt ever, unless `credential` is given.
+
+        Args:
+            registry_name: The registry's name.
+            credential: An ``azure.core.credentials.TokenCredential`` to use instead of the
+                environment's.
+            client_id: As for `from_environment`.
+            tenant_id: As for `from_environment`.
+            environ: The environment to read (default: the process's).
+            retry: How transient failures are retried.
+
+        Raises:
+            BackendNotInstalledError: azure-ai-ml or azureml-mlflow is not installed.
+            CredentialsError: No way to sign in is available, or one is half-configured.
+            UsageError: The name is empty.
+            RegistryError: The registry could not be found.
+        """
+        require_sdk()
+        raw: object = registry_name
+        if not isinstance(raw, str) or not raw.strip():
+            msg = f"registry_name must be a registry's name, not {registry_name!r}"
+            raise UsageError(msg)
+        choice = None
+        if credential is None:
+            env = os.environ if environ is None else environ
+            choice = choose_credential(env, client_id=client_id, tenant_id=tenant_id)
+            logger.info("%s", choice.describe())
+            credential = build_credential(choice)
+        cloud = _cloud_of(choice)
+        policy = retry or RetryPolicy()
+
+        def client() -> Any:
+            from azure.ai.ml import MLClient  # noqa: PLC0415
+
+            options: dict[str, Any] = {"cloud": cloud} if cloud else {}
+            # MLClient asks the registry discovery service at once: a request to retry.
+            return MLClient(credential, registry_name=registry_name.strip(), **options)
+
+        ml_client = gateway(policy).call(f"finding registry {registry_name!r}", client)
+        return cls(ml_client, retry=policy)
 
     @classmethod
     def from_environment(

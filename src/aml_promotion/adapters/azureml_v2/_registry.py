@@ -15,17 +15,30 @@ from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
 from aml_promotion.adapters._azure import without
 from aml_promotion.adapters._errors import exception_chain
 from aml_promotion.adapters._registration import register_once
+from aml_promotion.adapters.azureml_v2._copies import (
+    copy_of,
+    copy_once,
+    copy_properties,
+    no_aliases,
+    workspace_location,
+)
 from aml_promotion.adapters.azureml_v2._gateway import is_not_found, version_taken
 from aml_promotion.exceptions import (
     BaselineNotFoundError,
     ModelFileError,
     RegistryError,
     TransientRegistryError,
+    UsageError,
+    VersionNotFoundError,
 )
 from aml_promotion.ports import (
+    CopyRequest,
     ModelVersion,
     RegistrationRequest,
     RunRecord,
+    SourceVersion,
+    StageMoves,
+    VersionRef,
     unsupported_strategy,
 )
 
@@ -107,17 +120,184 @@ class Registry:
         runs: The backend's run store (a registration lists the job's files).
     """
 
-    def __init__(self, session: AzureMLV2Session, *, runs: Runs) -> None:
+    def __init__(
+        self,
+        session: AzureMLV2Session,
+        *,
+        runs: Runs,
+        stages: StageMoves | None = None,
+        champion: tuple[str, str] | None = None,
+    ) -> None:
         self._session = session
         self._gateway = session.gateway
         self._runs = runs
+        self._stages = stages or StageMoves()
+        self._champion = champion
         # The highest version of each model seen in a listing of every version (archived ones
         # too), taken once by the next registration as its number (see `register`).
         self._highest: dict[str, int] = {}
 
+    # --- stages ---------------------------------------------------------------------------------
+
+    def with_stages(
+        self, stages: StageMoves, *, champion: tuple[str, str] | None = None
+    ) -> Registry:
+        """Return this registry, moving stages as `stages` says (`StagedRegistry`).
+
+        A promoted version takes ``stages.on_promote`` in the write that makes it the
+        champion: with a champion tag (`champion`: key and live value), the request that
+        registers it holding that value, or the read-modify-write that sets it (a version
+        registered pending takes the stage only once it is live); without one, the request
+        that registers it. A version the promotion supersedes (it is tagged
+        ``promotion.superseded_by``) moves to ``stages.on_supersede`` in the same
+        read-modify-write as that tag, unless it is archived: an archived version is never
+        written, so never restored (azure-ai-ml writes every version back as not archived).
+        """
+        return Registry(self._session, runs=self._runs, stages=stages, champion=champion)
+
+    def _stage_at_registration(self, tags: Mapping[str, str]) -> str | None:
+        """The stage a new version with `tags` is registered in (`with_stages`)."""
+        if self._champion is None:
+            return self._stages.on_promote
+        key, live = self._champion
+        return self._stages.on_promote if tags.get(key) == live else None
+
+    def _stage_change(self, before: Mapping[str, str], after: Mapping[str, str]) -> str | None:
+        """The stage a tag change moves a version to, or None (`with_stages`)."""
+        superseded = decision_tags.SUPERSEDED_BY
+        if superseded in after and superseded not in before:
+            return self._stages.on_supersede
+        if self._champion is not None:
+            key, live = self._champion
+            if after.get(key) == live and before.get(key) != live:
+                return self._stages.on_promote
+        return None
+
     @property
     def _models(self) -> Any:
         return self._session.ml_client.models
+
+    @property
+    def registry_name(self) -> str | None:
+        """The Azure ML registry this is, or None: a workspace's model registry."""
+        return self._session.registry_name
+
+    # --- a registered version as the candidate (this is the source) -----------------------------
+
+    @property
+    def location(self) -> str:
+        """Where this registry is: ``azureml://registries/<r>``, or the workspace's long id."""
+        if self.registry_name is not None:
+            return f"azureml://registries/{self.registry_name}"
+        return workspace_location(self._session.ml_client)
+
+    def get_version(self, ref: VersionRef) -> SourceVersion:
+        """Return the version `ref` names: a number, or the latest (the last one created).
+
+        Raises:
+            SettingsError: `ref` names an alias: Azure ML has none.
+            VersionNotFoundError: No such version (an archived one is not offered).
+            RegistryError: The backend failed.
+        """
+        if ref.alias is not None:
+            raise no_aliases(ref)
+        which = {"label": "latest"} if ref.number is None else {"version": str(ref.number)}
+
+        def get() -> Any:
+            try:
+                return self._models.get(ref.name, **which)
+            except Exception as exc:
+                if is_not_found(exc):
+                    return None
+                raise
+
+        entity = self._gateway.call(f"reading model {ref.name!r} ({ref})", get)
+        found = None if entity is None else _version(entity)
+        if found is not None and ref.number is not None and self._archived(ref.name, ref.number):
+            found = None
+        if found is None:
+            raise VersionNotFoundError(
+                f"no version {ref} in {self.location} (an archived version is not offered)",
+                model_name=ref.name,
+                ref=str(ref),
+            )
+        return SourceVersion(
+            version=found,
+            registry=self.location,
+            uri=f"{self.location}/models/{found.name}/versions/{found.version}",
+            handle=entity,
+        )
+
+    def download_version(self, source: SourceVersion, folder: str) -> str:
+        """Download the version's files into `folder` (``models.download``); return their path.
+
+        For a target that cannot read the version by its ``azureml://`` URI (MLflow).
+
+        Raises:
+            RegistryError: The backend failed.
+        """
+        held = source.version
+
+        def download() -> str:
+            self._models.download(held.name, str(held.version), download_path=folder)
+            return str(Path(folder) / held.name)
+
+        return self._gateway.call(f"downloading model {held}", download)
+
+    # --- a registry as the target ---------------------------------------------------------------
+
+    def find_by_source(self, name: str, source_key: str) -> ModelVersion | None:
+        """Return the version of `name` copied from `source_key`, or None; one listing.
+
+        An archived copy is not found in a registry: azure-ai-ml asks a registry for its
+        active versions only (it sends no ``listViewType`` there), see
+        docs/backends-azureml-v2.md.
+        """
+        found = self._list(f"finding the copy of {source_key} in model {name!r}", name)
+        return copy_of(found, source_key)
+
+    def copy(self, request: CopyRequest) -> ModelVersion:
+        """Copy `request.source` into this registry as a new version of `request.name`.
+
+        One ``create_or_update`` carries the path, the tags (the source key among them), the
+        properties (the ``promotion.*`` record again, write-once) and the stage. The path is
+        the source version's job output when the source is this workspace (the new version
+        keeps its job), else the source's ``azureml://`` URI (a registry has no jobs: the
+        ``promotion.source.run`` tag keeps the link). A retry first looks the copy up by its
+        key: a copy whose answer was lost is never made twice (`_copies`).
+
+        Raises:
+            RegistryError: The copy failed.
+        """
+        from azure.ai.ml.entities import Model  # noqa: PLC0415 - the SDK is lazy
+
+        source = request.source
+        held = source.version
+        same_workspace = self.registry_name is None and source.registry == self.location
+        path = held.source if same_workspace and held.source else source.uri
+        properties = copy_properties(request, job=held.run_id if same_workspace else None)
+        model_type = getattr(source.handle, "type", None) or "custom_model"
+
+        def model() -> Any:
+            # A new entity each attempt: create_or_update writes the number it chose into it.
+            return Model(
+                name=request.name,
+                path=path,
+                type=model_type,
+                tags=dict(request.tags) or None,
+                properties=properties or None,
+                description=request.description,
+                stage=self._stage_at_registration(request.tags),
+            )
+
+        where = self.registry_name or self._session.ml_client.workspace_name
+        what = f"copying {held} from {source.registry} into model {request.name!r} of {where!r}"
+        return copy_once(
+            self._gateway,
+            create=lambda: self._create(what, model),
+            find_copy=lambda: copy_of(self._listing(request.name), request.source_key),
+            what=what,
+        )
 
     def _list(
         self, what: str, name: str, stage: str | None = None, *, everything: bool = False
@@ -142,6 +322,10 @@ class Registry:
             if is_not_found(exc):
                 return []
             raise
+        if stage is not None:
+            # azure-ai-ml drops the stage filter for a registry (`ModelOperations.list`): the
+            # listing holds every active version, and the stage is picked here.
+            found = [m for m in found if getattr(m, "stage", None) == stage]
         return sorted((_version(m) for m in found), key=lambda v: v.version, reverse=True)
 
     def _get(self, name: str, **which: str) -> ModelVersion | None:
@@ -234,6 +418,12 @@ class Registry:
             ModelFileError: Local mode: the local path does not exist.
             RegistryError: The registration failed.
         """
+        if self.registry_name is not None:
+            msg = (
+                f"registry {self.registry_name!r} holds no jobs or local files to register "
+                "from: promote a registered version into it (candidate_version=...)"
+            )
+            raise UsageError(msg)
         if request.run is None:
             return self._register_local(request)
         from azure.ai.ml.entities import Model  # noqa: PLC0415 - the SDK is lazy
@@ -265,6 +455,7 @@ class Registry:
                 tags=dict(request.tags) or None,
                 properties=properties or None,
                 description=request.description,
+                stage=self._stage_at_registration(request.tags),
             )
 
         def find_earlier() -> ModelVersion | None:
@@ -351,6 +542,7 @@ class Registry:
                 tags=dict(request.tags) or None,
                 properties=properties or None,
                 description=request.description,
+                stage=self._stage_at_registration(request.tags),
             )
 
         what = f"registering model {request.name!r} from {str(path)!r}"
@@ -384,10 +576,19 @@ class Registry:
             change(tags)
             if tags == before:
                 return
+            stage = self._stage_change(before, tags)
+            if stage is not None:
+                if self._archived_now(version):
+                    return  # archived since it was read: never written back, so never restored
+                model.stage = stage
             model.tags = tags
             self._models.create_or_update(model)
 
         self._gateway.call(f"updating the tags of model {version}", update)
+
+    def _archived_now(self, version: ModelVersion) -> bool:
+        """Whether `version` is archived now (one listing; no retry: inside the caller's)."""
+        return all(v.version != version.version for v in self._listing(version.name))
 
     def set_tags(self, version: ModelVersion, tags: Mapping[str, str]) -> None:
         """Set tags on a version (read, then write the version back)."""

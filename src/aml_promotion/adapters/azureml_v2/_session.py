@@ -28,6 +28,8 @@ class AzureMLV2Session:
     """The ``azure.ai.ml.MLClient`` bound to the workspace."""
     gateway: SdkGateway
     """Every SDK call passes here: retried, its errors translated."""
+    registry_name: str | None = None
+    """The Azure ML registry the client is bound to, or None: a workspace."""
     _mlflow_client: Any = None
     _mlflow_runs: MlflowRuns | None = None
     _lock: threading.Lock = attrs.field(factory=threading.Lock)

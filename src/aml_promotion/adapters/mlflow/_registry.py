@@ -14,13 +14,21 @@ import attrs
 from aml_promotion._domain.metrics import is_usable_number
 from aml_promotion.adapters._redaction import redact
 from aml_promotion.adapters._registration import register_once
+from aml_promotion.adapters.mlflow._copies import Copies
 from aml_promotion.adapters.mlflow._errors import _AlreadyExistsError, _NotFoundError
 from aml_promotion.adapters.mlflow._http import _http_retries_off
 from aml_promotion.adapters.mlflow._runs import Runs
 from aml_promotion.adapters.mlflow._uris import _DATABASE_SCHEMES, _scheme
 from aml_promotion.adapters.mlflow._versions import Versions, to_version
 from aml_promotion.exceptions import RegistryError
-from aml_promotion.ports import ModelVersion, RegistrationRequest, RunRecord
+from aml_promotion.ports import (
+    CopyRequest,
+    ModelVersion,
+    RegistrationRequest,
+    RunRecord,
+    SourceVersion,
+    VersionRef,
+)
 
 if TYPE_CHECKING:
     from aml_promotion._domain.policy import BaselineStrategy
@@ -74,6 +82,13 @@ class Registry:
         self._gateway = session.gateway
         self._runs = runs
         self._versions = versions
+        self._copies = Copies(
+            session,
+            runs=runs,
+            versions=versions,
+            log_folder=self._log_local_run,
+            ensure_model=self._ensure_registered_model,
+        )
 
     # --- finding versions: see Versions -------------------------------------------------------
 
@@ -104,6 +119,29 @@ class Registry:
         See `Versions.find_tagged`.
         """
         return self._versions.find_tagged(name, key, value)
+
+    # --- across environments: see Copies -------------------------------------------------------
+
+    @property
+    def location(self) -> str:
+        """Where this registry is: its URI (a sqlite file's absolute), without credentials."""
+        return self._copies.location
+
+    def get_version(self, ref: VersionRef) -> SourceVersion:
+        """Return the usable version `ref` names. See `Copies.get_version`."""
+        return self._copies.get_version(ref)
+
+    def download_version(self, source: SourceVersion, folder: str) -> str:
+        """Download a version's files into `folder`. See `Copies.download_version`."""
+        return self._copies.download_version(source, folder)
+
+    def find_by_source(self, name: str, source_key: str) -> ModelVersion | None:
+        """Return the copy of `source_key` in `name`, or None. See `Copies.find_by_source`."""
+        return self._copies.find_by_source(name, source_key)
+
+    def copy(self, request: CopyRequest) -> ModelVersion:
+        """Copy a version from another registry (or model) in. See `Copies.copy`."""
+        return self._copies.copy(request)
 
     # --- writing ------------------------------------------------------------------------------
 

@@ -235,6 +235,42 @@ class Versions:
         )
         return found[0] if found else None
 
+    def latest_held(self, name: str) -> Any:
+        """Return MLflow's own entity of the latest usable version of `name`, or None.
+
+        Raises:
+            RegistryError: MLflow failed.
+        """
+        found = self._search_held(
+            f"find the latest version of model {name!r}",
+            self._name_filter(name),
+            limit=1,
+            keep=_usable,
+            name=name,
+        )
+        return found[0] if found else None
+
+    def held_by_tag(self, what: str, name: str, key: str, value: str, *, retry: bool) -> Any:
+        """Return the highest version of `name` tagged `key` = `value` that did not fail, or None.
+
+        A pending one is returned as it is (the caller waits for it): MLflow's entity.
+
+        Raises:
+            RegistryError: MLflow failed.
+        """
+        quoted = _quote(value)
+        name_filter = self._name_filter(name)
+        exact = quoted is not None and "`" not in key and not self._session.unity_catalog
+        found = self._search_held(
+            what,
+            f"{name_filter} AND tags.`{key}` = {quoted}" if exact else name_filter,
+            limit=1,
+            keep=lambda held: str(held.status) != _FAILED and (held.tags or {}).get(key) == value,
+            retry=retry,
+            name=name,
+        )
+        return found[0] if found else None
+
     def _alias_holder(self, name: str, alias: str) -> ModelVersion | None:
         try:
             held = self._gateway.call(

@@ -1,0 +1,301 @@
+"""Promotion across environments on MLflow: a dev registry's version gated into a prod registry.
+
+Two real stores (two sqlite files), and a real ``mlflow server`` as the target. MLflow's own
+loader is the oracle: the copy must load with ``mlflow.pyfunc.load_model("models:/<name>@<alias>")``
+against the target.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import mlflow
+import pytest
+
+from aml_promotion import RetryPolicy, Verdict, promote
+from aml_promotion.adapters.mlflow import MlflowBackend
+from aml_promotion.exceptions import RegistryError, VersionNotFoundError
+from faultproxy import FaultProxy
+from integration.mlflow.pyfunc_model import AddK, predict
+
+if TYPE_CHECKING:
+    from integration.mlflow.conftest import MlflowServer
+
+pytestmark = [
+    # MLflow's own chatter when a pyfunc model is logged or its types module is imported.
+    pytest.mark.filterwarnings("ignore:.*Any type hint is inferred as AnyType:UserWarning"),
+    pytest.mark.filterwarnings("ignore:.*Add type hints to the `predict` method:UserWarning"),
+]
+
+CHAMPION: dict[str, Any] = {"metrics_max": ["auc"], "baseline": "alias:champion"}
+
+
+@pytest.fixture
+def dev(sqlite_uri: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The dev store, where MLflow's fluent API logs (put back as it was after)."""
+    # Recorded by monkeypatch, so what MLflow sets process-wide below is undone after the test.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_uri)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", sqlite_uri)
+    monkeypatch.setattr("mlflow.tracking._tracking_service.utils._tracking_uri", None)
+    monkeypatch.setattr("mlflow.tracking._model_registry.utils._registry_uri", None)
+    mlflow.set_tracking_uri(sqlite_uri)
+    return sqlite_uri
+
+
+@pytest.fixture
+def prod(template_db: Path, tmp_path: Path) -> str:
+    """The prod store: another sqlite file."""
+    path = tmp_path / "prod.db"
+    shutil.copyfile(template_db, path)
+    return f"sqlite:///{path}"
+
+
+def train(k: int, auc: float) -> str:
+    """Log a run in the fluent API's store with metric auc and a pyfunc model; return its id.
+
+    Then MLflow's global tracking URI points elsewhere: the backends must use their own.
+    """
+    mlflow.set_experiment("train")
+    with mlflow.start_run() as run:
+        mlflow.log_metric("auc", auc)
+        mlflow.pyfunc.log_model(name="model", python_model=AddK(k), pip_requirements=[])
+    _point_mlflow_elsewhere()
+    return str(run.info.run_id)
+
+
+def _point_mlflow_elsewhere() -> None:
+    # No registry URI set: MLflow's (and so the backends') registry is then the tracking URI
+    # each is given; MLflow's own models:/ resolution would use the global one, elsewhere.
+    from mlflow.tracking._model_registry import utils  # noqa: PLC0415
+
+    mlflow.set_tracking_uri(f"sqlite:///{Path('elsewhere.db').absolute()}")
+    utils._registry_uri = None
+    os.environ.pop("MLFLOW_REGISTRY_URI", None)
+
+
+def dev_champion(dev: str, k: int, auc: float, name: str = "churn") -> int:
+    """Train in dev and promote the run there (alias champion); return the dev version."""
+    mlflow.set_tracking_uri(dev)
+    run_id = train(k, auc)
+    settings = {**CHAMPION, "model_name": name, "model_file_name": "model"}
+    result = promote(
+        experiment_name="train", run_id=run_id, settings=settings, backend=MlflowBackend(dev)
+    )
+    assert result.model is not None
+    return result.model.version
+
+
+def client(uri: str) -> Any:
+    """MLflow's client on the store `uri`: its runs and its registry."""
+    return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def predict_in(uri: str, model_uri: str) -> list[int]:
+    """Load `model_uri` with MLflow's loader against the store `uri` (then back to before)."""
+    from mlflow.tracking._model_registry import utils  # noqa: PLC0415
+
+    before, registry_before = mlflow.get_tracking_uri(), utils._registry_uri
+    variables = {name: os.environ.get(name) for name in _VARIABLES}
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        return predict(model_uri)
+    finally:
+        mlflow.set_tracking_uri(before)
+        utils._registry_uri = registry_before
+        for name, value in variables.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
+def test_a_dev_version_goes_to_prod_only_when_it_beats_prods_champion(dev: str, prod: str) -> None:
+    """Better: copied, loads in prod by alias, with its record; worse: untouched; re-run: once."""
+    dev_champion(dev, 1, 0.80)
+
+    first = promote(
+        candidate_version="churn@champion",
+        backend=MlflowBackend(dev),
+        target=MlflowBackend(prod),
+        settings=CHAMPION,
+    )
+
+    assert first.registered
+    assert first.baseline is None  # prod had no champion: the seed
+    assert predict_in(prod, "models:/churn@champion") == [2, 3]
+    held = client(prod).get_model_version("churn", "1")
+    assert held.tags["promotion.metric.auc"] == "0.8"
+    assert held.tags["promotion.source.key"] == f"sqlite:///{Path(dev[10:]).resolve()}#churn/1"
+    assert held.tags["promotion.source.version"] == "1"
+    assert held.tags["promotion.alias.champion"] == "true"
+
+    # Registered by hand in dev (no promotion there): its metrics come from its run.
+    mlflow.set_tracking_uri(dev)
+    held_worse = client(dev).create_model_version(
+        "churn", f"runs:/{(run := train(5, 0.70))}/model", run_id=run
+    )
+    worse = held_worse.version
+    rejected = promote(
+        candidate_version=f"churn:{worse}",
+        backend=MlflowBackend(dev),
+        target=MlflowBackend(prod),
+        settings={**CHAMPION, "force_registration": False},
+    )
+    assert rejected.decision.verdict is Verdict.REJECT
+    assert rejected.model is None
+    assert len(client(prod).search_model_versions("name='churn'")) == 1
+
+    dev_champion(dev, 10, 0.90)
+    better = promote(
+        candidate_version="churn@champion",
+        backend=MlflowBackend(dev),
+        target=MlflowBackend(prod),
+        settings=CHAMPION,
+    )
+    assert better.registered
+    assert better.baseline is not None
+    assert better.baseline.version == 1
+    assert better.decision.comparisons[0].baseline == pytest.approx(0.80)  # from prod's tags
+    assert predict_in(prod, "models:/churn@champion") == [11, 12]
+    assert predict_in(prod, "models:/churn/1") == [2, 3]
+
+    again = promote(
+        candidate_version="churn@champion",
+        backend=MlflowBackend(dev),
+        target=MlflowBackend(prod),
+        settings=CHAMPION,
+    )
+    assert again.already_registered
+    assert len(client(prod).search_model_versions("name='churn'")) == 2
+
+
+def test_within_one_registry_the_copy_is_one_request_with_its_tags(dev: str) -> None:
+    """No target, another model name: a version of it sourced from models:/churn/1."""
+    dev_champion(dev, 3, 0.80)
+    result = promote(
+        candidate_version="churn:1",
+        backend=MlflowBackend(dev),
+        settings={**CHAMPION, "model_name": "churn-gated"},
+    )
+    assert result.registered
+    held = client(dev).get_model_version("churn-gated", "1")
+    assert held.source == "models:/churn/1"
+    assert held.tags["promotion.source.name"] == "churn"
+    assert predict_in(dev, "models:/churn-gated@champion") == [4, 5]
+
+
+def test_a_missing_dev_version_names_it(dev: str, prod: str) -> None:
+    """No version 7: VersionNotFoundError, nothing in prod."""
+    dev_champion(dev, 1, 0.80)
+    with pytest.raises(VersionNotFoundError, match="churn:7"):
+        promote(
+            candidate_version="churn:7",
+            backend=MlflowBackend(dev),
+            target=MlflowBackend(prod),
+            settings=CHAMPION,
+        )
+    with pytest.raises(VersionNotFoundError, match="churn@nobody"):
+        promote(
+            candidate_version="churn@nobody",
+            backend=MlflowBackend(dev),
+            target=MlflowBackend(prod),
+            settings=CHAMPION,
+        )
+
+
+# --- a real `mlflow server` as the target ------------------------------------------------------
+
+
+@pytest.fixture
+def unique_name() -> str:
+    """A model name no other test on the shared server uses."""
+    return f"churn-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def proxy(mlflow_server: MlflowServer) -> Iterator[FaultProxy]:
+    """A fault proxy in front of the server."""
+    fault_proxy = FaultProxy(mlflow_server.url).start()
+    try:
+        yield fault_proxy
+    finally:
+        fault_proxy.stop()
+
+
+def test_a_dev_version_is_copied_into_a_server_through_its_artifact_store(
+    dev: str, mlflow_server: MlflowServer, unique_name: str
+) -> None:
+    """From a sqlite dev store into a server: files logged into a run there, then registered."""
+    dev_champion(dev, 2, 0.85, name=unique_name)
+    target = MlflowBackend(mlflow_server.url)
+
+    result = promote(
+        candidate_version=f"{unique_name}@champion",
+        backend=MlflowBackend(dev),
+        target=target,
+        settings=CHAMPION,
+    )
+
+    assert result.registered
+    held = client(mlflow_server.url).get_model_version(unique_name, "1")
+    assert held.source.startswith("runs:/")
+    assert predict_in(mlflow_server.url, f"models:/{unique_name}@champion") == [3, 4]
+
+
+def test_a_lost_copy_answer_from_the_server_is_not_copied_twice(
+    dev: str, mlflow_server: MlflowServer, proxy: FaultProxy, unique_name: str, policy: RetryPolicy
+) -> None:
+    """The server registers the copy, its answer is a 503: the retry finds it by its source."""
+    dev_champion(dev, 2, 0.85, name=unique_name)
+    proxy.fail("POST", r"/model-versions/create$", status=503, commit=True)
+
+    result = promote(
+        candidate_version=f"{unique_name}:1",
+        backend=MlflowBackend(dev),
+        target=MlflowBackend(proxy.url, retry=policy),
+        settings=CHAMPION,
+    )
+
+    assert result.registered
+    server = client(mlflow_server.url)
+    assert len(server.search_model_versions(f"name='{unique_name}'")) == 1
+    assert proxy.count("POST", r"/model-versions/create$") == 1
+    assert predict_in(mlflow_server.url, f"models:/{unique_name}@champion") == [3, 4]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", r"/model-versions/search$"), ("POST", r"/model-versions/create$")],
+)
+def test_a_server_failing_at_the_copy_steps_leaves_no_copy(
+    dev: str,
+    *,
+    mlflow_server: MlflowServer,
+    proxy: FaultProxy,
+    unique_name: str,
+    method: str,
+    path: str,
+) -> None:
+    """find_by_source or the copy failing for good: a RegistryError, and no version in prod."""
+    dev_champion(dev, 2, 0.85, name=unique_name)
+    proxy.fail(method, path, status=500, times=99)
+
+    with pytest.raises(RegistryError):
+        promote(
+            candidate_version=f"{unique_name}:1",
+            backend=MlflowBackend(dev),
+            target=MlflowBackend(proxy.url, retry=RetryPolicy(attempts=2, wait_initial=0.0)),
+            settings=CHAMPION,
+        )
+
+    server = client(mlflow_server.url)
+    assert server.search_model_versions(f"name='{unique_name}'") == []
