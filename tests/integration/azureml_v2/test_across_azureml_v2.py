@@ -95,7 +95,8 @@ def test_a_better_dev_version_lands_in_the_registry_once_with_its_record(
     assert held[tags.SOURCE_REGISTRY] == emulator.workspace_path_uri
     assert held[tags.SOURCE_RUN]
     assert new["properties"]["stage"] == "Production"
-    assert "champion" not in old["properties"]["tags"]
+    # Retired by overwriting its tag (no delete), so it is no holder of champion=true.
+    assert old["properties"]["tags"]["champion"] == tags.state_value(tags.SUPERSEDED, "true")
     assert old["properties"]["tags"][tags.SUPERSEDED_BY] == "2"
     assert old["properties"]["stage"] == "Archived"
 
@@ -130,9 +131,9 @@ def test_an_archived_champion_is_never_moved_or_restored(
     """Archived between the listing and its supersede write: it is left as it is."""
     candidate = _dev_version(backend, emulator, unique, auc=0.85)
     settings = _settings(on_supersede={"stage": "Archived"})
-    # The champion is read twice: to remove its tag, then to tag it superseded (and move its
-    # stage). A person archives it between the second read and its write.
-    emulator.archive_at_get("churn", 1, nth=2, registry=registry)
+    # The champion is read once, to retire it (tag it superseded and move its stage) in one
+    # read-modify-write. A person archives it between that read and its write.
+    emulator.archive_at_get("churn", 1, nth=1, registry=registry)
     result = promote(candidate_version=candidate, backend=backend, target=target, settings=settings)
     assert result.model is not None
     old = emulator.versions("churn", registry=registry)[0]
