@@ -70,7 +70,8 @@ class SdkGateway:
                 with attempt:
                     return self.once(what, call)
         except TransientRegistryError as exc:
-            error, cause = _gave_up(exc, what, self.policy), exc
+            # The same chain as the error given up on: its cause is the (redacted) SDK error.
+            error, cause = _gave_up(exc, what, self.policy), exc.__cause__
         else:  # pragma: no cover - retrying() returns or raises
             raise AssertionError
         raise error from cause
