@@ -9,6 +9,7 @@ would have been slept are recorded instead, so suites stay fast and can still ch
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 import time
@@ -27,9 +28,36 @@ if TYPE_CHECKING:
     # evaluates it and nothing structures an Attempt.)
     import tenacity
 
-__all__ = ["Attempt", "RetryPolicy", "pause", "retrying", "testing_mode"]
+__all__ = [
+    "DEADLINE_ENV",
+    "Attempt",
+    "RetryPolicy",
+    "pause",
+    "request_timeout",
+    "retrying",
+    "testing_mode",
+]
 
 LOGGER_NAME = "aml_promotion"
+
+DEADLINE_ENV = "AML_PROMOTION_RETRY_DEADLINE"
+"""Environment variable: seconds for the default policy's deadline (`RetryPolicy.timeout`)."""
+
+_MIN_REQUEST_TIMEOUT = 5.0
+
+
+def _default_timeout() -> float:
+    raw = os.environ.get(DEADLINE_ENV, "").strip()
+    if not raw:
+        return 60.0
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):  # NaN fails both comparisons
+        msg = f"{DEADLINE_ENV} must be a number of seconds above 0, not {raw!r}"
+        raise ValueError(msg)
+    return seconds
 
 
 def _a_number(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -46,14 +74,19 @@ class RetryPolicy:
 
     Attributes:
         attempts: Calls at most, the first included (1 switches retries off).
-        timeout: Seconds at most from the first call to the start of the last.
+        timeout: Seconds at most from the first call to the start of the last (default 60, or
+            the ``AML_PROMOTION_RETRY_DEADLINE`` environment variable's seconds). Each request
+            also times out (`request_timeout`), so one hung call cannot overrun it by much.
         wait_initial: Seconds before the first retry; doubles each time.
         wait_max: Seconds at most between two calls (unless the service asks for more).
         jitter: Up to this many seconds added at random to each wait.
     """
 
     attempts: int = attrs.field(default=5, validator=[_a_number, attrs.validators.ge(1)])
-    timeout: float = attrs.field(default=60.0, validator=[_a_number, attrs.validators.gt(0)])
+    timeout: float = attrs.field(
+        factory=_default_timeout,
+        validator=[_a_number, attrs.validators.gt(0.0)],
+    )
     wait_initial: float = attrs.field(default=0.5, validator=[_a_number, attrs.validators.ge(0)])
     wait_max: float = attrs.field(default=10.0, validator=[_a_number, attrs.validators.ge(0)])
     jitter: float = attrs.field(default=0.5, validator=[_a_number, attrs.validators.ge(0)])
@@ -115,6 +148,15 @@ def pause(seconds: float) -> None:
     wait obeys the testing switch.
     """
     _switch.sleep(seconds)
+
+
+def request_timeout(policy: RetryPolicy) -> float:
+    """Seconds one request may take under `policy`: its deadline over its attempts, at least 5.
+
+    So that `attempts` calls to a server that never answers fit (about) within the deadline;
+    never below 5 s, so a slow but working server (3 s an answer) is not cut off.
+    """
+    return max(_MIN_REQUEST_TIMEOUT, policy.timeout / policy.attempts)
 
 
 def _wait(policy: RetryPolicy) -> tenacity.wait.wait_base:

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from aml_promotion._retry import RetryPolicy, retrying
 from aml_promotion.adapters._redaction import safe_cause, scrub
-from aml_promotion.exceptions import PromotionError, RegistryError
+from aml_promotion.exceptions import PromotionError, RegistryError, TransientRegistryError
 
 __all__ = ["SdkGateway"]
 
@@ -65,7 +65,25 @@ class SdkGateway:
 
     def call(self, what: str, call: Callable[[], _T]) -> _T:
         """Make `call`, retrying transient failures under the policy."""
-        for attempt in retrying(self.policy):
-            with attempt:
-                return self.once(what, call)
-        raise AssertionError  # pragma: no cover - retrying() returns or raises
+        try:
+            for attempt in retrying(self.policy):
+                with attempt:
+                    return self.once(what, call)
+        except TransientRegistryError as exc:
+            # The same chain as the error given up on: its cause is the (redacted) SDK error.
+            error, cause = _gave_up(exc, what, self.policy), exc.__cause__
+        else:  # pragma: no cover - retrying() returns or raises
+            raise AssertionError
+        raise error from cause
+
+
+def _gave_up(exc: TransientRegistryError, what: str, policy: RetryPolicy) -> TransientRegistryError:
+    """The error for a transient failure given up on: the stage and the deadline named."""
+    detail = str(exc)
+    if what and what not in detail:
+        detail = f"{what}: {detail}"
+    message = (
+        f"{detail} (gave up within the {policy.timeout:g} s retry deadline, "
+        f"{policy.attempts} attempts at most)"
+    )
+    return TransientRegistryError(message, retry_after=exc.retry_after)

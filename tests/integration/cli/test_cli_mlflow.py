@@ -570,3 +570,12 @@ def test_the_json_result_gives_mlflows_models_uri(promote: Callable[..., CliRun]
     assert done.code == 0, done.explain()
     assert done.document["model"]["uri"] == "models:/churn/2"  # type: ignore[index]
     assert done.document["baseline"]["uri"] == "models:/churn/1"  # type: ignore[index]
+
+
+def test_a_failed_run_is_reported_in_mlflows_own_status_word(
+    promote: Callable[..., CliRun],
+) -> None:
+    """MLflow says FAILED: the message says FAILED, as MLflow spells it (not 'Failed')."""
+    done = promote("failed")
+    assert done.code == 2, done.explain()
+    assert "FAILED" in done.stderr, done.explain()

@@ -6,7 +6,10 @@ import contextlib
 import os
 from collections.abc import Iterator
 
+from aml_promotion._retry import RetryPolicy, request_timeout
 from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
+
+_TIMEOUT = "MLFLOW_HTTP_REQUEST_TIMEOUT"
 
 __all__ = ["_http_retries_off"]
 
@@ -26,6 +29,7 @@ class _HttpRetriesOff(SdkRetrySwitch):
     def __init__(self) -> None:
         super().__init__()
         self._owned = False
+        self._timeout_owned = False
 
     def __call__(self) -> contextlib.AbstractContextManager[None]:
         """Within the block, MLflow does not retry, unless the user set the variable."""
@@ -35,11 +39,26 @@ class _HttpRetriesOff(SdkRetrySwitch):
         self._owned = self.name not in os.environ
         if self._owned:
             os.environ[self.name] = "0"
+        self._set_request_timeout()
 
     def _restore(self) -> None:
         if self._owned:
             os.environ.pop(self.name, None)
             self._owned = False
+        self._restore_request_timeout()
+
+    def _set_request_timeout(self) -> None:
+        # MLflow waits 120 s for an answer by default, past the whole retry deadline: a hung
+        # server would stall a promotion. Each request gets the default policy's share of the
+        # deadline (`request_timeout`), unless the user set the variable.
+        self._timeout_owned = _TIMEOUT not in os.environ
+        if self._timeout_owned:
+            os.environ[_TIMEOUT] = str(max(1, round(request_timeout(RetryPolicy()))))
+
+    def _restore_request_timeout(self) -> None:
+        if self._timeout_owned:
+            os.environ.pop(_TIMEOUT, None)
+            self._timeout_owned = False
 
     @contextlib.contextmanager
     def forced(self) -> Iterator[None]:
