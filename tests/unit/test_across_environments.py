@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from aml_promotion import Verdict, promote
+from aml_promotion._cli import run
 from aml_promotion.exceptions import (
     RegistryError,
     TransientRegistryError,
@@ -381,3 +385,60 @@ def test_the_copy_carries_the_sources_own_tags_but_not_its_promotion_record(
     assert copy.tags["stage"] == "prod"  # the champion tag wins over the source's own
     assert "promotion.alias.champion" not in copy.tags
     assert copy.tags["promotion.baseline_version"] == "none"
+
+
+def test_a_registry_that_cannot_offer_or_take_a_version_is_a_usage_error(
+    dev: InMemoryBackend, prod: InMemoryBackend
+) -> None:
+    """A source with no get_version, a target with no copy: said before anything is read."""
+    no_ports = SimpleNamespace(runs=dev.runs, registry=object())
+
+    with pytest.raises(UsageError, match="cannot offer a registered version"):
+        promote(candidate_version="churn:1", backend=no_ports, target=prod, settings=SETTINGS)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="cannot take a copy"):
+        promote(candidate_version="churn:1", backend=dev, target=no_ports, settings=SETTINGS)  # type: ignore[arg-type]
+    assert dev.operations() == []
+
+
+def _cli(argv: list[str], *, source: InMemoryBackend, target: InMemoryBackend, cwd: Path) -> int:
+    return run(
+        argv,
+        environ={},
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+        cwd=cwd,
+        backend_factory=lambda _args: source,
+        target_factory=lambda _args: target,
+    )
+
+
+def test_the_cli_promotes_a_version_into_the_target_the_hook_builds(
+    dev: InMemoryBackend, prod: InMemoryBackend, tmp_path: Path
+) -> None:
+    """--candidate-version goes to promote() with the target from build_target_backend's hook."""
+    (tmp_path / "registermodel.json").write_text('{"metrics_max": ["auc"]}')
+    prod_champion(prod, 0.80)
+    dev_version(dev, 0.70)
+    dev_version(dev, 0.90)
+    argv = ["--backend", "mlflow", "--candidate-version"]
+
+    worse = _cli([*argv, "churn:1"], source=dev, target=prod, cwd=tmp_path)
+    better = _cli([*argv, "churn:2"], source=dev, target=prod, cwd=tmp_path)
+
+    assert worse == 1
+    assert better == 0
+    assert prod.registry.get(NAME, 2).tags["promotion.source.version"] == "2"
+
+
+def test_the_target_registry_uri_is_for_mlflow_with_a_candidate_version(
+    dev: InMemoryBackend, prod: InMemoryBackend, tmp_path: Path
+) -> None:
+    """--target-registry-uri on another backend, or without --candidate-version: exit 2."""
+    on_azure = ["--backend", "azureml-v2", "--candidate-version", "c:1"]
+    alone = ["--backend", "mlflow", "--target-registry-uri", "sqlite:///p.db"]
+
+    assert (
+        _cli([*on_azure, "--target-registry-uri", "x"], source=dev, target=prod, cwd=tmp_path) == 2
+    )
+    assert _cli(alone, source=dev, target=prod, cwd=tmp_path) == 2
+    assert prod.operations() == []

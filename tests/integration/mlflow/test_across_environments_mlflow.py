@@ -299,3 +299,19 @@ def test_a_server_failing_at_the_copy_steps_leaves_no_copy(
 
     server = client(mlflow_server.url)
     assert server.search_model_versions(f"name='{unique_name}'") == []
+
+
+def test_one_registry_spelled_two_ways_is_one_location(
+    prod: str, mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sqlite file by a relative or absolute path, a server with or without a final "/"."""
+    path = Path(prod.removeprefix("sqlite:///"))
+    monkeypatch.chdir(path.parent)
+
+    relative = MlflowBackend(f"sqlite:///{path.name}").registry.location
+    absolute = MlflowBackend(prod).registry.location
+    server = MlflowBackend(mlflow_server.url).registry.location
+    slashed = MlflowBackend(mlflow_server.url + "/").registry.location
+
+    assert relative == absolute == f"sqlite:///{path}"
+    assert server == slashed == mlflow_server.url

@@ -64,7 +64,8 @@ def registry_location(session: MlflowSession) -> str:
     """Return where the session's registry is: its URI (a sqlite file's made absolute), redacted.
 
     The registry a client resolved (``MLFLOW_REGISTRY_URI``, else the tracking URI) is the one
-    named, so two backends on one registry name it alike.
+    named, without a trailing ``/``, so two backends on one registry name it alike (credentials
+    in the URI are never part of it).
     """
     uri = str(
         getattr(session.client, "_registry_uri", "") or session.registry_uri or session.tracking_uri
@@ -72,7 +73,8 @@ def registry_location(session: MlflowSession) -> str:
     database = _sqlite_path(uri) if _scheme(uri) == "sqlite" else None
     if database is not None:
         uri = f"sqlite:///{database}"
-    return redact(uri)
+    # "http://host/" and "http://host" are one server: one spelling, so a re-run finds its copy.
+    return redact(uri.rstrip("/") if "://" in uri and database is None else uri)
 
 
 class Copies:
