@@ -83,7 +83,8 @@ def champion_of(
     champion = champion_tag(strategy)
     if strategy.kind is not BaselineKind.TAG or champion is None:
         return registry.find_baseline(name, strategy)
-    holders = registry.find_tagged(name, *champion)
+    # An archived version is never a baseline (ports.ModelVersion), whatever tag it kept.
+    holders = [h for h in registry.find_tagged(name, *champion) if not h.archived]
     # Versions tagged by hand carry no rank: among those alone, the highest-numbered, as ever.
     promoted = [h for h in holders if tags.VERDICT in h.tags]
     if promoted:

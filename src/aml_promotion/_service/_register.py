@@ -17,6 +17,7 @@ from aml_promotion._domain.champion import effective_rank, rank_tags
 from aml_promotion._domain.render import champion_marker
 from aml_promotion._retry import LOGGER_NAME
 from aml_promotion._service._champion import (
+    champion_tag,
     champion_version,
     current_champion,
     pending_tags,
@@ -133,6 +134,12 @@ def register(
         model = copy_version(registry, request, candidate.copy_from)
     _LOGGER.info("registered %s (id %s)", model, model.id)
     decision, superseded_by = settle_champion(registry, strategy, policy, decision, model)
+    champion = champion_tag(strategy)
+    if champion is not None:
+        # The result shows the version as the registry holds it after the settle, not as sent.
+        key, live = champion
+        held = live if superseded_by is None else tags.state_value(tags.SUPERSEDED, live)
+        model = attrs.evolve(model, tags={**model.tags, key: held})
     return PromotionResult(
         decision=decision,
         model=model,
