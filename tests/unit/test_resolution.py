@@ -112,23 +112,20 @@ def test_no_line_when_the_run_named_is_the_run_read() -> None:
             ),
             (
                 "Candidate: run p1 → pipeline step 'train' (run p1-train); "
-                "metrics from pipeline step 'evaluate' (run p1-eval)."
+                "metrics from step 'evaluate' (run p1-eval)."
             ),
         ),
         (
             # The model in the run named, its metrics in a step of it.
             render.ResultView(candidate_run="p1", metrics_run="p1-eval", metrics_resolution=EVAL),
-            "Candidate: run p1; metrics from pipeline step 'evaluate' (run p1-eval).",
+            "Candidate: run p1; metrics from step 'evaluate' (run p1-eval).",
         ),
         (
             # The job the code runs in is the model's step; the metrics are its sibling step.
             render.ResultView(
                 candidate_run="p1-train", metrics_run="p1-eval", metrics_resolution=EVAL
             ),
-            (
-                "Candidate: run p1-train; "
-                "metrics from run p1 → pipeline step 'evaluate' (run p1-eval)."
-            ),
+            ("Candidate: run p1-train; metrics from run p1 → step 'evaluate' (run p1-eval)."),
         ),
         (
             render.ResultView(candidate_run="p1", metrics_run="other"),
@@ -211,7 +208,7 @@ def test_a_pipelines_steps_are_named_in_the_result_and_its_json() -> None:
     assert document["metrics_resolution"] == EVAL.to_dict()
     assert render.candidate_line(result.view()) == (
         "Candidate: run p1 → pipeline step 'train' (run p1-train); "
-        "metrics from pipeline step 'evaluate' (run p1-eval)."
+        "metrics from step 'evaluate' (run p1-eval)."
     )
 
 

@@ -349,21 +349,21 @@ def champion_line(view: ResultView) -> str | None:
     return f"{view.champion} is version {view.champion_version}."
 
 
-def _hop_text(hop: Hop) -> str:
+def _hop_text(hop: Hop, step: str) -> str:
     if hop.kind is HopKind.PIPELINE_STEP:
-        return f"pipeline step {hop.name!r} (run {hop.run_id})"
+        return f"{step} {hop.name!r} (run {hop.run_id})"
     return f"the sweep's best trial (run {hop.run_id})"
 
 
-def _hops_text(resolution: Resolution) -> str:
-    return " → ".join(_hop_text(hop) for hop in resolution.hops)
+def _hops_text(resolution: Resolution, *, step: str = "pipeline step") -> str:
+    return " → ".join(_hop_text(hop, step) for hop in resolution.hops)
 
 
 def candidate_line(view: ResultView) -> str | None:
     """Return the line naming what the run named was resolved to, or None when it was not.
 
-    "Candidate: run p1 → pipeline step 'train' (run p1-train); metrics from pipeline step
-    'evaluate' (run p1-eval)." for a pipeline whose steps hold the model and the metrics;
+    "Candidate: run p1 → pipeline step 'train' (run p1-train); metrics from step 'evaluate'
+    (run p1-eval)." for a pipeline whose steps hold the model and the metrics;
     "Candidate: run s1 → the sweep's best trial (run s1-7)." for a sweep.
     """
     resolved, metrics = view.resolution, view.metrics_resolution
@@ -376,7 +376,7 @@ def candidate_line(view: ResultView) -> str | None:
         given = resolved.given
         parts = [f"run {given} → {_hops_text(resolved)}"]
     if metrics is not None:
-        came = _hops_text(metrics)
+        came = _hops_text(metrics, step="step")  # "pipeline" said once is enough
         parts.append(
             f"metrics from {came}"
             if metrics.given == given

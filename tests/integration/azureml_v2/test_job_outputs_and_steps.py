@@ -173,7 +173,7 @@ def test_a_pipeline_steps_output_is_found_through_run_history(
     assert f"(metrics from run {evaluate})" in (result.decision.candidate or "")
     assert render.candidate_line(result.view()) == (
         f"Candidate: run {pipeline} → pipeline step 'train' (run {train}); "
-        f"metrics from pipeline step 'evaluate' (run {evaluate})."
+        f"metrics from step 'evaluate' (run {evaluate})."
     )
     (version,) = emulator.versions(name)
     assert (

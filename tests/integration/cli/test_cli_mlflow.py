@@ -598,7 +598,7 @@ def test_a_pipelines_steps_are_named_in_the_output_plain_and_json(
     assert done.code == 0, done.explain()
     line = (
         f"Candidate: run {parent} → pipeline step 'train' (run {train}); "
-        f"metrics from pipeline step 'evaluate' (run {evaluate})."
+        f"metrics from step 'evaluate' (run {evaluate})."
     )
     assert done.stdout.count(line) == 1, done.explain()
     assert line in done.summary
