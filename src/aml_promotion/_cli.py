@@ -29,9 +29,15 @@ import attrs
 
 from aml_promotion._azure_pipelines import AzurePipelines, neutralize
 from aml_promotion._domain import render
-from aml_promotion._github import CREDENTIALS_VARIABLE, GitHubActions, Redactor, credential_secrets
+from aml_promotion._github import (
+    CREDENTIALS_VARIABLE,
+    GitHubActions,
+    Redactor,
+    credential_secrets,
+    default_model_name,
+)
 from aml_promotion._service import PromotionResult, promote
-from aml_promotion._settings import Settings, default_model_name, load_settings
+from aml_promotion._settings import Settings, load_settings
 from aml_promotion.exceptions import (
     BackendNotInstalledError,
     CredentialsError,
