@@ -278,10 +278,11 @@ def test_a_tag_write_whose_answer_was_lost_leaves_no_version_to_crown_later(base
     assert _champion(backend, baseline) == 2, "the re-run completed it"
 
 
-def test_an_alias_write_whose_answer_was_lost_leaves_the_version_champion() -> None:
-    """The alias did move: the error says the version is the champion; its tag stays live."""
-    backend = _setup("alias:champion")
-    registry = AliasWriteLost(backend.registry, then_down=False)
+def _promote_losing_the_alias_write(
+    backend: InMemoryBackend, *, then_down: bool
+) -> IncompletePromotionError:
+    """Promote "best" to @champion through `AliasWriteLost`; return the error it raises."""
+    registry = AliasWriteLost(backend.registry, then_down=then_down)
     with pytest.raises(IncompletePromotionError) as raised:
         promote(
             experiment_name="train",
@@ -289,24 +290,23 @@ def test_an_alias_write_whose_answer_was_lost_leaves_the_version_champion() -> N
             settings=_settings("alias:champion"),
             backend=Backend(backend, registry),
         )
-    assert raised.value.champion
-    assert "it is the champion all the same" in str(raised.value)
+    return raised.value
+
+
+def test_an_alias_write_whose_answer_was_lost_leaves_the_version_champion() -> None:
+    """The alias did move: the error says the version is the champion; its tag stays live."""
+    backend = _setup("alias:champion")
+    error = _promote_losing_the_alias_write(backend, then_down=False)
+    assert error.champion
+    assert "it is the champion all the same" in str(error)
     assert backend.registry.get(NAME, 2).tags[tags.alias_tag("champion")] == "true"
 
 
 def test_when_the_alias_tag_cannot_be_withdrawn_the_error_says_so() -> None:
     """The alias write failed and the registry stays down: the error warns of the live tag."""
-    backend = _setup("alias:champion")
-    registry = AliasWriteLost(backend.registry, then_down=True)
-    with pytest.raises(IncompletePromotionError) as raised:
-        promote(
-            experiment_name="train",
-            run_id="best",
-            settings=_settings("alias:champion"),
-            backend=Backend(backend, registry),
-        )
-    assert not raised.value.champion
-    assert "nor could its tag promotion.alias.champion be set back to pending" in str(raised.value)
+    error = _promote_losing_the_alias_write(_setup("alias:champion"), then_down=True)
+    assert not error.champion
+    assert "nor could its tag promotion.alias.champion be set back to pending" in str(error)
 
 
 @pytest.mark.parametrize("baseline", BASELINES)

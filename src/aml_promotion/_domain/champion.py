@@ -29,7 +29,8 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 
-from aml_promotion._domain.decision import Decision, improvement
+from aml_promotion._domain.decision import Decision
+from aml_promotion._domain.delta import improvement
 from aml_promotion._domain.policy import PromotionPolicy
 from aml_promotion._domain.tags import generation_of, metric_tag, rank_tag
 

@@ -15,6 +15,7 @@ import attrs
 from aml_promotion._domain import tags
 from aml_promotion._domain.champion import effective_rank, rank_tags
 from aml_promotion._domain.render import champion_marker
+from aml_promotion._github import default_model_name
 from aml_promotion._retry import LOGGER_NAME
 from aml_promotion._service._champion import (
     champion_tag,
@@ -26,7 +27,6 @@ from aml_promotion._service._champion import (
 )
 from aml_promotion._service._result import PromotionResult
 from aml_promotion._service._version import copy_version
-from aml_promotion._settings import default_model_name
 from aml_promotion.exceptions import SettingsError, SettingsProblem
 from aml_promotion.ports import RegistrationRequest
 
