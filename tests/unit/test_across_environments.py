@@ -358,8 +358,10 @@ def test_target_alone_or_with_another_candidate_is_a_usage_error(
 def test_a_runs_parts_in_the_settings_are_refused_with_a_candidate_version(
     dev: InMemoryBackend, prod: InMemoryBackend, key: str, value: str
 ) -> None:
-    """job_output / metrics_child_run_name would be ignored by a copy: a settings error naming
-    both it and candidate_version, before either registry is asked anything."""
+    """A run's parts (ignored by a copy) are a settings error naming them and candidate_version.
+
+    Refused before either registry is asked anything.
+    """
     dev_version(dev, 0.9)
     dev.calls.clear()
 

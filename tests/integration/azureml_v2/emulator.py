@@ -1179,9 +1179,7 @@ class AzureMLV2Emulator(EmulatedService):
             if method == "PUT" and not comp and name:
                 return self._put_blob(handler, name, raw, held)
             if method == "GET" and not comp and name:
-                if held is None:
-                    return self._blob_error(404, "BlobNotFound", f"no blob {name!r}")
-                return self._get_blob(handler, held)
+                return self._get_blob(handler, name, held)
             if method == "GET" and comp == "list" and not name:
                 return self._list_blobs(query)
             if method == "PUT" and comp == "metadata" and name:
@@ -1194,12 +1192,16 @@ class AzureMLV2Emulator(EmulatedService):
         self._not_understood(record)
         return self._blob_error(400, "EmulatorUnknownRoute", f"no blob route for {method} {path}")
 
-    def _get_blob(self, handler: JsonHandler, held: _Blob) -> tuple[int, dict[str, str], bytes]:
+    def _get_blob(
+        self, handler: JsonHandler, name: str, held: _Blob | None
+    ) -> tuple[int, dict[str, str], bytes]:
         """A blob's content: whole (200), or the range ``x-ms-range`` asks for (206).
 
         azure-storage-blob's download asks for its first chunk as a range, and reads the
         blob's length from ``Content-Range``.
         """
+        if held is None:
+            return self._blob_error(404, "BlobNotFound", f"no blob {name!r}")
         headers = self._blob_headers(held, content=True)
         wanted = handler.headers.get("x-ms-range") or handler.headers.get("Range")
         size = len(held.content)
@@ -1211,7 +1213,10 @@ class AzureMLV2Emulator(EmulatedService):
         if start >= size:
             return self._blob_error(416, "InvalidRange", "the range is past the blob's end")
         part = held.content[start : end + 1]
-        headers |= {"Content-Length": str(len(part)), "Content-Range": f"bytes {start}-{end}/{size}"}
+        headers |= {
+            "Content-Length": str(len(part)),
+            "Content-Range": f"bytes {start}-{end}/{size}",
+        }
         return 206, headers, part
 
     def _list_blobs(self, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:

@@ -130,7 +130,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             found[0]["tags"] = [*kept, {"key": body["key"], "value": body["value"]}]
             self._answer(200, {})
         else:
-            self._answer(404, {"error_code": "ENDPOINT_NOT_FOUND", "message": "not in the stand-in"})
+            self._answer(
+                404, {"error_code": "ENDPOINT_NOT_FOUND", "message": "not in the stand-in"}
+            )
 
     def do_PUT(self) -> None:
         path = urllib.parse.urlparse(self.path).path
@@ -398,9 +400,11 @@ def test_a_copy_unity_catalog_would_refuse_is_refused_before_any_write(
 def test_a_better_dev_version_is_copied_into_unity_catalog_once_with_its_files_and_record(
     stand_in: StandIn, sqlite_harness: MlflowHarness, sqlite_uri: str
 ) -> None:
-    """The copy as MLflow's store makes it: created pending, each file uploaded to its presigned
-    URL with its headers, finalized; its tags carry the decision and the source; a re-run finds
-    it by its source and creates nothing."""
+    """A copy as MLflow's store makes it: created, uploaded, finalized, found again by a re-run.
+
+    Each file goes to its presigned URL with its headers; the tags carry the decision and the
+    source; a re-run finds the copy by its source and creates nothing.
+    """
     run_id = sqlite_harness.add_run("train", {"auc": 0.9}, [])
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "MLmodel").write_text(SIGNED)
@@ -440,9 +444,7 @@ def test_a_better_dev_version_is_copied_into_unity_catalog_once_with_its_files_a
     assert content == b"the pickled model"
     assert headers["x-stand-in-signature"] == "signed"
     posts = [path for method, path, _ in stand_in.requests if method == "POST"]
-    assert posts.index(f"{UC}/model-versions/create") < posts.index(
-        f"{UC}/model-versions/finalize"
-    )
+    assert posts.index(f"{UC}/model-versions/create") < posts.index(f"{UC}/model-versions/finalize")
 
     again = promote_into_uc()
 
