@@ -119,6 +119,7 @@ def register(
             model=None,
             baseline=baseline.version,
             candidate_run=candidate.run,
+            metrics_run=candidate.metrics_run,
             model_path=candidate.shown_path,
             dry_run=dry_run,
             champion_version=champion_version(strategy, baseline.version, None),
@@ -145,6 +146,7 @@ def register(
         model=model,
         baseline=baseline.version,
         candidate_run=candidate.run,
+        metrics_run=candidate.metrics_run,
         model_path=candidate.shown_path,
         superseded_by=settled.superseded_by,
         # A settle that gave up verified no champion: the result names none.
@@ -204,6 +206,7 @@ def already_registered(
         model=None if dry_run else model,
         baseline=baseline.version,
         candidate_run=candidate.run,
+        metrics_run=candidate.metrics_run,
         model_path=candidate.shown_path,
         dry_run=dry_run,
         already_registered=True,
