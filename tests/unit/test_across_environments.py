@@ -23,6 +23,12 @@ from aml_promotion.testing import InMemoryBackend
 NAME = "churn"
 SETTINGS: dict[str, Any] = {"metrics_max": ["auc"]}
 CHAMPION: dict[str, Any] = {**SETTINGS, "baseline": "tag:stage=prod"}
+# A pipeline whose train step holds the model and whose evaluate step holds the metrics.
+PIPELINE: dict[str, Any] = {
+    "model_name": NAME,
+    "model_file_name": "model.pkl",
+    "metrics_child_run_name": "evaluate",
+}
 
 
 @pytest.fixture
@@ -442,3 +448,58 @@ def test_the_target_registry_uri_is_for_mlflow_with_a_candidate_version(
     )
     assert _cli(alone, source=dev, target=prod, cwd=tmp_path) == 2
     assert prod.operations() == []
+
+
+def test_a_version_whose_metrics_came_from_another_pipeline_step_offers_that_steps_metrics(
+    dev: InMemoryBackend, prod: InMemoryBackend
+) -> None:
+    """Registered from a pipeline's train step, scored by its evaluate step: that run is read.
+
+    The dev promotion recorded the evaluate step (``promotion.metrics_run``); the copy into
+    prod is compared by that step's metrics and evaluation data, never the train step's.
+    """
+    # The train step holds the model and was tagged with its training data: not what is compared.
+    dev.runs.add_run("train-1", files=["outputs/model.pkl"], tags={"data": "train-set"})
+    dev.runs.add_run("eval-1", metrics={"auc": 0.95}, tags={"data": "eval-set"})
+    dev.runs.add_run("pipe-1", steps={"model_training": "train-1", "evaluate": "eval-1"})
+    scored = {**SETTINGS, "evaluation_data": {"tag": "data"}}
+    first = promote(
+        run_id="pipe-1",
+        backend=dev,
+        settings={**scored, **PIPELINE},
+    )
+    assert first.model is not None
+    assert first.model.run_id == "train-1"
+    prod.registry.add_version(
+        NAME, tags={"promotion.metric.auc": "0.90", "promotion.data.data": "eval-set"}
+    )
+
+    result = promote(candidate_version=f"{NAME}:1", backend=dev, target=prod, settings=scored)
+
+    assert result.decision.verdict is Verdict.PROMOTE, result.decision.summary
+    assert result.decision.comparisons[0].candidate == pytest.approx(0.95)
+    assert result.registered
+
+
+def test_a_copy_in_its_own_registry_keeps_the_step_its_metrics_came_from(
+    dev: InMemoryBackend,
+) -> None:
+    """Copied under another name in dev, the copy is a baseline read from the evaluate step."""
+    steps = {"model_training": "train-1", "evaluate": "eval-1"}
+    dev.runs.add_run("train-1", files=["outputs/model.pkl"])
+    dev.runs.add_run("eval-1", metrics={"auc": 0.80})
+    dev.runs.add_run("pipe-1", steps=steps)
+    promote(
+        run_id="pipe-1",
+        backend=dev,
+        settings={**SETTINGS, **PIPELINE},
+    )
+    gated = {**SETTINGS, "model_name": "gated"}
+    first = promote(candidate_version=f"{NAME}:1", backend=dev, settings=gated)
+    dev_version(dev, 0.90)
+
+    second = promote(candidate_version=f"{NAME}:2", backend=dev, settings=gated)
+
+    assert first.registered
+    assert second.decision.verdict is Verdict.PROMOTE, second.decision.summary
+    assert second.decision.comparisons[0].baseline == pytest.approx(0.80)
