@@ -325,11 +325,78 @@ def test_a_missing_version_is_an_error_naming_it(
     assert caught.value.model_name == NAME
 
 
-@pytest.mark.parametrize("text", ["churn", "churn:", ":3", "churn:0", "churn:x", "churn@", "", " "])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "churn", "churn:", ":3", "churn:0", "churn:x", "churn@", "", " ", "@x", " :3",
+        # A name holding the other separator is refused, never read as model "churn:3".
+        "churn:3@x", "churn@a@b", "churn@x:3", "churn:x:latest",
+    ],
+)  # fmt: skip
 def test_a_malformed_candidate_version_is_a_usage_error(text: str) -> None:
-    """Not NAME:N, NAME@ALIAS or NAME:latest: a usage error that says which forms are."""
-    with pytest.raises(UsageError, match="NAME:VERSION"):
+    """Not NAME:N, NAME@ALIAS or NAME:latest: a usage error that names the field and the forms."""
+    with pytest.raises(UsageError, match="NAME:VERSION") as caught:
         VersionRef.parse(text)
+    assert str(caught.value).startswith(f"candidate_version {text!r} ")
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "words"),
+    [
+        ({"name": "churn", "number": True}, TypeError, "number must be .* not the boolean True"),
+        ({"name": "churn", "number": 1.0}, TypeError, "number must be .* not float"),
+        ({"name": "churn", "number": 0}, ValueError, "number must be a version number from 1"),
+        ({"name": ""}, ValueError, "name is blank"),
+        ({"name": "  "}, ValueError, "name is blank"),
+        ({"name": 3}, TypeError, "name must be a model name .* not int"),
+        ({"name": "churn:3"}, ValueError, "name 'churn:3' holds ':' or '@'"),
+        ({"name": "churn", "alias": ""}, ValueError, "alias is blank"),
+        ({"name": "churn", "alias": 3}, TypeError, "alias must be an alias .* not int"),
+        ({"name": "churn", "number": 1, "alias": "x"}, ValueError, "number=1 and alias='x' both"),
+    ],
+)
+def test_a_version_ref_refuses_fields_that_name_no_version(
+    fields: dict[str, Any], error: type[Exception], words: str
+) -> None:
+    """VersionRef checks what it is given; the error names the field and what it expects."""
+    with pytest.raises(error, match=words):
+        VersionRef(**fields)
+
+
+def test_a_version_ref_of_a_bool_number_never_reaches_promote(
+    dev: InMemoryBackend, prod: InMemoryBackend
+) -> None:
+    """number=True was promoted as version 1: now it is refused before anything is read."""
+    dev_version(dev, 0.9)
+
+    with pytest.raises(TypeError, match="number"):
+        promote(
+            candidate_version=VersionRef(name=NAME, number=True),  # type: ignore[arg-type]
+            backend=dev,
+            target=prod,
+            settings=SETTINGS,
+        )
+    assert prod.operations() == []
+
+
+def test_a_bad_candidate_version_on_the_command_line_names_the_flag(
+    dev: InMemoryBackend, prod: InMemoryBackend, tmp_path: Path
+) -> None:
+    """--candidate-version churn:3@x: exit 2, the error names --candidate-version; nothing read."""
+    err = io.StringIO()
+    code = run(
+        ["--backend", "mlflow", "--candidate-version", "churn:3@x"],
+        environ={},
+        stdout=io.StringIO(),
+        stderr=err,
+        cwd=tmp_path,
+        backend_factory=lambda _args: dev,
+        target_factory=lambda _args: prod,
+    )
+
+    assert code == 2
+    assert "--candidate-version 'churn:3@x' is not a version" in err.getvalue()
+    assert dev.operations() == []
 
 
 def test_a_candidate_version_parses_the_last_separator() -> None:
