@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -570,3 +571,33 @@ def test_a_copy_in_its_own_registry_keeps_the_step_its_metrics_came_from(
     assert first.registered
     assert second.decision.verdict is Verdict.PROMOTE, second.decision.summary
     assert second.decision.comparisons[0].baseline == pytest.approx(0.80)
+
+
+@pytest.mark.parametrize(
+    ("uri", "words"),
+    [
+        ("sqlite:///typo.db", "--target-registry-uri 'sqlite:///typo.db': .* dry run creates no"),
+        ("prod.db", "--target-registry-uri 'prod.db' is a file path, .* did you mean sqlite:///"),
+        ("htp://127.0.0.1:5000", "--target-registry-uri 'htp://127.0.0.1:5000': MLflow knows no"),
+    ],
+)
+def test_the_target_registry_uri_is_checked_as_the_tracking_uri_is(
+    dev: InMemoryBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, uri: str, words: str
+) -> None:
+    """A dry run never creates the target's store; a bare path is told its sqlite:/// URI."""
+    monkeypatch.chdir(tmp_path)  # where MLflow would create a relative store
+    dev_version(dev, 0.9)
+    err = io.StringIO()
+    code = run(
+        ["--backend", "mlflow", "--candidate-version", "churn:1", "--target-registry-uri", uri,
+         "--dry-run"],
+        environ={},
+        stdout=io.StringIO(),
+        stderr=err,
+        cwd=tmp_path,
+        backend_factory=lambda _args: dev,
+    )  # fmt: skip
+
+    assert code == 2, err.getvalue()
+    assert re.search(words, err.getvalue()), err.getvalue()
+    assert list(tmp_path.iterdir()) == []
