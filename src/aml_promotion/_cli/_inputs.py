@@ -19,7 +19,8 @@ import attrs
 
 from aml_promotion._cli._arguments import Arguments
 from aml_promotion._cli._parser import DEFAULT_PARAMETERS_FILE, PARAMETERS_FOLDER, BackendChoice
-from aml_promotion._settings import Settings, default_model_name, load_settings
+from aml_promotion._github import default_model_name
+from aml_promotion._settings import Settings, load_settings
 from aml_promotion.exceptions import (
     ModelFileError,
     SettingsError,
