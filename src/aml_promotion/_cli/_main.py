@@ -135,10 +135,11 @@ def _promote(
         logger.info("settings from %s", source)
     metrics = None if args.metrics_file is None else read_metrics(args.metrics_file, cwd=cwd)
     backend = factory(args)
-    shown = settings.model_name
+    # The name shown when nothing is registered: a candidate version's is promote()'s choice.
+    name = settings.model_name
     if args.candidate_version is not None:
         ref = VersionRef.parse(args.candidate_version, field="--candidate-version")
-        shown = model_name(settings.model_name, candidate=ref)
+        name = model_name(settings.model_name, candidate=ref)
         result = promote(
             settings=settings,
             backend=backend,
@@ -171,7 +172,7 @@ def _promote(
         settings=settings,
         environ=environ,
         code=code,
-        model_name=shown,
+        model_name=name,
     )
     if not settings.policy.rules:
         console.github.annotate("notice", NO_RULES_NOTICE, title="No metric rules", file=source)
