@@ -13,6 +13,7 @@ from aml_promotion import Verdict, promote
 from aml_promotion._cli import run
 from aml_promotion.exceptions import (
     RegistryError,
+    SettingsError,
     TransientRegistryError,
     UsageError,
     VersionNotFoundError,
@@ -348,6 +349,57 @@ def test_target_alone_or_with_another_candidate_is_a_usage_error(
         promote(candidate_version="churn:1", backend=dev, target="prod", settings=SETTINGS)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="candidate_version must be a string"):
         promote(candidate_version=3, backend=dev, target=prod, settings=SETTINGS)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("job_output", "model_output"), ("metrics_child_run_name", "evaluate")],
+)
+def test_a_runs_parts_in_the_settings_are_refused_with_a_candidate_version(
+    dev: InMemoryBackend, prod: InMemoryBackend, key: str, value: str
+) -> None:
+    """A run's parts (ignored by a copy) are a settings error naming them and candidate_version.
+
+    Refused before either registry is asked anything.
+    """
+    dev_version(dev, 0.9)
+    dev.calls.clear()
+
+    with pytest.raises(SettingsError, match=rf"candidate_version.* @ \$\.{key}") as raised:
+        promote(
+            candidate_version=f"{NAME}:1",
+            backend=dev,
+            target=prod,
+            settings={**SETTINGS, key: value},
+        )
+
+    assert [problem.path for problem in raised.value.problems] == [f"$.{key}"]
+    assert dev.operations() == []
+    assert prod.operations() == []
+
+
+def test_both_parts_are_refused_at_once(dev: InMemoryBackend, prod: InMemoryBackend) -> None:
+    """Every such setting is named in the one error, each at its path."""
+    settings = {**SETTINGS, "job_output": "model_output", "metrics_child_run_name": "evaluate"}
+    with pytest.raises(SettingsError) as raised:
+        promote(candidate_version=f"{NAME}:1", backend=dev, target=prod, settings=settings)
+    assert [p.path for p in raised.value.problems] == ["$.job_output", "$.metrics_child_run_name"]
+
+
+def test_the_cli_refuses_job_output_with_a_candidate_version_as_exit_2(
+    dev: InMemoryBackend, prod: InMemoryBackend, tmp_path: Path
+) -> None:
+    """--candidate-version with job_output in the settings: exit 2, nothing read or copied."""
+    (tmp_path / "registermodel.json").write_text(
+        '{"metrics_max": ["auc"], "job_output": "model_output"}'
+    )
+    dev_version(dev, 0.9)
+    dev.calls.clear()
+    argv = ["--backend", "mlflow", "--candidate-version", "churn:1"]
+
+    assert _cli(argv, source=dev, target=prod, cwd=tmp_path) == 2
+    assert dev.operations() == []
+    assert prod.operations() == []
 
 
 def test_a_dry_run_copies_nothing(dev: InMemoryBackend, prod: InMemoryBackend) -> None:

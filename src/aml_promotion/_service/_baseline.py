@@ -1,8 +1,9 @@
 """The baseline: the version the candidate is compared with, its metrics and its data.
 
 `read_baseline` reads it once: the version the strategy picks (for a champion tag, its
-best-ranked holder; on a re-run, the one the first registration was compared with), the run
-behind it, and what it offers the comparison.
+best-ranked holder; on a re-run, the one the first registration was compared with, or the
+champion now when that promotion did not complete), the run behind it, and what it offers the
+comparison.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from aml_promotion._domain import tags
 from aml_promotion._domain.policy import BaselineStrategy, PromotionPolicy
 from aml_promotion._retry import LOGGER_NAME
 from aml_promotion._service._candidate import read_metrics
-from aml_promotion._service._champion import champion_of
+from aml_promotion._service._champion import champion_of, pending_tags
 from aml_promotion.exceptions import BaselineNotFoundError, RunNotFoundError
 from aml_promotion.ports import BaselineRunStore, ModelVersion
 
@@ -148,8 +149,9 @@ def _find_baseline(
     *,
     policy: PromotionPolicy,
 ) -> ModelVersion | None:
-    if existing is not None:
+    if existing is not None and not _pending(existing, strategy):
         # A re-run: compare with what the first registration was compared with, not with itself.
+        # (A pending version's promotion never completed: it is compared with the champion now.)
         recorded = existing.tags.get(tags.BASELINE_VERSION)
         if recorded == tags.NO_BASELINE:
             return None
@@ -163,6 +165,12 @@ def _find_baseline(
     if existing is not None and found is not None and found.version == existing.version:
         return None
     return found
+
+
+def _pending(version: ModelVersion, strategy: BaselineStrategy) -> bool:
+    """Whether `version` was registered by a promotion that did not take the champion tag."""
+    pending = pending_tags(strategy)
+    return bool(pending) and all(version.tags.get(k) == v for k, v in pending.items())
 
 
 def _baseline_run(

@@ -148,3 +148,21 @@ def test_candidate_version_options_that_cannot_work_are_exit_2(
     assert "--target-registry-uri goes with --candidate-version" in alone.stderr
     assert malformed.code == 2
     assert "NAME:VERSION" in malformed.stderr
+
+
+def test_job_output_with_a_candidate_version_is_exit_2_naming_both(
+    cli: Cli,
+    write_settings: Callable[..., Path],
+    stores: Stores,
+    prod_versions: Callable[[], list[int]],
+) -> None:
+    """A registered version has no job outputs: job_output in its settings is exit 2, no copy."""
+    write_settings({**SETTINGS, "job_output": "model_output"})
+
+    code, result = promote_version(cli, stores, "churn:2")
+
+    assert code == 2
+    assert result["error"]["type"] == "SettingsError"
+    assert "candidate_version names a registered version" in result["error"]["message"]
+    assert "$.job_output" in result["error"]["message"]
+    assert prod_versions() == []

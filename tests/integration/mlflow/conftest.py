@@ -1,7 +1,8 @@
 """MLflow for real: sqlite stores (one migrated template, copied per test) and a real server.
 
 - ``sqlite_uri``: a fresh sqlite store per test, a copy of one database migrated once per
-  session (MLflow's alembic migrations cost about 0.65 s per new database).
+  session (MLflow's alembic migrations cost about 0.65 s per new database); ``tracking``: the
+  same, with MLflow's fluent API pointed at it.
 - ``mlflow_server``: a real ``mlflow server`` process on 127.0.0.1, started once per session. It
   needs the full ``mlflow`` package, which is kept out of the dev virtualenv: point the
   environment variable ``AML_PROMOTION_MLFLOW_SERVER`` at the ``mlflow`` executable of a
@@ -99,6 +100,18 @@ def sqlite_uri(template_db: Path, tmp_path: Path) -> str:
     path = tmp_path / "mlflow.db"
     shutil.copyfile(template_db, path)
     return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def tracking(sqlite_uri: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """MLflow's fluent API pointed at the test's sqlite store (put back as it was after)."""
+    import mlflow  # noqa: PLC0415 - only in the tests that ask for it, which need the extra
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_uri)
+    # Recorded by monkeypatch, so the process-wide URI set below is undone after the test.
+    monkeypatch.setattr("mlflow.tracking._tracking_service.utils._tracking_uri", None)
+    mlflow.set_tracking_uri(sqlite_uri)
+    return sqlite_uri
 
 
 class MlflowHarness:

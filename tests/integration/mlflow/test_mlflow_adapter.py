@@ -47,10 +47,12 @@ from aml_promotion.exceptions import (
 from aml_promotion.ports import (
     Backend,
     DatasetMetricStore,
+    Hop,
     LoggedModelRegistry,
     LoggedModelStore,
     ModelVersion,
     RegistrationRequest,
+    Resolution,
     RunRecord,
     RunStatus,
 )
@@ -383,6 +385,7 @@ def test_a_pipeline_step_is_the_child_run_of_that_name(harness: MlflowHarness) -
     run = harness.backend.runs.get_run(experiment_name="train", run_id=parent, pipeline_step="fit")
     assert run.run_id == step
     assert not run.is_current
+    assert run.resolution == Resolution(given=parent, hops=(Hop.step("fit", step),))
 
 
 def test_a_run_without_children_is_its_own_step(harness: MlflowHarness) -> None:
@@ -392,6 +395,7 @@ def test_a_run_without_children_is_its_own_step(harness: MlflowHarness) -> None:
         experiment_name="train", run_id=run_id, pipeline_step="model_training"
     )
     assert run.run_id == run_id
+    assert run.resolution is None
 
 
 def test_a_missing_step_lists_the_child_runs(harness: MlflowHarness) -> None:

@@ -51,16 +51,6 @@ SETTINGS: dict[str, Any] = {
 }
 
 
-@pytest.fixture
-def tracking(sqlite_uri: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """MLflow's fluent API pointed at the test's sqlite store (put back as it was after)."""
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_uri)
-    # Recorded by monkeypatch, so the process-wide URI set below is undone after the test.
-    monkeypatch.setattr("mlflow.tracking._tracking_service.utils._tracking_uri", None)
-    mlflow.set_tracking_uri(sqlite_uri)
-    return sqlite_uri
-
-
 def _train(k: int, auc: float, *, name: str = "model", step: int = 0) -> tuple[str, str]:
     """Log a run with metric auc and a pyfunc model `name`; return (run id, model id)."""
     mlflow.set_experiment("train")

@@ -237,10 +237,16 @@ class Registry:
             RegistryError: The backend failed.
         """
         held = source.version
+        # azure-ai-ml puts a file model's file in <folder>/<name>/, and a folder model's folder
+        # one level deeper, under its own name (<folder>/<name>/<its basename>/): the copy is
+        # of the version's files, as they were registered, never of a wrapping folder.
+        landed = Path(folder) / held.name
+        basename = str(getattr(source.handle, "path", "") or "").rstrip("/").rsplit("/", 1)[-1]
 
         def download() -> str:
             self._models.download(held.name, str(held.version), download_path=folder)
-            return str(Path(folder) / held.name)
+            inner = landed / basename if basename else landed
+            return str(inner if inner.is_dir() else landed)
 
         return self._gateway.call(f"downloading model {held}", download)
 

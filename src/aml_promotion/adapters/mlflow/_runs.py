@@ -7,6 +7,8 @@ import logging
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from aml_promotion._domain.metrics import Unusable
 from aml_promotion._domain.policy import EvaluationData
 from aml_promotion._retry import LOGGER_NAME
@@ -14,7 +16,7 @@ from aml_promotion.adapters._redaction import redact
 from aml_promotion.adapters.mlflow._errors import _InvalidError, _NotFoundError
 from aml_promotion.adapters.mlflow._filters import _quote
 from aml_promotion.exceptions import RegistryError, RunNotFoundError, TransientRegistryError
-from aml_promotion.ports import LoggedModel, MetricValues, RunRecord, RunStatus
+from aml_promotion.ports import Hop, LoggedModel, MetricValues, Resolution, RunRecord, RunStatus
 
 if TYPE_CHECKING:
     from aml_promotion.adapters.mlflow._session import MlflowSession
@@ -106,7 +108,9 @@ class Runs:
         if pipeline_step is not None:
             child = self._child_step(run, pipeline_step)
             if child is not None:
-                return self._record(child, experiment_name, current=False)
+                step = self._record(child, experiment_name, current=False)
+                hop = Hop.step(pipeline_step, step.run_id)
+                return attrs.evolve(step, resolution=Resolution(given=run_id, hops=(hop,)))
         return self._record(run, experiment_name, current=current)
 
     def _fetch_run(self, run_id: str) -> Any:
