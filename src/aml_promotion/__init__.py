@@ -14,7 +14,8 @@ import importlib
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from aml_promotion import exceptions
-    from aml_promotion._domain.decision import Comparison, Decision, decide
+    from aml_promotion._domain.comparison import Comparison
+    from aml_promotion._domain.decision import Decision, decide
     from aml_promotion._domain.outcomes import CheckOutcome, Verdict
     from aml_promotion._domain.policy import (
         Aggregate,
@@ -41,7 +42,7 @@ _EXPORTS = {
     "Aggregate": "aml_promotion._domain.policy",
     "BaselineStrategy": "aml_promotion._domain.policy",
     "CheckOutcome": "aml_promotion._domain.outcomes",
-    "Comparison": "aml_promotion._domain.decision",
+    "Comparison": "aml_promotion._domain.comparison",
     "Decision": "aml_promotion._domain.decision",
     "EvaluationData": "aml_promotion._domain.policy",
     "Framework": "aml_promotion.ports",

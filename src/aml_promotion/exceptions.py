@@ -241,8 +241,9 @@ class IncompletePromotionError(RegistryError):
 
     The writes are ordered so that a version of an incomplete promotion never becomes the
     champion later: until its champion tag (or the alias) is written it is marked pending, never
-    a holder nor a baseline. Running the promotion again completes it. The backend's error is
-    the ``__cause__``.
+    a holder nor a baseline. Running the promotion again completes it if the candidate still
+    beats the champion then (it is compared with the champion of that moment); if not, the
+    version is retired (``superseded``), never crowned. The backend's error is the ``__cause__``.
 
     Attributes:
         model_name: The model.

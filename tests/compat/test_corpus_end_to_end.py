@@ -29,8 +29,7 @@ import pytest
 
 from aml_promotion import Goal, Settings, load_settings
 from aml_promotion._domain.model_files import normalize
-from aml_promotion._github import parse_outputs
-from aml_promotion._settings import default_model_name
+from aml_promotion._github import default_model_name, parse_outputs
 from aml_promotion.exceptions import SettingsWarning
 from compat.support import PYTESTMARK, Outcome, Promote, Store, write_settings
 

@@ -32,6 +32,21 @@ def _add(backend: InMemoryBackend, run_id: str, auc: float, loss: float) -> None
     )
 
 
+def _promote_local_files(
+    backend: InMemoryBackend, folder: Path, aucs: tuple[float, ...], settings: dict[str, Any]
+) -> list[Path]:
+    """Promote one local model file per auc (loss 0.5), each with other content; return them."""
+    files = []
+    for index, auc in enumerate(aucs):
+        path = folder / f"model-{index}.pkl"
+        path.write_bytes(bytes([index]))
+        files.append(path)
+        promote(
+            model_path=path, metrics={"auc": auc, "loss": 0.5}, settings=settings, backend=backend
+        )
+    return files
+
+
 def _holder(backend: InMemoryBackend) -> int | None:
     return backend.registry.aliases.get("churn", {}).get("champion")
 
@@ -306,14 +321,7 @@ def test_a_local_rerun_reports_the_current_champion_as_a_run_rerun_does(
     """Promoting a superseded version's local file again reports the version holding it now."""
     backend = InMemoryBackend()
     settings = {**SETTINGS, "baseline": baseline}
-    files = []
-    for index, auc in enumerate((0.80, 0.90)):
-        path = tmp_path / f"model-{index}.pkl"
-        path.write_bytes(bytes([index]))
-        files.append(path)
-        promote(
-            model_path=path, metrics={"auc": auc, "loss": 0.5}, settings=settings, backend=backend
-        )
+    files = _promote_local_files(backend, tmp_path, (0.80, 0.90), settings)
     again = promote(
         model_path=files[0],
         metrics={"auc": 0.80, "loss": 0.5},
@@ -474,14 +482,7 @@ def test_an_alias_moved_by_hand_is_waited_for_in_testing_mode_without_sleeping(
 def test_a_local_rerun_never_moves_an_alias_a_person_moved(tmp_path: Path) -> None:
     """Promoting v2's local file again after a person moved @champion to v1 leaves it on v1."""
     backend = InMemoryBackend()
-    files = []
-    for index, auc in enumerate((0.70, 0.80)):
-        path = tmp_path / f"model-{index}.pkl"
-        path.write_bytes(bytes([index]))
-        files.append(path)
-        promote(
-            model_path=path, metrics={"auc": auc, "loss": 0.5}, settings=SETTINGS, backend=backend
-        )
+    files = _promote_local_files(backend, tmp_path, (0.70, 0.80), SETTINGS)
     assert _holder(backend) == 2
     backend.registry.aliases["churn"]["champion"] = 1
     again = promote(

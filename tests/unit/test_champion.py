@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aml_promotion import Goal, MetricRule, PromotionPolicy, promote
+from aml_promotion import Goal, MetricRule, PromotionPolicy, decide, promote
 from aml_promotion._domain import tags
-from aml_promotion._domain.champion import Holder, compare, pick_champion
-from aml_promotion._service import resolve_holders
+from aml_promotion._domain.champion import Holder, Rank, compare, pick_champion, rank_of, rank_tags
+from aml_promotion._domain.policy import BaselineStrategy
+from aml_promotion._service._champion import _Settle
 from aml_promotion.exceptions import RegistryError
 from aml_promotion.testing import InMemoryBackend, InMemoryRegistry
 
@@ -38,15 +39,82 @@ def _holder(version: int, generation: int, auc: float | None, loss: float | None
     return Holder(version=version, tags=held)
 
 
+def _settle(registry: InMemoryRegistry, model: Any) -> _Settle:
+    """The settle a promotion runs for `model`, whose tag champion=true is live."""
+    strategy = BaselineStrategy.tagged("champion", "true")
+    return _Settle(registry, strategy, POLICY, model, key="champion", live="true", tagged=True)
+
+
 def test_a_version_promoted_within_a_tolerated_regression_inherits_its_baselines_rank() -> None:
-    """A successor whose rank tags carry its champion's rank takes the tag by its generation."""
+    """A successor whose rank tags carry its champion's rank takes the tag by its later epoch."""
     old = _holder(1, 1, auc=0.95, loss=0.1)
     new = _holder(2, 2, auc=0.90, loss=0.2)
     inherited = Holder(
         version=2,
-        tags={**new.tags, tags.rank_tag("auc"): "0.95", tags.rank_tag("loss"): "0.1"},
+        tags={
+            **new.tags,
+            tags.rank_tag("auc"): "0.95",
+            tags.rank_tag("loss"): "0.1",
+            tags.REGRESSIONS: "1",
+        },
     )
     assert pick_champion([old, inherited], POLICY) is inherited
+
+
+def _ranked(
+    version: int, generation: int, *, epoch: int, auc: float, rank: float, regressions: int = 0
+) -> Holder:
+    held = _holder(version, generation, auc=auc, loss=0.3).tags
+    rank_of_holder = Rank(values=(rank, 0.3), epoch=epoch, regressions=regressions)
+    return Holder(version=version, tags={**held, **rank_tags(rank_of_holder, POLICY)})
+
+
+def test_a_forced_version_outranks_every_version_of_an_earlier_epoch() -> None:
+    """A forced 0.5 (epoch 1) outranks the 0.71 it replaced, and a 0.85 that read that one."""
+    seed = _ranked(1, 1, epoch=0, auc=0.71, rank=0.71)
+    forced = _ranked(2, 2, epoch=1, auc=0.50, rank=0.50)
+    concurrent = _ranked(3, 2, epoch=0, auc=0.85, rank=0.85)
+    assert pick_champion([seed, forced, concurrent], POLICY) is forced
+
+
+def test_within_an_epoch_own_metrics_outrank_a_later_generation() -> None:
+    """0.65 read the forced 0.5, 0.6 read 0.55: the generation does not decide, 0.65 does."""
+    best = _ranked(3, 3, epoch=1, auc=0.65, rank=0.65)
+    chained = _ranked(5, 4, epoch=1, auc=0.60, rank=0.60)
+    assert pick_champion([best, chained], POLICY) is best
+    assert compare(chained, best, POLICY) == -1
+
+
+def test_a_tolerated_regression_outranks_its_line_and_its_line_ranks_by_own_metrics() -> None:
+    """0.70 (within the tolerance of 0.71) takes the rank 0.71; 0.705 after it beats 0.70."""
+    seed = _ranked(1, 1, epoch=0, auc=0.71, rank=0.71)
+    regressed = _ranked(2, 2, epoch=0, auc=0.70, rank=0.71, regressions=1)
+    after = _ranked(3, 3, epoch=0, auc=0.705, rank=0.71, regressions=1)
+    assert pick_champion([seed, regressed], POLICY) is regressed
+    assert pick_champion([seed, regressed, after], POLICY) is after
+
+
+def test_a_better_effective_rank_outranks_a_tolerated_regression() -> None:
+    """A version that beat the rank a regression inherited outranks that regression."""
+    regressed = _ranked(2, 2, epoch=0, auc=0.70, rank=0.71, regressions=1)
+    better = _ranked(3, 2, epoch=0, auc=0.74, rank=0.74)
+    assert pick_champion([regressed, better], POLICY) is better
+
+
+def test_between_equal_ranks_epochs_and_metrics_the_later_generation_wins() -> None:
+    """A tie the policy promoted (require_improvement false) takes the tag by its generation."""
+    first = _ranked(2, 2, epoch=0, auc=0.7, rank=0.7)
+    tied = _ranked(3, 3, epoch=0, auc=0.7, rank=0.7)
+    assert pick_champion([first, tied], POLICY) is tied
+
+
+def test_an_unreadable_epoch_or_generation_counts_as_zero() -> None:
+    """Junk, non-ASCII digits or a number too long for int() read as 0, never an error."""
+    for text in ("", "x", "\u0663", "1" * 5000, "-1"):
+        assert tags.epoch_of({tags.EPOCH: text}) == 0
+        assert tags.regressions_of({tags.REGRESSIONS: text}) == 0
+        assert tags.generation_of({tags.GENERATION: text}) == 0
+    assert tags.epoch_of({tags.EPOCH: "12"}) == 12
 
 
 def test_better_metrics_outrank_a_later_generation() -> None:
@@ -171,6 +239,7 @@ def test_any_interleaving_of_concurrent_promotions_leaves_one_champion_the_best(
     )
     # Every candidate was compared with the same champion and promoted: generation 2.
     versions = {}
+    settles: dict[int, _Settle] = {}
     seen: dict[int, list] = {}
     progress = dict.fromkeys(range(len(metrics)), 0)
     for process in order:
@@ -187,17 +256,11 @@ def test_any_interleaving_of_concurrent_promotions_leaves_one_champion_the_best(
                     tags.metric_tag("loss"): tags.number(loss),
                 },
             )
+            settles[process] = _settle(registry, versions[process])
         elif step == 1:
-            seen[process] = list(registry.find_tagged("m", "champion", "true"))
+            seen[process] = settles[process].read_holders()
         else:
-            resolve_holders(
-                registry,
-                key="champion",
-                value="true",
-                holders=seen[process],
-                model=versions[process],
-                policy=POLICY,
-            )
+            settles[process].resolve(seen[process])
     holders = registry.find_tagged("m", "champion", "true")
     assert len(holders) == 1
     candidates = [Holder(version=v.version, tags=v.tags) for v in versions.values()]
@@ -292,9 +355,8 @@ def test_when_nobody_holds_the_tag_the_promotion_takes_it_back() -> None:
     """Concurrent settles that ranked differently (different policies) never leave no champion."""
     registry = InMemoryRegistry()
     mine = registry.add_version("m", tags={tags.GENERATION: "2"})
-    winner = resolve_holders(
-        registry, key="champion", value="true", holders=[], model=mine, policy=POLICY
-    )
+    winner = _settle(registry, mine).converge()
+    assert winner is not None
     assert winner.version == mine.version
     assert [h.version for h in registry.find_tagged("m", "champion", "true")] == [1]
 
@@ -308,10 +370,15 @@ def test_values_within_the_decisions_float_tolerance_leave_it_to_the_next_rule()
 
 def test_a_recorded_rank_is_read_exactly_and_a_missing_one_ranks_lowest() -> None:
     """Rank tags hold repr() of each value; 'missing' (or junk) ranks below any number."""
-    from aml_promotion._domain.champion import MISSING, rank_tags, rank_values  # noqa: PLC0415
+    from aml_promotion._domain.champion import MISSING, rank_values  # noqa: PLC0415
 
-    written = rank_tags((0.1 + 0.2, None), POLICY)
-    assert written == {tags.rank_tag("auc"): "0.30000000000000004", tags.rank_tag("loss"): MISSING}
+    written = rank_tags(Rank(values=(0.1 + 0.2, None)), POLICY)
+    assert written == {
+        tags.rank_tag("auc"): "0.30000000000000004",
+        tags.rank_tag("loss"): MISSING,
+        tags.EPOCH: "0",
+        tags.REGRESSIONS: "0",
+    }
     assert rank_values(written, POLICY) == (0.1 + 0.2, None)
     assert rank_values({tags.rank_tag("auc"): "inf"}, POLICY) == (None, None)
 
@@ -322,21 +389,43 @@ def _decision(candidate: dict[str, float], baseline: dict[str, float] | None) ->
     return decide(candidate, baseline, POLICY.__class__(rules=POLICY.rules, force=True))
 
 
-def test_the_effective_rank_is_the_better_of_the_own_and_the_baselines() -> None:
-    """A worse (forced) version inherits its baseline's rank; a better one keeps its own."""
-    from aml_promotion._domain.champion import effective_rank, rank_tags  # noqa: PLC0415
-
-    worse = _decision({"auc": 0.7, "loss": 0.3}, {"auc": 0.8, "loss": 0.3})
-    better = _decision({"auc": 0.9, "loss": 0.3}, {"auc": 0.8, "loss": 0.3})
-    recorded = {**rank_tags((0.85, 0.3), POLICY), tags.metric_tag("auc"): "0.8"}
-    assert effective_rank(worse, None, POLICY) == (0.7, 0.3)
+def test_the_rank_is_the_better_of_the_own_and_the_baselines() -> None:
+    """A worse version inherits its baseline's rank, one regression on; a better one its own."""
+    policy = PromotionPolicy(rules=POLICY.rules)
+    worse = decide({"auc": 0.7, "loss": 0.3}, {"auc": 0.8, "loss": 0.3}, policy)
+    better = decide({"auc": 0.9, "loss": 0.3}, {"auc": 0.8, "loss": 0.3}, policy)
+    # The baseline: 0.8 promoted within a tolerated regression, in epoch 2, at the rank 0.85.
+    recorded = {
+        **rank_tags(Rank(values=(0.85, 0.3), epoch=2, regressions=1), POLICY),
+        tags.metric_tag("auc"): "0.8",
+        tags.metric_tag("loss"): "0.3",
+    }
+    assert rank_of(worse, None, POLICY) == Rank(values=(0.7, 0.3))
     # A baseline without promotion tags (registered by hand): the values decide() compared.
-    assert effective_rank(worse, {}, POLICY) == (0.8, 0.3)
-    # One with rank tags: those, not its metrics.
-    assert effective_rank(worse, recorded, POLICY) == (0.85, 0.3)
-    assert effective_rank(better, recorded, POLICY) == (0.9, 0.3)
-    unrated = _decision({"auc": 0.9}, None)
-    assert effective_rank(unrated, None, POLICY) == (0.9, None)
+    assert rank_of(worse, {}, POLICY) == Rank(values=(0.8, 0.3), regressions=1)
+    # One with rank tags: those, not its metrics; worse than its own metrics: one more.
+    assert rank_of(worse, recorded, POLICY) == Rank(values=(0.85, 0.3), epoch=2, regressions=2)
+    # Better than its own metrics, below its rank: as many, ranked by its own metrics.
+    within = decide({"auc": 0.82, "loss": 0.3}, {"auc": 0.8, "loss": 0.3}, policy)
+    assert rank_of(within, recorded, POLICY) == Rank(values=(0.85, 0.3), epoch=2, regressions=1)
+    # Level with its rank (within the float tolerance): as many, never reset to none.
+    level = decide({"auc": 0.85 + 1e-15, "loss": 0.3}, {"auc": 0.8, "loss": 0.3}, policy)
+    assert rank_of(level, recorded, POLICY) == Rank(values=(0.85, 0.3), epoch=2, regressions=1)
+    # Above its rank: its own metrics, in its baseline's epoch.
+    assert rank_of(better, recorded, POLICY) == Rank(values=(0.9, 0.3), epoch=2)
+    unrated = decide({"auc": 0.9}, None, policy)
+    assert rank_of(unrated, None, POLICY) == Rank(values=(0.9, None))
+
+
+def test_a_forced_version_starts_an_epoch_ranked_by_its_own_metrics() -> None:
+    """Forced: one epoch after its baseline (or 1 without one), its rank its own metrics."""
+    recorded = rank_tags(Rank(values=(0.85, 0.3), epoch=2, regressions=1), POLICY)
+    assert rank_of(
+        _decision({"auc": 0.7, "loss": 0.3}, {"auc": 0.8, "loss": 0.3}), recorded, POLICY
+    ) == Rank(values=(0.7, 0.3), epoch=3)
+    assert rank_of(_decision({"auc": 0.7}, None), None, POLICY) == Rank(values=(0.7, None), epoch=1)
+    written = rank_tags(Rank(values=(0.9, None), epoch=3, regressions=2), POLICY)
+    assert (written[tags.EPOCH], written[tags.REGRESSIONS]) == ("3", "2")
 
 
 def test_a_state_value_never_equals_the_live_one() -> None:

@@ -152,11 +152,21 @@ def _race(
     seed: tuple[float, float],
     candidates: Sequence[tuple[float, float]],
     choices: Sequence[int],
+    *,
+    history: Sequence[tuple[tuple[float, float], bool]] = (),
+    forced: frozenset[int] = frozenset(),
+    rerun: Sequence[str] = (),
     **extra: Any,
 ) -> tuple[InMemoryBackend, list[Any]]:
-    """Promote the seed, then every candidate at once, interleaved as `choices` say."""
+    """Promote the seed, then every candidate at once, interleaved as `choices` say.
+
+    `history` is promoted in turn after the seed (each forced or not) as runs ``h0``, ``h1``...;
+    the candidates at `forced` indexes are forced; `rerun` names runs promoted again in the race
+    (after the candidates' jobs).
+    """
     backend = InMemoryBackend()
     settings = _settings(baseline, **extra)
+    forcing = _settings(baseline, force_registration=True, **extra)
     for index, (auc, loss) in enumerate([seed, *candidates]):
         backend.runs.add_run(
             f"r{index}",
@@ -165,16 +175,29 @@ def _race(
             files=["model.pkl"],
         )
     promote(experiment_name="train", run_id="r0", settings=settings, backend=backend)
+    for index, ((auc, loss), force) in enumerate(history):
+        backend.runs.add_run(
+            f"h{index}", experiment_name="train", metrics={"auc": auc, "loss": loss},
+            files=["model.pkl"],
+        )  # fmt: skip
+        promote(
+            experiment_name="train",
+            run_id=f"h{index}",
+            settings=forcing if force else settings,
+            backend=backend,
+        )
     scheduler = Scheduler()
     real_sleep = time.sleep
 
-    def job(run_id: str) -> Callable[[], Any]:
+    def job(run_id: str, *, force: bool = False) -> Callable[[], Any]:
         gated = GatedBackend(backend.runs, GatedRegistry(backend.registry, scheduler))
+        chosen = forcing if force else settings
         return lambda: promote(
-            experiment_name="train", run_id=run_id, settings=settings, backend=gated
+            experiment_name="train", run_id=run_id, settings=chosen, backend=gated
         )
 
-    jobs = [job(f"r{index}") for index in range(1, len(candidates) + 1)]
+    jobs = [job(f"r{index}", force=index - 1 in forced) for index in range(1, len(candidates) + 1)]
+    jobs += [job(run_id) for run_id in rerun]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(time, "sleep", lambda seconds: scheduler.sleep(seconds, real_sleep))
         results = scheduler.run(jobs, iter(choices))
@@ -353,3 +376,99 @@ def test_a_forced_registration_takes_the_champion(baseline: str) -> None:
     assert result.registered
     assert _champion(backend, baseline).version == 2
     assert result.champion_version == 2
+
+
+def _line(backend: InMemoryBackend, version: ModelVersion) -> set[int]:
+    """The versions `version` was promoted against, one after the other, back to the first."""
+    line: set[int] = set()
+    recorded = version.tags.get(tags.BASELINE_VERSION, tags.NO_BASELINE)
+    while recorded.isdecimal() and int(recorded) not in line:
+        line.add(int(recorded))
+        recorded = backend.registry.get(NAME, int(recorded)).tags.get(
+            tags.BASELINE_VERSION, tags.NO_BASELINE
+        )
+    return line
+
+
+# Before each race: the seed 0.55 (v1), then 0.80 promoted (v2), then 0.60 forced (v3, a rollback).
+SEED_BEFORE_ROLLBACK = (0.55, 0.5)
+HISTORY = [((0.80, 0.5), False), ((0.60, 0.5), True)]
+
+
+@st.composite
+def _forced_races(draw: st.DrawFn) -> tuple[str, list[tuple[float, float]], int | None, list[int]]:
+    """After a forced rollback: 2-3 candidates of different quality, one of them maybe forced."""
+    baseline = draw(st.sampled_from(BASELINES))
+    count = draw(st.integers(min_value=2, max_value=3))
+    values = st.sampled_from([0.55, 0.62, 0.65, 0.70, 0.82])
+    losses = st.sampled_from([0.5, 0.4])
+    candidates = draw(st.lists(st.tuples(values, losses), min_size=count, max_size=count))
+    forced = draw(st.none() | st.integers(min_value=0, max_value=count - 1))
+    # The last job re-runs the seed's run (0.55, older and worse than the forced 0.60).
+    return baseline, candidates, forced, draw(_bursts(count + 1))
+
+
+@given(_forced_races())
+# 0.65 decides against the forced 0.60; 0.62 then promotes, and 0.63 against 0.62, before 0.65
+# registers (a chain the generation decided when the forced line shared one inherited rank).
+# Then: 0.82 decides against the forced 0.60, and a forced 0.50 promotes before it registers.
+@example(
+    (
+        "tag:champion=true",
+        [(0.65, 0.5), (0.62, 0.5), (0.63, 0.5)],
+        None,
+        [0, 0] + [1] * 50 + [2] * 50,
+    )
+)
+@example(
+    ("alias:champion", [(0.65, 0.5), (0.62, 0.5), (0.63, 0.5)], None, [0] * 4 + [1] * 50 + [2] * 50)
+)
+@example(("tag:champion=true", [(0.82, 0.5), (0.50, 0.5)], 1, [0, 0] + [1] * 50))
+def test_after_a_forced_promotion_the_champion_is_the_best_of_the_latest_epoch(
+    race: tuple[str, list[tuple[float, float]], int | None, list[int]],
+) -> None:
+    """A forced version outranks all before it; after it, the policy's best is the champion.
+
+    The history: the seed 0.55, then 0.80 promoted, then 0.60 forced (a rollback). In the race
+    (no regression tolerated), a forced candidate, if any, or else the forced 0.60, starts the
+    latest epoch: the champion is it or a version promoted on its line, and no version the race
+    registered on that line would be promoted against the champion. The seed's run (older and
+    worse than the forced version), promoted again during the race, never takes it back.
+    """
+    baseline, candidates, forced, choices = race
+    backend, results = _race(
+        baseline,
+        SEED_BEFORE_ROLLBACK,
+        candidates,
+        choices,
+        history=HISTORY,
+        forced=frozenset() if forced is None else frozenset({forced}),
+        rerun=["r0"],
+    )
+    for result in results:
+        assert not isinstance(result, Exception), result
+    champion = _champion(backend, baseline)
+    rollback = 3  # the forced 0.60
+    latest = rollback if forced is None else results[forced].model.version
+    on_line = {latest} | {
+        r.model.version
+        for r in results
+        if r.model is not None
+        and latest in _line(backend, backend.registry.get(NAME, r.model.version))
+    }
+    assert champion.version in on_line, (
+        f"the champion {champion.version} is neither the forced version {latest} nor promoted on "
+        f"its line {sorted(on_line)}"
+    )
+    policy = load_settings(_settings(baseline)).policy
+    runs = backend.runs.runs
+    assert champion.run_id is not None
+    for version in on_line - {champion.version}:
+        run_id = backend.registry.get(NAME, version).run_id
+        decision = decide(runs[str(run_id)].metrics, runs[champion.run_id].metrics, policy)
+        assert not decision.promote, (
+            f"version {version} ({run_id}) beats the champion {champion.version} "
+            f"({champion.run_id}): {decision.summary}"
+        )
+    assert results[-1].already_registered
+    assert champion.version != 1

@@ -278,10 +278,11 @@ def test_a_tag_write_whose_answer_was_lost_leaves_no_version_to_crown_later(base
     assert _champion(backend, baseline) == 2, "the re-run completed it"
 
 
-def test_an_alias_write_whose_answer_was_lost_leaves_the_version_champion() -> None:
-    """The alias did move: the error says the version is the champion; its tag stays live."""
-    backend = _setup("alias:champion")
-    registry = AliasWriteLost(backend.registry, then_down=False)
+def _promote_losing_the_alias_write(
+    backend: InMemoryBackend, *, then_down: bool
+) -> IncompletePromotionError:
+    """Promote "best" to @champion through `AliasWriteLost`; return the error it raises."""
+    registry = AliasWriteLost(backend.registry, then_down=then_down)
     with pytest.raises(IncompletePromotionError) as raised:
         promote(
             experiment_name="train",
@@ -289,24 +290,23 @@ def test_an_alias_write_whose_answer_was_lost_leaves_the_version_champion() -> N
             settings=_settings("alias:champion"),
             backend=Backend(backend, registry),
         )
-    assert raised.value.champion
-    assert "it is the champion all the same" in str(raised.value)
+    return raised.value
+
+
+def test_an_alias_write_whose_answer_was_lost_leaves_the_version_champion() -> None:
+    """The alias did move: the error says the version is the champion; its tag stays live."""
+    backend = _setup("alias:champion")
+    error = _promote_losing_the_alias_write(backend, then_down=False)
+    assert error.champion
+    assert "it is the champion all the same" in str(error)
     assert backend.registry.get(NAME, 2).tags[tags.alias_tag("champion")] == "true"
 
 
 def test_when_the_alias_tag_cannot_be_withdrawn_the_error_says_so() -> None:
     """The alias write failed and the registry stays down: the error warns of the live tag."""
-    backend = _setup("alias:champion")
-    registry = AliasWriteLost(backend.registry, then_down=True)
-    with pytest.raises(IncompletePromotionError) as raised:
-        promote(
-            experiment_name="train",
-            run_id="best",
-            settings=_settings("alias:champion"),
-            backend=Backend(backend, registry),
-        )
-    assert not raised.value.champion
-    assert "nor could its tag promotion.alias.champion be set back to pending" in str(raised.value)
+    error = _promote_losing_the_alias_write(_setup("alias:champion"), then_down=True)
+    assert not error.champion
+    assert "nor could its tag promotion.alias.champion be set back to pending" in str(error)
 
 
 @pytest.mark.parametrize("baseline", BASELINES)
@@ -343,3 +343,117 @@ def test_a_rerun_of_a_local_model_completes_its_pending_promotion(
     assert any("did not complete: completed now" in note for note in again.decision.notes)
     assert _champion(backend, baseline) == version, "the re-run completed it"
     assert again.champion_version == version
+
+
+def _left_pending(backend: InMemoryBackend, baseline: str, run_id: str) -> int:
+    """Promote `run_id` with the tag going live refused: its version is left pending."""
+    failing = FailingWrite(backend.registry, 2)
+    with pytest.raises(IncompletePromotionError) as raised:
+        promote(
+            experiment_name="train",
+            run_id=run_id,
+            settings=_settings(baseline),
+            backend=Backend(backend, failing),
+        )
+    assert not raised.value.champion
+    return raised.value.version
+
+
+@pytest.mark.parametrize("baseline", BASELINES)
+def test_a_rerun_of_a_pending_version_that_no_longer_beats_the_champion_leaves_it_uncrowned(
+    baseline: str,
+) -> None:
+    """0.85 left pending, then 0.90 crowned: re-running 0.85 never crowns it, and retires it."""
+    backend = _setup(baseline)
+    pending = _left_pending(backend, baseline, "weaker")
+    best = promote(
+        experiment_name="train", run_id="best", settings=_settings(baseline), backend=backend
+    )
+    assert best.model is not None
+
+    again = promote(
+        experiment_name="train", run_id="weaker", settings=_settings(baseline), backend=backend
+    )
+
+    assert again.already_registered
+    assert not again.decision.promote, "compared with the champion now, 0.90, not the seed"
+    assert again.baseline is not None
+    assert again.baseline.version == best.model.version
+    assert _champion(backend, baseline) == best.model.version
+    assert again.champion_version == best.model.version
+    key = "champion" if baseline.startswith("tag:") else tags.alias_tag("champion")
+    held = backend.registry.get(NAME, pending).tags
+    assert held[key] == tags.SUPERSEDED, "retired, no longer pending"
+    assert held[tags.SUPERSEDED_BY] == str(best.model.version)
+    assert held[tags.VERDICT] == "reject"
+    assert again.model is not None
+    assert again.model.tags[key] == tags.SUPERSEDED
+    assert any("not promoted against the champion" in note for note in again.decision.notes)
+    # Run again: nothing more is written, and it stays un-crowned.
+    third = promote(
+        experiment_name="train", run_id="weaker", settings=_settings(baseline), backend=backend
+    )
+    assert third.already_registered
+    assert _champion(backend, baseline) == best.model.version
+
+
+@pytest.mark.parametrize("baseline", BASELINES)
+def test_a_rerun_of_a_pending_version_that_beats_the_champion_now_completes_it_against_it(
+    baseline: str,
+) -> None:
+    """0.90 left pending, then 0.85 crowned: re-running 0.90 crowns it, recorded against 0.85."""
+    backend = _setup(baseline)
+    pending = _left_pending(backend, baseline, "best")
+    weaker = promote(
+        experiment_name="train", run_id="weaker", settings=_settings(baseline), backend=backend
+    )
+    assert weaker.model is not None
+
+    again = promote(
+        experiment_name="train", run_id="best", settings=_settings(baseline), backend=backend
+    )
+
+    assert again.decision.promote
+    assert _champion(backend, baseline) == pending
+    assert again.champion_version == pending
+    held = backend.registry.get(NAME, pending).tags
+    assert held[tags.BASELINE_VERSION] == str(weaker.model.version)
+    assert held[tags.GENERATION] == "3"
+    assert held[tags.delta_tag("auc")] == tags.number(0.90 - 0.85)
+
+
+def test_a_settle_that_does_not_converge_warns_and_claims_no_champion(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every re-read finds a new holder: after its rounds the settle names what was left."""
+    backend = _setup("tag:champion=true")
+    registry = backend.registry
+    plain_find_tagged = registry.find_tagged
+
+    def a_new_holder_each_time(*args: Any) -> Any:
+        # Once this one is registered, a concurrent promotion takes the tag before every re-read.
+        if registry.find_by_run(NAME, "best") is not None:
+            better = {"champion": "true", tags.VERDICT: "promote", tags.metric_tag("auc"): "0.99"}
+            registry.add_version(NAME, tags=better)
+        return plain_find_tagged(*args)
+
+    registry.find_tagged = a_new_holder_each_time  # type: ignore[method-assign]
+    with caplog.at_level("WARNING", logger="aml_promotion"):
+        result = promote(
+            experiment_name="train",
+            run_id="best",
+            settings=_settings("tag:champion=true"),
+            backend=backend,
+        )
+    registry.find_tagged = plain_find_tagged  # type: ignore[method-assign]
+
+    assert result.registered
+    assert result.champion_version is None, "no champion it did not verify"
+    assert result.superseded_by is None
+    assert any("did not settle" in note for note in result.decision.notes)
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    message = warnings[0].getMessage()
+    assert "the champion of churn did not settle in 10 rounds" in message
+    assert "champion=true" in message
+    assert f"version {result.model.version}" in message

@@ -172,6 +172,23 @@ def test_options_without_their_mode_are_bad_input(cli: Cli, argv: list[str], nee
     assert needs in outcome.stderr
 
 
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--tracking-uri", "sqlite:///x.db"], "(the default backend is azureml-v2)"),
+        (["--backend", "azureml-v2", "--model-id", "m-1"], "(the backend is azureml-v2)"),
+        (["--backend", "mlflow", "--client-id", "c"], "(the backend is mlflow)"),
+    ],
+)
+def test_an_option_for_another_backend_says_whether_the_backend_was_given(
+    argv: list[str], said: str
+) -> None:
+    """The error says which backend is in use, and whether it was given or is the default."""
+    with pytest.raises(UsageError) as raised:
+        Arguments.parse(argv)
+    assert str(raised.value).endswith(said)
+
+
 def test_unknown_argument_is_bad_input_with_usage(cli: Cli) -> None:
     """An unknown option exits 2, with the usage and the error on stderr."""
     outcome = cli("--frobnicate")

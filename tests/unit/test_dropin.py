@@ -24,8 +24,8 @@ from aml_promotion._cli import (
     run,
 )
 from aml_promotion._domain import tags
+from aml_promotion._github import default_model_name
 from aml_promotion._service import content_digest
-from aml_promotion._settings import default_model_name
 from aml_promotion.exceptions import CredentialsError, ModelFileError, UsageError
 from aml_promotion.testing import InMemoryBackend
 

@@ -23,7 +23,7 @@ from aml_promotion import (
     Verdict,
     decide,
 )
-from aml_promotion._domain.decision import improvement, relative_improvement
+from aml_promotion._domain.delta import improvement, relative_improvement
 
 NAMES = ("auc", "loss", "f1")
 

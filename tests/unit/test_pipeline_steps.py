@@ -2,7 +2,8 @@
 
 Against the public in-memory fakes: `metrics_child_run_name` picks the step whose metrics (and
 evaluation data) are compared, `pipeline_child_run_name` the step whose model is registered;
-`job_output` is refused by a backend without named outputs.
+`job_output` is refused by a backend without named outputs, and both settings of a run's parts
+by a candidate that is no run.
 """
 
 from __future__ import annotations
@@ -146,6 +147,31 @@ def test_job_output_is_refused_with_a_logged_model(backend: InMemoryBackend) -> 
     with pytest.raises(SettingsError, match=r"logged model .* @ \$\.job_output"):
         promote(
             settings={"model_name": NAME, "job_output": "model_output"},
+            backend=backend,
+            model_id="m-1",
+        )
+    assert backend.runs.calls == []
+    assert backend.registry.versions == {}
+
+
+def test_a_metrics_step_is_refused_in_local_mode(backend: InMemoryBackend, tmp_path: Any) -> None:
+    """A local model's metrics are given: metrics_child_run_name with model_path is refused."""
+    (tmp_path / "model.pkl").write_bytes(b"m")
+    with pytest.raises(SettingsError, match=r"local model.* @ \$\.metrics_child_run_name"):
+        promote(
+            settings={"model_name": NAME, "metrics_child_run_name": "evaluate"},
+            backend=backend,
+            model_path=tmp_path / "model.pkl",
+            metrics={"auc": 0.9},
+        )
+    assert backend.registry.versions == {}
+
+
+def test_a_metrics_step_is_refused_with_a_logged_model(backend: InMemoryBackend) -> None:
+    """A logged model's metrics are its own run's: metrics_child_run_name is refused first."""
+    with pytest.raises(SettingsError, match=r"logged model.* @ \$\.metrics_child_run_name"):
+        promote(
+            settings={"model_name": NAME, "metrics_child_run_name": "evaluate"},
             backend=backend,
             model_id="m-1",
         )

@@ -24,7 +24,7 @@ from aml_promotion import (
     decide,
     load_settings,
 )
-from aml_promotion._domain.decision import improvement, meets, relative_improvement
+from aml_promotion._domain.delta import improvement, meets, relative_improvement
 from aml_promotion._domain.metrics import missing, read_metric
 from aml_promotion.exceptions import SettingsError
 

@@ -21,7 +21,8 @@ from aml_promotion import (
     Settings,
     load_settings,
 )
-from aml_promotion._settings import KNOWN_KEYS, default_model_name
+from aml_promotion._github import default_model_name
+from aml_promotion._settings import KNOWN_KEYS
 from aml_promotion.exceptions import PromotionError, SettingsError, SettingsWarning
 
 EVERY_KEY: dict[str, Any] = {

@@ -365,13 +365,14 @@ def test_a_directory_given_as_the_file_names_the_file_inside(tmp_path: Path) -> 
 # --- One rule, one place ------------------------------------------------------------------------
 
 
-def test_default_model_name_lives_with_the_github_code_and_is_still_found_in_settings() -> None:
-    """The GitHub variables' rule is in _github; _settings forwards to it for older importers."""
+def test_default_model_name_lives_with_the_github_code_only() -> None:
+    """The GitHub variables' rule is in _github, and _settings holds no second way to it."""
+    import aml_promotion._settings  # noqa: PLC0415
     from aml_promotion._github import default_model_name  # noqa: PLC0415
-    from aml_promotion._settings import default_model_name as forwarded  # noqa: PLC0415
 
     environ = {"GITHUB_REPOSITORY": "me/churn", "GITHUB_REF_NAME": "main"}
-    assert default_model_name(environ) == forwarded(environ) == "churn-main"
+    assert default_model_name(environ) == "churn-main"
+    assert not hasattr(aml_promotion._settings, "default_model_name")
 
 
 def test_settings_warnings_point_at_the_callers_line(backend: InMemoryBackend) -> None:

@@ -2,23 +2,40 @@
 
 Registries offer no compare-and-set, so concurrent promotions can each tag their version. Every
 promotion re-reads the holders after its version took the tag and keeps the one this module ranks
-first; because the ranking is a *total* order computed from the versions' own tags, every process
-that sees a set of holders picks the same one, and the highest-ranked version ever tagged is never
-retired: the outcome converges to exactly one holder.
+first. The ranking is computed from the versions' own tags alone, so every process that sees a set
+of holders picks the same one, and the highest-ranked version ever tagged is never retired: the
+outcome converges to exactly one holder.
 
 The ranking, highest first (`compare`):
 
-1. **the effective rank**: the policy's metrics in rule order, each goal-adjusted, compared as
-   `decide()` compares them (two values within its float tolerance are equal and the next rule
-   decides); a missing value ranks lowest. A version's effective rank is its own metrics, or its
-   baseline's effective rank when that ranks higher (`effective_rank`): a version promoted within
-   a tolerated regression (a negative ``min_delta``) or forced inherits the rank of the champion
-   it replaced, so that a sequential promotion still takes the tag (3.). For a policy that
-   tolerates no regression a promoted version always ranks above its baseline, so the effective
-   rank is its own metrics, and "a would be promoted against b" implies "a ranks above b";
-2. **the generation**: a version promoted against a champion is one generation after it;
-3. **its own metrics** (as in 1.);
-4. **the version number**, lower first: between equals, the first registered keeps the tag.
+1. **the epoch** (``promotion.epoch``): the number of forced registrations on the version's line.
+   A forced version is one epoch after its baseline; every other version is in its baseline's
+   epoch. So a forced version outranks everything crowned before it, and every version of an
+   earlier epoch: a promotion that read the champion of before the force, concurrently, too;
+2. **the effective rank** (``promotion.rank.*``): the policy's metrics in rule order, each
+   goal-adjusted, compared as `decide()` compares them (two values within its float tolerance are
+   equal and the next rule decides); a missing value ranks lowest. A version's effective rank is
+   its own metrics, or its baseline's effective rank when that ranks higher (`rank_of`); a
+   forced version's is its own (it starts an epoch);
+3. **the tolerated regressions** (``promotion.regressions``): a version promoted although its
+   own metrics rank below its baseline's (within a tolerated regression: a negative
+   ``min_delta``) counts one more than its baseline; any other version as many as its baseline,
+   or none when its own metrics beat the baseline's effective rank. So a crowned regression
+   outranks the champion it replaced, and the versions promoted after it on its line are ranked
+   among themselves by their own metrics;
+4. **its own metrics** (as in 2.);
+5. **the generation**: a version promoted against a champion is one generation after it (this
+   decides between versions level on everything above: a tie the policy promoted);
+6. **the version number**, lower first: between equals, the first registered keeps the tag.
+
+For a policy that tolerates no regression, a promoted version's own metrics rank above its
+baseline's, so "a would be promoted against b" implies "a ranks above b" within an epoch; since
+the last forced registration, the effective rank is the version's own metrics.
+
+The ranking is a total order but for one case: values closer than `decide()`'s float tolerance
+count as equal, and "equal" is not transitive (a ≈ b and b ≈ c while a < c), so a chain of such
+values can rank cyclically. The pick stays deterministic (`pick_champion` looks at a set in
+version order), but the "best" of such a chain is not defined.
 """
 
 from __future__ import annotations
@@ -29,9 +46,19 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 
-from aml_promotion._domain.decision import Decision, improvement
+from aml_promotion._domain.decision import Decision
+from aml_promotion._domain.delta import improvement
+from aml_promotion._domain.outcomes import Verdict
 from aml_promotion._domain.policy import PromotionPolicy
-from aml_promotion._domain.tags import generation_of, metric_tag, rank_tag
+from aml_promotion._domain.tags import (
+    EPOCH,
+    REGRESSIONS,
+    epoch_of,
+    generation_of,
+    metric_tag,
+    rank_tag,
+    regressions_of,
+)
 
 # A metric's value in a ranking: a finite number, or None when missing or unreadable.
 Values = tuple[float | None, ...]
@@ -90,18 +117,28 @@ def compare_values(a: Values, b: Values, policy: PromotionPolicy) -> int:
     return 0
 
 
+def _counted(a: int, b: int) -> int:
+    return (a > b) - (a < b)
+
+
 def compare(a: Holder, b: Holder, policy: PromotionPolicy) -> int:
     """Return 1, 0 or -1 as `a` ranks above, level with or below `b` (see the module)."""
+    by_epoch = _counted(epoch_of(a.tags), epoch_of(b.tags))
+    if by_epoch:
+        return by_epoch
     by_rank = compare_values(rank_values(a.tags, policy), rank_values(b.tags, policy), policy)
     if by_rank:
         return by_rank
-    generations = generation_of(a.tags) - generation_of(b.tags)
-    if generations:
-        return 1 if generations > 0 else -1
+    by_regressions = _counted(regressions_of(a.tags), regressions_of(b.tags))
+    if by_regressions:
+        return by_regressions
     by_own = compare_values(own_values(a.tags, policy), own_values(b.tags, policy), policy)
     if by_own:
         return by_own
-    return (a.version < b.version) - (a.version > b.version)
+    by_generation = _counted(generation_of(a.tags), generation_of(b.tags))
+    if by_generation:
+        return by_generation
+    return _counted(b.version, a.version)
 
 
 def pick_champion(holders: Sequence[Holder], policy: PromotionPolicy) -> Holder:
@@ -122,10 +159,25 @@ def pick_champion(holders: Sequence[Holder], policy: PromotionPolicy) -> Holder:
     return max(sorted(holders, key=lambda holder: holder.version), key=key)
 
 
-def effective_rank(
+@attrs.frozen(kw_only=True)
+class Rank:
+    """Where a version registered by a promotion ranks (`rank_of`), as its tags record it.
+
+    Attributes:
+        values: Its effective rank: a value per rule, in rule order (None: missing).
+        epoch: Its epoch: the forced registrations on its line.
+        regressions: The tolerated regressions crowned on its line since `values` was set.
+    """
+
+    values: Values
+    epoch: int = 0
+    regressions: int = 0
+
+
+def rank_of(
     decision: Decision, baseline_tags: Mapping[str, str] | None, policy: PromotionPolicy
-) -> Values:
-    """Return the effective rank of the version `decision` registers (see the module).
+) -> Rank:
+    """Return the rank of the version `decision` registers (see the module).
 
     Args:
         decision: The decision that registers it: its comparisons hold the candidate's values
@@ -137,21 +189,33 @@ def effective_rank(
     own = tuple(
         by_name[rule.name].candidate if rule.name in by_name else None for rule in policy.rules
     )
+    epoch = 0 if baseline_tags is None else epoch_of(baseline_tags)
+    if decision.verdict is Verdict.FORCE:
+        return Rank(values=own, epoch=epoch + 1)
     if baseline_tags is None:
-        return own
-    recorded = rank_values(baseline_tags, policy)
-    if all(value is None for value in recorded):
-        # Not registered by a promotion (or before it recorded metrics): the values compared.
-        recorded = tuple(
-            by_name[rule.name].baseline if rule.name in by_name else None for rule in policy.rules
-        )
-    return own if compare_values(own, recorded, policy) >= 0 else recorded
+        return Rank(values=own)
+    compared = tuple(
+        by_name[rule.name].baseline if rule.name in by_name else None for rule in policy.rules
+    )
+    # Not registered by a promotion (or before it recorded metrics): the values compared.
+    recorded = _or_compared(rank_values(baseline_tags, policy), compared)
+    if compare_values(own, recorded, policy) > 0:
+        return Rank(values=own, epoch=epoch)
+    baseline_own = _or_compared(own_values(baseline_tags, policy), compared)
+    regressed = compare_values(own, baseline_own, policy) < 0
+    regressions = regressions_of(baseline_tags) + (1 if regressed else 0)
+    return Rank(values=recorded, epoch=epoch, regressions=regressions)
 
 
-def rank_tags(values: Values, policy: PromotionPolicy) -> dict[str, str]:
-    """Return the tags that record an effective rank, each value exactly (``repr``)."""
-    return {
+def _or_compared(recorded: Values, compared: Values) -> Values:
+    return compared if all(value is None for value in recorded) else recorded
+
+
+def rank_tags(rank: Rank, policy: PromotionPolicy) -> dict[str, str]:
+    """Return the tags that record a rank: each value exactly (``repr``), and the counters."""
+    recorded = {
         # repr round-trips a float exactly (the decision's tags show ten digits).
         rank_tag(rule.name): MISSING if value is None else repr(float(value))
-        for rule, value in zip(policy.rules, values, strict=False)
+        for rule, value in zip(policy.rules, rank.values, strict=False)
     }
+    return {**recorded, EPOCH: str(rank.epoch), REGRESSIONS: str(rank.regressions)}

@@ -1,213 +1,36 @@
 """`decide()`: the decision rules of DESIGN.md section 3, and the `Decision` they produce.
 
-Pure: no I/O, no clock, no SDK. The same inputs always give the same `Decision`.
+Each rule's comparison is made in `comparison`; this module turns the comparisons into one
+verdict, its summary and every reason against promotion. Pure: no I/O, no clock, no SDK. The
+same inputs always give the same `Decision`.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Collection, Mapping
-from typing import TypeVar
 
 import attrs
 
 from aml_promotion._domain import render
-from aml_promotion._domain.choices import choice, flag
-from aml_promotion._domain.metrics import Reading, missing, read_metric, read_series
+from aml_promotion._domain.choices import choice
+from aml_promotion._domain.comparison import Comparison, compare_series, compare_value
+from aml_promotion._domain.json_fields import read_field, read_optional, read_texts
+from aml_promotion._domain.metrics import missing, read_metric
 from aml_promotion._domain.outcomes import CheckOutcome, Verdict
-from aml_promotion._domain.policy import (
-    Aggregate,
-    Goal,
-    MetricRule,
-    OnMismatch,
-    OnMissingBaseline,
-    OnMissingBaselineMetric,
-    PromotionPolicy,
-    Significance,
-)
-from aml_promotion._domain.significance import (
-    SignificanceError,
-    SignificanceMethod,
-    method_for,
-    significance_test,
-)
-from aml_promotion._domain.suggest import close_matches
-from aml_promotion._domain.tolerance import ABS_TOL, isclose
-
-_T = TypeVar("_T")
-
-
-def _value_check_outcome(value: CheckOutcome | str) -> CheckOutcome:
-    return choice(CheckOutcome, "value_check", value)
-
-
-def _change_check_outcome(value: CheckOutcome | str) -> CheckOutcome:
-    return choice(CheckOutcome, "change_check", value)
+from aml_promotion._domain.policy import OnMismatch, OnMissingBaseline, PromotionPolicy
 
 
 def _verdict(value: Verdict | str) -> Verdict:
     return choice(Verdict, "verdict", value)
 
 
-def _scores(value: object) -> tuple[float, ...] | None:
-    if value is None:
-        return None
-    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-        msg = f"a series of scores must be a list of numbers or None, not {value!r}"
-        raise TypeError(msg)
-    return tuple(float(item) for item in value)
-
-
-def _list_or_none(value: tuple[float, ...] | None) -> list[float] | None:
-    return None if value is None else list(value)
-
-
-@attrs.frozen(kw_only=True)
-class Comparison:
-    """How one rule judged the candidate against the baseline (passes are recorded too).
-
-    Attributes:
-        rule: The rule, with its goal and thresholds.
-        candidate: The candidate's usable value, or None (see `reason`).
-        baseline: The baseline's usable value, or None.
-        delta: The improvement Δ (positive is better whatever the goal), when both are usable.
-        relative_delta: Δ / |baseline|; ±inf when the baseline is 0.
-        value_check: Whether the candidate stays within `at_least`/`at_most`.
-        change_check: Whether Δ (and ρ) meet the rule's thresholds.
-        improved: Δ is strictly positive, beyond float tolerance.
-        passed: Nothing in this rule stands in the way of promotion.
-        outcome: A few words on the result ("better", "worse than the baseline"...).
-        reason: One line, for people: the metric, the values and the outcome.
-        method: With a significance test, whether it was paired or unpaired; else None.
-        n_candidate: With a significance test, how many candidate scores there were.
-        n_baseline: With a significance test, how many baseline scores there were.
-        p_value: The test's p-value, when it ran; else None.
-        candidate_values: With a significance test, the candidate's scores (folds, seeds), in
-            the order logged; else None.
-        baseline_values: The same for the baseline.
-    """
-
-    rule: MetricRule = attrs.field(validator=attrs.validators.instance_of(MetricRule))
-    candidate: float | None
-    baseline: float | None
-    delta: float | None
-    relative_delta: float | None
-    value_check: CheckOutcome = attrs.field(converter=_value_check_outcome)
-    change_check: CheckOutcome = attrs.field(converter=_change_check_outcome)
-    improved: bool = attrs.field(validator=flag)
-    passed: bool = attrs.field(validator=flag)
-    outcome: str
-    reason: str
-    method: SignificanceMethod | None = None
-    n_candidate: int | None = None
-    n_baseline: int | None = None
-    p_value: float | None = None
-    candidate_values: tuple[float, ...] | None = attrs.field(default=None, converter=_scores)
-    baseline_values: tuple[float, ...] | None = attrs.field(default=None, converter=_scores)
-
-    @property
-    def metric(self) -> str:
-        """The metric's name."""
-        return self.rule.name
-
-    @property
-    def goal(self) -> Goal:
-        """Whether the metric is maximized or minimized."""
-        return self.rule.goal
-
-    def to_dict(self) -> dict[str, object]:
-        """Return the comparison as JSON-ready data (±inf as the strings "inf" and "-inf")."""
-        rule = self.rule
-        return {
-            "metric": rule.name,
-            "goal": rule.goal.value,
-            "aggregate": rule.aggregate.value,
-            "dataset": rule.dataset,
-            "candidate": self.candidate,
-            "baseline": self.baseline,
-            "delta": _json_number(self.delta),
-            "relative_delta": _json_number(self.relative_delta),
-            "min_delta": rule.min_delta,
-            "min_relative_delta": rule.min_relative_delta,
-            "at_least": rule.at_least,
-            "at_most": rule.at_most,
-            "value_check": self.value_check.value,
-            "change_check": self.change_check.value,
-            "improved": self.improved,
-            "passed": self.passed,
-            "outcome": self.outcome,
-            "reason": self.reason,
-            "alpha": None if rule.significance is None else rule.significance.alpha,
-            "method": None if self.method is None else self.method.value,
-            "n_candidate": self.n_candidate,
-            "n_baseline": self.n_baseline,
-            "p_value": self.p_value,
-            "candidate_values": _list_or_none(self.candidate_values),
-            "baseline_values": _list_or_none(self.baseline_values),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> Comparison:
-        """Return the comparison that `to_dict()` gave `data`.
-
-        Raises:
-            ValueError: `data` is not what `to_dict()` returns.
-        """
-        rule = MetricRule(
-            name=_field(data, "metric", str),
-            goal=_field(data, "goal", str),
-            aggregate=_field(data, "aggregate", str),
-            min_delta=_number_field(data, "min_delta"),
-            min_relative_delta=_number_field(data, "min_relative_delta"),
-            at_least=_number_field(data, "at_least"),
-            at_most=_number_field(data, "at_most"),
-            dataset=_optional_field(data, "dataset", str),
-            significance=(
-                None
-                if data.get("alpha") is None
-                else Significance(alpha=_field(data, "alpha", float))
-            ),
-        )
-        method = _optional_field(data, "method", str)
-        return cls(
-            rule=rule,
-            method=None if method is None else SignificanceMethod(method),
-            n_candidate=_optional_field(data, "n_candidate", int),
-            n_baseline=_optional_field(data, "n_baseline", int),
-            p_value=_number_field(data, "p_value"),
-            candidate_values=_numbers_field(data, "candidate_values"),
-            baseline_values=_numbers_field(data, "baseline_values"),
-            candidate=_number_field(data, "candidate"),
-            baseline=_number_field(data, "baseline"),
-            delta=_number_field(data, "delta"),
-            relative_delta=_number_field(data, "relative_delta"),
-            value_check=_field(data, "value_check", str),
-            change_check=_field(data, "change_check", str),
-            improved=_field(data, "improved", bool),
-            passed=_field(data, "passed", bool),
-            outcome=_field(data, "outcome", str),
-            reason=_field(data, "reason", str),
-        )
-
-
-def _field(data: Mapping[str, object], key: str, kind: type[_T]) -> _T:
-    if key not in data:
-        msg = f"{key!r} is missing: expected a {kind.__name__}"
-        raise ValueError(msg)
-    value = data[key]
-    if not isinstance(value, kind):
-        msg = f"{key!r} must be a {kind.__name__}, not {type(value).__name__} {value!r}"
-        raise ValueError(msg)  # noqa: TRY004 - a record of the wrong shape is a bad value
-    return value
-
-
 def _data_field(data: Mapping[str, object], side: str) -> dict[str, str | None] | None:
     """Read one side of ``evaluation_data`` back: dataset name → digest or version."""
-    record = _optional_field(data, "evaluation_data", dict)
+    record = read_optional(data, "evaluation_data", dict)
     if record is None:
         return None
-    identity = _optional_field(record, side, dict)
+    identity = read_optional(record, side, dict)
     if identity is None:
         return None
     if not all(
@@ -218,40 +41,6 @@ def _data_field(data: Mapping[str, object], side: str) -> dict[str, str | None] 
         )
         raise ValueError(msg)
     return dict(identity)
-
-
-def _optional_field(data: Mapping[str, object], key: str, kind: type[_T]) -> _T | None:
-    if data.get(key) is None:
-        return None
-    return _field(data, key, kind)
-
-
-def _number_field(data: Mapping[str, object], key: str) -> float | None:
-    value = data.get(key)
-    if value in ("inf", "-inf"):
-        return float(str(value))
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        msg = f"{key!r} must be a number, 'inf', '-inf' or null, not {value!r}"
-        raise ValueError(msg)  # noqa: TRY004 - a record of the wrong shape is a bad value
-    return float(value)
-
-
-def _numbers_field(data: Mapping[str, object], key: str) -> tuple[float, ...] | None:
-    value = _optional_field(data, key, list)
-    if value is None:
-        return None
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-        msg = f"{key!r} must be a list of numbers or null, not {value!r}"
-        raise ValueError(msg)
-    return tuple(float(v) for v in value)
-
-
-def _json_number(value: float | None) -> float | str | None:
-    if value is not None and math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return value
 
 
 def _data_or_none(value: Mapping[str, str | None] | None) -> Mapping[str, str | None] | None:
@@ -344,19 +133,19 @@ class Decision:
         Raises:
             ValueError: `data` is not what `to_dict()` returns; the message names the key.
         """
-        comparisons = _field(data, "comparisons", list)
+        comparisons = read_field(data, "comparisons", list)
         return cls(
-            verdict=_field(data, "verdict", str),
+            verdict=read_field(data, "verdict", str),
             comparisons=tuple(
-                Comparison.from_dict(_field({"comparison": item}, "comparison", dict))
+                Comparison.from_dict(read_field({"comparison": item}, "comparison", dict))
                 for item in comparisons
             ),
-            summary=_field(data, "summary", str),
-            reasons=tuple(_texts(data, "reasons")),
-            candidate=_optional_field(data, "candidate", str),
-            baseline=_optional_field(data, "baseline", str),
-            policy=PromotionPolicy.from_dict(_field(data, "policy", dict)),
-            notes=tuple(_texts(data, "notes")),
+            summary=read_field(data, "summary", str),
+            reasons=tuple(read_texts(data, "reasons")),
+            candidate=read_optional(data, "candidate", str),
+            baseline=read_optional(data, "baseline", str),
+            policy=PromotionPolicy.from_dict(read_field(data, "policy", dict)),
+            notes=tuple(read_texts(data, "notes")),
             candidate_data=_data_field(data, "candidate"),
             baseline_data=_data_field(data, "baseline"),
         )
@@ -395,226 +184,6 @@ class Decision:
 
     def __str__(self) -> str:
         return f"{self.verdict.name}: {self.summary}"
-
-
-def _texts(data: Mapping[str, object], key: str) -> list[str]:
-    items = _field(data, key, list)
-    for item in items:
-        if not isinstance(item, str):
-            msg = f"{key!r} must be a list of strings, not one holding {item!r}"
-            raise ValueError(msg)  # noqa: TRY004 - a record of the wrong shape is a bad value
-    return items
-
-
-def improvement(candidate: float, baseline: float, goal: Goal) -> float:
-    """Return Δ: how much better the candidate is (0 when the two are float-equal)."""
-    if isclose(candidate, baseline):
-        return 0.0
-    return candidate - baseline if goal is Goal.MAXIMIZE else baseline - candidate
-
-
-def relative_improvement(delta: float, baseline: float) -> float:
-    """Return ρ = Δ / |baseline|, or ±inf / 0 when the baseline is 0."""
-    if abs(baseline) <= ABS_TOL:
-        if delta > 0:
-            return math.inf
-        return -math.inf if delta < 0 else 0.0
-    return delta / abs(baseline)
-
-
-def meets(value: float, threshold: float) -> bool:
-    """Return whether `value` reaches `threshold`, float-safely."""
-    return value >= threshold or isclose(value, threshold)
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.6g}"
-
-
-def _signed(value: float) -> str:
-    return f"{value:+.6g}"
-
-
-def _close_matches(name: str, available: Collection[str]) -> str:
-    suggestions = close_matches(name, available)
-    if not suggestions:
-        return ""
-    return " (did you mean " + " or ".join(repr(s) for s in suggestions[:3]) + "?)"
-
-
-def _value_check(rule: MetricRule, value: float) -> tuple[CheckOutcome, str | None]:
-    if rule.at_least is None and rule.at_most is None:
-        return CheckOutcome.NOT_APPLICABLE, None
-    if rule.at_least is not None and not meets(value, rule.at_least):
-        return CheckOutcome.FAILED, f"{_fmt(value)} is below at_least {_fmt(rule.at_least)}"
-    if rule.at_most is not None and not meets(-value, -rule.at_most):
-        return CheckOutcome.FAILED, f"{_fmt(value)} is above at_most {_fmt(rule.at_most)}"
-    return CheckOutcome.PASSED, None
-
-
-def _change_check(rule: MetricRule, delta: float, rho: float) -> tuple[CheckOutcome, str | None]:
-    if not meets(delta, rule.effective_min_delta):
-        if rule.min_delta is None:
-            return CheckOutcome.FAILED, "worse than the baseline"
-        return CheckOutcome.FAILED, (
-            f"improvement {_signed(delta)} is short of min_delta {_fmt(rule.min_delta)}"
-        )
-    if rule.min_relative_delta is not None and not meets(rho, rule.min_relative_delta):
-        return CheckOutcome.FAILED, (
-            f"relative improvement {rho:+.4%} is short of min_relative_delta "
-            f"{rule.min_relative_delta:.4%}"
-        )
-    return CheckOutcome.PASSED, None
-
-
-def _compare(
-    rule: MetricRule,
-    candidate: Reading,
-    baseline: Reading | None,
-    policy: PromotionPolicy,
-    available: Collection[str],
-) -> Comparison:
-    name = rule.name
-    if candidate.value is None:
-        hint = _close_matches(name, available) if candidate.problem == "missing" else ""
-        what = (
-            f"missing from the candidate{hint}"
-            if candidate.problem == "missing"
-            else f"the candidate's value is unusable: {candidate.problem}"
-        )
-        baseline_value = None if baseline is None else baseline.value
-        return Comparison(
-            rule=rule, candidate=None, baseline=baseline_value, delta=None, relative_delta=None,
-            value_check=CheckOutcome.NOT_APPLICABLE, change_check=CheckOutcome.NOT_APPLICABLE,
-            improved=False, passed=False, outcome=what, reason=f"{name}: {what}",
-        )  # fmt: skip
-    c = candidate.value
-    value_check, value_problem = _value_check(rule, c)
-    delta = rho = None
-    b = None
-    change_problem: str | None = None
-    skipped: str | None = None
-    if baseline is None:
-        change_check = CheckOutcome.NOT_APPLICABLE
-        detail = f"{_fmt(c)}, no baseline"
-    elif baseline.value is None:
-        b_problem = (
-            "missing from the baseline"
-            if baseline.problem == "missing"
-            else f"the baseline's value is unusable: {baseline.problem}"
-        )
-        if policy.on_missing_baseline_metric is OnMissingBaselineMetric.SKIP:
-            change_check = CheckOutcome.SKIPPED
-            skipped = f"change check skipped ({b_problem})"
-            detail = _fmt(c)
-        else:
-            change_check = CheckOutcome.FAILED
-            change_problem = b_problem
-            detail = f"{_fmt(c)}"
-    else:
-        b = baseline.value
-        delta = improvement(c, b, rule.goal)
-        rho = relative_improvement(delta, b)
-        change_check, change_problem = _change_check(rule, delta, rho)
-        detail = f"{_fmt(c)} vs {_fmt(b)}, Δ {_signed(delta)}"
-    problems = [p for p in (value_problem, change_problem) if p]
-    improved = delta is not None and delta > 0
-    if problems:
-        verdict_text = "; ".join(problems)
-    elif skipped is not None:
-        verdict_text = skipped
-    elif delta is None:
-        verdict_text = "ok"
-    else:
-        verdict_text = (
-            "better" if improved else "equal" if delta == 0 else "worse, within min_delta"
-        )
-    return Comparison(
-        rule=rule,
-        candidate=c,
-        baseline=b,
-        delta=delta,
-        relative_delta=rho,
-        value_check=value_check,
-        change_check=change_check,
-        improved=improved,
-        passed=not problems,
-        outcome=verdict_text,
-        reason=f"{name}: {detail}: {verdict_text}",
-    )
-
-
-def _compare_series(
-    rule: MetricRule,
-    candidate_raw: object,
-    baseline_raw: object | None,
-    policy: PromotionPolicy,
-    available: Collection[str],
-) -> Comparison:
-    """Compare the means of two series, and test whether the gain is more than noise."""
-    assert rule.significance is not None  # noqa: S101 - decide() sends only such rules here
-    plain = _compare(
-        rule,
-        read_metric(candidate_raw, Aggregate.MEAN),
-        None if baseline_raw is None else read_metric(baseline_raw, Aggregate.MEAN),
-        policy,
-        available,
-    )
-    candidate_values = read_series(candidate_raw)[0] if plain.candidate is not None else None
-    n_candidate = None if candidate_values is None else len(candidate_values)
-    if plain.delta is None or plain.candidate is None or plain.baseline is None:
-        # Nothing to test: the candidate is unusable, or there is no usable baseline value.
-        return attrs.evolve(plain, n_candidate=n_candidate, candidate_values=candidate_values)
-    baseline_values = read_series(baseline_raw)[0] or ()
-    assert candidate_values is not None  # noqa: S101 - its mean is usable, so are its values
-    n_baseline = len(baseline_values)
-    alpha = rule.significance.alpha
-    p_value: float | None = None
-    method = method_for(n_candidate or 0, n_baseline)
-    try:
-        result = significance_test(
-            candidate_values,
-            baseline_values,
-            goal=rule.goal,
-            min_delta=rule.effective_min_delta,
-            alpha=alpha,
-        )
-    except SignificanceError as exc:
-        test_problem: str | None = str(exc)
-    else:
-        p_value = result.p_value
-        test_problem = (
-            None if p_value <= alpha else f"not significant: p = {p_value:.4g} > alpha {alpha:g}"
-        )
-    c, b, delta = plain.candidate, plain.baseline, plain.delta
-    value_check, value_problem = _value_check(rule, c)
-    change_check, change_problem = _change_check(rule, delta, plain.relative_delta or 0.0)
-    if test_problem is not None:
-        change_check = CheckOutcome.FAILED
-    problems = [p for p in (value_problem, change_problem, test_problem) if p]
-    tested = "" if p_value is None else f", {method.value} p = {p_value:.4g}"
-    detail = (
-        f"mean {_fmt(c)} vs {_fmt(b)}, Δ {_signed(delta)}{tested} "
-        f"(n = {n_candidate} vs {n_baseline})"
-    )
-    if problems:
-        outcome = "; ".join(problems)
-    else:
-        outcome = "significantly better" if delta > 0 else f"within min_delta (p ≤ alpha {alpha:g})"
-    return attrs.evolve(
-        plain,
-        value_check=value_check,
-        change_check=change_check,
-        passed=not problems,
-        outcome=outcome,
-        reason=f"{rule.name}: {detail}: {outcome}",
-        method=method,
-        n_candidate=n_candidate,
-        n_baseline=n_baseline,
-        p_value=p_value,
-        candidate_values=candidate_values,
-        baseline_values=baseline_values,
-    )
 
 
 def _identity(data: Mapping[str, str | None] | None) -> str | None:
@@ -767,7 +336,7 @@ def decide(
     _check_data("baseline_data", baseline_data)
     available = candidate.keys() if candidate_metric_names is None else candidate_metric_names
     comparisons = tuple(
-        _compare(
+        compare_value(
             rule,
             read_metric(candidate.get(rule.name, missing()), rule.aggregate),
             None
@@ -777,7 +346,7 @@ def decide(
             available,
         )
         if rule.significance is None
-        else _compare_series(
+        else compare_series(
             rule,
             candidate.get(rule.name, missing()),
             None if baseline is None else baseline.get(rule.name, missing()),

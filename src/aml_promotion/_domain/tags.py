@@ -14,6 +14,13 @@ PREFIX = "promotion."
 VERDICT = PREFIX + "verdict"
 BASELINE_VERSION = PREFIX + "baseline_version"
 GENERATION = PREFIX + "generation"
+EPOCH = PREFIX + "epoch"
+"""The tag that records a version's epoch in the champion ranking
+(`aml_promotion._domain.champion`): the forced registrations on its line. Not under
+``promotion.rank.``, whose keys are the metrics' names."""
+REGRESSIONS = PREFIX + "regressions"
+"""The tag that records how many regressions within the tolerance (a negative ``min_delta``) were
+crowned on a version's line since its effective rank was set (`aml_promotion._domain.champion`)."""
 SUPERSEDED_BY = PREFIX + "superseded_by"
 METRIC_PREFIX = PREFIX + "metric."
 ALIAS_PREFIX = PREFIX + "alias."
@@ -186,10 +193,28 @@ def recorded_metrics(
     return values
 
 
+# A counter's longest text read: far beyond any real count, far below int()'s digit limit.
+_COUNTER_MAX_DIGITS = 18
+
+
+def _counter(text: str) -> int:
+    usable = text.isdecimal() and text.isascii() and len(text) <= _COUNTER_MAX_DIGITS
+    return int(text) if usable else 0
+
+
 def generation_of(tags: Mapping[str, str]) -> int:
-    """Return a version's generation from its tags (0 when it has none)."""
-    text = tags.get(GENERATION, "")
-    return int(text) if text.isdecimal() and text.isascii() else 0
+    """Return a version's generation from its tags (0 when it has none, or it is unreadable)."""
+    return _counter(tags.get(GENERATION, ""))
+
+
+def epoch_of(tags: Mapping[str, str]) -> int:
+    """Return a version's epoch from its tags (0 when it has none, or it is unreadable)."""
+    return _counter(tags.get(EPOCH, ""))
+
+
+def regressions_of(tags: Mapping[str, str]) -> int:
+    """Return a version's count of tolerated regressions (0 when it has none, or unreadable)."""
+    return _counter(tags.get(REGRESSIONS, ""))
 
 
 def decision_tags(

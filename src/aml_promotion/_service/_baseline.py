@@ -1,8 +1,9 @@
 """The baseline: the version the candidate is compared with, its metrics and its data.
 
 `read_baseline` reads it once: the version the strategy picks (for a champion tag, its
-best-ranked holder; on a re-run, the one the first registration was compared with), the run
-behind it, and what it offers the comparison.
+best-ranked holder; on a re-run, the one the first registration was compared with, or the
+champion now when that promotion did not complete), the run behind it, and what it offers the
+comparison.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from aml_promotion._domain import tags
 from aml_promotion._domain.policy import BaselineStrategy, PromotionPolicy
 from aml_promotion._retry import LOGGER_NAME
 from aml_promotion._service._candidate import read_metrics
-from aml_promotion._service._champion import champion_of
+from aml_promotion._service._champion import champion_of, pending_tags
 from aml_promotion.exceptions import BaselineNotFoundError, RunNotFoundError
 from aml_promotion.ports import BaselineRunStore, ModelVersion
 
@@ -148,8 +149,9 @@ def _find_baseline(
     *,
     policy: PromotionPolicy,
 ) -> ModelVersion | None:
-    if existing is not None:
+    if existing is not None and not _pending(existing, strategy):
         # A re-run: compare with what the first registration was compared with, not with itself.
+        # (A pending version's promotion never completed: it is compared with the champion now.)
         recorded = existing.tags.get(tags.BASELINE_VERSION)
         if recorded == tags.NO_BASELINE:
             return None
@@ -165,31 +167,30 @@ def _find_baseline(
     return found
 
 
+def _pending(version: ModelVersion, strategy: BaselineStrategy) -> bool:
+    """Whether `version` was registered by a promotion that did not take the champion tag."""
+    pending = pending_tags(strategy)
+    return bool(pending) and all(version.tags.get(k) == v for k, v in pending.items())
+
+
 def _baseline_run(
     runs: RunStore, baseline: ModelVersion | None, policy: PromotionPolicy
 ) -> RunRecord | None:
     """Read the run behind the baseline, once; None when it has none (or, forced, it is gone).
 
-    A version a promotion registered (it has the decision's tags) names the run the promotion
-    resolved, so a backend that can read such a run more cheaply does (`BaselineRunStore`);
-    a version registered otherwise may name a pipeline or sweep, which `get_run` resolves.
-    A promotion whose metrics came from another pipeline step (`metrics_child_run_name`)
-    recorded that step's run (``promotion.metrics_run``): it is the run read here.
+    The run its metrics come from, by the rule a registered candidate's are read with
+    (`read_scored_run`): its own, or the pipeline step a promotion took them from.
 
     Raises:
         RunNotFoundError: The run is gone, unforced: a baseline that cannot be read is never
             taken as "no baseline".
     """
-    if baseline is None or baseline.run_id is None:
+    if baseline is None:
         return None
-    # A promotion that read the metrics from another pipeline step records which (and only
-    # a promotion writes it: the verdict tag is there too).
-    run_id = baseline.tags.get(tags.METRICS_RUN) or baseline.run_id
     try:
-        if isinstance(runs, BaselineRunStore) and tags.VERDICT in baseline.tags:
-            return runs.get_baseline_run(run_id)
-        return runs.get_run(experiment_name=None, run_id=run_id)
+        return read_scored_run(runs, baseline)
     except RunNotFoundError as exc:
+        run_id = _scored_run_id(baseline)
         if policy.force:
             return None  # forced: every rule records the baseline's metric as missing
         msg = (
@@ -197,6 +198,40 @@ def _baseline_run(
             f"candidate cannot be compared with it (force registration to register anyway): {exc}"
         )
         raise RunNotFoundError(msg, run_id=run_id) from exc
+
+
+def _scored_run_id(version: ModelVersion) -> str | None:
+    """Return the id of the run whose metrics `version` offers (None: it has no linked run).
+
+    A promotion that read the metrics from another pipeline step (`metrics_child_run_name`)
+    recorded that step's run (``promotion.metrics_run``; only a promotion writes it); else it
+    is the version's own run.
+    """
+    if version.run_id is None:
+        return None
+    return version.tags.get(tags.METRICS_RUN) or version.run_id
+
+
+def read_scored_run(runs: RunStore, version: ModelVersion) -> RunRecord | None:
+    """Read the run whose metrics and evaluation data `version` offers (`_scored_run_id`).
+
+    The baseline and a registered version as the candidate read it by this one rule. A run a
+    promotion resolved (the version has the decision's tags) is read more cheaply where the
+    backend can (`BaselineRunStore`); a version registered otherwise may name a pipeline or
+    sweep, which `get_run` resolves.
+
+    Returns:
+        The run; None when `version` has no linked run.
+
+    Raises:
+        RunNotFoundError: The run is gone.
+    """
+    run_id = _scored_run_id(version)
+    if run_id is None:
+        return None
+    if isinstance(runs, BaselineRunStore) and tags.VERDICT in version.tags:
+        return runs.get_baseline_run(run_id)
+    return runs.get_run(experiment_name=None, run_id=run_id)
 
 
 def _baseline_metrics(

@@ -8,12 +8,13 @@ and an origin: a new kind adds the two, as a registered version did (`_version`)
 A run's parts may be apart: a pipeline may log its metrics in one step (evaluate) and hold its
 model in another (train), and a job may keep its model in a named output
 (``outputs.model_output``) rather than among its files. `read_run` reads each where the
-settings put it (`metrics_child_run_name`, `job_output`); only a run's candidate has parts, so
-the other readers refuse a `job_output`.
+settings put it (`metrics_child_run_name`, `job_output`). Only a run's candidate has parts:
+`check_parts` refuses those settings for every other kind, before anything is read.
 """
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import os
 from collections.abc import Callable, Collection, Mapping
@@ -306,24 +307,95 @@ def job_output_refused(why: str) -> SettingsError:
     return SettingsError([SettingsProblem(path="$.job_output", message=why)])
 
 
-def read_logged_model(runs: RunStore, model_id: str, *, job_output: str | None) -> LoggedModel:
+class CandidateKind(enum.Enum):
+    """How a promotion's candidate is named (`promote`'s arguments choose one)."""
+
+    RUN = "run"
+    """A run, named or the current one: the only kind with parts (steps, named outputs)."""
+    LOGGED_MODEL = "logged model"
+    """An MLflow 3 logged model (``model_id``), read with the run that logged it."""
+    LOCAL = "local model"
+    """A file or folder here (``model_path``), with the metrics given for it."""
+    VERSION = "registered version"
+    """A version registered in a source registry (``candidate_version``), copied as it is."""
+
+
+# The settings that say where a run's parts are, and why each other kind has no use for them:
+# one table, so that no kind ignores one silently (a copy that compared the wrong step's metrics,
+# or the whole version when one output was meant, would be a wrong promotion nobody was told of).
+_RUN_PARTS: Mapping[str, Mapping[CandidateKind, str]] = {
+    "job_output": {
+        CandidateKind.LOGGED_MODEL: (
+            "a logged model is registered from its run's files, not from a job output: "
+            "remove job_output, or name the job (run_id) instead of the logged model"
+        ),
+        CandidateKind.LOCAL: (
+            "a local model is a file or folder here, not a job's output: name the job "
+            "(run_id, --run-id) or remove job_output"
+        ),
+        CandidateKind.VERSION: (
+            "candidate_version names a registered version, which is copied with the files it "
+            "holds, not a job's output: remove job_output from these settings (it picks the "
+            "model among a job's outputs, when the job is promoted: run_id, --run-id)"
+        ),
+    },
+    "metrics_child_run_name": {
+        CandidateKind.LOGGED_MODEL: (
+            "a logged model's metrics are read from the run that logged it, not from another "
+            "step: remove metrics_child_run_name, or name the pipeline's run (run_id) instead "
+            "of the logged model"
+        ),
+        CandidateKind.LOCAL: (
+            "a local model's metrics are the ones given with it (metrics=, --metrics-file), "
+            "not a pipeline step's: remove metrics_child_run_name, or name the pipeline's run "
+            "(run_id, --run-id)"
+        ),
+        CandidateKind.VERSION: (
+            "candidate_version names a registered version, whose metrics come from its own "
+            "run (or its promotion.metric.* tags), not from a pipeline step: remove "
+            "metrics_child_run_name from these settings"
+        ),
+    },
+}
+
+
+def check_parts(
+    kind: CandidateKind, *, job_output: str | None, metrics_child_run_name: str | None
+) -> None:
+    """Refuse the settings of a run's parts for a candidate that is no run; read nothing.
+
+    Args:
+        kind: How the candidate is named.
+        job_output: The settings' `job_output`.
+        metrics_child_run_name: The settings' `metrics_child_run_name`.
+
+    Raises:
+        SettingsError: One of them is set and `kind` is not `CandidateKind.RUN`: one problem
+            for each, at its path, saying why and what to do.
+    """
+    given = {"job_output": job_output, "metrics_child_run_name": metrics_child_run_name}
+    problems = [
+        SettingsProblem(path=f"$.{key}", message=_RUN_PARTS[key][kind])
+        for key, value in given.items()
+        if value is not None and kind is not CandidateKind.RUN
+    ]
+    if problems:
+        raise SettingsError(problems)
+
+
+def read_logged_model(runs: RunStore, model_id: str) -> LoggedModel:
     """Read an MLflow 3 logged model, which names the run it was logged in.
+
+    Its run's parts are refused before (`check_parts`): the model is the logged model's files.
 
     Args:
         runs: Where the logged model is read.
         model_id: The logged model.
-        job_output: The settings' `job_output`, refused: the model is the logged model's files.
 
     Raises:
-        SettingsError: `job_output` is given.
         UsageError: The backend has no logged models.
         RunNotFoundError: The logged model does not exist, or was logged outside any run.
     """
-    if job_output is not None:
-        raise job_output_refused(
-            "a logged model is registered from its run's files, not from a job output: "
-            "remove job_output, or name the job (run_id) instead of the logged model"
-        )
     if not isinstance(runs, LoggedModelStore):
         msg = f"model_id={model_id!r}: this backend has no logged models (MLflow 3 has)"
         raise UsageError(msg)
@@ -341,26 +413,19 @@ def read_local(
     model_path: str | os.PathLike[str],
     metrics: Mapping[str, object] | None,
     policy: PromotionPolicy,
-    *,
-    job_output: str | None,
 ) -> Candidate:
     """Read a local model file or folder, with the metrics given for it.
+
+    A run's parts are refused before (`check_parts`): a local model is no job's output.
 
     Args:
         model_path: The file or folder.
         metrics: Its metrics, or None.
         policy: What is compared (and whether registration is forced).
-        job_output: The settings' `job_output`, refused: a local model is no job's output.
 
     Raises:
-        SettingsError: `job_output` is given.
         ModelFileError: The path does not exist.
     """
-    if job_output is not None:
-        raise job_output_refused(
-            "a local model is a file or folder here, not a job's output: name the job "
-            "(run_id, --run-id) or remove job_output"
-        )
     path = Path(model_path).expanduser()
     if not path.exists():
         raise ModelFileError(f"the local model path {str(path)!r} does not exist", wanted=str(path))

@@ -13,8 +13,11 @@ The writes of a promotion with a ``tag:`` or ``alias:`` baseline, in order:
 
 A failure after step 1 raises `IncompletePromotionError`. Before step 2 succeeded the version is
 still pending; with an alias, a version whose tag is live but that the alias never reached has its
-tag set back to pending. Either way no later promotion takes it for a champion, and running the
-promotion again completes it (`settle_again`).
+tag set back to pending. Either way no later promotion takes it for a champion. Running the
+promotion again compares the candidate with the champion of that moment: if it still promotes,
+the promotion is completed (its record and rank written anew against that champion), else the
+version is retired, never crowned (`settle_again`). A settle that finds more to write after
+`_ROUNDS` rounds gives up with a WARNING, and the result names no champion.
 
 These functions take the baseline strategy (and the policy that ranks holders), never the whole
 settings.
@@ -29,15 +32,16 @@ from typing import TYPE_CHECKING
 import attrs
 
 from aml_promotion._domain import tags
-from aml_promotion._domain.champion import Holder, compare, pick_champion
+from aml_promotion._domain.champion import Holder, compare, pick_champion, rank_of, rank_tags
+from aml_promotion._domain.decision import Decision
 from aml_promotion._domain.outcomes import Verdict
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy, PromotionPolicy
 from aml_promotion._retry import LOGGER_NAME, pause
 from aml_promotion.exceptions import IncompletePromotionError, RegistryError
+from aml_promotion.ports import ModelVersion
 
 if TYPE_CHECKING:
-    from aml_promotion._domain.decision import Decision
-    from aml_promotion.ports import ModelRegistry, ModelVersion
+    from aml_promotion.ports import ModelRegistry
 
 _LOGGER = logging.getLogger(LOGGER_NAME)
 
@@ -201,6 +205,8 @@ class _Settle:
         self.tagged = tagged
         # Whether `model` holds the champion now: its live tag (a tag baseline), or the alias.
         self.champion = tagged and strategy.kind is not BaselineKind.ALIAS
+        # Whether its tag was live at the last read of a settle that gave up (`converge`).
+        self.held = tagged
 
     @property
     def alias(self) -> str | None:
@@ -215,26 +221,63 @@ class _Settle:
         self.registry.set_tags(self.model, {**(extra or {}), self.key: self.live})
         self.champion = self.alias is None
 
-    def converge(self) -> ModelVersion:
-        """Re-read and resolve the holders until one is left; return it."""
-        winner = self.model
+    def read_holders(self) -> list[ModelVersion]:
+        """Re-read the versions whose champion tag is live."""
+        self.step = f"re-read the versions tagged {self.key}={self.live}"
+        return list(self.registry.find_tagged(self.model.name, self.key, self.live))
+
+    def resolve(self, holders: Sequence[ModelVersion]) -> ModelVersion | None:
+        """Keep the champion on the best-ranked of `holders`, a read: one round of the settle.
+
+        Points the alias at it (with an alias) and retires every other holder.
+
+        Returns:
+            The best-ranked holder when this round wrote nothing (it holds the champion alone,
+            as read), else None: the holders must be read again.
+        """
+        if not holders:
+            # Nobody holds the tag: only possible when concurrent promotions ranked
+            # differently (different policies). Take it back rather than leave no champion.
+            self.take_tag()
+            holders = [self.model]
+        winner = _best(holders, self.policy)
+        if self.alias is not None and self._move_alias(winner):
+            return None
+        losers = [h for h in holders if h.version != winner.version]
+        for loser in losers:
+            self._retire(loser, winner)
+        return None if losers else winner
+
+    def converge(self) -> ModelVersion | None:
+        """Re-read and resolve the holders until one is left; return it.
+
+        Returns:
+            The one holder, or None when `_ROUNDS` rounds each found more to write: concurrent
+            promotions kept changing the holders (or ranked them by different policies). The
+            champion is then unknown to this promotion, and a WARNING says what was left.
+        """
+        holders: list[ModelVersion] = []
         for _ in range(_ROUNDS):
-            self.step = f"re-read the versions tagged {self.key}={self.live}"
-            holders = list(self.registry.find_tagged(self.model.name, self.key, self.live))
-            if not holders:
-                # Nobody holds the tag: only possible when concurrent promotions ranked
-                # differently (different policies). Take it back rather than leave no champion.
-                self.take_tag()
-                holders = [self.model]
-            winner = _best(holders, self.policy)
-            if self.alias is not None and self._move_alias(winner):
-                continue
-            losers = [h for h in holders if h.version != winner.version]
-            if not losers:
-                break
-            for loser in losers:
-                self._retire(loser, winner)
-        return winner
+            holders = self.read_holders()
+            winner = self.resolve(holders)
+            if winner is not None:
+                self.held = True
+                return winner
+        self.held = any(h.version == self.model.version for h in holders)
+        shown = ", ".join(str(h.version) for h in holders) or "none"
+        _LOGGER.warning(
+            "the champion of %s did not settle in %d rounds: the versions tagged %s=%s at the "
+            "last read were %s%s; this promotion (version %d) reports no champion; run it "
+            "again, once the concurrent promotions are done, to settle it",
+            self.model.name,
+            _ROUNDS,
+            self.key,
+            self.live,
+            shown,
+            "" if self.alias is None else f", and the alias @{self.alias} may be on none of them",
+            self.model.version,
+        )
+        return None
 
     def _move_alias(self, winner: ModelVersion) -> bool:
         """Point the alias at `winner` unless it is there; return whether it was moved."""
@@ -285,6 +328,25 @@ class _Settle:
         return f"{not_done} (its tag {self.key} is {pending} again)"
 
 
+@attrs.frozen(kw_only=True)
+class Settlement:
+    """What settling the champion left, for the promotion's result.
+
+    Attributes:
+        decision: The decision, with a note when another version keeps the champion (or the
+            settle gave up).
+        superseded_by: The version that keeps the champion when it is not this promotion's.
+        settled: Whether the settle converged (its last read found one holder); when not, the
+            result names no champion.
+        held: Whether the version's champion tag is live, as last read or written.
+    """
+
+    decision: Decision
+    superseded_by: ModelVersion | None = None
+    settled: bool = True
+    held: bool = True
+
+
 def _settle(
     registry: ModelRegistry,
     strategy: BaselineStrategy,
@@ -293,18 +355,15 @@ def _settle(
     model: ModelVersion,
     *,
     take: dict[str, str] | None,
-) -> tuple[Decision, ModelVersion | None]:
+) -> Settlement:
     """Take the champion tag for `model` (unless `take` is None: it holds it), then converge.
-
-    Returns:
-        The decision (with a note when another version keeps the champion), and that version.
 
     Raises:
         IncompletePromotionError: A read or write failed (see the module).
     """
     champion = champion_tag(strategy)
     if champion is None:
-        return decision, None
+        return Settlement(decision=decision)
     key, live = champion
     moved = f"@{strategy.name}" if strategy.kind is BaselineKind.ALIAS else f"tag {key}={live}"
     _LOGGER.info("moving %s to %s", moved, model)
@@ -315,10 +374,16 @@ def _settle(
         winner = settle.converge()
     except RegistryError as exc:
         raise settle.incomplete(exc) from exc
+    if winner is None:
+        note = (
+            f"the champion ({moved}) did not settle in {_ROUNDS} rounds of concurrent writes: "
+            "this result names no champion; run the promotion again to settle it"
+        )
+        return Settlement(decision=decision.with_note(note), settled=False, held=settle.held)
     if winner.version == model.version:
-        return decision, None
+        return Settlement(decision=decision)
     note = f"superseded by version {winner.version}: a concurrent promotion ranked higher"
-    return decision.with_note(note), winner
+    return Settlement(decision=decision.with_note(note), superseded_by=winner, held=False)
 
 
 def settle_champion(
@@ -327,11 +392,13 @@ def settle_champion(
     policy: PromotionPolicy,
     decision: Decision,
     model: ModelVersion,
-) -> tuple[Decision, ModelVersion | None]:
+) -> Settlement:
     """With a tag or alias baseline, crown the version just registered (pending) if it is best.
 
     Its tag goes live, then the holders are resolved until one is left: the best-ranked one.
-    Concurrent promotions each do this, and the ranking is a total order, so they converge.
+    Concurrent promotions each do this, and every process ranks a set of holders alike, so
+    they converge (see `aml_promotion._domain.champion` for the one case the ranking is no
+    total order).
     """
     return _settle(registry, strategy, policy, decision, model, take={})
 
@@ -343,12 +410,17 @@ def settle_again(
     decision: Decision,
     existing: ModelVersion,
     *,
+    baseline: ModelVersion | None,
     dry_run: bool,
-) -> tuple[Decision, ModelVersion | None]:
+) -> Settlement:
     """On a re-run of a registered version, complete or repair its promotion; else leave it.
 
     - it holds the champion tag: settle again (repairs a settle that failed);
-    - it is pending (its promotion failed after registering it): complete it;
+    - it is pending (its promotion failed after registering it): `decision` compared it with
+      the current champion, `baseline`. If it promotes, the promotion is completed: its
+      decision record and rank are written anew against `baseline`, and it takes the tag. If
+      not, it is never crowned: its tag is set to ``superseded``, ``superseded_by`` names the
+      champion, and its record says the decision that rejected it;
     - it was superseded, yet ranks above the champion now (it lost the tag during a race to a
       worse one, as the generation-first ranking of earlier releases could): take it back;
     - otherwise (it lost to a better one, or a person moved the alias away from it, or a person
@@ -356,25 +428,22 @@ def settle_again(
     """
     champion = champion_tag(strategy)
     if champion is None or dry_run or existing.archived:
-        return decision, None
+        return Settlement(decision=decision)
     key, live = champion
     state = existing.tags.get(key)
     if state == live:
         return _settle(registry, strategy, policy, decision, existing, take=None)
     if state == tags.state_value(tags.PENDING, live):
-        decision = decision.with_note(
-            f"version {existing.version} was registered by a promotion that did not complete: "
-            "completed now"
-        )
-        return _settle(registry, strategy, policy, decision, existing, take={})
+        return _complete(registry, strategy, policy, decision, existing, baseline=baseline)
     promoted = existing.tags.get(tags.VERDICT) in {Verdict.PROMOTE.value, Verdict.FORCE.value}
     if state != tags.state_value(tags.SUPERSEDED, live) or not promoted:
-        return decision, None
+        return Settlement(decision=decision, held=False)
     current = champion_of(registry, existing.name, strategy, policy)
     if current is None or current.tags.get(key) != live:
-        return decision, None  # no champion, or one a person chose: never taken from them
+        # No champion, or one a person chose: never taken from them.
+        return Settlement(decision=decision, held=False)
     if not _ranks_above(existing, current, policy):
-        return decision, None
+        return Settlement(decision=decision, held=False)
     decision = decision.with_note(
         f"version {existing.version} ranks above the champion, version {current.version}, "
         "under the policy (it lost the champion during a race): it takes it back"
@@ -389,34 +458,50 @@ def settle_again(
     )
 
 
-def resolve_holders(
+def _complete(
     registry: ModelRegistry,
-    *,
-    key: str,
-    value: str,
-    holders: Sequence[ModelVersion],
-    model: ModelVersion,
+    strategy: BaselineStrategy,
     policy: PromotionPolicy,
-) -> ModelVersion:
-    """Keep the tag `key` (= `value`) on the best-ranked of `holders`, read after `model` got it.
-
-    One round of the settle: every holder but the best-ranked is retired (its tag set to
-    ``superseded``, never deleted). Every process ranks a set of holders the same way (given the
-    same policy), and the best-ranked version ever tagged is never retired: concurrent
-    promotions converge on it.
-
-    Returns:
-        The version that keeps the tag.
-    """
-    seen = list(holders)
-    if not seen:
-        # Nobody holds the tag: only possible when concurrent promotions ranked differently
-        # (different policies). Take it back rather than leave the model without a champion.
-        registry.set_tags(model, {key: value})
-        return model
-    winner = _best(seen, policy)
-    retired = tags.state_value(tags.SUPERSEDED, value)
-    for holder in seen:
-        if holder.version != winner.version:
-            registry.set_tags(holder, {tags.SUPERSEDED_BY: str(winner.version), key: retired})
-    return winner
+    decision: Decision,
+    existing: ModelVersion,
+    *,
+    baseline: ModelVersion | None,
+) -> Settlement:
+    """Complete the promotion of a pending version if `decision` (against `baseline`) promotes."""
+    key, live = champion_tag(strategy) or ("", "")
+    generation = 1 if baseline is None else tags.generation_of(baseline.tags) + 1
+    record = tags.decision_tags(
+        decision,
+        baseline_version=None if baseline is None else baseline.version,
+        generation=generation,
+    )
+    against = "no champion" if baseline is None else f"the champion, version {baseline.version}"
+    if decision.promote:
+        rank = rank_of(decision, None if baseline is None else baseline.tags, policy)
+        decision = decision.with_note(
+            f"version {existing.version} was registered by a promotion that did not complete: "
+            f"completed now, compared with {against}"
+        )
+        take = {**record, **rank_tags(rank, policy)}
+        return _settle(registry, strategy, policy, decision, existing, take=take)
+    decision = decision.with_note(
+        f"version {existing.version} was registered by a promotion that did not complete, and "
+        f"is not promoted against {against}: it is not made the champion (its tag {key} is "
+        f"{tags.SUPERSEDED} now)"
+    )
+    winner = tags.NO_BASELINE if baseline is None else str(baseline.version)
+    retired = tags.state_value(tags.SUPERSEDED, live)
+    _LOGGER.info(
+        "%s is not promoted against %s: its tag %s is now %s", existing, against, key, retired
+    )
+    try:
+        registry.set_tags(existing, {**record, tags.SUPERSEDED_BY: winner, key: retired})
+    except RegistryError as exc:
+        raise IncompletePromotionError(
+            model_name=existing.name,
+            version=existing.version,
+            not_done=f"set its tag {key}={retired} (it is still {tags.PENDING})",
+            champion=False,
+            reason=str(exc),
+        ) from exc
+    return Settlement(decision=decision, superseded_by=baseline, held=False)

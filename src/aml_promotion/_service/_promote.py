@@ -19,6 +19,8 @@ from aml_promotion._retry import LOGGER_NAME
 from aml_promotion._service._baseline import Baseline, read_baseline
 from aml_promotion._service._candidate import (
     Candidate,
+    CandidateKind,
+    check_parts,
     read_local,
     read_logged_model,
     read_run,
@@ -96,8 +98,9 @@ def promote(
 
     Raises:
         SettingsError: The settings are invalid, or no model name can be found, or
-            ``job_output`` is given where there is no job output (a local or logged model, a
-            backend without named outputs: MLflow, Azure ML SDK v1).
+            ``job_output`` or ``metrics_child_run_name`` (where a run's parts are) is given
+            for a candidate that is no run (a local or logged model, a registered version),
+            or ``job_output`` on a backend without named outputs (MLflow, Azure ML SDK v1).
         UsageError: The arguments name the candidate in two ways at once; `target` without
             `candidate_version`; a registry that cannot offer or take a copy.
         RunNotFoundError: The run (or its pipeline step, or the logged model) does not exist.
@@ -123,18 +126,19 @@ def promote(
     _check_naming(
         experiment_name, run_id, model_path=model_path, metrics=metrics, model_id=model_id
     )
-    job_output = resolved.job_output
+    kind = CandidateKind.RUN
+    if model_id is not None:
+        kind = CandidateKind.LOGGED_MODEL
+    elif model_path is not None:
+        kind = CandidateKind.LOCAL
+    _check_parts(kind, resolved)
     if model_id is not None:
         _LOGGER.info("reading the candidate: logged model %s", model_id)
-    logged = (
-        None
-        if model_id is None
-        else read_logged_model(backend.runs, model_id, job_output=job_output)
-    )
+    logged = None if model_id is None else read_logged_model(backend.runs, model_id)
     name = model_name(resolved.model_name)
     if model_path is not None:
         _LOGGER.info("reading the candidate: local model %s", os.fspath(model_path))
-        candidate = read_local(model_path, metrics, resolved.policy, job_output=job_output)
+        candidate = read_local(model_path, metrics, resolved.policy)
     else:
         if logged is None:
             _LOGGER.info(
@@ -170,10 +174,11 @@ def _promote_version(
             "run_id, model_path, metrics or model_id)"
         )
         raise UsageError(msg)
+    _check_parts(CandidateKind.VERSION, settings)
     ref = parse_ref(candidate_version)
     into = backend if target is None else target
     registry = check_target(backend, into)
-    name = settings.model_name or ref.name
+    name = model_name(settings.model_name, candidate=ref)
     _LOGGER.info("reading the candidate: version %s", candidate_version)
     candidate = read_version(backend, ref, settings.policy, target_name=name, target=registry)
     # Another environment's runs are never read: its champion's metrics are its tags.
@@ -260,8 +265,17 @@ def _read_run(
         pipeline_step=None,
         metrics_step=None,
         model_file_name=logged.name + "/",
-        job_output=None,  # refused by read_logged_model
+        job_output=None,  # refused by check_parts
         model_id=logged.model_id,
+    )
+
+
+def _check_parts(kind: CandidateKind, settings: Settings) -> None:
+    """Refuse the settings of a run's parts for a candidate of another `kind` (`check_parts`)."""
+    check_parts(
+        kind,
+        job_output=settings.job_output,
+        metrics_child_run_name=settings.metrics_child_run_name,
     )
 
 

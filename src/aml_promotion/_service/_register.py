@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 import attrs
 
 from aml_promotion._domain import tags
-from aml_promotion._domain.champion import effective_rank, rank_tags
+from aml_promotion._domain.champion import rank_of, rank_tags
 from aml_promotion._domain.render import champion_marker
+from aml_promotion._github import default_model_name
 from aml_promotion._retry import LOGGER_NAME
 from aml_promotion._service._champion import (
     champion_tag,
@@ -26,7 +27,6 @@ from aml_promotion._service._champion import (
 )
 from aml_promotion._service._result import PromotionResult
 from aml_promotion._service._version import copy_version
-from aml_promotion._settings import default_model_name
 from aml_promotion.exceptions import SettingsError, SettingsProblem
 from aml_promotion.ports import RegistrationRequest
 
@@ -36,19 +36,25 @@ if TYPE_CHECKING:
     from aml_promotion._service._baseline import Baseline
     from aml_promotion._service._candidate import Candidate
     from aml_promotion._settings import Settings
-    from aml_promotion.ports import ModelRegistry, ModelVersion
+    from aml_promotion.ports import ModelRegistry, ModelVersion, VersionRef
 
 _LOGGER = logging.getLogger(LOGGER_NAME)
 
 
-def model_name(given: str | None) -> str:
-    """Return the name to register under: `given`, else ``<repo>-<branch>`` on GitHub.
+def model_name(given: str | None, *, candidate: VersionRef | None = None) -> str:
+    """Return the name to register under, the one rule the library and the command line share.
+
+    `given` (the settings' ``model_name``), else a registered candidate version's own name (a
+    copy into another registry keeps it: prod's ``churn`` is what dev's ``churn`` must beat),
+    else ``<repo>-<branch>`` on GitHub.
 
     Raises:
         SettingsError: No name is given, and there is no GitHub repository to derive one from.
     """
     if given is not None:
         return given
+    if candidate is not None:
+        return candidate.name
     name = default_model_name(os.environ)
     if name is None:
         problem = SettingsProblem(
@@ -119,6 +125,7 @@ def register(
             model=None,
             baseline=baseline.version,
             candidate_run=candidate.run,
+            metrics_run=candidate.metrics_run,
             model_path=candidate.shown_path,
             dry_run=dry_run,
             champion_version=champion_version(strategy, baseline.version, None),
@@ -133,21 +140,25 @@ def register(
     else:
         model = copy_version(registry, request, candidate.copy_from)
     _LOGGER.info("registered %s (id %s)", model, model.id)
-    decision, superseded_by = settle_champion(registry, strategy, policy, decision, model)
+    settled = settle_champion(registry, strategy, policy, decision, model)
     champion = champion_tag(strategy)
     if champion is not None:
         # The result shows the version as the registry holds it after the settle, not as sent.
         key, live = champion
-        held = live if superseded_by is None else tags.state_value(tags.SUPERSEDED, live)
+        held = live if settled.held else tags.state_value(tags.SUPERSEDED, live)
         model = attrs.evolve(model, tags={**model.tags, key: held})
     return PromotionResult(
-        decision=decision,
+        decision=settled.decision,
         model=model,
         baseline=baseline.version,
         candidate_run=candidate.run,
+        metrics_run=candidate.metrics_run,
         model_path=candidate.shown_path,
-        superseded_by=superseded_by,
-        champion_version=champion_version(strategy, model, superseded_by),
+        superseded_by=settled.superseded_by,
+        # A settle that gave up verified no champion: the result names none.
+        champion_version=(
+            champion_version(strategy, model, settled.superseded_by) if settled.settled else None
+        ),
         champion=champion_marker(strategy),
     )
 
@@ -167,8 +178,9 @@ def already_registered(
 
     The same for every kind of candidate: an archived version is said to be so and left as it
     is; otherwise `settle_again` completes or repairs its promotion (a version that holds the
-    champion tag settles again, a pending one is completed, a superseded one that ranks above
-    the champion takes it back); the result names the champion as the registry has it.
+    champion tag settles again, a pending one is completed if it beats the champion now, else
+    retired, a superseded one that ranks above the champion takes it back); the result names
+    the champion as the registry has it.
 
     Raises:
         IncompletePromotionError: Completing or repairing the promotion failed part-way.
@@ -184,20 +196,31 @@ def already_registered(
     # failed after, and a version that lost the tag to a worse one takes it back. One that lost
     # it to a better one (or a person's move of the alias) keeps its record (superseded_by) as
     # that promotion wrote it.
-    decision, superseded_by = settle_again(
-        registry, strategy, policy, decision, existing, dry_run=dry_run
+    settled = settle_again(
+        registry, strategy, policy, decision, existing, baseline=baseline.version, dry_run=dry_run
     )
+    model = existing
+    champion = champion_tag(strategy)
+    if champion is not None and not dry_run:
+        key, live = champion
+        if existing.tags.get(key) == tags.state_value(tags.PENDING, live):
+            # Completed, or retired: shown as the registry holds it now, as `register` does.
+            held = live if settled.held else tags.state_value(tags.SUPERSEDED, live)
+            model = attrs.evolve(existing, tags={**existing.tags, key: held})
     return PromotionResult(
-        decision=decision,
-        model=None if dry_run else existing,
+        decision=settled.decision,
+        model=None if dry_run else model,
         baseline=baseline.version,
         candidate_run=candidate.run,
+        metrics_run=candidate.metrics_run,
         model_path=candidate.shown_path,
         dry_run=dry_run,
         already_registered=True,
         registered_before=existing,
-        superseded_by=superseded_by,
-        champion_version=current_champion(registry, existing.name, strategy, policy),
+        superseded_by=settled.superseded_by,
+        champion_version=(
+            current_champion(registry, existing.name, strategy, policy) if settled.settled else None
+        ),
         champion=champion_marker(strategy),
     )
 
@@ -233,7 +256,7 @@ def _request(
         new_tags[tags.METRICS_RUN] = candidate.metrics_run.run_id
     pending = pending_tags(strategy)
     if pending:
-        rank = effective_rank(decision, None if version is None else version.tags, policy)
+        rank = rank_of(decision, None if version is None else version.tags, policy)
         new_tags.update(rank_tags(rank, policy))
         # Registered pending: it is a holder only once its promotion takes the tag (_champion).
         new_tags.update(pending)

@@ -13,8 +13,6 @@ once with its path (`$.metric_rules.auc.min_delta`), never as a traceback from i
   problem at once, each at the path of the value it belongs to.
 """
 
-from collections.abc import Mapping
-
 from aml_promotion._settings._load import load_settings
 from aml_promotion._settings._problems import key_path
 from aml_promotion._settings._shapes import KNOWN_KEYS
@@ -31,19 +29,6 @@ __all__ = [
     "KNOWN_KEYS",
     "MODEL_NAME_PATTERN",
     "Settings",
-    "default_model_name",
     "key_path",
     "load_settings",
 ]
-
-
-def default_model_name(environ: Mapping[str, str]) -> str | None:
-    """Return ``<repo>-<branch>`` from GitHub Actions' variables: see `_github.default_model_name`.
-
-    The rule lives with the GitHub Actions code (it reads GitHub's variables); this forwarder
-    keeps the importers that predate the move working without making every `load_settings`
-    import pay for _github's json, pathlib and uuid.
-    """
-    from aml_promotion._github import default_model_name as from_github  # noqa: PLC0415
-
-    return from_github(environ)

@@ -87,6 +87,9 @@ def pytest_configure(config: pytest.Config) -> None:  # noqa: ARG001 - the hook'
         # Where MLClient(registry_name=...) asks which region and subscription a registry is in
         # (azure-ai-ml reads it for a cloud it does not know: `_get_registry_discovery_url`).
         "REGISTRY_DISCOVERY_ENDPOINT_URL": emulator.url + "/",
+        # MLflow's client reports usage to its own host: never from the tests (the proxy
+        # refuses it, and the test that used MlflowClient fails on it).
+        "MLFLOW_DISABLE_TELEMETRY": "true",
     }
     for name in [*names, *values]:
         _SAVED.setdefault(name, os.environ.pop(name, None))

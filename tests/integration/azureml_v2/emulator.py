@@ -1178,6 +1178,8 @@ class AzureMLV2Emulator(EmulatedService):
                 return 200, self._blob_headers(held, content=True), b""
             if method == "PUT" and not comp and name:
                 return self._put_blob(handler, name, raw, held)
+            if method == "GET" and not comp and name:
+                return self._get_blob(handler, name, held)
             if method == "GET" and comp == "list" and not name:
                 return self._list_blobs(query)
             if method == "PUT" and comp == "metadata" and name:
@@ -1190,20 +1192,62 @@ class AzureMLV2Emulator(EmulatedService):
         self._not_understood(record)
         return self._blob_error(400, "EmulatorUnknownRoute", f"no blob route for {method} {path}")
 
+    def _get_blob(
+        self, handler: JsonHandler, name: str, held: _Blob | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """A blob's content: whole (200), or the range ``x-ms-range`` asks for (206).
+
+        azure-storage-blob's download asks for its first chunk as a range, and reads the
+        blob's length from ``Content-Range``.
+        """
+        if held is None:
+            return self._blob_error(404, "BlobNotFound", f"no blob {name!r}")
+        headers = self._blob_headers(held, content=True)
+        wanted = handler.headers.get("x-ms-range") or handler.headers.get("Range")
+        size = len(held.content)
+        match = re.fullmatch(r"bytes=(\d+)-(\d*)", wanted or "")
+        if match is None:
+            return 200, headers, held.content
+        start = int(match[1])
+        end = min(int(match[2]) if match[2] else size - 1, size - 1)
+        if start >= size:
+            return self._blob_error(416, "InvalidRange", "the range is past the blob's end")
+        part = held.content[start : end + 1]
+        headers |= {
+            "Content-Length": str(len(part)),
+            "Content-Range": f"bytes {start}-{end}/{size}",
+        }
+        return 206, headers, part
+
     def _list_blobs(self, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        """List the blobs whose names start with ``prefix``, in one page (no delimiter)."""
+        """List the blobs whose names start with ``prefix``, in one page.
+
+        With ``delimiter=/`` (``walk_blobs``, which azure-ai-ml's ``exists`` uses to tell a
+        folder), one level: the blobs right under the prefix, and a ``BlobPrefix`` for each
+        folder below it.
+        """
         prefix = query.get("prefix", "")
-        if query.get("restype") != "container" or query.get("delimiter"):
-            return self._blob_error(400, "EmulatorUnsupported", "a flat container listing only")
+        delimiter = query.get("delimiter")
+        if query.get("restype") != "container" or delimiter not in {None, "/"}:
+            return self._blob_error(400, "EmulatorUnsupported", "a listing by '/' or flat only")
+        names = sorted(name for name in self._blobs if name.startswith(prefix))
+        folders: list[str] = []
+        if delimiter is not None:
+            below = [name for name in names if delimiter in name[len(prefix) :]]
+            folders = sorted(
+                {prefix + name[len(prefix) :].split(delimiter, 1)[0] + delimiter for name in below}
+            )
+            names = [name for name in names if name not in below]
         entries = "".join(
+            f"<BlobPrefix><Name>{escape(folder)}</Name></BlobPrefix>" for folder in folders
+        ) + "".join(
             f"<Blob><Name>{escape(name)}</Name><Properties>"
             f"<Last-Modified>{email.utils.formatdate(blob.modified, usegmt=True)}</Last-Modified>"
             f"<Etag>{escape(blob.etag)}</Etag><Content-Length>{len(blob.content)}</Content-Length>"
             f"<Content-Type>{escape(blob.content_type)}</Content-Type>"
             "<BlobType>BlockBlob</BlobType><LeaseStatus>unlocked</LeaseStatus>"
             "<LeaseState>available</LeaseState></Properties></Blob>"
-            for name, blob in sorted(self._blobs.items())
-            if name.startswith(prefix)
+            for name, blob in ((name, self._blobs[name]) for name in names)
         )
         body = (
             '<?xml version="1.0" encoding="utf-8"?>'

@@ -1,7 +1,8 @@
 """MLflow for real: sqlite stores (one migrated template, copied per test) and a real server.
 
 - ``sqlite_uri``: a fresh sqlite store per test, a copy of one database migrated once per
-  session (MLflow's alembic migrations cost about 0.65 s per new database).
+  session (MLflow's alembic migrations cost about 0.65 s per new database); ``tracking``: the
+  same, with MLflow's fluent API pointed at it.
 - ``mlflow_server``: a real ``mlflow server`` process on 127.0.0.1, started once per session. It
   needs the full ``mlflow`` package, which is kept out of the dev virtualenv: point the
   environment variable ``AML_PROMOTION_MLFLOW_SERVER`` at the ``mlflow`` executable of a
@@ -101,6 +102,18 @@ def sqlite_uri(template_db: Path, tmp_path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+@pytest.fixture
+def tracking(sqlite_uri: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """MLflow's fluent API pointed at the test's sqlite store (put back as it was after)."""
+    import mlflow  # noqa: PLC0415 - only in the tests that ask for it, which need the extra
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_uri)
+    # Recorded by monkeypatch, so the process-wide URI set below is undone after the test.
+    monkeypatch.setattr("mlflow.tracking._tracking_service.utils._tracking_uri", None)
+    mlflow.set_tracking_uri(sqlite_uri)
+    return sqlite_uri
+
+
 class MlflowHarness:
     """The contract suite's harness: runs made with MLflow's own client, the backend under test.
 
@@ -155,9 +168,15 @@ class MlflowHarness:
         return run_id
 
     def add_logged_model(self, run_id: str, name: str, files: list[str]) -> str:
-        """Log an MLflow 3 logged model of the run (what ``mlflow.<flavor>.log_model`` makes)."""
+        """Log an MLflow 3 logged model of the run (what ``mlflow.<flavor>.log_model`` makes).
+
+        As ``log_model`` does, the model is logged as the run's output too.
+        """
+        from mlflow.entities import LoggedModelOutput  # noqa: PLC0415
+
         experiment_id = self.client.get_run(run_id).info.experiment_id
         model = self.client.create_logged_model(experiment_id, name=name, source_run_id=run_id)
+        self.client.log_outputs(run_id, [LoggedModelOutput(model.model_id, step=0)])
         with tempfile.TemporaryDirectory() as folder:
             for relative in files:
                 target = Path(folder) / relative

@@ -51,16 +51,6 @@ SETTINGS: dict[str, Any] = {
 }
 
 
-@pytest.fixture
-def tracking(sqlite_uri: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """MLflow's fluent API pointed at the test's sqlite store (put back as it was after)."""
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_uri)
-    # Recorded by monkeypatch, so the process-wide URI set below is undone after the test.
-    monkeypatch.setattr("mlflow.tracking._tracking_service.utils._tracking_uri", None)
-    mlflow.set_tracking_uri(sqlite_uri)
-    return sqlite_uri
-
-
 def _train(k: int, auc: float, *, name: str = "model", step: int = 0) -> tuple[str, str]:
     """Log a run with metric auc and a pyfunc model `name`; return (run id, model id)."""
     mlflow.set_experiment("train")
@@ -275,6 +265,29 @@ def test_a_pending_version_of_this_run_is_waited_for(
     assert again.already_registered is not registered
     assert again.model is not None
     assert again.model.version == (2 if registered else 1)
+
+
+@pytest.mark.parametrize(("status", "found"), [("READY", True), ("FAILED_REGISTRATION", False)])
+def test_a_pending_copy_is_waited_for_as_a_runs_version_is(
+    tracking: str, retry_waits: list[float], status: str, found: bool
+) -> None:
+    """A copy found by its source key while pending: waited for; ready is found, failed is not."""
+    from aml_promotion._domain import tags  # noqa: PLC0415
+
+    run_id, _ = _train(1, 0.8)
+    client = mlflow.MlflowClient()
+    client.create_registered_model("copies")
+    client.create_model_version(
+        "copies", f"runs:/{run_id}/model", run_id=run_id, tags={tags.SOURCE_KEY: "k1"}
+    )
+    _set_status(tracking, "copies", 1, "PENDING_REGISTRATION")
+    backend = _backend(tracking)
+    spy = _SettlesAfter(backend._client, tracking, after=2, status=status)
+    backend._client = spy
+    copy = backend.registry.find_by_source("copies", "k1")
+    assert spy.reads == 2
+    assert len(retry_waits) == 1
+    assert (copy is not None and copy.version == 1) is found
 
 
 def test_a_version_that_stays_pending_is_an_error_not_a_second_version(tracking: str) -> None:

@@ -38,15 +38,6 @@ SETTINGS: dict[str, Any] = {
 }
 
 
-@pytest.fixture
-def tracking(sqlite_uri: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """MLflow's fluent API pointed at the test's sqlite store (put back as it was after)."""
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_uri)
-    monkeypatch.setattr("mlflow.tracking._tracking_service.utils._tracking_uri", None)
-    mlflow.set_tracking_uri(sqlite_uri)
-    return sqlite_uri
-
-
 def _pipeline(k: int, auc: float) -> tuple[str, str, str]:
     """Log a parent run with a train child (the model) and an evaluate child (the AUC)."""
     mlflow.set_experiment("pipelines")

@@ -2,9 +2,12 @@
 
 Databricks is not reached: ``DATABRICKS_HOST`` points MLflow's ``UcModelRegistryStore`` at an
 HTTP server on 127.0.0.1 that answers its search, get and alias endpoints the way Unity Catalog
-does, and refuses what Unity Catalog refuses (an ``order_by``, a second filter condition). What
-this does not prove (credentials, the copy of a registration to Unity Catalog storage,
-permissions) is listed in docs/backends-mlflow.md.
+does, and refuses what Unity Catalog refuses (an ``order_by``, a second filter condition). For a
+copy into Unity Catalog it also serves the create path as MLflow's store makes it: the registered
+model, the version (pending), its temporary credentials in Databricks' default storage (the
+presigned-URL mode), one upload URL per file, the uploads themselves (a PUT to that URL, here on
+127.0.0.1 too), and the finalize that makes the version ready. What this does not prove
+(credentials, a customer's own cloud storage, permissions) is listed in docs/backends-mlflow.md.
 """
 
 from __future__ import annotations
@@ -53,6 +56,9 @@ class StandIn(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.versions: list[dict[str, Any]] = []
         self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
+        self.models: set[str] = set()
+        # the files uploaded to the presigned URLs: path under /Models -> (content, headers)
+        self.uploads: dict[str, tuple[bytes, dict[str, str]]] = {}
 
     @property
     def url(self) -> str:
@@ -79,9 +85,64 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _refuse(self, message: str) -> None:
         self._answer(400, {"error_code": "INVALID_PARAMETER_VALUE", "message": message})
 
+    def _body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
     def do_POST(self) -> None:
-        self.server.requests.append(("POST", urllib.parse.urlparse(self.path).path, {}))
-        self._answer(404, {"error_code": "ENDPOINT_NOT_FOUND", "message": "not in the stand-in"})
+        path = urllib.parse.urlparse(self.path).path
+        self.server.requests.append(("POST", path, {}))
+        body = json.loads(self._body() or b"{}")
+        server = self.server
+        if path == f"{UC}/registered-models/create":
+            server.models.add(body["name"])
+            self._answer(200, {"registered_model": {"name": body["name"]}})
+        elif path == f"{UC}/model-versions/create":
+            if body.get("name") not in server.models:
+                self._answer(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "no model"})
+                return
+            number = 1 + max((int(held["version"]) for held in server.versions), default=0)
+            created = {
+                "name": body["name"],
+                "version": str(number),
+                "source": body["source"],
+                "status": "PENDING_REGISTRATION",
+                "tags": body.get("tags", []),
+                "description": body.get("description", ""),
+                "storage_location": f"s3://stand-in/models/{number}",
+            }
+            if body.get("run_id"):
+                created["run_id"] = body["run_id"]
+            server.versions.append(created)
+            self._answer(200, {"model_version": created})
+        elif path == f"{UC}/model-versions/generate-temporary-credentials":
+            # Databricks' default storage: the files go through presigned URLs.
+            self._answer(200, {"credentials": {"storage_mode": "DEFAULT_STORAGE"}})
+        elif path == "/api/2.0/fs/create-upload-url":
+            headers = [{"name": "x-stand-in-signature", "value": "signed"}]
+            self._answer(200, {"url": f"{server.url}/upload{body['path']}", "headers": headers})
+        elif path == f"{UC}/model-versions/finalize":
+            found = [held for held in server.versions if held["version"] == body["version"]]
+            found[0]["status"] = "READY"
+            self._answer(200, {"model_version": found[0]})
+        elif path == f"{UC}/model-versions/set-tag":
+            found = [held for held in server.versions if held["version"] == body["version"]]
+            kept = [tag for tag in found[0]["tags"] if tag["key"] != body["key"]]
+            found[0]["tags"] = [*kept, {"key": body["key"], "value": body["value"]}]
+            self._answer(200, {})
+        else:
+            self._answer(
+                404, {"error_code": "ENDPOINT_NOT_FOUND", "message": "not in the stand-in"}
+            )
+
+    def do_PUT(self) -> None:
+        path = urllib.parse.urlparse(self.path).path
+        self.server.requests.append(("PUT", path, {}))
+        if not path.startswith("/upload/"):
+            self._answer(404, {"error_code": "ENDPOINT_NOT_FOUND", "message": "not here"})
+            return
+        headers = {key.lower(): value for key, value in self.headers.items()}
+        self.server.uploads[path.removeprefix("/upload")] = (self._body(), headers)
+        self._answer(200, {})
 
     def do_GET(self) -> None:
         parsed = urllib.parse.urlparse(self.path)
@@ -102,6 +163,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             following = start + PAGE
             token = str(following) if following < len(versions) else ""
             self._answer(200, {"model_versions": page, "next_page_token": token})
+        elif parsed.path == f"{UC}/registered-models/get":
+            name = query["name"][0]
+            if name in self.server.models:
+                self._answer(200, {"registered_model": {"name": name}})
+            else:
+                self._answer(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "none"})
         elif parsed.path == f"{UC}/model-versions/get":
             number = query["version"][0]
             found = [held for held in versions if held["version"] == number]
@@ -200,9 +267,12 @@ def test_a_stage_is_refused_in_unity_catalog(backend: MlflowBackend) -> None:
 
 
 def _log_model(harness: MlflowHarness, run_id: str, mlmodel: str) -> str:
+    from mlflow.entities import LoggedModelOutput  # noqa: PLC0415
+
     client = harness.client
     experiment_id = client.get_run(run_id).info.experiment_id
     model = client.create_logged_model(experiment_id, name="model", source_run_id=run_id)
+    client.log_outputs(run_id, [LoggedModelOutput(model.model_id, step=0)])  # as log_model does
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "MLmodel").write_text(mlmodel)
         client.log_model_artifacts(model.model_id, folder)
@@ -236,16 +306,17 @@ def test_a_model_without_a_signature_is_refused_before_registering(
 def test_a_model_with_a_signature_goes_on_to_register(
     stand_in: StandIn, sqlite_harness: MlflowHarness
 ) -> None:
-    """With a signature the check passes: the registration reaches Unity Catalog's endpoints."""
+    """With a signature the check passes: registered, its files uploaded, the version ready."""
     backend = MlflowBackend(sqlite_harness.backend.tracking_uri, "databricks-uc")
     run_id = sqlite_harness.add_run("train", {"auc": 0.9}, [], status="RUNNING")
     _log_model(sqlite_harness, run_id, SIGNED)
     run = backend.runs.get_run(experiment_name="train", run_id=run_id)
     request = RegistrationRequest(name=NAME, model_path="model", run=run)
-    with pytest.raises(RegistryError) as caught:  # the stand-in stops at the model's creation
-        backend.registry.register(request)
-    assert "signature" not in str(caught.value)
-    assert f"{UC}/registered-models/get" in stand_in.paths()
+    registered = backend.registry.register(request)
+    assert registered.version == 1
+    assert stand_in.versions[-1]["status"] == "READY"
+    assert stand_in.versions[-1]["run_id"] == run_id
+    assert list(stand_in.uploads) == ["/Models/main/default/churn/1/MLmodel"]
 
 
 def test_a_plain_artifact_without_mlmodel_is_refused_before_registering(
@@ -327,3 +398,60 @@ def test_a_copy_unity_catalog_would_refuse_is_refused_before_any_write(
         )
 
     assert not [path for method, path, _ in stand_in.requests if method == "POST"]
+
+
+def test_a_better_dev_version_is_copied_into_unity_catalog_once_with_its_files_and_record(
+    stand_in: StandIn, sqlite_harness: MlflowHarness, sqlite_uri: str
+) -> None:
+    """A copy as MLflow's store makes it: created, uploaded, finalized, found again by a re-run.
+
+    Each file goes to its presigned URL with its headers; the tags carry the decision and the
+    source; a re-run finds the copy by its source and creates nothing.
+    """
+    run_id = sqlite_harness.add_run("train", {"auc": 0.9}, [])
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "MLmodel").write_text(SIGNED)
+        (Path(folder) / "model.pkl").write_bytes(b"the pickled model")
+        sqlite_harness.client.log_artifacts(run_id, folder, "model")
+    sqlite_harness.client.create_registered_model("churn")
+    sqlite_harness.client.create_model_version("churn", f"runs:/{run_id}/model", run_id=run_id)
+    stand_in.models.add(NAME)
+    stand_in.versions.append(_version(1, run_id="r-prod", **{"promotion.metric.auc": "0.8"}))
+    settings = {"model_name": NAME, "metrics_max": ["auc"]}
+
+    def promote_into_uc() -> Any:
+        return promote(
+            candidate_version="churn:1",
+            backend=sqlite_harness.backend,
+            target=MlflowBackend(sqlite_uri, "databricks-uc"),
+            settings=settings,
+        )
+
+    result = promote_into_uc()
+
+    assert result.registered
+    assert result.model is not None
+    assert result.model.version == 2
+    copy = stand_in.versions[-1]
+    assert copy["status"] == "READY"
+    held = {tag["key"]: tag["value"] for tag in copy["tags"]}
+    key = f"{sqlite_harness.backend.registry.location}#churn/1"
+    assert held["promotion.source.key"] == key
+    assert held["promotion.metric.auc"] == "0.9"
+    assert held["promotion.baseline_version"] == "1"
+    assert sorted(stand_in.uploads) == [
+        "/Models/main/default/churn/2/MLmodel",
+        "/Models/main/default/churn/2/model.pkl",
+    ]
+    content, headers = stand_in.uploads["/Models/main/default/churn/2/model.pkl"]
+    assert content == b"the pickled model"
+    assert headers["x-stand-in-signature"] == "signed"
+    posts = [path for method, path, _ in stand_in.requests if method == "POST"]
+    assert posts.index(f"{UC}/model-versions/create") < posts.index(f"{UC}/model-versions/finalize")
+
+    again = promote_into_uc()
+
+    assert again.already_registered
+    assert len(stand_in.versions) == 2
+    creates = [path for path in stand_in.paths() if path == f"{UC}/model-versions/create"]
+    assert len(creates) == 1

@@ -151,7 +151,8 @@ class Registry:
         that registers it. A version the promotion supersedes (it is tagged
         ``promotion.superseded_by``) moves to ``stages.on_supersede`` in the same
         read-modify-write as that tag, unless it is archived: an archived version is never
-        written, so never restored (azure-ai-ml writes every version back as not archived).
+        written (its tags neither), so never restored (azure-ai-ml writes every version back
+        as not archived).
         """
         return Registry(self._session, runs=self._runs, stages=stages, champion=champion)
 
@@ -237,10 +238,16 @@ class Registry:
             RegistryError: The backend failed.
         """
         held = source.version
+        # azure-ai-ml puts a file model's file in <folder>/<name>/, and a folder model's folder
+        # one level deeper, under its own name (<folder>/<name>/<its basename>/): the copy is
+        # of the version's files, as they were registered, never of a wrapping folder.
+        landed = Path(folder) / held.name
+        basename = str(getattr(source.handle, "path", "") or "").rstrip("/").rsplit("/", 1)[-1]
 
         def download() -> str:
             self._models.download(held.name, str(held.version), download_path=folder)
-            return str(Path(folder) / held.name)
+            inner = landed / basename if basename else landed
+            return str(inner if inner.is_dir() else landed)
 
         return self._gateway.call(f"downloading model {held}", download)
 
@@ -576,10 +583,13 @@ class Registry:
             change(tags)
             if tags == before:
                 return
+            # azure-ai-ml writes every version back with is_archived false (its restore is
+            # that same PUT): a version archived since it was listed is never written, tags
+            # alone or a stage, so never restored.
+            if self._archived_now(version):
+                return
             stage = self._stage_change(before, tags)
             if stage is not None:
-                if self._archived_now(version):
-                    return  # archived since it was read: never written back, so never restored
                 model.stage = stage
             model.tags = tags
             self._models.create_or_update(model)
