@@ -15,7 +15,8 @@ made depends on where the source is:
 - another registry, anything else (a sqlite file, another ``mlflow server``): the source's files
   downloaded, logged into a run of the target's tracking store as a local model's are
   (experiment ``aml-promotion-local``, folder ``model``: on a server with ``--serve-artifacts``
-  they go to its artifact store), and the version registered from ``runs:/<run>/model``. A
+  they go to its artifact store), with the candidate's metrics (`CopyRequest.metrics`) logged on
+  that run as a local model's are, and the version registered from ``runs:/<run>/model``. A
   registry cannot take another server's ``models:/`` or ``mlflow-artifacts:`` URI as a source:
   it would resolve it against itself.
 """
@@ -291,9 +292,15 @@ class Copies:
                 description=request.description,
                 local_model_path=path,
             )
+        # The run made here holds the copy's metrics as a local model's run does: a promotion
+        # from this registry (the next environment), or one within it that compares with the
+        # copy, reads them from that run, as from any version's. Without them the run reads
+        # as a run with none, and its record (promotion.metric.*) would never be consulted.
         run_id, model_path = self._log_folder(
-            RegistrationRequest(name=request.name, model_path=path)
+            RegistrationRequest(name=request.name, model_path=path, metrics=request.metrics)
         )
+        # A metrics run the source's record names is a run of the source's store.
+        version_tags.pop(tags.METRICS_RUN, None)
         return functools.partial(
             self._session.client.create_model_version,
             request.name,
