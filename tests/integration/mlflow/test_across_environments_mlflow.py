@@ -19,6 +19,7 @@ import mlflow
 import pytest
 
 from aml_promotion import RetryPolicy, Verdict, promote
+from aml_promotion._retry import LOGGER_NAME
 from aml_promotion.adapters.mlflow import MlflowBackend
 from aml_promotion.exceptions import RegistryError, VersionNotFoundError
 from aml_promotion.ports import CopyRequest, VersionRef
@@ -454,3 +455,61 @@ def test_one_registry_spelled_two_ways_is_one_location(
 
     assert relative == absolute == f"sqlite:///{path}"
     assert server == slashed == mlflow_server.url
+
+
+# --- secrets in a URI's query string ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uri", "location"),
+    [
+        (
+            "postgresql://mlflow@db.internal/mlflow?password=S3cretPw",
+            "postgresql://***@db.internal/mlflow",
+        ),
+        (
+            "mysql+pymysql://db.internal:3306/mlflow?ssl=1&access_token=S3cretPw#x",
+            "mysql+pymysql://db.internal:3306/mlflow",
+        ),
+        ("https://mlflow.internal/?sig=S3cretPw", "https://mlflow.internal"),
+    ],
+)
+def test_a_registrys_location_drops_its_query_string(uri: str, location: str) -> None:
+    """What every copy's promotion.source.* tags name: no query string, so no secret in it."""
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    # A client is all a backend needs to name its registry: no database driver, no connection.
+    stand_in = SimpleNamespace(tracking_uri=uri, _registry_uri=uri)
+    backend = MlflowBackend(client=stand_in)
+
+    assert backend.registry.location == location
+    assert "S3cretPw" not in repr(backend)
+
+
+def test_a_query_string_token_is_nowhere_in_what_a_failing_promotion_raises_or_logs(
+    dev: str, policy: RetryPolicy, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A target URI with ?token= that refuses: the SDK's text quotes it, redacted; so do logs."""
+    import traceback  # noqa: PLC0415
+
+    from servers import free_port  # noqa: PLC0415
+
+    dev_champion(dev, 2, 0.85)
+    # Our retries (MLflow's own off, so a refusal is quick): each attempt's text quotes it.
+    target = MlflowBackend(f"http://127.0.0.1:{free_port()}/?token=T0ken-S3cret", retry=policy)
+    caplog.set_level("DEBUG", logger=LOGGER_NAME)
+
+    with pytest.raises(RegistryError) as caught:
+        promote(
+            candidate_version="churn@champion",
+            backend=MlflowBackend(dev),
+            target=target,
+            settings=CHAMPION,
+        )
+
+    shown = "".join(traceback.format_exception(caught.value, chain=True))
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(LOGGER_NAME))
+    assert "T0ken-S3cret" not in shown
+    assert "token=***" in shown, "the redacted SDK text still says which URI failed"
+    assert ours, "the promotion logged its steps"
+    assert "T0ken-S3cret" not in ours

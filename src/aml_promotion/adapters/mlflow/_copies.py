@@ -65,17 +65,24 @@ def registry_location(session: MlflowSession) -> str:
     """Return where the session's registry is: its URI (a sqlite file's made absolute), redacted.
 
     The registry a client resolved (``MLFLOW_REGISTRY_URI``, else the tracking URI) is the one
-    named, without a trailing ``/``, so two backends on one registry name it alike (credentials
-    in the URI are never part of it).
+    named, without a trailing ``/`` and without a query string or fragment, so two backends on
+    one registry name it alike. Credentials in the URI are never part of it: its user info is
+    ``***``, and a query string (``?password=...``, ``?sslmode=require``) is dropped whole, as
+    connection options rather than where the registry is. The location is written into every
+    copy's ``promotion.source.*`` tags, which anyone who can read the target can read.
     """
     uri = str(
         getattr(session.client, "_registry_uri", "") or session.registry_uri or session.tracking_uri
     )
     database = _sqlite_path(uri) if _scheme(uri) == "sqlite" else None
     if database is not None:
-        uri = f"sqlite:///{database}"
+        return redact(f"sqlite:///{database}")
+    if "://" not in uri:
+        return redact(uri)  # "databricks", "databricks-uc": a name, not a URL
+    # Redacted first: a password in the user info may hold a "?" or "#" of its own.
+    shown = redact(uri).split("#", 1)[0].split("?", 1)[0]
     # "http://host/" and "http://host" are one server: one spelling, so a re-run finds its copy.
-    return redact(uri.rstrip("/") if "://" in uri and database is None else uri)
+    return shown.rstrip("/")
 
 
 class Copies:
