@@ -17,6 +17,7 @@ import attrs
 from aml_promotion._domain.choices import choice, flag, names
 from aml_promotion._domain.frameworks import Framework
 from aml_promotion._domain.policy import BaselineStrategy, EvaluationData
+from aml_promotion._domain.resolution import Hop, HopKind, Resolution
 from aml_promotion._domain.stages import StageMoves
 from aml_promotion._domain.version_ref import VersionRef
 from aml_promotion.exceptions import SettingsError, SettingsProblem
@@ -27,6 +28,8 @@ __all__ = [
     "CopyRequest",
     "DatasetMetricStore",
     "Framework",
+    "Hop",
+    "HopKind",
     "JobOutputStore",
     "LoggedModel",
     "LoggedModelRegistry",
@@ -35,6 +38,7 @@ __all__ = [
     "ModelRegistry",
     "ModelVersion",
     "RegistrationRequest",
+    "Resolution",
     "RunRecord",
     "RunStatus",
     "RunStore",
@@ -103,6 +107,8 @@ class RunRecord:
         status: Its status; `status_text` keeps the backend's own word.
         status_text: The status as the backend said it.
         is_current: This is the run the code is running in (it may still be running).
+        resolution: How it was reached from the run named (a pipeline's step, a sweep's best
+            trial), when it is not that run; None for the run named itself.
         handle: The backend's own object for the run, for the adapter's use only.
     """
 
@@ -111,6 +117,7 @@ class RunRecord:
     status: RunStatus = attrs.field(default=RunStatus.COMPLETED, converter=_status)
     status_text: str = "Completed"
     is_current: bool = attrs.field(default=False, validator=flag)
+    resolution: Resolution | None = None
     handle: object = attrs.field(default=None, eq=False, repr=False)
 
 
@@ -225,6 +232,10 @@ class RunStore(Protocol):
             run_id: The run's id; None for the run this code is running in.
             pipeline_step: For a pipeline run, the name of the step that produced the model.
                 A HyperDrive parent resolves to its best child.
+
+        Returns:
+            The run; when it is not the run named (a step, a best trial), its `resolution`
+            says how it was reached, for the result to name it.
 
         Raises:
             RunNotFoundError: No such run, no current run, or no (or several) matching steps.

@@ -45,9 +45,11 @@ from aml_promotion.exceptions import (
 )
 from aml_promotion.ports import (
     CopyRequest,
+    Hop,
     MetricValues,
     ModelVersion,
     RegistrationRequest,
+    Resolution,
     RunRecord,
     RunStatus,
     SourceVersion,
@@ -219,13 +221,16 @@ class InMemoryRunStore:
                     run_id=run_id,
                     candidates=sorted(run.steps),
                 )
-            return self._record(self._lookup(children[0]))
+            step = Hop.step(pipeline_step, children[0])
+            resolved = Resolution(given=run_id, hops=(step,))
+            return attrs.evolve(self._record(self._lookup(step.run_id)), resolution=resolved)
         if run.is_hyperdrive:
             if run.best_child is None:
                 raise RunNotFoundError(
                     f"HyperDrive run {run_id!r} has no best child run", run_id=run_id
                 )
-            return self._record(self._lookup(run.best_child))
+            resolved = Resolution(given=run_id, hops=(Hop.best_trial(run.best_child),))
+            return attrs.evolve(self._record(self._lookup(run.best_child)), resolution=resolved)
         return self._record(run, current=current)
 
     def get_metrics(

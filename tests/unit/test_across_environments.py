@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -24,6 +25,12 @@ from aml_promotion.testing import InMemoryBackend
 NAME = "churn"
 SETTINGS: dict[str, Any] = {"metrics_max": ["auc"]}
 CHAMPION: dict[str, Any] = {**SETTINGS, "baseline": "tag:stage=prod"}
+# A pipeline whose train step holds the model and whose evaluate step holds the metrics.
+PIPELINE: dict[str, Any] = {
+    "model_name": NAME,
+    "model_file_name": "model.pkl",
+    "metrics_child_run_name": "evaluate",
+}
 
 
 @pytest.fixture
@@ -320,11 +327,78 @@ def test_a_missing_version_is_an_error_naming_it(
     assert caught.value.model_name == NAME
 
 
-@pytest.mark.parametrize("text", ["churn", "churn:", ":3", "churn:0", "churn:x", "churn@", "", " "])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "churn", "churn:", ":3", "churn:0", "churn:x", "churn@", "", " ", "@x", " :3",
+        # A name holding the other separator is refused, never read as model "churn:3".
+        "churn:3@x", "churn@a@b", "churn@x:3", "churn:x:latest",
+    ],
+)  # fmt: skip
 def test_a_malformed_candidate_version_is_a_usage_error(text: str) -> None:
-    """Not NAME:N, NAME@ALIAS or NAME:latest: a usage error that says which forms are."""
-    with pytest.raises(UsageError, match="NAME:VERSION"):
+    """Not NAME:N, NAME@ALIAS or NAME:latest: a usage error that names the field and the forms."""
+    with pytest.raises(UsageError, match="NAME:VERSION") as caught:
         VersionRef.parse(text)
+    assert str(caught.value).startswith(f"candidate_version {text!r} ")
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "words"),
+    [
+        ({"name": "churn", "number": True}, TypeError, "number must be .* not the boolean True"),
+        ({"name": "churn", "number": 1.0}, TypeError, "number must be .* not float"),
+        ({"name": "churn", "number": 0}, ValueError, "number must be a version number from 1"),
+        ({"name": ""}, ValueError, "name is blank"),
+        ({"name": "  "}, ValueError, "name is blank"),
+        ({"name": 3}, TypeError, "name must be a model name .* not int"),
+        ({"name": "churn:3"}, ValueError, "name 'churn:3' holds ':' or '@'"),
+        ({"name": "churn", "alias": ""}, ValueError, "alias is blank"),
+        ({"name": "churn", "alias": 3}, TypeError, "alias must be an alias .* not int"),
+        ({"name": "churn", "number": 1, "alias": "x"}, ValueError, "number=1 and alias='x' both"),
+    ],
+)
+def test_a_version_ref_refuses_fields_that_name_no_version(
+    fields: dict[str, Any], error: type[Exception], words: str
+) -> None:
+    """VersionRef checks what it is given; the error names the field and what it expects."""
+    with pytest.raises(error, match=words):
+        VersionRef(**fields)
+
+
+def test_a_version_ref_of_a_bool_number_never_reaches_promote(
+    dev: InMemoryBackend, prod: InMemoryBackend
+) -> None:
+    """number=True was promoted as version 1: now it is refused before anything is read."""
+    dev_version(dev, 0.9)
+
+    with pytest.raises(TypeError, match="number"):
+        promote(
+            candidate_version=VersionRef(name=NAME, number=True),  # type: ignore[arg-type]
+            backend=dev,
+            target=prod,
+            settings=SETTINGS,
+        )
+    assert prod.operations() == []
+
+
+def test_a_bad_candidate_version_on_the_command_line_names_the_flag(
+    dev: InMemoryBackend, prod: InMemoryBackend, tmp_path: Path
+) -> None:
+    """--candidate-version churn:3@x: exit 2, the error names --candidate-version; nothing read."""
+    err = io.StringIO()
+    code = run(
+        ["--backend", "mlflow", "--candidate-version", "churn:3@x"],
+        environ={},
+        stdout=io.StringIO(),
+        stderr=err,
+        cwd=tmp_path,
+        backend_factory=lambda _args: dev,
+        target_factory=lambda _args: prod,
+    )
+
+    assert code == 2
+    assert "--candidate-version 'churn:3@x' is not a version" in err.getvalue()
+    assert dev.operations() == []
 
 
 def test_a_candidate_version_parses_the_last_separator() -> None:
@@ -494,3 +568,88 @@ def test_the_target_registry_uri_is_for_mlflow_with_a_candidate_version(
     )
     assert _cli(alone, source=dev, target=prod, cwd=tmp_path) == 2
     assert prod.operations() == []
+
+
+def test_a_version_whose_metrics_came_from_another_pipeline_step_offers_that_steps_metrics(
+    dev: InMemoryBackend, prod: InMemoryBackend
+) -> None:
+    """Registered from a pipeline's train step, scored by its evaluate step: that run is read.
+
+    The dev promotion recorded the evaluate step (``promotion.metrics_run``); the copy into
+    prod is compared by that step's metrics and evaluation data, never the train step's.
+    """
+    # The train step holds the model and was tagged with its training data: not what is compared.
+    dev.runs.add_run("train-1", files=["outputs/model.pkl"], tags={"data": "train-set"})
+    dev.runs.add_run("eval-1", metrics={"auc": 0.95}, tags={"data": "eval-set"})
+    dev.runs.add_run("pipe-1", steps={"model_training": "train-1", "evaluate": "eval-1"})
+    scored = {**SETTINGS, "evaluation_data": {"tag": "data"}}
+    first = promote(
+        run_id="pipe-1",
+        backend=dev,
+        settings={**scored, **PIPELINE},
+    )
+    assert first.model is not None
+    assert first.model.run_id == "train-1"
+    prod.registry.add_version(
+        NAME, tags={"promotion.metric.auc": "0.90", "promotion.data.data": "eval-set"}
+    )
+
+    result = promote(candidate_version=f"{NAME}:1", backend=dev, target=prod, settings=scored)
+
+    assert result.decision.verdict is Verdict.PROMOTE, result.decision.summary
+    assert result.decision.comparisons[0].candidate == pytest.approx(0.95)
+    assert result.registered
+
+
+def test_a_copy_in_its_own_registry_keeps_the_step_its_metrics_came_from(
+    dev: InMemoryBackend,
+) -> None:
+    """Copied under another name in dev, the copy is a baseline read from the evaluate step."""
+    steps = {"model_training": "train-1", "evaluate": "eval-1"}
+    dev.runs.add_run("train-1", files=["outputs/model.pkl"])
+    dev.runs.add_run("eval-1", metrics={"auc": 0.80})
+    dev.runs.add_run("pipe-1", steps=steps)
+    promote(
+        run_id="pipe-1",
+        backend=dev,
+        settings={**SETTINGS, **PIPELINE},
+    )
+    gated = {**SETTINGS, "model_name": "gated"}
+    first = promote(candidate_version=f"{NAME}:1", backend=dev, settings=gated)
+    dev_version(dev, 0.90)
+
+    second = promote(candidate_version=f"{NAME}:2", backend=dev, settings=gated)
+
+    assert first.registered
+    assert second.decision.verdict is Verdict.PROMOTE, second.decision.summary
+    assert second.decision.comparisons[0].baseline == pytest.approx(0.80)
+
+
+@pytest.mark.parametrize(
+    ("uri", "words"),
+    [
+        ("sqlite:///typo.db", "--target-registry-uri 'sqlite:///typo.db': .* dry run creates no"),
+        ("prod.db", "--target-registry-uri 'prod.db' is a file path, .* did you mean sqlite:///"),
+        ("htp://127.0.0.1:5000", "--target-registry-uri 'htp://127.0.0.1:5000': MLflow knows no"),
+    ],
+)
+def test_the_target_registry_uri_is_checked_as_the_tracking_uri_is(
+    dev: InMemoryBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, uri: str, words: str
+) -> None:
+    """A dry run never creates the target's store; a bare path is told its sqlite:/// URI."""
+    monkeypatch.chdir(tmp_path)  # where MLflow would create a relative store
+    dev_version(dev, 0.9)
+    err = io.StringIO()
+    code = run(
+        ["--backend", "mlflow", "--candidate-version", "churn:1", "--target-registry-uri", uri,
+         "--dry-run"],
+        environ={},
+        stdout=io.StringIO(),
+        stderr=err,
+        cwd=tmp_path,
+        backend_factory=lambda _args: dev,
+    )  # fmt: skip
+
+    assert code == 2, err.getvalue()
+    assert re.search(words, err.getvalue()), err.getvalue()
+    assert list(tmp_path.iterdir()) == []

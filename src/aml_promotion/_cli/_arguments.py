@@ -9,6 +9,7 @@ import attrs
 
 from aml_promotion._cli._parser import BackendChoice, build_parser, default_backend
 from aml_promotion.exceptions import UsageError
+from aml_promotion.ports import VersionRef
 
 __all__ = ["Arguments"]
 
@@ -163,6 +164,7 @@ class Arguments:
             if not self.candidate_version.strip():
                 msg = "--candidate-version is empty: give NAME:VERSION, NAME@ALIAS or NAME:latest"
                 raise UsageError(msg)
+            VersionRef.parse(self.candidate_version, field="--candidate-version")
             given = [
                 option
                 for option, value in (

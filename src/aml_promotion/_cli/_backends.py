@@ -108,9 +108,11 @@ def build_target_backend(
     Raises:
         BackendNotInstalledError: The backend's extra is not installed.
         CredentialsError: Azure ML: no way to sign in is available.
+        UsageError: ``--target-registry-uri`` is a bare path, has no scheme MLflow knows, or
+            names a store that does not exist in a dry run (`check_mlflow_uri`, as for
+            ``--tracking-uri``).
         RegistryError: The target could not be reached.
     """
-    del cwd  # the target is named by the options alone
     if args.target_registry is not None:
         from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend  # noqa: PLC0415 - lazy SDK
 
@@ -123,6 +125,8 @@ def build_target_backend(
     uri = args.target_registry_uri
     if uri is None:
         return None
+    # Before MLflow sees it: a typo must not become an empty prod registry (or a folder store).
+    check_mlflow_uri("--target-registry-uri", uri, dry_run=args.dry_run, cwd=cwd)
     from aml_promotion.adapters.mlflow import MlflowBackend  # noqa: PLC0415 - lazy SDK
 
     scheme, sep, rest = uri.partition(":")

@@ -78,8 +78,14 @@ def read_settings(
     strict: bool,
     environ: Mapping[str, str],
     model_name: str | None = None,
+    candidate_version: str | None = None,
 ) -> tuple[Settings, Path | None, list[str]]:
     """Load the settings; the model name is `model_name`, else the file's, else the default.
+
+    The default is ``<repo>-<branch>`` from `environ`, as `promote()` chooses it from the
+    process's; with a `candidate_version` (``--candidate-version``) there is none here:
+    `promote()` names the target's model as the version is named (its rule, `model_name`),
+    never ``<repo>-<branch>``, which no champion in the target holds.
 
     Returns:
         The settings, the file they came from (None: defaults), and the warnings to show.
@@ -99,7 +105,7 @@ def read_settings(
         except ValueError as exc:
             msg = f"--model-name: {exc}".replace("model_name ", "", 1)
             raise UsageError(msg) from None
-    if settings.model_name is None:
+    if settings.model_name is None and candidate_version is None:
         # The CLI's environment, not the process's, so that `run()` is testable in-process.
         name = default_model_name(environ)
         if name is not None:

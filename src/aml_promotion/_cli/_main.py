@@ -34,8 +34,9 @@ from aml_promotion._cli._inputs import (
 from aml_promotion._cli._parser import DEFAULT_PARAMETERS_FILE
 from aml_promotion._cli._report import Console, logging_to, report, report_error
 from aml_promotion._github import CREDENTIALS_VARIABLE, GitHubActions, Redactor, credential_secrets
-from aml_promotion._service import promote
+from aml_promotion._service import model_name, promote
 from aml_promotion.exceptions import UsageError
+from aml_promotion.ports import VersionRef
 
 __all__ = ["NO_RULES_NOTICE", "main", "run"]
 
@@ -123,6 +124,7 @@ def _promote(
         strict=args.strict,
         environ=environ,
         model_name=args.model_name,
+        candidate_version=args.candidate_version,
     )
     source = None if path is None else relative(path, cwd)
     for message in shown:
@@ -133,7 +135,11 @@ def _promote(
         logger.info("settings from %s", source)
     metrics = None if args.metrics_file is None else read_metrics(args.metrics_file, cwd=cwd)
     backend = factory(args)
+    # The name shown when nothing is registered: a candidate version's is promote()'s choice.
+    name = settings.model_name
     if args.candidate_version is not None:
+        ref = VersionRef.parse(args.candidate_version, field="--candidate-version")
+        name = model_name(settings.model_name, candidate=ref)
         result = promote(
             settings=settings,
             backend=backend,
@@ -159,7 +165,15 @@ def _promote(
             model_id=args.model_id,
         )
     code = exit_code_for(result, fail_on_reject=args.fail_on_reject)
-    report(console, result, as_json=args.json, settings=settings, environ=environ, code=code)
+    report(
+        console,
+        result,
+        as_json=args.json,
+        settings=settings,
+        environ=environ,
+        code=code,
+        model_name=name,
+    )
     if not settings.policy.rules:
         console.github.annotate("notice", NO_RULES_NOTICE, title="No metric rules", file=source)
         logger.info("%s", NO_RULES_NOTICE)

@@ -109,6 +109,7 @@ def report(
     settings: Settings,
     environ: Mapping[str, str],
     code: ExitCode,
+    model_name: str | None = None,
 ) -> None:
     """Show a result everywhere it is read: stdout, and GitHub's or Azure Pipelines' records.
 
@@ -119,15 +120,18 @@ def report(
         settings: The settings (the model name shown when nothing was registered, the baseline).
         environ: The environment (``NO_COLOR``, ``TERM``).
         code: The exit code the result ends with.
+        model_name: The model's name, shown when nothing was registered (default: the
+            settings'; a candidate version's is its own).
     """
     decision = result.decision
+    shown = model_name or settings.model_name
     view = result_view(
         result,
-        model_name=settings.model_name,
+        model_name=shown,
         champion=render.champion_marker(settings.baseline),
     )
     outcome = render.outcome_line(decision, view)
-    outputs = result_outputs(result, model_name=settings.model_name)
+    outputs = result_outputs(result, model_name=shown)
     github, azure = console.github, console.azure
     github.set_outputs(outputs)
     azure.set_outputs(outputs)

@@ -21,9 +21,11 @@ import attrs
 
 from aml_promotion._domain.outcomes import CheckOutcome, Verdict
 from aml_promotion._domain.policy import Aggregate, BaselineKind, BaselineStrategy
+from aml_promotion._domain.resolution import HopKind, Resolution
 
 if TYPE_CHECKING:
     from aml_promotion._domain.policy import Goal, MetricRule, PromotionPolicy
+    from aml_promotion._domain.resolution import Hop
     from aml_promotion._domain.significance import SignificanceMethod
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "ResultView",
     "as_markdown",
     "as_text",
+    "candidate_line",
     "champion_marker",
     "outcome_line",
     "result_markdown",
@@ -121,6 +124,11 @@ class ResultView:
         champion_version: The version that holds `champion` once the promotion is done.
         superseded_by: The version that kept `champion` when a concurrent promotion ranked
             higher than this one.
+        candidate_run: The run the model came from, or None (a local model, a version).
+        resolution: How `candidate_run` was reached from the run named (a pipeline's step, a
+            sweep's best trial); None when it is the run named.
+        metrics_run: The run the metrics came from, when it is not `candidate_run`.
+        metrics_resolution: How `metrics_run` was reached from the run named.
     """
 
     model_name: str | None = None
@@ -132,6 +140,10 @@ class ResultView:
     champion: str | None = None
     champion_version: int | None = None
     superseded_by: int | None = None
+    candidate_run: str | None = None
+    resolution: Resolution | None = None
+    metrics_run: str | None = None
+    metrics_resolution: Resolution | None = None
 
 
 def champion_marker(strategy: BaselineStrategy) -> str | None:
@@ -337,6 +349,44 @@ def champion_line(view: ResultView) -> str | None:
     return f"{view.champion} is version {view.champion_version}."
 
 
+def _hop_text(hop: Hop, step: str) -> str:
+    if hop.kind is HopKind.PIPELINE_STEP:
+        return f"{step} {hop.name!r} (run {hop.run_id})"
+    return f"the sweep's best trial (run {hop.run_id})"
+
+
+def _hops_text(resolution: Resolution, *, step: str = "pipeline step") -> str:
+    return " → ".join(_hop_text(hop, step) for hop in resolution.hops)
+
+
+def candidate_line(view: ResultView) -> str | None:
+    """Return the line naming what the run named was resolved to, or None when it was not.
+
+    "Candidate: run p1 → pipeline step 'train' (run p1-train); metrics from step 'evaluate'
+    (run p1-eval)." for a pipeline whose steps hold the model and the metrics;
+    "Candidate: run s1 → the sweep's best trial (run s1-7)." for a sweep.
+    """
+    resolved, metrics = view.resolution, view.metrics_resolution
+    if resolved is None and view.metrics_run is None:
+        return None
+    if resolved is None:
+        given = view.candidate_run
+        parts = [f"run {given}"]
+    else:
+        given = resolved.given
+        parts = [f"run {given} → {_hops_text(resolved)}"]
+    if metrics is not None:
+        came = _hops_text(metrics, step="step")  # "pipeline" said once is enough
+        parts.append(
+            f"metrics from {came}"
+            if metrics.given == given
+            else f"metrics from run {metrics.given} → {came}"
+        )
+    elif view.metrics_run is not None:
+        parts.append(f"metrics from run {view.metrics_run}")
+    return f"Candidate: {'; '.join(parts)}."
+
+
 def result_str(decision: DecisionFacts, view: ResultView) -> str:
     """Return a one-line ``str`` of a promotion's result: the verdict, then what was done."""
     return f"{decision.verdict.name}: {_plain(outcome_line(decision, view))}"
@@ -430,7 +480,10 @@ def _table(decision: DecisionFacts, *, color: bool) -> list[str]:
 
 def result_text(decision: DecisionFacts, view: ResultView, *, color: bool = False) -> str:
     """Return a promotion's result as plain text: the decision, then what was done."""
-    return f"{as_text(decision, color=color)}\n{_plain(outcome_line(decision, view))}\n"
+    resolved = candidate_line(view)
+    lines = [] if resolved is None else [_plain(resolved)]
+    lines.append(_plain(outcome_line(decision, view)))
+    return as_text(decision, color=color) + "\n" + "\n".join(lines) + "\n"
 
 
 # --- Markdown (GitHub's step summary, Azure DevOps' build summary) -------------------------------
@@ -524,5 +577,8 @@ def result_markdown(decision: DecisionFacts, view: ResultView, *, mermaid: bool 
         parts.extend(
             chart for c in series_rules(decision) if (chart := mermaid_chart(c)) is not None
         )
+    resolved = candidate_line(view)
+    if resolved is not None:
+        parts.append(_md_escape(resolved))
     parts.append(f"**{_md_escape(outcome_line(decision, view))}**")
     return "\n\n".join(parts) + "\n"

@@ -97,7 +97,8 @@ def result_html(decision: DecisionFacts, view: ResultView) -> str:
     """Return a promotion's result as an HTML fragment, for notebooks.
 
     The badge says what happened (a dry run is amber whatever the verdict), then a line for
-    the registered version and where the champion alias or tag is now, then the decision.
+    the registered version and where the champion alias or tag is now, the run the candidate
+    was resolved to (a pipeline's step, a sweep's best trial) when it was, then the decision.
     """
     verdict = decision.verdict
     if view.dry_run:
@@ -118,7 +119,9 @@ def result_html(decision: DecisionFacts, view: ResultView) -> str:
     if view.superseded_by is not None:
         facts.append(f"superseded by version {view.superseded_by}")
     summary = f"<p>{head} {_esc(decision.summary)}</p>"
-    return f"<div>{summary}<p>{'; '.join(facts)}</p>{_body(decision)}</div>"
+    resolved = render.candidate_line(view)
+    where = "" if resolved is None else f"<p>{_esc(resolved)}</p>"
+    return f"<div>{summary}<p>{'; '.join(facts)}</p>{where}{_body(decision)}</div>"
 
 
 # --- The chart of a series rule ------------------------------------------------------------

@@ -9,6 +9,7 @@ environments).
 
 from aml_promotion._service._candidate import content_digest
 from aml_promotion._service._promote import promote
+from aml_promotion._service._register import model_name
 from aml_promotion._service._result import PromotionResult
 
-__all__ = ["PromotionResult", "content_digest", "promote"]
+__all__ = ["PromotionResult", "content_digest", "model_name", "promote"]

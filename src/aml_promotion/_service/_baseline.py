@@ -178,26 +178,19 @@ def _baseline_run(
 ) -> RunRecord | None:
     """Read the run behind the baseline, once; None when it has none (or, forced, it is gone).
 
-    A version a promotion registered (it has the decision's tags) names the run the promotion
-    resolved, so a backend that can read such a run more cheaply does (`BaselineRunStore`);
-    a version registered otherwise may name a pipeline or sweep, which `get_run` resolves.
-    A promotion whose metrics came from another pipeline step (`metrics_child_run_name`)
-    recorded that step's run (``promotion.metrics_run``): it is the run read here.
+    The run its metrics come from, by the rule a registered candidate's are read with
+    (`read_scored_run`): its own, or the pipeline step a promotion took them from.
 
     Raises:
         RunNotFoundError: The run is gone, unforced: a baseline that cannot be read is never
             taken as "no baseline".
     """
-    if baseline is None or baseline.run_id is None:
+    if baseline is None:
         return None
-    # A promotion that read the metrics from another pipeline step records which (and only
-    # a promotion writes it: the verdict tag is there too).
-    run_id = baseline.tags.get(tags.METRICS_RUN) or baseline.run_id
     try:
-        if isinstance(runs, BaselineRunStore) and tags.VERDICT in baseline.tags:
-            return runs.get_baseline_run(run_id)
-        return runs.get_run(experiment_name=None, run_id=run_id)
+        return read_scored_run(runs, baseline)
     except RunNotFoundError as exc:
+        run_id = _scored_run_id(baseline)
         if policy.force:
             return None  # forced: every rule records the baseline's metric as missing
         msg = (
@@ -205,6 +198,40 @@ def _baseline_run(
             f"candidate cannot be compared with it (force registration to register anyway): {exc}"
         )
         raise RunNotFoundError(msg, run_id=run_id) from exc
+
+
+def _scored_run_id(version: ModelVersion) -> str | None:
+    """Return the id of the run whose metrics `version` offers (None: it has no linked run).
+
+    A promotion that read the metrics from another pipeline step (`metrics_child_run_name`)
+    recorded that step's run (``promotion.metrics_run``; only a promotion writes it); else it
+    is the version's own run.
+    """
+    if version.run_id is None:
+        return None
+    return version.tags.get(tags.METRICS_RUN) or version.run_id
+
+
+def read_scored_run(runs: RunStore, version: ModelVersion) -> RunRecord | None:
+    """Read the run whose metrics and evaluation data `version` offers (`_scored_run_id`).
+
+    The baseline and a registered version as the candidate read it by this one rule. A run a
+    promotion resolved (the version has the decision's tags) is read more cheaply where the
+    backend can (`BaselineRunStore`); a version registered otherwise may name a pipeline or
+    sweep, which `get_run` resolves.
+
+    Returns:
+        The run; None when `version` has no linked run.
+
+    Raises:
+        RunNotFoundError: The run is gone.
+    """
+    run_id = _scored_run_id(version)
+    if run_id is None:
+        return None
+    if isinstance(runs, BaselineRunStore) and tags.VERDICT in version.tags:
+        return runs.get_baseline_run(run_id)
+    return runs.get_run(experiment_name=None, run_id=run_id)
 
 
 def _baseline_metrics(

@@ -178,7 +178,7 @@ def _promote_version(
     ref = parse_ref(candidate_version)
     into = backend if target is None else target
     registry = check_target(backend, into)
-    name = settings.model_name or ref.name
+    name = model_name(settings.model_name, candidate=ref)
     _LOGGER.info("reading the candidate: version %s", candidate_version)
     candidate = read_version(backend, ref, settings.policy, target_name=name, target=registry)
     # Another environment's runs are never read: its champion's metrics are its tags.

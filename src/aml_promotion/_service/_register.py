@@ -36,19 +36,25 @@ if TYPE_CHECKING:
     from aml_promotion._service._baseline import Baseline
     from aml_promotion._service._candidate import Candidate
     from aml_promotion._settings import Settings
-    from aml_promotion.ports import ModelRegistry, ModelVersion
+    from aml_promotion.ports import ModelRegistry, ModelVersion, VersionRef
 
 _LOGGER = logging.getLogger(LOGGER_NAME)
 
 
-def model_name(given: str | None) -> str:
-    """Return the name to register under: `given`, else ``<repo>-<branch>`` on GitHub.
+def model_name(given: str | None, *, candidate: VersionRef | None = None) -> str:
+    """Return the name to register under, the one rule the library and the command line share.
+
+    `given` (the settings' ``model_name``), else a registered candidate version's own name (a
+    copy into another registry keeps it: prod's ``churn`` is what dev's ``churn`` must beat),
+    else ``<repo>-<branch>`` on GitHub.
 
     Raises:
         SettingsError: No name is given, and there is no GitHub repository to derive one from.
     """
     if given is not None:
         return given
+    if candidate is not None:
+        return candidate.name
     name = default_model_name(os.environ)
     if name is None:
         problem = SettingsProblem(
@@ -119,6 +125,7 @@ def register(
             model=None,
             baseline=baseline.version,
             candidate_run=candidate.run,
+            metrics_run=candidate.metrics_run,
             model_path=candidate.shown_path,
             dry_run=dry_run,
             champion_version=champion_version(strategy, baseline.version, None),
@@ -145,6 +152,7 @@ def register(
         model=model,
         baseline=baseline.version,
         candidate_run=candidate.run,
+        metrics_run=candidate.metrics_run,
         model_path=candidate.shown_path,
         superseded_by=settled.superseded_by,
         # A settle that gave up verified no champion: the result names none.
@@ -204,6 +212,7 @@ def already_registered(
         model=None if dry_run else model,
         baseline=baseline.version,
         candidate_run=candidate.run,
+        metrics_run=candidate.metrics_run,
         model_path=candidate.shown_path,
         dry_run=dry_run,
         already_registered=True,

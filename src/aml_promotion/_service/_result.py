@@ -19,7 +19,11 @@ class PromotionResult:
         model: The registered version: new, or registered earlier from the same run
             (`already_registered`); None when nothing is registered.
         baseline: The version the candidate was compared with, or None.
-        candidate_run: The run the candidate came from (None in local mode).
+        candidate_run: The run the candidate came from (None in local mode); its
+            `resolution` says how it was reached from the run named (a pipeline's step, a
+            sweep's best trial).
+        metrics_run: The run the candidate's metrics came from, when it is not
+            `candidate_run` (another step of the pipeline, ``metrics_child_run_name``).
         model_path: The model file or folder that was (or would be) registered.
         dry_run: Nothing was registered because this was a dry run.
         already_registered: A version of this name was registered from this run before, so
@@ -42,6 +46,7 @@ class PromotionResult:
     model: ModelVersion | None
     baseline: ModelVersion | None
     candidate_run: RunRecord | None = None
+    metrics_run: RunRecord | None = None
     model_path: str | None = None
     dry_run: bool = attrs.field(default=False, validator=flag)
     already_registered: bool = attrs.field(default=False, validator=flag)
@@ -63,6 +68,7 @@ class PromotionResult:
     def view(self) -> render.ResultView:
         """Return what the renderings show of this result besides its decision."""
         model = self.model if self.model is not None else self.registered_before
+        run, scored = self.candidate_run, self.metrics_run
         return render.ResultView(
             model_name=None if model is None else model.name,
             model_version=None if model is None else model.version,
@@ -73,6 +79,10 @@ class PromotionResult:
             champion=self.champion,
             champion_version=self.champion_version,
             superseded_by=None if self.superseded_by is None else self.superseded_by.version,
+            candidate_run=None if run is None else run.run_id,
+            resolution=None if run is None else run.resolution,
+            metrics_run=None if scored is None else scored.run_id,
+            metrics_resolution=None if scored is None else scored.resolution,
         )
 
     def __repr__(self) -> str:
@@ -98,11 +108,20 @@ class PromotionResult:
             "model": _version_dict(self.model),
             "baseline": _version_dict(self.baseline),
             "candidate_run": None if self.candidate_run is None else self.candidate_run.run_id,
+            "candidate_resolution": _resolution_dict(self.candidate_run),
+            "metrics_run": None if self.metrics_run is None else self.metrics_run.run_id,
+            "metrics_resolution": _resolution_dict(self.metrics_run),
             "model_path": self.model_path,
             "superseded_by": _version_dict(self.superseded_by),
             "champion_version": self.champion_version,
             "decision": self.decision.to_dict(),
         }
+
+
+def _resolution_dict(run: RunRecord | None) -> dict[str, object] | None:
+    if run is None or run.resolution is None:
+        return None
+    return run.resolution.to_dict()
 
 
 def _version_dict(version: ModelVersion | None) -> dict[str, object] | None:

@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING
 import attrs
 
 from aml_promotion._domain import tags
-from aml_promotion._service._baseline import baseline_data, recorded_values
+from aml_promotion._service._baseline import baseline_data, read_scored_run, recorded_values
 from aml_promotion._service._candidate import Candidate, CopySource, read_metrics
 from aml_promotion.exceptions import RunNotFoundError, UsageError
 from aml_promotion.ports import (
-    BaselineRunStore,
     CopyRequest,
     VersionCopier,
     VersionRef,
@@ -146,6 +145,11 @@ def read_version(
         if metrics is None and not policy.force:
             refusal = _nothing_to_compare(version)
     copy = CopySource(version=found, download=functools.partial(registry.download_version, found))
+    added = tags.source_tags(found.registry, version.name, version.version, version.run_id)
+    scored = version.tags.get(tags.METRICS_RUN)
+    if scored is not None and found.registry == target.location:
+        # A copy in its own registry is read there as a baseline: from the step that scored it.
+        added[tags.METRICS_RUN] = scored
     return Candidate(
         label=f"version {version} in {found.registry}",
         origin=VersionOrigin(key=copy.key),
@@ -155,20 +159,20 @@ def read_version(
         metrics=metrics,
         available=available,
         data=baseline_data(source.runs, version, run, policy),
-        tags=tags.source_tags(found.registry, version.name, version.version, version.run_id),
+        tags=added,
         refusal=refusal,
         copy_from=copy,
     )
 
 
 def _readable_run(runs: RunStore, version: ModelVersion) -> RunRecord | None:
-    """Return the run behind `version` when the source can read it, else None."""
-    if version.run_id is None:
-        return None
+    """Return the run `version`'s metrics come from when the source can read it, else None.
+
+    That is the run the baseline's are read from too (`read_scored_run`): the version's own,
+    or the pipeline step a promotion took its metrics from (``promotion.metrics_run``).
+    """
     try:
-        if isinstance(runs, BaselineRunStore) and tags.VERDICT in version.tags:
-            return runs.get_baseline_run(version.run_id)
-        return runs.get_run(experiment_name=None, run_id=version.run_id)
+        return read_scored_run(runs, version)
     except RunNotFoundError:
         return None  # copied from elsewhere, or the run was deleted: its tags may still say
 

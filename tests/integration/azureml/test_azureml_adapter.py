@@ -33,7 +33,7 @@ from aml_promotion.exceptions import (
     SettingsError,
     TransientRegistryError,
 )
-from aml_promotion.ports import Backend, RegistrationRequest, RunStatus
+from aml_promotion.ports import Backend, Hop, RegistrationRequest, Resolution, RunStatus
 
 pytestmark = pytest.mark.azureml
 
@@ -162,6 +162,9 @@ def test_a_pipeline_run_resolves_to_its_step_by_exact_name(
     run = backend.runs.get_run(experiment_name=exp, run_id=pipeline, pipeline_step="model_training")
     assert run.run_id == steps[2]
     assert run.experiment_name == exp
+    assert run.resolution == Resolution(
+        given=pipeline, hops=(Hop.step("model_training", steps[2]),)
+    )
     assert emulator.count("GET", r"/children$") == 1
     assert len(emulator.requests) == 3  # the pipeline run, its experiment, its children
 
@@ -213,6 +216,7 @@ def test_a_hyperdrive_run_resolves_to_the_best_child_the_service_recorded(
     emulator.clear_requests()
     run = backend.runs.get_run(experiment_name=exp, run_id=sweep)
     assert run.run_id == children[1]
+    assert run.resolution == Resolution(given=sweep, hops=(Hop.best_trial(children[1]),))
     assert emulator.count("POST", r"/full$") == 0
     assert emulator.count("GET", r"/children$") == 0
 
@@ -264,6 +268,8 @@ def test_a_pipeline_step_that_is_a_sweep_resolves_to_the_sweeps_best_child(
     emulator.add_pipeline_step(pipeline, "model_training", sweep)
     run = backend.runs.get_run(experiment_name=exp, run_id=pipeline, pipeline_step="model_training")
     assert run.run_id == children[0]
+    hops = (Hop.step("model_training", sweep), Hop.best_trial(children[0]))
+    assert run.resolution == Resolution(given=pipeline, hops=hops)
 
 
 # --- metrics --------------------------------------------------------------------------------------

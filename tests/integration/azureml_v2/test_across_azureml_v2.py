@@ -141,6 +141,25 @@ def test_an_archived_champion_is_never_moved_or_restored(
     assert old["properties"]["stage"] == "Production"
 
 
+def test_a_champion_archived_before_its_tag_write_is_never_restored(
+    backend: Any, target: Any, emulator: AzureMLV2Emulator, registry: str, unique: str
+) -> None:
+    """No stage moves: the supersede write changes tags only, and still never un-archives.
+
+    azure-ai-ml's ``models.create_or_update`` sends ``is_archived: false`` with every version
+    it writes (its ``restore`` is that same PUT), so a tag write is a restore.
+    """
+    candidate = _dev_version(backend, emulator, unique, auc=0.85)
+    emulator.archive_at_get("churn", 1, nth=1, registry=registry)
+    result = promote(
+        candidate_version=candidate, backend=backend, target=target, settings=_settings()
+    )
+    assert result.model is not None
+    old = emulator.versions("churn", registry=registry)[0]
+    assert old["properties"]["isArchived"] is True
+    assert old["properties"]["tags"]["champion"] == "true"  # left as it was: archived
+
+
 def test_every_request_into_the_registry_was_signed_in(
     backend: Any, target: Any, emulator: AzureMLV2Emulator, unique: str
 ) -> None:

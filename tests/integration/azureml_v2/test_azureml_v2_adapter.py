@@ -24,7 +24,7 @@ from aml_promotion.exceptions import (
     TransientRegistryError,
     UsageError,
 )
-from aml_promotion.ports import RegistrationRequest, RunStatus
+from aml_promotion.ports import Hop, RegistrationRequest, Resolution, RunStatus
 from integration.azureml_v2.emulator import AzureMLV2Emulator
 
 pytestmark = pytest.mark.azureml_v2
@@ -104,6 +104,7 @@ def test_a_sweep_resolves_to_its_recorded_best_trial(
     sweep = emulator.add_sweep_job(exp, trials, metric="auc", best=trials[1])
     run = backend.runs.get_run(experiment_name=exp, run_id=sweep)
     assert run.run_id == trials[1]
+    assert run.resolution == Resolution(given=sweep, hops=(Hop.best_trial(trials[1]),))
 
 
 def test_a_version_registered_by_hand_from_a_sweep_is_compared_as_its_best_trial(

@@ -17,7 +17,9 @@ pytest.importorskip("azure.ai.ml")
 pytest.importorskip("azureml.mlflow")
 
 from aml_promotion import Verdict, promote
+from aml_promotion._domain import render
 from aml_promotion.exceptions import ModelFileError, RunNotFoundError
+from aml_promotion.ports import Hop, Resolution
 from integration.azureml_v2.emulator import AzureMLV2Emulator
 
 pytestmark = pytest.mark.azureml_v2
@@ -169,6 +171,10 @@ def test_a_pipeline_steps_output_is_found_through_run_history(
     assert result.decision.verdict is Verdict.PROMOTE
     assert result.decision.comparisons[0].candidate == pytest.approx(0.9)
     assert f"(metrics from run {evaluate})" in (result.decision.candidate or "")
+    assert render.candidate_line(result.view()) == (
+        f"Candidate: run {pipeline} → pipeline step 'train' (run {train}); "
+        f"metrics from step 'evaluate' (run {evaluate})."
+    )
     (version,) = emulator.versions(name)
     assert (
         version["properties"]["modelUri"] == f"azureml://jobs/{train}/outputs/model_output/paths/"
@@ -220,7 +226,7 @@ def test_inside_a_pipeline_step_the_sibling_step_is_the_candidate(
     exp = f"exp-{unique}"
     train = emulator.add_job(exp, metrics={"auc": 0.8}, files=["model.pkl"])
     step = emulator.add_job(exp, status="Running")
-    emulator.add_pipeline_job(exp, {"train": train, "promote": step})
+    pipeline = emulator.add_pipeline_job(exp, {"train": train, "promote": step})
     in_job.setenv("AZUREML_RUN_ID", step)
     name = f"model-{unique}"
     result = promote(
@@ -231,6 +237,9 @@ def test_inside_a_pipeline_step_the_sibling_step_is_the_candidate(
     assert result.model.run_id == train
     assert result.candidate_run is not None
     assert result.candidate_run.is_current is False
+    # Named by no one, the step was reached from the pipeline of the job the code runs in.
+    hop = Hop.step("train", train)
+    assert result.candidate_run.resolution == Resolution(given=pipeline, hops=(hop,))
 
 
 def test_a_sibling_step_that_does_not_exist_names_the_steps(

@@ -150,6 +150,38 @@ def test_candidate_version_options_that_cannot_work_are_exit_2(
     assert "NAME:VERSION" in malformed.stderr
 
 
+def test_in_github_actions_the_target_model_is_the_candidates_own_name(
+    cli: Cli,
+    write_settings: Callable[..., Path],
+    stores: Stores,
+    prod_versions: Callable[[], list[int]],
+    github_files: dict[str, str],
+) -> None:
+    """GitHub's <repo>-<branch> default never names the copy: a worse version meets the champion.
+
+    The workflow runs in octo-org/churn on main (default name ``churn-main``); prod's champion
+    is ``churn``, so dev's worse ``churn:3`` is compared with it and rejected.
+    """
+    write_settings(SETTINGS)
+    argv = ["--backend", "mlflow", "--tracking-uri", stores.dev, "--target-registry-uri",
+            stores.prod, "--json", "--candidate-version"]  # fmt: skip
+
+    seeded = cli(*argv, "churn:2", env=github_files)
+    worse = cli(*argv, "churn:3", env=github_files)
+
+    assert seeded.code == 0, seeded.explain()
+    assert seeded.document["model"]["name"] == "churn"  # type: ignore[index]
+    assert worse.code == 1, worse.explain()
+    # Rejected, nothing registered: the output names the model the version was compared in.
+    assert worse.outputs["model_name"] == "churn"
+    assert worse.document["baseline"]["version"] == 1  # type: ignore[index]
+    assert prod_versions() == [1]
+    from mlflow import MlflowClient  # noqa: PLC0415
+
+    client = MlflowClient(tracking_uri=stores.prod, registry_uri=stores.prod)
+    assert [model.name for model in client.search_registered_models()] == ["churn"]
+
+
 def test_job_output_with_a_candidate_version_is_exit_2_naming_both(
     cli: Cli,
     write_settings: Callable[..., Path],

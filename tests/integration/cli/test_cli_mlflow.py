@@ -74,6 +74,24 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Store:
         client.log_artifact(run_id, str(model_file), "outputs")
         client.set_terminated(run_id, status=status)
         runs[name] = run_id
+    # A pipeline: the parent run, its "train" step with the model, its "evaluate" step with the
+    # metrics (MLflow's nested runs: children tagged with their parent's id).
+    parent = client.create_run(experiment_id, run_name="pipeline").info.run_id
+    for step, files, metrics in (
+        ("train", True, {}),
+        ("evaluate", False, {"auc": 0.9, "log_loss": 0.3}),
+    ):
+        child = client.create_run(
+            experiment_id, run_name=step, tags={"mlflow.parentRunId": parent}
+        ).info.run_id
+        for metric, value in metrics.items():
+            client.log_metric(child, metric, value)
+        if files:
+            client.log_artifact(child, str(model_file), "outputs")
+        client.set_terminated(child)
+        runs[f"pipeline-{step}"] = child
+    client.set_terminated(parent)
+    runs["pipeline"] = parent
     client.create_registered_model("churn")
     client.create_model_version(
         "churn", f"runs:/{runs['baseline']}/outputs/model.pkl", run_id=runs["baseline"]
@@ -562,6 +580,51 @@ def test_mlflows_table_creation_lines_do_not_reach_the_output(
     assert "aml-promote: info: reading the candidate: local model" in done.stderr
     for noise in ("Creating initial MLflow database tables", "alembic", "Context impl"):
         assert noise not in done.everything(), done.explain()
+
+
+def test_a_pipelines_steps_are_named_in_the_output_plain_and_json(
+    promote: Callable[..., CliRun],
+    write_settings: Callable[..., Path],
+    store: Store,
+    github_files: dict[str, str],
+) -> None:
+    """The parent run named resolves to its train step (model) and evaluate step (metrics)."""
+    steps = {"pipeline_child_run_name": "train", "metrics_child_run_name": "evaluate"}
+    write_settings({**SETTINGS, **steps})
+    parent, train, evaluate = (
+        store.runs[name] for name in ("pipeline", "pipeline-train", "pipeline-evaluate")
+    )
+    done = promote("pipeline", "--dry-run", env=github_files)
+    assert done.code == 0, done.explain()
+    line = (
+        f"Candidate: run {parent} → pipeline step 'train' (run {train}); "
+        f"metrics from step 'evaluate' (run {evaluate})."
+    )
+    assert done.stdout.count(line) == 1, done.explain()
+    assert line in done.summary
+    done = promote("pipeline", "--dry-run", "--json")
+    assert done.code == 0, done.explain()
+    document = done.document
+    assert document["candidate_run"] == train
+    assert document["candidate_resolution"] == {
+        "given": parent,
+        "hops": [{"kind": "pipeline_step", "name": "train", "run_id": train}],
+    }
+    assert document["metrics_run"] == evaluate
+    assert document["metrics_resolution"] == {
+        "given": parent,
+        "hops": [{"kind": "pipeline_step", "name": "evaluate", "run_id": evaluate}],
+    }
+
+
+def test_a_run_read_as_named_has_no_candidate_line(promote: Callable[..., CliRun]) -> None:
+    """A run with no steps is the candidate itself: no "Candidate:" line, nulls in JSON."""
+    done = promote("better")
+    assert done.code == 0, done.explain()
+    assert "Candidate:" not in done.everything()
+    document = promote("worse", "--json", "--no-fail-on-reject").document
+    assert document["candidate_resolution"] is None
+    assert document["metrics_run"] is None
 
 
 def test_the_json_result_gives_mlflows_models_uri(promote: Callable[..., CliRun]) -> None:

@@ -47,10 +47,12 @@ from aml_promotion.exceptions import (
 from aml_promotion.ports import (
     Backend,
     DatasetMetricStore,
+    Hop,
     LoggedModelRegistry,
     LoggedModelStore,
     ModelVersion,
     RegistrationRequest,
+    Resolution,
     RunRecord,
     RunStatus,
 )
@@ -383,6 +385,7 @@ def test_a_pipeline_step_is_the_child_run_of_that_name(harness: MlflowHarness) -
     run = harness.backend.runs.get_run(experiment_name="train", run_id=parent, pipeline_step="fit")
     assert run.run_id == step
     assert not run.is_current
+    assert run.resolution == Resolution(given=parent, hops=(Hop.step("fit", step),))
 
 
 def test_a_run_without_children_is_its_own_step(harness: MlflowHarness) -> None:
@@ -392,6 +395,7 @@ def test_a_run_without_children_is_its_own_step(harness: MlflowHarness) -> None:
         experiment_name="train", run_id=run_id, pipeline_step="model_training"
     )
     assert run.run_id == run_id
+    assert run.resolution is None
 
 
 def test_a_missing_step_lists_the_child_runs(harness: MlflowHarness) -> None:
@@ -502,6 +506,23 @@ def test_the_files_of_a_logged_model_are_listed_under_its_name(
         "outputs/notes.txt",
     ]
     assert spy.names() == ["search_logged_models"]
+
+
+def test_a_run_that_logged_no_model_lists_its_files_without_the_logged_model_search(
+    harness: MlflowHarness, spy: ClientSpy
+) -> None:
+    """No model among the run's outputs: no logged-model search; one made apart is not its own."""
+    run_id = harness.add_run("train", {}, ["outputs/model.pkl"])
+    apart = harness.client.create_logged_model(
+        harness.experiment_id("train"), name="apart", source_run_id=run_id
+    )
+    harness.client.finalize_logged_model(apart.model_id, "READY")
+    runs = harness.backend.runs
+    run = runs.get_run(experiment_name="train", run_id=run_id)
+    spy.calls.clear()
+    assert runs.list_files(run) == ["outputs/model.pkl"]
+    assert harness.backend.registry.logged_model_of(run, "apart") is None
+    assert "search_logged_models" not in spy.names()
 
 
 def test_a_store_without_logged_models_still_lists_the_artifacts(

@@ -13,7 +13,7 @@ from aml_promotion._domain.policy import EvaluationData
 from aml_promotion.adapters._azure import run_status
 from aml_promotion.adapters.azureml._gateway import is_not_found
 from aml_promotion.exceptions import RunNotFoundError
-from aml_promotion.ports import MetricValues, RunRecord, RunStatus
+from aml_promotion.ports import Hop, MetricValues, Resolution, RunRecord, RunStatus
 
 if TYPE_CHECKING:
     from aml_promotion.adapters.azureml._session import AzureMLSession
@@ -68,11 +68,14 @@ class Runs:
                 )
             return self._record(current, current=True)
         run = self._load(run_id, experiment_name)
+        resolution = None
         if run.type == _PIPELINE_RUN and pipeline_step is not None:
             run = self._step(run, pipeline_step)
+            resolution = Resolution.hop(resolution, run_id, Hop.step(pipeline_step, run.id))
         if run.type == _HYPERDRIVE_RUN:
             run = self._best_child(run)
-        return self._record(run)
+            resolution = Resolution.hop(resolution, run_id, Hop.best_trial(run.id))
+        return self._record(run, resolution=resolution)
 
     def get_metrics(
         self, run: RunRecord, names: Collection[str], *, series: Collection[str] = ()
@@ -146,7 +149,9 @@ class Runs:
 
     # --- helpers -------------------------------------------------------------------------------
 
-    def _record(self, run: Any, *, current: bool = False) -> RunRecord:
+    def _record(
+        self, run: Any, *, current: bool = False, resolution: Resolution | None = None
+    ) -> RunRecord:
         text = run.status or "Unknown"
         return RunRecord(
             run_id=run.id,
@@ -154,6 +159,7 @@ class Runs:
             status=run_status(text),
             status_text=text,
             is_current=current,
+            resolution=resolution,
             handle=run,
         )
 

@@ -151,7 +151,8 @@ class Registry:
         that registers it. A version the promotion supersedes (it is tagged
         ``promotion.superseded_by``) moves to ``stages.on_supersede`` in the same
         read-modify-write as that tag, unless it is archived: an archived version is never
-        written, so never restored (azure-ai-ml writes every version back as not archived).
+        written (its tags neither), so never restored (azure-ai-ml writes every version back
+        as not archived).
         """
         return Registry(self._session, runs=self._runs, stages=stages, champion=champion)
 
@@ -582,10 +583,13 @@ class Registry:
             change(tags)
             if tags == before:
                 return
+            # azure-ai-ml writes every version back with is_archived false (its restore is
+            # that same PUT): a version archived since it was listed is never written, tags
+            # alone or a stage, so never restored.
+            if self._archived_now(version):
+                return
             stage = self._stage_change(before, tags)
             if stage is not None:
-                if self._archived_now(version):
-                    return  # archived since it was read: never written back, so never restored
                 model.stage = stage
             model.tags = tags
             self._models.create_or_update(model)

@@ -13,7 +13,7 @@ from aml_promotion._domain.metrics import is_usable_number
 from aml_promotion.adapters._azure import run_status
 from aml_promotion.adapters.azureml_v2._gateway import is_not_found
 from aml_promotion.exceptions import RunNotFoundError
-from aml_promotion.ports import MetricValues, RunRecord, RunStatus
+from aml_promotion.ports import Hop, MetricValues, Resolution, RunRecord, RunStatus
 
 if TYPE_CHECKING:
     from aml_promotion._domain.policy import EvaluationData
@@ -120,9 +120,11 @@ class Runs:
             )
         if kind == "pipeline" and pipeline_step is not None:
             child = self._step(job, pipeline_step)
-            return self._record(child, experiment)
+            hop = Hop.step(pipeline_step, str(child.name))
+            return self._record(child, experiment, given=run_id, hop=hop)
         if kind == "sweep":
-            return self._record(self._best_trial(job), experiment)
+            best = self._best_trial(job)
+            return self._record(best, experiment, given=run_id, hop=Hop.best_trial(str(best.name)))
         return self._record(job, experiment)
 
     def _current(self, experiment_name: str | None, pipeline_step: str | None) -> RunRecord:
@@ -165,7 +167,8 @@ class Runs:
                     )
                 step = self._step(pipeline, pipeline_step)
                 if str(step.name) != name:
-                    return self._record(step, experiment)
+                    hop = Hop.step(pipeline_step, str(step.name))
+                    return self._record(step, experiment, given=str(pipeline.name), hop=hop)
         record = self.get_run(experiment_name=experiment_name, run_id=name)
         return attrs.evolve(record, is_current=True)
 
@@ -334,13 +337,19 @@ class Runs:
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def _record(self, job: Any, experiment: str | None) -> RunRecord:
+    def _record(
+        self, job: Any, experiment: str | None, *, given: str | None = None, hop: Hop | None = None
+    ) -> RunRecord:
+        """Return the job's record; reached by `hop` from job `given`, when both are given."""
         text = _status_text(job)
         return RunRecord(
             run_id=str(job.name),
             experiment_name=experiment,
             status=run_status(text),
             status_text=text,
+            resolution=None
+            if given is None or hop is None
+            else Resolution(given=given, hops=(hop,)),
             handle=job,
         )
 

@@ -31,21 +31,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aml_promotion._domain import tags
-from aml_promotion._retry import retrying
 from aml_promotion.adapters._redaction import redact
 from aml_promotion.adapters._registration import register_once
 from aml_promotion.adapters.mlflow._errors import _InvalidError, _NotFoundError
 from aml_promotion.adapters.mlflow._http import _http_retries_off
 from aml_promotion.adapters.mlflow._session import _sqlite_path
 from aml_promotion.adapters.mlflow._uris import _scheme
-from aml_promotion.adapters.mlflow._versions import (
-    _PENDING,
-    _PENDING_WAIT,
-    Versions,
-    _usable,
-    to_version,
-)
-from aml_promotion.exceptions import RegistryError, TransientRegistryError, VersionNotFoundError
+from aml_promotion.adapters.mlflow._versions import Versions, _usable, to_version
+from aml_promotion.exceptions import RegistryError, VersionNotFoundError
 from aml_promotion.ports import (
     CopyRequest,
     ModelVersion,
@@ -211,26 +204,7 @@ class Copies:
     ) -> ModelVersion | None:
         key = tags.SOURCE_KEY
         held = self._versions.held_by_tag(what, name, key, source_key, retry=retry)
-        if held is None:
-            return None
-        if str(held.status) == _PENDING:
-            held = self._wait_until_settled(held)
-        return to_version(held) if _usable(held) else None
-
-    def _wait_until_settled(self, held: Any) -> Any:
-        name, number = str(held.name), str(held.version)
-        what = f"wait for version {number} of model {name!r} to finish registering"
-        for attempt in retrying(_PENDING_WAIT):
-            with attempt:
-                held = self._gateway.call(
-                    what, lambda: self._session.client.get_model_version(name, number)
-                )
-                if str(held.status) == _PENDING:
-                    raise TransientRegistryError(
-                        f"version {number} of model {name!r} is still {_PENDING}"
-                    )
-                return held
-        raise AssertionError("unreachable: retrying() yields until success or raises")
+        return None if held is None else self._versions.settled(held)
 
     def copy(self, request: CopyRequest) -> ModelVersion:
         """Register a copy of `request.source` as a new version of `request.name`.
