@@ -15,7 +15,8 @@ made depends on where the source is:
 - another registry, anything else (a sqlite file, another ``mlflow server``): the source's files
   downloaded, logged into a run of the target's tracking store as a local model's are
   (experiment ``aml-promotion-local``, folder ``model``: on a server with ``--serve-artifacts``
-  they go to its artifact store), and the version registered from ``runs:/<run>/model``. A
+  they go to its artifact store), with the candidate's metrics (`CopyRequest.metrics`) logged on
+  that run as a local model's are, and the version registered from ``runs:/<run>/model``. A
   registry cannot take another server's ``models:/`` or ``mlflow-artifacts:`` URI as a source:
   it would resolve it against itself.
 """
@@ -57,17 +58,24 @@ def registry_location(session: MlflowSession) -> str:
     """Return where the session's registry is: its URI (a sqlite file's made absolute), redacted.
 
     The registry a client resolved (``MLFLOW_REGISTRY_URI``, else the tracking URI) is the one
-    named, without a trailing ``/``, so two backends on one registry name it alike (credentials
-    in the URI are never part of it).
+    named, without a trailing ``/`` and without a query string or fragment, so two backends on
+    one registry name it alike. Credentials in the URI are never part of it: its user info is
+    ``***``, and a query string (``?password=...``, ``?sslmode=require``) is dropped whole, as
+    connection options rather than where the registry is. The location is written into every
+    copy's ``promotion.source.*`` tags, which anyone who can read the target can read.
     """
     uri = str(
         getattr(session.client, "_registry_uri", "") or session.registry_uri or session.tracking_uri
     )
     database = _sqlite_path(uri) if _scheme(uri) == "sqlite" else None
     if database is not None:
-        uri = f"sqlite:///{database}"
+        return redact(f"sqlite:///{database}")
+    if "://" not in uri:
+        return redact(uri)  # "databricks", "databricks-uc": a name, not a URL
+    # Redacted first: a password in the user info may hold a "?" or "#" of its own.
+    shown = redact(uri).split("#", 1)[0].split("?", 1)[0]
     # "http://host/" and "http://host" are one server: one spelling, so a re-run finds its copy.
-    return redact(uri.rstrip("/") if "://" in uri and database is None else uri)
+    return shown.rstrip("/")
 
 
 class Copies:
@@ -265,9 +273,15 @@ class Copies:
                 description=request.description,
                 local_model_path=path,
             )
+        # The run made here holds the copy's metrics as a local model's run does: a promotion
+        # from this registry (the next environment), or one within it that compares with the
+        # copy, reads them from that run, as from any version's. Without them the run reads
+        # as a run with none, and its record (promotion.metric.*) would never be consulted.
         run_id, model_path = self._log_folder(
-            RegistrationRequest(name=request.name, model_path=path)
+            RegistrationRequest(name=request.name, model_path=path, metrics=request.metrics)
         )
+        # A metrics run the source's record names is a run of the source's store.
+        version_tags.pop(tags.METRICS_RUN, None)
         return functools.partial(
             self._session.client.create_model_version,
             request.name,
