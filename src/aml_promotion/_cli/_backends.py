@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlparse
 from aml_promotion._cli._arguments import Arguments
 from aml_promotion._cli._parser import BackendChoice
 from aml_promotion._github import CREDENTIALS_VARIABLE
+from aml_promotion.adapters._redaction import redact
 from aml_promotion.exceptions import CredentialsError, UsageError
 from aml_promotion.ports import Backend
 
@@ -178,12 +179,13 @@ def check_mlflow_uri(option: str, uri: str | None, *, dry_run: bool, cwd: Path) 
     if uri is None or not uri.strip():
         return
     scheme, colon, rest = uri.strip().partition(":")
+    shown = redact(uri)  # a mistyped URI may still hold a password: never in the message
     if not colon or len(scheme) == 1 or "/" in scheme or "\\" in scheme:
         # No scheme, or a Windows drive letter: a file path.
         path = Path(uri).expanduser()
         full = path if path.is_absolute() else cwd / path
         msg = (
-            f"{option} {uri!r} is a file path, not a URI: did you mean sqlite:///{full.as_posix()}"
+            f"{option} {shown!r} is a file path, not a URI: did you mean sqlite:///{full.as_posix()}"
             f" (a database file; sqlite:////abs/path or sqlite:///rel/path), or an http(s):// "
             "server?"
         )
@@ -191,7 +193,7 @@ def check_mlflow_uri(option: str, uri: str | None, *, dry_run: bool, cwd: Path) 
     scheme = scheme.lower()
     if scheme not in _SCHEMES and not scheme.startswith(tuple(f"{s}+" for s in _SCHEMES)):
         msg = (
-            f"{option} {uri!r}: MLflow knows no {scheme}: URIs; use http(s)://, sqlite:///, "
+            f"{option} {shown!r}: MLflow knows no {scheme}: URIs; use http(s)://, sqlite:///, "
             "postgresql://, mysql://, file:, databricks or databricks-uc"
         )
         raise UsageError(msg)
@@ -201,7 +203,7 @@ def check_mlflow_uri(option: str, uri: str | None, *, dry_run: bool, cwd: Path) 
             full = local if local.is_absolute() else cwd / local
             if not full.exists():
                 msg = (
-                    f"{option} {uri!r}: {full} does not exist, and a dry run creates no store "
+                    f"{option} {shown!r}: {full} does not exist, and a dry run creates no store "
                     "(check the path; sqlite:////abs/path has four slashes)"
                 )
                 raise UsageError(msg)

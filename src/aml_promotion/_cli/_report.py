@@ -26,6 +26,7 @@ from aml_promotion._domain import render
 from aml_promotion._github import GitHubActions, Redactor
 from aml_promotion._service import PromotionResult
 from aml_promotion._settings import Settings
+from aml_promotion.adapters._redaction import redact as redact_uris
 from aml_promotion.exceptions import PromotionError
 
 __all__ = ["Console", "logging_to", "report", "report_error", "result_outputs", "result_view"]
@@ -44,7 +45,8 @@ class Console:
     azure: AzurePipelines = attrs.field(factory=lambda: AzurePipelines(stream=sys.stderr))
 
     def _shown(self, text: str) -> str:
-        text = self.redact(text).rstrip("\n") + "\n"
+        # The given secrets, then a URI's user info and query-string secrets, wherever they are.
+        text = redact_uris(self.redact(text)).rstrip("\n") + "\n"
         # In a pipeline the agent acts on "##vso[" anywhere in a line: data must not hold one.
         return neutralize(text) if self.azure.active else text
 

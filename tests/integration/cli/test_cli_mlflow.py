@@ -538,6 +538,19 @@ def test_an_unknown_uri_scheme_is_exit_2(cli: Cli, store: Store) -> None:
     assert "htp:" in done.stderr
 
 
+@pytest.mark.parametrize(
+    "uri", ["htp://ci:s3cr3t-pw@localhost:5000", "https//localhost:5000/?token=s3cr3t-pw"]
+)
+def test_a_mistyped_uri_is_refused_without_its_secret(cli: Cli, store: Store, uri: str) -> None:
+    """A URI refused as mistyped still holds its password or token: the message masks it."""
+    done = cli("--backend", "mlflow", "--tracking-uri", uri,
+               "--experiment-name", "train", "--run-id", store.runs["better"])  # fmt: skip
+    assert done.code == 2, done.explain()
+    assert "--tracking-uri" in done.stderr
+    assert "***" in done.stderr
+    assert "s3cr3t-pw" not in done.stderr + done.stdout
+
+
 def test_a_dry_run_against_a_mistyped_sqlite_path_creates_no_database(
     cli: Cli, store: Store, tmp_path: Path
 ) -> None:
