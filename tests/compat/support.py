@@ -10,6 +10,8 @@ from typing import Any
 import attrs
 import pytest
 
+from cli_outcome import Outcome
+
 EXPERIMENT = "train"
 # Every compatibility test module starts with these marks.
 PYTESTMARK = [
@@ -17,18 +19,6 @@ PYTESTMARK = [
     # MLflow 3's sqlite store uses a SQLAlchemy 2.1 deprecation.
     pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated"),
 ]
-
-
-@attrs.frozen
-class Outcome:
-    """One in-process ``aml-promote``: its exit code and both streams."""
-
-    code: int
-    stdout: str
-    stderr: str
-
-    def explain(self) -> str:
-        return f"exit {self.code}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
 
 
 @attrs.define
