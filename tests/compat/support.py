@@ -8,17 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import pytest
 
 from cli_outcome import Outcome
+from mlflow_sqlite import MARKS
 
 EXPERIMENT = "train"
 # Every compatibility test module starts with these marks.
-PYTESTMARK = [
-    pytest.mark.mlflow,
-    # MLflow 3's sqlite store uses a SQLAlchemy 2.1 deprecation.
-    pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated"),
-]
+PYTESTMARK = MARKS
 
 
 @attrs.define

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import pytest
 
 MODEL_NAME = "churn"
 EXPERIMENT = "train"
@@ -23,12 +22,6 @@ SETTINGS = {
     "metrics_min": ["log_loss"],
 }
 """The settings the template's runs are promoted under (their metrics: auc, log_loss)."""
-MARKS = [
-    pytest.mark.mlflow,
-    # MLflow 3's sqlite store uses a SQLAlchemy 2.1 deprecation (while the template is built).
-    pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated"),
-]
-"""The marks of a module that builds a template store."""
 
 
 @attrs.frozen

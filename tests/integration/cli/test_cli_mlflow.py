@@ -21,7 +21,8 @@ import pytest
 import yaml
 
 from integration.cli.clirun import Cli, CliRun
-from integration.cli.mlflow_store import MARKS, SETTINGS, Store, TemplateStore
+from integration.cli.mlflow_store import SETTINGS, Store, TemplateStore
+from mlflow_sqlite import MARKS
 
 pytest.importorskip("mlflow")
 pytest.importorskip("sqlalchemy")

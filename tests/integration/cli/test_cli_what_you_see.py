@@ -22,7 +22,8 @@ import pytest
 
 from aml_promotion._azure_pipelines import ParsedCommand, parse_command
 from integration.cli.clirun import Cli, CliRun, base_environment
-from integration.cli.mlflow_store import MARKS, SETTINGS, Store, TemplateStore
+from integration.cli.mlflow_store import SETTINGS, Store, TemplateStore
+from mlflow_sqlite import MARKS
 
 pytest.importorskip("mlflow")
 pytest.importorskip("sqlalchemy")
