@@ -40,7 +40,11 @@ else
     --cov=aml_promotion --cov-branch --cov-report= "$@"
   .venv/bin/python -m coverage report --include='src/aml_promotion/_domain/*' --fail-under=100
 fi
-.venv/bin/python -m pytest tests --ignore=tests/unit -p no:cacheprovider "${select[@]}" "$@"
+# The integration tests are mostly CLI subprocesses and servers: two workers (AML_PROMOTION_WORKERS;
+# 0 runs them in this process), each taking whole files (a module's template store is built once),
+# keep both of CI's cores busy.
+workers=(-n "${AML_PROMOTION_WORKERS:-2}" --dist loadfile)
+.venv/bin/python -m pytest tests --ignore=tests/unit -p no:cacheprovider "${workers[@]}" "${select[@]}" "$@"
 
 # Azure ML SDK v2 (azure-ai-ml, azureml-mlflow) pins mlflow-skinny apart from azureml-core's pins:
 # its tests run in a venv of their own (in .venv they skip themselves).

@@ -8,7 +8,8 @@ the v2 tests' CONNECT proxy) would otherwise each write again:
 - `EmulatedService`: a `LoopbackServer` that records every request (`Recorded`) and breaks the
   ones a test asks for (`Fault`): the next N answered with a status (and a Retry-After header),
   served and then failed ("commit, then fail": the change is made, the client hears of an
-  error), or a dropped connection;
+  error), a dropped connection, a slow answer (served, or failed, seconds late), or none at all
+  (a hung server: the connection held open, never answered);
 - `JsonHandler`: the request handler that hands each request to its service and answers JSON.
 
 Standard library only: the v1 emulator runs in a venv without azure-ai-ml, the v2 one in a venv
@@ -20,11 +21,13 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import select
 import socket
 import socketserver
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -45,6 +48,9 @@ __all__ = [
 
 _Result = TypeVar("_Result")
 
+_HANG_LIMIT = 60.0
+"""Seconds at most a hung request holds its connection (and its handler thread)."""
+
 # A server that serves each connection in a thread of its own.
 _Threaded: TypeAlias = ThreadingHTTPServer | socketserver.ThreadingTCPServer
 
@@ -53,7 +59,9 @@ _Threaded: TypeAlias = ThreadingHTTPServer | socketserver.ThreadingTCPServer
 class Recorded:
     """One request as the emulator received it, and the status it answered.
 
-    `status` is 0 while the request is being served, and -1 for a dropped connection.
+    `status` is 0 while the request is being served, and -1 for a dropped connection; `at` is
+    when it arrived and `ended` when it was answered, dropped, or given up on by the client
+    (``time.monotonic()``; None until then).
     """
 
     method: str
@@ -61,6 +69,8 @@ class Recorded:
     query: dict[str, str]
     body: Any
     status: int = 0
+    at: float = field(default_factory=time.monotonic)
+    ended: float | None = None
 
     @property
     def service(self) -> str:
@@ -86,6 +96,9 @@ class Fault:
             `drop`, close the connection).
         drop: Close the connection without answering.
         after: How many matching requests to serve normally first (``passed`` counts them).
+        delay: Seconds to wait before doing any of that (a slow server).
+        late: After the delay, serve the request normally (a slow answer, not an error).
+        hang: Never answer: hold the connection until the faults are cleared (a hung server).
     """
 
     method: str
@@ -96,8 +109,13 @@ class Fault:
     commit: bool = False
     drop: bool = False
     after: int = 0
+    delay: float = 0.0
+    late: bool = False
+    hang: bool = False
     hits: int = 0
     passed: int = 0
+    released: threading.Event = field(default_factory=threading.Event)
+    """Set when the faults are cleared: a held connection is let go, a delay cut short."""
 
     def matches(self, method: str, path: str) -> bool:
         if not (
@@ -210,6 +228,26 @@ class JsonHandler(BaseHTTPRequestHandler):
         """Keep the test output quiet: the emulator records requests itself."""
 
 
+def _hold(handler: BaseHTTPRequestHandler, fault: Fault, seconds: float) -> bool:
+    """Wait `seconds` (less if the fault is released); False if the client closed meanwhile.
+
+    The client sends nothing after its request, so its connection turning readable means it
+    closed it (EOF, or TLS's closing alert): it stopped waiting.
+    """
+    deadline = time.monotonic() + seconds
+    while not fault.released.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return True
+        try:
+            readable, _, _ = select.select([handler.connection], [], [], min(left, 0.05))
+        except (OSError, ValueError):
+            return False
+        if readable:
+            return False
+    return True
+
+
 class EmulatedService(LoopbackServer):
     """A service stand-in that records every request and breaks the ones a test asks for.
 
@@ -314,10 +352,44 @@ class EmulatedService(LoopbackServer):
         """Close the connection of the next matching requests (past the first `after`)."""
         return self._add_fault(Fault(method, pattern, times=times, drop=True, after=after))
 
+    def slow_next(
+        self,
+        method: str,
+        pattern: str,
+        *,
+        seconds: float,
+        status: int | None = None,
+        times: int = 1,
+        after: int = 0,
+    ) -> Fault:
+        """Answer the next `times` matching requests `seconds` late: served, or with `status`."""
+        return self._add_fault(
+            Fault(
+                method,
+                pattern,
+                status=status or 503,
+                times=times,
+                after=after,
+                delay=seconds,
+                late=status is None,
+            )
+        )
+
+    def hang_next(self, method: str, pattern: str, *, times: int = 1, after: int = 0) -> Fault:
+        """Never answer the next matching requests: accept, read, and hold the connection."""
+        return self._add_fault(Fault(method, pattern, times=times, after=after, hang=True))
+
     def clear_faults(self) -> None:
-        """Forget the faults not yet used up."""
+        """Forget the faults not yet used up; let go of the connections held by a hang."""
         with self._lock:
+            for fault in self._faults:
+                fault.released.set()
             self._faults.clear()
+
+    def stop(self) -> None:
+        """Let go of held connections, then stop listening."""
+        self.clear_faults()
+        super().stop()
 
     @contextlib.contextmanager
     def checked(self) -> Iterator[Self]:
@@ -363,8 +435,36 @@ class EmulatedService(LoopbackServer):
             answer: Send that answer.
             fail: Send a fault's error answer instead.
         """
+        try:
+            self._respond_or_fault(handler, record, serve=serve, answer=answer, fail=fail)
+        finally:
+            if record.ended is None:
+                record.ended = time.monotonic()
+
+    def _respond_or_fault(
+        self,
+        handler: BaseHTTPRequestHandler,
+        record: Recorded,
+        *,
+        serve: Callable[[], _Result],
+        answer: Callable[[_Result], None],
+        fail: Callable[[Fault], None],
+    ) -> None:
         fault = self._take_fault(record.method, record.path)
         if fault is None:
+            answer(serve())
+            return
+        # A hang is held until the test clears its faults (a minute at most: no thread outlives
+        # it), or until the client gives up on it and closes the connection.
+        held = _HANG_LIMIT if fault.hang else fault.delay
+        if held and not _hold(handler, fault, held):
+            record.ended = time.monotonic()  # the client's timeout, as the server saw it
+            self._drop(handler, record)
+            return
+        if fault.hang:
+            self._drop(handler, record)
+            return
+        if fault.late:
             answer(serve())
             return
         if fault.commit:

@@ -2,8 +2,11 @@
 
 Only `TransientRegistryError` is retried, with capped exponential backoff and jitter; a
 ``retry_after`` on the error (HTTP 429's Retry-After) is honoured, within the policy's time
-budget. tenacity never shows in a signature. In `testing_mode()` nothing sleeps: the waits that
-would have been slept are recorded instead, so suites stay fast and can still check them.
+budget. The budget is a deadline: each attempt is given what is left of it at most
+(`Attempt.timeout`, which the adapters make every request of the attempt time out within), and
+no attempt starts with too little left. tenacity never shows in a signature. In
+`testing_mode()` nothing sleeps: the waits that would have been slept are recorded instead, so
+suites stay fast and can still check them.
 """
 
 from __future__ import annotations
@@ -45,6 +48,12 @@ DEADLINE_ENV = "AML_PROMOTION_RETRY_DEADLINE"
 
 _MIN_REQUEST_TIMEOUT = 5.0
 
+_MIN_ATTEMPT = 1.0
+"""Seconds: no retry starts with less of the deadline left (or its share per attempt, if less)."""
+
+_clock = time.monotonic
+"""The clock deadlines are measured on (a test may replace it with a fake one)."""
+
 
 def _default_timeout() -> float:
     raw = os.environ.get(DEADLINE_ENV, "").strip()
@@ -74,9 +83,11 @@ class RetryPolicy:
 
     Attributes:
         attempts: Calls at most, the first included (1 switches retries off).
-        timeout: Seconds at most from the first call to the start of the last (default 60, or
-            the ``AML_PROMOTION_RETRY_DEADLINE`` environment variable's seconds). Each request
-            also times out (`request_timeout`), so one hung call cannot overrun it by much.
+        timeout: The deadline: seconds at most from the start of the first call to the end of
+            the last (default 60, or the ``AML_PROMOTION_RETRY_DEADLINE`` environment
+            variable's seconds). Each attempt's requests time out within what is left of it
+            (`Attempt.timeout`), and no retry starts with less than a second left, so a server
+            that never answers cannot hold a call past it.
         wait_initial: Seconds before the first retry; doubles each time.
         wait_max: Seconds at most between two calls (unless the service asks for more).
         jitter: Up to this many seconds added at random to each wait.
@@ -153,43 +164,76 @@ def pause(seconds: float) -> None:
 def request_timeout(policy: RetryPolicy) -> float:
     """Seconds one request may take under `policy`: its deadline over its attempts, at least 5.
 
-    So that `attempts` calls to a server that never answers fit (about) within the deadline;
-    never below 5 s, so a slow but working server (3 s an answer) is not cut off.
+    So that `attempts` calls to a server that never answers fit within the deadline; never
+    below 5 s, so a slow but working server (3 s an answer) is not cut off. A retry's requests
+    are given less when less of the deadline is left (`Attempt.timeout`).
     """
     return max(_MIN_REQUEST_TIMEOUT, policy.timeout / policy.attempts)
 
 
-def _wait(policy: RetryPolicy) -> tenacity.wait.wait_base:
+class _Deadline:
+    """One retry loop's deadline: what is left of it, each attempt's timeout, each wait.
+
+    The wait after a failure is planned once, then read by both tenacity's stop and its wait
+    (tenacity's versions call them in either order): None means give up now.
+    """
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self.started = _clock()
+        self._planned: dict[int, float | None] = {}
+
+    def left(self) -> float:
+        """Seconds left before the deadline (negative once it has passed)."""
+        return self.policy.timeout - (_clock() - self.started)
+
+    def attempt_timeout(self) -> float:
+        """Seconds each request of the attempt starting now may take: never past the deadline."""
+        return max(0.0, min(request_timeout(self.policy), self.left()))
+
+    def wait(self, retry_state: tenacity.RetryCallState) -> float | None:
+        """Seconds to wait before the next attempt, or None: no attempt should follow."""
+        number = retry_state.attempt_number
+        if number not in self._planned:
+            self._planned[number] = self._plan(retry_state)
+        return self._planned[number]
+
+    def _plan(self, retry_state: tenacity.RetryCallState) -> float | None:
+        policy = self.policy
+        if retry_state.attempt_number >= policy.attempts:
+            return None
+        backoff = min(
+            policy.wait_max, policy.wait_initial * 2.0 ** (retry_state.attempt_number - 1)
+        )
+        backoff += random.uniform(0, policy.jitter)  # noqa: S311 - jitter, not secrets
+        outcome = retry_state.outcome
+        error = outcome.exception() if outcome is not None else None
+        asked = float(getattr(error, "retry_after", None) or 0.0)
+        # The longest wait that still leaves the next attempt enough time to be worth making.
+        room = self.left() - min(_MIN_ATTEMPT, policy.timeout / policy.attempts)
+        if room < 0 or asked > room:
+            # Give up now rather than sleep for an attempt with no time to answer, or past the
+            # deadline for an answer we would not wait for.
+            return None
+        return max(asked, min(backoff, room))
+
+
+def _wait(deadline: _Deadline) -> tenacity.wait.wait_base:
     import tenacity  # noqa: PLC0415 - saves 5 ms or more: see TYPE_CHECKING above
 
     class _Wait(tenacity.wait.wait_base):
         def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-            backoff = min(
-                policy.wait_max, policy.wait_initial * 2.0 ** (retry_state.attempt_number - 1)
-            )
-            backoff += random.uniform(0, policy.jitter)  # noqa: S311 - jitter, not secrets
-            outcome = retry_state.outcome
-            error = outcome.exception() if outcome is not None else None
-            asked = float(getattr(error, "retry_after", None) or 0.0)
-            remaining = policy.timeout - (time.monotonic() - retry_state.start_time)
-            return max(0.0, min(max(backoff, asked), remaining))
+            return deadline.wait(retry_state) or 0.0
 
     return _Wait()
 
 
-def _stop(policy: RetryPolicy) -> tenacity.stop.stop_base:
+def _stop(deadline: _Deadline) -> tenacity.stop.stop_base:
     import tenacity  # noqa: PLC0415 - saves 5 ms or more: see TYPE_CHECKING above
 
     class _Stop(tenacity.stop.stop_base):
         def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
-            if retry_state.attempt_number >= policy.attempts:
-                return True
-            outcome = retry_state.outcome
-            error = outcome.exception() if outcome is not None else None
-            asked = getattr(error, "retry_after", None) or 0.0
-            elapsed = time.monotonic() - retry_state.start_time
-            # Give up now rather than sleep past the budget for an answer we would not wait for.
-            return elapsed + asked > policy.timeout
+            return deadline.wait(retry_state) is None
 
     return _Stop()
 
@@ -210,10 +254,13 @@ class Attempt:
     """One attempt of a `retrying()` loop; use it as a context manager around the call."""
 
     # A plain class: only a retry loop needs it, and an attrs class costs import time.
-    __slots__ = ("_manager",)
+    __slots__ = ("_manager", "timeout")
 
-    def __init__(self, manager: tenacity.AttemptManager) -> None:
+    def __init__(self, manager: tenacity.AttemptManager, timeout: float) -> None:
         self._manager = manager
+        self.timeout = timeout
+        """Seconds each request of this attempt may take: `request_timeout`, or less when less
+        of the deadline is left, so that no request of it reaches past the deadline."""
 
     @property
     def number(self) -> int:
@@ -244,13 +291,14 @@ def retrying(policy: RetryPolicy) -> Iterator[Attempt]:
     """
     import tenacity  # noqa: PLC0415 - saves 5 ms or more: see TYPE_CHECKING above
 
+    deadline = _Deadline(policy)
     controller = tenacity.Retrying(
-        stop=_stop(policy),
-        wait=_wait(policy),
+        stop=_stop(deadline),
+        wait=_wait(deadline),
         retry=tenacity.retry_if_exception_type(TransientRegistryError),
         sleep=_switch.sleep,
         reraise=True,
         before_sleep=_log_retry,
     )
     for manager in controller:
-        yield Attempt(manager)
+        yield Attempt(manager, deadline.attempt_timeout())

@@ -187,8 +187,10 @@ class RegistrationRequest:
         sample_output_dataset: Name of a registered dataset of sample outputs.
         cpu_cores: CPU cores for deployment (with `memory_gb`), if any.
         memory_gb: Memory in GB for deployment (with `cpu_cores`), if any.
-        metrics: Local mode only: the candidate's metrics, for a backend that can keep them
-            with the version (for example in a run it creates), so it can serve as a baseline.
+        metrics: The candidate's metrics when no run of the source holds them for the new
+            version (a local model; a registered version copied, whose run stays behind), for
+            a backend that can keep them with the version (for example in a run it creates),
+            so it can serve as a baseline.
         model_id: The logged model to register (MLflow 3's ``models:/<model_id>``), when the
             candidate was named by one; None to let the backend find it from `model_path`.
         job_output: The run's named output that holds the model (`JobOutputStore`); then
@@ -536,6 +538,10 @@ class CopyRequest:
         download: Downloads the source's files into a folder and returns the model's path
             there (`VersionSource.download_version`), for a target that cannot read them by
             `source.uri`.
+        metrics: The candidate's metrics, as compared, for a target that makes a run of its own
+            to hold the copy's files (MLflow between two stores): they are logged on it, as a
+            local model's are, so that the copy's run answers for them as the source's run
+            did (read as the candidate of a promotion from there, or as a baseline).
     """
 
     name: str
@@ -545,6 +551,7 @@ class CopyRequest:
     properties: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_mapping)
     description: str | None = None
     download: Callable[[str], str] | None = attrs.field(default=None, eq=False, repr=False)
+    metrics: Mapping[str, object] = attrs.field(factory=dict, converter=_values)
 
 
 @runtime_checkable

@@ -12,7 +12,7 @@ from aml_promotion import RetryPolicy
 from aml_promotion._domain.metrics import is_usable_number
 from aml_promotion.adapters._errors import exception_chain, http_response, retry_after
 from aml_promotion.adapters._gateway import SdkGateway
-from aml_promotion.adapters._redaction import RedactedSdkError, mask, redact
+from aml_promotion.adapters._redaction import RedactedSdkError, mask, query_secrets, redact
 from aml_promotion.adapters._registration import register_once
 from aml_promotion.adapters._sdk_retries import SdkRetrySwitch
 from aml_promotion.exceptions import RegistryError, RunNotFoundError, TransientRegistryError
@@ -301,3 +301,67 @@ def test_the_redaction_of_user_info_stops_at_the_authority() -> None:
     """An ``@`` in a path (after the first ``/``) is no user info: the host stays readable."""
     assert redact("https://host/users/me@corp.com") == "https://host/users/me@corp.com"
     assert redact("https://u:pw@host/a@b") == "https://***@host/a@b"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            "postgresql://mlflow@db.internal/mlflow?password=S3cretPw",
+            "postgresql://***@db.internal/mlflow?password=***",
+        ),
+        (
+            "https://acct.blob.core.windows.net/c/m.pkl?sv=2022-11-02&se=2030&sig=AbCd%2F3fG",
+            "https://acct.blob.core.windows.net/c/m.pkl?sv=2022-11-02&se=2030&sig=***",
+        ),
+        (
+            "GET https://h/x?X-Amz-Credential=AKIA99&X-Amz-Signature=5eeded failed",
+            "GET https://h/x?X-Amz-Credential=***&X-Amz-Signature=*** failed",
+        ),
+        (
+            "mysql://db/m?sslmode=require&Access_Token=tok-123#frag",
+            "mysql://db/m?sslmode=require&Access_Token=***#frag",
+        ),
+        ("at 'http://h/?api_key=k3y-value' said no", "at 'http://h/?api_key=***' said no"),
+        (
+            "AccountName=a;AccountKey=bWFza2Vk==;EndpointSuffix=x",
+            "AccountName=a;AccountKey=***;EndpointSuffix=x",
+        ),
+        ("sqlite:///m.db?mode=ro&timeout=5", "sqlite:///m.db?mode=ro&timeout=5"),
+        (
+            "a run with key=value and ?token= left empty",
+            "a run with key=value and ?token= left empty",
+        ),
+    ],
+)
+def test_a_secret_in_a_query_string_is_masked_and_other_parameters_stay(
+    text: str, shown: str
+) -> None:
+    """A parameter named for a secret (password, token, sig, key...) shows ***; others stay."""
+    assert redact(text) == shown
+    assert redact(shown) == shown, "a redacted text is redacted already"
+
+
+def test_the_secrets_of_a_query_string_are_listed_as_written() -> None:
+    """What a backend masks, so that an SDK quoting the value apart is redacted too."""
+    uri = "postgresql://db/m?sslmode=require&password=S3cret%21Pw&token=t0ken"
+    assert query_secrets(uri) == ("S3cret%21Pw", "t0ken")
+    assert query_secrets("http://h/api?x=1") == ()
+
+
+def test_a_query_string_password_in_the_sdks_chain_is_nowhere_in_ours() -> None:
+    """An SDK error quoting a URI with ?password= is chained only as a redacted copy."""
+    uri = "postgresql://mlflow@db.internal/mlflow?password=Qu3ryPw-x"
+
+    def fail() -> None:
+        try:
+            raise ValueError(f"cannot connect to {uri}")  # noqa: TRY301 - the chain is tested
+        except ValueError as exc:
+            raise OSError("failed") from exc
+
+    with pytest.raises(RegistryError) as caught:
+        _gateway().call("reading", fail)
+    shown = _shown(caught.value)
+    assert "Qu3ryPw-x" not in shown
+    assert "password=***" in shown, "the redacted SDK text is kept, for whoever debugs it"
+    assert isinstance(caught.value.__cause__, RedactedSdkError)

@@ -218,3 +218,102 @@ def test_tenacity_never_shows_in_the_public_signatures() -> None:
     """RetryPolicy and retrying() speak only our own types."""
     for thing in (RetryPolicy, _retry.retrying, _retry.testing_mode):
         assert "tenacity" not in str(inspect.signature(thing))
+
+
+# --- the deadline: no attempt reaches past it (a fake clock) -------------------------------------
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told: by a hung call, and by the recorded waits."""
+
+    def __init__(self, waits: list[float]) -> None:
+        self.now = 1000.0
+        self._waits = waits
+        self._applied = 0
+
+    def __call__(self) -> float:
+        # The waits retrying() would have slept pass, as they are recorded.
+        while self._applied < len(self._waits):
+            self.now += self._waits[self._applied]
+            self._applied += 1
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch, retry_waits: list[float]) -> FakeClock:
+    fake = FakeClock(retry_waits)
+    monkeypatch.setattr(_retry, "_clock", fake)
+    return fake
+
+
+def against_a_server_that_never_answers(
+    policy: RetryPolicy, clock: FakeClock
+) -> list[tuple[float, float]]:
+    """Each attempt waits out its whole timeout, then fails; returns (start, timeout) of each."""
+    attempts: list[tuple[float, float]] = []
+
+    def hung() -> None:
+        for attempt in _retry.retrying(policy):
+            with attempt:
+                attempts.append((clock() - 1000.0, attempt.timeout))
+                clock.now += attempt.timeout  # the request timed out
+                raise transient()
+
+    with pytest.raises(TransientRegistryError):
+        hung()
+    return attempts
+
+
+def test_five_attempts_at_a_hung_server_end_within_the_60_s_deadline(
+    clock: FakeClock, retry_waits: list[float]
+) -> None:
+    """12 s each (60 s / 5), the waits between them, and the last given only what is left."""
+    attempts = against_a_server_that_never_answers(NO_JITTER, clock)
+    assert [timeout for _, timeout in attempts] == [12.0, 12.0, 12.0, 12.0, 4.5]
+    assert [start for start, _ in attempts] == [0.0, 12.5, 25.5, 39.5, 55.5]
+    assert retry_waits == [0.5, 1.0, 2.0, 4.0]
+    assert clock() - 1000.0 == 60.0  # the deadline, not one request's timeout past it
+
+
+def test_the_first_attempt_is_given_the_whole_deadline_when_it_is_shorter_than_its_share(
+    clock: FakeClock,
+) -> None:
+    """A 2 s deadline: the first request waits 2 s, not the 5 s floor; no retry is left."""
+    attempts = against_a_server_that_never_answers(RetryPolicy(timeout=2, jitter=0), clock)
+    assert attempts == [(0.0, 2.0)]
+    assert clock() - 1000.0 == 2.0
+
+
+def test_no_retry_starts_with_too_little_of_the_deadline_left(
+    clock: FakeClock, retry_waits: list[float]
+) -> None:
+    """A failure 5.5 s into a 6 s deadline is raised: half a second is no time for an answer."""
+    calls = []
+
+    def slow_failure() -> None:
+        for attempt in _retry.retrying(RetryPolicy(timeout=6, jitter=0)):
+            with attempt:
+                calls.append(attempt.number)
+                clock.now += 5.5
+                raise transient()
+
+    with pytest.raises(TransientRegistryError):
+        slow_failure()
+    assert calls == [1]
+    assert retry_waits == []
+
+
+def test_a_wait_is_cut_so_that_the_retry_has_a_second_left(
+    clock: FakeClock, retry_waits: list[float]
+) -> None:
+    """A failure 3 s into a 6 s deadline, a 10 s backoff: the retry starts with 1 s left."""
+    timeouts = []
+    policy = RetryPolicy(attempts=2, timeout=6, wait_initial=10, jitter=0)
+    for attempt in _retry.retrying(policy):
+        with attempt:
+            timeouts.append(attempt.timeout)
+            if len(timeouts) == 1:
+                clock.now += 3
+                raise transient()
+    assert retry_waits == [2.0]
+    assert timeouts == [5.0, 1.0]

@@ -94,8 +94,8 @@ exit status:
   3  the backend failed (after retries), or an unexpected error
 
 retries: a transient failure is retried, 5 attempts within 60 s; each request times out
-  after the deadline's share (at least 5 s), so a hung server fails the stage in about a
-  minute, naming it. AML_PROMOTION_RETRY_DEADLINE=SECONDS changes the 60 s.
+  after the deadline's share (at least 5 s) or what is left of the deadline, whichever is
+  less, so a hung server fails the stage within the minute, naming it. AML_PROMOTION_RETRY_DEADLINE=SECONDS changes the 60 s.
 
 candidate:
   --experiment-name and --run-id together name a run (on azureml-v2 --run-id alone names a

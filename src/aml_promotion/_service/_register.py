@@ -273,8 +273,13 @@ def _request(template: RegistrationRequest, judged: Judged) -> RegistrationReque
         model_path=candidate.model_path,
         run=candidate.run,
         tags={**new_tags, **candidate.tags},
-        # A run's metrics stay with the run; a local model's ride with the request.
-        metrics={} if candidate.run is not None else dict(candidate.metrics or {}),
+        # A run's metrics stay with the run; a local model's ride with the request, and so do
+        # a copied version's: its run stays behind, in the source's store.
+        metrics=(
+            {}
+            if candidate.run is not None and candidate.copy_from is None
+            else dict(candidate.metrics or {})
+        ),
         model_id=candidate.model_id,
         job_output=candidate.job_output,
     )

@@ -220,5 +220,6 @@ def copy_version(
             properties=request.properties,
             description=request.description,
             download=source.download,
+            metrics=request.metrics,
         )
     )

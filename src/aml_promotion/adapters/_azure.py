@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from aml_promotion.adapters._errors import exception_chain, retry_after
 from aml_promotion.adapters._gateway import SdkGateway
+from aml_promotion.adapters._request_timeouts import current_timeout
 from aml_promotion.exceptions import RegistryError, TransientRegistryError
 from aml_promotion.ports import RunStatus
 
@@ -22,7 +23,14 @@ if TYPE_CHECKING:
 
     from aml_promotion._retry import RetryPolicy
 
-__all__ = ["azure_gateway", "connection_failed", "run_status", "translate", "without"]
+__all__ = [
+    "azure_gateway",
+    "connection_failed",
+    "run_status",
+    "timed_out",
+    "translate",
+    "without",
+]
 
 # Azure ML's run (v1) and job (v2) states that are neither finished nor failed.
 _ACTIVE_STATES = frozenset(
@@ -67,6 +75,7 @@ def translate(
     status: int | None,
     connection_failed: bool,
     transient: Collection[int],
+    timed_out: bool = False,
 ) -> RegistryError:
     """Return our error for an SDK's failure of the call `what`.
 
@@ -76,6 +85,7 @@ def translate(
         status: The HTTP status the adapter found in the error, if any.
         connection_failed: Whether the adapter found a refused or dropped connection.
         transient: The statuses worth retrying (any 5xx is too).
+        timed_out: Whether the failed connection is a request that got no answer in time.
 
     Returns:
         A `TransientRegistryError` (with the service's Retry-After) for what may pass on retry,
@@ -92,6 +102,11 @@ def translate(
             hint = ": check the credentials, and the principal's role on the workspace"
         return RegistryError(f"{what} failed: HTTP {status} {reason}{hint}")
     if connection_failed:
+        seconds = current_timeout()  # the request's own, while its adapter call is in flight
+        if timed_out and seconds is not None:
+            return TransientRegistryError(
+                f"{what} failed: no answer from Azure ML within {round(seconds, 1):g} s"
+            )
         return TransientRegistryError(f"{what} failed: the connection to Azure ML failed")
     return RegistryError(f"{what} failed: {type(error).__name__}")
 
@@ -109,6 +124,25 @@ def connection_failed(error: BaseException, *kinds: type[BaseException]) -> bool
         *kinds,
     )
     return any(isinstance(link, failures) for link in exception_chain(error))
+
+
+def timed_out(error: BaseException) -> bool:
+    """Whether the chain holds a request that timed out (no connection, or no answer, in time)."""
+    import requests  # noqa: PLC0415 - a dependency of both SDKs, loaded with them
+    import urllib3  # noqa: PLC0415
+
+    kinds: list[type[BaseException]] = [
+        requests.Timeout,
+        urllib3.exceptions.TimeoutError,
+        TimeoutError,
+    ]
+    try:
+        from azure.core import exceptions  # noqa: PLC0415 - not a dependency of azureml-core
+    except ImportError:  # pragma: no cover - azureml-core's venvs may lack azure-core
+        pass
+    else:
+        kinds += [exceptions.ServiceRequestTimeoutError, exceptions.ServiceResponseTimeoutError]
+    return any(isinstance(link, tuple(kinds)) for link in exception_chain(error))
 
 
 def azure_gateway(
@@ -130,7 +164,12 @@ def azure_gateway(
 
     def translate_error(error: Exception, what: str) -> RegistryError:
         return translate(
-            error, what, status=status(error), connection_failed=dropped(error), transient=transient
+            error,
+            what,
+            status=status(error),
+            connection_failed=dropped(error),
+            transient=transient,
+            timed_out=timed_out(error),
         )
 
     return SdkGateway(policy, quiet=quiet, translate=translate_error)

@@ -49,6 +49,7 @@ from aml_promotion.adapters._azure_credentials import (
     parse_credentials,
 )
 from aml_promotion.adapters._redaction import mask, redact
+from aml_promotion.adapters._request_timeouts import current_timeout
 from aml_promotion.exceptions import CredentialsError, TransientRegistryError
 
 __all__ = [
@@ -182,7 +183,8 @@ class GitHubIdToken:
         request_url: ``ACTIONS_ID_TOKEN_REQUEST_URL``.
         request_token: ``ACTIONS_ID_TOKEN_REQUEST_TOKEN`` (never shown).
         audience: The audience asked for (Entra ID's: `GITHUB_AUDIENCE`).
-        timeout: Seconds to wait for GitHub's answer.
+        timeout: Seconds at most to wait for GitHub's answer (less inside an adapter call:
+            its requests' timeout, `current_timeout`).
     """
 
     request_url: str = attrs.field(repr=False)
@@ -210,7 +212,7 @@ class GitHubIdToken:
         )
         problem = None
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=self._timeout()) as response:  # noqa: S310
                 body = response.read()
         except urllib.error.HTTPError as exc:
             problem = exc.code
@@ -232,6 +234,12 @@ class GitHubIdToken:
             msg = f"GitHub OIDC: GitHub's ID-token endpoint ({_GITHUB_URL}) gave no token"
             raise CredentialsError(msg, missing=(_GITHUB_TOKEN,))
         return value
+
+    def _timeout(self) -> float:
+        # urllib, not requests: the adapters' cap on every request's wait (the retry
+        # deadline's share) is applied here by hand, so a hung GitHub cannot outwait it.
+        within = current_timeout()
+        return self.timeout if within is None else min(self.timeout, within)
 
 
 def _token_value(body: bytes) -> str | None:

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TypeVar
 
-from aml_promotion._retry import RetryPolicy, retrying
+from aml_promotion._retry import RetryPolicy, request_timeout, retrying
+from aml_promotion.adapters import _request_timeouts
 from aml_promotion.adapters._redaction import safe_cause, scrub
 from aml_promotion.exceptions import PromotionError, RegistryError, TransientRegistryError
 
@@ -49,9 +50,14 @@ class SdkGateway:
         self._translate = translate
         self._catch = catch
 
-    def once(self, what: str, call: Callable[[], _T]) -> _T:
-        """Make `call` once (no retries); translate what it raises."""
-        with self._quiet():
+    def once(self, what: str, call: Callable[[], _T], *, timeout: float | None = None) -> _T:
+        """Make `call` once (no retries); translate what it raises.
+
+        Every HTTP request the call makes times out after `timeout` seconds at most (default:
+        the policy's `request_timeout`), so that a server that never answers cannot hold it.
+        """
+        seconds = request_timeout(self.policy) if timeout is None else timeout
+        with self._quiet(), _request_timeouts.within(seconds):
             try:
                 return call()
             except PromotionError as exc:
@@ -68,7 +74,7 @@ class SdkGateway:
         try:
             for attempt in retrying(self.policy):
                 with attempt:
-                    return self.once(what, call)
+                    return self.once(what, call, timeout=attempt.timeout)
         except TransientRegistryError as exc:
             # The same chain as the error given up on: its cause is the (redacted) SDK error.
             error, cause = _gave_up(exc, what, self.policy), exc.__cause__

@@ -1,8 +1,9 @@
 """Secrets kept out of what the library raises: messages, and the exceptions chained to them.
 
-A tracking URI may carry credentials (``https://user:token@host``), and an SDK's exception may
-quote it, or a service principal's secret, in its text. Our messages are redacted before they
-are cut short (a cut can split a URI so that no pattern finds its password), and an SDK
+A tracking URI may carry credentials (``https://user:token@host``, or in its query string:
+``postgresql://db/mlflow?password=...``, ``...?sig=...``), and an SDK's exception may quote
+it, or a service principal's secret, in its text. Our messages are redacted before they are cut
+short (a cut can split a URI so that no pattern finds its password), and an SDK
 exception whose text holds a secret is never chained to our error: a copy with the secret
 redacted stands in for it (see `safe_cause`), so no traceback, ``logging.exception()`` or
 notebook shows it.
@@ -15,11 +16,19 @@ import threading
 
 from aml_promotion.adapters._errors import exception_chain
 
-__all__ = ["RedactedSdkError", "mask", "redact", "safe_cause", "scrub"]
+__all__ = ["RedactedSdkError", "mask", "query_secrets", "redact", "safe_cause", "scrub"]
 
 # A URI's user info: from "//" to the last "@" of the authority (a user name or a password may
 # hold an "@" of its own; the authority ends at the first "/").
 _USERINFO = re.compile(r"(?<=//)[^/\s]*@")
+# A query parameter (or a connection string's ``;Name=value``) whose name says it holds a secret:
+# ?password=, &access_token=, &sig= (a SAS), &X-Amz-Signature=, ;AccountKey=... Its value runs to
+# the next parameter, fragment, space or quote. A harmless one masked too (?keyspace=) costs
+# nothing; a secret shown costs the secret.
+_QUERY_SECRET = re.compile(
+    r"(?i)([?&;][^=&;#?\s'\"<>]*(?:pass|pwd|token|secret|key|sig|credential|auth)"
+    r"[^=&;#?\s'\"<>]*=)([^&;#\s'\"<>]+)"
+)
 _MIN_SECRET = 4  # shorter values would redact ordinary words
 _masked: set[str] = set()
 _lock = threading.Lock()
@@ -35,9 +44,23 @@ def mask(*secrets: str | None) -> None:
         _masked.update(s for s in secrets if s and len(s) >= _MIN_SECRET)
 
 
+def query_secrets(uri: str) -> tuple[str, ...]:
+    """Return the values of `uri`'s query parameters that `redact` masks, as written.
+
+    For `mask`: an SDK may quote such a value apart from its URI (or percent-decoded).
+    """
+    return tuple(found.group(2) for found in _QUERY_SECRET.finditer(uri))
+
+
 def redact(text: str) -> str:
-    """Return `text` without a URI's user info (``//user:password@``) and without masked values."""
+    """Return `text` without a URI's secrets, and without masked values.
+
+    A URI's user info (``//user:password@``) becomes ``***@``; the value of a query parameter
+    named for a secret (``?password=``, ``&token=``, ``&sig=``, ``;AccountKey=``...) becomes
+    ``***``.
+    """
     text = _USERINFO.sub("***@", text)
+    text = _QUERY_SECRET.sub(r"\1***", text)
     with _lock:
         secrets = sorted(_masked, key=len, reverse=True)
     for secret in secrets:

@@ -12,11 +12,13 @@ without one it issued, so a promotion succeeds only if the credential went throu
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -627,3 +629,111 @@ def test_no_way_to_sign_in_in_github_actions_is_exit_2_naming_the_options(
     for way in ("GitHub OIDC", "workload identity", "managed identity", "az login", "--json-auth"):
         assert way in done.stderr
     assert [r for r in emulator.requests if _SIGNED_IN.match(r.path)] == []
+
+
+# --- a hung or slow service cannot stall a promotion ---------------------------------------------
+
+DEADLINE = 8.0  # AML_PROMOTION_RETRY_DEADLINE: each request 5 s at most (the floor), then 2.5 s
+SLACK = 1.0  # from the deadline to the client closing its last connection
+EXIT = 10.0  # from the deadline to the process's exit (the SDKs' teardown), on a shared machine
+TOKEN_ROUTE = r"^/[^/]+/oauth2/v2\.0/token$"  # noqa: S105 - a path
+GITHUB_ROUTE = r"^/github/idtoken$"
+
+
+def _job_route(job_name: str) -> str:
+    return rf"/jobs/{job_name}$"
+
+
+def _hurried_promotion(
+    emulator: AzureMLV2Emulator, job_name: str, workdir: Path, bin_dir: Path, tmp_path: Path
+) -> Outcome:
+    """Promote `job_name` as a GitHub Actions step with OIDC, under an 8 s retry deadline."""
+    emulator.identity.add_app(CLIENT_ID, TENANT_ID, federated=True)
+    env = {
+        **_github_actions(emulator, tmp_path),
+        "AML_PROMOTION_RETRY_DEADLINE": f"{DEADLINE:g}",
+    }
+    args = [f"--client-id={CLIENT_ID}", f"--tenant-id={TENANT_ID}", *_workspace_args(emulator)]
+    return _promote(workdir, bin_dir, tmp_path, *args, f"--run-id={job_name}", env=env)
+
+
+def _cut_short(stderr: str) -> float:
+    """The seconds the last attempt's request was given, as the error says."""
+    found = re.search(r"no answer from Azure ML within ([\d.]+) s \(gave up", stderr)
+    assert found, stderr
+    return float(found[1])
+
+
+def _spans(emulator: AzureMLV2Emulator, method: str, pattern: str) -> tuple[float, float]:
+    """Seconds from the first request matching `pattern` to the end of the last, and to now."""
+    matching = emulator.matching(method, pattern)
+    ended = max(r.ended or math.inf for r in matching)
+    return ended - matching[0].at, time.monotonic() - matching[0].at
+
+
+@pytest.mark.parametrize(
+    ("method", "route", "says"),
+    [
+        ("GET", "job", "no answer from Azure ML within 5 s"),
+        ("POST", TOKEN_ROUTE, "reading job"),
+        ("GET", GITHUB_ROUTE, "GitHub's ID-token endpoint"),
+    ],
+    ids=["the-job", "entra-id-token", "github-id-token"],
+)
+def test_a_hung_service_fails_the_stage_within_the_deadline_naming_both(  # noqa: PLR0917
+    emulator: AzureMLV2Emulator,
+    job: tuple[str, str],
+    workdir: Path,
+    bin_dir: Path,
+    tmp_path: Path,
+    method: str,
+    route: str,
+    says: str,
+) -> None:
+    """Never answered (the job's read, Entra ID's token, GitHub's ID token): exit 3 in time.
+
+    Each request waits 5 s at most, the retry only what is left of the 8 s deadline.
+    """
+    job_name, model = job
+    route = _job_route(job_name) if route == "job" else route
+    emulator.hang_next(method, route, times=10)
+    done = _hurried_promotion(emulator, job_name, workdir, bin_dir, tmp_path)
+    took, to_exit = _spans(emulator, method, route)
+    assert done.code == 3, done.explain()
+    assert took < DEADLINE + SLACK, (took, done.explain())
+    assert to_exit < DEADLINE + EXIT, (to_exit, done.explain())
+    assert emulator.count(method, route) >= 2, done.explain()  # retried, within the deadline
+    assert "gave up within the 8 s retry deadline" in done.stderr, done.explain()
+    assert says in done.stderr, done.explain()
+    if says.startswith("no answer"):
+        assert _cut_short(done.stderr) < 3.0  # the retry: only what was left of the deadline
+    assert emulator.versions(model) == []
+
+
+def test_a_service_failing_after_3_s_each_time_is_given_up_on_at_the_deadline(
+    emulator: AzureMLV2Emulator, job: tuple[str, str], workdir: Path, bin_dir: Path, tmp_path: Path
+) -> None:
+    """503 after 3 s, every time: retried while the deadline allows, the last cut short."""
+    job_name, _ = job
+    route = _job_route(job_name)
+    emulator.slow_next("GET", route, seconds=3, status=503, times=10)
+    done = _hurried_promotion(emulator, job_name, workdir, bin_dir, tmp_path)
+    took, to_exit = _spans(emulator, "GET", route)
+    assert done.code == 3, done.explain()
+    assert took < DEADLINE + SLACK, (took, done.explain())
+    assert to_exit < DEADLINE + EXIT, (to_exit, done.explain())
+    assert emulator.count("GET", route) >= 2, done.explain()
+    assert "gave up within the 8 s retry deadline" in done.stderr, done.explain()
+
+
+def test_a_service_answering_in_3_s_is_waited_for(
+    emulator: AzureMLV2Emulator, job: tuple[str, str], workdir: Path, bin_dir: Path, tmp_path: Path
+) -> None:
+    """A slow answer (3 s, under the 5 s a request may take) is not cut off: registered."""
+    job_name, model = job
+    route = _job_route(job_name)
+    emulator.slow_next("GET", route, seconds=3)
+    done = _hurried_promotion(emulator, job_name, workdir, bin_dir, tmp_path)
+    assert done.code == 0, done.explain()
+    assert [r.status for r in emulator.matching("GET", route)][:1] == [200]
+    assert len(emulator.versions(model)) == 1

@@ -19,6 +19,8 @@ from __future__ import annotations
 import base64
 import importlib.metadata
 import json
+import math
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -298,3 +300,88 @@ def test_credentials_without_a_workspace_config_are_bad_input(cli: Cli) -> None:
     assert done.code == 2, done.explain()
     assert "aml_arm_config.json" in done.stderr
     assert SECRET not in done.everything()
+
+
+# --- a hung or slow service cannot stall a promotion ---------------------------------------------
+
+DEADLINE = 8.0  # AML_PROMOTION_RETRY_DEADLINE: each request 5 s at most (the floor), then 2.5 s
+SLACK = 1.0  # from the deadline to the client closing its last connection
+EXIT = 10.0  # from the deadline to the process's exit (the SDKs' teardown), on a shared machine
+
+
+def _hurried(job_env: dict[str, str]) -> dict[str, str]:
+    return {**job_env, "AML_PROMOTION_RETRY_DEADLINE": f"{DEADLINE:g}", "CI": "true"}
+
+
+def _run_route(run_id: str) -> str:
+    """The path of the candidate run's read (not the promotion job's own run)."""
+    return rf"/history/v1\.0/.*/runs/{run_id}$"
+
+
+def _cut_short(stderr: str) -> float:
+    """The seconds the last attempt's request was given, as the error says."""
+    found = re.search(r"no answer from Azure ML within ([\d.]+) s \(gave up", stderr)
+    assert found, stderr
+    return float(found[1])
+
+
+def _spans(emulator: AzureMLEmulator, pattern: str) -> tuple[float, float]:
+    """Seconds from the first GET matching `pattern` to the end of the last, and to now."""
+    matching = emulator.matching("GET", pattern)
+    ended = max(r.ended or math.inf for r in matching)
+    return ended - matching[0].at, time.monotonic() - matching[0].at
+
+
+@pytest.mark.usefixtures("baseline")
+def test_a_hung_service_fails_the_stage_within_the_deadline_naming_both(
+    cli: Cli, emulator: AzureMLEmulator, names: dict[str, str], job_env: dict[str, str]
+) -> None:
+    """The candidate's run is never answered: exit 3 within the deadline, the stage named.
+
+    Two attempts: the first waits its 5 s, the retry only what is left of the 8 s.
+    """
+    args = candidate(emulator, names, 0.85)
+    route = _run_route(args[-1])
+    emulator.hang_next("GET", route, times=10)
+    done = promote(cli, *args, env=_hurried(job_env))
+    took, to_exit = _spans(emulator, route)
+    assert done.code == 3, done.explain()
+    assert took < DEADLINE + SLACK, (took, done.explain())
+    assert to_exit < DEADLINE + EXIT, (to_exit, done.explain())
+    assert emulator.count("GET", route) == 2, [str(r) for r in emulator.requests]
+    assert "reading the candidate" in done.stderr, done.explain()  # the stage's progress line
+    assert "gave up within the 8 s retry deadline" in done.stderr, done.explain()
+    assert args[-1] in done.stderr  # the run it could not read
+    assert "no answer from Azure ML within 5 s" in done.stderr, done.explain()  # the first
+    assert _cut_short(done.stderr) < 3.0  # the retry: only what was left of the deadline
+
+
+@pytest.mark.usefixtures("baseline")
+def test_a_service_failing_after_3_s_each_time_is_given_up_on_at_the_deadline(
+    cli: Cli, emulator: AzureMLEmulator, names: dict[str, str], job_env: dict[str, str]
+) -> None:
+    """503 after 3 s, every time: retried while the deadline allows, the last cut short."""
+    args = candidate(emulator, names, 0.85)
+    route = _run_route(args[-1])
+    emulator.slow_next("GET", route, seconds=3, status=503, times=10)
+    done = promote(cli, *args, env=_hurried(job_env))
+    took, to_exit = _spans(emulator, route)
+    assert done.code == 3, done.explain()
+    assert took < DEADLINE + SLACK, (took, done.explain())
+    assert to_exit < DEADLINE + EXIT, (to_exit, done.explain())
+    assert emulator.count("GET", route) >= 2
+    assert "gave up within the 8 s retry deadline" in done.stderr, done.explain()
+
+
+@pytest.mark.usefixtures("baseline")
+def test_a_service_answering_in_3_s_is_waited_for(
+    cli: Cli, emulator: AzureMLEmulator, names: dict[str, str], job_env: dict[str, str]
+) -> None:
+    """A slow answer (3 s, under the 5 s a request may take) is not cut off: registered."""
+    args = candidate(emulator, names, 0.85)
+    route = _run_route(args[-1])
+    emulator.slow_next("GET", route, seconds=3)
+    done = promote(cli, *args, env=_hurried(job_env))
+    assert done.code == 0, done.explain()
+    assert emulator.count("GET", route) == 1
+    assert [m["version"] for m in emulator.models(names["model"])] == [1, 2]

@@ -168,9 +168,15 @@ class MlflowHarness:
         return run_id
 
     def add_logged_model(self, run_id: str, name: str, files: list[str]) -> str:
-        """Log an MLflow 3 logged model of the run (what ``mlflow.<flavor>.log_model`` makes)."""
+        """Log an MLflow 3 logged model of the run (what ``mlflow.<flavor>.log_model`` makes).
+
+        As ``log_model`` does, the model is logged as the run's output too.
+        """
+        from mlflow.entities import LoggedModelOutput  # noqa: PLC0415
+
         experiment_id = self.client.get_run(run_id).info.experiment_id
         model = self.client.create_logged_model(experiment_id, name=name, source_run_id=run_id)
+        self.client.log_outputs(run_id, [LoggedModelOutput(model.model_id, step=0)])
         with tempfile.TemporaryDirectory() as folder:
             for relative in files:
                 target = Path(folder) / relative

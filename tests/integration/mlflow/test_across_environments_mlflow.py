@@ -7,6 +7,7 @@ against the target.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import uuid
@@ -18,8 +19,10 @@ import mlflow
 import pytest
 
 from aml_promotion import RetryPolicy, Verdict, promote
+from aml_promotion._retry import LOGGER_NAME
 from aml_promotion.adapters.mlflow import MlflowBackend
 from aml_promotion.exceptions import RegistryError, VersionNotFoundError
+from aml_promotion.ports import CopyRequest, VersionRef
 from faultproxy import FaultProxy
 from integration.mlflow.pyfunc_model import AddK, predict
 
@@ -55,14 +58,17 @@ def prod(template_db: Path, tmp_path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def train(k: int, auc: float) -> str:
+def train(k: int, auc: float, *, data: str | None = None) -> str:
     """Log a run in the fluent API's store with metric auc and a pyfunc model; return its id.
 
-    Then MLflow's global tracking URI points elsewhere: the backends must use their own.
+    With `data`, the run's tag ``eval_digest`` says what it was evaluated on. Then MLflow's
+    global tracking URI points elsewhere: the backends must use their own.
     """
     mlflow.set_experiment("train")
     with mlflow.start_run() as run:
         mlflow.log_metric("auc", auc)
+        if data is not None:
+            mlflow.set_tag("eval_digest", data)
         mlflow.pyfunc.log_model(name="model", python_model=AddK(k), pip_requirements=[])
     _point_mlflow_elsewhere()
     return str(run.info.run_id)
@@ -78,11 +84,13 @@ def _point_mlflow_elsewhere() -> None:
     os.environ.pop("MLFLOW_REGISTRY_URI", None)
 
 
-def dev_champion(dev: str, k: int, auc: float, name: str = "churn") -> int:
+def dev_champion(
+    dev: str, k: int, auc: float, name: str = "churn", *, settings: dict[str, Any] = CHAMPION
+) -> int:
     """Train in dev and promote the run there (alias champion); return the dev version."""
     mlflow.set_tracking_uri(dev)
-    run_id = train(k, auc)
-    settings = {**CHAMPION, "model_name": name, "model_file_name": "model"}
+    run_id = train(k, auc, data="sha256:eval-1" if "evaluation_data" in settings else None)
+    settings = {**settings, "model_name": name, "model_file_name": "model"}
     result = promote(
         experiment_name="train", run_id=run_id, settings=settings, backend=MlflowBackend(dev)
     )
@@ -212,6 +220,107 @@ def test_a_missing_dev_version_names_it(dev: str, prod: str) -> None:
         )
 
 
+# --- dev -> test -> prod: a copy promoted on -----------------------------------------------------
+
+CHAINED: dict[str, Any] = {**CHAMPION, "evaluation_data": {"tag": "eval_digest"}}
+
+
+@pytest.fixture
+def staging(template_db: Path, tmp_path: Path) -> str:
+    """The test environment's store: a third sqlite file, between dev and prod."""
+    path = tmp_path / "staging.db"
+    shutil.copyfile(template_db, path)
+    return f"sqlite:///{path}"
+
+
+def _promote_on(source: str, target: str) -> Any:
+    """Promote the source store's champion of churn into the target store."""
+    return promote(
+        candidate_version="churn@champion",
+        backend=MlflowBackend(source),
+        target=MlflowBackend(target),
+        settings=CHAINED,
+    )
+
+
+def test_a_copy_is_promoted_on_into_the_next_store_with_its_metrics(
+    dev: str, staging: str, prod: str
+) -> None:
+    """From dev to test to prod: test's copy answers for its metrics, prod compares them."""
+    dev_champion(dev, 1, 0.80, settings=CHAINED)
+    assert _promote_on(dev, staging).registered
+
+    # The copy's run in test (the files' holder) holds the metrics it was promoted on.
+    copied = client(staging).get_model_version("churn", "1")
+    assert client(staging).get_run(copied.run_id).data.metrics == {"auc": 0.8}
+
+    seeded = _promote_on(staging, prod)
+    assert seeded.registered, seeded.decision.summary
+    assert seeded.decision.comparisons[0].candidate == pytest.approx(0.80)
+    held = client(prod).get_model_version("churn", "1")
+    assert held.tags["promotion.metric.auc"] == "0.8"
+    assert held.tags["promotion.data.eval_digest"] == "sha256:eval-1"
+    assert held.tags["promotion.source.version"] == "1"
+    assert predict_in(prod, "models:/churn@champion") == [2, 3]
+
+    dev_champion(dev, 10, 0.90, settings=CHAINED)
+    assert _promote_on(dev, staging).registered
+    better = _promote_on(staging, prod)
+    assert better.registered, better.decision.summary
+    assert better.baseline is not None
+    assert better.baseline.version == 1
+    assert better.decision.comparisons[0].candidate == pytest.approx(0.90)
+    assert better.decision.comparisons[0].baseline == pytest.approx(0.80)
+    assert predict_in(prod, "models:/churn@champion") == [11, 12]
+
+
+def test_a_run_promoted_within_the_next_store_is_compared_with_the_copy_there(
+    dev: str, staging: str
+) -> None:
+    """A run trained in test, worse than test's champion (a copy from dev): rejected."""
+    dev_champion(dev, 1, 0.90, settings=CHAINED)
+    assert _promote_on(dev, staging).registered
+
+    mlflow.set_tracking_uri(staging)
+    run_id = train(5, 0.85, data="sha256:eval-1")
+    result = promote(
+        experiment_name="train",
+        run_id=run_id,
+        backend=MlflowBackend(staging),
+        settings={**CHAINED, "model_name": "churn", "model_file_name": "model"},
+    )
+
+    assert result.decision.verdict is Verdict.REJECT, result.decision.summary
+    assert result.baseline is not None
+    assert result.baseline.version == 1
+    assert result.decision.comparisons[0].baseline == pytest.approx(0.90)
+    assert len(client(staging).search_model_versions("name='churn'")) == 1
+
+
+def test_a_metrics_run_of_the_source_store_is_not_named_on_a_copy_in_another(
+    dev: str, prod: str
+) -> None:
+    """The copy's own run holds its metrics: a run of the source's store is never its record."""
+    dev_champion(dev, 1, 0.80)
+    source = MlflowBackend(dev).registry.get_version(VersionRef(name="churn", number=1))
+    copy = MlflowBackend(prod).registry.copy(
+        CopyRequest(
+            name="churn",
+            source=source,
+            source_key="dev#churn/1",
+            tags={"promotion.source.key": "dev#churn/1", "promotion.metrics_run": "a-dev-run"},
+            metrics={"auc": 0.8, "loss": [0.5, 0.25]},
+            download=functools.partial(MlflowBackend(dev).registry.download_version, source),
+        )
+    )
+
+    held = client(prod).get_model_version("churn", str(copy.version))
+    assert "promotion.metrics_run" not in held.tags
+    assert held.tags["promotion.source.key"] == "dev#churn/1"
+    history = client(prod).get_metric_history(held.run_id, "loss")
+    assert [metric.value for metric in history] == [0.5, 0.25]
+
+
 # --- a real `mlflow server` as the target ------------------------------------------------------
 
 
@@ -249,6 +358,37 @@ def test_a_dev_version_is_copied_into_a_server_through_its_artifact_store(
     held = client(mlflow_server.url).get_model_version(unique_name, "1")
     assert held.source.startswith("runs:/")
     assert predict_in(mlflow_server.url, f"models:/{unique_name}@champion") == [3, 4]
+
+
+def test_a_copy_in_a_server_is_promoted_on_from_there_with_its_metrics(
+    dev: str, mlflow_server: MlflowServer, prod: str, unique_name: str
+) -> None:
+    """From dev to a server to prod: the server's run holding the copy's files has its metrics."""
+    dev_champion(dev, 2, 0.85, name=unique_name, settings=CHAINED)
+    server = MlflowBackend(mlflow_server.url)
+    first = promote(
+        candidate_version=f"{unique_name}@champion",
+        backend=MlflowBackend(dev),
+        target=server,
+        settings=CHAINED,
+    )
+    assert first.model is not None
+    assert client(mlflow_server.url).get_run(first.model.run_id).data.metrics == {"auc": 0.85}
+
+    onward = promote(
+        candidate_version=f"{unique_name}@champion",
+        backend=server,
+        target=MlflowBackend(prod),
+        settings=CHAINED,
+    )
+
+    assert onward.registered, onward.decision.summary
+    assert onward.decision.comparisons[0].candidate == pytest.approx(0.85)
+    held = client(prod).get_model_version(unique_name, "1")
+    assert held.tags["promotion.metric.auc"] == "0.85"
+    assert held.tags["promotion.data.eval_digest"] == "sha256:eval-1"
+    assert held.tags["promotion.source.registry"] == mlflow_server.url
+    assert predict_in(prod, f"models:/{unique_name}@champion") == [3, 4]
 
 
 def test_a_lost_copy_answer_from_the_server_is_not_copied_twice(
@@ -315,3 +455,61 @@ def test_one_registry_spelled_two_ways_is_one_location(
 
     assert relative == absolute == f"sqlite:///{path}"
     assert server == slashed == mlflow_server.url
+
+
+# --- secrets in a URI's query string ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uri", "location"),
+    [
+        (
+            "postgresql://mlflow@db.internal/mlflow?password=S3cretPw",
+            "postgresql://***@db.internal/mlflow",
+        ),
+        (
+            "mysql+pymysql://db.internal:3306/mlflow?ssl=1&access_token=S3cretPw#x",
+            "mysql+pymysql://db.internal:3306/mlflow",
+        ),
+        ("https://mlflow.internal/?sig=S3cretPw", "https://mlflow.internal"),
+    ],
+)
+def test_a_registrys_location_drops_its_query_string(uri: str, location: str) -> None:
+    """What every copy's promotion.source.* tags name: no query string, so no secret in it."""
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    # A client is all a backend needs to name its registry: no database driver, no connection.
+    stand_in = SimpleNamespace(tracking_uri=uri, _registry_uri=uri)
+    backend = MlflowBackend(client=stand_in)
+
+    assert backend.registry.location == location
+    assert "S3cretPw" not in repr(backend)
+
+
+def test_a_query_string_token_is_nowhere_in_what_a_failing_promotion_raises_or_logs(
+    dev: str, policy: RetryPolicy, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A target URI with ?token= that refuses: the SDK's text quotes it, redacted; so do logs."""
+    import traceback  # noqa: PLC0415
+
+    from servers import free_port  # noqa: PLC0415
+
+    dev_champion(dev, 2, 0.85)
+    # Our retries (MLflow's own off, so a refusal is quick): each attempt's text quotes it.
+    target = MlflowBackend(f"http://127.0.0.1:{free_port()}/?token=T0ken-S3cret", retry=policy)
+    caplog.set_level("DEBUG", logger=LOGGER_NAME)
+
+    with pytest.raises(RegistryError) as caught:
+        promote(
+            candidate_version="churn@champion",
+            backend=MlflowBackend(dev),
+            target=target,
+            settings=CHAMPION,
+        )
+
+    shown = "".join(traceback.format_exception(caught.value, chain=True))
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(LOGGER_NAME))
+    assert "T0ken-S3cret" not in shown
+    assert "token=***" in shown, "the redacted SDK text still says which URI failed"
+    assert ours, "the promotion logged its steps"
+    assert "T0ken-S3cret" not in ours

@@ -508,6 +508,23 @@ def test_the_files_of_a_logged_model_are_listed_under_its_name(
     assert spy.names() == ["search_logged_models"]
 
 
+def test_a_run_that_logged_no_model_lists_its_files_without_the_logged_model_search(
+    harness: MlflowHarness, spy: ClientSpy
+) -> None:
+    """No model among the run's outputs: no logged-model search; one made apart is not its own."""
+    run_id = harness.add_run("train", {}, ["outputs/model.pkl"])
+    apart = harness.client.create_logged_model(
+        harness.experiment_id("train"), name="apart", source_run_id=run_id
+    )
+    harness.client.finalize_logged_model(apart.model_id, "READY")
+    runs = harness.backend.runs
+    run = runs.get_run(experiment_name="train", run_id=run_id)
+    spy.calls.clear()
+    assert runs.list_files(run) == ["outputs/model.pkl"]
+    assert harness.backend.registry.logged_model_of(run, "apart") is None
+    assert "search_logged_models" not in spy.names()
+
+
 def test_a_store_without_logged_models_still_lists_the_artifacts(
     harness: MlflowHarness, spy: ClientSpy
 ) -> None:

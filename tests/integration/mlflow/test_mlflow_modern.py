@@ -267,6 +267,29 @@ def test_a_pending_version_of_this_run_is_waited_for(
     assert again.model.version == (2 if registered else 1)
 
 
+@pytest.mark.parametrize(("status", "found"), [("READY", True), ("FAILED_REGISTRATION", False)])
+def test_a_pending_copy_is_waited_for_as_a_runs_version_is(
+    tracking: str, retry_waits: list[float], status: str, found: bool
+) -> None:
+    """A copy found by its source key while pending: waited for; ready is found, failed is not."""
+    from aml_promotion._domain import tags  # noqa: PLC0415
+
+    run_id, _ = _train(1, 0.8)
+    client = mlflow.MlflowClient()
+    client.create_registered_model("copies")
+    client.create_model_version(
+        "copies", f"runs:/{run_id}/model", run_id=run_id, tags={tags.SOURCE_KEY: "k1"}
+    )
+    _set_status(tracking, "copies", 1, "PENDING_REGISTRATION")
+    backend = _backend(tracking)
+    spy = _SettlesAfter(backend._client, tracking, after=2, status=status)
+    backend._client = spy
+    copy = backend.registry.find_by_source("copies", "k1")
+    assert spy.reads == 2
+    assert len(retry_waits) == 1
+    assert (copy is not None and copy.version == 1) is found
+
+
 def test_a_version_that_stays_pending_is_an_error_not_a_second_version(tracking: str) -> None:
     """Still pending after the bounded wait: a RegistryError; nothing is registered twice."""
     run_id, _ = _train(1, 0.8)

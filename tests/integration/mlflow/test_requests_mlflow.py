@@ -32,12 +32,27 @@ PROMOTION = [
     "GET runs/get",  # the candidate: its metrics, tags, inputs and outputs come with it
     "GET experiments/get",  # its experiment's name, checked
     "POST runs/search",  # its child runs (the pipeline step)
-    "GET -artifacts artifacts",  # its files (the artifact API)
-    "POST logged-models/search",  # its logged models (once, for the files and the source)
+    "GET -artifacts artifacts",  # its files (the artifact API); it logged no model as its
+    # output (runs/get says so), so no logged-models/search
     "GET model-versions/search",  # a version of this run already (idempotency)
     "GET model-versions/search",  # the latest version: the baseline
     "GET runs/get",  # the baseline's run
     "POST model-versions/create",  # no read of the registered model first: a version was seen
+]
+
+# The same when both runs logged their model with log_model (MLflow 3: a logged model, the run's
+# output): the tracking requests, each run's logged models searched once (the artifact API's
+# listings are left out: a logged model's files are listed under its own location).
+LOGGED_MODEL_PROMOTION = [
+    "GET runs/get",  # the candidate
+    "GET experiments/get",  # its experiment's name, checked
+    "POST runs/search",  # its child runs
+    "POST logged-models/search",  # its logged models: their files, dataset metrics, the source
+    "GET model-versions/search",  # a version of this run already (idempotency)
+    "GET model-versions/search",  # the latest version: the baseline
+    "GET runs/get",  # the baseline's run
+    "POST logged-models/search",  # its logged models: its metrics logged on datasets
+    "POST model-versions/create",  # source models:/<model id>
 ]
 
 
@@ -57,7 +72,7 @@ def _route(path: str) -> str:
 
 
 @pytest.mark.parametrize(("logged", "versions"), [(52, 1), (500, 1), (52, 12)])
-def test_a_promotion_costs_9_requests_whatever_the_metrics_logged_and_the_versions(
+def test_a_promotion_costs_8_requests_whatever_the_metrics_logged_and_the_versions(
     *,
     proxy: FaultProxy,
     policy: RetryPolicy,
@@ -66,7 +81,7 @@ def test_a_promotion_costs_9_requests_whatever_the_metrics_logged_and_the_versio
     logged: int,
     versions: int,
 ) -> None:
-    """9 requests (8 to the tracking API, 1 to the artifact API), the same for each case."""
+    """8 requests (7 to the tracking API, 1 to the artifact API), the same for each case."""
     from mlflow import MlflowClient  # noqa: PLC0415
     from mlflow.entities import Metric  # noqa: PLC0415
 
@@ -105,3 +120,56 @@ def test_a_promotion_costs_9_requests_whatever_the_metrics_logged_and_the_versio
     assert result.model is not None, result.decision.summary
     assert result.model.version == versions + 1
     assert [f"{method} {_route(path)}" for method, path, _ in proxy.requests] == PROMOTION
+
+
+def test_a_run_that_logged_a_model_costs_one_logged_model_search_per_run_read(
+    *, proxy: FaultProxy, policy: RetryPolicy, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A model logged as the run's output (as log_model does): a logged-models/search a run."""
+    from mlflow import MlflowClient  # noqa: PLC0415
+    from mlflow.entities import LoggedModelOutput, Metric  # noqa: PLC0415
+
+    client = MlflowClient(tracking_uri=proxy.url)
+    tag = re.sub(r"\W", "-", str(request.node.name))[-40:]
+    experiment, name = f"requests-{tag}", f"model-{tag}"
+    experiment_id = client.create_experiment(experiment)
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "MLmodel").write_text("artifact_path: model\nflavors: {}\n")
+    (folder / "model.pkl").write_text("a model\n")
+
+    def run(level: float) -> str:
+        run_id = str(client.create_run(experiment_id).info.run_id)
+        values = {GATED[0]: level, GATED[1]: 1.0 - level}
+        client.log_batch(run_id, metrics=[Metric(k, v, 0, 0) for k, v in values.items()])
+        model = client.create_logged_model(experiment_id, name="model", source_run_id=run_id)
+        client.log_outputs(run_id, [LoggedModelOutput(model.model_id, step=0)])
+        client.log_model_artifacts(model.model_id, str(folder))
+        client.finalize_logged_model(model.model_id, "READY")
+        client.set_terminated(run_id)
+        return run_id
+
+    baseline = run(0.80)
+    client.create_registered_model(name)
+    client.create_model_version(name, f"runs:/{baseline}/model", run_id=baseline)
+    candidate = run(0.85)
+    settings = {
+        "model_name": name,
+        "model_file_name": "model",
+        "metrics_max": [GATED[0]],
+        "metrics_min": [GATED[1]],
+    }
+    backend = MlflowBackend(proxy.url, retry=policy)
+    proxy.clear()
+    result = promote(
+        experiment_name=experiment, run_id=candidate, settings=settings, backend=backend
+    )
+    assert result.model is not None, result.decision.summary
+    assert result.model.source is not None
+    assert result.model.source.startswith("models:/")  # the logged model, as register_model
+    tracking = [
+        f"{method} {_route(path)}"
+        for method, path, _ in proxy.requests
+        if not _route(path).startswith("-artifacts")
+    ]
+    assert tracking == LOGGED_MODEL_PROMOTION

@@ -267,9 +267,12 @@ def test_a_stage_is_refused_in_unity_catalog(backend: MlflowBackend) -> None:
 
 
 def _log_model(harness: MlflowHarness, run_id: str, mlmodel: str) -> str:
+    from mlflow.entities import LoggedModelOutput  # noqa: PLC0415
+
     client = harness.client
     experiment_id = client.get_run(run_id).info.experiment_id
     model = client.create_logged_model(experiment_id, name="model", source_run_id=run_id)
+    client.log_outputs(run_id, [LoggedModelOutput(model.model_id, step=0)])  # as log_model does
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "MLmodel").write_text(mlmodel)
         client.log_model_artifacts(model.model_id, folder)

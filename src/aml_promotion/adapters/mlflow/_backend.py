@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from aml_promotion._retry import RetryPolicy
-from aml_promotion.adapters._redaction import mask, redact
+from aml_promotion.adapters._redaction import mask, query_secrets, redact
 from aml_promotion.adapters.mlflow._registry import Registry
 from aml_promotion.adapters.mlflow._runs import Runs
 from aml_promotion.adapters.mlflow._session import DEFAULT_TRACKING_URI, open_session
@@ -99,8 +99,11 @@ class MlflowBackend:
 
 def _mask_passwords(*uris: str | None) -> None:
     # As the Azure backends mask the client secret: an SDK may quote a URI's password apart
-    # from its URI (or percent-decoded), where no pattern for user info finds it.
+    # from its URI (or percent-decoded), where no pattern for user info finds it; so too a
+    # secret in its query string (?password=, &token=...).
     for uri in uris:
+        for secret in query_secrets(uri or ""):
+            mask(secret, unquote(secret))
         try:
             password = urlsplit(uri).password if uri else None
         except ValueError:  # not a URI urlsplit reads (e.g. a bad port): MLflow says so later

@@ -15,7 +15,8 @@ made depends on where the source is:
 - another registry, anything else (a sqlite file, another ``mlflow server``): the source's files
   downloaded, logged into a run of the target's tracking store as a local model's are
   (experiment ``aml-promotion-local``, folder ``model``: on a server with ``--serve-artifacts``
-  they go to its artifact store), and the version registered from ``runs:/<run>/model``. A
+  they go to its artifact store), with the candidate's metrics (`CopyRequest.metrics`) logged on
+  that run as a local model's are, and the version registered from ``runs:/<run>/model``. A
   registry cannot take another server's ``models:/`` or ``mlflow-artifacts:`` URI as a source:
   it would resolve it against itself.
 """
@@ -30,21 +31,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aml_promotion._domain import tags
-from aml_promotion._retry import retrying
 from aml_promotion.adapters._redaction import redact
 from aml_promotion.adapters._registration import register_once
 from aml_promotion.adapters.mlflow._errors import _InvalidError, _NotFoundError
 from aml_promotion.adapters.mlflow._http import _http_retries_off
 from aml_promotion.adapters.mlflow._session import _sqlite_path
 from aml_promotion.adapters.mlflow._uris import _scheme
-from aml_promotion.adapters.mlflow._versions import (
-    _PENDING,
-    _PENDING_WAIT,
-    Versions,
-    _usable,
-    to_version,
-)
-from aml_promotion.exceptions import RegistryError, TransientRegistryError, VersionNotFoundError
+from aml_promotion.adapters.mlflow._versions import Versions, _usable, to_version
+from aml_promotion.exceptions import RegistryError, VersionNotFoundError
 from aml_promotion.ports import (
     CopyRequest,
     ModelVersion,
@@ -64,17 +58,24 @@ def registry_location(session: MlflowSession) -> str:
     """Return where the session's registry is: its URI (a sqlite file's made absolute), redacted.
 
     The registry a client resolved (``MLFLOW_REGISTRY_URI``, else the tracking URI) is the one
-    named, without a trailing ``/``, so two backends on one registry name it alike (credentials
-    in the URI are never part of it).
+    named, without a trailing ``/`` and without a query string or fragment, so two backends on
+    one registry name it alike. Credentials in the URI are never part of it: its user info is
+    ``***``, and a query string (``?password=...``, ``?sslmode=require``) is dropped whole, as
+    connection options rather than where the registry is. The location is written into every
+    copy's ``promotion.source.*`` tags, which anyone who can read the target can read.
     """
     uri = str(
         getattr(session.client, "_registry_uri", "") or session.registry_uri or session.tracking_uri
     )
     database = _sqlite_path(uri) if _scheme(uri) == "sqlite" else None
     if database is not None:
-        uri = f"sqlite:///{database}"
+        return redact(f"sqlite:///{database}")
+    if "://" not in uri:
+        return redact(uri)  # "databricks", "databricks-uc": a name, not a URL
+    # Redacted first: a password in the user info may hold a "?" or "#" of its own.
+    shown = redact(uri).split("#", 1)[0].split("?", 1)[0]
     # "http://host/" and "http://host" are one server: one spelling, so a re-run finds its copy.
-    return redact(uri.rstrip("/") if "://" in uri and database is None else uri)
+    return shown.rstrip("/")
 
 
 class Copies:
@@ -203,26 +204,7 @@ class Copies:
     ) -> ModelVersion | None:
         key = tags.SOURCE_KEY
         held = self._versions.held_by_tag(what, name, key, source_key, retry=retry)
-        if held is None:
-            return None
-        if str(held.status) == _PENDING:
-            held = self._wait_until_settled(held)
-        return to_version(held) if _usable(held) else None
-
-    def _wait_until_settled(self, held: Any) -> Any:
-        name, number = str(held.name), str(held.version)
-        what = f"wait for version {number} of model {name!r} to finish registering"
-        for attempt in retrying(_PENDING_WAIT):
-            with attempt:
-                held = self._gateway.call(
-                    what, lambda: self._session.client.get_model_version(name, number)
-                )
-                if str(held.status) == _PENDING:
-                    raise TransientRegistryError(
-                        f"version {number} of model {name!r} is still {_PENDING}"
-                    )
-                return held
-        raise AssertionError("unreachable: retrying() yields until success or raises")
+        return None if held is None else self._versions.settled(held)
 
     def copy(self, request: CopyRequest) -> ModelVersion:
         """Register a copy of `request.source` as a new version of `request.name`.
@@ -291,9 +273,15 @@ class Copies:
                 description=request.description,
                 local_model_path=path,
             )
+        # The run made here holds the copy's metrics as a local model's run does: a promotion
+        # from this registry (the next environment), or one within it that compares with the
+        # copy, reads them from that run, as from any version's. Without them the run reads
+        # as a run with none, and its record (promotion.metric.*) would never be consulted.
         run_id, model_path = self._log_folder(
-            RegistrationRequest(name=request.name, model_path=path)
+            RegistrationRequest(name=request.name, model_path=path, metrics=request.metrics)
         )
+        # A metrics run the source's record names is a run of the source's store.
+        version_tags.pop(tags.METRICS_RUN, None)
         return functools.partial(
             self._session.client.create_model_version,
             request.name,

@@ -46,6 +46,11 @@ def _in_mlflow_order(metrics: Sequence[Any]) -> list[Any]:
     return sorted(metrics, key=lambda metric: (metric.step, metric.timestamp, metric.value))
 
 
+def _logged_a_model(run: Any) -> bool:
+    """Whether the run logged a model as its output (MLflow 3's ``run.outputs.model_outputs``)."""
+    return bool(getattr(getattr(run, "outputs", None), "model_outputs", None))
+
+
 def _listing(datasets: Collection[tuple[str, str]]) -> str:
     return ", ".join(f"{name}@{digest}" if digest else name for name, digest in sorted(datasets))
 
@@ -64,6 +69,9 @@ class Runs:
         # promotion asks for them up to three times (metrics, files, what to register), MLflow
         # once. A run read again (a new object, as each promotion reads it) is asked again.
         self._logged: list[tuple[Any, list[Any]]] = []
+        # The runs of the logged models read by id (`get_logged_model`): their logged models
+        # are searched even when the run's outputs name none (a model made apart from it).
+        self._named: set[str] = set()
 
     def get_run(
         self,
@@ -278,8 +286,7 @@ class Runs:
         self, run: Any, names: Collection[str]
     ) -> dict[str, dict[tuple[str, str], list[Any]]]:
         """Return this run's dataset-scoped values of `names`: name → (dataset, digest) → values."""
-        outputs = getattr(run, "outputs", None)
-        if not names or not getattr(outputs, "model_outputs", None):
+        if not names or not self._may_have_logged_models(run):
             return {}  # the run logged no model: no request
         run_id = str(run.info.run_id)
         scoped: dict[str, dict[tuple[str, str], list[Any]]] = {}
@@ -299,7 +306,8 @@ class Runs:
         keeps a model apart from the run's artifacts, as a "logged model" of the run: its files
         are listed under the model's name (``model/MLmodel``, ``model/model.pkl``...), the paths
         that ``runs:/<run id>/<name>/...`` resolves, so they can be registered like artifacts.
-        Finding the run's logged models costs one more request.
+        Finding the run's logged models costs one more request, made only when the run logged
+        a model as its output (see `logged_models`).
 
         Raises:
             RegistryError: MLflow failed.
@@ -366,7 +374,16 @@ class Runs:
         return get_artifact_repository(uri, tracking_uri=self._session.tracking_uri)
 
     def logged_models(self, run: Any) -> list[Any]:
-        """Return the READY logged models of `run` (an MLflow run), asked once per run object."""
+        """Return the READY logged models of `run` (an MLflow run), asked once per run object.
+
+        A run that logged no model as its output (``run.outputs.model_outputs``, which every
+        ``mlflow.<flavor>.log_model`` under a run writes) has none, and costs no request: a
+        logged model made apart from the run (``create_logged_model`` with its
+        ``source_run_id``, never logged as the run's output) is not one of the run's models,
+        unless it was named by its id (`get_logged_model`).
+        """
+        if not self._may_have_logged_models(run):
+            return []
         for held, models in self._logged:
             if held is run:
                 return list(models)
@@ -375,6 +392,9 @@ class Runs:
         # the entry, so its identity cannot be taken by another object meanwhile.
         self._logged = [*self._logged[-1:], (run, models)]
         return list(models)
+
+    def _may_have_logged_models(self, run: Any) -> bool:
+        return _logged_a_model(run) or str(run.info.run_id) in self._named
 
     def _search_logged_models(self, run: Any) -> list[Any]:
         run_id = str(run.info.run_id)
@@ -416,6 +436,8 @@ class Runs:
                 f"{redact(self._session.tracking_uri)}"
             ) from exc
         run_id = model.source_run_id
+        if run_id:
+            self._named.add(str(run_id))
         return LoggedModel(
             model_id=str(model.model_id),
             name=str(model.name),

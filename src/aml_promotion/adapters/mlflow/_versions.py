@@ -339,16 +339,24 @@ class Versions:
             name=name,
             cheap=lambda held: str(held.run_id or "") == run_id,
         )
-        if not found:
-            return None
-        held = found[0]
+        return self.settled(found[0]) if found else None
+
+    def settled(self, held: Any) -> ModelVersion | None:
+        """Return the version `held` (MLflow's entity) once it is no longer pending, if usable.
+
+        A pending version is read again until it is ready or failed, within a bound; a failed
+        one gives None.
+
+        Raises:
+            RegistryError: MLflow failed, or the version stayed pending.
+        """
         if str(held.status) == _PENDING:
             held = self._wait_until_settled(held)
         return to_version(held) if _usable(held) else None
 
     def _wait_until_settled(self, held: Any) -> Any:
-        # A concurrent registration from this run (or our own lost answer) is being copied:
-        # registering again would make a second version, so wait for it, within a bound.
+        # A concurrent registration (of this run, or of this copy) or our own lost answer is
+        # being copied: registering again would make a second version, so wait, within a bound.
         name, number = str(held.name), str(held.version)
         what = f"wait for version {number} of model {name!r} to finish registering"
         for attempt in retrying(_PENDING_WAIT):
