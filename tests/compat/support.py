@@ -8,27 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import pytest
+
+from cli_outcome import Outcome
+from mlflow_sqlite import MARKS
 
 EXPERIMENT = "train"
 # Every compatibility test module starts with these marks.
-PYTESTMARK = [
-    pytest.mark.mlflow,
-    # MLflow 3's sqlite store uses a SQLAlchemy 2.1 deprecation.
-    pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated"),
-]
-
-
-@attrs.frozen
-class Outcome:
-    """One in-process ``aml-promote``: its exit code and both streams."""
-
-    code: int
-    stdout: str
-    stderr: str
-
-    def explain(self) -> str:
-        return f"exit {self.code}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+PYTESTMARK = MARKS
 
 
 @attrs.define

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import stat
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+
+from step_scripts import EXPRESSION, read_yaml, run_bash, write_fake_cli
 
 ACTION = Path(__file__).resolve().parents[2] / "action.yml"
 ORIGINAL_INPUTS = {"azure_credentials", "experiment_name", "run_id", "parameters_file"}
@@ -23,15 +23,12 @@ AZURE_INPUTS = {"client_id", "tenant_id", "subscription_id", "resource_group", "
 # Promotion across environments: a registered version into an Azure ML registry.
 ACROSS_INPUTS = {"candidate_version", "target_registry"}
 OUTPUTS = {"model_name", "model_version", "model_id", "promoted", "decision", "champion_version"}
-EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
 
 @pytest.fixture(scope="module")
 def action() -> dict[str, Any]:
     """The parsed action.yml."""
-    data = yaml.safe_load(ACTION.read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
-    return data
+    return read_yaml(ACTION)
 
 
 def steps(action: dict[str, Any]) -> list[dict[str, Any]]:
@@ -117,127 +114,112 @@ def test_it_installs_itself_from_the_action_checkout_with_the_backend_extra(
 # --- the promote step's script, run by bash with a stand-in for aml-promote -------------------
 
 
+Step = Callable[..., subprocess.CompletedProcess[str]]
+
+
 @pytest.fixture
-def fake_cli(tmp_path: Path) -> Path:
-    """A folder holding an `aml-promote` that prints its arguments and credentials as JSON."""
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    script = folder / "aml-promote"
-    script.write_text(
-        f"#!{sys.executable}\n"
-        "import json, os, sys\n"
-        "print(json.dumps({'argv': sys.argv[1:],"
-        " 'credentials': os.environ.get('AZURE_CREDENTIALS'),"
-        " 'leaked': os.environ.get('AML_PROMOTE_AZURE_CREDENTIALS')}))\n",
-        encoding="utf-8",
+def promote_step(action: dict[str, Any], tmp_path: Path) -> Step:
+    """Run the promote step's script with `inputs` (the rest at their defaults) in `tmp_path`.
+
+    Its `aml-promote` is a stand-in that prints its arguments and credentials as JSON.
+    """
+    fake_cli = write_fake_cli(
+        tmp_path,
+        env={"credentials": "AZURE_CREDENTIALS", "leaked": "AML_PROMOTE_AZURE_CREDENTIALS"},
     )
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    return folder
-
-
-def run_promote_step(
-    action: dict[str, Any], fake_cli: Path, cwd: Path, **inputs: str
-) -> subprocess.CompletedProcess[str]:
-    bash = shutil.which("bash")
-    if bash is None:  # pragma: no cover - every CI image has bash
-        pytest.skip("bash is not installed")
     promote = step(action, "promote")
     defaults = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
-    values = {**defaults, **inputs}
-    env = {"PATH": os.environ.get("PATH", ""), "AML_PROMOTE_BIN": str(fake_cli)}
-    for name, expression in promote["env"].items():
-        (inner,) = EXPRESSION.findall(expression)
-        if inner.startswith("inputs."):
-            env[name] = values[inner.removeprefix("inputs.")]
-    return subprocess.run(
-        [bash, "-c", promote["run"]],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+
+    def run(**inputs: str) -> subprocess.CompletedProcess[str]:
+        values = {**defaults, **inputs}
+        env = {"PATH": os.environ.get("PATH", ""), "AML_PROMOTE_BIN": str(fake_cli)}
+        for name, expression in promote["env"].items():
+            (inner,) = EXPRESSION.findall(expression)
+            if inner.startswith("inputs."):
+                env[name] = values[inner.removeprefix("inputs.")]
+        return run_bash(promote["run"], env, cwd=tmp_path)
+
+    return run
 
 
-def test_the_promote_step_maps_inputs_to_arguments(
-    action: dict[str, Any], fake_cli: Path, tmp_path: Path
+@pytest.fixture
+def promoted(promote_step: Step) -> Callable[..., dict[str, Any]]:
+    """What the stand-in `aml-promote` was given by a promote step with `inputs` (exit 0)."""
+
+    def seen(**inputs: str) -> dict[str, Any]:
+        done = promote_step(**inputs)
+        assert done.returncode == 0, done.stderr
+        value = json.loads(done.stdout)
+        assert isinstance(value, dict)
+        return value
+
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("inputs", "argv", "credentials"),
+    [
+        pytest.param(
+            {
+                "experiment_name": "train", "run_id": "run-1", "backend": "mlflow",
+                "tracking_uri": "sqlite:///m.db", "dry_run": "true", "fail_on_reject": "False",
+                "azure_credentials": '{"clientSecret": "xyz"}',
+            },
+            [
+                "--backend=mlflow", "--experiment-name=train", "--run-id=run-1",
+                "--tracking-uri=sqlite:///m.db", "--dry-run", "--no-fail-on-reject",
+            ],
+            '{"clientSecret": "xyz"}',
+            id="a run, booleans as flags, the secret",
+        ),
+        pytest.param(
+            {
+                "run_id": "calm_lemon_x7k2m9", "client_id": "app-id", "tenant_id": "tenant",
+                "subscription_id": "sub", "resource_group": "ml-rg", "workspace_name": "ml-ws",
+            },
+            [
+                "--backend=azureml-v2", "--run-id=calm_lemon_x7k2m9", "--client-id=app-id",
+                "--tenant-id=tenant", "--subscription-id=sub", "--resource-group=ml-rg",
+                "--workspace-name=ml-ws",
+            ],
+            None,
+            id="the workspace and the OIDC app",
+        ),
+        pytest.param(
+            {
+                "candidate_version": "churn-dev:7", "target_registry": "-prod-models",
+                "workspace_name": "dev-ws",
+            },
+            [
+                "--backend=azureml-v2", "--workspace-name=dev-ws",
+                "--candidate-version=churn-dev:7", "--target-registry=-prod-models",
+            ],
+            None,
+            id="a candidate version and its target registry",
+        ),
+        pytest.param({}, ["--backend=azureml-v2"], None, id="nothing given"),
+    ],
+)  # fmt: skip
+def test_the_promote_step_maps_inputs_to_options(
+    promoted: Callable[..., dict[str, Any]],
+    inputs: dict[str, str],
+    argv: list[str],
+    credentials: str | None,
 ) -> None:
-    """Inputs become the matching options; empty ones are left out; booleans become flags."""
-    done = run_promote_step(
-        action,
-        fake_cli,
-        tmp_path,
-        experiment_name="train",
-        run_id="run-1",
-        backend="mlflow",
-        tracking_uri="sqlite:///m.db",
-        dry_run="true",
-        fail_on_reject="False",
-        azure_credentials='{"clientSecret": "xyz"}',
-    )
-    assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout)
-    assert seen["argv"] == [
-        "--backend=mlflow", "--experiment-name=train", "--run-id=run-1",
-        "--tracking-uri=sqlite:///m.db", "--dry-run", "--no-fail-on-reject",
-    ]  # fmt: skip
-    assert seen["credentials"] == '{"clientSecret": "xyz"}'
+    """Inputs become --option=value, empty ones left out, booleans flags; the secret as a variable.
+
+    The secret reaches aml-promote as AZURE_CREDENTIALS only, never under the step's own name.
+    """
+    seen = promoted(**inputs)
+    assert seen["argv"] == argv
+    assert seen["credentials"] == credentials
     assert seen["leaked"] is None
-
-
-def test_the_promote_step_names_the_workspace_and_the_oidc_app(
-    action: dict[str, Any], fake_cli: Path, tmp_path: Path
-) -> None:
-    """client_id, tenant_id, subscription_id, resource_group, workspace_name become options."""
-    done = run_promote_step(
-        action,
-        fake_cli,
-        tmp_path,
-        run_id="calm_lemon_x7k2m9",
-        client_id="app-id",
-        tenant_id="tenant",
-        subscription_id="sub",
-        resource_group="ml-rg",
-        workspace_name="ml-ws",
-    )
-    assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout)
-    assert seen["argv"] == [
-        "--backend=azureml-v2", "--run-id=calm_lemon_x7k2m9", "--client-id=app-id",
-        "--tenant-id=tenant", "--subscription-id=sub", "--resource-group=ml-rg",
-        "--workspace-name=ml-ws",
-    ]  # fmt: skip
-    assert seen["credentials"] is None
-    empty = run_promote_step(action, fake_cli, tmp_path)
-    assert json.loads(empty.stdout)["argv"] == ["--backend=azureml-v2"]
-
-
-def test_the_promote_step_passes_a_candidate_version_and_its_target_registry(
-    action: dict[str, Any], fake_cli: Path, tmp_path: Path
-) -> None:
-    """candidate_version and target_registry become options, as --option=value."""
-    done = run_promote_step(
-        action,
-        fake_cli,
-        tmp_path,
-        candidate_version="churn-dev:7",
-        target_registry="-prod-models",
-        workspace_name="dev-ws",
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["argv"] == [
-        "--backend=azureml-v2", "--workspace-name=dev-ws", "--candidate-version=churn-dev:7",
-        "--target-registry=-prod-models",
-    ]  # fmt: skip
 
 
 def test_the_install_step_reads_the_backend_in_any_case(
     tmp_path: Path, action: dict[str, Any]
 ) -> None:
     """backend: AzureML-v2 installs the azureml-v2 extra; an unknown one is exit 2 listing them."""
-    bash = shutil.which("bash")
-    if bash is None:  # pragma: no cover - every CI image has bash
-        pytest.skip("bash is not installed")
     python = tmp_path / "python"
     # A stand-in for setup-python's interpreter: `-m venv` makes the folder, pip prints its args.
     python.write_text(
@@ -259,9 +241,7 @@ def test_the_install_step_reads_the_backend_in_any_case(
             "GITHUB_ACTION_PATH": "/action",
             "GITHUB_OUTPUT": str(tmp_path / "out"),
         }
-        return subprocess.run(
-            [bash, "-c", script], env=env, capture_output=True, text=True, check=False
-        )
+        return run_bash(script, env)
 
     done = install("AzureML-V2")
     assert done.returncode == 0, done.stderr
@@ -272,37 +252,31 @@ def test_the_install_step_reads_the_backend_in_any_case(
 
 
 def test_the_promote_step_passes_hostile_inputs_as_plain_text(
-    action: dict[str, Any], fake_cli: Path, tmp_path: Path
+    promoted: Callable[..., dict[str, Any]], tmp_path: Path
 ) -> None:
     """An input holding shell syntax reaches aml-promote verbatim and runs nothing."""
     hostile = '$(touch pwned1)"; touch pwned2; echo "`touch pwned3`'
-    done = run_promote_step(action, fake_cli, tmp_path, experiment_name=hostile, run_id=hostile)
-    assert done.returncode == 0, done.stderr
-    argv = json.loads(done.stdout)["argv"]
+    argv = promoted(experiment_name=hostile, run_id=hostile)["argv"]
     assert f"--experiment-name={hostile}" in argv
     assert f"--run-id={hostile}" in argv
     assert not list(tmp_path.glob("pwned*"))
 
 
-def test_the_promote_step_refuses_a_boolean_it_cannot_read(
-    action: dict[str, Any], fake_cli: Path, tmp_path: Path
-) -> None:
+def test_the_promote_step_refuses_a_boolean_it_cannot_read(promote_step: Step) -> None:
     """dry_run: "yes" is an error (exit 2), not silently false."""
-    done = run_promote_step(action, fake_cli, tmp_path, dry_run="yes")
+    done = promote_step(dry_run="yes")
     assert done.returncode == 2
     assert "::error title=aml-promote%3A bad input::dry_run must be true or false" in done.stdout
 
 
 def test_the_default_settings_file_is_optional_and_a_named_one_is_passed(
-    action: dict[str, Any], fake_cli: Path, tmp_path: Path
+    promoted: Callable[..., dict[str, Any]],
 ) -> None:
     """The default name is left to the CLI's lookup (absent: all defaults); others are passed."""
-    default = run_promote_step(action, fake_cli, tmp_path, parameters_file="registermodel.json")
-    named = run_promote_step(action, fake_cli, tmp_path, parameters_file="-odd name.json")
-    assert default.returncode == 0, default.stderr
-    assert named.returncode == 0, named.stderr
-    assert not any(a.startswith("--parameters-file") for a in json.loads(default.stdout)["argv"])
-    assert "--parameters-file=-odd name.json" in json.loads(named.stdout)["argv"]
+    default = promoted(parameters_file="registermodel.json")["argv"]
+    named = promoted(parameters_file="-odd name.json")["argv"]
+    assert not any(a.startswith("--parameters-file") for a in default)
+    assert "--parameters-file=-odd name.json" in named
 
 
 # --- pinning: every `uses:` by full commit SHA (zizmor's unpinned-uses audit) -------------------

@@ -4,27 +4,21 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
-import stat
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+
+from step_scripts import EXPRESSION, read_yaml, run_bash, write_fake_cli
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "azure-pipelines" / "promote.yml"
-EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
     """The parsed template."""
-    data = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
-    return data
+    return read_yaml(TEMPLATE)
 
 
 def the_step(template: dict[str, Any]) -> dict[str, Any]:
@@ -65,24 +59,13 @@ def test_no_template_expression_is_inside_the_script(template: dict[str, Any]) -
 @pytest.fixture
 def fake_cli(tmp_path: Path) -> Path:
     """A folder holding an `aml-promote` that prints its arguments as JSON."""
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    script = folder / "aml-promote"
-    script.write_text(
-        f"#!{sys.executable}\nimport json, sys\nprint(json.dumps(sys.argv[1:]))\n",
-        encoding="utf-8",
-    )
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    return folder
+    return write_fake_cli(tmp_path)
 
 
 def run_script(
     template: dict[str, Any], path: str, cwd: Path, **values: object
 ) -> subprocess.CompletedProcess[str]:
     """Run the step's script with bash as the agent would, parameters given as env: sets them."""
-    bash = shutil.which("bash")
-    if bash is None:  # pragma: no cover - every CI image has bash
-        pytest.skip("bash is not installed")
     step = the_step(template)
     defaults = {p["name"]: p.get("default", "") for p in template["parameters"]}
     chosen = {**defaults, "package": "", **values}
@@ -91,14 +74,7 @@ def run_script(
         value = chosen[EXPRESSION.fullmatch(expression)[1].removeprefix("parameters.")]  # type: ignore[index]
         # Template booleans are the strings True and False in the step's environment.
         env[name] = str(value)
-    return subprocess.run(
-        [bash, "-c", step["inputs"]["inlineScript"]],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return run_bash(step["inputs"]["inlineScript"], env, cwd=cwd)
 
 
 def test_parameters_become_options(
@@ -111,12 +87,12 @@ def test_parameters_become_options(
         parametersFile="ci/promote.json",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == [
+    assert json.loads(done.stdout)["argv"] == [
         "--backend=azureml-v2", "--parameters-file=ci/promote.json",
         "--experiment-name=train", "--run-id=-rf /", "--dry-run", "--no-fail-on-reject",
     ]  # fmt: skip
     defaults = run_script(template, str(fake_cli), tmp_path)
-    assert json.loads(defaults.stdout) == ["--backend=azureml-v2"]
+    assert json.loads(defaults.stdout)["argv"] == ["--backend=azureml-v2"]
 
 
 def test_a_value_with_shell_syntax_is_only_text(
@@ -126,5 +102,5 @@ def test_a_value_with_shell_syntax_is_only_text(
     evil = '$(touch pwned)"; touch pwned2; echo "'
     done = run_script(template, str(fake_cli), tmp_path, experimentName="e", runId=evil)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)[-1] == f"--run-id={evil}"
+    assert json.loads(done.stdout)["argv"][-1] == f"--run-id={evil}"
     assert not list(tmp_path.glob("pwned*"))

@@ -27,6 +27,7 @@ from aml_promotion._service._candidate import (
 )
 from aml_promotion._service._champion import champion_tag, respect_moved_alias
 from aml_promotion._service._register import (
+    Judged,
     already_registered,
     model_name,
     register,
@@ -211,27 +212,17 @@ def _promote_candidate(
     decision = _decide(candidate, baseline, policy)
     for note in baseline.notes:
         decision = decision.with_note(note)
-    if existing is not None:
-        return already_registered(
-            registry,
-            candidate,
-            existing,
-            decision=decision,
-            baseline=baseline,
-            strategy=strategy,
-            policy=policy,
-            dry_run=dry_run,
-        )
-    return register(
-        registry,
-        request_template(settings, name),
-        candidate,
+    judged = Judged(
+        candidate=candidate,
         decision=decision,
         baseline=baseline,
         strategy=strategy,
         policy=policy,
         dry_run=dry_run,
     )
+    if existing is not None:
+        return already_registered(registry, existing, judged)
+    return register(registry, request_template(settings, name), judged)
 
 
 def _read_run(

@@ -14,9 +14,13 @@ import attrs
 
 from aml_promotion._domain import tags
 from aml_promotion._domain.champion import rank_of, rank_tags
+from aml_promotion._domain.decision import Decision
+from aml_promotion._domain.policy import BaselineStrategy, PromotionPolicy
 from aml_promotion._domain.render import champion_marker
 from aml_promotion._github import default_model_name
 from aml_promotion._retry import LOGGER_NAME
+from aml_promotion._service._baseline import Baseline
+from aml_promotion._service._candidate import Candidate
 from aml_promotion._service._champion import (
     champion_tag,
     champion_version,
@@ -31,10 +35,7 @@ from aml_promotion.exceptions import SettingsError, SettingsProblem
 from aml_promotion.ports import RegistrationRequest
 
 if TYPE_CHECKING:
-    from aml_promotion._domain.decision import Decision
-    from aml_promotion._domain.policy import BaselineStrategy, PromotionPolicy
-    from aml_promotion._service._baseline import Baseline
-    from aml_promotion._service._candidate import Candidate
+    from aml_promotion._service._champion import Settlement
     from aml_promotion._settings import Settings
     from aml_promotion.ports import ModelRegistry, ModelVersion, VersionRef
 
@@ -89,90 +90,105 @@ def request_template(settings: Settings, name: str) -> RegistrationRequest:
     )
 
 
-def register(
-    registry: ModelRegistry,
-    template: RegistrationRequest,
-    candidate: Candidate,
-    *,
-    decision: Decision,
-    baseline: Baseline,
-    strategy: BaselineStrategy,
-    policy: PromotionPolicy,
-    dry_run: bool,
-) -> PromotionResult:
-    """Register `candidate` if `decision` promotes it and this is no dry run; settle the champion.
+@attrs.frozen(kw_only=True)
+class Judged:
+    """A candidate with the decision on it and what it was decided against.
 
-    Args:
-        registry: Where the version is registered.
-        template: The request's fields from the settings (`request_template`).
-        candidate: What is registered.
+    What `register` and `already_registered` take, and the fields every result of theirs
+    shares (`result`).
+
+    Attributes:
+        candidate: What is (or would be) registered.
         decision: Whether it is.
         baseline: What it was compared with.
         strategy: The baseline strategy (its champion tag or alias is settled).
         policy: Ranks the champion's holders (and gives the version its effective rank).
         dry_run: Register nothing.
+    """
+
+    candidate: Candidate
+    decision: Decision
+    baseline: Baseline
+    strategy: BaselineStrategy
+    policy: PromotionPolicy
+    dry_run: bool
+
+    def result(
+        self,
+        decision: Decision,
+        *,
+        model: ModelVersion | None,
+        champion_version: int | None,
+        superseded_by: ModelVersion | None = None,
+        registered_before: ModelVersion | None = None,
+    ) -> PromotionResult:
+        """Return the result of `decision`: already registered when `registered_before` is given."""
+        candidate = self.candidate
+        return PromotionResult(
+            decision=decision,
+            model=model,
+            baseline=self.baseline.version,
+            candidate_run=candidate.run,
+            metrics_run=candidate.metrics_run,
+            model_path=candidate.shown_path,
+            dry_run=self.dry_run,
+            already_registered=registered_before is not None,
+            registered_before=registered_before,
+            superseded_by=superseded_by,
+            champion_version=champion_version,
+            champion=champion_marker(self.strategy),
+        )
+
+
+def register(
+    registry: ModelRegistry, template: RegistrationRequest, judged: Judged
+) -> PromotionResult:
+    """Register the candidate if it is promoted and this is no dry run; settle the champion.
+
+    Args:
+        registry: Where the version is registered.
+        template: The request's fields from the settings (`request_template`).
+        judged: The candidate, the decision on it, and what it was decided against.
 
     Raises:
         IncompletePromotionError: The version was registered, then a write settling the
             champion failed (see `aml_promotion._service._champion`).
     """
+    decision, strategy, candidate = judged.decision, judged.strategy, judged.candidate
     log_decision(decision)
-    if dry_run or not decision.promote:
-        if dry_run:
+    if judged.dry_run or not decision.promote:
+        if judged.dry_run:
             decision = decision.with_note("dry run: nothing registered")
-        return PromotionResult(
-            decision=decision,
+        return judged.result(
+            decision,
             model=None,
-            baseline=baseline.version,
-            candidate_run=candidate.run,
-            metrics_run=candidate.metrics_run,
-            model_path=candidate.shown_path,
-            dry_run=dry_run,
-            champion_version=champion_version(strategy, baseline.version, None),
-            champion=champion_marker(strategy),
+            champion_version=champion_version(strategy, judged.baseline.version, None),
         )
-    request = _request(
-        template, candidate, decision=decision, baseline=baseline, strategy=strategy, policy=policy
-    )
+    request = _request(template, judged)
     _LOGGER.info("registering %s from %s", request.name, candidate.label)
     if candidate.copy_from is None:
         model = registry.register(request)
     else:
         model = copy_version(registry, request, candidate.copy_from)
     _LOGGER.info("registered %s (id %s)", model, model.id)
-    settled = settle_champion(registry, strategy, policy, decision, model)
+    settled = settle_champion(registry, strategy, judged.policy, decision, model)
     champion = champion_tag(strategy)
     if champion is not None:
         # The result shows the version as the registry holds it after the settle, not as sent.
-        key, live = champion
-        held = live if settled.held else tags.state_value(tags.SUPERSEDED, live)
-        model = attrs.evolve(model, tags={**model.tags, key: held})
-    return PromotionResult(
-        decision=settled.decision,
+        model = _as_settled(model, champion, settled)
+    return judged.result(
+        settled.decision,
         model=model,
-        baseline=baseline.version,
-        candidate_run=candidate.run,
-        metrics_run=candidate.metrics_run,
-        model_path=candidate.shown_path,
         superseded_by=settled.superseded_by,
         # A settle that gave up verified no champion: the result names none.
         champion_version=(
             champion_version(strategy, model, settled.superseded_by) if settled.settled else None
         ),
-        champion=champion_marker(strategy),
     )
 
 
 def already_registered(
-    registry: ModelRegistry,
-    candidate: Candidate,
-    existing: ModelVersion,
-    *,
-    decision: Decision,
-    baseline: Baseline,
-    strategy: BaselineStrategy,
-    policy: PromotionPolicy,
-    dry_run: bool,
+    registry: ModelRegistry, existing: ModelVersion, judged: Judged
 ) -> PromotionResult:
     """Report `existing`, the version the candidate already is; register nothing new.
 
@@ -185,8 +201,9 @@ def already_registered(
     Raises:
         IncompletePromotionError: Completing or repairing the promotion failed part-way.
     """
-    log_decision(decision)
-    decision = decision.with_note(candidate.origin.registered_note(existing))
+    strategy, policy, dry_run = judged.strategy, judged.policy, judged.dry_run
+    log_decision(judged.decision)
+    decision = judged.decision.with_note(judged.candidate.origin.registered_note(existing))
     if existing.archived:
         decision = decision.with_note(
             f"version {existing.version} is archived: it is not restored, and no new "
@@ -197,7 +214,13 @@ def already_registered(
     # it to a better one (or a person's move of the alias) keeps its record (superseded_by) as
     # that promotion wrote it.
     settled = settle_again(
-        registry, strategy, policy, decision, existing, baseline=baseline.version, dry_run=dry_run
+        registry,
+        strategy,
+        policy,
+        decision,
+        existing,
+        baseline=judged.baseline.version,
+        dry_run=dry_run,
     )
     model = existing
     champion = champion_tag(strategy)
@@ -205,23 +228,15 @@ def already_registered(
         key, live = champion
         if existing.tags.get(key) == tags.state_value(tags.PENDING, live):
             # Completed, or retired: shown as the registry holds it now, as `register` does.
-            held = live if settled.held else tags.state_value(tags.SUPERSEDED, live)
-            model = attrs.evolve(existing, tags={**existing.tags, key: held})
-    return PromotionResult(
-        decision=settled.decision,
+            model = _as_settled(existing, champion, settled)
+    return judged.result(
+        settled.decision,
         model=None if dry_run else model,
-        baseline=baseline.version,
-        candidate_run=candidate.run,
-        metrics_run=candidate.metrics_run,
-        model_path=candidate.shown_path,
-        dry_run=dry_run,
-        already_registered=True,
         registered_before=existing,
         superseded_by=settled.superseded_by,
         champion_version=(
             current_champion(registry, existing.name, strategy, policy) if settled.settled else None
         ),
-        champion=champion_marker(strategy),
     )
 
 
@@ -230,17 +245,10 @@ def log_decision(decision: Decision) -> None:
     _LOGGER.info("decision: %s: %s", decision.verdict.value, decision.summary)
 
 
-def _request(
-    template: RegistrationRequest,
-    candidate: Candidate,
-    *,
-    decision: Decision,
-    baseline: Baseline,
-    strategy: BaselineStrategy,
-    policy: PromotionPolicy,
-) -> RegistrationRequest:
+def _request(template: RegistrationRequest, judged: Judged) -> RegistrationRequest:
+    candidate, decision, policy = judged.candidate, judged.decision, judged.policy
     # The tag says "none" whenever the decision had no baseline to compare with.
-    version = baseline.version
+    version = judged.baseline.version
     generation = 1 if version is None else tags.generation_of(version.tags) + 1
     new_tags = {
         **template.tags,
@@ -254,7 +262,7 @@ def _request(
     if candidate.metrics_run is not None:
         # A later promotion comparing with this version reads its metrics from that run.
         new_tags[tags.METRICS_RUN] = candidate.metrics_run.run_id
-    pending = pending_tags(strategy)
+    pending = pending_tags(judged.strategy)
     if pending:
         rank = rank_of(decision, None if version is None else version.tags, policy)
         new_tags.update(rank_tags(rank, policy))
@@ -275,3 +283,12 @@ def _request(
         model_id=candidate.model_id,
         job_output=candidate.job_output,
     )
+
+
+def _as_settled(
+    version: ModelVersion, champion: tuple[str, str], settled: Settlement
+) -> ModelVersion:
+    """Return `version` with the champion tag the settle left on it: held, else superseded."""
+    key, live = champion
+    held = live if settled.held else tags.state_value(tags.SUPERSEDED, live)
+    return attrs.evolve(version, tags={**version.tags, key: held})

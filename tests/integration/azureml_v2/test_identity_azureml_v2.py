@@ -21,14 +21,13 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-import attrs
 import pytest
 
 pytest.importorskip("azure.ai.ml")
 pytest.importorskip("azureml.mlflow")
 
+from cli_outcome import Outcome
 from integration.azureml_v2.emulator import AzureMLV2Emulator
 from integration.azureml_v2.identity import Flow
 
@@ -55,24 +54,6 @@ _SESSION = (
     "TMPDIR",
 )
 _SIGNED_IN = re.compile(r"^/(subscriptions|history|mlflow)/")
-
-
-@attrs.frozen
-class Outcome:
-    """One finished ``aml-promote``."""
-
-    code: int
-    stdout: str
-    stderr: str
-
-    def explain(self) -> str:
-        return f"exit {self.code}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
-
-    @property
-    def document(self) -> dict[str, Any]:
-        value = json.loads(self.stdout)
-        assert isinstance(value, dict)
-        return value
 
 
 @pytest.fixture

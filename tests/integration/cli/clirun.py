@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import attrs
 
 from aml_promotion._github import parse_outputs
+from cli_outcome import Outcome
 
 # Kept from the machine's environment; everything else must be given by the test.
 # PYTHONPATH too: the subprocess must import the same aml_promotion as the tests do.
@@ -17,12 +17,9 @@ _KEPT = ("PATH", "PYTHONPATH", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "TEMP",
 
 
 @attrs.frozen
-class CliRun:
+class CliRun(Outcome):
     """One finished ``aml-promote``: its exit code, streams, and GitHub Actions files."""
 
-    code: int
-    stdout: str
-    stderr: str
     output_file: Path
     summary_file: Path
 
@@ -38,22 +35,11 @@ class CliRun:
         """The step summary's Markdown."""
         return self.summary_file.read_text(encoding="utf-8") if self.summary_file.exists() else ""
 
-    @property
-    def document(self) -> dict[str, object]:
-        """Stdout as the one JSON document ``--json`` promises (fails if it is anything else)."""
-        value = json.loads(self.stdout)
-        assert isinstance(value, dict)
-        return value
-
     def everything(self) -> str:
         """Every byte the run wrote: both streams and both files."""
         files = [p.read_text(encoding="utf-8") for p in (self.output_file, self.summary_file)
                  if p.exists()]  # fmt: skip
         return "\n".join([self.stdout, self.stderr, *files])
-
-    def explain(self) -> str:
-        """What to show when an assertion on this run fails."""
-        return f"exit {self.code}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
 
 
 Cli = Callable[..., CliRun]

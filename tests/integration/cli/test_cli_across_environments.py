@@ -15,14 +15,12 @@ import attrs
 import pytest
 
 from integration.cli.clirun import Cli
+from mlflow_sqlite import MARKS
 
 pytest.importorskip("mlflow")
 pytest.importorskip("sqlalchemy")
 
-pytestmark = [
-    pytest.mark.mlflow,
-    pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated"),
-]
+pytestmark = MARKS
 
 SETTINGS = {"metrics_max": ["auc"], "baseline": "alias:champion"}
 

@@ -17,65 +17,35 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
 import yaml
 
 from integration.cli.clirun import Cli, CliRun
+from integration.cli.mlflow_store import SETTINGS, Store, TemplateStore
+from mlflow_sqlite import MARKS
 
 pytest.importorskip("mlflow")
 pytest.importorskip("sqlalchemy")
 
-pytestmark = [
-    pytest.mark.mlflow,
-    # MLflow 3's sqlite store uses a SQLAlchemy 2.1 deprecation (while the template is built).
-    pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated"),
-]
+pytestmark = MARKS
 
-SETTINGS = {
-    "model_name": "churn",
-    "model_file_name": "model.pkl",
-    "metrics_max": ["auc"],
-    "metrics_min": ["log_loss"],
-}
 ACTION = Path(__file__).resolve().parents[3] / "action.yml"
-
-
-@attrs.frozen
-class Store:
-    """The template store: its database file, and the runs logged into it."""
-
-    database: Path
-    runs: dict[str, str]
-    experiment: str = "train"
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Store:
     """Runs logged with the MLflow client; version 1 of `churn` registered from the baseline."""
-    from mlflow import MlflowClient  # noqa: PLC0415 - only once the extra is known to be there
-
-    root = tmp_path_factory.mktemp("mlflow-template")
-    database = root / "mlflow.db"
-    client = MlflowClient(tracking_uri=f"sqlite:///{database}")
-    experiment_id = client.create_experiment("train", artifact_location=(root / "art").as_uri())
-    model_file = root / "model.pkl"
-    model_file.write_bytes(b"a pickled model")
-    runs: dict[str, str] = {}
+    store = TemplateStore.create(tmp_path_factory.mktemp("mlflow-template"))
     for name, auc, log_loss, status in (
         ("baseline", 0.80, 0.40, "FINISHED"),
         ("better", 0.85, 0.35, "FINISHED"),
         ("worse", 0.75, 0.45, "FINISHED"),
         ("failed", 0.99, 0.01, "FAILED"),
     ):
-        run_id = client.create_run(experiment_id, run_name=name).info.run_id
-        client.log_metric(run_id, "auc", auc)
-        client.log_metric(run_id, "log_loss", log_loss)
-        client.log_artifact(run_id, str(model_file), "outputs")
-        client.set_terminated(run_id, status=status)
-        runs[name] = run_id
+        store.log_run(name, {"auc": auc, "log_loss": log_loss}, status=status)
     # A pipeline: the parent run, its "train" step with the model, its "evaluate" step with the
     # metrics (MLflow's nested runs: children tagged with their parent's id).
+    client, experiment_id = store.client, store.experiment_id
     parent = client.create_run(experiment_id, run_name="pipeline").info.run_id
     for step, files, metrics in (
         ("train", True, {}),
@@ -87,30 +57,24 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Store:
         for metric, value in metrics.items():
             client.log_metric(child, metric, value)
         if files:
-            client.log_artifact(child, str(model_file), "outputs")
+            client.log_artifact(child, str(store.model_file), "outputs")
         client.set_terminated(child)
-        runs[f"pipeline-{step}"] = child
+        store.runs[f"pipeline-{step}"] = child
     client.set_terminated(parent)
-    runs["pipeline"] = parent
-    client.create_registered_model("churn")
-    client.create_model_version(
-        "churn", f"runs:/{runs['baseline']}/outputs/model.pkl", run_id=runs["baseline"]
-    )
-    return Store(database=database, runs=runs)
+    store.runs["pipeline"] = parent
+    return store.done()
 
 
 @pytest.fixture
 def store(template: Store, tmp_path: Path) -> Store:
     """This test's copy of the template store (the artifacts stay shared: nothing writes them)."""
-    database = tmp_path / "mlflow.db"
-    shutil.copyfile(template.database, database)
-    return attrs.evolve(template, database=database)
+    return template.copy(tmp_path)
 
 
 @pytest.fixture
 def uri(store: Store) -> str:
     """This test's tracking URI."""
-    return f"sqlite:///{store.database}"
+    return store.uri
 
 
 @pytest.fixture

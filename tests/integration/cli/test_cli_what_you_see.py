@@ -18,27 +18,18 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-import attrs
 import pytest
 
 from aml_promotion._azure_pipelines import ParsedCommand, parse_command
 from integration.cli.clirun import Cli, CliRun, base_environment
+from integration.cli.mlflow_store import SETTINGS, Store, TemplateStore
+from mlflow_sqlite import MARKS
 
 pytest.importorskip("mlflow")
 pytest.importorskip("sqlalchemy")
 
-pytestmark = [
-    pytest.mark.mlflow,
-    # MLflow 3's sqlite store uses a SQLAlchemy 2.1 deprecation (while the template is built).
-    pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated"),
-]
+pytestmark = MARKS
 
-SETTINGS = {
-    "model_name": "churn",
-    "model_file_name": "model.pkl",
-    "metrics_max": ["auc"],
-    "metrics_min": ["log_loss"],
-}
 FOLDS = {
     "model_name": "churn",
     "model_file_name": "model.pkl",
@@ -50,52 +41,23 @@ STEP_TEMPLATE = Path(__file__).resolve().parents[3] / "azure-pipelines" / "promo
 OUTPUTS = ("model_name", "model_version", "model_id", "promoted", "decision", "champion_version")
 
 
-@attrs.frozen
-class Store:
-    """The template store: its database file, and the runs logged into it."""
-
-    database: Path
-    runs: dict[str, str]
-
-
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Store:
     """Runs with a last value (auc, log_loss) and fold scores (f1); version 1 from `baseline`."""
-    from mlflow import MlflowClient  # noqa: PLC0415 - only once the extra is known to be there
-
-    root = tmp_path_factory.mktemp("mlflow-what-you-see")
-    database = root / "mlflow.db"
-    client = MlflowClient(tracking_uri=f"sqlite:///{database}")
-    experiment_id = client.create_experiment("train", artifact_location=(root / "art").as_uri())
-    model_file = root / "model.pkl"
-    model_file.write_bytes(b"a pickled model")
-    runs: dict[str, str] = {}
+    store = TemplateStore.create(tmp_path_factory.mktemp("mlflow-what-you-see"))
     for name, auc, log_loss, folds in (
         ("baseline", 0.80, 0.40, (0.78, 0.80, 0.80, 0.79, 0.80)),
         ("better", 0.85, 0.35, (0.80, 0.82, 0.85, 0.81, 0.84)),
         ("worse", 0.75, 0.45, (0.70, 0.71, 0.69, 0.72, 0.70)),
     ):
-        run_id = client.create_run(experiment_id, run_name=name).info.run_id
-        client.log_metric(run_id, "auc", auc)
-        client.log_metric(run_id, "log_loss", log_loss)
-        for step, score in enumerate(folds):
-            client.log_metric(run_id, "f1", score, step=step)
-        client.log_artifact(run_id, str(model_file), "outputs")
-        client.set_terminated(run_id, status="FINISHED")
-        runs[name] = run_id
-    client.create_registered_model("churn")
-    client.create_model_version(
-        "churn", f"runs:/{runs['baseline']}/outputs/model.pkl", run_id=runs["baseline"]
-    )
-    return Store(database=database, runs=runs)
+        store.log_run(name, {"auc": auc, "log_loss": log_loss, "f1": folds})
+    return store.done()
 
 
 @pytest.fixture
 def uri(template: Store, tmp_path: Path) -> str:
     """This test's copy of the template store."""
-    database = tmp_path / "mlflow.db"
-    shutil.copyfile(template.database, database)
-    return f"sqlite:///{database}"
+    return template.copy(tmp_path).uri
 
 
 @pytest.fixture(autouse=True)
