@@ -166,6 +166,38 @@ def test_workload_identity_needs_the_client_and_tenant_id() -> None:
     assert choice.token_file == WORKLOAD["AZURE_FEDERATED_TOKEN_FILE"]
 
 
+def test_ids_in_the_environment_on_github_without_an_id_token_say_what_is_missing(
+    az_on_path: str,
+) -> None:
+    """AZURE_CLIENT_ID/AZURE_TENANT_ID on a runner (always with `az`), no id-token: write.
+
+    The CLI's login is still tried (azure/login may have signed it in), and if it fails the
+    message says what the ids were meant for, not only "run az login".
+    """
+    github = {"PATH": az_on_path, "GITHUB_ACTIONS": "true", **IDS}
+    choice = choose_credential(github)
+    assert choice.kind is CredentialKind.AZURE_CLI
+    assert choice.hint is not None
+    assert "permissions: id-token: write" in choice.hint
+    assert "ACTIONS_ID_TOKEN_REQUEST_URL" in choice.hint
+    assert IDS["AZURE_CLIENT_ID"] not in choice.hint
+    elsewhere = choose_credential({"PATH": az_on_path})
+    assert elsewhere.hint is not None
+    assert "GitHub OIDC" in elsewhere.hint
+    assert "AZURE_CREDENTIALS" in elsewhere.hint  # every way is named
+
+
+def test_a_compute_identity_named_by_azure_client_id_is_user_assigned() -> None:
+    """In a job, AZURE_CLIENT_ID alone names the identity, as DefaultAzureCredential reads it."""
+    endpoint = {"MSI_ENDPOINT": MSI["MSI_ENDPOINT"], "MSI_SECRET": "s"}
+    choice = choose_credential({**endpoint, "AZURE_CLIENT_ID": "uami-client-id"})
+    assert (choice.kind, choice.client_id) == (CredentialKind.MANAGED_IDENTITY, "uami-client-id")
+    assert "user-assigned" in choice.describe()
+    assert "AZURE_CLIENT_ID" in choice.source
+    named = choose_credential({**MSI, "AZURE_CLIENT_ID": "uami-client-id"})
+    assert named.client_id == MSI["DEFAULT_IDENTITY_CLIENT_ID"]  # the job's own name wins
+
+
 def test_a_compute_identity_is_user_assigned_when_the_job_names_one() -> None:
     """DEFAULT_IDENTITY_CLIENT_ID names the user-assigned identity; without it, system-assigned."""
     user = choose_credential(MSI)
@@ -359,6 +391,21 @@ def test_inside_a_job_the_workspace_is_the_jobs_own() -> None:
     )
     prod = named_workspace(environ=job, workspace_name="prod-ws", subscription_id="prod-sub")
     assert (prod.subscription_id, prod.workspace_name) == ("prod-sub", "prod-ws")
+
+
+def test_a_job_wide_subscription_does_not_move_the_jobs_own_workspace() -> None:
+    """AZURE_SUBSCRIPTION_ID set for a job's other work: the job's workspace keeps its own.
+
+    With a workspace name of its own (``--workspace-name``), the generic variable is the one used.
+    """
+    job = {
+        "AZURE_SUBSCRIPTION_ID": "other-sub",
+        "AZUREML_ARM_SUBSCRIPTION": "job-sub",
+        "AZUREML_ARM_RESOURCEGROUP": "job-rg",
+        "AZUREML_ARM_WORKSPACE_NAME": "job-ws",
+    }
+    assert named_workspace(environ=job).subscription_id == "job-sub"
+    assert named_workspace(environ=job, workspace_name="prod-ws").subscription_id == "other-sub"
 
 
 def test_a_workspace_named_in_part_names_what_is_missing(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from aml_promotion.ports import Backend
 
 __all__ = [
     "NO_CREDENTIALS_IN_CI",
+    "RUN_CONTEXT_VARIABLE",
     "V1_DEPRECATED",
     "BackendFactory",
     "TargetFactory",
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 RUN_CONTEXT_VARIABLE = "AZUREML_RUN_ID"
+"""Set by Azure ML in every job (SDK v1 and v2): the code runs inside one."""
 
 logger = logging.getLogger("aml_promotion")
 

@@ -17,6 +17,7 @@ from typing import TextIO
 from aml_promotion._azure_pipelines import AzurePipelines
 from aml_promotion._cli._arguments import Arguments
 from aml_promotion._cli._backends import (
+    RUN_CONTEXT_VARIABLE,
     BackendFactory,
     TargetFactory,
     build_backend,
@@ -96,8 +97,10 @@ def run(
         return ExitCode.BAD_INPUT
     factory = backend_factory or (lambda a: build_backend(a, environ=environ, cwd=here))
     targets = target_factory or (lambda a: build_target_backend(a, environ=environ, cwd=here))
-    # In CI nobody watches a terminal: the stages are logged so that slow work shows in the log.
-    verbose = args.verbose or environ.get("RUNNER_DEBUG") == "1" or in_ci(environ)
+    # In CI (or an Azure ML job: its log is all anyone sees) nobody watches a terminal: the
+    # stages are logged, so that slow work, and which credential signed in, show in the log.
+    in_job = bool(environ.get(RUN_CONTEXT_VARIABLE, "").strip())
+    verbose = args.verbose or environ.get("RUNNER_DEBUG") == "1" or in_ci(environ) or in_job
     with logging_to(console, verbose=verbose):
         try:
             return _promote(

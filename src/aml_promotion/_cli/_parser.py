@@ -105,7 +105,9 @@ candidate:
 
   Inside an Azure ML job with --backend azureml-v2 (MLFLOW_RUN_ID or AZUREML_RUN_ID set),
   neither means the job itself, or, as a pipeline's step, its sibling step
-  pipeline_child_run_name (see docs/azureml-pipeline-step.md).
+  pipeline_child_run_name (see docs/azureml-pipeline-step.md). The settings' job_output
+  names the job's output that holds the model (azureml-v2), metrics_child_run_name the step
+  whose metrics are compared when another one logs them (docs/settings.md).
 
   --candidate-version names a version already registered (churn:3, churn@staging,
   churn:latest): it is copied into the target registry (--target-registry-uri on MLflow,
@@ -122,7 +124,8 @@ Azure ML credentials (--backend azureml-v2), the first whose signal is present, 
   4. inside an Azure ML job: the submitting user's identity (OBO_ENDPOINT), else the
      compute's managed identity (MSI_ENDPOINT/MSI_SECRET, or DEFAULT_IDENTITY_CLIENT_ID);
   5. an Azure CLI login (az on PATH: azure/login, AzureCLI@2, or az login).
-  Otherwise exit 2 naming these. -v logs which one was used (never an id, secret or token).
+  Otherwise exit 2 naming these. -v (always on in CI and in an Azure ML job) logs which one
+  was used (never an id, secret or token).
   The workspace: --subscription-id, --resource-group, --workspace-name (else
   AZURE_SUBSCRIPTION_ID and, in a job, AZUREML_ARM_SUBSCRIPTION/_RESOURCEGROUP/
   _WORKSPACE_NAME); without a resource group and name, the workspace config file as below.

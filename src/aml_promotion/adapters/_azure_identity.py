@@ -91,15 +91,18 @@ _AUTHORITY = {
     AzureCloud.CHINA: "login.chinacloudapi.cn",
 }
 
+_WAYS = (
+    "Use one of: GitHub OIDC (a federated credential on an Entra ID app: the job needs "
+    "`permissions: id-token: write`, and client_id and tenant_id as action inputs, "
+    "--client-id/--tenant-id, or AZURE_CLIENT_ID/AZURE_TENANT_ID); workload identity "
+    "(AZURE_FEDERATED_TOKEN_FILE with AZURE_CLIENT_ID and AZURE_TENANT_ID); inside an Azure ML "
+    "job, the compute's managed identity or the submitting user's identity; an Azure CLI login "
+    "(`az login`, or azure/login before this step); or, legacy, the AZURE_CREDENTIALS secret (the"
+    " JSON of `az ad sp create-for-rbac --json-auth`). No interactive or device-code login is "
+    "ever tried"
+)
 NO_CREDENTIAL = (
-    "no Azure credential: none of the ways to sign in without a prompt is available. Use one of: "
-    "GitHub OIDC (a federated credential on an Entra ID app: the job needs `permissions: "
-    "id-token: write`, and client_id and tenant_id as action inputs, --client-id/--tenant-id, or "
-    "AZURE_CLIENT_ID/AZURE_TENANT_ID); workload identity (AZURE_FEDERATED_TOKEN_FILE with "
-    "AZURE_CLIENT_ID and AZURE_TENANT_ID); inside an Azure ML job, the compute's managed identity "
-    "or the submitting user's identity; an Azure CLI login (`az login`, or azure/login before "
-    "this step); or, legacy, the AZURE_CREDENTIALS secret (the JSON of `az ad sp create-for-rbac "
-    "--json-auth`). No interactive or device-code login is ever tried"
+    f"no Azure credential: none of the ways to sign in without a prompt is available. {_WAYS}"
 )
 
 
@@ -136,6 +139,9 @@ class CredentialChoice:
         id_token: The GitHub ID token source (`CredentialKind.GITHUB_OIDC` only).
         authority: The Entra ID host to sign in at, when not the public cloud's
             (``AZURE_AUTHORITY_HOST``, or the legacy JSON's cloud).
+        hint: What to say if this way's sign-in fails: the Azure CLI is tried whenever ``az``
+            is on ``PATH`` (every GitHub-hosted runner has it), so its failure names the other
+            ways, and a GitHub OIDC set up but for the job's ``id-token: write``.
     """
 
     kind: CredentialKind
@@ -146,6 +152,7 @@ class CredentialChoice:
     token_file: str | None = attrs.field(default=None, repr=False)
     id_token: GitHubIdToken | None = attrs.field(default=None, repr=False)
     authority: str | None = None
+    hint: str | None = None
 
     @property
     def subscription_id(self) -> str | None:
@@ -440,6 +447,11 @@ def _azure_ml_job(environ: Mapping[str, str], ids: _Ids) -> CredentialChoice | N
         )
     signals = [f"{_MSI}/{_MSI_SECRET}"] if endpoint else []
     signals += [_MSI_CLIENT_ID] if identity else []
+    if identity is None and ids.client_id is not None:
+        # A user-assigned identity named as DefaultAzureCredential reads it (its
+        # managed_identity_client_id); ManagedIdentityCredential() alone would not.
+        identity = ids.client_id
+        signals.append(ids.client_source)
     return CredentialChoice(
         kind=CredentialKind.MANAGED_IDENTITY, source=" with ".join(signals), client_id=identity
     )
@@ -450,7 +462,17 @@ def _azure_cli(environ: Mapping[str, str], ids: _Ids) -> CredentialChoice | None
         return None
     if shutil.which("az", path=environ.get("PATH", os.defpath)) is None:
         return None
-    return CredentialChoice(kind=CredentialKind.AZURE_CLI, source="az on PATH")
+    # `az` is on every GitHub-hosted runner, signed in or not: if it is not, say what else
+    # would have signed in, and first what the environment shows was meant.
+    hint = f"it was tried because `az` is on PATH and no other way to sign in was found. {_WAYS}"
+    meant_oidc = environ.get("GITHUB_ACTIONS", "").strip().lower() == "true"
+    if meant_oidc and ids.client_id is not None and ids.tenant_id is not None:
+        hint = (
+            f"{ids.source()} are set, as for GitHub OIDC, but this job gets no GitHub ID token "
+            f"({_GITHUB_URL} is not set): give the job `permissions: id-token: write` (the "
+            "workflow's or the job's permissions) to sign in with GitHub OIDC"
+        )
+    return CredentialChoice(kind=CredentialKind.AZURE_CLI, source="az on PATH", hint=hint)
 
 
 # --- Building the credential (azure-identity, imported here only) -------------------------------
@@ -566,6 +588,8 @@ class _Translated:
         except ClientAuthenticationError as exc:
             problem = redact(_first_line(getattr(exc, "message", None) or str(exc)))
         msg = f"signing in to Azure with {self._choice.kind.value} failed: {problem}"
+        if self._choice.hint:
+            msg = f"{msg}; {self._choice.hint}"
         raise CredentialsError(msg)
 
     def close(self) -> None:

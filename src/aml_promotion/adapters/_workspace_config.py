@@ -192,6 +192,7 @@ def find_workspace_config(start: str | os.PathLike[str] | None = None) -> Worksp
 _SUBSCRIPTION_VARIABLES = ("AZURE_SUBSCRIPTION_ID", "AZUREML_ARM_SUBSCRIPTION")
 _RESOURCE_GROUP_VARIABLES = ("AZUREML_ARM_RESOURCEGROUP",)
 _WORKSPACE_VARIABLES = ("AZUREML_ARM_WORKSPACE_NAME",)
+_JOB_NAMED = frozenset({*_RESOURCE_GROUP_VARIABLES, *_WORKSPACE_VARIABLES})
 
 
 def _named(
@@ -222,7 +223,9 @@ def named_workspace(
     Each part is the argument, else a variable: the subscription ``AZURE_SUBSCRIPTION_ID`` then,
     in an Azure ML job, ``AZUREML_ARM_SUBSCRIPTION``, then `fallback_subscription` (the legacy
     ``AZURE_CREDENTIALS``' own); the resource group ``AZUREML_ARM_RESOURCEGROUP``; the name
-    ``AZUREML_ARM_WORKSPACE_NAME``. With the resource group and name known, no file is read
+    ``AZUREML_ARM_WORKSPACE_NAME``. A workspace whose resource group and name both come from
+    the job's variables is in the job's subscription (``AZUREML_ARM_SUBSCRIPTION``), whatever
+    ``AZURE_SUBSCRIPTION_ID`` says. With the resource group and name known, no file is read
     unless `config` is given; otherwise the workspace file (`config`, else the one found from
     `search_from` up) names what the arguments and variables do not (its subscription gives way
     to `subscription_id` alone).
@@ -247,6 +250,11 @@ def named_workspace(
         sub, sub_from = fallback_subscription, "AZURE_CREDENTIALS"
     rg, rg_from = _named(resource_group, "--resource-group", env, _RESOURCE_GROUP_VARIABLES)
     ws, ws_from = _named(workspace_name, "--workspace-name", env, _WORKSPACE_VARIABLES)
+    job_sub = env.get(_SUBSCRIPTION_VARIABLES[-1], "").strip()
+    if sub_from == _SUBSCRIPTION_VARIABLES[0] and job_sub and {rg_from, ws_from} <= _JOB_NAMED:
+        # The job's own workspace (its resource group and name from the job) is in the job's own
+        # subscription: a job-wide AZURE_SUBSCRIPTION_ID names where other work goes.
+        sub, sub_from = job_sub, _SUBSCRIPTION_VARIABLES[-1]
     if config is None and (rg is not None or ws is not None):
         missing = [
             what

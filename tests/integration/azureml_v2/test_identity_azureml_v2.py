@@ -611,6 +611,30 @@ def test_a_logged_out_azure_cli_is_exit_2_saying_to_log_in(
     assert "Traceback" not in done.stderr
 
 
+def test_oidc_ids_without_id_token_write_on_a_runner_with_az_say_what_is_missing(
+    emulator: AzureMLV2Emulator, job: tuple[str, str], workdir: Path, bin_dir: Path, tmp_path: Path
+) -> None:
+    """A hosted runner (``az`` there, not signed in), AZURE_CLIENT_ID/AZURE_TENANT_ID, no
+    ``id-token: write``: exit 2 saying the permission is missing, not only "run az login"."""
+    job_name, _ = job
+    _stand_in_az(bin_dir, token=None, resource=emulator.url)
+    env = {
+        key: value
+        for key, value in _github_actions(emulator, tmp_path).items()
+        if not key.startswith("ACTIONS_ID_TOKEN")
+    }
+    env |= {"AZURE_CLIENT_ID": "app-client-id", "AZURE_TENANT_ID": "app-tenant-id"}
+    done = _promote(
+        workdir, bin_dir, tmp_path, *_workspace_args(emulator), f"--run-id={job_name}", env=env
+    )
+    assert done.code == 2, done.explain()
+    assert "signing in to Azure with the Azure CLI's login failed" in done.stderr
+    assert "permissions: id-token: write" in done.stderr
+    assert "app-client-id" not in done.stderr
+    assert "Traceback" not in done.stderr
+    assert [r for r in emulator.requests if _SIGNED_IN.match(r.path)] == []
+
+
 def test_no_way_to_sign_in_in_github_actions_is_exit_2_naming_the_options(
     emulator: AzureMLV2Emulator, job: tuple[str, str], workdir: Path, bin_dir: Path, tmp_path: Path
 ) -> None:

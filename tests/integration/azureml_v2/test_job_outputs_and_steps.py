@@ -242,6 +242,30 @@ def test_inside_a_pipeline_step_the_sibling_step_is_the_candidate(
     assert result.candidate_run.resolution == Resolution(given=pipeline, hops=(hop,))
 
 
+def test_the_environment_given_to_from_job_context_names_the_job_too(
+    emulator: AzureMLV2Emulator,
+    credential: Any,
+    unique: str,
+    in_job: pytest.MonkeyPatch,  # noqa: ARG001 - clears the process's job variables
+) -> None:
+    """`from_job_context(environ=...)`: the job comes from that environment, not the process's."""
+    from aml_promotion.adapters.azureml_v2 import AzureMLV2Backend  # noqa: PLC0415
+
+    exp = f"exp-{unique}"
+    train = emulator.add_job(exp, metrics={"auc": 0.8}, files=["model.pkl"])
+    step = emulator.add_job(exp, status="Running")
+    emulator.add_pipeline_job(exp, {"train": train, "promote": step})
+    job = {
+        "AZUREML_RUN_ID": step,
+        "AZUREML_ARM_SUBSCRIPTION": emulator.subscription_id,
+        "AZUREML_ARM_RESOURCEGROUP": emulator.resource_group,
+        "AZUREML_ARM_WORKSPACE_NAME": emulator.workspace_name,
+    }
+    backend = AzureMLV2Backend.from_job_context(credential=credential, environ=job)
+    run = backend.runs.get_run(experiment_name=None, run_id=None, pipeline_step="train")
+    assert run.run_id == train
+
+
 def test_a_sibling_step_that_does_not_exist_names_the_steps(
     backend: Any, emulator: AzureMLV2Emulator, unique: str, in_job: pytest.MonkeyPatch
 ) -> None:

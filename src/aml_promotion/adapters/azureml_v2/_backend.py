@@ -118,12 +118,20 @@ class AzureMLV2Backend:
     Args:
         ml_client: An ``azure.ai.ml.MLClient`` for the workspace, or for the registry.
         retry: How transient failures are retried (default: `RetryPolicy()`).
+        environ: The environment that names the Azure ML job this code runs in, read when a
+            promotion gives no run id (default: the process's, read then).
 
     Raises:
         BackendNotInstalledError: azure-ai-ml or azureml-mlflow is not installed.
     """
 
-    def __init__(self, ml_client: Any, *, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        ml_client: Any,
+        *,
+        retry: RetryPolicy | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
         require_sdk()
         self.ml_client = ml_client
         self.registry_name = _registry_of(ml_client)
@@ -132,6 +140,7 @@ class AzureMLV2Backend:
             ml_client=ml_client,
             gateway=gateway(retry or RetryPolicy()),
             registry_name=self.registry_name,
+            environ=environ,
         )
         runs = Runs(session)
         self._runs: RunStore = runs if self.registry_name is None else _NoJobs(self.registry_name)
@@ -291,7 +300,7 @@ class AzureMLV2Backend:
             logger.info("%s", choice.describe())
             credential = build_credential(choice)
         cloud = _cloud_of(choice)
-        return cls(_ml_client(target, credential, cloud), retry=retry)
+        return cls(_ml_client(target, credential, cloud), retry=retry, environ=environ)
 
     @classmethod
     def from_job_context(

@@ -147,7 +147,8 @@ class Runs:
             current_job_name,
         )
 
-        name = current_job_name(os.environ)
+        environ = self._session.environ
+        name = current_job_name(os.environ if environ is None else environ)
         if name is None:
             msg = (
                 "the Azure ML (SDK v2) backend needs the job's name (run_id), or to run inside "

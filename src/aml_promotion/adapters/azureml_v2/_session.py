@@ -8,6 +8,7 @@ that both backends give one verdict on the same job.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -30,6 +31,8 @@ class AzureMLV2Session:
     """Every SDK call passes here: retried, its errors translated."""
     registry_name: str | None = None
     """The Azure ML registry the client is bound to, or None: a workspace."""
+    environ: Mapping[str, str] | None = None
+    """Where the job this code runs in is named (None: the process's environment, then)."""
     _mlflow_client: Any = None
     _mlflow_runs: MlflowRuns | None = None
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
