@@ -491,3 +491,70 @@ def test_a_local_rerun_never_moves_an_alias_a_person_moved(tmp_path: Path) -> No
     assert again.already_registered
     assert _holder(backend) == 1
     assert _tagged(backend) == []
+
+
+def _three_champions_then_a_person_s_move(backend: InMemoryBackend, *, deleted: bool) -> None:
+    """v1 (0.70), v2 (0.80), v3 (0.90) promoted, then a person's move to v1 (or deletion).
+
+    After it, v4 (0.75: better than v1, worse than v2) is promoted.
+    """
+    for run_id, auc, loss in (("r1", 0.70, 0.5), ("r2", 0.80, 0.4), ("r3", 0.90, 0.3)):
+        _add(backend, run_id, auc, loss)
+        promote(experiment_name="train", run_id=run_id, settings=SETTINGS, backend=backend)
+    assert backend.registry.get("churn", 2).tags[tags.SUPERSEDED_BY] == "3"
+    if deleted:
+        del backend.registry.aliases["churn"]["champion"]
+    else:
+        backend.registry.aliases["churn"]["champion"] = 1
+    _add(backend, "r4", 0.75, 0.45)
+    result = promote(experiment_name="train", run_id="r4", settings=SETTINGS, backend=backend)
+    if deleted:
+        assert result.baseline is None
+    else:
+        assert result.baseline is not None
+        assert result.baseline.version == 1
+    assert (_holder(backend), result.champion_version) == (4, 4)
+
+
+@pytest.mark.usefixtures("no_wait")
+@pytest.mark.parametrize("deleted", [False, True], ids=["moved", "deleted"])
+def test_a_rerun_of_a_version_the_line_a_person_retired_superseded_never_undoes_the_move(
+    *, deleted: bool
+) -> None:
+    """A person rolls @champion back from v3 to v1 (or deletes it); v4 is promoted after.
+
+    v2, superseded by v3 and ranking above v4 by its metrics, is re-run: it does not take the
+    champion back from v4, whose line the person started.
+    """
+    backend = InMemoryBackend()
+    _three_champions_then_a_person_s_move(backend, deleted=deleted)
+    registry = backend.registry
+    if not deleted:
+        # The move ranks like a forced registration: v1 is one epoch after v3, and so is v4.
+        assert registry.get("churn", 1).tags[tags.EPOCH] == "1"
+        assert registry.get("churn", 4).tags[tags.EPOCH] == "1"
+    assert registry.get("churn", 3).tags[CHAMPION] == tags.MOVED
+    for run_id in ("r2", "r3"):
+        again = promote(experiment_name="train", run_id=run_id, settings=SETTINGS, backend=backend)
+        assert again.already_registered
+        assert not any("takes it back" in note for note in again.decision.notes)
+        assert (_holder(backend), again.champion_version) == (4, 4)
+        assert _tagged(backend) == [4]
+
+
+@pytest.mark.usefixtures("no_wait")
+def test_the_epoch_of_a_persons_move_is_recorded_once_and_never_by_a_dry_run() -> None:
+    """A dry run after a move records no epoch; the next promotion does, once."""
+    backend = InMemoryBackend()
+    _two_champions(backend)
+    backend.registry.aliases["churn"]["champion"] = 1
+    _add(backend, "r3", 0.72, 0.45)
+    promote(experiment_name="train", run_id="r3", settings=SETTINGS, backend=backend, dry_run=True)
+    assert backend.registry.get("churn", 1).tags[tags.EPOCH] == "0"
+    calls = len(backend.registry.calls)
+    promote(experiment_name="train", run_id="r3", settings=SETTINGS, backend=backend)
+    writes = [c for c in backend.registry.calls[calls:] if c[0] == "set_tags"]
+    assert backend.registry.get("churn", 1).tags[tags.EPOCH] == "1"
+    assert backend.registry.get("churn", 3).tags[tags.EPOCH] == "1"
+    # The epoch on v1, the moved tag on v2, then v3's own: its tag goes live.
+    assert len(writes) == 3

@@ -10,7 +10,16 @@ from hypothesis import strategies as st
 
 from aml_promotion import Goal, MetricRule, PromotionPolicy, decide, promote
 from aml_promotion._domain import tags
-from aml_promotion._domain.champion import Holder, Rank, compare, pick_champion, rank_of, rank_tags
+from aml_promotion._domain.champion import (
+    Holder,
+    Rank,
+    compare,
+    epoch_after_move,
+    pick_champion,
+    rank_of,
+    rank_recorded,
+    rank_tags,
+)
 from aml_promotion._domain.policy import BaselineStrategy
 from aml_promotion._service._champion import _Settle
 from aml_promotion.exceptions import RegistryError
@@ -432,3 +441,38 @@ def test_a_state_value_never_equals_the_live_one() -> None:
     """'pending' and 'superseded' mark a champion tag; a tag whose live value is one differs."""
     assert tags.state_value(tags.PENDING, "true") == "pending"
     assert tags.state_value(tags.SUPERSEDED, "superseded") != "superseded"
+
+
+def test_a_person_s_move_of_the_alias_gives_the_version_chosen_the_next_epoch() -> None:
+    """The version chosen is one epoch after the highest moved from, unless it is already."""
+    retired = [{tags.EPOCH: "1"}, {tags.EPOCH: "3"}, {}]
+    assert epoch_after_move(retired, {tags.EPOCH: "0"}) == 4
+    assert epoch_after_move(retired, {}) == 4
+    assert epoch_after_move(retired, {tags.EPOCH: "4"}) is None
+    assert epoch_after_move([{}], {}) == 1
+    assert epoch_after_move([], {}) is None
+
+
+@pytest.mark.parametrize(
+    ("record", "recorded"),
+    [
+        ({tags.EPOCH: "0", tags.VERDICT: "force"}, True),
+        ({tags.EPOCH: "2", tags.delta_tag("auc"): "-0.1"}, True),
+        ({tags.VERDICT: "promote"}, True),
+        ({tags.VERDICT: "promote", tags.delta_tag("auc"): "0.1"}, True),
+        ({tags.VERDICT: "promote", tags.delta_tag("auc"): "inf"}, True),
+        ({tags.VERDICT: "promote", tags.delta_tag("auc"): "0"}, True),
+        ({tags.VERDICT: "force"}, False),
+        ({tags.VERDICT: "reject"}, False),
+        ({}, False),
+        ({tags.VERDICT: "promote", tags.delta_tag("loss"): "-0.01"}, False),
+        ({tags.VERDICT: "promote", tags.delta_tag("auc"): "-inf"}, False),
+        ({tags.VERDICT: "promote", tags.delta_tag("auc"): "nan"}, False),
+        ({tags.VERDICT: "promote", tags.delta_tag("auc"): "0.1", tags.delta_tag("l"): "x"}, False),
+    ],
+)
+def test_a_record_without_an_epoch_ranks_truthfully_only_as_a_plain_promotion(
+    record: dict[str, str], *, recorded: bool
+) -> None:
+    """Before epochs, a forced or regressing champion's tags rank it below what it replaced."""
+    assert rank_recorded(record) is recorded

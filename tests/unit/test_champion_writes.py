@@ -457,3 +457,181 @@ def test_a_settle_that_does_not_converge_warns_and_claims_no_champion(
     assert "the champion of churn did not settle in 10 rounds" in message
     assert "champion=true" in message
     assert f"version {result.model.version}" in message
+
+
+def _earlier_releases_race(
+    backend: InMemoryBackend, baseline: str, *, best: dict[str, str], champion: dict[str, str]
+) -> None:
+    """v2 (the run "best", 0.90) lost the champion to v3 (0.85) under an earlier release.
+
+    v1 (the seed) is retired by v2. `best` and `champion` are v2's and v3's tags besides
+    their verdict, generation and metric (what an earlier release recorded: no epoch, no rank).
+    """
+    registry = backend.registry
+    key = _key(baseline)
+    registry.set_tags(registry.get(NAME, 1), {key: tags.SUPERSEDED, tags.SUPERSEDED_BY: "2"})
+    registry.add_version(
+        NAME,
+        run_id="best",
+        tags={
+            tags.VERDICT: "promote",
+            tags.BASELINE_VERSION: "1",
+            tags.GENERATION: "2",
+            tags.metric_tag("auc"): "0.9",
+            **best,
+        },
+    )
+    worse = registry.add_version(
+        NAME,
+        run_id="weaker",
+        tags={
+            key: "true",
+            tags.VERDICT: "promote",
+            tags.BASELINE_VERSION: "1",
+            tags.GENERATION: "3",
+            tags.metric_tag("auc"): "0.85",
+            **champion,
+        },
+    )
+    if baseline.startswith("alias:"):
+        registry.set_alias(worse, "champion")
+
+
+def _run(backend: InMemoryBackend, run_id: str, auc: float) -> None:
+    backend.runs.add_run(run_id, experiment_name="train", metrics={"auc": auc}, files=["model.pkl"])
+
+
+def _key(baseline: str) -> str:
+    return "champion" if baseline.startswith("tag:") else tags.alias_tag("champion")
+
+
+def _rerun_best(backend: InMemoryBackend, baseline: str) -> Any:
+    again = promote(
+        experiment_name="train", run_id="best", settings=_settings(baseline), backend=backend
+    )
+    assert again.already_registered
+    return again
+
+
+@pytest.mark.parametrize("baseline", BASELINES)
+def test_a_version_an_earlier_release_retired_by_deleting_its_tag_takes_the_champion_back(
+    baseline: str,
+) -> None:
+    """Earlier releases deleted a retired holder's tag: superseded_by names who took it."""
+    backend = _setup(baseline)
+    _earlier_releases_race(backend, baseline, best={tags.SUPERSEDED_BY: "3"}, champion={})
+    again = _rerun_best(backend, baseline)
+    assert again.champion_version == 2
+    assert any("takes it back" in note for note in again.decision.notes)
+    assert _champion(backend, baseline) == 2
+    assert backend.registry.get(NAME, 3).tags[_key(baseline)] == tags.SUPERSEDED
+
+
+@pytest.mark.parametrize("baseline", BASELINES)
+@pytest.mark.parametrize(
+    "best",
+    [
+        # Registered by this release (an epoch), which never deletes a tag: a person did.
+        {tags.SUPERSEDED_BY: "3", tags.EPOCH: "0"},
+        # Its tag deleted while it held it (a person, or an earlier release's moved alias).
+        {},
+        {tags.SUPERSEDED_BY: "3", "_": "moved"},
+    ],
+    ids=["deleted-by-a-person", "no-superseded-by", "moved"],
+)
+def test_a_version_whose_tag_a_person_deleted_or_retired_never_takes_the_champion_back(
+    baseline: str, best: dict[str, str]
+) -> None:
+    """Only a settle's retirement is repaired; a person's deletion or move is respected."""
+    backend = _setup(baseline)
+    moved = best.get("_") == "moved"
+    best = {key: value for key, value in best.items() if key != "_"}
+    if moved:
+        best[_key(baseline)] = tags.MOVED
+    _earlier_releases_race(backend, baseline, best=best, champion={})
+    calls = len(backend.registry.calls)
+    again = _rerun_best(backend, baseline)
+    assert again.champion_version == 3
+    assert not any("takes it back" in note for note in again.decision.notes)
+    assert [c for c in backend.registry.calls[calls:] if c[0] in WRITES] == []
+
+
+@pytest.mark.parametrize("baseline", BASELINES)
+@pytest.mark.parametrize("retired", ["superseded", "deleted"])
+@pytest.mark.parametrize(
+    "champion",
+    [{tags.VERDICT: "force"}, {tags.delta_tag("auc"): "-0.05"}],
+    ids=["forced", "tolerated-regression"],
+)
+def test_a_champion_an_earlier_release_forced_or_let_regress_is_never_taken_back_from(
+    baseline: str, retired: str, champion: dict[str, str]
+) -> None:
+    """A forced rollback (or a tolerated regression) without an epoch is not undone by a re-run."""
+    backend = _setup(baseline)
+    best = {tags.SUPERSEDED_BY: "3"}
+    if retired == "superseded":
+        best[_key(baseline)] = tags.SUPERSEDED
+    _earlier_releases_race(backend, baseline, best=best, champion=champion)
+    again = _rerun_best(backend, baseline)
+    assert again.champion_version == 3
+    assert _champion(backend, baseline) == 3
+    assert not any("takes it back" in note for note in again.decision.notes)
+
+
+@pytest.mark.parametrize("baseline", BASELINES)
+def test_a_forced_rollback_of_an_earlier_release_on_the_champions_line_is_not_undone(
+    baseline: str,
+) -> None:
+    """Forced by an earlier release, then a promotion of this one against it: the rollback holds.
+
+    v3 (0.60, forced, no epoch) replaced v2 (0.90); v4 (0.87) is promoted against v3 now, in
+    v3's epoch (0). A re-run of v2, ranking above v4 by its metrics, does not take it back.
+    """
+    backend = _setup(baseline)
+    best = {tags.SUPERSEDED_BY: "3", _key(baseline): tags.SUPERSEDED}
+    _earlier_releases_race(
+        backend,
+        baseline,
+        best=best,
+        champion={tags.VERDICT: "force", tags.metric_tag("auc"): "0.6"},
+    )
+    backend.runs.add_run(
+        "after", experiment_name="train", metrics={"auc": 0.87}, files=["model.pkl"]
+    )
+    # The forced v3's run ("weaker") scored 0.60 here, as its record says.
+    backend.runs.add_run(
+        "weaker", experiment_name="train", metrics={"auc": 0.6}, files=["model.pkl"]
+    )
+    after = promote(
+        experiment_name="train", run_id="after", settings=_settings(baseline), backend=backend
+    )
+    assert after.baseline is not None
+    assert (after.baseline.version, after.champion_version) == (3, 4)
+    assert backend.registry.get(NAME, 3).tags[tags.SUPERSEDED_BY] == "4"
+    again = _rerun_best(backend, baseline)
+    assert again.champion_version == 4
+    assert _champion(backend, baseline) == 4
+
+
+def test_a_champion_tag_a_person_moved_by_hand_is_not_taken_back_by_a_rerun() -> None:
+    """tag:champion=true moved by hand from v3 to v1; v4 beats v1: a re-run of v2 leaves v4."""
+    baseline = "tag:champion=true"
+    backend = _setup(baseline)
+    settings = _settings(baseline)
+    registry = backend.registry
+    for run_id, auc in (("r2", 0.85), ("r3", 0.90)):
+        backend.runs.add_run(
+            run_id, experiment_name="train", metrics={"auc": auc}, files=["model.pkl"]
+        )
+        promote(experiment_name="train", run_id=run_id, settings=settings, backend=backend)
+    assert registry.get(NAME, 2).tags[tags.SUPERSEDED_BY] == "3"
+    registry.set_tags(registry.get(NAME, 3), {"champion": "rolled back"})
+    registry.set_tags(registry.get(NAME, 1), {"champion": "true"})
+    _run(backend, "r4", 0.82)
+    after = promote(experiment_name="train", run_id="r4", settings=settings, backend=backend)
+    assert after.baseline is not None
+    assert (after.baseline.version, after.champion_version) == (1, 4)
+    again = promote(experiment_name="train", run_id="r2", settings=settings, backend=backend)
+    assert again.already_registered
+    assert again.champion_version == 4
+    assert _champion(backend, baseline) == 4

@@ -8,10 +8,13 @@ outcome converges to exactly one holder.
 
 The ranking, highest first (`compare`):
 
-1. **the epoch** (``promotion.epoch``): the number of forced registrations on the version's line.
-   A forced version is one epoch after its baseline; every other version is in its baseline's
-   epoch. So a forced version outranks everything crowned before it, and every version of an
-   earlier epoch: a promotion that read the champion of before the force, concurrently, too;
+1. **the epoch** (``promotion.epoch``): the number of forced registrations (and of a person's
+   moves of the alias) on the version's line. A forced version is one epoch after its baseline;
+   every other version is in its baseline's epoch. So a forced version outranks everything
+   crowned before it, and every version of an earlier epoch: a promotion that read the champion
+   of before the force, concurrently, too. A person's move of the alias counts as a force: the
+   version the person chose is given the epoch after the highest of the holders it was moved
+   from (`epoch_after_move`), and what is promoted against it inherits that epoch;
 2. **the effective rank** (``promotion.rank.*``): the policy's metrics in rule order, each
    goal-adjusted, compared as `decide()` compares them (two values within its float tolerance are
    equal and the next rule decides); a missing value ranks lowest. A version's effective rank is
@@ -32,6 +35,10 @@ For a policy that tolerates no regression, a promoted version's own metrics rank
 baseline's, so "a would be promoted against b" implies "a ranks above b" within an epoch; since
 the last forced registration, the effective rank is the version's own metrics.
 
+Versions registered before epochs existed record none (epoch 0, ranked by their own metrics):
+a forced registration or a tolerated regression of an earlier release ranks below the version it
+replaced. `rank_recorded` tells such a record from one the ranking places truthfully.
+
 The ranking is a total order but for one case: values closer than `decide()`'s float tolerance
 count as equal, and "equal" is not transitive (a ≈ b and b ≈ c while a < c), so a chain of such
 values can rank cyclically. The pick stays deterministic (`pick_champion` looks at a set in
@@ -51,8 +58,10 @@ from aml_promotion._domain.delta import improvement
 from aml_promotion._domain.outcomes import Verdict
 from aml_promotion._domain.policy import PromotionPolicy
 from aml_promotion._domain.tags import (
+    DELTA_PREFIX,
     EPOCH,
     REGRESSIONS,
+    VERDICT,
     epoch_of,
     generation_of,
     metric_tag,
@@ -219,3 +228,45 @@ def rank_tags(rank: Rank, policy: PromotionPolicy) -> dict[str, str]:
         for rule, value in zip(policy.rules, rank.values, strict=False)
     }
     return {**recorded, EPOCH: str(rank.epoch), REGRESSIONS: str(rank.regressions)}
+
+
+def epoch_after_move(retired: Sequence[Mapping[str, str]], chosen: Mapping[str, str]) -> int | None:
+    """Return the epoch to record on the version a person moved the alias to, if it needs one.
+
+    A person's move of the alias ranks like a forced registration: the version chosen is one
+    epoch after the highest of the holders the alias was moved from, so that what is promoted
+    against it outranks them and every version of their lines (a re-run of one included).
+
+    Args:
+        retired: The tags of the versions the alias was moved from (their tag is retired).
+        chosen: The tags of the version the person moved the alias to.
+
+    Returns:
+        The epoch to record on it, or None when its own epoch is that high already.
+    """
+    epoch = max((epoch_of(held) for held in retired), default=-1) + 1
+    return epoch if epoch > epoch_of(chosen) else None
+
+
+def rank_recorded(tags: Mapping[str, str]) -> bool:
+    """Return whether a crowned version's tags rank it truthfully against what it replaced.
+
+    True when it records an epoch (every promotion with a champion tag or alias records one,
+    `rank_tags`), or it predates epochs but was a plain promotion that regressed on no metric
+    (a ``promote`` verdict, no negative or unreadable ``promotion.delta.*``). A forced
+    registration or a tolerated regression of an earlier release is neither: ranked as epoch 0
+    by its own metrics, it would rank below the version it replaced.
+    """
+    if EPOCH in tags:
+        return True
+    if tags.get(VERDICT) != Verdict.PROMOTE.value:
+        return False
+    return all(_improved(value) for key, value in tags.items() if key.startswith(DELTA_PREFIX))
+
+
+def _improved(text: str) -> bool:
+    try:
+        delta = float(text)
+    except ValueError:
+        return False
+    return delta >= 0  # False for NaN; +inf is an improvement

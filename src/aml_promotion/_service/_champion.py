@@ -32,12 +32,20 @@ from typing import TYPE_CHECKING
 import attrs
 
 from aml_promotion._domain import tags
-from aml_promotion._domain.champion import Holder, compare, pick_champion, rank_of, rank_tags
+from aml_promotion._domain.champion import (
+    Holder,
+    compare,
+    epoch_after_move,
+    pick_champion,
+    rank_of,
+    rank_recorded,
+    rank_tags,
+)
 from aml_promotion._domain.decision import Decision
 from aml_promotion._domain.outcomes import Verdict
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy, PromotionPolicy
 from aml_promotion._retry import LOGGER_NAME, pause
-from aml_promotion.exceptions import IncompletePromotionError, RegistryError
+from aml_promotion.exceptions import BaselineNotFoundError, IncompletePromotionError, RegistryError
 from aml_promotion.ports import ModelVersion
 
 if TYPE_CHECKING:
@@ -71,9 +79,78 @@ def _best(holders: Sequence[ModelVersion], policy: PromotionPolicy) -> ModelVers
     return next(h for h in holders if h.version == best.version)
 
 
-def _ranks_above(a: ModelVersion, b: ModelVersion, policy: PromotionPolicy) -> bool:
-    left, right = Holder(version=a.version, tags=a.tags), Holder(version=b.version, tags=b.tags)
+def _ranks_above(a: ModelVersion, champion: ModelVersion, policy: PromotionPolicy) -> bool:
+    """Whether `a` ranks above `champion`, whose record must rank it truthfully.
+
+    A champion crowned by a forced registration or a tolerated regression of an earlier release
+    records no epoch (`rank_recorded`): it would rank below the version it replaced, so nothing
+    ranks above it for a take-back.
+    """
+    if not rank_recorded(champion.tags):
+        return False
+    left = Holder(version=a.version, tags=a.tags)
+    right = Holder(version=champion.version, tags=champion.tags)
     return compare(left, right, policy) > 0
+
+
+# The versions read at most when a re-run follows promotion.superseded_by towards the champion
+# (`_lost_to_the_line_of`): a longer line is left as it is.
+_LINE_READS = 50
+_VERSION_MAX_DIGITS = 18
+
+
+def _winner_named(version: ModelVersion) -> int | None:
+    text = version.tags.get(tags.SUPERSEDED_BY, "")
+    usable = text.isdecimal() and text.isascii() and len(text) <= _VERSION_MAX_DIGITS
+    return int(text) if usable else None
+
+
+def _retired_by_a_settle(version: ModelVersion, key: str, live: str) -> bool:
+    """Whether a promotion crowned `version` and a settle retired it for a better-ranked one.
+
+    Its champion tag is ``superseded``; or, retired by an earlier release (which deleted the
+    tag), it has no champion tag, no epoch (this release never deletes the tag of a version it
+    registered, so a person did) and a ``promotion.superseded_by``. A version a person moved
+    the alias from (``moved``), or whose tag a person deleted, is not.
+    """
+    if version.tags.get(tags.VERDICT) not in {Verdict.PROMOTE.value, Verdict.FORCE.value}:
+        return False
+    state = version.tags.get(key)
+    if state == tags.state_value(tags.SUPERSEDED, live):
+        return True
+    return state is None and tags.EPOCH not in version.tags and _winner_named(version) is not None
+
+
+def _lost_to_the_line_of(
+    registry: ModelRegistry, existing: ModelVersion, champion: ModelVersion, *, key: str, live: str
+) -> bool:
+    """Whether `existing` lost the champion to `champion`'s line, one settle after the other.
+
+    Follows ``promotion.superseded_by`` from `existing`: each version it names up to `champion`
+    must have been retired by a settle in turn (`_retired_by_a_settle`) and record a truthful
+    rank (`rank_recorded`). A line a person broke (a moved alias, a deleted alias or tag, a
+    champion chosen by hand: what is promoted against it supersedes nothing), a forced rollback
+    of an earlier release, or a version deleted since: False. One read per version on the way.
+    """
+    seen = {existing.version}
+    version = existing
+    for _ in range(_LINE_READS):
+        winner = _winner_named(version)
+        if winner is None or winner in seen:
+            return False
+        if winner == champion.version:
+            return True
+        try:
+            found = registry.find_baseline(existing.name, BaselineStrategy.version(winner))
+        except BaselineNotFoundError:
+            return False
+        if found is None or not _retired_by_a_settle(found, key, live):
+            return False
+        if not rank_recorded(found.tags):
+            return False
+        seen.add(winner)
+        version = found
+    return False
 
 
 def champion_of(
@@ -140,10 +217,15 @@ def respect_moved_alias(
     deleted) it: those versions did not hold the alias when this promotion read its baseline,
     so their tag is set to ``moved`` and they can never win the alias back. The holder the
     person chose is the champion: the candidate is compared with it, and takes the alias if
-    promoted. A dry run changes nothing, and reports as if the tags were retired.
+    promoted. The move ranks like a forced registration: the holder chosen is first given the
+    epoch after the highest of the retired ones (``promotion.epoch``, `epoch_after_move`), so
+    that what is promoted against it outranks their lines, a re-run of one of them included.
+    (With the alias deleted there is no holder to record it on: `settle_again` refuses to take
+    the champion back for a version whose line a person retired.) A dry run changes nothing,
+    and reports as if the tags were retired.
 
     Returns:
-        `existing`, as it is now (with its tag retired if it was).
+        `existing`, as it is now (with its tag retired, or its epoch recorded, if it was).
     """
     if strategy.kind is not BaselineKind.ALIAS or not strategy.name:
         return existing
@@ -157,6 +239,9 @@ def respect_moved_alias(
             pause(wait)
     shown = "deleted" if holder is None else f"on version {holder.version}"
     moved = tags.state_value(tags.MOVED, tags.ALIAS_HOLDER)
+    if holder is not None:
+        # Before the stale tags are retired: a promotion that finds none left reads it.
+        existing = _rank_as_forced(registry, holder, tagged, existing, dry_run=dry_run)
     for stale in tagged:
         _LOGGER.info(
             "the alias %s of %s is %s, not on version %s: someone moved it; %s's tag %s is now %s",
@@ -172,6 +257,37 @@ def respect_moved_alias(
             registry.set_tags(stale, {key: moved})
     if existing is not None and any(t.version == existing.version for t in tagged):
         return attrs.evolve(existing, tags={**existing.tags, key: moved})
+    return existing
+
+
+def _rank_as_forced(
+    registry: ModelRegistry,
+    chosen: ModelVersion,
+    retired: Sequence[ModelVersion],
+    existing: ModelVersion | None,
+    *,
+    dry_run: bool,
+) -> ModelVersion | None:
+    """Record on `chosen`, the alias holder a person chose, the epoch after `retired`'s.
+
+    Returns:
+        `existing`, with the epoch recorded if it is `chosen`.
+    """
+    epoch = epoch_after_move([t.tags for t in retired], chosen.tags)
+    if epoch is None:
+        return existing
+    _LOGGER.info(
+        "%s, to which someone moved the alias, ranks like a forced registration: its tag %s is "
+        "now %d",
+        chosen,
+        tags.EPOCH,
+        epoch,
+    )
+    if dry_run:
+        return existing
+    registry.set_tags(chosen, {tags.EPOCH: str(epoch)})
+    if existing is not None and existing.version == chosen.version:
+        return attrs.evolve(existing, tags={**existing.tags, tags.EPOCH: str(epoch)})
     return existing
 
 
@@ -421,10 +537,14 @@ def settle_again(
       decision record and rank are written anew against `baseline`, and it takes the tag. If
       not, it is never crowned: its tag is set to ``superseded``, ``superseded_by`` names the
       champion, and its record says the decision that rejected it;
-    - it was superseded, yet ranks above the champion now (it lost the tag during a race to a
-      worse one, as the generation-first ranking of earlier releases could): take it back;
-    - otherwise (it lost to a better one, or a person moved the alias away from it, or a person
-      registered it): its record stays as it is.
+    - it was superseded (its tag ``superseded``, or deleted by an earlier release that named
+      the winner in ``promotion.superseded_by``), yet ranks above the champion now, and lost
+      the tag to the champion's own line (`_lost_to_the_line_of`): it lost during a race to a
+      worse one, as the generation-first ranking of earlier releases could. It takes it back;
+    - otherwise its record stays as it is: it lost to a better one; or a person moved the alias
+      away from it or from a version of the line it lost to (``moved``), deleted the alias or
+      its tag, or registered it; or the champion was crowned by a forced registration or a
+      tolerated regression of an earlier release, which records no epoch (`rank_recorded`).
     """
     champion = champion_tag(strategy)
     if champion is None or dry_run or existing.archived:
@@ -435,14 +555,24 @@ def settle_again(
         return _settle(registry, strategy, policy, decision, existing, take=None)
     if state == tags.state_value(tags.PENDING, live):
         return _complete(registry, strategy, policy, decision, existing, baseline=baseline)
-    promoted = existing.tags.get(tags.VERDICT) in {Verdict.PROMOTE.value, Verdict.FORCE.value}
-    if state != tags.state_value(tags.SUPERSEDED, live) or not promoted:
+    if not _retired_by_a_settle(existing, key, live):
         return Settlement(decision=decision, held=False)
     current = champion_of(registry, existing.name, strategy, policy)
     if current is None or current.tags.get(key) != live:
         # No champion, or one a person chose: never taken from them.
         return Settlement(decision=decision, held=False)
     if not _ranks_above(existing, current, policy):
+        return Settlement(decision=decision, held=False)
+    if not _lost_to_the_line_of(registry, existing, current, key=key, live=live):
+        _LOGGER.info(
+            "%s ranks above the champion, version %d, but did not lose the champion to its line "
+            "settle after settle (a person moved or deleted the champion since, an earlier "
+            "release forced a version on the way, or it is longer than %d versions): it does not "
+            "take it back",
+            existing,
+            current.version,
+            _LINE_READS,
+        )
         return Settlement(decision=decision, held=False)
     decision = decision.with_note(
         f"version {existing.version} ranks above the champion, version {current.version}, "
