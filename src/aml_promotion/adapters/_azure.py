@@ -103,12 +103,26 @@ def translate(
         return RegistryError(f"{what} failed: HTTP {status} {reason}{hint}")
     if connection_failed:
         seconds = current_timeout()  # the request's own, while its adapter call is in flight
+        service = _service_of(error)
         if timed_out and seconds is not None:
             return TransientRegistryError(
-                f"{what} failed: no answer from Azure ML within {round(seconds, 1):g} s"
+                f"{what} failed: no answer from {service} within {round(seconds, 1):g} s"
             )
-        return TransientRegistryError(f"{what} failed: the connection to Azure ML failed")
+        return TransientRegistryError(f"{what} failed: the connection to {service} failed")
     return RegistryError(f"{what} failed: {type(error).__name__}")
+
+
+def _service_of(error: BaseException) -> str:
+    """Name the service a failed request went to: Entra ID's token endpoint, else Azure ML.
+
+    The SDK call is Azure ML's, but its first request may be the sign-in the credential makes
+    on its behalf: the URL ``requests`` or ``urllib3`` kept in the chain says which.
+    """
+    for link in exception_chain(error):
+        url = getattr(getattr(link, "request", None), "url", None) or getattr(link, "url", None)
+        if isinstance(url, str) and "/oauth2/" in url:
+            return "Microsoft Entra ID (signing in)"
+    return "Azure ML"
 
 
 def connection_failed(error: BaseException, *kinds: type[BaseException]) -> bool:

@@ -683,7 +683,7 @@ def _hurried_promotion(
 
 def _cut_short(stderr: str) -> float:
     """The seconds the last attempt's request was given, as the error says."""
-    found = re.search(r"no answer from Azure ML within ([\d.]+) s \(gave up", stderr)
+    found = re.search(r"no answer from [^:]+? within ([\d.]+) s \(gave up", stderr)
     assert found, stderr
     return float(found[1])
 
@@ -699,7 +699,7 @@ def _spans(emulator: AzureMLV2Emulator, method: str, pattern: str) -> tuple[floa
     ("method", "route", "says"),
     [
         ("GET", "job", "no answer from Azure ML within 5 s"),
-        ("POST", TOKEN_ROUTE, "reading job"),
+        ("POST", TOKEN_ROUTE, "no answer from Microsoft Entra ID (signing in) within 5 s"),
         ("GET", GITHUB_ROUTE, "GitHub's ID-token endpoint"),
     ],
     ids=["the-job", "entra-id-token", "github-id-token"],
