@@ -614,8 +614,10 @@ def test_a_logged_out_azure_cli_is_exit_2_saying_to_log_in(
 def test_oidc_ids_without_id_token_write_on_a_runner_with_az_say_what_is_missing(
     emulator: AzureMLV2Emulator, job: tuple[str, str], workdir: Path, bin_dir: Path, tmp_path: Path
 ) -> None:
-    """A hosted runner (``az`` there, not signed in), AZURE_CLIENT_ID/AZURE_TENANT_ID, no
-    ``id-token: write``: exit 2 saying the permission is missing, not only "run az login"."""
+    """A hosted runner (`az` there, logged out), the ids in the environment, no id-token: write.
+
+    Exit 2 saying the permission is missing, not only "run az login".
+    """
     job_name, _ = job
     _stand_in_az(bin_dir, token=None, resource=emulator.url)
     env = {
