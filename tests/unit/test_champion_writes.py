@@ -457,3 +457,30 @@ def test_a_settle_that_does_not_converge_warns_and_claims_no_champion(
     assert "the champion of churn did not settle in 10 rounds" in message
     assert "champion=true" in message
     assert f"version {result.model.version}" in message
+
+
+def test_a_rerun_of_a_pending_version_with_no_champion_now_says_so() -> None:
+    """Left pending, then the champion's tag removed by hand: the summary says what was looked for.
+
+    Its recorded baseline (the seed) still exists: the summary never says it is gone.
+    """
+    backend = _setup("tag:champion=true")
+    pending = _left_pending(backend, "tag:champion=true", "best")
+    backend.registry.set_tags(backend.registry.get(NAME, 1), {"champion": "false"})
+
+    again = promote(
+        experiment_name="train",
+        run_id="best",
+        settings=_settings("tag:champion=true"),
+        backend=backend,
+    )
+
+    assert again.already_registered
+    assert again.baseline is None
+    summary = again.decision.summary
+    assert "no longer exists" not in summary
+    assert (
+        f"already registered as version {pending} of churn by a promotion that did not "
+        "complete, compared with the champion now: no version of churn holds the tag "
+        "champion=true"
+    ) in summary

@@ -37,7 +37,11 @@ from aml_promotion._domain.decision import Decision
 from aml_promotion._domain.outcomes import Verdict
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy, PromotionPolicy
 from aml_promotion._retry import LOGGER_NAME, pause
-from aml_promotion.exceptions import IncompletePromotionError, RegistryError
+from aml_promotion.exceptions import (
+    BaselineNotFoundError,
+    IncompletePromotionError,
+    RegistryError,
+)
 from aml_promotion.ports import ModelVersion
 
 if TYPE_CHECKING:
@@ -467,8 +471,26 @@ def _complete(
     *,
     baseline: ModelVersion | None,
 ) -> Settlement:
-    """Complete the promotion of a pending version if `decision` (against `baseline`) promotes."""
+    """Complete the promotion of a pending version if `decision` (against `baseline`) promotes.
+
+    `existing` is re-read first: a version read as pending may have been completed since (by
+    its own promotion, still running when this re-run read it, or by another re-run), then
+    perhaps superseded. It is then settled as it is now (`settle_again`), and its record, as
+    that promotion wrote it, is never rewritten from the stale read.
+    """
     key, live = champion_tag(strategy) or ("", "")
+    try:
+        current = registry.find_baseline(existing.name, BaselineStrategy.version(existing.version))
+    except BaselineNotFoundError:
+        current = None
+    if current is None:
+        note = f"version {existing.version} no longer exists: there is no promotion to complete"
+        return Settlement(decision=decision.with_note(note), held=False)
+    if current.tags.get(key) != tags.state_value(tags.PENDING, live):
+        _LOGGER.info("%s is no longer pending (its promotion completed meanwhile)", current)
+        return settle_again(
+            registry, strategy, policy, decision, current, baseline=baseline, dry_run=False
+        )
     generation = 1 if baseline is None else tags.generation_of(baseline.tags) + 1
     record = tags.decision_tags(
         decision,
