@@ -484,3 +484,165 @@ def test_a_rerun_of_a_pending_version_with_no_champion_now_says_so() -> None:
         "complete, compared with the champion now: no version of churn holds the tag "
         "champion=true"
     ) in summary
+
+
+class ConcurrentAfterTagWrite:
+    """The registry, where another promotion writes during the first tag write after registering.
+
+    That write runs `concurrent`, then fails: lost (the registry applied it) or refused; or,
+    with `fail_read`, it succeeds and the re-read after it fails once.
+    """
+
+    def __init__(
+        self,
+        registry: InMemoryRegistry,
+        concurrent: Any,
+        *,
+        applied: bool = True,
+        fail_read: bool = False,
+    ) -> None:
+        self._registry = registry
+        self._concurrent = concurrent
+        self._applied = applied
+        self._fail_read = fail_read
+        self._state = "before"
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._registry, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if name == "set_tags" and self._state == "before":
+                self._state = "read" if self._fail_read else "done"
+                if self._applied:
+                    method(*args, **kwargs)
+                self._concurrent()
+                if not self._fail_read:
+                    msg = "the answer was lost" if self._applied else "injected: set_tags refused"
+                    raise RegistryError(msg)
+                return None
+            if name == "find_tagged" and self._state == "read":
+                self._state = "done"
+                msg = "injected: the re-read failed"
+                raise RegistryError(msg)
+            return method(*args, **kwargs)
+
+        return call
+
+
+def _better_holder_appears(registry: InMemoryRegistry) -> Any:
+    """A concurrent promotion of 0.95 (version 2, registered pending before ours) takes the tag."""
+    better = registry.add_version(
+        NAME,
+        run_id="w",
+        tags={
+            "champion": tags.PENDING,
+            tags.VERDICT: "promote",
+            tags.BASELINE_VERSION: "1",
+            tags.GENERATION: "2",
+            tags.metric_tag("auc"): "0.95",
+        },
+    )
+
+    def take_the_tag() -> None:
+        registry.set_tags(better, {"champion": "true"})
+
+    return take_the_tag
+
+
+@pytest.mark.parametrize(
+    ("applied", "fail_read"),
+    [(True, False), (False, False), (True, True)],
+    ids=["tag-write-lost", "tag-write-refused", "re-read-failed"],
+)
+def test_a_tag_baseline_failure_with_a_better_holder_never_claims_the_champion(
+    applied: bool, fail_read: bool
+) -> None:
+    """A better-ranked (lower-numbered) version takes the tag meanwhile: ours is no champion.
+
+    The error says so, and ours is pending again: a later, weaker promotion never crowns it.
+    """
+    backend = _setup("tag:champion=true")
+    concurrent = _better_holder_appears(backend.registry)
+    registry = ConcurrentAfterTagWrite(
+        backend.registry, concurrent, applied=applied, fail_read=fail_read
+    )
+    with pytest.raises(IncompletePromotionError) as raised:
+        promote(
+            experiment_name="train",
+            run_id="best",
+            settings=_settings("tag:champion=true"),
+            backend=Backend(backend, registry),
+        )
+    error = raised.value
+    assert error.version == 3
+    assert not error.champion, str(error)
+    assert "it is the champion all the same" not in str(error)
+    assert _champion(backend, "tag:champion=true") == 2
+    assert backend.registry.get(NAME, 3).tags["champion"] == tags.PENDING
+    assert "its tag champion is pending again" in error.not_done
+
+
+def test_a_lost_tag_write_another_promotion_already_crowned_stays_the_champion() -> None:
+    """Lost answer, and a concurrent settle retired the old champion for ours: ours stays live.
+
+    Setting it back to pending would leave no holder at all.
+    """
+    backend = _setup("tag:champion=true")
+    registry = backend.registry
+
+    def retire_the_seed_for_ours() -> None:
+        registry.set_tags(
+            registry.get(NAME, 1), {tags.SUPERSEDED_BY: "2", "champion": tags.SUPERSEDED}
+        )
+
+    with pytest.raises(IncompletePromotionError) as raised:
+        promote(
+            experiment_name="train",
+            run_id="best",
+            settings=_settings("tag:champion=true"),
+            backend=Backend(backend, ConcurrentAfterTagWrite(registry, retire_the_seed_for_ours)),
+        )
+    assert raised.value.champion
+    assert "it is the champion all the same" in str(raised.value)
+    assert [h.version for h in registry.find_tagged(NAME, "champion", "true")] == [2]
+
+
+class DownAfterTagWrite:
+    """The registry; after the first tag write (which succeeds), every call fails."""
+
+    def __init__(self, registry: InMemoryRegistry) -> None:
+        self._registry = registry
+        self._down = False
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._registry, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self._down:
+                msg = "the registry is down"
+                raise RegistryError(msg)
+            if name == "set_tags":
+                self._down = True
+            return method(*args, **kwargs)
+
+        return call
+
+
+def test_a_tag_baseline_holder_whose_settle_cannot_read_is_not_claimed_champion() -> None:
+    """The tag went live, then nothing answers: the error says it holds the tag, not champion."""
+    backend = _setup("tag:champion=true")
+    with pytest.raises(IncompletePromotionError) as raised:
+        promote(
+            experiment_name="train",
+            run_id="best",
+            settings=_settings("tag:champion=true"),
+            backend=Backend(backend, DownAfterTagWrite(backend.registry)),
+        )
+    error = raised.value
+    assert (error.version, error.champion, error.holder) == (2, False, True)
+    assert "nor could its tag champion be set back to pending" in error.not_done
+    message = str(error)
+    assert "version 2 of model 'churn' was registered" in message
+    assert "re-read the versions tagged champion=true" in message
+    assert "it holds the champion tag among the holders, which a later promotion ranks" in message
+
