@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from aml_promotion import load_settings, promote
@@ -646,3 +647,25 @@ def test_a_tag_baseline_holder_whose_settle_cannot_read_is_not_claimed_champion(
     assert "re-read the versions tagged champion=true" in message
     assert "it holds the champion tag among the holders, which a later promotion ranks" in message
 
+
+def test_an_archived_version_that_kept_the_tag_never_wins_a_settle() -> None:
+    """The champion 0.95 was archived with its tag: a new champion is crowned, not retired for it.
+
+    An archived version is never a baseline; were it ranked in the settle, the new version
+    would be retired for it, and no version would be the champion.
+    """
+    backend = _setup("tag:champion=true")
+    settings = _settings("tag:champion=true")
+    backend.runs.add_run("top", experiment_name="train", metrics={"auc": 0.95}, files=["model.pkl"])
+    promote(experiment_name="train", run_id="top", settings=settings, backend=backend)
+    versions = backend.registry.versions[NAME]
+    versions[1] = attrs.evolve(versions[1], archived=True)
+    archived_tags = dict(versions[1].tags)
+
+    result = promote(experiment_name="train", run_id="best", settings=settings, backend=backend)
+
+    assert result.registered
+    assert result.superseded_by is None
+    assert result.champion_version == 3
+    assert _champion(backend, "tag:champion=true") == 3
+    assert dict(backend.registry.get(NAME, 2).tags) == archived_tags, "never written"

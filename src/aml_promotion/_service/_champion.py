@@ -11,6 +11,8 @@ The writes of a promotion with a ``tag:`` or ``alias:`` baseline, in order:
 4. every other holder is retired: its tag is overwritten with ``superseded`` (never deleted) and
    ``promotion.superseded_by`` names the winner; 3 and 4 repeat until one holder is left.
 
+Archived versions are no holders: a settle never keeps, retires or points the alias at one.
+
 A failure after step 1 raises `IncompletePromotionError`, which says whether the version is the
 champion: known only from a read (the best-ranked holder of a tag, the alias's target), never
 from its tag write alone. A version whose tag this promotion made live (or may have: an error
@@ -236,9 +238,14 @@ class _Settle:
         self.registry.set_tags(self.model, {**(extra or {}), self.key: self.live})
 
     def read_holders(self) -> list[ModelVersion]:
-        """Re-read the versions whose champion tag is live."""
+        """Re-read the versions whose champion tag is live; an archived one is no holder.
+
+        An archived version is never a baseline (`champion_of`), nor written by a promotion:
+        one that kept its tag is neither kept as the champion nor retired.
+        """
         self.step = f"re-read the versions tagged {self.key}={self.live}"
-        return list(self.registry.find_tagged(self.model.name, self.key, self.live))
+        found = self.registry.find_tagged(self.model.name, self.key, self.live)
+        return [h for h in found if not h.archived]
 
     def resolve(self, holders: Sequence[ModelVersion]) -> ModelVersion | None:
         """Keep the champion on the best-ranked of `holders`, a read: one round of the settle.
