@@ -530,7 +530,7 @@ def _complete(
         return settle_again(
             registry, strategy, policy, decision, current, baseline=baseline, dry_run=False
         )
-    generation = 1 if baseline is None else tags.generation_of(baseline.tags) + 1
+    generation = 1 if baseline is None else tags.one_more(tags.generation_of(baseline.tags))
     record = tags.decision_tags(
         decision,
         baseline_version=None if baseline is None else baseline.version,
