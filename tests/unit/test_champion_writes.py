@@ -669,3 +669,27 @@ def test_an_archived_version_that_kept_the_tag_never_wins_a_settle() -> None:
     assert result.champion_version == 3
     assert _champion(backend, "tag:champion=true") == 3
     assert dict(backend.registry.get(NAME, 2).tags) == archived_tags, "never written"
+
+
+def test_a_pending_version_deleted_during_its_rerun_is_not_completed() -> None:
+    """Deleted between the re-run's first read and its completion: nothing is written to it."""
+    backend = _setup("tag:champion=true")
+    pending = _left_pending(backend, "tag:champion=true", "best")
+    registry = backend.registry
+    plain_find_baseline = registry.find_baseline
+
+    def deleted_meanwhile(name: str, strategy: Any) -> Any:
+        if strategy.version_number == pending:
+            registry.versions[NAME] = [v for v in registry.versions[NAME] if v.version != pending]
+        return plain_find_baseline(name, strategy)
+
+    registry.find_baseline = deleted_meanwhile  # type: ignore[method-assign]
+    again = promote(
+        experiment_name="train",
+        run_id="best",
+        settings=_settings("tag:champion=true"),
+        backend=backend,
+    )
+    assert again.already_registered
+    assert any(f"version {pending} is no longer found" in n for n in again.decision.notes)
+    assert _champion(backend, "tag:champion=true") == 1

@@ -523,7 +523,10 @@ def _complete(
     except BaselineNotFoundError:
         current = None
     if current is None:
-        note = f"version {existing.version} no longer exists: there is no promotion to complete"
+        note = (
+            f"version {existing.version} is no longer found (deleted or archived since it was "
+            "read): its promotion is not completed"
+        )
         return Settlement(decision=decision.with_note(note), held=False)
     if current.tags.get(key) != tags.state_value(tags.PENDING, live):
         _LOGGER.info("%s is no longer pending (its promotion completed meanwhile)", current)
