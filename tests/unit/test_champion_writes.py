@@ -693,3 +693,32 @@ def test_a_pending_version_deleted_during_its_rerun_is_not_completed() -> None:
     assert again.already_registered
     assert any(f"version {pending} is no longer found" in n for n in again.decision.notes)
     assert _champion(backend, "tag:champion=true") == 1
+
+
+@pytest.mark.parametrize("failed_reads", [1, 2])
+def test_a_reruns_failed_settle_leaves_a_holder_it_did_not_tag_as_it_was(
+    failed_reads: int,
+) -> None:
+    """A re-run of a live holder; its re-read fails (and the read after, too): the tag stays.
+
+    A better-ranked version holds the tag too: the error never claims the champion, and says
+    the version is a holder, as it was before the re-run.
+    """
+    backend = _setup("tag:champion=true")
+    settings = _settings("tag:champion=true")
+    promote(experiment_name="train", run_id="best", settings=settings, backend=backend)
+    better = {
+        "champion": "true",
+        tags.VERDICT: "promote",
+        tags.BASELINE_VERSION: "2",
+        tags.metric_tag("auc"): "0.95",
+    }
+    backend.registry.add_version(NAME, run_id="w", tags=better)
+    backend.fail_next("find_tagged", RegistryError("injected: read refused"), times=failed_reads)
+    with pytest.raises(IncompletePromotionError) as raised:
+        promote(experiment_name="train", run_id="best", settings=settings, backend=backend)
+    error = raised.value
+    assert (error.version, error.champion, error.holder) == (2, False, True)
+    assert "its tag champion=true is live: it is a holder" in error.not_done
+    assert "it holds the champion tag among the holders" in str(error)
+    assert backend.registry.get(NAME, 2).tags["champion"] == "true"
