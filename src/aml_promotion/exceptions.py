@@ -249,23 +249,38 @@ class IncompletePromotionError(RegistryError):
         model_name: The model.
         version: The version that was registered.
         not_done: What was not done ("point the alias @champion at it").
-        champion: Whether the version holds the champion tag (or the alias) anyway: the write
-            that failed came after the one that made it champion.
+        champion: Whether the version is the champion anyway, as read after the failure (or
+            before it): the best-ranked holder of the champion tag, or the alias's target.
+        holder: Whether, not known to be the champion, it still holds the champion tag (its
+            tag could not be set back to pending, or was live before this promotion): a later
+            promotion ranks it among the holders, and may crown it.
     """
 
     def __init__(
-        self, *, model_name: str, version: int, not_done: str, champion: bool, reason: str
+        self,
+        *,
+        model_name: str,
+        version: int,
+        not_done: str,
+        champion: bool,
+        reason: str,
+        holder: bool = False,
     ) -> None:
         self.model_name = model_name
         self.version = version
         self.not_done = not_done
         self.champion = champion
+        self.holder = holder
         self.reason = reason
-        state = (
-            "it is the champion all the same"
-            if champion
-            else "it is not the champion, and is never taken for one until it is completed"
-        )
+        if champion:
+            state = "it is the champion all the same"
+        elif holder:
+            state = (
+                "it is not known to be the champion: it holds the champion tag among the "
+                "holders, which a later promotion ranks"
+            )
+        else:
+            state = "it is not the champion, and is never taken for one until it is completed"
         super().__init__(
             f"version {version} of model {model_name!r} was registered, but this was not done: "
             f"{not_done} ({reason}); {state}. Run the promotion again to complete it"

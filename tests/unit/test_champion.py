@@ -118,12 +118,64 @@ def test_between_equal_ranks_epochs_and_metrics_the_later_generation_wins() -> N
 
 
 def test_an_unreadable_epoch_or_generation_counts_as_zero() -> None:
-    """Junk, non-ASCII digits or a number too long for int() read as 0, never an error."""
-    for text in ("", "x", "\u0663", "1" * 5000, "-1"):
+    """Junk, non-ASCII digits or a sign read as 0, never an error."""
+    for text in ("", "x", "\u0663", "-1", "1e3", " 7"):
         assert tags.epoch_of({tags.EPOCH: text}) == 0
         assert tags.regressions_of({tags.REGRESSIONS: text}) == 0
         assert tags.generation_of({tags.GENERATION: text}) == 0
     assert tags.epoch_of({tags.EPOCH: "12"}) == 12
+    assert tags.epoch_of({tags.EPOCH: "0" * 40 + "12"}) == 12, "leading zeros count for nothing"
+
+
+def test_a_counter_too_long_to_read_counts_as_the_largest_and_ranks_highest() -> None:
+    """An enormous epoch (even too long for int()) saturates: it never ranks as epoch 0."""
+    for text in ("1" * 5000, "9" * 19, "1" + "0" * 18):
+        assert tags.epoch_of({tags.EPOCH: text}) == tags.COUNTER_MAX
+        assert tags.regressions_of({tags.REGRESSIONS: text}) == tags.COUNTER_MAX
+        assert tags.generation_of({tags.GENERATION: text}) == tags.COUNTER_MAX
+    assert tags.epoch_of({tags.EPOCH: "9" * 18}) == tags.COUNTER_MAX
+    enormous = _ranked(1, 1, epoch=0, auc=0.5, rank=0.5)
+    enormous = Holder(version=1, tags={**enormous.tags, tags.EPOCH: "1" * 5000})
+    later = _ranked(2, 2, epoch=5, auc=0.9, rank=0.9)
+    assert pick_champion([enormous, later], POLICY) is enormous
+
+
+def test_a_counter_one_past_the_largest_is_written_as_the_largest() -> None:
+    """A forced version after a saturated epoch, a regression after saturated ones: the largest."""
+    huge = "9" * 30
+    forced = _decision({"auc": 0.7, "loss": 0.3}, {"auc": 0.8, "loss": 0.3})
+    assert rank_of(forced, {tags.EPOCH: huge}, POLICY).epoch == tags.COUNTER_MAX
+    policy = PromotionPolicy(rules=POLICY.rules)
+    worse = decide({"auc": 0.7, "loss": 0.3}, {"auc": 0.8, "loss": 0.3}, policy)
+    recorded = {
+        **rank_tags(Rank(values=(0.85, 0.3)), POLICY),
+        tags.metric_tag("auc"): "0.8",
+        tags.metric_tag("loss"): "0.3",
+        tags.REGRESSIONS: huge,
+    }
+    assert rank_of(worse, recorded, POLICY).regressions == tags.COUNTER_MAX
+    written = rank_tags(rank_of(forced, {tags.EPOCH: huge}, POLICY), POLICY)
+    assert tags.epoch_of(written) == tags.COUNTER_MAX, "read back as written"
+    assert tags.one_more(3) == 4
+
+
+def test_a_generation_after_a_saturated_one_is_written_as_the_largest() -> None:
+    """A champion whose generation is enormous: the version promoted against it, the largest."""
+    backend = InMemoryBackend()
+    for run_id, auc in (("seed", 0.5), ("best", 0.9)):
+        backend.runs.add_run(
+            run_id, experiment_name="e", metrics={"auc": auc, "loss": 0.3}, files=["model.pkl"]
+        )
+    backend.registry.add_version(
+        "churn",
+        run_id="seed",
+        experiment_name="e",
+        tags={"champion": "true", tags.VERDICT: "promote", tags.GENERATION: "7" * 40},
+    )
+    result = promote(experiment_name="e", run_id="best", settings=SETTINGS, backend=backend)
+    assert result.model is not None
+    held = backend.registry.get("churn", result.model.version).tags
+    assert held[tags.GENERATION] == str(tags.COUNTER_MAX)
 
 
 def test_better_metrics_outrank_a_later_generation() -> None:

@@ -156,13 +156,15 @@ def _race(
     history: Sequence[tuple[tuple[float, float], bool]] = (),
     forced: frozenset[int] = frozenset(),
     rerun: Sequence[str] = (),
+    seed_extra: dict[str, Any] | None = None,
     **extra: Any,
 ) -> tuple[InMemoryBackend, list[Any]]:
     """Promote the seed, then every candidate at once, interleaved as `choices` say.
 
     `history` is promoted in turn after the seed (each forced or not) as runs ``h0``, ``h1``...;
     the candidates at `forced` indexes are forced; `rerun` names runs promoted again in the race
-    (after the candidates' jobs).
+    (after the candidates' jobs; a forced candidate's run forced again); `seed_extra` overrides
+    settings for the seed's promotion alone (it has no baseline).
     """
     backend = InMemoryBackend()
     settings = _settings(baseline, **extra)
@@ -174,7 +176,8 @@ def _race(
             metrics={"auc": auc, "loss": loss},
             files=["model.pkl"],
         )
-    promote(experiment_name="train", run_id="r0", settings=settings, backend=backend)
+    seeding = _settings(baseline, **{**extra, **(seed_extra or {})})
+    promote(experiment_name="train", run_id="r0", settings=seeding, backend=backend)
     for index, ((auc, loss), force) in enumerate(history):
         backend.runs.add_run(
             f"h{index}", experiment_name="train", metrics={"auc": auc, "loss": loss},
@@ -197,7 +200,9 @@ def _race(
         )
 
     jobs = [job(f"r{index}", force=index - 1 in forced) for index in range(1, len(candidates) + 1)]
-    jobs += [job(run_id) for run_id in rerun]
+    # A re-run of a forced candidate's run is forced too, as the same pipeline would run it.
+    forced_runs = {f"r{index + 1}" for index in forced}
+    jobs += [job(run_id, force=run_id in forced_runs) for run_id in rerun]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(time, "sleep", lambda seconds: scheduler.sleep(seconds, real_sleep))
         results = scheduler.run(jobs, iter(choices))
@@ -472,3 +477,96 @@ def test_after_a_forced_promotion_the_champion_is_the_best_of_the_latest_epoch(
         )
     assert results[-1].already_registered
     assert champion.version != 1
+
+
+# Calls of a promotion up to its registration (the look-up by run, [the alias's two reads of a
+# moved-alias check], the baseline, the registration).
+def _calls_to_register(baseline: str) -> int:
+    return 5 if baseline.startswith("alias:") else 3
+
+
+@pytest.mark.parametrize("baseline", BASELINES)
+@pytest.mark.parametrize(
+    ("history", "forced", "extra"),
+    [
+        ((), frozenset(), {}),
+        ((), frozenset(), {"on_missing_baseline": "reject"}),
+        # A rollback (0.70 forced below the champion, 0.80 forced before): its epoch is 2.
+        ([((0.80, 0.5), True)], frozenset({0}), {}),
+    ],
+    ids=["promoted", "reject-without-baseline", "forced-rollback"],
+)
+def test_a_rerun_racing_its_own_promotion_leaves_that_promotion_as_it_completed(
+    baseline: str, history: Any, forced: frozenset[int], extra: dict[str, Any]
+) -> None:
+    """B re-runs A's run, reads A's version pending, and A completes before B reads its baseline.
+
+    B finds the version the champion: it compares as A's registration did (with the baseline
+    A recorded), and never rewrites A's record nor retires it from stale tags.
+    """
+    reads = _calls_to_register(baseline)
+    # A registers; B finds A's version (pending); A runs to the end; then B.
+    choices = [0] * reads + [1] + [0] * 50 + [1] * 50
+    candidate = (0.70, 0.5) if forced else (0.90, 0.5)
+    backend, results = _race(
+        baseline,
+        SEED,
+        [candidate],
+        choices,
+        history=history,
+        forced=forced,
+        rerun=["r1"],
+        seed_extra={"on_missing_baseline": "promote"},
+        **extra,
+    )
+    first, again = results
+    assert not isinstance(first, Exception), first
+    assert not isinstance(again, Exception), again
+    key = "champion" if baseline.startswith("tag:") else tags.alias_tag("champion")
+    assert again.registered_before.tags[key] == tags.PENDING, "B read A's version pending"
+    version = first.model.version
+    champion = _champion(backend, baseline)
+    assert champion.version == version
+    recorded_before = {k: v for k, v in first.model.tags.items() if k.startswith("promotion.")}
+    held = backend.registry.get(NAME, version).tags
+    assert {k: held[k] for k in recorded_before if k != key} == {
+        k: v for k, v in recorded_before.items() if k != key
+    }, "A's record (baseline, generation, epoch, rank) as A wrote it"
+    recorded = first.baseline.version
+    assert held[tags.BASELINE_VERSION] == str(recorded)
+    assert held[tags.EPOCH] == ("2" if forced else "0")
+    assert again.already_registered
+    assert again.baseline is not None
+    assert again.baseline.version == recorded, "compared as A's registration was"
+    assert "no longer exists" not in again.decision.summary
+    assert again.champion_version == version
+    assert again.superseded_by is None
+
+
+@pytest.mark.parametrize("baseline", BASELINES)
+def test_a_rerun_racing_its_promotion_and_a_better_one_leaves_both_records_as_written(
+    baseline: str,
+) -> None:
+    """B read A's version pending; A completed, then a better promotion took the champion.
+
+    B never rewrites A's record (it was promoted, then superseded) nor crowns it again.
+    """
+    reads = _calls_to_register(baseline)
+    # A registers; B (job 2) finds A's version pending; A, then the better one, run to the end.
+    choices = [0] * reads + [2] + [0] * 50 + [1] * 50 + [2] * 50
+    backend, results = _race(baseline, SEED, [(0.90, 0.5), (0.95, 0.5)], choices, rerun=["r1"])
+    first, better, again = results
+    for result in results:
+        assert not isinstance(result, Exception), result
+    key = "champion" if baseline.startswith("tag:") else tags.alias_tag("champion")
+    assert again.registered_before.tags[key] == tags.PENDING, "B read A's version pending"
+    champion = _champion(backend, baseline)
+    assert champion.version == better.model.version
+    held = backend.registry.get(NAME, first.model.version).tags
+    assert held[tags.VERDICT] == "promote", "A's record, as A wrote it"
+    assert held[tags.BASELINE_VERSION] == "1"
+    assert held[tags.GENERATION] == "2"
+    assert held[key] == tags.SUPERSEDED
+    assert held[tags.SUPERSEDED_BY] == str(better.model.version)
+    assert again.already_registered
+    assert again.champion_version == better.model.version

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from aml_promotion import load_settings, promote
@@ -635,3 +636,267 @@ def test_a_champion_tag_a_person_moved_by_hand_is_not_taken_back_by_a_rerun() ->
     assert again.already_registered
     assert again.champion_version == 4
     assert _champion(backend, baseline) == 4
+
+
+def test_a_rerun_of_a_pending_version_with_no_champion_now_says_so() -> None:
+    """Left pending, then the champion's tag removed by hand: the summary says what was looked for.
+
+    Its recorded baseline (the seed) still exists: the summary never says it is gone.
+    """
+    backend = _setup("tag:champion=true")
+    pending = _left_pending(backend, "tag:champion=true", "best")
+    backend.registry.set_tags(backend.registry.get(NAME, 1), {"champion": "false"})
+
+    again = promote(
+        experiment_name="train",
+        run_id="best",
+        settings=_settings("tag:champion=true"),
+        backend=backend,
+    )
+
+    assert again.already_registered
+    assert again.baseline is None
+    summary = again.decision.summary
+    assert "no longer exists" not in summary
+    assert (
+        f"already registered as version {pending} of churn by a promotion that did not "
+        "complete, compared with the champion now: no version of churn holds the tag "
+        "champion=true"
+    ) in summary
+
+
+class ConcurrentAfterTagWrite:
+    """The registry, where another promotion writes during the first tag write after registering.
+
+    That write runs `concurrent`, then fails: lost (the registry applied it) or refused; or,
+    with `fail_read`, it succeeds and the re-read after it fails once.
+    """
+
+    def __init__(
+        self,
+        registry: InMemoryRegistry,
+        concurrent: Any,
+        *,
+        applied: bool = True,
+        fail_read: bool = False,
+    ) -> None:
+        self._registry = registry
+        self._concurrent = concurrent
+        self._applied = applied
+        self._fail_read = fail_read
+        self._state = "before"
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._registry, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if name == "set_tags" and self._state == "before":
+                self._state = "read" if self._fail_read else "done"
+                if self._applied:
+                    method(*args, **kwargs)
+                self._concurrent()
+                if not self._fail_read:
+                    msg = "the answer was lost" if self._applied else "injected: set_tags refused"
+                    raise RegistryError(msg)
+                return None
+            if name == "find_tagged" and self._state == "read":
+                self._state = "done"
+                msg = "injected: the re-read failed"
+                raise RegistryError(msg)
+            return method(*args, **kwargs)
+
+        return call
+
+
+def _better_holder_appears(registry: InMemoryRegistry) -> Any:
+    """A concurrent promotion of 0.95 (version 2, registered pending before ours) takes the tag."""
+    better = registry.add_version(
+        NAME,
+        run_id="w",
+        tags={
+            "champion": tags.PENDING,
+            tags.VERDICT: "promote",
+            tags.BASELINE_VERSION: "1",
+            tags.GENERATION: "2",
+            tags.metric_tag("auc"): "0.95",
+        },
+    )
+
+    def take_the_tag() -> None:
+        registry.set_tags(better, {"champion": "true"})
+
+    return take_the_tag
+
+
+@pytest.mark.parametrize(
+    ("applied", "fail_read"),
+    [(True, False), (False, False), (True, True)],
+    ids=["tag-write-lost", "tag-write-refused", "re-read-failed"],
+)
+def test_a_tag_baseline_failure_with_a_better_holder_never_claims_the_champion(
+    applied: bool, fail_read: bool
+) -> None:
+    """A better-ranked (lower-numbered) version takes the tag meanwhile: ours is no champion.
+
+    The error says so, and ours is pending again: a later, weaker promotion never crowns it.
+    """
+    backend = _setup("tag:champion=true")
+    concurrent = _better_holder_appears(backend.registry)
+    registry = ConcurrentAfterTagWrite(
+        backend.registry, concurrent, applied=applied, fail_read=fail_read
+    )
+    with pytest.raises(IncompletePromotionError) as raised:
+        promote(
+            experiment_name="train",
+            run_id="best",
+            settings=_settings("tag:champion=true"),
+            backend=Backend(backend, registry),
+        )
+    error = raised.value
+    assert error.version == 3
+    assert not error.champion, str(error)
+    assert "it is the champion all the same" not in str(error)
+    assert _champion(backend, "tag:champion=true") == 2
+    assert backend.registry.get(NAME, 3).tags["champion"] == tags.PENDING
+    assert "its tag champion is pending again" in error.not_done
+
+
+def test_a_lost_tag_write_another_promotion_already_crowned_stays_the_champion() -> None:
+    """Lost answer, and a concurrent settle retired the old champion for ours: ours stays live.
+
+    Setting it back to pending would leave no holder at all.
+    """
+    backend = _setup("tag:champion=true")
+    registry = backend.registry
+
+    def retire_the_seed_for_ours() -> None:
+        registry.set_tags(
+            registry.get(NAME, 1), {tags.SUPERSEDED_BY: "2", "champion": tags.SUPERSEDED}
+        )
+
+    with pytest.raises(IncompletePromotionError) as raised:
+        promote(
+            experiment_name="train",
+            run_id="best",
+            settings=_settings("tag:champion=true"),
+            backend=Backend(backend, ConcurrentAfterTagWrite(registry, retire_the_seed_for_ours)),
+        )
+    assert raised.value.champion
+    assert "it is the champion all the same" in str(raised.value)
+    assert [h.version for h in registry.find_tagged(NAME, "champion", "true")] == [2]
+
+
+class DownAfterTagWrite:
+    """The registry; after the first tag write (which succeeds), every call fails."""
+
+    def __init__(self, registry: InMemoryRegistry) -> None:
+        self._registry = registry
+        self._down = False
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._registry, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self._down:
+                msg = "the registry is down"
+                raise RegistryError(msg)
+            if name == "set_tags":
+                self._down = True
+            return method(*args, **kwargs)
+
+        return call
+
+
+def test_a_tag_baseline_holder_whose_settle_cannot_read_is_not_claimed_champion() -> None:
+    """The tag went live, then nothing answers: the error says it holds the tag, not champion."""
+    backend = _setup("tag:champion=true")
+    with pytest.raises(IncompletePromotionError) as raised:
+        promote(
+            experiment_name="train",
+            run_id="best",
+            settings=_settings("tag:champion=true"),
+            backend=Backend(backend, DownAfterTagWrite(backend.registry)),
+        )
+    error = raised.value
+    assert (error.version, error.champion, error.holder) == (2, False, True)
+    assert "nor could its tag champion be set back to pending" in error.not_done
+    message = str(error)
+    assert "version 2 of model 'churn' was registered" in message
+    assert "re-read the versions tagged champion=true" in message
+    assert "it holds the champion tag among the holders, which a later promotion ranks" in message
+
+
+def test_an_archived_version_that_kept_the_tag_never_wins_a_settle() -> None:
+    """The champion 0.95 was archived with its tag: a new champion is crowned, not retired for it.
+
+    An archived version is never a baseline; were it ranked in the settle, the new version
+    would be retired for it, and no version would be the champion.
+    """
+    backend = _setup("tag:champion=true")
+    settings = _settings("tag:champion=true")
+    backend.runs.add_run("top", experiment_name="train", metrics={"auc": 0.95}, files=["model.pkl"])
+    promote(experiment_name="train", run_id="top", settings=settings, backend=backend)
+    versions = backend.registry.versions[NAME]
+    versions[1] = attrs.evolve(versions[1], archived=True)
+    archived_tags = dict(versions[1].tags)
+
+    result = promote(experiment_name="train", run_id="best", settings=settings, backend=backend)
+
+    assert result.registered
+    assert result.superseded_by is None
+    assert result.champion_version == 3
+    assert _champion(backend, "tag:champion=true") == 3
+    assert dict(backend.registry.get(NAME, 2).tags) == archived_tags, "never written"
+
+
+def test_a_pending_version_deleted_during_its_rerun_is_not_completed() -> None:
+    """Deleted between the re-run's first read and its completion: nothing is written to it."""
+    backend = _setup("tag:champion=true")
+    pending = _left_pending(backend, "tag:champion=true", "best")
+    registry = backend.registry
+    plain_find_baseline = registry.find_baseline
+
+    def deleted_meanwhile(name: str, strategy: Any) -> Any:
+        if strategy.version_number == pending:
+            registry.versions[NAME] = [v for v in registry.versions[NAME] if v.version != pending]
+        return plain_find_baseline(name, strategy)
+
+    registry.find_baseline = deleted_meanwhile  # type: ignore[method-assign]
+    again = promote(
+        experiment_name="train",
+        run_id="best",
+        settings=_settings("tag:champion=true"),
+        backend=backend,
+    )
+    assert again.already_registered
+    assert any(f"version {pending} is no longer found" in n for n in again.decision.notes)
+    assert _champion(backend, "tag:champion=true") == 1
+
+
+@pytest.mark.parametrize("failed_reads", [1, 2])
+def test_a_reruns_failed_settle_leaves_a_holder_it_did_not_tag_as_it_was(
+    failed_reads: int,
+) -> None:
+    """A re-run of a live holder; its re-read fails (and the read after, too): the tag stays.
+
+    A better-ranked version holds the tag too: the error never claims the champion, and says
+    the version is a holder, as it was before the re-run.
+    """
+    backend = _setup("tag:champion=true")
+    settings = _settings("tag:champion=true")
+    promote(experiment_name="train", run_id="best", settings=settings, backend=backend)
+    better = {
+        "champion": "true",
+        tags.VERDICT: "promote",
+        tags.BASELINE_VERSION: "2",
+        tags.metric_tag("auc"): "0.95",
+    }
+    backend.registry.add_version(NAME, run_id="w", tags=better)
+    backend.fail_next("find_tagged", RegistryError("injected: read refused"), times=failed_reads)
+    with pytest.raises(IncompletePromotionError) as raised:
+        promote(experiment_name="train", run_id="best", settings=settings, backend=backend)
+    error = raised.value
+    assert (error.version, error.champion, error.holder) == (2, False, True)
+    assert "its tag champion=true is live: it is a holder" in error.not_done
+    assert "it holds the champion tag among the holders" in str(error)
+    assert backend.registry.get(NAME, 2).tags["champion"] == "true"

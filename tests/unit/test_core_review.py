@@ -22,6 +22,7 @@ from aml_promotion import (
     load_settings,
     promote,
 )
+from aml_promotion._domain import tags
 from aml_promotion.exceptions import SettingsError
 from aml_promotion.ports import MetricValues, RegistrationRequest
 from aml_promotion.testing import InMemoryBackend
@@ -294,6 +295,21 @@ def test_a_rerun_of_a_local_model_says_what_was_compared(
     assert "already registered as version 1 of ch, when it had no baseline" in (
         again.decision.summary
     )
+
+
+def test_a_rerun_whose_recorded_baseline_is_too_long_to_be_a_version_says_it_is_gone(
+    backend: InMemoryBackend,
+) -> None:
+    """A 5000-digit promotion.baseline_version (no registry numbers so): never read by int()."""
+    settings = {"model_name": "ch", "metrics_max": ["auc"]}
+    add_run(backend, "a", 0.8)
+    promote(settings=settings, backend=backend, run_id="a", experiment_name="e")
+    huge = "7" * 5000
+    backend.registry.set_tags(backend.registry.get("ch", 1), {tags.BASELINE_VERSION: huge})
+    again = promote(settings=settings, backend=backend, run_id="a", experiment_name="e")
+    assert again.already_registered
+    assert again.baseline is None
+    assert "the baseline recorded at that registration, no longer exists" in again.decision.summary
 
 
 # --- 5. An integer too long to read -------------------------------------------------------------

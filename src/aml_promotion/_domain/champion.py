@@ -65,6 +65,7 @@ from aml_promotion._domain.tags import (
     epoch_of,
     generation_of,
     metric_tag,
+    one_more,
     rank_tag,
     regressions_of,
 )
@@ -200,7 +201,7 @@ def rank_of(
     )
     epoch = 0 if baseline_tags is None else epoch_of(baseline_tags)
     if decision.verdict is Verdict.FORCE:
-        return Rank(values=own, epoch=epoch + 1)
+        return Rank(values=own, epoch=one_more(epoch))
     if baseline_tags is None:
         return Rank(values=own)
     compared = tuple(
@@ -212,7 +213,9 @@ def rank_of(
         return Rank(values=own, epoch=epoch)
     baseline_own = _or_compared(own_values(baseline_tags, policy), compared)
     regressed = compare_values(own, baseline_own, policy) < 0
-    regressions = regressions_of(baseline_tags) + (1 if regressed else 0)
+    regressions = regressions_of(baseline_tags)
+    if regressed:
+        regressions = one_more(regressions)
     return Rank(values=recorded, epoch=epoch, regressions=regressions)
 
 

@@ -193,27 +193,40 @@ def recorded_metrics(
     return values
 
 
-# A counter's longest text read: far beyond any real count, far below int()'s digit limit.
+# A counter's longest text read as written: far beyond any real count, far below int()'s digit
+# limit (a longer text is never parsed).
 _COUNTER_MAX_DIGITS = 18
+COUNTER_MAX = 10**_COUNTER_MAX_DIGITS - 1
+"""The largest counter (generation, epoch, tolerated regressions): a longer decimal reads as it,
+and a counter one past it is written as it (`one_more`)."""
 
 
 def _counter(text: str) -> int:
-    usable = text.isdecimal() and text.isascii() and len(text) <= _COUNTER_MAX_DIGITS
-    return int(text) if usable else 0
+    """Read a counter: a decimal, saturated at `COUNTER_MAX`; anything else is 0."""
+    if not (text.isdecimal() and text.isascii()):
+        return 0
+    digits = text.lstrip("0")
+    # Too long to be a real count: the largest, so a huge epoch still ranks highest.
+    return int(digits or "0") if len(digits) <= _COUNTER_MAX_DIGITS else COUNTER_MAX
+
+
+def one_more(count: int) -> int:
+    """Return `count` + 1, saturated at `COUNTER_MAX`: a counter is read back as written."""
+    return min(count + 1, COUNTER_MAX)
 
 
 def generation_of(tags: Mapping[str, str]) -> int:
-    """Return a version's generation from its tags (0 when it has none, or it is unreadable)."""
+    """Return a version's generation from its tags (0 when it has none or it is unreadable)."""
     return _counter(tags.get(GENERATION, ""))
 
 
 def epoch_of(tags: Mapping[str, str]) -> int:
-    """Return a version's epoch from its tags (0 when it has none, or it is unreadable)."""
+    """Return a version's epoch from its tags (0 when it has none or it is unreadable)."""
     return _counter(tags.get(EPOCH, ""))
 
 
 def regressions_of(tags: Mapping[str, str]) -> int:
-    """Return a version's count of tolerated regressions (0 when it has none, or unreadable)."""
+    """Return a version's count of tolerated regressions (0: none, or it is unreadable)."""
     return _counter(tags.get(REGRESSIONS, ""))
 
 

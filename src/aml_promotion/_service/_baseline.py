@@ -2,8 +2,8 @@
 
 `read_baseline` reads it once: the version the strategy picks (for a champion tag, its
 best-ranked holder; on a re-run, the one the first registration was compared with, or the
-champion now when that promotion did not complete), the run behind it, and what it offers the
-comparison.
+champion now when that promotion did not complete, unless it completed meanwhile), the run
+behind it, and what it offers the comparison.
 """
 
 from __future__ import annotations
@@ -83,11 +83,11 @@ def read_baseline(
     Raises:
         RunNotFoundError: The run behind the baseline is gone, and registration is not forced.
     """
-    version = _find_baseline(registry, name, strategy, existing, policy=policy)
+    version, missing = _find_baseline(registry, name, strategy, existing, policy=policy)
     if version is not None:
         _LOGGER.info("reading the baseline's metrics: %s", version)
     if runs is None:
-        return _tagged_baseline(version, policy, missing=_no_baseline(name, strategy, existing))
+        return _tagged_baseline(version, policy, missing=missing)
     run = _baseline_run(runs, version, policy)
     metrics = _baseline_metrics(runs, version, run, policy)
     passed_over = _passed_over(version, metrics)
@@ -97,7 +97,7 @@ def read_baseline(
         version=version,
         metrics=metrics,
         data=baseline_data(runs, version, run, policy),
-        missing=passed_over or _no_baseline(name, strategy, existing),
+        missing=passed_over or missing,
     )
 
 
@@ -148,23 +148,78 @@ def _find_baseline(
     existing: ModelVersion | None,
     *,
     policy: PromotionPolicy,
-) -> ModelVersion | None:
-    if existing is not None and not _pending(existing, strategy):
-        # A re-run: compare with what the first registration was compared with, not with itself.
-        # (A pending version's promotion never completed: it is compared with the champion now.)
-        recorded = existing.tags.get(tags.BASELINE_VERSION)
-        if recorded == tags.NO_BASELINE:
-            return None
-        if recorded is not None and recorded.isdecimal() and recorded.isascii():
-            try:
-                return registry.find_baseline(name, BaselineStrategy.version(int(recorded)))
-            except BaselineNotFoundError:
-                return None  # deleted since: nothing is registered on a re-run anyway
+) -> tuple[ModelVersion | None, str]:
+    """Return the baseline (None: none), and what was looked for, for the summary when None.
+
+    A re-run compares with what the first registration was compared with, never with itself. A
+    version read as pending (its promotion had not taken the champion tag) is compared with the
+    champion now; if that is the version itself, its promotion completed meanwhile (another
+    process, such as the candidate's first run, still running when this one read it): it is
+    compared as that registration was, by the record read now.
+    """
+    if existing is None:
+        return champion_of(registry, name, strategy, policy), strategy.describe_missing(name)
+    if not _pending(existing, strategy) and _records_baseline(existing):
+        return _recorded_baseline(registry, name, existing)
     # A champion tag's holder as the settle ranks them (several hold it while promotions race).
     found = champion_of(registry, name, strategy, policy)
-    if existing is not None and found is not None and found.version == existing.version:
-        return None
-    return found
+    already = f"already registered as version {existing.version} of {name}"
+    if found is None:
+        if _pending(existing, strategy):
+            return None, (
+                f"{already} by a promotion that did not complete, compared with the champion "
+                f"now: {strategy.describe_missing(name)}"
+            )
+        return None, _not_itself(already, strategy)
+    if found.version != existing.version:
+        return found, ""
+    if _pending(existing, strategy) and _records_baseline(found):
+        return _recorded_baseline(registry, name, found)
+    return None, _not_itself(already, strategy)
+
+
+def _not_itself(already: str, strategy: BaselineStrategy) -> str:
+    return (
+        f"{already}, and no other version is the baseline ({strategy}): a version is never "
+        "compared with itself"
+    )
+
+
+def _records_baseline(version: ModelVersion) -> bool:
+    """Whether `version` records the baseline it was compared with (a promotion registered it)."""
+    recorded = version.tags.get(tags.BASELINE_VERSION)
+    if recorded == tags.NO_BASELINE:
+        return True
+    return recorded is not None and recorded.isdecimal() and recorded.isascii()
+
+
+# The longest recorded baseline version looked up: beyond any registry's numbers, and int()'s
+# digit limit far away.
+_VERSION_MAX_DIGITS = 18
+
+
+def _recorded_baseline(
+    registry: ModelRegistry, name: str, version: ModelVersion
+) -> tuple[ModelVersion | None, str]:
+    """Return the baseline `version` records (`_records_baseline`), as `_find_baseline` does."""
+    already = f"already registered as version {version.version} of {name}"
+    recorded = version.tags.get(tags.BASELINE_VERSION, tags.NO_BASELINE)
+    if recorded == tags.NO_BASELINE:
+        return None, (
+            f"{already}, when it had no baseline; a re-run compares with the baseline "
+            "recorded at that registration"
+        )
+    gone = (
+        f"{already}; version {recorded}, the baseline recorded at that registration, "
+        "no longer exists"
+    )
+    if len(recorded) > _VERSION_MAX_DIGITS:
+        return None, gone
+    try:
+        found = registry.find_baseline(name, BaselineStrategy.version(int(recorded)))
+    except BaselineNotFoundError:
+        return None, gone  # deleted since: nothing is registered on a re-run anyway
+    return found, gone
 
 
 def _pending(version: ModelVersion, strategy: BaselineStrategy) -> bool:
@@ -263,35 +318,6 @@ def baseline_data(
         data = runs.get_evaluation_data(run, policy.evaluation_data)
     # A version registered by a promotion records it, so a run-less baseline still has it.
     return data or tags.evaluation_data_of(baseline.tags) or None
-
-
-def _no_baseline(
-    name: str, strategy: BaselineStrategy, existing: ModelVersion | None = None
-) -> str:
-    """Return what was looked for and not found, for the summary when there is no baseline.
-
-    On a re-run (`existing` is the version the candidate already is), `_find_baseline` looks
-    first at the baseline recorded at that registration, and never takes the version itself:
-    say which of these left no baseline, not that the strategy found nothing.
-    """
-    if existing is None:
-        return strategy.describe_missing(name)
-    already = f"already registered as version {existing.version} of {name}"
-    recorded = existing.tags.get(tags.BASELINE_VERSION)
-    if recorded == tags.NO_BASELINE:
-        return (
-            f"{already}, when it had no baseline; a re-run compares with the baseline "
-            "recorded at that registration"
-        )
-    if recorded is not None and recorded.isdecimal() and recorded.isascii():
-        return (
-            f"{already}; version {recorded}, the baseline recorded at that registration, "
-            "no longer exists"
-        )
-    return (
-        f"{already}, and no other version is the baseline ({strategy}): a version is never "
-        "compared with itself"
-    )
 
 
 def _passed_over(baseline: ModelVersion | None, values: Mapping[str, object] | None) -> str | None:

@@ -11,13 +11,23 @@ The writes of a promotion with a ``tag:`` or ``alias:`` baseline, in order:
 4. every other holder is retired: its tag is overwritten with ``superseded`` (never deleted) and
    ``promotion.superseded_by`` names the winner; 3 and 4 repeat until one holder is left.
 
-A failure after step 1 raises `IncompletePromotionError`. Before step 2 succeeded the version is
-still pending; with an alias, a version whose tag is live but that the alias never reached has its
-tag set back to pending. Either way no later promotion takes it for a champion. Running the
-promotion again compares the candidate with the champion of that moment: if it still promotes,
-the promotion is completed (its record and rank written anew against that champion), else the
-version is retired, never crowned (`settle_again`). A settle that finds more to write after
-`_ROUNDS` rounds gives up with a WARNING, and the result names no champion.
+Archived versions are no holders: a settle never keeps, retires or points the alias at one.
+
+A failure after step 1 raises `IncompletePromotionError`, which says whether the version is the
+champion: known only from a read (the best-ranked holder of a tag, the alias's target), never
+from its tag write alone. A version whose tag this promotion made live (or may have: an error
+after the registry applied the write) and that such a read does not find champion (another holder
+ranks above it, the alias never reached it) has its tag set back to pending, so no later
+promotion takes it for a champion; one the read finds champion keeps its live tag (a concurrent
+settle may have retired the old champion for it: setting it back would leave no holder). If that
+read or write fails too, the error says so, and that the version still holds the tag: later
+promotions rank it among the holders. Running the promotion again compares the candidate with
+the champion of that moment: if it still promotes, the promotion is completed (its record and
+rank written anew against that champion), else the version is retired, never crowned
+(`settle_again`). A version read as pending is re-read first: if its promotion has completed
+since (it was still running), it is settled as it is now, its record left as written. A settle
+that finds more to write after `_ROUNDS` rounds gives up with a WARNING, and the result names no
+champion.
 
 These functions take the baseline strategy (and the policy that ranks holders), never the whole
 settings.
@@ -45,7 +55,11 @@ from aml_promotion._domain.decision import Decision
 from aml_promotion._domain.outcomes import Verdict
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy, PromotionPolicy
 from aml_promotion._retry import LOGGER_NAME, pause
-from aml_promotion.exceptions import BaselineNotFoundError, IncompletePromotionError, RegistryError
+from aml_promotion.exceptions import (
+    BaselineNotFoundError,
+    IncompletePromotionError,
+    RegistryError,
+)
 from aml_promotion.ports import ModelVersion
 
 if TYPE_CHECKING:
@@ -319,8 +333,11 @@ class _Settle:
         self.step = ""
         # Whether its champion tag is live (a holder, ranked by every settle).
         self.tagged = tagged
-        # Whether `model` holds the champion now: its live tag (a tag baseline), or the alias.
-        self.champion = tagged and strategy.kind is not BaselineKind.ALIAS
+        # Whether this settle sent the write that made it live (else it was live before).
+        self.taken = False
+        # Whether `model` is the champion, as known from a read: the best-ranked holder (a tag
+        # baseline), or the alias's target. A live tag alone makes it a holder, not champion.
+        self.champion = False
         # Whether its tag was live at the last read of a settle that gave up (`converge`).
         self.held = tagged
 
@@ -333,14 +350,18 @@ class _Settle:
         self.step = f"set its tag {self.key}={self.live}"
         # From the moment the write is sent the tag may be live: a lost answer (an error after
         # the registry applied it) must still be withdrawn, never taken for "still pending".
-        self.tagged = True
+        self.tagged = self.taken = True
         self.registry.set_tags(self.model, {**(extra or {}), self.key: self.live})
-        self.champion = self.alias is None
 
     def read_holders(self) -> list[ModelVersion]:
-        """Re-read the versions whose champion tag is live."""
+        """Re-read the versions whose champion tag is live; an archived one is no holder.
+
+        An archived version is never a baseline (`champion_of`), nor written by a promotion:
+        one that kept its tag is neither kept as the champion nor retired.
+        """
         self.step = f"re-read the versions tagged {self.key}={self.live}"
-        return list(self.registry.find_tagged(self.model.name, self.key, self.live))
+        found = self.registry.find_tagged(self.model.name, self.key, self.live)
+        return [h for h in found if not h.archived]
 
     def resolve(self, holders: Sequence[ModelVersion]) -> ModelVersion | None:
         """Keep the champion on the best-ranked of `holders`, a read: one round of the settle.
@@ -357,7 +378,10 @@ class _Settle:
             self.take_tag()
             holders = [self.model]
         winner = _best(holders, self.policy)
-        if self.alias is not None and self._move_alias(winner):
+        if self.alias is None:
+            # The best-ranked holder read is the champion (the one `champion_of` returns).
+            self.champion = winner.version == self.model.version
+        elif self._move_alias(winner):
             return None
         losers = [h for h in holders if h.version != winner.version]
         for loser in losers:
@@ -416,32 +440,51 @@ class _Settle:
             self.tagged = self.champion = False
 
     def incomplete(self, error: RegistryError) -> IncompletePromotionError:
-        """Return the error to raise; first withdraw a live tag that did not make it champion."""
-        not_done = self.step
+        """Return the error to raise; first withdraw a live tag not known to be the champion's."""
+        not_done, holder = self.step, False
         if self.tagged and not self.champion:
-            not_done = self._withdraw(not_done)
+            not_done, holder = self._withdraw(not_done)
         return IncompletePromotionError(
             model_name=self.model.name,
             version=self.model.version,
             not_done=not_done,
             champion=self.champion,
+            holder=holder,
             reason=str(error),
         )
 
-    def _withdraw(self, not_done: str) -> str:
+    def _withdraw(self, not_done: str) -> tuple[str, bool]:
+        """Read the champion; unless it is `model`, set the tag this settle took back to pending.
+
+        The read is the one a later promotion's baseline is (`champion_of`): when it returns
+        `model` (a lost answer; or a concurrent settle ranked it first, perhaps retiring the
+        old champion for it), its tag stays live, else no version would hold it. A tag that
+        was live before this settle is left live: it holds the tag as it did.
+
+        Returns:
+            What was not done, with what became of the tag; and whether `model` is left
+            holding the tag without being known as the champion.
+        """
         pending = tags.state_value(tags.PENDING, self.live)
+        kept = (
+            f"its tag {self.key}={self.live} is live: it is a holder, ranked by a later "
+            "promotion's settle (or this one's, run again)"
+        )
         try:
-            holder = self.registry.find_baseline(self.model.name, self.strategy)
-            if holder is not None and holder.version == self.model.version:
-                self.champion = True  # another promotion (or our lost answer) moved it here
-                return not_done
+            current = champion_of(self.registry, self.model.name, self.strategy, self.policy)
+            if current is not None and current.version == self.model.version:
+                self.champion = True
+                return not_done, False
+            if not self.taken:
+                return f"{not_done}; {kept}", True
             self.registry.set_tags(self.model, {self.key: pending})
         except RegistryError:
-            return (
-                f"{not_done}; nor could its tag {self.key} be set back to {pending}, so a "
-                "later promotion may point the alias at it"
-            )
-        return f"{not_done} (its tag {self.key} is {pending} again)"
+            if not self.taken:
+                return f"{not_done}; {kept}", True
+            undone = f"nor could its tag {self.key} be set back to {pending}"
+            return f"{not_done}; {undone}: {kept}", True
+        self.tagged = False
+        return f"{not_done} (its tag {self.key} is {pending} again)", False
 
 
 @attrs.frozen(kw_only=True)
@@ -597,9 +640,30 @@ def _complete(
     *,
     baseline: ModelVersion | None,
 ) -> Settlement:
-    """Complete the promotion of a pending version if `decision` (against `baseline`) promotes."""
+    """Complete the promotion of a pending version if `decision` (against `baseline`) promotes.
+
+    `existing` is re-read first: a version read as pending may have been completed since (by
+    its own promotion, still running when this re-run read it, or by another re-run), then
+    perhaps superseded. It is then settled as it is now (`settle_again`), and its record, as
+    that promotion wrote it, is never rewritten from the stale read.
+    """
     key, live = champion_tag(strategy) or ("", "")
-    generation = 1 if baseline is None else tags.generation_of(baseline.tags) + 1
+    try:
+        current = registry.find_baseline(existing.name, BaselineStrategy.version(existing.version))
+    except BaselineNotFoundError:
+        current = None
+    if current is None:
+        note = (
+            f"version {existing.version} is no longer found (deleted or archived since it was "
+            "read): its promotion is not completed"
+        )
+        return Settlement(decision=decision.with_note(note), held=False)
+    if current.tags.get(key) != tags.state_value(tags.PENDING, live):
+        _LOGGER.info("%s is no longer pending (its promotion completed meanwhile)", current)
+        return settle_again(
+            registry, strategy, policy, decision, current, baseline=baseline, dry_run=False
+        )
+    generation = 1 if baseline is None else tags.one_more(tags.generation_of(baseline.tags))
     record = tags.decision_tags(
         decision,
         baseline_version=None if baseline is None else baseline.version,

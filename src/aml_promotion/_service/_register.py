@@ -249,7 +249,7 @@ def _request(template: RegistrationRequest, judged: Judged) -> RegistrationReque
     candidate, decision, policy = judged.candidate, judged.decision, judged.policy
     # The tag says "none" whenever the decision had no baseline to compare with.
     version = judged.baseline.version
-    generation = 1 if version is None else tags.generation_of(version.tags) + 1
+    generation = 1 if version is None else tags.one_more(tags.generation_of(version.tags))
     new_tags = {
         **template.tags,
         **tags.decision_tags(
