@@ -196,7 +196,7 @@ def recorded_metrics(
 # A counter's longest text read as written: far beyond any real count, far below int()'s digit
 # limit (a longer text is never parsed).
 _COUNTER_MAX_DIGITS = 18
-COUNTER_MAX = 10**_COUNTER_MAX_DIGITS - 1
+COUNTER_MAX: int = 10**_COUNTER_MAX_DIGITS - 1
 """The largest counter (generation, epoch, tolerated regressions): a longer decimal reads as it,
 and a counter one past it is written as it (`one_more`)."""
 
