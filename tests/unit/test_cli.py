@@ -14,7 +14,6 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-import attrs
 import pytest
 
 from aml_promotion._cli import (
@@ -39,6 +38,7 @@ from aml_promotion._github import (
 from aml_promotion.exceptions import RegistryError, RunNotFoundError, SettingsError, UsageError
 from aml_promotion.ports import Backend
 from aml_promotion.testing import InMemoryBackend
+from cli_outcome import CliRun
 
 SECRET = "s3cr3t-Value-that-must-never-show"  # noqa: S105 - made up, for the tests to hunt
 CREDENTIALS = json.dumps(
@@ -52,25 +52,7 @@ CREDENTIALS = json.dumps(
 )
 
 
-@attrs.frozen
-class Outcome:
-    code: int
-    stdout: str
-    stderr: str
-    workdir: Path
-
-    @property
-    def outputs(self) -> dict[str, str]:
-        path = self.workdir / "github-output"
-        return parse_outputs(path.read_text(encoding="utf-8")) if path.exists() else {}
-
-    @property
-    def summary(self) -> str:
-        path = self.workdir / "step-summary"
-        return path.read_text(encoding="utf-8") if path.exists() else ""
-
-
-Cli = Callable[..., Outcome]
+Cli = Callable[..., CliRun]
 
 
 @pytest.fixture
@@ -102,7 +84,7 @@ def cli(workdir: Path, backend: InMemoryBackend) -> Cli:
         *argv: str,
         env: dict[str, str] | None = None,
         factory: Callable[[Arguments], Backend] | None = None,
-    ) -> Outcome:
+    ) -> CliRun:
         stdout, stderr = io.StringIO(), io.StringIO()
         code = run(
             list(argv),
@@ -112,7 +94,13 @@ def cli(workdir: Path, backend: InMemoryBackend) -> Cli:
             cwd=workdir,
             backend_factory=factory or (lambda _args: backend),
         )
-        return Outcome(code, stdout.getvalue(), stderr.getvalue(), workdir)
+        return CliRun(
+            code=code,
+            stdout=stdout.getvalue(),
+            stderr=stderr.getvalue(),
+            output_file=workdir / "github-output",
+            summary_file=workdir / "step-summary",
+        )
 
     return invoke
 

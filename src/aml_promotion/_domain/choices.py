@@ -4,7 +4,8 @@ A wrong verdict from a plausible argument is the worst bug this library can have
 for an enum field (``on_missing_baseline="promote"``) is converted, case-insensitively, and
 anything else is refused with an error that names the field and the accepted values; a flag
 takes a bool and nothing else (``force="false"`` is an error, never "true"); a list of names
-takes a list, never a lone string (``"ds1"`` would be read as ``('d', 's', '1')``).
+takes a list, never a lone string (``"ds1"`` would be read as ``('d', 's', '1')``); a name takes a
+string, never a blank one.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Mapping
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -73,6 +74,64 @@ def flag(_instance: object, attribute: attrs.Attribute[bool], value: object) -> 
     else:
         msg = f"{attribute.name} must be True or False, not {type(value).__name__} {value!r}"
     raise TypeError(msg)
+
+
+def checked_text(
+    attribute: attrs.Attribute[Any],
+    value: object,
+    *,
+    expected: str,
+    blank: str | None,
+    show_value: bool = False,
+) -> str:
+    """Return a text field's value, refusing one that is no string, or a blank one.
+
+    The check an attrs validator of a name field starts with; what it checks beyond (a length,
+    the characters) follows it, on the string returned.
+
+    Args:
+        attribute: The field (its name starts every message).
+        value: The value given.
+        expected: What the field takes, for the message (``"a model name (a string)"``).
+        blank: What the message says after ``"<field> is blank"`` (``": give the alias"``);
+            None to leave a blank string to the caller's own check.
+        show_value: Show a value of the wrong type as itself (``repr``), not by its type's name.
+
+    Raises:
+        TypeError: `value` is not a string.
+        ValueError: `value` is blank, and `blank` is not None.
+    """
+    if not isinstance(value, str):
+        shown = repr(value) if show_value else type(value).__name__
+        msg = f"{attribute.name} must be {expected}, not {shown}"
+        raise TypeError(msg)
+    if blank is not None and not value.strip():
+        msg = f"{attribute.name} is blank{blank}"
+        raise ValueError(msg)
+    return value
+
+
+def checked_optional_text(
+    attribute: attrs.Attribute[Any],
+    value: object,
+    *,
+    expected: str,
+    blank: str | None,
+    show_value: bool = False,
+) -> str | None:
+    """Return an optional text field's value: None, or what `checked_text` takes.
+
+    The message of a wrong type says the field takes `expected` ``or None``.
+
+    Raises:
+        TypeError: `value` is neither None nor a string.
+        ValueError: `value` is blank, and `blank` is not None.
+    """
+    if value is None:
+        return None
+    return checked_text(
+        attribute, value, expected=f"{expected} or None", blank=blank, show_value=show_value
+    )
 
 
 def names(field: str, value: Iterable[str]) -> tuple[str, ...]:

@@ -11,7 +11,14 @@ from typing import Any
 
 import attrs
 
-from aml_promotion._domain.choices import InvariantError, choice, flag, is_bool
+from aml_promotion._domain.choices import (
+    InvariantError,
+    checked_optional_text,
+    checked_text,
+    choice,
+    flag,
+    is_bool,
+)
 from aml_promotion._domain.names import (
     ALIAS_TAG_PREFIX,
     METRIC_TAG_PREFIXES,
@@ -103,14 +110,14 @@ def _on_missing_baseline_metric(value: OnMissingBaselineMetric | str) -> OnMissi
 
 
 def _metric_name(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str):
-        msg = f"{attribute.name} must be a metric name (a string), not {type(value).__name__}"
-        raise TypeError(msg)
-    if not value.strip():
-        msg = f"{attribute.name} is blank: give the metric's name as the run logged it"
-        raise ValueError(msg)
+    name = checked_text(
+        attribute,
+        value,
+        expected="a metric name (a string)",
+        blank=": give the metric's name as the run logged it",
+    )
     # Refused here, not by the registry after a version is registered.
-    problem = derived_key_problem(METRIC_TAG_PREFIXES, value, "the metric")
+    problem = derived_key_problem(METRIC_TAG_PREFIXES, name, "the metric")
     if problem is not None:
         raise InvariantError(problem, field="name")
 
@@ -118,14 +125,13 @@ def _metric_name(_instance: object, attribute: attrs.Attribute[str], value: obje
 def _optional_dataset(
     _instance: object, attribute: attrs.Attribute[str | None], value: object
 ) -> None:
-    if value is None:
-        return
-    if not isinstance(value, str):
-        msg = f"{attribute.name} must be a dataset name (a string) or None, not {value!r}"
-        raise TypeError(msg)
-    if not value.strip():
-        msg = f"{attribute.name} is blank: give the evaluation dataset's name, or None"
-        raise ValueError(msg)
+    checked_optional_text(
+        attribute,
+        value,
+        expected="a dataset name (a string)",
+        blank=": give the evaluation dataset's name, or None",
+        show_value=True,
+    )
 
 
 def _alpha_float(value: float) -> float:

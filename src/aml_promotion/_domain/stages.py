@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from aml_promotion._domain.choices import InvariantError
+from aml_promotion._domain.choices import InvariantError, checked_optional_text
 
 __all__ = ["StageMoves"]
 
@@ -12,16 +12,17 @@ _MAX_STAGE = 255
 
 
 def _stage(_instance: object, attribute: attrs.Attribute[str | None], value: object) -> None:
-    if value is None:
+    stage = checked_optional_text(
+        attribute, value, expected="a stage's name (a string)", blank=None, show_value=True
+    )
+    if stage is None:
         return
-    if not isinstance(value, str):
-        msg = f"{attribute.name} must be a stage's name (a string) or None, not {value!r}"
-        raise TypeError(msg)
-    if not value.strip() or value != value.strip():
-        msg = f"{attribute.name} must be a stage's name without surrounding spaces, not {value!r}"
+    # A blank name is one made of surrounding spaces: the same message.
+    if not stage.strip() or stage != stage.strip():
+        msg = f"{attribute.name} must be a stage's name without surrounding spaces, not {stage!r}"
         raise ValueError(msg)
-    if len(value) > _MAX_STAGE:
-        msg = f"{attribute.name} is {len(value)} characters long; at most {_MAX_STAGE} are allowed"
+    if len(stage) > _MAX_STAGE:
+        msg = f"{attribute.name} is {len(stage)} characters long; at most {_MAX_STAGE} are allowed"
         raise ValueError(msg)
 
 

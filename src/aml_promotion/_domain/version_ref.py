@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from aml_promotion._domain.choices import is_bool
+from aml_promotion._domain.choices import checked_optional_text, checked_text, is_bool
 from aml_promotion.exceptions import UsageError
 
 _LATEST = "latest"
@@ -13,13 +13,10 @@ _SEPARATORS = (":", "@")
 
 
 def _check_name(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str):
-        msg = f"{attribute.name} must be a model name (a string), not {type(value).__name__}"
-        raise TypeError(msg)
-    if not value.strip():
-        msg = f"{attribute.name} is blank: give the model's name"
-        raise ValueError(msg)
-    if any(separator in value for separator in _SEPARATORS):
+    name = checked_text(
+        attribute, value, expected="a model name (a string)", blank=": give the model's name"
+    )
+    if any(separator in name for separator in _SEPARATORS):
         msg = (
             f"{attribute.name} {value!r} holds ':' or '@', which separate the version or the "
             "alias: give the model's name alone, and number= or alias="
@@ -42,15 +39,10 @@ def _check_number(_instance: object, attribute: attrs.Attribute[int | None], val
 def _check_alias(
     instance: VersionRef, attribute: attrs.Attribute[str | None], value: object
 ) -> None:
-    if value is None:
-        return
-    if not isinstance(value, str):
-        msg = f"{attribute.name} must be an alias (a string) or None, not {type(value).__name__}"
-        raise TypeError(msg)
-    if not value.strip():
-        msg = f"{attribute.name} is blank: give the alias, or None"
-        raise ValueError(msg)
-    if instance.number is not None:
+    alias = checked_optional_text(
+        attribute, value, expected="an alias (a string)", blank=": give the alias, or None"
+    )
+    if alias is not None and instance.number is not None:
         msg = (
             f"number={instance.number} and alias={value!r} both name the version: give one "
             "(or neither, for the latest)"

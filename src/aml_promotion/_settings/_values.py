@@ -9,7 +9,14 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
-from aml_promotion._domain.choices import InvariantError, choice, is_bool, names
+from aml_promotion._domain.choices import (
+    InvariantError,
+    checked_optional_text,
+    checked_text,
+    choice,
+    is_bool,
+    names,
+)
 from aml_promotion._domain.frameworks import Framework
 from aml_promotion._domain.names import tag_key_problem
 from aml_promotion._domain.policy import (
@@ -35,12 +42,7 @@ def _unknown_keys(value: Iterable[str]) -> tuple[str, ...]:
 
 
 def _text_field(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str):
-        msg = f"{attribute.name} must be a string, not {value!r}"
-        raise TypeError(msg)
-    if not value.strip():
-        msg = f"{attribute.name} is blank"
-        raise ValueError(msg)
+    checked_text(attribute, value, expected="a string", blank="", show_value=True)
 
 
 _DEFAULT_STEP: str | None = DEFAULT_PIPELINE_CHILD_RUN_NAME
@@ -61,9 +63,7 @@ def _default_model_file_name(settings: Settings) -> str:
 def _optional_text_field(
     _instance: object, attribute: attrs.Attribute[str | None], value: object
 ) -> None:
-    if value is not None and not isinstance(value, str):
-        msg = f"{attribute.name} must be a string or None, not {value!r}"
-        raise TypeError(msg)
+    checked_optional_text(attribute, value, expected="a string", blank=None, show_value=True)
 
 
 def _labels_field(

@@ -1,4 +1,4 @@
-"""What one ``aml-promote`` subprocess did, and the environment it runs in."""
+"""How an ``aml-promote`` subprocess runs: the environment it is given (`CliRun`: what it did)."""
 
 from __future__ import annotations
 
@@ -6,40 +6,11 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-import attrs
-
-from aml_promotion._github import parse_outputs
-from cli_outcome import Outcome
+from cli_outcome import CliRun
 
 # Kept from the machine's environment; everything else must be given by the test.
 # PYTHONPATH too: the subprocess must import the same aml_promotion as the tests do.
 _KEPT = ("PATH", "PYTHONPATH", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "TEMP", "TMP")
-
-
-@attrs.frozen
-class CliRun(Outcome):
-    """One finished ``aml-promote``: its exit code, streams, and GitHub Actions files."""
-
-    output_file: Path
-    summary_file: Path
-
-    @property
-    def outputs(self) -> dict[str, str]:
-        """The step outputs, read as the runner reads them."""
-        if not self.output_file.exists():
-            return {}
-        return parse_outputs(self.output_file.read_text(encoding="utf-8"))
-
-    @property
-    def summary(self) -> str:
-        """The step summary's Markdown."""
-        return self.summary_file.read_text(encoding="utf-8") if self.summary_file.exists() else ""
-
-    def everything(self) -> str:
-        """Every byte the run wrote: both streams and both files."""
-        files = [p.read_text(encoding="utf-8") for p in (self.output_file, self.summary_file)
-                 if p.exists()]  # fmt: skip
-        return "\n".join([self.stdout, self.stderr, *files])
 
 
 Cli = Callable[..., CliRun]

@@ -276,8 +276,6 @@ class Registry:
         Raises:
             RegistryError: The copy failed.
         """
-        from azure.ai.ml.entities import Model  # noqa: PLC0415 - the SDK is lazy
-
         source = request.source
         held = source.version
         same_workspace = self.registry_name is None and source.registry == self.location
@@ -287,15 +285,7 @@ class Registry:
 
         def model() -> Any:
             # A new entity each attempt: create_or_update writes the number it chose into it.
-            return Model(
-                name=request.name,
-                path=path,
-                type=model_type,
-                tags=dict(request.tags) or None,
-                properties=properties or None,
-                description=request.description,
-                stage=self._stage_at_registration(request.tags),
-            )
+            return self._entity(request, path=path, model_type=model_type, properties=properties)
 
         where = self.registry_name or self._session.ml_client.workspace_name
         what = f"copying {held} from {source.registry} into model {request.name!r} of {where!r}"
@@ -433,8 +423,6 @@ class Registry:
             raise UsageError(msg)
         if request.run is None:
             return self._register_local(request)
-        from azure.ai.ml.entities import Model  # noqa: PLC0415 - the SDK is lazy
-
         run = request.run
         path = request.model_path.strip("/")
         if request.job_output is not None:
@@ -454,23 +442,20 @@ class Registry:
             # number taken since is refused by the service (another path) and retried; a
             # retry lets the SDK read nextVersion.
             known = self._highest.pop(request.name, None)
-            return Model(
-                name=request.name,
-                version=None if known is None else str(known + 1),
+            return self._entity(
+                request,
                 path=uri,
-                type="mlflow_model" if is_mlflow else "custom_model",
-                tags=dict(request.tags) or None,
-                properties=properties or None,
-                description=request.description,
-                stage=self._stage_at_registration(request.tags),
+                model_type="mlflow_model" if is_mlflow else "custom_model",
+                properties=properties,
+                version=None if known is None else str(known + 1),
             )
 
         def find_earlier() -> ModelVersion | None:
-            found = self._gateway.once(
+            return self._highest_listed(
                 f"finding versions of model {request.name!r} from job {run.run_id!r}",
-                lambda: [v for v in self._listing(request.name) if v.run_id == run.run_id],
+                request.name,
+                lambda v: v.run_id == run.run_id,
             )
-            return found[0] if found else None
 
         what = f"registering model {request.name!r} from job {run.run_id!r}"
         return register_once(
@@ -492,6 +477,44 @@ class Registry:
         marker = f"{path}/MLmodel" if path else "MLmodel"
         uri = job_output_uri(run.run_id, output, path, folder=is_folder)
         return uri, is_folder and marker in files
+
+    def _entity(
+        self,
+        request: RegistrationRequest | CopyRequest,
+        *,
+        path: str,
+        model_type: str,
+        properties: dict[str, str],
+        version: str | None = None,
+    ) -> Any:
+        """Return the SDK's ``Model`` that registers (or copies) `request` as a new version.
+
+        Its tags and description are the request's, its stage the one a version with those
+        tags is registered in (`with_stages`); `version` None lets the service number it.
+        """
+        from azure.ai.ml.entities import Model  # noqa: PLC0415 - the SDK is lazy
+
+        return Model(
+            name=request.name,
+            version=version,
+            path=path,
+            type=model_type,
+            tags=dict(request.tags) or None,
+            properties=properties or None,
+            description=request.description,
+            stage=self._stage_at_registration(request.tags),
+        )
+
+    def _highest_listed(
+        self, what: str, name: str, keep: Callable[[ModelVersion], bool]
+    ) -> ModelVersion | None:
+        """The highest active version of `name` that `keep` keeps, or None; one listing, once.
+
+        What an earlier, failed registration may have left, looked up before a retry (no
+        retry of its own: `register_once` retries it).
+        """
+        found = self._gateway.once(what, lambda: [v for v in self._listing(name) if keep(v)])
+        return found[0] if found else None
 
     def _create(self, what: str, model: Callable[[], Any]) -> ModelVersion:
         """Make one ``create_or_update`` call; a refusal that a retry cures is transient."""
@@ -521,8 +544,6 @@ class Registry:
         registration committed before its answer was lost is not made twice. Without the
         digest there is nothing to look it up by, and the registration is made once.
         """
-        from azure.ai.ml.entities import Model  # noqa: PLC0415 - the SDK is lazy
-
         path = Path(request.model_path)
         if not path.exists():
             raise ModelFileError(
@@ -542,14 +563,11 @@ class Registry:
 
         def model() -> Any:
             # A new entity each attempt: create_or_update rewrites its version and path.
-            return Model(
-                name=request.name,
+            return self._entity(
+                request,
                 path=os.path.normpath(path.absolute()),  # not resolved: a symlink keeps its name
-                type="mlflow_model" if is_mlflow else "custom_model",
-                tags=dict(request.tags) or None,
-                properties=properties or None,
-                description=request.description,
-                stage=self._stage_at_registration(request.tags),
+                model_type="mlflow_model" if is_mlflow else "custom_model",
+                properties=properties,
             )
 
         what = f"registering model {request.name!r} from {str(path)!r}"
@@ -558,15 +576,11 @@ class Registry:
             return self._create(what, model)
 
         def find_earlier() -> ModelVersion | None:
-            found = self._gateway.once(
+            return self._highest_listed(
                 f"finding versions of model {request.name!r} with content {digest}",
-                lambda: [
-                    v
-                    for v in self._listing(request.name)
-                    if v.tags.get(decision_tags.MODEL_DIGEST) == digest
-                ],
+                request.name,
+                lambda v: v.tags.get(decision_tags.MODEL_DIGEST) == digest,
             )
-            return found[0] if found else None
 
         return register_once(
             self._gateway.policy,

@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any
 from aml_promotion._domain import tags
 from aml_promotion.adapters._redaction import redact
 from aml_promotion.adapters._registration import register_once
-from aml_promotion.adapters.mlflow._errors import _InvalidError, _NotFoundError
 from aml_promotion.adapters.mlflow._http import _http_retries_off
 from aml_promotion.adapters.mlflow._session import _sqlite_path
 from aml_promotion.adapters.mlflow._uris import _scheme
@@ -120,21 +119,10 @@ class Copies:
             RegistryError: MLflow failed.
         """
         name = ref.name
-        held: Any = None
         if ref.number is not None:
-            number = str(ref.number)
-            with contextlib.suppress(_NotFoundError):
-                held = self._gateway.call(
-                    f"read version {number} of model {name!r}",
-                    lambda: self._session.client.get_model_version(name, number),
-                )
+            held = self._versions.held_version(name, str(ref.number))
         elif ref.alias is not None:
-            alias = ref.alias
-            with contextlib.suppress(_NotFoundError, _InvalidError):
-                held = self._gateway.call(
-                    f"read alias {alias!r} of model {name!r}",
-                    lambda: self._session.client.get_model_version_by_alias(name, alias),
-                )
+            held = self._versions.held_by_alias(name, ref.alias)
         else:
             held = self._versions.latest_held(name)
         if held is None:

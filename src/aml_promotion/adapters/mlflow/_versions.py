@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aml_promotion._domain.policy import BaselineKind, BaselineStrategy
@@ -122,28 +122,58 @@ class Versions:
         if self._session.unity_catalog and name is not None:
             return self._unity(what, name, limit=limit, keep=keep, cheap=cheap, retry=retry)
         found: list[Any] = []
-        token: str | None = None
-        page_size = 1 if limit == 1 else _TAGGED_PAGE
-        while True:
-            paging = {} if token is None else {"page_token": token}
-            search = functools.partial(
-                self._session.client.search_model_versions,
-                filter_string=filter_string,
-                order_by=["version_number DESC"],
-                max_results=page_size,
-                **paging,
-            )
-            page = self._gateway.call(what, search) if retry else self._gateway.once(what, search)
-            self._seen.update(str(held.name) for held in page)
+        pages = self._pages(
+            what,
+            filter_string,
+            retry=retry,
+            first_page=1 if limit == 1 else _TAGGED_PAGE,
+            order_by=["version_number DESC"],
+        )
+        for page in pages:
             for held in page:
                 if keep(held):
                     found.append(held)
                     if limit is not None and len(found) >= limit:
                         return found
+        return found
+
+    def _pages(
+        self,
+        what: str,
+        filter_string: str,
+        *,
+        retry: bool,
+        first_page: int = _TAGGED_PAGE,
+        order_by: list[str] | None = None,
+    ) -> Iterator[Any]:
+        """Yield the pages of a version search, one request each, as they are asked for.
+
+        The first page holds `first_page` versions, the next ones 200; `order_by` is left out
+        when None (Unity Catalog takes none). The names seen are remembered (`has_versions`).
+        """
+        ordered = {} if order_by is None else {"order_by": order_by}
+        token: str | None = None
+        page_size = first_page
+        while True:
+            paging = {} if token is None else {"page_token": token}
+            search = functools.partial(
+                self._session.client.search_model_versions,
+                filter_string=filter_string,
+                **ordered,
+                max_results=page_size,
+                **paging,
+            )
+            page = self._call(what, search, retry=retry)
+            self._seen.update(str(held.name) for held in page)
+            yield page
             token = getattr(page, "token", None)
             if not token:
-                return found
+                return
             page_size = _TAGGED_PAGE
+
+    def _call(self, what: str, call: Callable[[], Any], *, retry: bool) -> Any:
+        """Make `call` through the gateway: retried, or once (inside a caller's own retries)."""
+        return self._gateway.call(what, call) if retry else self._gateway.once(what, call)
 
     def _unity(
         self,
@@ -161,29 +191,18 @@ class Versions:
         `cheap` on what the search gives, then `keep` on each remaining version read in full
         (Unity Catalog's search gives no tags), highest first, until `limit` are kept.
         """
-        listed: list[Any] = []
-        token: str | None = None
-        while True:
-            paging = {} if token is None else {"page_token": token}
-            search = functools.partial(
-                self._session.client.search_model_versions,
-                filter_string=self._name_filter(name),
-                max_results=_TAGGED_PAGE,
-                **paging,
-            )
-            page = self._gateway.call(what, search) if retry else self._gateway.once(what, search)
-            self._seen.update(str(held.name) for held in page)
-            listed.extend(page)
-            token = getattr(page, "token", None)
-            if not token:
-                break
+        listed = [
+            held
+            for page in self._pages(what, self._name_filter(name), retry=retry)
+            for held in page
+        ]
         found: list[Any] = []
         for held in sorted(listed, key=lambda version: int(version.version), reverse=True):
             if cheap is not None and not cheap(held):
                 continue
             number = str(held.version)
             read = functools.partial(self._session.client.get_model_version, name, number)
-            full = self._gateway.call(what, read) if retry else self._gateway.once(what, read)
+            full = self._call(what, read, retry=retry)
             if keep(full):
                 found.append(full)
                 if limit is not None and len(found) >= limit:
@@ -210,13 +229,9 @@ class Versions:
             return self._in_stage(name, strategy.name or "")
         if strategy.kind is BaselineKind.VERSION:
             number = str(strategy.version_number)
-            try:
-                held = self._gateway.call(
-                    f"read version {number} of model {name!r}",
-                    lambda: self._session.client.get_model_version(name, number),
-                )
-            except _NotFoundError:
-                raise BaselineNotFoundError(model_name=name, strategy=str(strategy)) from None
+            held = self.held_version(name, number)
+            if held is None:
+                raise BaselineNotFoundError(model_name=name, strategy=str(strategy))
             if not _usable(held):
                 raise BaselineNotFoundError(
                     model_name=name,
@@ -271,16 +286,42 @@ class Versions:
         )
         return found[0] if found else None
 
-    def _alias_holder(self, name: str, alias: str) -> ModelVersion | None:
+    def held_version(self, name: str, number: str) -> Any:
+        """Return MLflow's own entity of version `number` of `name`, or None: there is none.
+
+        Whether it is usable is the caller's to tell (`_usable`).
+
+        Raises:
+            RegistryError: MLflow failed.
+        """
         try:
-            held = self._gateway.call(
+            return self._gateway.call(
+                f"read version {number} of model {name!r}",
+                lambda: self._session.client.get_model_version(name, number),
+            )
+        except _NotFoundError:
+            return None
+
+    def held_by_alias(self, name: str, alias: str) -> Any:
+        """Return MLflow's own entity of the version alias `alias` of `name` points at, or None.
+
+        Whether it is usable is the caller's to tell (`_usable`).
+
+        Raises:
+            RegistryError: MLflow failed.
+        """
+        try:
+            return self._gateway.call(
                 f"read alias {alias!r} of model {name!r}",
                 lambda: self._session.client.get_model_version_by_alias(name, alias),
             )
         except (_NotFoundError, _InvalidError):
             # No such model, or no such alias (MLflow says INVALID_PARAMETER_VALUE for that).
             return None
-        return to_version(held) if _usable(held) else None
+
+    def _alias_holder(self, name: str, alias: str) -> ModelVersion | None:
+        held = self.held_by_alias(name, alias)
+        return to_version(held) if held is not None and _usable(held) else None
 
     def _in_stage(self, name: str, stage: str) -> ModelVersion | None:
         # get_latest_versions is deprecated (and warns); a search with the stage compared
