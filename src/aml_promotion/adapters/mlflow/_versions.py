@@ -275,6 +275,7 @@ class Versions:
                 )
             except _NotFoundError:
                 raise BaselineNotFoundError(model_name=name, strategy=str(strategy)) from None
+            self._seen.add(str(held.name))
             if not _usable(held):
                 raise BaselineNotFoundError(
                     model_name=name,
@@ -327,6 +328,7 @@ class Versions:
         except (_NotFoundError, _InvalidError):
             # No such model, or no such alias (MLflow says INVALID_PARAMETER_VALUE for that).
             return None
+        self._seen.add(str(held.name))  # a version of it was read: the registered model exists
         return to_version(held) if _usable(held) else None
 
     def _in_stage(self, name: str, stage: str) -> ModelVersion | None:
