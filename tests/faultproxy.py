@@ -78,6 +78,7 @@ class FaultProxy(LoopbackServer):
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str, int | None]] = []
         self.seconds: list[float] = []
+        self.queries: list[str] = []  # each recorded request's query string, in order
         self._lock = threading.Lock()
 
     @property
@@ -112,6 +113,7 @@ class FaultProxy(LoopbackServer):
             self.faults.clear()
             self.requests.clear()
             self.seconds.clear()
+            self.queries.clear()
 
     def count(self, method: str, path: str) -> int:
         """Return how many recorded requests match `method` and the `path` regex."""
@@ -129,10 +131,13 @@ class FaultProxy(LoopbackServer):
                     return fault
         return None
 
-    def _record(self, method: str, path: str, status: int | None, started: float) -> None:
+    def _record(
+        self, method: str, path: str, status: int | None, started: float, query: str = ""
+    ) -> None:
         with self._lock:
             self.requests.append((method, path, status))
             self.seconds.append(time.perf_counter() - started)
+            self.queries.append(query)
 
     def _bind(self, address: tuple[str, int]) -> ThreadingHTTPServer:  # noqa: C901 - inline class
         proxy = self
@@ -167,12 +172,13 @@ class FaultProxy(LoopbackServer):
                 started = time.perf_counter()
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                path = urllib.parse.urlsplit(self.path).path
+                target = urllib.parse.urlsplit(self.path)
+                path, query = target.path, target.query
                 fault = proxy._take(self.command, path)
                 if fault is not None and fault.commit:
                     self._forward(body)  # the server does the work; the client hears a failure
                 if fault is not None and fault.drop:
-                    proxy._record(self.command, path, None, started)
+                    proxy._record(self.command, path, None, started, query)
                     self.close_connection = True
                     with contextlib.suppress(OSError):
                         self.connection.shutdown(socket.SHUT_RDWR)
@@ -182,11 +188,11 @@ class FaultProxy(LoopbackServer):
                     if fault.retry_after is not None:
                         headers.append(("Retry-After", f"{fault.retry_after:g}"))
                     payload = fault.body
-                    proxy._record(self.command, path, fault.status, started)
+                    proxy._record(self.command, path, fault.status, started, query)
                     self._reply(fault.status, headers, payload)
                     return
                 status, headers, data = self._forward(body)
-                proxy._record(self.command, path, status, started)
+                proxy._record(self.command, path, status, started, query)
                 self._reply(status, headers, data)
 
             do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle  # noqa: N815

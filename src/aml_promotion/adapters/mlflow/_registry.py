@@ -155,9 +155,24 @@ class Registry:
         self._gateway.call(
             f"point alias {alias!r} at version {version}",
             functools.partial(
-                self._session.client.set_registered_model_alias, version.name, alias, number
+                self._writer().set_registered_model_alias, version.name, alias, number
             ),
         )
+
+    def _writer(self) -> Any:
+        """Return what writes tags and aliases: MLflow's registry client, else `MlflowClient`.
+
+        ``MlflowClient.set_model_version_tag``, ``delete_model_version_tag`` and
+        ``set_registered_model_alias`` read the registered model before each write (MLflow 3:
+        their check that the name is not a prompt's), and a server loads every version of the
+        model to answer that read (2.4 s at 100,000 versions: docs/reliability.md). The
+        registry client beneath (``MlflowClient._get_registry_client()``, what those methods
+        call next) sends the write alone. Nothing is lost: the versions written to here were
+        found by a search or a read that passes prompts over, or were just registered.
+        """
+        client = self._session.client
+        beneath = getattr(client, "_get_registry_client", None)  # private: gone, the public one
+        return client if beneath is None else beneath()
 
     def logged_model_of(self, run: RunRecord, path: str) -> str | None:
         """Return the id of the logged model `path` names, as `register` picks it, or None.
@@ -449,7 +464,7 @@ class Registry:
             self._gateway.call(
                 f"tag version {version}",
                 functools.partial(
-                    self._session.client.set_model_version_tag, version.name, number, key, value
+                    self._writer().set_model_version_tag, version.name, number, key, value
                 ),
             )
 
@@ -464,6 +479,6 @@ class Registry:
             self._gateway.call(
                 f"untag version {version}",
                 functools.partial(
-                    self._session.client.delete_model_version_tag, version.name, number, key
+                    self._writer().delete_model_version_tag, version.name, number, key
                 ),
             )

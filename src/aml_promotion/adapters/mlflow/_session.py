@@ -49,6 +49,8 @@ class MlflowSession:
     """What MLflow (and requests, SQLAlchemy, alembic beneath it) raises."""
     unity_catalog: bool
     """Whether the registry is Unity Catalog (MLflow 3's for "databricks"): fewer searches."""
+    registry_scheme: str = ""
+    """The scheme of the registry's URI as MLflow resolved it (``http``, ``sqlite``...)."""
 
 
 def open_session(
@@ -109,6 +111,7 @@ def open_session(
         sdk_errors=sdk_errors,
         # "databricks-uc" or "databricks-uc://profile" (no colon at all in the first).
         unity_catalog=resolved.split(":", 1)[0].lower() == _UNITY_CATALOG,
+        registry_scheme=_scheme(resolved) or _scheme(tracking_uri),
     )
 
 
