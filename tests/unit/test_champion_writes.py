@@ -1045,3 +1045,42 @@ def test_a_take_back_that_fails_leaves_the_version_superseded_as_it_was(baseline
     again = _rerun_best(backend, baseline)
     assert any("takes it back" in note for note in again.decision.notes)
     assert _champion(backend, baseline) == 2
+
+
+def test_a_take_back_whose_tag_cannot_be_restored_says_it_holds_the_tag() -> None:
+    """The take-back's answer is lost, then the registry is down.
+
+    The error says the tag is live, and that it could not be set back to superseded.
+    """
+    baseline = "tag:champion=true"
+    backend = _setup(baseline)
+    _earlier_releases_race(
+        backend, baseline, best={tags.SUPERSEDED_BY: "3", "champion": tags.SUPERSEDED}, champion={}
+    )
+    registry = backend.registry
+    plain_set_tags = registry.set_tags
+    plain_find_tagged = registry.find_tagged
+
+    def lost_then_down(version: ModelVersion, new_tags: Any) -> None:
+        plain_set_tags(version, new_tags)
+        registry.find_tagged = down  # type: ignore[method-assign]
+        registry.set_tags = down  # type: ignore[method-assign]
+        msg = "the answer was lost"
+        raise RegistryError(msg)
+
+    def down(*_args: Any, **_kwargs: Any) -> Any:
+        msg = "the registry is down"
+        raise RegistryError(msg)
+
+    registry.set_tags = lost_then_down  # type: ignore[method-assign]
+    with pytest.raises(IncompletePromotionError) as raised:
+        promote(
+            experiment_name="train", run_id="best", settings=_settings(baseline), backend=backend
+        )
+    registry.set_tags = plain_set_tags  # type: ignore[method-assign]
+    registry.find_tagged = plain_find_tagged  # type: ignore[method-assign]
+    error = raised.value
+    assert (error.champion, error.holder, error.registered) == (False, True, False)
+    assert "nor could its tags be set back to promotion.superseded_by=3, champion=superseded" in (
+        error.not_done
+    )
