@@ -254,6 +254,8 @@ class IncompletePromotionError(RegistryError):
         holder: Whether, not known to be the champion, it still holds the champion tag (its
             tag could not be set back to pending, or was live before this promotion): a later
             promotion ranks it among the holders, and may crown it.
+        registered: Whether this promotion registered the version; False for a re-run that
+            found it registered (and tried to complete, settle or take back its promotion).
     """
 
     def __init__(
@@ -265,12 +267,14 @@ class IncompletePromotionError(RegistryError):
         champion: bool,
         reason: str,
         holder: bool = False,
+        registered: bool = True,
     ) -> None:
         self.model_name = model_name
         self.version = version
         self.not_done = not_done
         self.champion = champion
         self.holder = holder
+        self.registered = registered
         self.reason = reason
         if champion:
             state = "it is the champion all the same"
@@ -281,7 +285,8 @@ class IncompletePromotionError(RegistryError):
             )
         else:
             state = "it is not the champion, and is never taken for one until it is completed"
+        done = "was registered" if registered else "is registered (not by this run)"
         super().__init__(
-            f"version {version} of model {model_name!r} was registered, but this was not done: "
+            f"version {version} of model {model_name!r} {done}, but this was not done: "
             f"{not_done} ({reason}); {state}. Run the promotion again to complete it"
         )

@@ -13,7 +13,12 @@ import pytest
 from aml_promotion import _retry, promote
 from aml_promotion._domain import tags
 from aml_promotion._domain.policy import BaselineStrategy
-from aml_promotion.exceptions import RunNotFoundError, UsageError
+from aml_promotion.exceptions import (
+    IncompletePromotionError,
+    RegistryError,
+    RunNotFoundError,
+    UsageError,
+)
 from aml_promotion.ports import LoggedModel, LoggedModelStore, ModelVersion
 from aml_promotion.testing import InMemoryBackend, InMemoryRunStore
 
@@ -558,3 +563,129 @@ def test_the_epoch_of_a_persons_move_is_recorded_once_and_never_by_a_dry_run() -
     assert backend.registry.get("churn", 3).tags[tags.EPOCH] == "1"
     # The epoch on v1, the moved tag on v2, then v3's own: its tag goes live.
     assert len(writes) == 3
+
+
+def _epochs(backend: InMemoryBackend) -> dict[int, str | None]:
+    return {v.version: v.tags.get(tags.EPOCH) for v in backend.registry.versions["churn"]}
+
+
+@pytest.mark.usefixtures("no_wait")
+def test_a_persons_move_back_to_a_moved_version_ranks_like_a_forced_registration(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """@champion moved v2 -> v1 (noticed), then back to v2, when no version has the live tag.
+
+    v2 is given the epoch after v1's: a better candidate promoted against it (0.95) keeps the
+    alias against a worse one (0.81) that read v1 before the move back and registers after.
+    """
+    backend = InMemoryBackend()
+    _two_champions(backend)
+    registry = backend.registry
+    registry.aliases["churn"]["champion"] = 1
+    _add(backend, "r3", 0.50, 0.9)
+    promote(experiment_name="train", run_id="r3", settings=SETTINGS, backend=backend)
+    assert (_epochs(backend)[1], registry.get("churn", 2).tags[CHAMPION]) == ("1", tags.MOVED)
+    _add(backend, "in-flight", 0.75, 0.5)
+    _add(backend, "better", 0.95, 0.1)
+    register = registry.register
+    meanwhile: list[Any] = []
+
+    def the_move_back_then_a_better_promotion(request: Any) -> ModelVersion:
+        if not meanwhile:
+            meanwhile.append(None)  # once: the promotion below registers through here too
+            registry.aliases["churn"]["champion"] = 2
+            meanwhile[0] = promote(
+                experiment_name="train", run_id="better", settings=SETTINGS, backend=backend
+            )
+        return register(request)
+
+    monkeypatch.setattr(registry, "register", the_move_back_then_a_better_promotion)
+    late = promote(experiment_name="train", run_id="in-flight", settings=SETTINGS, backend=backend)
+    better = meanwhile[0]
+    assert better.baseline is not None
+    assert better.baseline.version == 2
+    assert (better.model.version, late.model.version) == (3, 4)  # type: ignore[union-attr]
+    assert _epochs(backend)[2] == "2"
+    assert _epochs(backend)[3] == "2"
+    assert (_holder(backend), late.champion_version, _tagged(backend)) == (3, 3, [3])
+
+
+@pytest.mark.usefixtures("no_wait")
+def test_a_move_back_is_recorded_once_and_never_by_a_dry_run() -> None:
+    """With no live tag left, the move back costs reads only after its epoch is recorded."""
+    backend = InMemoryBackend()
+    _two_champions(backend)
+    registry = backend.registry
+    registry.aliases["churn"]["champion"] = 1
+    _add(backend, "r3", 0.50, 0.9)
+    promote(experiment_name="train", run_id="r3", settings=SETTINGS, backend=backend)
+    registry.aliases["churn"]["champion"] = 2
+    calls = len(registry.calls)
+    dry = promote(
+        experiment_name="train", run_id="r3", settings=SETTINGS, backend=backend, dry_run=True
+    )
+    assert dry.baseline is not None
+    assert dry.baseline.version == 2
+    assert [c for c in registry.calls[calls:] if c[0] in {"set_tags", "set_alias"}] == []
+    assert _epochs(backend)[2] == "0"
+    _add(backend, "r4", 0.60, 0.8)
+    for _ in range(2):
+        calls = len(registry.calls)
+        promote(experiment_name="train", run_id="r4", settings=SETTINGS, backend=backend)
+        assert _epochs(backend)[2] == "2"
+    # The second promotion (rejected, as the first) finds the epoch recorded: it writes nothing.
+    assert [c for c in registry.calls[calls:] if c[0] in {"set_tags", "set_alias"}] == []
+    assert _holder(backend) == 2
+
+
+@pytest.mark.usefixtures("no_wait")
+def test_completing_a_pending_version_a_person_chose_keeps_the_epoch_of_the_move() -> None:
+    """v2's promotion failed (pending); a person moves @champion to v2; its re-run completes it.
+
+    The completion's rank, written against v1, keeps the epoch the move gave v2: a promotion
+    that read v1 before the move (0.86, epoch 0) does not take the alias from it.
+    """
+    backend = InMemoryBackend()
+    _add(backend, "r1", 0.80, 0.5)
+    _add(backend, "r2", 0.85, 0.45)
+    _add(backend, "r3", 0.86, 0.44)
+    promote(experiment_name="train", run_id="r1", settings=SETTINGS, backend=backend)
+    registry = backend.registry
+    plain_set_tags = registry.set_tags
+
+    def refuse_going_live(version: ModelVersion, new_tags: Any) -> None:
+        if new_tags.get(CHAMPION) == tags.ALIAS_HOLDER:
+            msg = "injected: set_tags refused"
+            raise RegistryError(msg)
+        plain_set_tags(version, new_tags)
+
+    registry.set_tags = refuse_going_live  # type: ignore[method-assign]
+    with pytest.raises(IncompletePromotionError):
+        promote(experiment_name="train", run_id="r2", settings=SETTINGS, backend=backend)
+    registry.set_tags = plain_set_tags  # type: ignore[method-assign]
+    assert registry.get("churn", 2).tags[CHAMPION] == tags.PENDING
+    registry.aliases["churn"]["champion"] = 2
+    again = promote(experiment_name="train", run_id="r2", settings=SETTINGS, backend=backend)
+    assert again.already_registered
+    assert _epochs(backend)[2] == "1"
+    assert (_holder(backend), _tagged(backend)) == (2, [2])
+    # A promotion that read v1 (epoch 0) before the move, and settles after it.
+    stale = attrs.evolve(registry.get("churn", 1), tags={**registry.get("churn", 1).tags})
+    late = registry.add_version(
+        "churn",
+        run_id="r3",
+        tags={
+            tags.VERDICT: "promote",
+            tags.BASELINE_VERSION: str(stale.version),
+            tags.GENERATION: "2",
+            tags.metric_tag("auc"): "0.86",
+            tags.rank_tag("auc"): "0.86",
+            tags.rank_tag("loss"): "0.44",
+            tags.EPOCH: stale.tags[tags.EPOCH],
+            CHAMPION: tags.ALIAS_HOLDER,
+        },
+    )
+    _add(backend, "r4", 0.10, 0.9)
+    promote(experiment_name="train", run_id="r4", settings=SETTINGS, backend=backend)
+    assert late.version == 3
+    assert _holder(backend) == 2

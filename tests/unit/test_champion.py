@@ -505,6 +505,15 @@ def test_a_person_s_move_of_the_alias_gives_the_version_chosen_the_next_epoch() 
     assert epoch_after_move([], {}) is None
 
 
+def test_the_epoch_of_a_person_s_move_saturates_and_is_read_back_as_written() -> None:
+    """From the largest epoch, the next is the largest too: written once, never again."""
+    top = {tags.EPOCH: str(tags.COUNTER_MAX)}
+    epoch = epoch_after_move([top], {})
+    assert epoch == tags.COUNTER_MAX
+    assert tags.epoch_of({tags.EPOCH: str(epoch)}) == epoch
+    assert epoch_after_move([top], {tags.EPOCH: str(epoch)}) is None
+
+
 @pytest.mark.parametrize(
     ("record", "recorded"),
     [

@@ -900,3 +900,187 @@ def test_a_reruns_failed_settle_leaves_a_holder_it_did_not_tag_as_it_was(
     assert "its tag champion=true is live: it is a holder" in error.not_done
     assert "it holds the champion tag among the holders" in str(error)
     assert backend.registry.get(NAME, 2).tags["champion"] == "true"
+
+
+@pytest.mark.parametrize("retired", ["deleted", "superseded"])
+def test_a_champion_a_person_tagged_again_by_hand_is_not_taken_back_from(retired: str) -> None:
+    """A rollback by hand: v3's tag deleted, champion=true set on v1, which a settle had retired.
+
+    v2 (0.95) lost to v1 (0.80) in a race of an earlier release, v1 then to v3 (0.90). v1 still
+    names v3 in promotion.superseded_by: a person chose it, and v2's re-run leaves it champion.
+    """
+    baseline = "tag:champion=true"
+    backend = InMemoryBackend()
+    registry = backend.registry
+    _run(backend, "r0", 0.95)
+
+    def record(auc: float, **more: str) -> dict[str, str]:
+        return {
+            tags.VERDICT: "promote",
+            tags.BASELINE_VERSION: "none",
+            tags.GENERATION: "1",
+            tags.metric_tag("auc"): str(auc),
+            tags.delta_tag("auc"): "0.1",
+            **more,
+        }
+
+    state = {} if retired == "deleted" else {"champion": tags.SUPERSEDED}
+    registry.add_version(NAME, run_id="r1", tags=record(0.80, **state, **{tags.SUPERSEDED_BY: "3"}))
+    registry.add_version(NAME, run_id="r0", tags=record(0.95, **state, **{tags.SUPERSEDED_BY: "1"}))
+    registry.add_version(NAME, run_id="r2", tags=record(0.90, champion="true"))
+    registry.remove_tags(registry.get(NAME, 3), ["champion"])
+    registry.set_tags(registry.get(NAME, 1), {"champion": "true"})
+    assert _champion(backend, baseline) == 1
+    calls = len(registry.calls)
+    again = promote(
+        experiment_name="train", run_id="r0", settings=_settings(baseline), backend=backend
+    )
+    assert again.already_registered
+    assert not any("takes it back" in note for note in again.decision.notes)
+    assert (again.champion_version, _champion(backend, baseline)) == (1, 1)
+    assert [c for c in registry.calls[calls:] if c[0] in WRITES] == []
+
+
+class LostAliasWriteToABetterHolder:
+    """The settle's first alias write succeeds, then a better holder appears.
+
+    The second alias write, pointing at it, is applied and its answer lost.
+    """
+
+    def __init__(self, registry: InMemoryRegistry) -> None:
+        self._registry = registry
+        self._aliases = 0
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._registry, name)
+        if name != "set_alias":
+            return method
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._aliases += 1
+            method(*args, **kwargs)
+            if self._aliases == 1:
+                key = tags.alias_tag("champion")
+                self._registry.add_version(
+                    NAME,
+                    run_id="w",
+                    tags={
+                        key: "true",
+                        tags.VERDICT: "promote",
+                        tags.BASELINE_VERSION: "1",
+                        tags.GENERATION: "2",
+                        tags.EPOCH: "0",
+                        tags.metric_tag("auc"): "0.95",
+                        tags.rank_tag("auc"): "0.95",
+                    },
+                )
+            if self._aliases == 2:
+                msg = "the answer was lost"
+                raise RegistryError(msg)
+
+        return call
+
+
+def test_a_lost_alias_write_to_another_version_never_claims_the_champion() -> None:
+    """Ours took @champion, then lost it to a better holder (that write's answer lost).
+
+    The error does not say ours is the champion, and ours is pending again.
+    """
+    backend = _setup("alias:champion")
+    with pytest.raises(IncompletePromotionError) as raised:
+        promote(
+            experiment_name="train",
+            run_id="best",
+            settings=_settings("alias:champion"),
+            backend=Backend(backend, LostAliasWriteToABetterHolder(backend.registry)),
+        )
+    error = raised.value
+    assert (error.version, error.champion, error.holder) == (2, False, False), str(error)
+    assert "it is the champion all the same" not in str(error)
+    assert _champion(backend, "alias:champion") == 3
+    assert backend.registry.get(NAME, 2).tags[tags.alias_tag("champion")] == tags.PENDING
+
+
+@pytest.mark.parametrize("baseline", BASELINES)
+def test_a_take_back_that_fails_leaves_the_version_superseded_as_it_was(baseline: str) -> None:
+    """The take-back's tag write is refused: v2 stays superseded, naming v3.
+
+    The error says it is registered (not by this run); a re-run takes the champion back.
+    """
+    backend = _setup(baseline)
+    key = _key(baseline)
+    _earlier_releases_race(
+        backend, baseline, best={tags.SUPERSEDED_BY: "3", key: tags.SUPERSEDED}, champion={}
+    )
+    registry = backend.registry
+    plain_set_tags = registry.set_tags
+
+    def refuse_going_live(version: ModelVersion, new_tags: Any) -> None:
+        if new_tags.get(key) == "true":
+            msg = "injected: set_tags refused"
+            raise RegistryError(msg)
+        plain_set_tags(version, new_tags)
+
+    registry.set_tags = refuse_going_live  # type: ignore[method-assign]
+    with pytest.raises(IncompletePromotionError) as raised:
+        promote(
+            experiment_name="train", run_id="best", settings=_settings(baseline), backend=backend
+        )
+    registry.set_tags = plain_set_tags  # type: ignore[method-assign]
+    error = raised.value
+    message = str(error)
+    assert (error.version, error.champion, error.holder, error.registered) == (
+        2,
+        False,
+        False,
+        False,
+    )
+    assert "version 2 of model 'churn' is registered (not by this run)" in message
+    assert "was registered" not in message
+    assert tags.PENDING not in message
+    assert f"{key}={tags.SUPERSEDED}" in message
+    left = registry.get(NAME, 2).tags
+    assert (left[key], left[tags.SUPERSEDED_BY]) == (tags.SUPERSEDED, "3")
+    assert _champion(backend, baseline) == 3
+    again = _rerun_best(backend, baseline)
+    assert any("takes it back" in note for note in again.decision.notes)
+    assert _champion(backend, baseline) == 2
+
+
+def test_a_take_back_whose_tag_cannot_be_restored_says_it_holds_the_tag() -> None:
+    """The take-back's answer is lost, then the registry is down.
+
+    The error says the tag is live, and that it could not be set back to superseded.
+    """
+    baseline = "tag:champion=true"
+    backend = _setup(baseline)
+    _earlier_releases_race(
+        backend, baseline, best={tags.SUPERSEDED_BY: "3", "champion": tags.SUPERSEDED}, champion={}
+    )
+    registry = backend.registry
+    plain_set_tags = registry.set_tags
+    plain_find_tagged = registry.find_tagged
+
+    def lost_then_down(version: ModelVersion, new_tags: Any) -> None:
+        plain_set_tags(version, new_tags)
+        registry.find_tagged = down  # type: ignore[method-assign]
+        registry.set_tags = down  # type: ignore[method-assign]
+        msg = "the answer was lost"
+        raise RegistryError(msg)
+
+    def down(*_args: Any, **_kwargs: Any) -> Any:
+        msg = "the registry is down"
+        raise RegistryError(msg)
+
+    registry.set_tags = lost_then_down  # type: ignore[method-assign]
+    with pytest.raises(IncompletePromotionError) as raised:
+        promote(
+            experiment_name="train", run_id="best", settings=_settings(baseline), backend=backend
+        )
+    registry.set_tags = plain_set_tags  # type: ignore[method-assign]
+    registry.find_tagged = plain_find_tagged  # type: ignore[method-assign]
+    error = raised.value
+    assert (error.champion, error.holder, error.registered) == (False, True, False)
+    assert "nor could its tags be set back to promotion.superseded_by=3, champion=superseded" in (
+        error.not_done
+    )

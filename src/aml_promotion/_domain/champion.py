@@ -12,9 +12,10 @@ The ranking, highest first (`compare`):
    moves of the alias) on the version's line. A forced version is one epoch after its baseline;
    every other version is in its baseline's epoch. So a forced version outranks everything
    crowned before it, and every version of an earlier epoch: a promotion that read the champion
-   of before the force, concurrently, too. A person's move of the alias counts as a force: the
-   version the person chose is given the epoch after the highest of the holders it was moved
-   from (`epoch_after_move`), and what is promoted against it inherits that epoch;
+   of before the force, concurrently, too. A person's move of the alias, once a promotion
+   notices it, ranks like a force: the version the person chose is given the epoch after the
+   highest of the other versions that carry the alias tag (`epoch_after_move`), and what is
+   promoted against it inherits that epoch. No write of a promotion lowers a version's epoch;
 2. **the effective rank** (``promotion.rank.*``): the policy's metrics in rule order, each
    goal-adjusted, compared as `decide()` compares them (two values within its float tolerance are
    equal and the next rule decides); a missing value ranks lowest. A version's effective rank is
@@ -233,21 +234,25 @@ def rank_tags(rank: Rank, policy: PromotionPolicy) -> dict[str, str]:
     return {**recorded, EPOCH: str(rank.epoch), REGRESSIONS: str(rank.regressions)}
 
 
-def epoch_after_move(retired: Sequence[Mapping[str, str]], chosen: Mapping[str, str]) -> int | None:
+def epoch_after_move(others: Sequence[Mapping[str, str]], chosen: Mapping[str, str]) -> int | None:
     """Return the epoch to record on the version a person moved the alias to, if it needs one.
 
     A person's move of the alias ranks like a forced registration: the version chosen is one
-    epoch after the highest of the holders the alias was moved from, so that what is promoted
-    against it outranks them and every version of their lines (a re-run of one included).
+    epoch after the highest of the other versions that carry the alias tag, whatever its state
+    (live, superseded or moved), so that what is promoted against it outranks them and every
+    version of their lines (a re-run of one included). The epoch is counted as every counter
+    is (`one_more`): it is read back as written.
 
     Args:
-        retired: The tags of the versions the alias was moved from (their tag is retired).
+        others: The tags of the other versions that carry the alias tag.
         chosen: The tags of the version the person moved the alias to.
 
     Returns:
-        The epoch to record on it, or None when its own epoch is that high already.
+        The epoch to record on it, or None when its own epoch is that high already (so a
+        move is recorded once: a second look finds nothing to write).
     """
-    epoch = max((epoch_of(held) for held in retired), default=-1) + 1
+    highest = max((epoch_of(other) for other in others), default=None)
+    epoch = 0 if highest is None else one_more(highest)
     return epoch if epoch > epoch_of(chosen) else None
 
 

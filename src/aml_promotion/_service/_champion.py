@@ -17,8 +17,9 @@ A failure after step 1 raises `IncompletePromotionError`, which says whether the
 champion: known only from a read (the best-ranked holder of a tag, the alias's target), never
 from its tag write alone. A version whose tag this promotion made live (or may have: an error
 after the registry applied the write) and that such a read does not find champion (another holder
-ranks above it, the alias never reached it) has its tag set back to pending, so no later
-promotion takes it for a champion; one the read finds champion keeps its live tag (a concurrent
+ranks above it, the alias never reached it) has its tag set back to pending (after a re-run's
+take-back: to ``superseded``, naming the winner it named, as it was), so no later promotion
+takes it for a champion; one the read finds champion keeps its live tag (a concurrent
 settle may have retired the old champion for it: setting it back would leave no holder). If that
 read or write fails too, the error says so, and that the version still holds the tag: later
 promotions rank it among the holders. Running the promotion again compares the candidate with
@@ -140,12 +141,25 @@ def _lost_to_the_line_of(
 ) -> bool:
     """Whether `existing` lost the champion to `champion`'s line, one settle after the other.
 
-    Follows ``promotion.superseded_by`` from `existing`: each version it names up to `champion`
-    must have been retired by a settle in turn (`_retired_by_a_settle`) and record a truthful
-    rank (`rank_recorded`). A line a person broke (a moved alias, a deleted alias or tag, a
-    champion chosen by hand: what is promoted against it supersedes nothing), a forced rollback
-    of an earlier release, or a version deleted since: False. One read per version on the way.
+    Follows ``promotion.superseded_by`` from `existing`: each version it names before
+    `champion` must have been retired by a settle in turn (`_retired_by_a_settle`) and record a
+    truthful rank (`rank_recorded`); and `champion`, the live holder at its end, must hold the
+    tag as a settle left it: it names no winner in ``promotion.superseded_by``. A settle that
+    retires a version names its winner in the same write as the retired tag, and only a
+    take-back makes a retired tag live again, writing ``none`` with it; so a live holder that
+    names a winner was tagged live again by a person (a rollback by hand: a tag deleted on the
+    champion, set again on a version retired before), or is being retired by a settle (its
+    winner written, its tag not yet): nothing is taken back from either.
+
+    False, so that nothing is taken back, for a line a person broke: a champion re-tagged by
+    hand, as above; a retired version on the way that a person moved the alias from
+    (``moved``), or whose tag a person deleted; a champion chosen by moving the alias (what is
+    promoted against it supersedes nothing, and it ranks an epoch higher). False also for a
+    forced rollback of an earlier release on the way, a version deleted since, a cycle, or a
+    line longer than `_LINE_READS`. One read per version on the way.
     """
+    if _winner_named(champion) is not None:
+        return False
     seen = {existing.version}
     version = existing
     for _ in range(_LINE_READS):
@@ -224,19 +238,26 @@ def respect_moved_alias(
     *,
     dry_run: bool,
 ) -> ModelVersion | None:
-    """With an alias baseline, retire the alias tag of versions a person moved the alias from.
+    """With an alias baseline, respect a person's move of the alias.
 
-    Promotions only ever point the alias at a version carrying the alias tag. An alias on a
-    version without it (or no alias) while versions carry the tag means a person moved (or
-    deleted) it: those versions did not hold the alias when this promotion read its baseline,
-    so their tag is set to ``moved`` and they can never win the alias back. The holder the
-    person chose is the champion: the candidate is compared with it, and takes the alias if
-    promoted. The move ranks like a forced registration: the holder chosen is first given the
-    epoch after the highest of the retired ones (``promotion.epoch``, `epoch_after_move`), so
-    that what is promoted against it outranks their lines, a re-run of one of them included.
-    (With the alias deleted there is no holder to record it on: `settle_again` refuses to take
-    the champion back for a version whose line a person retired.) A dry run changes nothing,
-    and reports as if the tags were retired.
+    Promotions only ever point the alias at a version carrying the live alias tag. So the alias
+    on a version without it (a person's choice), or no alias while versions carry the live tag
+    (a person deleted it), is a person's doing:
+
+    - the versions carrying the live tag did not hold the alias when this promotion read its
+      baseline: their tag is set to ``moved``, and they can never win the alias back;
+    - the version the alias is on is the champion: the candidate is compared with it, and
+      takes the alias if promoted. The move ranks like a forced registration: the version
+      chosen is given the epoch after the highest of every other version carrying the alias
+      tag, live, ``superseded`` or ``moved`` (``promotion.epoch``, `epoch_after_move`), unless
+      its own is that high already, so that what is promoted against it outranks their lines,
+      a re-run of one of them included. A move back to a version whose tag is ``moved`` or
+      ``superseded`` (no version carries the live tag then) is one too. Only on that signal
+      does a promotion read the retired versions (two more reads); it writes the epoch once.
+
+    (With the alias deleted there is no version to record the move on: `settle_again` refuses
+    to take the champion back for a version whose line a person retired.) A dry run changes
+    nothing, and reports as if the tags were retired.
 
     Returns:
         `existing`, as it is now (with its tag retired, or its epoch recorded, if it was).
@@ -247,15 +268,19 @@ def respect_moved_alias(
     for wait in (*_MOVED_ALIAS_WAITS, None):
         holder = registry.find_baseline(name, strategy)
         tagged = registry.find_tagged(name, key, tags.ALIAS_HOLDER)
-        if not tagged or (holder is not None and holder.tags.get(key) == tags.ALIAS_HOLDER):
+        if holder is not None and holder.tags.get(key) == tags.ALIAS_HOLDER:
             return existing
+        if not tagged:
+            # Nobody to wait for: the alias is deleted (nothing to do), or on a version a
+            # person chose among the retired ones (or one never promoted).
+            break
         if wait is not None:
             pause(wait)
-    shown = "deleted" if holder is None else f"on version {holder.version}"
-    moved = tags.state_value(tags.MOVED, tags.ALIAS_HOLDER)
     if holder is not None:
         # Before the stale tags are retired: a promotion that finds none left reads it.
-        existing = _rank_as_forced(registry, holder, tagged, existing, dry_run=dry_run)
+        existing = _rank_as_forced(registry, holder, tagged, existing, key=key, dry_run=dry_run)
+    shown = "deleted" if holder is None else f"on version {holder.version}"
+    moved = tags.state_value(tags.MOVED, tags.ALIAS_HOLDER)
     for stale in tagged:
         _LOGGER.info(
             "the alias %s of %s is %s, not on version %s: someone moved it; %s's tag %s is now %s",
@@ -277,17 +302,29 @@ def respect_moved_alias(
 def _rank_as_forced(
     registry: ModelRegistry,
     chosen: ModelVersion,
-    retired: Sequence[ModelVersion],
+    live: Sequence[ModelVersion],
     existing: ModelVersion | None,
     *,
+    key: str,
     dry_run: bool,
 ) -> ModelVersion | None:
-    """Record on `chosen`, the alias holder a person chose, the epoch after `retired`'s.
+    """Record on `chosen`, the alias holder a person chose, the epoch after the others'.
+
+    The others are every version carrying the alias tag `key`: `live` (read already), and
+    those whose tag is ``superseded`` or ``moved``, read here.
 
     Returns:
         `existing`, with the epoch recorded if it is `chosen`.
     """
-    epoch = epoch_after_move([t.tags for t in retired], chosen.tags)
+    retired = [
+        found
+        for state in (tags.SUPERSEDED, tags.MOVED)
+        for found in registry.find_tagged(
+            chosen.name, key, tags.state_value(state, tags.ALIAS_HOLDER)
+        )
+    ]
+    others = [t.tags for t in (*live, *retired) if t.version != chosen.version]
+    epoch = epoch_after_move(others, chosen.tags)
     if epoch is None:
         return existing
     _LOGGER.info(
@@ -323,6 +360,8 @@ class _Settle:
         key: str,
         live: str,
         tagged: bool,
+        registered: bool = True,
+        withdrawn: dict[str, str] | None = None,
     ) -> None:
         self.registry = registry
         self.strategy = strategy
@@ -340,6 +379,11 @@ class _Settle:
         self.champion = False
         # Whether its tag was live at the last read of a settle that gave up (`converge`).
         self.held = tagged
+        # Whether this promotion registered `model` (else it is a re-run's).
+        self.registered = registered
+        # The tags that withdraw the tag this settle made live: pending, or (a take-back) the
+        # retired tag and the winner it named, as they were.
+        self.withdrawn = withdrawn or {key: tags.state_value(tags.PENDING, live)}
 
     @property
     def alias(self) -> str | None:
@@ -427,6 +471,9 @@ class _Settle:
             self.champion = winner.version == self.model.version
             return False
         self.step = f"point the alias @{self.alias} at version {winner.version}"
+        # Unknown until the write answers: a lost answer leaves the alias on `winner` or where
+        # it was, and `incomplete` reads which.
+        self.champion = False
         self.registry.set_alias(winner, self.alias or "")
         self.champion = winner.version == self.model.version
         return True
@@ -451,10 +498,14 @@ class _Settle:
             champion=self.champion,
             holder=holder,
             reason=str(error),
+            registered=self.registered,
         )
 
     def _withdraw(self, not_done: str) -> tuple[str, bool]:
-        """Read the champion; unless it is `model`, set the tag this settle took back to pending.
+        """Read the champion; unless it is `model`, withdraw the tag this settle made live.
+
+        It is set back to pending; after a take-back, to ``superseded`` naming the winner it
+        named before (`settle_again`): the version is left as it was.
 
         The read is the one a later promotion's baseline is (`champion_of`): when it returns
         `model` (a lost answer; or a concurrent settle ranked it first, perhaps retiring the
@@ -465,7 +516,9 @@ class _Settle:
             What was not done, with what became of the tag; and whether `model` is left
             holding the tag without being known as the champion.
         """
-        pending = tags.state_value(tags.PENDING, self.live)
+        pending = self.withdrawn[self.key]
+        plain = self.withdrawn == {self.key: pending}
+        shown = ", ".join(f"{key}={value}" for key, value in self.withdrawn.items())
         kept = (
             f"its tag {self.key}={self.live} is live: it is a holder, ranked by a later "
             "promotion's settle (or this one's, run again)"
@@ -477,14 +530,20 @@ class _Settle:
                 return not_done, False
             if not self.taken:
                 return f"{not_done}; {kept}", True
-            self.registry.set_tags(self.model, {self.key: pending})
+            self.registry.set_tags(self.model, self.withdrawn)
         except RegistryError:
             if not self.taken:
                 return f"{not_done}; {kept}", True
-            undone = f"nor could its tag {self.key} be set back to {pending}"
+            undone = (
+                f"nor could its tag {self.key} be set back to {pending}"
+                if plain
+                else f"nor could its tags be set back to {shown}"
+            )
             return f"{not_done}; {undone}: {kept}", True
         self.tagged = False
-        return f"{not_done} (its tag {self.key} is {pending} again)", False
+        if plain:
+            return f"{not_done} (its tag {self.key} is {pending} again)", False
+        return f"{not_done} (its tags are {shown}: retired, as it was before this run)", False
 
 
 @attrs.frozen(kw_only=True)
@@ -514,8 +573,13 @@ def _settle(
     model: ModelVersion,
     *,
     take: dict[str, str] | None,
+    registered: bool = False,
+    withdrawn: dict[str, str] | None = None,
 ) -> Settlement:
     """Take the champion tag for `model` (unless `take` is None: it holds it), then converge.
+
+    `registered`: whether this promotion registered `model` (else a re-run settles it);
+    `withdrawn`: the tags that withdraw its tag if the settle fails (default: pending).
 
     Raises:
         IncompletePromotionError: A read or write failed (see the module).
@@ -526,7 +590,17 @@ def _settle(
     key, live = champion
     moved = f"@{strategy.name}" if strategy.kind is BaselineKind.ALIAS else f"tag {key}={live}"
     _LOGGER.info("moving %s to %s", moved, model)
-    settle = _Settle(registry, strategy, policy, model, key=key, live=live, tagged=take is None)
+    settle = _Settle(
+        registry,
+        strategy,
+        policy,
+        model,
+        key=key,
+        live=live,
+        tagged=take is None,
+        registered=registered,
+        withdrawn=withdrawn,
+    )
     try:
         if take is not None:
             settle.take_tag(take)
@@ -559,7 +633,7 @@ def settle_champion(
     they converge (see `aml_promotion._domain.champion` for the one case the ranking is no
     total order).
     """
-    return _settle(registry, strategy, policy, decision, model, take={})
+    return _settle(registry, strategy, policy, decision, model, take={}, registered=True)
 
 
 def settle_again(
@@ -586,8 +660,11 @@ def settle_again(
       worse one, as the generation-first ranking of earlier releases could. It takes it back;
     - otherwise its record stays as it is: it lost to a better one; or a person moved the alias
       away from it or from a version of the line it lost to (``moved``), deleted the alias or
-      its tag, or registered it; or the champion was crowned by a forced registration or a
-      tolerated regression of an earlier release, which records no epoch (`rank_recorded`).
+      its tag, or registered it; or tagged the champion by hand, a version a settle had
+      retired (it names a winner in ``promotion.superseded_by``); or the champion was crowned
+      by a forced registration or a tolerated regression of an earlier release, which records
+      no epoch (`rank_recorded`). A take-back that fails leaves the version as it was:
+      ``superseded``, naming the winner it named.
     """
     champion = champion_tag(strategy)
     if champion is None or dry_run or existing.archived:
@@ -628,6 +705,11 @@ def settle_again(
         decision,
         existing,
         take={tags.SUPERSEDED_BY: tags.NO_BASELINE},
+        # A failed take-back leaves it as it was: retired, naming the winner it named.
+        withdrawn={
+            tags.SUPERSEDED_BY: existing.tags.get(tags.SUPERSEDED_BY, tags.NO_BASELINE),
+            key: tags.state_value(tags.SUPERSEDED, live),
+        },
     )
 
 
@@ -672,6 +754,8 @@ def _complete(
     against = "no champion" if baseline is None else f"the champion, version {baseline.version}"
     if decision.promote:
         rank = rank_of(decision, None if baseline is None else baseline.tags, policy)
+        # Never lower the epoch a person's move gave it since (`respect_moved_alias`).
+        rank = attrs.evolve(rank, epoch=max(rank.epoch, tags.epoch_of(current.tags)))
         decision = decision.with_note(
             f"version {existing.version} was registered by a promotion that did not complete: "
             f"completed now, compared with {against}"
@@ -697,5 +781,6 @@ def _complete(
             not_done=f"set its tag {key}={retired} (it is still {tags.PENDING})",
             champion=False,
             reason=str(exc),
+            registered=False,
         ) from exc
     return Settlement(decision=decision, superseded_by=baseline, held=False)

@@ -270,6 +270,10 @@ TAG_PROMOTION_TAIL = [
 ALIAS_PROMOTION_TAIL = [  # the alias set by hand: no earlier holder tag to retire
     "GET registered-models/alias",  # its holder: the baseline
     "GET model-versions/search",  # versions tagged as its holder
+    # The alias is on a version without the holder tag (a person's choice): the versions whose
+    # tag is superseded, then moved, for the epoch of the move (none: nothing is written).
+    "GET model-versions/search",
+    "GET model-versions/search",
     "GET registered-models/alias",
     "GET runs/get",  # the baseline's run
     "POST model-versions/create",
