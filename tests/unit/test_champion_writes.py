@@ -1084,3 +1084,63 @@ def test_a_take_back_whose_tag_cannot_be_restored_says_it_holds_the_tag() -> Non
     assert "nor could its tags be set back to promotion.superseded_by=3, champion=superseded" in (
         error.not_done
     )
+
+
+class StaleAliasLost:
+    """The registry; at the first `set_alias`, `before` runs, then the write lands, answer lost.
+
+    `before` is a concurrent promotion, between this one's read of the alias and its write.
+    """
+
+    def __init__(self, registry: InMemoryRegistry, before: Any) -> None:
+        self._registry = registry
+        self._before = before
+        self._done = False
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._registry, name)
+        if name != "set_alias" or self._done:
+            return method
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._done = True
+            self._before()
+            method(*args, **kwargs)
+            msg = "the answer was lost"
+            raise RegistryError(msg)
+
+        return call
+
+
+def test_a_stale_alias_write_whose_answer_is_lost_is_pointed_back_at_the_best() -> None:
+    """A (0.73) reads the alias; B (0.77) promotes whole; A's alias write lands, answer lost.
+
+    The alias is then on A's version, which B's settle had retired: left so, a later promotion
+    takes it for a person's move and crowns 0.73 for good (a 0.74 after it too). The failed
+    promotion points it back at the best-ranked holder, and says so.
+    """
+    backend = InMemoryBackend()
+    for run_id, auc in (("seed", 0.60), ("a", 0.73), ("b", 0.77), ("c", 0.74)):
+        backend.runs.add_run(
+            run_id, experiment_name="train", metrics={"auc": auc}, files=["model.pkl"]
+        )
+    baseline = "alias:champion"
+
+    def run(run_id: str, on: Any = backend) -> Any:
+        return promote(
+            experiment_name="train", run_id=run_id, settings=_settings(baseline), backend=on
+        )
+
+    run("seed")
+    registry = backend.registry
+    with pytest.raises(IncompletePromotionError) as raised:
+        run("a", Backend(backend, StaleAliasLost(registry, lambda: run("b"))))
+    assert not raised.value.champion
+    assert not raised.value.holder
+    assert "the alias is pointed at version 3 again" in str(raised.value)
+    assert registry.aliases[NAME]["champion"] == 3
+    assert run("c").champion_version == 3
+    assert registry.aliases[NAME]["champion"] == 3
+    key = tags.alias_tag("champion")
+    assert registry.get(NAME, 3).tags[key] == tags.ALIAS_HOLDER
+    assert registry.get(NAME, 2).tags[key] == tags.state_value(tags.SUPERSEDED, tags.ALIAS_HOLDER)

@@ -227,7 +227,7 @@ def current_champion(
 # and other versions carry it: a concurrent promotion may be between retiring the holder and
 # moving the alias. If it stays so, a person moved (or deleted) the alias. In `testing_mode()`
 # the waits are recorded, not slept, as retries' are.
-_MOVED_ALIAS_WAITS = (0.2, 0.5, 1.0)
+_MOVED_ALIAS_WAITS = (0.2, 0.5, 1.0, 2.0, 4.0)
 
 
 def respect_moved_alias(
@@ -501,6 +501,32 @@ class _Settle:
             registered=self.registered,
         )
 
+    def _repoint(self, not_done: str) -> str:
+        """The alias is on `model`, whose tag a concurrent settle retired: point it at the best.
+
+        The write that failed pointed the alias at `model` (its answer was lost) after another
+        promotion had retired it for a better-ranked holder. Left so, a later promotion would
+        take the alias on a retired version for a person's move, and crown `model`. (A settle
+        that stops there, killed, is the same state: documented in docs/backends-mlflow.md.)
+
+        Returns:
+            What was not done, and what became of the alias.
+        """
+        self.tagged = self.champion = False
+        stale = f"the alias @{self.alias} is on it, though a concurrent promotion retired it"
+        try:
+            holders = self.read_holders()
+            if not holders:
+                return f"{not_done}; {stale}, and no version holds the tag"
+            winner = _best(holders, self.policy)
+            self.registry.set_alias(winner, self.alias or "")
+        except RegistryError:
+            return (
+                f"{not_done}; {stale}, and it could not be pointed at the best-ranked holder: "
+                "run the promotion again to settle it"
+            )
+        return f"{not_done}; {stale}: the alias is pointed at version {winner.version} again"
+
     def _withdraw(self, not_done: str) -> tuple[str, bool]:
         """Read the champion; unless it is `model`, withdraw the tag this settle made live.
 
@@ -526,6 +552,8 @@ class _Settle:
         try:
             current = champion_of(self.registry, self.model.name, self.strategy, self.policy)
             if current is not None and current.version == self.model.version:
+                if self.alias is not None and current.tags.get(self.key) != self.live:
+                    return self._repoint(not_done), False
                 self.champion = True
                 return not_done, False
             if not self.taken:
