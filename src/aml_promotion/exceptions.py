@@ -256,6 +256,8 @@ class IncompletePromotionError(RegistryError):
             promotion ranks it among the holders, and may crown it.
         registered: Whether this promotion registered the version; False for a re-run that
             found it registered (and tried to complete, settle or take back its promotion).
+        retired: Whether its champion tag is known retired (``superseded``) for a better-ranked
+            version: its promotion is over, there is nothing to complete.
     """
 
     def __init__(
@@ -268,6 +270,7 @@ class IncompletePromotionError(RegistryError):
         reason: str,
         holder: bool = False,
         registered: bool = True,
+        retired: bool = False,
     ) -> None:
         self.model_name = model_name
         self.version = version
@@ -275,7 +278,9 @@ class IncompletePromotionError(RegistryError):
         self.champion = champion
         self.holder = holder
         self.registered = registered
+        self.retired = retired
         self.reason = reason
+        then = "Run the promotion again to complete it"
         if champion:
             state = "it is the champion all the same"
         elif holder:
@@ -283,10 +288,13 @@ class IncompletePromotionError(RegistryError):
                 "it is not known to be the champion: it holds the champion tag among the "
                 "holders, which a later promotion ranks"
             )
+        elif retired:
+            state = "it is not the champion: a better-ranked version superseded it"
+            then = "Run the promotion again to settle the champion"
         else:
             state = "it is not the champion, and is never taken for one until it is completed"
         done = "was registered" if registered else "is registered (not by this run)"
         super().__init__(
             f"version {version} of model {model_name!r} {done}, but this was not done: "
-            f"{not_done} ({reason}); {state}. Run the promotion again to complete it"
+            f"{not_done} ({reason}); {state}. {then}"
         )

@@ -1138,6 +1138,9 @@ def test_a_stale_alias_write_whose_answer_is_lost_is_pointed_back_at_the_best() 
     assert not raised.value.champion
     assert not raised.value.holder
     assert "the alias is pointed at version 3 again" in str(raised.value)
+    assert raised.value.retired  # nothing to complete: it was superseded, and says so
+    assert "a better-ranked version superseded it" in str(raised.value)
+    assert str(raised.value).endswith("Run the promotion again to settle the champion")
     assert registry.aliases[NAME]["champion"] == 3
     assert run("c").champion_version == 3
     assert registry.aliases[NAME]["champion"] == 3

@@ -381,6 +381,8 @@ class _Settle:
         self.held = tagged
         # Whether this promotion registered `model` (else it is a re-run's).
         self.registered = registered
+        # Whether its tag is known retired (``superseded``) for a better-ranked holder.
+        self.retired = False
         # The tags that withdraw the tag this settle made live: pending, or (a take-back) the
         # retired tag and the winner it named, as they were.
         self.withdrawn = withdrawn or {key: tags.state_value(tags.PENDING, live)}
@@ -485,6 +487,7 @@ class _Settle:
         self.registry.set_tags(loser, {tags.SUPERSEDED_BY: str(winner.version), self.key: retired})
         if loser.version == self.model.version:
             self.tagged = self.champion = False
+            self.retired = True
 
     def incomplete(self, error: RegistryError) -> IncompletePromotionError:
         """Return the error to raise; first withdraw a live tag not known to be the champion's."""
@@ -499,6 +502,7 @@ class _Settle:
             holder=holder,
             reason=str(error),
             registered=self.registered,
+            retired=self.retired and not self.champion and not holder,
         )
 
     def _repoint(self, not_done: str) -> str:
@@ -513,6 +517,7 @@ class _Settle:
             What was not done, and what became of the alias.
         """
         self.tagged = self.champion = False
+        self.retired = True
         stale = f"the alias @{self.alias} is on it, though a concurrent promotion retired it"
         try:
             holders = self.read_holders()
