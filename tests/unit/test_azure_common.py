@@ -61,3 +61,25 @@ def test_a_refusal_says_to_check_the_credentials_and_other_failures_are_final() 
     assert "connection to Azure ML failed" in str(dropped)
     other = translate(KeyError(), "x", status=None, connection_failed=False, transient=())
     assert str(other) == "x failed: KeyError"
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("https://login.microsoftonline.com/tenant/oauth2/v2.0/token", "Microsoft Entra ID"),
+        ("http://10.0.0.4:46808/MSI/auth", "the managed identity endpoint"),
+        ("http://169.254.169.254/metadata/identity/oauth2/token", "the managed identity endpoint"),
+        ("https://ml.azure.example/jobs/job_1", "Azure ML"),
+    ],
+)
+def test_a_failed_connection_names_the_sign_in_it_was_for(url: str, named: str) -> None:
+    """The request in the chain says whom it went to; only a fixed name reaches the message."""
+    requests = pytest.importorskip("requests")
+    failure = requests.ConnectionError("refused", request=requests.Request("GET", url).prepare())
+    error = translate(
+        failure, "reading job 'job_1'", status=None, connection_failed=True, transient=()
+    )
+    assert str(error) == f"reading job 'job_1' failed: the connection to {named}" + (
+        " (signing in) failed" if named != "Azure ML" else " failed"
+    )
+    assert url not in str(error)

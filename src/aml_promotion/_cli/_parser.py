@@ -122,7 +122,8 @@ Azure ML credentials (--backend azureml-v2), the first whose signal is present, 
      is exchanged at each sign-in, so a long job never outlives it;
   3. workload identity: AZURE_FEDERATED_TOKEN_FILE, with the client and tenant id as in 2;
   4. inside an Azure ML job: the submitting user's identity (OBO_ENDPOINT), else the
-     compute's managed identity (MSI_ENDPOINT/MSI_SECRET, or DEFAULT_IDENTITY_CLIENT_ID);
+     compute's managed identity (MSI_ENDPOINT/MSI_SECRET, or DEFAULT_IDENTITY_CLIENT_ID; a
+     user-assigned one named by DEFAULT_IDENTITY_CLIENT_ID, else AZURE_CLIENT_ID);
   5. an Azure CLI login (az on PATH: azure/login, AzureCLI@2, or az login).
   Otherwise exit 2 naming these. -v (always on in CI and in an Azure ML job) logs which one
   was used (never an id, secret or token).

@@ -113,14 +113,20 @@ def translate(
 
 
 def _service_of(error: BaseException) -> str:
-    """Name the service a failed request went to: Entra ID's token endpoint, else Azure ML.
+    """Name the service a failed request went to: a sign-in's endpoint, else Azure ML.
 
     The SDK call is Azure ML's, but its first request may be the sign-in the credential makes
     on its behalf: the URL ``requests`` or ``urllib3`` kept in the chain says which.
     """
     for link in exception_chain(error):
-        url = getattr(getattr(link, "request", None), "url", None) or getattr(link, "url", None)
-        if isinstance(url, str) and "/oauth2/" in url:
+        try:
+            url = getattr(getattr(link, "request", None), "url", None) or getattr(link, "url", None)
+        except Exception:  # noqa: BLE001 - a property that raises (httpx's): no URL to read
+            url = None
+        path = url.lower() if isinstance(url, str) else ""
+        if "/msi/" in path or "/metadata/identity/" in path:
+            return "the managed identity endpoint (signing in)"
+        if "/oauth2/" in path:
             return "Microsoft Entra ID (signing in)"
     return "Azure ML"
 

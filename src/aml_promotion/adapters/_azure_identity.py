@@ -16,7 +16,8 @@ signal is present, most explicit first, never an interactive login:
    (``OBO_ENDPOINT``, or on serverless Spark
    ``AZUREML_DATAPREP_TOKEN_PROVIDER=sparkobo``: ``AzureMLOnBehalfOfCredential``), else the
    compute's managed identity (``MSI_ENDPOINT``/``MSI_SECRET``, or ``DEFAULT_IDENTITY_CLIENT_ID``,
-   which names the user-assigned one); ``AZUREML_OBO_ENABLED=True`` alone asks for the user's
+   which names the user-assigned one, else ``AZURE_CLIENT_ID`` does, as ``DefaultAzureCredential``
+   reads it); ``AZUREML_OBO_ENABLED=True`` alone asks for the user's
    identity only where the compute has none;
 5. an existing Azure CLI login (``az`` on ``PATH``: after ``azure/login``, in Azure DevOps'
    ``AzureCLI@2``, or a developer's ``az login``).
@@ -469,8 +470,9 @@ def _azure_cli(environ: Mapping[str, str], ids: _Ids) -> CredentialChoice | None
     if meant_oidc and ids.client_id is not None and ids.tenant_id is not None:
         hint = (
             f"{ids.source()} are set, as for GitHub OIDC, but this job gets no GitHub ID token "
-            f"({_GITHUB_URL} is not set): give the job `permissions: id-token: write` (the "
-            "workflow's or the job's permissions) to sign in with GitHub OIDC"
+            f"({_GITHUB_URL} and {_GITHUB_TOKEN} are not both set): give the job "
+            "`permissions: id-token: write` (the workflow's or the job's permissions) to sign in "
+            "with GitHub OIDC"
         )
     return CredentialChoice(kind=CredentialKind.AZURE_CLI, source="az on PATH", hint=hint)
 
