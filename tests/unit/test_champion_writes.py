@@ -207,50 +207,52 @@ def test_a_rerun_gives_the_champion_back_to_a_better_version_a_worse_one_superse
     assert rerun.champion_version == 2
 
 
-class AliasWriteLost:
-    """The alias write is applied, but its answer is lost (an error); or everything fails after."""
+class Faulty:
+    """The registry, but at the first call of `method` something goes wrong.
 
-    def __init__(self, registry: InMemoryRegistry, *, then_down: bool) -> None:
+    `before` runs first (a concurrent promotion, say); the call is applied unless `refused`,
+    and its answer is lost (an error) unless `answered`; with `then_down`, every later call
+    fails: the registry is down.
+    """
+
+    def __init__(
+        self,
+        registry: InMemoryRegistry,
+        method: str,
+        *,
+        before: Any = None,
+        refused: bool = False,
+        answered: bool = False,
+        then_down: bool = False,
+    ) -> None:
         self._registry = registry
+        self._method = method
+        self._before = before
+        self._refused = refused
+        self._answered = answered
         self._then_down = then_down
-        self._failed = False
+        self._struck = False
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._registry, name)
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            if self._failed and self._then_down:
+            if self._struck and self._then_down:
                 msg = "the registry is down"
                 raise RegistryError(msg)
-            if name == "set_alias" and not self._failed:
-                self._failed = True
-                if not self._then_down:
-                    method(*args, **kwargs)
-                msg = "the answer was lost"
+            if name != self._method or self._struck:
+                return method(*args, **kwargs)
+            self._struck = True
+            if self._before is not None:
+                self._before()
+            if self._refused:
+                msg = f"injected: {name} refused"
                 raise RegistryError(msg)
-            return method(*args, **kwargs)
-
-        return call
-
-
-class TagWriteLost:
-    """The first tag write after registering is applied, but its answer is lost (an error)."""
-
-    def __init__(self, registry: InMemoryRegistry) -> None:
-        self._registry = registry
-        self._failed = False
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._registry, name)
-        if name != "set_tags":
-            return method
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            method(*args, **kwargs)
-            if not self._failed:
-                self._failed = True
-                msg = "the answer was lost"
-                raise RegistryError(msg)
+            answer = method(*args, **kwargs)
+            if self._answered:
+                return answer
+            msg = "the answer was lost"
+            raise RegistryError(msg)
 
         return call
 
@@ -265,7 +267,7 @@ def test_a_tag_write_whose_answer_was_lost_leaves_no_version_to_crown_later(base
             experiment_name="train",
             run_id="best",
             settings=settings,
-            backend=Backend(backend, TagWriteLost(backend.registry)),
+            backend=Backend(backend, Faulty(backend.registry, "set_tags")),
         )
     error = raised.value
     assert error.version == 2
@@ -282,8 +284,8 @@ def test_a_tag_write_whose_answer_was_lost_leaves_no_version_to_crown_later(base
 def _promote_losing_the_alias_write(
     backend: InMemoryBackend, *, then_down: bool
 ) -> IncompletePromotionError:
-    """Promote "best" to @champion through `AliasWriteLost`; return the error it raises."""
-    registry = AliasWriteLost(backend.registry, then_down=then_down)
+    """Promote "best" to @champion through a `Faulty` alias write; return the error it raises."""
+    registry = Faulty(backend.registry, "set_alias", refused=then_down, then_down=then_down)
     with pytest.raises(IncompletePromotionError) as raised:
         promote(
             experiment_name="train",
@@ -786,27 +788,6 @@ def test_a_lost_tag_write_another_promotion_already_crowned_stays_the_champion()
     assert [h.version for h in registry.find_tagged(NAME, "champion", "true")] == [2]
 
 
-class DownAfterTagWrite:
-    """The registry; after the first tag write (which succeeds), every call fails."""
-
-    def __init__(self, registry: InMemoryRegistry) -> None:
-        self._registry = registry
-        self._down = False
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._registry, name)
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            if self._down:
-                msg = "the registry is down"
-                raise RegistryError(msg)
-            if name == "set_tags":
-                self._down = True
-            return method(*args, **kwargs)
-
-        return call
-
-
 def test_a_tag_baseline_holder_whose_settle_cannot_read_is_not_claimed_champion() -> None:
     """The tag went live, then nothing answers: the error says it holds the tag, not champion."""
     backend = _setup("tag:champion=true")
@@ -815,7 +796,9 @@ def test_a_tag_baseline_holder_whose_settle_cannot_read_is_not_claimed_champion(
             experiment_name="train",
             run_id="best",
             settings=_settings("tag:champion=true"),
-            backend=Backend(backend, DownAfterTagWrite(backend.registry)),
+            backend=Backend(
+                backend, Faulty(backend.registry, "set_tags", answered=True, then_down=True)
+            ),
         )
     error = raised.value
     assert (error.version, error.champion, error.holder) == (2, False, True)
@@ -1086,32 +1069,6 @@ def test_a_take_back_whose_tag_cannot_be_restored_says_it_holds_the_tag() -> Non
     )
 
 
-class StaleAliasLost:
-    """The registry; at the first `set_alias`, `before` runs, then the write lands, answer lost.
-
-    `before` is a concurrent promotion, between this one's read of the alias and its write.
-    """
-
-    def __init__(self, registry: InMemoryRegistry, before: Any) -> None:
-        self._registry = registry
-        self._before = before
-        self._done = False
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._registry, name)
-        if name != "set_alias" or self._done:
-            return method
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            self._done = True
-            self._before()
-            method(*args, **kwargs)
-            msg = "the answer was lost"
-            raise RegistryError(msg)
-
-        return call
-
-
 def test_a_stale_alias_write_whose_answer_is_lost_is_pointed_back_at_the_best() -> None:
     """A (0.73) reads the alias; B (0.77) promotes whole; A's alias write lands, answer lost.
 
@@ -1134,7 +1091,7 @@ def test_a_stale_alias_write_whose_answer_is_lost_is_pointed_back_at_the_best() 
     run("seed")
     registry = backend.registry
     with pytest.raises(IncompletePromotionError) as raised:
-        run("a", Backend(backend, StaleAliasLost(registry, lambda: run("b"))))
+        run("a", Backend(backend, Faulty(registry, "set_alias", before=lambda: run("b"))))
     assert not raised.value.champion
     assert not raised.value.holder
     assert "the alias is pointed at version 3 again" in str(raised.value)
