@@ -221,7 +221,7 @@ class AzureMLV2Backend:
         if credential is None:
             env = os.environ if environ is None else environ
             choice = choose_credential(env, client_id=client_id, tenant_id=tenant_id)
-            logger.info("%s", choice.describe())
+            logger.info("%s, for registry %s", choice.describe(), registry_name.strip())
             credential = build_credential(choice)
         cloud = _cloud_of(choice)
         policy = retry or RetryPolicy()

@@ -154,10 +154,15 @@ class Registry:
         number = str(version.version)
         self._gateway.call(
             f"point alias {alias!r} at version {version}",
-            functools.partial(
-                self._writer().set_registered_model_alias, version.name, alias, number
-            ),
+            # The writer is made inside the call: building it is an SDK call too.
+            lambda: self._writer().set_registered_model_alias(version.name, alias, number),
         )
+
+    def _write_tag(self, name: str, number: str, key: str, value: str) -> None:
+        self._writer().set_model_version_tag(name, number, key, value)
+
+    def _delete_tag(self, name: str, number: str, key: str) -> None:
+        self._writer().delete_model_version_tag(name, number, key)
 
     def _writer(self) -> Any:
         """Return what writes tags and aliases: MLflow's registry client, else `MlflowClient`.
@@ -463,9 +468,7 @@ class Registry:
         for key, value in tags.items():
             self._gateway.call(
                 f"tag version {version}",
-                functools.partial(
-                    self._writer().set_model_version_tag, version.name, number, key, value
-                ),
+                functools.partial(self._write_tag, version.name, number, key, value),
             )
 
     def remove_tags(self, version: ModelVersion, keys: Collection[str]) -> None:
@@ -478,7 +481,5 @@ class Registry:
         for key in keys:
             self._gateway.call(
                 f"untag version {version}",
-                functools.partial(
-                    self._writer().delete_model_version_tag, version.name, number, key
-                ),
+                functools.partial(self._delete_tag, version.name, number, key),
             )
