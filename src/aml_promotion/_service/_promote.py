@@ -25,7 +25,8 @@ from aml_promotion._service._candidate import (
     read_logged_model,
     read_run,
 )
-from aml_promotion._service._champion import champion_tag, respect_moved_alias
+from aml_promotion._service._champion import champion_tag
+from aml_promotion._service._moved_alias import respect_moved_alias
 from aml_promotion._service._register import (
     Judged,
     already_registered,
