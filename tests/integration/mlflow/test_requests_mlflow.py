@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,23 +72,18 @@ def _route(path: str) -> str:
     return re.sub(r"^/api/2\.0/mlflow(-artifacts)?/", r"\1 ", bare).strip()
 
 
-@pytest.mark.parametrize(("logged", "versions"), [(52, 1), (500, 1), (52, 12)])
-def test_a_promotion_costs_8_requests_whatever_the_metrics_logged_and_the_versions(
-    *,
-    proxy: FaultProxy,
-    policy: RetryPolicy,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
-    logged: int,
-    versions: int,
-) -> None:
-    """8 requests (7 to the tracking API, 1 to the artifact API), the same for each case."""
-    from mlflow import MlflowClient  # noqa: PLC0415
+def _gated_runs(
+    client: Any, request: pytest.FixtureRequest, tmp_path: Path, prefix: str, *, logged: int = 0
+) -> tuple[str, str, Callable[[float], str]]:
+    """Return this test's experiment and model names, and a maker of finished candidate runs.
+
+    Each run logs `logged` ungated metrics, the two gated ones at `level` (and 1 - `level`),
+    and ``model.pkl``.
+    """
     from mlflow.entities import Metric  # noqa: PLC0415
 
-    client = MlflowClient(tracking_uri=proxy.url)
     tag = re.sub(r"\W", "-", str(request.node.name))[-40:]
-    experiment, name = f"requests-{tag}", f"model-{tag}"
+    experiment, name = f"{prefix}-{tag}", f"model-{tag}"
     experiment_id = client.create_experiment(experiment)
     model = tmp_path / "model.pkl"
     model.write_text("a model\n")
@@ -102,17 +97,40 @@ def test_a_promotion_costs_8_requests_whatever_the_metrics_logged_and_the_versio
         client.set_terminated(run_id)
         return run_id
 
-    baseline = run(0.80)
-    client.create_registered_model(name)
-    for _ in range(versions):
-        client.create_model_version(name, f"runs:/{baseline}/model.pkl", run_id=baseline)
-    candidate = run(0.85)
-    settings = {
+    return experiment, name, run
+
+
+def _gated_settings(name: str) -> dict[str, Any]:
+    """The settings of these promotions: `model.pkl`, gated on the two metrics."""
+    return {
         "model_name": name,
         "model_file_name": "model.pkl",
         "metrics_max": [GATED[0]],
         "metrics_min": [GATED[1]],
     }
+
+
+@pytest.mark.parametrize(("logged", "versions"), [(52, 1), (500, 1), (52, 12)])
+def test_a_promotion_costs_8_requests_whatever_the_metrics_logged_and_the_versions(
+    *,
+    proxy: FaultProxy,
+    policy: RetryPolicy,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    logged: int,
+    versions: int,
+) -> None:
+    """8 requests (7 to the tracking API, 1 to the artifact API), the same for each case."""
+    from mlflow import MlflowClient  # noqa: PLC0415
+
+    client = MlflowClient(tracking_uri=proxy.url)
+    experiment, name, run = _gated_runs(client, request, tmp_path, "requests", logged=logged)
+    baseline = run(0.80)
+    client.create_registered_model(name)
+    for _ in range(versions):
+        client.create_model_version(name, f"runs:/{baseline}/model.pkl", run_id=baseline)
+    candidate = run(0.85)
+    settings = _gated_settings(name)
     backend = MlflowBackend(proxy.url, retry=policy)  # a new one, as the CLI's
     proxy.clear()
     result = promote(
@@ -301,23 +319,9 @@ def test_a_champion_is_moved_without_reading_the_registered_model_first(
 ) -> None:
     """A tag or alias baseline: each tag or alias write is one request, no read before it."""
     from mlflow import MlflowClient  # noqa: PLC0415
-    from mlflow.entities import Metric  # noqa: PLC0415
 
     client = MlflowClient(tracking_uri=proxy.url)
-    tag = re.sub(r"\W", "-", str(request.node.name))[-40:]
-    experiment, name = f"champion-{tag}", f"model-{tag}"
-    experiment_id = client.create_experiment(experiment)
-    model = tmp_path / "model.pkl"
-    model.write_text("a model\n")
-
-    def run(level: float) -> str:
-        run_id = str(client.create_run(experiment_id).info.run_id)
-        values = {GATED[0]: level, GATED[1]: 1.0 - level}
-        client.log_batch(run_id, metrics=[Metric(k, v, 0, 0) for k, v in values.items()])
-        client.log_artifact(run_id, str(model))
-        client.set_terminated(run_id)
-        return run_id
-
+    experiment, name, run = _gated_runs(client, request, tmp_path, "champion")
     earlier = run(0.80)
     client.create_registered_model(name)
     for _ in range(3):
@@ -327,13 +331,7 @@ def test_a_champion_is_moved_without_reading_the_registered_model_first(
     else:
         client.set_registered_model_alias(name, "champion", "3")
     candidate = run(0.85)
-    settings = {
-        "model_name": name,
-        "model_file_name": "model.pkl",
-        "metrics_max": [GATED[0]],
-        "metrics_min": [GATED[1]],
-        "baseline": baseline,
-    }
+    settings = {**_gated_settings(name), "baseline": baseline}
     backend = MlflowBackend(proxy.url, retry=policy)
     proxy.clear()
     result = promote(
