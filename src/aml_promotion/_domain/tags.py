@@ -210,6 +210,17 @@ def _counter(text: str) -> int:
     return int(digits or "0") if len(digits) <= _COUNTER_MAX_DIGITS else COUNTER_MAX
 
 
+def version_number(text: str) -> int | None:
+    """Read a version number a tag names (``promotion.baseline_version``, ``superseded_by``).
+
+    Returns:
+        The number; None when `text` is no decimal, or is longer than any registry's numbers
+        (never parsed: `int()` has a digit limit).
+    """
+    usable = text.isdecimal() and text.isascii() and len(text) <= _COUNTER_MAX_DIGITS
+    return int(text) if usable else None
+
+
 def one_more(count: int) -> int:
     """Return `count` + 1, saturated at `COUNTER_MAX`: a counter is read back as written."""
     return min(count + 1, COUNTER_MAX)

@@ -193,11 +193,6 @@ def _records_baseline(version: ModelVersion) -> bool:
     return recorded is not None and recorded.isdecimal() and recorded.isascii()
 
 
-# The longest recorded baseline version looked up: beyond any registry's numbers, and int()'s
-# digit limit far away.
-_VERSION_MAX_DIGITS = 18
-
-
 def _recorded_baseline(
     registry: ModelRegistry, name: str, version: ModelVersion
 ) -> tuple[ModelVersion | None, str]:
@@ -213,10 +208,11 @@ def _recorded_baseline(
         f"{already}; version {recorded}, the baseline recorded at that registration, "
         "no longer exists"
     )
-    if len(recorded) > _VERSION_MAX_DIGITS:
+    number = tags.version_number(recorded)
+    if number is None:
         return None, gone
     try:
-        found = registry.find_baseline(name, BaselineStrategy.version(int(recorded)))
+        found = registry.find_baseline(name, BaselineStrategy.version(number))
     except BaselineNotFoundError:
         return None, gone  # deleted since: nothing is registered on a re-run anyway
     return found, gone

@@ -110,13 +110,10 @@ def _ranks_above(a: ModelVersion, champion: ModelVersion, policy: PromotionPolic
 # The versions read at most when a re-run follows promotion.superseded_by towards the champion
 # (`_lost_to_the_line_of`): a longer line is left as it is.
 _LINE_READS = 50
-_VERSION_MAX_DIGITS = 18
 
 
 def _winner_named(version: ModelVersion) -> int | None:
-    text = version.tags.get(tags.SUPERSEDED_BY, "")
-    usable = text.isdecimal() and text.isascii() and len(text) <= _VERSION_MAX_DIGITS
-    return int(text) if usable else None
+    return tags.version_number(version.tags.get(tags.SUPERSEDED_BY, ""))
 
 
 def _retired_by_a_settle(version: ModelVersion, key: str, live: str) -> bool:
